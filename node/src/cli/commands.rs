@@ -1,0 +1,264 @@
+//! What each subcommand does. Errors leave here as `anyhow` with a sentence the
+//! operator can act on.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use tonic::Code;
+
+use super::output;
+use super::{AuditCommand, Cli, ClientCommand, Command, IdentityCommand, PartnerCommand, PublishArgs};
+use crate::client::NodeClient;
+use crate::config::Config;
+use crate::identity::{issue_client_cert, Bundle, NodeDir};
+use crate::indicator::Kind;
+use crate::node::Shutdown;
+use crate::proto;
+
+pub async fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Demo => return crate::demo::run().await,
+        Command::Bench(args) => return crate::bench::run(args).await,
+        _ => {}
+    }
+    let dir = NodeDir::new(cli.dir.clone().context("--dir DIR is required (or set LIAISON_DIR)")?);
+    match cli.command {
+        Command::Init { name, listen, endpoints, country } => init(&dir, &name, &listen, endpoints, &country),
+        Command::Run => run(dir).await,
+        Command::Client(ClientCommand::Issue { name, role, out }) => issue(&dir, &name, role, &out),
+        Command::Publish(args) => publish(&dir, args).await,
+        Command::Search { value, kind, country, json } => search(&dir, value, kind, country, json).await,
+        Command::Get { record_id, json } => get(&dir, record_id, json).await,
+        Command::Identity(command) => identity(&dir, command).await,
+        Command::Partner(command) => partner(&dir, command).await,
+        Command::Audit(AuditCommand::Verify) => audit_verify(&dir),
+        Command::Demo | Command::Bench(_) => Ok(()),
+    }
+}
+
+fn init(dir: &NodeDir, name: &str, listen: &str, endpoints: Vec<String>, country: &str) -> Result<()> {
+    let mut config = Config::new(name, listen);
+    if !endpoints.is_empty() {
+        config.endpoints = endpoints;
+    }
+    config.default_country = country.to_uppercase();
+    let identity = dir.init(&config)?;
+    println!("Created node {:?} in {}", name, dir.root.display());
+    println!("  node id:     {}", identity.node_id());
+    println!("  fingerprint: {}", identity.fingerprint());
+    println!("  listen:      {listen}");
+    println!("Start it with: liaison run --dir {}", dir.root.display());
+    Ok(())
+}
+
+async fn run(dir: NodeDir) -> Result<()> {
+    let config = dir.load_config()?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let (trigger, shutdown) = Shutdown::new();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested");
+        trigger.trigger();
+    });
+    crate::server::run(dir, listener, shutdown).await?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn issue(dir: &NodeDir, name: &str, role: crate::identity::Role, out: &Path) -> Result<()> {
+    let ca_cert = std::fs::read_to_string(dir.ca_cert()).with_context(|| format!("reading {}", dir.ca_cert().display()))?;
+    let ca_key = zeroize::Zeroizing::new(std::fs::read_to_string(dir.ca_key()).with_context(|| format!("reading {}", dir.ca_key().display()))?);
+    let cert = issue_client_cert(&ca_cert, &ca_key, name, role)?;
+    crate::identity::write_private(&out.join("client.key"), cert.key_pem.as_bytes())?;
+    crate::identity::write_public(&out.join("client.crt"), cert.cert_pem.as_bytes())?;
+    // The node's certificate, for clients that pin it or use it as their root.
+    std::fs::create_dir_all(out)?;
+    std::fs::copy(dir.tls_cert(), out.join("node.crt")).context("copying the node certificate")?;
+    println!("Issued a {role:?} certificate for {name:?} in {}:", out.display());
+    println!("  client.crt, client.key (mode 0600), node.crt (the node's certificate to trust)");
+    println!("  TLS server name to expect: {}", crate::identity::NODE_CERT_NAME);
+    Ok(())
+}
+
+fn kind_code(kind: &str) -> Result<i32> {
+    let kind: Kind = kind.parse()?;
+    Ok(i32::from(kind.code()))
+}
+
+fn tlp_code(tlp: &str) -> Result<i32> {
+    let tlp: crate::record::Tlp = tlp.parse()?;
+    Ok(crate::record::tlp_to_wire(tlp) as i32)
+}
+
+async fn publish(dir: &NodeDir, args: PublishArgs) -> Result<()> {
+    let handling = args
+        .handling
+        .iter()
+        .map(|h| h.parse::<crate::record::HandlingCode>().map(|c| crate::record::handling_to_wire(c) as i32))
+        .collect::<Result<Vec<_>, _>>()?;
+    let request = proto::PublishRequest {
+        kind: kind_code(&args.kind)?,
+        value: args.value,
+        default_country: args.country.unwrap_or_default(),
+        labels: args.labels,
+        tlp: tlp_code(&args.tlp)?,
+        handling,
+        handling_note: args.handling_note,
+        evaluation: args.evaluation.unwrap_or_default(),
+        valid_days: args.valid_days.unwrap_or(0),
+        description: args.description,
+        case_reference: args.case_reference,
+        recipients: args.recipients,
+        supersedes: args.supersedes.unwrap_or_default(),
+    };
+    let client = NodeClient::for_dir(dir).await?;
+    let response = client.analyst().publish(request).await.map_err(status_error)?.into_inner();
+    match args.json {
+        true => println!("{}", output::publish_json(&response)),
+        false => output::print_published(&response),
+    }
+    Ok(())
+}
+
+async fn search(dir: &NodeDir, value: String, kind: Option<String>, country: Option<String>, json: bool) -> Result<()> {
+    let request = proto::SearchRequest {
+        value,
+        kind: kind.as_deref().map(kind_code).transpose()?.unwrap_or(0),
+        default_country: country.unwrap_or_default(),
+    };
+    let client = NodeClient::for_dir(dir).await?;
+    let response = client.analyst().search(request).await.map_err(status_error)?.into_inner();
+    match json {
+        true => println!("{}", output::search_json(&response)),
+        false => output::print_search(&response),
+    }
+    Ok(())
+}
+
+async fn get(dir: &NodeDir, record_id: String, json: bool) -> Result<()> {
+    let client = NodeClient::for_dir(dir).await?;
+    let view = client.analyst().get(proto::GetRequest { record_id }).await.map_err(status_error)?.into_inner();
+    match json {
+        true => println!("{}", output::record_json(&view)),
+        false => output::print_record(&view),
+    }
+    Ok(())
+}
+
+async fn identity(dir: &NodeDir, command: IdentityCommand) -> Result<()> {
+    let client = NodeClient::for_dir(dir).await?;
+    match command {
+        IdentityCommand::Show { json } => {
+            let info = client.admin().show_identity(proto::ShowIdentityRequest {}).await.map_err(status_error)?.into_inner();
+            match json {
+                true => println!("{}", output::identity_json(&info)),
+                false => output::print_identity(&info),
+            }
+        }
+        IdentityCommand::Export { out } => {
+            let response = client.admin().export_identity(proto::ExportIdentityRequest {}).await.map_err(status_error)?.into_inner();
+            let bundle = Bundle::from_signed(&response.bundle)?;
+            write_new_file(&out, bundle.to_pem().as_bytes())?;
+            println!("Wrote the enrollment bundle of {:?} to {}", bundle.name, out.display());
+            println!("Fingerprint to read to the partner: {}", bundle.fingerprint());
+        }
+    }
+    Ok(())
+}
+
+fn write_new_file(path: &PathBuf, bytes: &[u8]) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    file.write_all(bytes)?;
+    Ok(())
+}
+
+async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
+    let client = NodeClient::for_dir(dir).await?;
+    match command {
+        PartnerCommand::Add { bundle, max_tlp, relay, yes } => {
+            let text = std::fs::read_to_string(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
+            let parsed = Bundle::from_pem(&text)?;
+            println!("Partner:     {}", parsed.name);
+            println!("Node id:     {}", parsed.node_id);
+            println!("Endpoints:   {}", parsed.endpoints.join(", "));
+            println!("Fingerprint: {}", parsed.fingerprint());
+            println!("Terms:       up to TLP:{}{}", max_tlp.to_uppercase(), if relay { ", with relay rights" } else { "" });
+            if !yes && !confirm("Does this fingerprint match the one the partner read to you? [y/N] ")? {
+                bail!("not enrolled: fingerprint not confirmed");
+            }
+            let request = proto::AddPartnerRequest {
+                bundle: parsed.signed.clone(),
+                max_tlp,
+                relay,
+                confirmed_fingerprint: parsed.fingerprint(),
+            };
+            let info = client.admin().add_partner(request).await.map_err(status_error)?.into_inner();
+            println!("Enrolled {} ({}).", info.name, &info.node_id[..16]);
+        }
+        PartnerCommand::List { json } => {
+            let list = client.admin().list_partners(proto::ListPartnersRequest {}).await.map_err(status_error)?.into_inner();
+            match json {
+                true => println!("{}", output::partners_json(&list)),
+                false => output::print_partners(&list),
+            }
+        }
+        PartnerCommand::Revoke { node_id } => {
+            let response = client.admin().revoke_partner(proto::RevokePartnerRequest { node_id: node_id.clone() }).await.map_err(status_error)?.into_inner();
+            println!("Revoked {node_id}{}.", if response.was_connected { "; its open streams were closed" } else { "" });
+        }
+    }
+    Ok(())
+}
+
+fn confirm(prompt: &str) -> Result<bool> {
+    print!("{prompt}");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+fn audit_verify(dir: &NodeDir) -> Result<()> {
+    let (entries, head) = crate::audit::verify(&dir.audit_log())?;
+    println!("audit log intact: {entries} entries, head {}", &head[..16]);
+    Ok(())
+}
+
+/// Turns a gRPC status into a sentence, keeping the node's own message.
+fn status_error(status: tonic::Status) -> anyhow::Error {
+    let what = match status.code() {
+        Code::InvalidArgument => "invalid input",
+        Code::PermissionDenied => "permission denied",
+        Code::NotFound => "not found",
+        Code::Unavailable => "node unavailable",
+        Code::AlreadyExists => "already exists",
+        _ => "node error",
+    };
+    anyhow::anyhow!("{what}: {}", status.message())
+}

@@ -1,0 +1,176 @@
+//! How results look: aligned text for people, JSON for scripts.
+
+use serde_json::{json, Value};
+
+use crate::proto;
+
+fn time(ms: i64) -> String {
+    let secs = u64::try_from(ms / 1000).unwrap_or(0);
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)).to_string()
+}
+
+fn kind_name(kind: i32) -> String {
+    u8::try_from(kind)
+        .ok()
+        .and_then(crate::indicator::Kind::from_code)
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| format!("kind-{kind}"))
+}
+
+fn tlp_name(tlp: i32) -> String {
+    crate::record::tlp_from_wire(tlp).map(|t| format!("TLP:{t}")).unwrap_or_else(|_| "TLP:?".into())
+}
+
+fn handling_names(codes: &[i32]) -> Vec<String> {
+    codes
+        .iter()
+        .filter_map(|&c| crate::record::handling_from_wire(c).ok())
+        .map(|c| c.to_string())
+        .collect()
+}
+
+pub fn record_json(view: &proto::RecordView) -> Value {
+    let indicator = view.indicator.clone().unwrap_or_default();
+    let evaluation = indicator.evaluation.clone().unwrap_or_default();
+    json!({
+        "record_id": view.record_id,
+        "origin": view.origin,
+        "origin_name": view.origin_name,
+        "sequence": view.sequence,
+        "created": time(view.created_unix_ms),
+        "created_unix_ms": view.created_unix_ms,
+        "received_from": view.received_from,
+        "kind": kind_name(indicator.kind),
+        "value": indicator.value,
+        "labels": indicator.labels,
+        "tlp": tlp_name(indicator.tlp),
+        "handling": handling_names(&indicator.handling),
+        "handling_note": indicator.handling_note,
+        "evaluation": format!("{}{}", evaluation.source_reliability, evaluation.information_accuracy),
+        "valid_until": time(indicator.valid_until_unix_ms),
+        "description": indicator.description,
+        "case_reference": indicator.case_reference,
+        "recipients": indicator.recipients.iter().map(hex::encode).collect::<Vec<_>>(),
+        "supersedes": hex::encode(&indicator.supersedes),
+        "outside_known_ranges": indicator.outside_known_ranges,
+    })
+}
+
+pub fn print_record(view: &proto::RecordView) {
+    let r = record_json(view);
+    let origin = match view.origin_name.is_empty() {
+        true => view.origin[..16].to_string(),
+        false => format!("{} ({})", view.origin_name, &view.origin[..16]),
+    };
+    println!("{} {}  {}", r["kind"].as_str().unwrap_or(""), r["value"].as_str().unwrap_or(""), r["tlp"].as_str().unwrap_or(""));
+    println!("  record      {}", view.record_id);
+    println!("  origin      {origin}, sequence {}", view.sequence);
+    println!("  created     {}   valid until {}", r["created"].as_str().unwrap_or(""), r["valid_until"].as_str().unwrap_or(""));
+    println!("  evaluation  {}   labels {}", r["evaluation"].as_str().unwrap_or(""), join(&r["labels"]));
+    if !join(&r["handling"]).is_empty() {
+        println!("  handling    {} {}", join(&r["handling"]), r["handling_note"].as_str().unwrap_or(""));
+    }
+    if let Some(indicator) = &view.indicator {
+        if !indicator.description.is_empty() {
+            println!("  description {}", indicator.description);
+        }
+        if !indicator.case_reference.is_empty() {
+            println!("  case        {}", indicator.case_reference);
+        }
+        if indicator.outside_known_ranges {
+            println!("  note        number lies outside the known allocated ranges (accepted, flagged)");
+        }
+    }
+    if !view.received_from.is_empty() {
+        println!("  received from {}", &view.received_from[..16]);
+    }
+}
+
+fn join(value: &Value) -> String {
+    value
+        .as_array()
+        .map(|items| items.iter().filter_map(|i| i.as_str()).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
+pub fn publish_json(response: &proto::PublishResponse) -> Value {
+    json!({
+        "record_id": response.record_id,
+        "sequence": response.sequence,
+        "normalized_value": response.normalized_value,
+        "outside_known_ranges": response.outside_known_ranges,
+    })
+}
+
+pub fn print_published(response: &proto::PublishResponse) {
+    println!("Published {} as record {}", response.normalized_value, response.record_id);
+    if response.outside_known_ranges {
+        println!("Note: the number lies outside the known allocated ranges; it was accepted and flagged.");
+    }
+}
+
+pub fn search_json(response: &proto::SearchResponse) -> Value {
+    json!({
+        "queries": response.normalized_queries,
+        "records": response.records.iter().map(record_json).collect::<Vec<_>>(),
+    })
+}
+
+pub fn print_search(response: &proto::SearchResponse) {
+    println!("Looked up: {}", response.normalized_queries.join(", "));
+    if response.records.is_empty() {
+        println!("No records.");
+        return;
+    }
+    let agencies: std::collections::BTreeSet<&str> = response.records.iter().map(|r| r.origin.as_str()).collect();
+    println!("{} record(s) from {} agency(ies):", response.records.len(), agencies.len());
+    for view in &response.records {
+        println!();
+        print_record(view);
+    }
+}
+
+pub fn identity_json(info: &proto::IdentityInfo) -> Value {
+    json!({ "name": info.name, "node_id": info.node_id, "fingerprint": info.fingerprint, "endpoints": info.endpoints, "records": info.records })
+}
+
+pub fn print_identity(info: &proto::IdentityInfo) {
+    println!("name         {}", info.name);
+    println!("node id      {}", info.node_id);
+    println!("fingerprint  {}", info.fingerprint);
+    println!("endpoints    {}", info.endpoints.join(", "));
+    println!("records      {}", info.records);
+}
+
+pub fn partners_json(list: &proto::ListPartnersResponse) -> Value {
+    json!({
+        "partners": list.partners.iter().map(|p| json!({
+            "name": p.name, "node_id": p.node_id, "fingerprint": p.fingerprint, "max_tlp": p.max_tlp,
+            "relay": p.relay, "endpoints": p.endpoints, "connection": p.connection, "cursor": p.cursor,
+            "records_received": p.records_received, "records_rejected": p.records_rejected,
+            "last_rejection": p.last_rejection,
+        })).collect::<Vec<_>>(),
+        "known_origins": list.known_origins.iter().map(|k| json!({
+            "name": k.name, "node_id": k.node_id, "fingerprint": k.fingerprint, "known_via": k.known_via,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn print_partners(list: &proto::ListPartnersResponse) {
+    if list.partners.is_empty() {
+        println!("No partners enrolled.");
+    }
+    for p in &list.partners {
+        println!("{} ({})", p.name, &p.node_id[..16]);
+        println!("  fingerprint {}", p.fingerprint);
+        println!("  terms       up to TLP:{}{}", p.max_tlp.to_uppercase(), if p.relay { ", relay" } else { "" });
+        println!("  connection  {}   endpoints {}", p.connection, p.endpoints.join(", "));
+        println!("  cursor {}   received {}   rejected {}", p.cursor, p.records_received, p.records_rejected);
+        if !p.last_rejection.is_empty() {
+            println!("  last rejection: {}", p.last_rejection);
+        }
+    }
+    for k in &list.known_origins {
+        println!("{} ({}) known via {}", k.name, &k.node_id[..16], &k.known_via[..16.min(k.known_via.len())]);
+    }
+}

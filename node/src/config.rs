@@ -1,0 +1,82 @@
+//! The node's configuration file (`DIR/config.toml`): plain settings an operator
+//! may edit. Secrets never live here.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The agency's name, shown to partners.
+    pub name: String,
+    /// Where `liaison run` listens, e.g. "0.0.0.0:7400".
+    pub listen: String,
+    /// Where partners reach this node (host:port); defaults to `listen`.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// sled page cache, MiB.
+    #[serde(default = "default_cache_mb")]
+    pub cache_mb: u64,
+    /// Validity of a published record when the analyst gives none, days.
+    #[serde(default = "default_valid_days")]
+    pub default_valid_days: u32,
+    /// Country used for phone numbers written in national format, e.g. "GB".
+    #[serde(default)]
+    pub default_country: String,
+}
+
+fn default_cache_mb() -> u64 {
+    64
+}
+
+fn default_valid_days() -> u32 {
+    365
+}
+
+impl Config {
+    pub fn new(name: &str, listen: &str) -> Config {
+        Config {
+            name: name.to_string(),
+            listen: listen.to_string(),
+            endpoints: vec![listen.to_string()],
+            cache_mb: default_cache_mb(),
+            default_valid_days: default_valid_days(),
+            default_country: String::new(),
+        }
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        if config.name.trim().is_empty() {
+            return Err("name must not be empty".into());
+        }
+        if config.default_valid_days == 0 {
+            return Err("default_valid_days must be at least 1".into());
+        }
+        Ok(config)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The endpoints advertised in the enrollment bundle.
+    pub fn advertised_endpoints(&self) -> Vec<String> {
+        match self.endpoints.is_empty() {
+            true => vec![self.listen.clone()],
+            false => self.endpoints.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_unknown_keys() {
+        let config = Config::new("Agency A (example)", "127.0.0.1:7400");
+        assert_eq!(Config::from_toml(&config.to_toml()).unwrap(), config);
+        assert!(Config::from_toml("name = \"x\"\nlisten = \"a\"\nbogus = 1\n").is_err());
+        assert!(Config::from_toml("name = \"\"\nlisten = \"a\"\n").is_err());
+    }
+}

@@ -1,0 +1,153 @@
+//! Indicator normalisation: turning raw analyst input into exactly one canonical
+//! value per [`Kind`], so that two agencies that saw the same phone number, wallet
+//! or domain produce byte-identical values that can be matched, indexed and signed.
+//!
+//! This module owns parsing, validation and canonical formatting only. It never
+//! stores, signs or transmits anything, and it never accepts a value it could not
+//! validate: every rejection is an [`IndicatorError::Invalid`] whose reason tells
+//! the analyst what to fix. It never panics, whatever the input.
+//!
+//! The rules for phone, email, domain, ip, wallet, iban, handle, jobad and phash
+//! are those of `testdata/README.md` (shared test vectors, checked in `tests.rs`).
+//! The remaining kinds follow these rules:
+//!
+//! * **url**: scheme `http`, `https` or `ftp` (lower-cased); host normalised with
+//!   the domain rule, or an IPv4 literal, or an IPv6 literal in brackets written in
+//!   RFC 5952 form; the default port (80/443/21) is dropped, other ports kept
+//!   without leading zeros; userinfo is kept; path and query are kept as given
+//!   except that characters outside RFC 3986 are percent-encoded (UTF-8) and
+//!   existing escapes get upper-case hex digits; an empty path becomes `/`; the
+//!   fragment is dropped. Whitespace and control characters are rejected.
+//! * **bank-account**: `CC:number` with a two-letter country code (upper-cased)
+//!   and 4-34 letters/digits after removing spaces and hyphens (upper-cased).
+//!   A valid IBAN is refused with a hint to use kind `iban`.
+//! * **alias**: NFKC, lower-case, whitespace runs collapsed to one space, trimmed;
+//!   1-200 characters, no control characters.
+//! * **location**: `lat,lon` in decimal degrees, written with at most six decimals
+//!   and no trailing zeros (`16.7784,98.5247`), or a place name normalised like an
+//!   alias and prefixed `place:` (`place:shwe kokko`).
+//!
+//! Phone numbers keep the national significant number only: an extension
+//! (`ext. 12`) is not part of the E.164 form and is dropped.
+//!
+//! Inputs longer than [`MAX_INPUT_BYTES`] (jobad: [`MAX_JOBAD_BYTES`]) are
+//! rejected before any parsing.
+
+mod bank;
+mod idna2008;
+mod kind;
+mod location;
+mod net;
+mod phone;
+mod text;
+mod url;
+mod wallet;
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
+pub use kind::Kind;
+
+/// Longest input accepted for every kind except [`Kind::JobAd`].
+pub const MAX_INPUT_BYTES: usize = 4096;
+/// Longest job-advert text accepted.
+pub const MAX_JOBAD_BYTES: usize = 64 * 1024;
+
+/// A validated indicator in its canonical form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Normalized {
+    pub kind: Kind,
+    /// The canonical value: equal inputs (in the kind's sense) give equal values.
+    pub value: String,
+    /// Set for phone numbers whose length is possible for the country but which
+    /// fall outside every number range libphonenumber knows (e.g. UK 07700 900xxx).
+    pub outside_known_ranges: bool,
+}
+
+impl Normalized {
+    fn new(kind: Kind, value: String) -> Self {
+        Normalized {
+            kind,
+            value,
+            outside_known_ranges: false,
+        }
+    }
+}
+
+/// Extra information some kinds need to interpret their input.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// ISO 3166 alpha-2 country used to read phone numbers written in national
+    /// format (without a leading `+`). Ignored by every other kind.
+    pub default_country: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum IndicatorError {
+    #[error("unknown indicator kind {0:?} (expected one of: phone, email, domain, url, ip, wallet, iban, bank-account, handle, jobad, phash, alias, location)")]
+    UnknownKind(String),
+    #[error("invalid {kind} value: {reason}")]
+    Invalid { kind: Kind, reason: String },
+}
+
+/// Shorthand used by every normaliser to build a rejection.
+fn invalid(kind: Kind, reason: impl Into<String>) -> IndicatorError {
+    IndicatorError::Invalid {
+        kind,
+        reason: reason.into(),
+    }
+}
+
+/// Validates `input` as an indicator of `kind` and returns its canonical form.
+pub fn normalize(kind: Kind, input: &str, ctx: &Context) -> Result<Normalized, IndicatorError> {
+    check_size(kind, input)?;
+    match kind {
+        Kind::Phone => phone::normalize(input, ctx),
+        Kind::Email => net::normalize_email(input),
+        Kind::Domain => net::normalize_domain(input),
+        Kind::Url => url::normalize(input),
+        Kind::Ip => net::normalize_ip(input),
+        Kind::Wallet => wallet::normalize(input),
+        Kind::Iban => bank::normalize_iban(input),
+        Kind::BankAccount => bank::normalize_bank_account(input),
+        Kind::Handle => text::normalize_handle(input),
+        Kind::JobAd => text::normalize_jobad(input),
+        Kind::PHash => text::normalize_phash(input),
+        Kind::Alias => text::normalize_alias(input),
+        Kind::Location => location::normalize(input),
+    }
+}
+
+/// Kinds that accept almost any text; `normalize_any` only falls back to them.
+const CATCH_ALL_KINDS: [Kind; 3] = [Kind::Alias, Kind::Location, Kind::JobAd];
+
+/// For search without a kind: every kind the input normalises as, ordered by
+/// [`Kind`]. Alias, location and jobad accept nearly anything, so they are left
+/// out unless nothing else matched; then only the alias interpretation is given.
+pub fn normalize_any(input: &str, ctx: &Context) -> Vec<Normalized> {
+    let matches: Vec<Normalized> = Kind::ALL
+        .iter()
+        .filter(|kind| !CATCH_ALL_KINDS.contains(kind))
+        .filter_map(|&kind| normalize(kind, input, ctx).ok())
+        .collect();
+    if !matches.is_empty() {
+        return matches;
+    }
+    normalize(Kind::Alias, input, ctx).into_iter().collect()
+}
+
+fn check_size(kind: Kind, input: &str) -> Result<(), IndicatorError> {
+    let limit = match kind {
+        Kind::JobAd => MAX_JOBAD_BYTES,
+        _ => MAX_INPUT_BYTES,
+    };
+    if input.len() > limit {
+        return Err(invalid(
+            kind,
+            format!("input is {} bytes; the limit is {limit} bytes", input.len()),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,360 @@
+//! Tests: the shared test vectors (every row), and unit tests for the kinds
+//! the vectors do not cover (url, bank-account, alias, location) and for the
+//! public API around `normalize`. Property tests are in `proptests.rs`.
+
+use super::*;
+
+const VECTORS: &str = include_str!("../../testdata/indicator-vectors.tsv");
+
+struct Vector<'a> {
+    line: usize,
+    kind: &'a str,
+    input: String,
+    context: &'a str,
+    expected: &'a str,
+    note: &'a str,
+}
+
+/// `\t`, `\n`, `\r` and `\\` in the input column stand for the characters.
+fn unescape(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut chars = field.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('\\') => out.push('\\'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+fn parse_vectors() -> Vec<Vector<'static>> {
+    let mut lines = VECTORS.lines().enumerate();
+    let header = lines.next().map(|(_, line)| line);
+    assert_eq!(header, Some("kind\tinput\tcontext\texpected\tnote"));
+    lines
+        .filter(|(_, line)| !line.is_empty())
+        .map(|(index, line)| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            assert_eq!(fields.len(), 5, "line {}: {line:?}", index + 1);
+            Vector {
+                line: index + 1,
+                kind: fields[0],
+                input: unescape(fields[1]),
+                context: fields[2],
+                expected: fields[3],
+                note: fields[4],
+            }
+        })
+        .collect()
+}
+
+fn context_of(field: &str) -> Context {
+    match field.strip_prefix("default_country=") {
+        Some(country) => Context {
+            default_country: Some(country.to_string()),
+        },
+        None => {
+            assert!(field.is_empty(), "unknown context {field:?}");
+            Context::default()
+        }
+    }
+}
+
+/// Checks one row; `Err` describes the mismatch.
+fn check_vector(v: &Vector) -> Result<(), String> {
+    let kind: Kind = v.kind.parse().map_err(|e| format!("{e}"))?;
+    let got = normalize(kind, &v.input, &context_of(v.context));
+    match (v.expected, got) {
+        ("ERROR", Err(_)) => Ok(()),
+        ("ERROR", Ok(n)) => Err(format!("expected ERROR, got {:?}", n.value)),
+        (want, Ok(n)) if n.value == want => Ok(()),
+        (want, Ok(n)) => Err(format!("expected {want:?}, got {:?}", n.value)),
+        (want, Err(e)) => Err(format!("expected {want:?}, got error: {e}")),
+    }
+}
+
+#[test]
+fn shared_vectors_all_pass() {
+    let vectors = parse_vectors();
+    assert!(vectors.len() > 150, "only {} vectors", vectors.len());
+    let failures: Vec<String> = vectors
+        .iter()
+        .filter_map(|v| {
+            check_vector(v).err().map(|why| {
+                format!(
+                    "line {} {} {:?} [{}] ({}): {why}",
+                    v.line, v.kind, v.input, v.context, v.note
+                )
+            })
+        })
+        .collect();
+    for failure in &failures {
+        eprintln!("FAIL {failure}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors failed",
+        failures.len(),
+        vectors.len()
+    );
+}
+
+#[test]
+fn drama_range_is_flagged_outside_known_ranges() {
+    let n = normalize(Kind::Phone, "+44 7700 900123", &Context::default());
+    assert_eq!(n.map(|n| n.outside_known_ranges), Ok(true));
+    let n = normalize(Kind::Phone, "+1 202-555-0123", &Context::default());
+    assert_eq!(n.map(|n| n.outside_known_ranges), Ok(false));
+}
+
+fn ok(kind: Kind, input: &str) -> String {
+    match normalize(kind, input, &Context::default()) {
+        Ok(n) => n.value,
+        Err(e) => panic!("{kind} {input:?} rejected: {e}"),
+    }
+}
+
+fn err(kind: Kind, input: &str) -> String {
+    match normalize(kind, input, &Context::default()) {
+        Ok(n) => panic!("{kind} {input:?} accepted as {:?}", n.value),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn kind_names_and_codes_are_stable() {
+    for (i, kind) in Kind::ALL.iter().enumerate() {
+        assert_eq!(usize::from(kind.code()), i + 1);
+        assert_eq!(Kind::from_code(kind.code()), Some(*kind));
+        assert_eq!(kind.as_str().parse::<Kind>(), Ok(*kind));
+        assert_eq!(kind.as_str().to_uppercase().parse::<Kind>(), Ok(*kind));
+        assert_eq!(kind.to_string(), kind.as_str());
+    }
+    assert_eq!(Kind::from_code(0), None);
+    assert_eq!(Kind::from_code(14), None);
+    assert_eq!("bank_account".parse::<Kind>(), Ok(Kind::BankAccount));
+    assert_eq!("Job-Ad".parse::<Kind>(), Ok(Kind::JobAd));
+    assert_eq!("image-hash".parse::<Kind>(), Ok(Kind::PHash));
+    let e = "pager".parse::<Kind>().unwrap_err();
+    assert!(e.to_string().contains("\"pager\"") && e.to_string().contains("bank-account"));
+}
+
+#[test]
+fn error_messages_name_the_kind_and_the_problem() {
+    let ctx = Context::default();
+    let phone = normalize(Kind::Phone, "07700 900123", &ctx).unwrap_err();
+    assert_eq!(phone.to_string(), "invalid phone value: national format needs a default country (e.g. --country GB) or a leading +");
+    assert_eq!(
+        err(Kind::Iban, "GB82 WEST 1234 5698 7654 33"),
+        "invalid iban value: mod-97 check failed (a character is mistyped, missing or extra)"
+    );
+    assert_eq!(err(Kind::Wallet, "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"), "invalid wallet value: Ethereum address has mixed case but does not match its EIP-55 checksum");
+    assert!(err(Kind::Phone, "+44 7700").contains("local number"));
+    assert!(err(Kind::Domain, "exa_mple.com").contains("'_'"));
+    assert!(err(Kind::Handle, "myspace:x").contains("unknown platform"));
+    for kind in Kind::ALL {
+        let e = err(kind, "");
+        assert!(e.starts_with(&format!("invalid {kind} value: ")), "{e}");
+    }
+}
+
+#[test]
+fn oversized_inputs_are_rejected_clearly() {
+    let big = "a".repeat(MAX_INPUT_BYTES + 1);
+    for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::JobAd) {
+        assert!(err(kind, &big).contains("limit is 4096 bytes"));
+    }
+    assert_eq!(ok(Kind::JobAd, &big).len(), 64);
+    assert!(err(Kind::JobAd, &"a".repeat(MAX_JOBAD_BYTES + 1)).contains("limit is 65536 bytes"));
+}
+
+#[test]
+fn url_rule() {
+    assert_eq!(ok(Kind::Url, "HTTP://Example.COM"), "http://example.com/");
+    assert_eq!(
+        ok(Kind::Url, "https://example.com:443/a?b=1#frag"),
+        "https://example.com/a?b=1"
+    );
+    assert_eq!(
+        ok(Kind::Url, "https://example.com:8443"),
+        "https://example.com:8443/"
+    );
+    assert_eq!(
+        ok(Kind::Url, "ftp://files.example.org:21/pub/"),
+        "ftp://files.example.org/pub/"
+    );
+    assert_eq!(
+        ok(Kind::Url, "http://bücher.de/straße?q=ä"),
+        "http://xn--bcher-kva.de/stra%C3%9Fe?q=%C3%A4"
+    );
+    assert_eq!(
+        ok(Kind::Url, "http://example.com/a%2fb%zz"),
+        "http://example.com/a%2Fb%25zz"
+    );
+    assert_eq!(
+        ok(Kind::Url, "http://user:pw@example.com/"),
+        "http://user:pw@example.com/"
+    );
+    assert_eq!(
+        ok(Kind::Url, "http://192.0.2.1:8080/x"),
+        "http://192.0.2.1:8080/x"
+    );
+    assert_eq!(
+        ok(Kind::Url, "http://[2001:DB8:0:0:0:0:0:1]:80/"),
+        "http://[2001:db8::1]/"
+    );
+    assert_eq!(
+        ok(Kind::Url, "http://example.com?x=1"),
+        "http://example.com/?x=1"
+    );
+    assert_eq!(ok(Kind::Url, "http://example.com./"), "http://example.com/");
+    assert_eq!(
+        ok(Kind::Url, "http://example.com/<script>"),
+        "http://example.com/%3Cscript%3E"
+    );
+    for bad in [
+        "example.com",
+        "javascript:alert(1)",
+        "mailto:a@example.com",
+        "http://",
+        "http:///path",
+        "http://exa mple.com/",
+        "http://example.com/a b",
+        "http://192.168.001.1/",
+        "http://0x7f.0.0.1/",
+        "http://2130706433/",
+        "http://example.com:99999/",
+        "http://example.com:0/",
+        "http://example.com:8a/",
+        "http://[2001:db8::1/",
+        "http://[192.0.2.1]/",
+        "http://exa_mple.com/",
+    ] {
+        assert!(
+            err(Kind::Url, bad).starts_with("invalid url value: "),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn bank_account_rule() {
+    assert_eq!(ok(Kind::BankAccount, "gb: 1234 5678"), "GB:12345678");
+    assert_eq!(ok(Kind::BankAccount, "TH:123-4-56789-0"), "TH:1234567890");
+    assert_eq!(ok(Kind::BankAccount, "kh:abc-1234"), "KH:ABC1234");
+    assert!(err(Kind::BankAccount, "GB82 WEST 1234 5698 7654 32").contains("use kind iban"));
+    assert!(err(Kind::BankAccount, "GB:GB82 WEST 1234 5698 7654 32").contains("use kind iban"));
+    assert!(err(Kind::BankAccount, "12345678").contains("COUNTRY:NUMBER"));
+    assert!(err(Kind::BankAccount, "GBR:12345678").contains("two-letter"));
+    assert!(err(Kind::BankAccount, "G1:12345678").contains("two-letter"));
+    assert!(err(Kind::BankAccount, "TH:123").contains("expected 4 to 34"));
+    assert!(err(Kind::BankAccount, &format!("TH:{}", "1".repeat(35))).contains("expected 4 to 34"));
+    assert!(err(Kind::BankAccount, "TH:1234/5678").contains("'/'"));
+    assert!(err(Kind::BankAccount, "TH:１２３４５").contains("only letters and digits"));
+}
+
+#[test]
+fn alias_rule() {
+    assert_eq!(
+        ok(Kind::Alias, "  Mr.   Somchai\tJai-Dee "),
+        "mr. somchai jai-dee"
+    );
+    assert_eq!(ok(Kind::Alias, "ＡＮＮＡ"), "anna");
+    assert_eq!(ok(Kind::Alias, "สมชาย ใจดี"), "สมชาย ใจดี");
+    assert_eq!(ok(Kind::Alias, &"x".repeat(200)).len(), 200);
+    assert!(err(Kind::Alias, &"x".repeat(201)).contains("limit is 200"));
+    assert!(err(Kind::Alias, "   ").contains("empty"));
+    assert!(err(Kind::Alias, "bad\u{7}bell").contains("control"));
+}
+
+#[test]
+fn location_rule() {
+    assert_eq!(ok(Kind::Location, "16.7784,98.5247"), "16.7784,98.5247");
+    assert_eq!(
+        ok(Kind::Location, " 16.778400 , 98.52470 "),
+        "16.7784,98.5247"
+    );
+    assert_eq!(ok(Kind::Location, "+16.12345678,-98.1"), "16.123457,-98.1");
+    assert_eq!(ok(Kind::Location, "-90,180"), "-90,180");
+    assert_eq!(ok(Kind::Location, "-0.0000001,0"), "0,0");
+    assert_eq!(ok(Kind::Location, "Shwe Kokko"), "place:shwe kokko");
+    assert_eq!(ok(Kind::Location, "place:Shwe  Kokko"), "place:shwe kokko");
+    assert_eq!(ok(Kind::Location, "PLACE: Myawaddy"), "place:myawaddy");
+    assert_eq!(ok(Kind::Location, "place:16.7,98.5"), "place:16.7,98.5");
+    assert!(err(Kind::Location, "91,0").contains("latitude"));
+    assert!(err(Kind::Location, "0,180.5").contains("longitude"));
+    assert!(err(Kind::Location, "place:").contains("empty"));
+    // Exponents, inf and nan are not coordinates, so they read as place names.
+    assert_eq!(ok(Kind::Location, "1e1,2"), "place:1e1,2");
+    assert_eq!(ok(Kind::Location, "nan,inf"), "place:nan,inf");
+}
+
+#[test]
+fn email_extras() {
+    assert_eq!(ok(Kind::Email, "User@Example.com."), "user@example.com");
+    assert!(err(Kind::Email, "john doe@example.com").contains("whitespace"));
+    assert!(err(Kind::Email, &format!("{}@example.com", "a".repeat(65))).contains("64 bytes"));
+    assert!(err(Kind::Email, "user@192.0.2.1").contains("use kind ip"));
+}
+
+#[test]
+fn idna2008_validity_beyond_uts46() {
+    assert!(err(Kind::Domain, "xn--n3h.net").contains("IDNA2008"));
+    assert!(err(Kind::Domain, "\u{1100}a.kr").contains("IDNA2008"));
+    assert!(err(Kind::Domain, "a\u{b7}b.cat").contains("IDNA2008"));
+    assert_eq!(ok(Kind::Domain, "col\u{b7}legi.cat"), "xn--collegi-xma.cat");
+    assert!(err(Kind::Domain, "\u{660}\u{6f0}.example").starts_with("invalid domain value"));
+    assert_eq!(ok(Kind::Domain, "\u{d55c}\u{ad6d}.kr"), "xn--3e0b707e.kr");
+}
+
+#[test]
+fn normalize_any_examples() {
+    let ctx = Context::default();
+    let kinds = |input: &str| -> Vec<Kind> {
+        normalize_any(input, &ctx)
+            .into_iter()
+            .map(|n| n.kind)
+            .collect()
+    };
+    assert_eq!(kinds("192.0.2.1"), vec![Kind::Ip]);
+    assert_eq!(kinds("+44 7700 900123"), vec![Kind::Phone]);
+    assert_eq!(kinds("bücher.de"), vec![Kind::Domain]);
+    assert_eq!(kinds("GB82 WEST 1234 5698 7654 32"), vec![Kind::Iban]);
+    assert_eq!(kinds("telegram:@some_name"), vec![Kind::Handle]);
+    assert_eq!(kinds("Shwe Kokko Boss"), vec![Kind::Alias]);
+    assert_eq!(kinds("\u{0}"), Vec::<Kind>::new());
+    let any = normalize_any("https://example.com/x", &ctx);
+    assert_eq!(any.len(), 1);
+    assert_eq!(any[0].value, "https://example.com/x");
+    let sorted = |v: &[Normalized]| v.windows(2).all(|w| w[0].kind < w[1].kind);
+    assert!(sorted(&normalize_any("8f373714acfcf4d0", &ctx)));
+}
+
+#[test]
+fn phone_context_errors() {
+    let ctx = Context {
+        default_country: Some("ZZ".to_string()),
+    };
+    let e = normalize(Kind::Phone, "07700 900456", &ctx).unwrap_err();
+    assert!(e.to_string().contains("\"ZZ\""), "{e}");
+    let ctx = Context {
+        default_country: Some("gb".to_string()),
+    };
+    assert_eq!(
+        normalize(Kind::Phone, "07700 900456", &ctx).map(|n| n.value),
+        Ok("+447700900456".to_string())
+    );
+    assert!(err(Kind::Phone, "+44 7700 900123 ☎").contains("characters"));
+}

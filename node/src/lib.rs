@@ -1,0 +1,58 @@
+//! Liaison: a federated, signed indicator-sharing node for law-enforcement agencies.
+//!
+//! Each agency runs one node. The node signs the indicator records it originates
+//! with the agency's Ed25519 key, stores them in a local database, serves them to
+//! its own analysts over mutually authenticated gRPC, and exchanges them with
+//! enrolled partner agencies, enforcing TLP 2.0 and handling codes itself.
+//!
+//! # Layout
+//!
+//! - [`indicator`]: kinds of indicator and the normalisation of raw input.
+//! - [`record`]: signed records: ids, markings, envelopes, wire conversion.
+//! - [`store`]: durable storage behind our own interface (sled inside), group commit.
+//! - [`identity`]: keys, certificates, the node directory, enrollment bundles.
+//! - [`tls`]: rustls verifiers (partner pins, local CA) and caller principals.
+//! - [`policy`]: who may receive which record (TLP, handling, relay).
+//! - [`node`]: the running node's shared state and the publish path.
+//! - [`service`]: the gRPC services (Analyst, Admin, Federation).
+//! - [`sync`]: pulling records from partners.
+//! - [`audit`]: the append-only, hash-chained audit log.
+//! - [`server`]: the listener, TLS accept loop, shutdown.
+//! - [`client`]: connecting to a node as its admin/analyst (used by the CLI).
+//! - [`cli`], [`demo`], [`bench`]: the `liaison` command.
+//! - [`config`], [`error`]: settings file and the error type.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod bench;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod identity;
+pub mod indicator;
+pub mod node;
+pub mod policy;
+pub mod record;
+pub mod server;
+pub mod service;
+pub mod store;
+pub mod sync;
+pub mod tls;
+
+/// Generated protobuf and gRPC types: the wire contract from `proto/`.
+#[allow(clippy::all, missing_docs)]
+pub mod proto {
+    tonic::include_proto!("liaison.v1");
+}
+
+pub use error::{Error, Result};
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

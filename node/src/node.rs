@@ -1,0 +1,257 @@
+//! The running node's shared state, and the publish path: turn an analyst's draft
+//! into a signed record and commit it durably.
+//!
+//! Everything a service or a sync task needs hangs off [`Node`]; it is built once by
+//! [`Node::open`] and shared behind an `Arc`. This module must never hold a lock
+//! across an await or sign a payload with a sequence that could repeat.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
+
+use crate::audit::AuditLog;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::identity::{NodeDir, NodeIdentity};
+use crate::indicator::{self, Kind};
+use crate::policy::Grant;
+use crate::record::{sign_payload, Body, Evaluation, HandlingCode, Indicator, Label, NodeId, Payload, RecordId, Tlp, VerifiedRecord};
+use crate::store::{CommitHandle, Committer, PartnerEntry, Store, WriteBatch};
+use crate::tls::PinSet;
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// One shutdown signal that reaches every task.
+#[derive(Clone)]
+pub struct Shutdown {
+    rx: watch::Receiver<bool>,
+}
+
+pub struct ShutdownTrigger {
+    tx: watch::Sender<bool>,
+}
+
+impl Shutdown {
+    pub fn new() -> (ShutdownTrigger, Shutdown) {
+        let (tx, rx) = watch::channel(false);
+        (ShutdownTrigger { tx }, Shutdown { rx })
+    }
+
+    pub fn is_triggered(&self) -> bool {
+        *self.rx.borrow()
+    }
+
+    /// Resolves once shutdown has been triggered (or the trigger dropped).
+    pub async fn wait(&mut self) {
+        let _ = self.rx.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Resolves once a watched flag turns true (or its sender is gone).
+pub async fn until_set(flag: &mut watch::Receiver<bool>) {
+    let _ = flag.wait_for(|set| *set).await;
+}
+
+impl ShutdownTrigger {
+    pub fn trigger(&self) {
+        self.tx.send_replace(true);
+    }
+}
+
+/// An analyst's indicator before it is signed: validated domain values.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub kind: Kind,
+    pub value: String,
+    pub default_country: Option<String>,
+    pub labels: Vec<Label>,
+    pub tlp: Tlp,
+    pub handling: Vec<HandlingCode>,
+    pub handling_note: String,
+    pub evaluation: Evaluation,
+    pub valid_days: Option<u32>,
+    pub description: String,
+    pub case_reference: String,
+    pub recipients: Vec<NodeId>,
+    pub supersedes: Option<RecordId>,
+}
+
+/// A partner's live state (not persisted): its grant and the signal that ends its
+/// streams when it is revoked.
+pub struct PartnerLive {
+    pub entry: PartnerEntry,
+    pub grant: Grant,
+    pub revoked: watch::Sender<bool>,
+    pub connection: String,
+}
+
+pub struct Node {
+    pub identity: NodeIdentity,
+    pub config: Config,
+    pub dir: NodeDir,
+    pub store: Store,
+    pub commits: CommitHandle,
+    pub pins: PinSet,
+    pub audit: AuditLog,
+    pub shutdown: Shutdown,
+    partners: Mutex<HashMap<NodeId, PartnerLive>>,
+    next_sequence: AtomicU64,
+}
+
+impl Node {
+    /// Loads identity and config, opens the database, starts the committer.
+    pub fn open(dir: NodeDir, shutdown: Shutdown) -> Result<(Arc<Node>, tokio::task::JoinHandle<()>)> {
+        let config = dir.load_config()?;
+        let identity = dir.load_identity(&config)?;
+        let store = Store::open(&dir.database(), config.cache_mb * 1024 * 1024)?;
+        let audit = AuditLog::open(&dir.audit_log()).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let next_sequence = store.origin_sequence(&identity.node_id())? + 1;
+        let (commits, committer) = Committer::spawn(store.clone())?;
+        let node = Node {
+            identity,
+            config,
+            dir,
+            store,
+            commits,
+            pins: PinSet::default(),
+            audit,
+            shutdown,
+            partners: Mutex::new(HashMap::new()),
+            next_sequence: AtomicU64::new(next_sequence),
+        };
+        for (id, entry) in node.store.partners()? {
+            node.register_partner(id, entry)?;
+        }
+        Ok((Arc::new(node), committer))
+    }
+
+    pub fn node_id(&self) -> NodeId {
+        self.identity.node_id()
+    }
+
+    /// Normalises, signs with the next sequence, and commits durably.
+    pub async fn publish(&self, draft: Draft) -> Result<VerifiedRecord> {
+        let context = indicator::Context {
+            default_country: draft.default_country.clone().or_else(|| {
+                Some(self.config.default_country.clone()).filter(|c| !c.is_empty())
+            }),
+        };
+        let normalized = indicator::normalize(draft.kind, &draft.value, &context)?;
+        if let Some(earlier) = draft.supersedes {
+            self.check_supersedable(&earlier)?;
+        }
+        let created_ms = crate::now_ms();
+        let days = i64::from(draft.valid_days.unwrap_or(self.config.default_valid_days));
+        let indicator = Indicator {
+            kind: normalized.kind,
+            value: normalized.value,
+            labels: draft.labels,
+            tlp: draft.tlp,
+            handling: draft.handling,
+            handling_note: draft.handling_note,
+            evaluation: draft.evaluation,
+            valid_until_ms: created_ms.saturating_add(days.saturating_mul(MS_PER_DAY)),
+            description: draft.description,
+            case_reference: draft.case_reference,
+            recipients: draft.recipients,
+            supersedes: draft.supersedes,
+            outside_known_ranges: normalized.outside_known_ranges,
+        };
+        self.sign_and_commit(Body::Indicator(indicator), created_ms).await
+    }
+
+    fn check_supersedable(&self, earlier: &RecordId) -> Result<()> {
+        let stored = self.store.get(earlier)?.ok_or_else(|| Error::NotFound(earlier.to_hex()))?;
+        match stored.record.origin() == self.node_id() {
+            true => Ok(()),
+            false => Err(Error::PermissionDenied("only the origin agency can supersede its record".into())),
+        }
+    }
+
+    async fn sign_and_commit(&self, body: Body, created_ms: i64) -> Result<VerifiedRecord> {
+        let payload = Payload {
+            origin: self.node_id(),
+            sequence: self.next_sequence.fetch_add(1, Ordering::SeqCst),
+            created_ms,
+            body,
+        };
+        let record = sign_payload(&self.identity.signing_key, &payload)?;
+        let batch = WriteBatch {
+            records: vec![record.clone()],
+            received_from: None,
+            received_ms: created_ms,
+            sync_state: None,
+        };
+        self.commits.commit(batch).await?;
+        Ok(record)
+    }
+
+    /// Adds a partner to the live registry and the TLS pins.
+    pub fn register_partner(&self, id: NodeId, entry: PartnerEntry) -> Result<()> {
+        let grant = Grant {
+            node: id,
+            max_tlp: entry.max_tlp.parse()?,
+            relay: entry.relay,
+        };
+        let pin: [u8; 32] = hex::decode(&entry.tls_pin)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| Error::InvalidRequest(format!("partner {} has a malformed TLS pin", entry.name)))?;
+        self.pins.insert(pin, id);
+        let (revoked, _) = watch::channel(false);
+        let live = PartnerLive { entry, grant, revoked, connection: "not connected".into() };
+        if let Ok(mut partners) = self.partners.lock() {
+            partners.insert(id, live);
+        }
+        Ok(())
+    }
+
+    /// Removes a partner: its pin goes first (no new handshakes, no new calls),
+    /// then its open streams are told to end.
+    pub fn unregister_partner(&self, id: &NodeId) -> bool {
+        self.pins.remove_node(id);
+        let removed = self.partners.lock().ok().and_then(|mut p| p.remove(id));
+        match removed {
+            Some(live) => {
+                live.revoked.send_replace(true);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn grant_for(&self, id: &NodeId) -> Option<Grant> {
+        self.partners.lock().ok()?.get(id).map(|p| p.grant)
+    }
+
+    pub fn partner_entry(&self, id: &NodeId) -> Option<PartnerEntry> {
+        self.partners.lock().ok()?.get(id).map(|p| p.entry.clone())
+    }
+
+    /// A receiver that turns true when the partner is revoked.
+    pub fn revocation_signal(&self, id: &NodeId) -> Option<watch::Receiver<bool>> {
+        self.partners.lock().ok()?.get(id).map(|p| p.revoked.subscribe())
+    }
+
+    pub fn partner_ids(&self) -> Vec<NodeId> {
+        self.partners.lock().map(|p| p.keys().copied().collect()).unwrap_or_default()
+    }
+
+    pub fn set_connection_state(&self, id: &NodeId, state: impl Into<String>) {
+        if let Ok(mut partners) = self.partners.lock() {
+            if let Some(live) = partners.get_mut(id) {
+                live.connection = state.into();
+            }
+        }
+    }
+
+    pub fn connection_state(&self, id: &NodeId) -> String {
+        self.partners
+            .lock()
+            .ok()
+            .and_then(|p| p.get(id).map(|l| l.connection.clone()))
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,167 @@
+//! Who may receive what: TLP 2.0 and SIENA handling, enforced by the node.
+//!
+//! | marking      | from the origin                    | relayed by a receiver      |
+//! |--------------|------------------------------------|----------------------------|
+//! | CLEAR        | every partner                      | yes, to relay partners     |
+//! | GREEN        | partners allowed GREEN             | yes, to relay partners allowed GREEN |
+//! | AMBER        | direct partners allowed AMBER      | no                         |
+//! | AMBER+STRICT | direct partners allowed AMBER+STRICT | no                       |
+//! | RED          | only the named recipients          | no                         |
+//!
+//! H2 is never relayed whatever its TLP. Pure functions, no I/O: the same rules
+//! serve outgoing sync, incoming verification and federated search.
+
+use crate::record::{Indicator, NodeId, Tlp};
+
+/// What an admin granted a partner at enrollment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    pub node: NodeId,
+    pub max_tlp: Tlp,
+    pub relay: bool,
+}
+
+/// Where a record stands relative to this node.
+#[derive(Debug, Clone, Copy)]
+pub struct Provenance {
+    pub origin: NodeId,
+    /// The peer that gave it to us; `None` for our own records.
+    pub received_from: Option<NodeId>,
+}
+
+/// May this node send a record with these markings to `partner`?
+pub fn may_send(own: NodeId, provenance: Provenance, markings: &Indicator, partner: &Grant) -> bool {
+    let already_has_it = provenance.origin == partner.node || provenance.received_from == Some(partner.node);
+    if already_has_it || markings.tlp > partner.max_tlp {
+        return false;
+    }
+    if provenance.origin == own {
+        return markings.tlp != Tlp::Red || markings.recipients.contains(&partner.node);
+    }
+    partner.relay && is_relayable(markings)
+}
+
+/// Whether a receiver may pass the record on at all.
+pub fn is_relayable(markings: &Indicator) -> bool {
+    markings.tlp.is_relayable() && !markings.forbids_relay()
+}
+
+/// Why an incoming record is refused, if it is.
+pub fn check_incoming(
+    own: NodeId,
+    sender: &Grant,
+    provenance: Provenance,
+    origin_trusted: bool,
+    markings: &Indicator,
+) -> Result<(), String> {
+    if provenance.origin == sender.node {
+        if markings.tlp == Tlp::Red && !markings.recipients.contains(&own) {
+            return Err("RED record not addressed to this agency".into());
+        }
+        return Ok(());
+    }
+    if !sender.relay {
+        return Err(format!(
+            "record of third-party origin {} from a partner without relay rights",
+            provenance.origin.short()
+        ));
+    }
+    if !is_relayable(markings) {
+        return Err(format!("relayed record marked {} {:?} may not be relayed", markings.tlp, markings.handling));
+    }
+    if !origin_trusted {
+        return Err(format!("unknown origin {} and no identity bundle for it", provenance.origin.short()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indicator::Kind;
+    use crate::record::{Evaluation, HandlingCode};
+
+    const A: NodeId = NodeId([1; 32]);
+    const B: NodeId = NodeId([2; 32]);
+    const C: NodeId = NodeId([3; 32]);
+
+    fn markings(tlp: Tlp) -> Indicator {
+        Indicator {
+            kind: Kind::Phone,
+            value: "+447700900123".into(),
+            labels: vec![],
+            tlp,
+            handling: vec![],
+            handling_note: String::new(),
+            evaluation: Evaluation::UNEVALUATED,
+            valid_until_ms: i64::MAX,
+            description: String::new(),
+            case_reference: String::new(),
+            recipients: if tlp == Tlp::Red { vec![B] } else { vec![] },
+            supersedes: None,
+            outside_known_ranges: false,
+        }
+    }
+
+    fn grant(node: NodeId, max_tlp: Tlp, relay: bool) -> Grant {
+        Grant { node, max_tlp, relay }
+    }
+
+    const OWN: Provenance = Provenance { origin: A, received_from: None };
+    const VIA_B: Provenance = Provenance { origin: A, received_from: Some(B) };
+
+    #[test]
+    fn origin_sends_up_to_the_ceiling() {
+        let b = grant(B, Tlp::Amber, false);
+        assert!(may_send(A, OWN, &markings(Tlp::Clear), &b));
+        assert!(may_send(A, OWN, &markings(Tlp::Green), &b));
+        assert!(may_send(A, OWN, &markings(Tlp::Amber), &b));
+        assert!(!may_send(A, OWN, &markings(Tlp::AmberStrict), &b));
+        assert!(!may_send(A, OWN, &markings(Tlp::Red), &b));
+    }
+
+    #[test]
+    fn red_only_to_named_recipients() {
+        assert!(may_send(A, OWN, &markings(Tlp::Red), &grant(B, Tlp::Red, false)));
+        assert!(!may_send(A, OWN, &markings(Tlp::Red), &grant(C, Tlp::Red, true)));
+    }
+
+    #[test]
+    fn relay_only_clear_green_without_h2_to_relay_partners() {
+        // B relays A's records to C.
+        let c_relay = grant(C, Tlp::Red, true);
+        let c_plain = grant(C, Tlp::Red, false);
+        assert!(may_send(B, VIA_B, &markings(Tlp::Clear), &c_relay));
+        assert!(may_send(B, VIA_B, &markings(Tlp::Green), &c_relay));
+        assert!(!may_send(B, VIA_B, &markings(Tlp::Green), &c_plain));
+        assert!(!may_send(B, VIA_B, &markings(Tlp::Amber), &c_relay));
+        assert!(!may_send(B, VIA_B, &markings(Tlp::AmberStrict), &c_relay));
+        assert!(!may_send(B, VIA_B, &markings(Tlp::Red), &c_relay));
+        let mut h2 = markings(Tlp::Green);
+        h2.handling.push(HandlingCode::H2);
+        assert!(!may_send(B, VIA_B, &h2, &c_relay));
+        assert!(!may_send(B, VIA_B, &markings(Tlp::Green), &grant(C, Tlp::Clear, true)));
+    }
+
+    #[test]
+    fn never_sends_a_record_back_where_it_came_from() {
+        assert!(!may_send(B, VIA_B, &markings(Tlp::Clear), &grant(A, Tlp::Red, true)));
+        let via_c = Provenance { origin: A, received_from: Some(C) };
+        assert!(!may_send(B, via_c, &markings(Tlp::Clear), &grant(C, Tlp::Red, true)));
+    }
+
+    #[test]
+    fn incoming_checks() {
+        let from_a = grant(A, Tlp::Red, false);
+        let direct = Provenance { origin: A, received_from: Some(A) };
+        assert!(check_incoming(B, &from_a, direct, true, &markings(Tlp::Amber)).is_ok());
+        assert!(check_incoming(B, &from_a, direct, true, &markings(Tlp::Red)).is_ok());
+        assert!(check_incoming(C, &from_a, direct, true, &markings(Tlp::Red)).is_err());
+        let relayed = Provenance { origin: C, received_from: Some(A) };
+        assert!(check_incoming(B, &from_a, relayed, true, &markings(Tlp::Green)).is_err());
+        let relay_a = grant(A, Tlp::Red, true);
+        assert!(check_incoming(B, &relay_a, relayed, true, &markings(Tlp::Green)).is_ok());
+        assert!(check_incoming(B, &relay_a, relayed, false, &markings(Tlp::Green)).is_err());
+        assert!(check_incoming(B, &relay_a, relayed, true, &markings(Tlp::Amber)).is_err());
+    }
+}

@@ -1,0 +1,170 @@
+//! Envelopes: signing our own payloads, and verifying foreign ones before anything
+//! else looks at them.
+//!
+//! The signature covers a domain-separation prefix and the payload bytes exactly as
+//! received; the record id is the SHA-256 of the same signed content, so the same
+//! record relayed by two peers has one id. Never decode before verifying.
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+use super::wire::{check_markings, decode_payload, encode_payload};
+use super::{Body, NodeId, Payload, RecordError, RecordId};
+use crate::proto;
+
+/// Domain separation: a record signature can never be mistaken for a bundle's.
+const SIGNING_PREFIX: &[u8] = b"liaison/v1/record\0";
+/// Largest payload a node signs or accepts.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+
+/// A signed record as it travels: exact payload bytes, signature, signer.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Envelope {
+    pub payload: Vec<u8>,
+    pub signature: [u8; 64],
+    pub signer: NodeId,
+}
+
+impl Envelope {
+    /// Checks the shape of a wire envelope; does not verify the signature.
+    pub fn from_wire(wire: proto::Envelope) -> Result<Self, RecordError> {
+        if wire.payload.len() > MAX_PAYLOAD_BYTES {
+            return Err(RecordError::Oversized(wire.payload.len()));
+        }
+        let signature: [u8; 64] = wire.signature.as_slice().try_into().map_err(|_| {
+            RecordError::MalformedEnvelope(format!("signature must be 64 bytes, got {}", wire.signature.len()))
+        })?;
+        let signer = NodeId::from_slice(&wire.signer)
+            .map_err(|_| RecordError::MalformedEnvelope(format!("signer must be 32 bytes, got {}", wire.signer.len())))?;
+        Ok(Envelope {
+            payload: wire.payload,
+            signature,
+            signer,
+        })
+    }
+
+    pub fn to_wire(&self) -> proto::Envelope {
+        proto::Envelope {
+            payload: self.payload.clone(),
+            signature: self.signature.to_vec(),
+            signer: self.signer.0.to_vec(),
+        }
+    }
+
+    /// SHA-256 of the signed content.
+    pub fn id(&self) -> RecordId {
+        let mut hasher = Sha256::new();
+        hasher.update(SIGNING_PREFIX);
+        hasher.update(&self.payload);
+        RecordId(hasher.finalize().into())
+    }
+
+    fn signed_message(&self) -> Vec<u8> {
+        [SIGNING_PREFIX, &self.payload].concat()
+    }
+
+    fn verifying_key(&self) -> Result<VerifyingKey, RecordError> {
+        let key = VerifyingKey::from_bytes(&self.signer.0).map_err(|_| RecordError::BadSignature(self.signer))?;
+        if key.is_weak() {
+            return Err(RecordError::WeakKey(self.signer));
+        }
+        Ok(key)
+    }
+
+    /// Verifies the signature, then decodes and validates the payload.
+    pub fn verify(self) -> Result<VerifiedRecord, RecordError> {
+        let key = self.verifying_key()?;
+        let signature = Signature::from_bytes(&self.signature);
+        key.verify_strict(&self.signed_message(), &signature)
+            .map_err(|_| RecordError::BadSignature(self.signer))?;
+        self.decode_verified()
+    }
+
+    /// Verifies many envelopes with one batch equation; on failure, falls back to one
+    /// by one so that exactly the bad ones are reported.
+    pub fn verify_many(envelopes: Vec<Envelope>) -> Vec<Result<VerifiedRecord, RecordError>> {
+        if envelopes.len() >= 2 && Self::batch_verifies(&envelopes) {
+            return envelopes.into_iter().map(Envelope::decode_verified).collect();
+        }
+        envelopes.into_iter().map(Envelope::verify).collect()
+    }
+
+    fn batch_verifies(envelopes: &[Envelope]) -> bool {
+        let mut keys = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            match envelope.verifying_key() {
+                Ok(key) => keys.push(key),
+                Err(_) => return false,
+            }
+        }
+        let messages: Vec<Vec<u8>> = envelopes.iter().map(Envelope::signed_message).collect();
+        let message_refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+        let signatures: Vec<Signature> = envelopes.iter().map(|e| Signature::from_bytes(&e.signature)).collect();
+        ed25519_dalek::verify_batch(&message_refs, &signatures, &keys).is_ok()
+    }
+
+    /// Decodes a payload whose signature has been checked by the caller.
+    fn decode_verified(self) -> Result<VerifiedRecord, RecordError> {
+        let payload = decode_payload(&self.payload)?;
+        if payload.origin != self.signer {
+            return Err(RecordError::OriginMismatch {
+                origin: payload.origin,
+                signer: self.signer,
+            });
+        }
+        Ok(VerifiedRecord {
+            id: self.id(),
+            envelope: self,
+            payload,
+        })
+    }
+
+    /// Re-reads an envelope from our own store, where it was verified on the way in.
+    pub(crate) fn decode_trusted(self) -> Result<VerifiedRecord, RecordError> {
+        self.decode_verified()
+    }
+}
+
+/// An envelope whose signature verified and whose payload decoded and validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedRecord {
+    pub id: RecordId,
+    pub envelope: Envelope,
+    pub payload: Payload,
+}
+
+impl VerifiedRecord {
+    pub fn origin(&self) -> NodeId {
+        self.payload.origin
+    }
+}
+
+/// Signs a payload this node originates. Checks marking rules before signing.
+pub fn sign_payload(key: &SigningKey, payload: &Payload) -> Result<VerifiedRecord, RecordError> {
+    let signer = NodeId(key.verifying_key().to_bytes());
+    if payload.origin != signer {
+        return Err(RecordError::OriginMismatch {
+            origin: payload.origin,
+            signer,
+        });
+    }
+    if let Body::Indicator(indicator) = &payload.body {
+        check_markings(indicator)?;
+    }
+    let bytes = encode_payload(payload);
+    if bytes.len() > MAX_PAYLOAD_BYTES {
+        return Err(RecordError::Oversized(bytes.len()));
+    }
+    let message = [SIGNING_PREFIX, &bytes].concat();
+    let signature = key.sign(&message).to_bytes();
+    let envelope = Envelope {
+        payload: bytes,
+        signature,
+        signer,
+    };
+    Ok(VerifiedRecord {
+        id: envelope.id(),
+        envelope,
+        payload: payload.clone(),
+    })
+}

@@ -1,0 +1,51 @@
+//! Signed records: the domain model of what an agency asserts, the envelope that
+//! carries it, and the one place where wire (protobuf) types become domain types.
+//!
+//! This module owns: ids ([`NodeId`], [`RecordId`]), the markings (TLP, handling,
+//! evaluation, labels), signing and verifying envelopes, and decoding payloads.
+//! It must never decode a payload whose signature it has not verified, and never
+//! re-encode a foreign payload: the signed bytes are kept exactly as received.
+
+mod envelope;
+mod ids;
+mod model;
+mod wire;
+
+pub use envelope::{sign_payload, Envelope, VerifiedRecord, MAX_PAYLOAD_BYTES};
+pub use ids::{NodeId, RecordId};
+pub use model::{
+    Body, Evaluation, HandlingCode, Indicator, Label, Payload, Reliability, Revocation, Sighting,
+    Tlp,
+};
+pub use wire::{decode_payload, handling_from_wire, handling_to_wire, indicator_to_wire, tlp_from_wire, tlp_to_wire};
+
+/// Why a record (or a field of one) was refused.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum RecordError {
+    #[error("malformed envelope: {0}")]
+    MalformedEnvelope(String),
+    #[error("signature does not verify for signer {0}")]
+    BadSignature(NodeId),
+    #[error("signer key {0} is a weak Ed25519 key")]
+    WeakKey(NodeId),
+    #[error("payload origin {origin} differs from envelope signer {signer}")]
+    OriginMismatch { origin: NodeId, signer: NodeId },
+    #[error("payload of {0} bytes exceeds the limit of {MAX_PAYLOAD_BYTES} bytes")]
+    Oversized(usize),
+    #[error("payload does not decode: {0}")]
+    Undecodable(String),
+    #[error("invalid field {field}: {reason}")]
+    InvalidField { field: &'static str, reason: String },
+}
+
+impl RecordError {
+    pub(crate) fn field(field: &'static str, reason: impl Into<String>) -> Self {
+        RecordError::InvalidField {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

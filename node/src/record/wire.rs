@@ -1,0 +1,224 @@
+//! The one place where protobuf payloads become domain payloads and back.
+//!
+//! Decoding is fallible and validates every field, because the bytes may come from
+//! anywhere; encoding is used only for payloads this node signs itself.
+
+use prost::Message;
+
+use super::model::*;
+use super::{NodeId, RecordError, RecordId};
+use crate::indicator::{self, Kind};
+use crate::proto;
+
+pub const MAX_LABELS: usize = 16;
+pub const MAX_RECIPIENTS: usize = 64;
+pub const MAX_DESCRIPTION_CHARS: usize = 4096;
+pub const MAX_SHORT_TEXT_CHARS: usize = 1024;
+
+/// Decodes and validates payload bytes whose signature has already been verified.
+pub fn decode_payload(bytes: &[u8]) -> Result<Payload, RecordError> {
+    let wire = proto::Payload::decode(bytes).map_err(|e| RecordError::Undecodable(e.to_string()))?;
+    payload_from_wire(wire)
+}
+
+pub(crate) fn encode_payload(payload: &Payload) -> Vec<u8> {
+    payload_to_wire(payload).encode_to_vec()
+}
+
+fn payload_from_wire(wire: proto::Payload) -> Result<Payload, RecordError> {
+    let origin = NodeId::from_slice(&wire.origin)?;
+    if wire.sequence == 0 {
+        return Err(RecordError::field("sequence", "must start at 1"));
+    }
+    let body = match wire.body {
+        Some(proto::payload::Body::Indicator(i)) => Body::Indicator(indicator_from_wire(i)?),
+        Some(proto::payload::Body::Revocation(r)) => Body::Revocation(Revocation {
+            record_id: RecordId::from_slice(&r.record_id)?,
+            reason: bounded_text("reason", r.reason, MAX_SHORT_TEXT_CHARS)?,
+        }),
+        Some(proto::payload::Body::Sighting(s)) => Body::Sighting(Sighting {
+            record_id: RecordId::from_slice(&s.record_id)?,
+            note: bounded_text("note", s.note, MAX_SHORT_TEXT_CHARS)?,
+        }),
+        None => return Err(RecordError::field("body", "missing: expected indicator, revocation or sighting")),
+    };
+    Ok(Payload {
+        origin,
+        sequence: wire.sequence,
+        created_ms: wire.created_unix_ms,
+        body,
+    })
+}
+
+fn indicator_from_wire(wire: proto::Indicator) -> Result<Indicator, RecordError> {
+    let kind = u8::try_from(wire.kind)
+        .ok()
+        .and_then(Kind::from_code)
+        .ok_or_else(|| RecordError::field("kind", format!("unknown indicator kind {}", wire.kind)))?;
+    check_canonical(kind, &wire.value)?;
+    if wire.labels.len() > MAX_LABELS {
+        return Err(RecordError::field("labels", format!("at most {MAX_LABELS}")));
+    }
+    let labels = wire.labels.iter().map(|l| l.parse()).collect::<Result<Vec<Label>, _>>()?;
+    let tlp = tlp_from_wire(wire.tlp)?;
+    let handling = wire
+        .handling
+        .iter()
+        .map(|&h| handling_from_wire(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    let evaluation = match wire.evaluation {
+        Some(e) => Evaluation::new(&e.source_reliability, e.information_accuracy)?,
+        None => return Err(RecordError::field("evaluation", "missing")),
+    };
+    if wire.recipients.len() > MAX_RECIPIENTS {
+        return Err(RecordError::field("recipients", format!("at most {MAX_RECIPIENTS}")));
+    }
+    let recipients = wire
+        .recipients
+        .iter()
+        .map(|r| NodeId::from_slice(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let supersedes = match wire.supersedes.len() {
+        0 => None,
+        _ => Some(RecordId::from_slice(&wire.supersedes)?),
+    };
+    let indicator = Indicator {
+        kind,
+        value: wire.value,
+        labels,
+        tlp,
+        handling,
+        handling_note: bounded_text("handling_note", wire.handling_note, MAX_SHORT_TEXT_CHARS)?,
+        evaluation,
+        valid_until_ms: wire.valid_until_unix_ms,
+        description: bounded_text("description", wire.description, MAX_DESCRIPTION_CHARS)?,
+        case_reference: bounded_text("case_reference", wire.case_reference, MAX_SHORT_TEXT_CHARS)?,
+        recipients,
+        supersedes,
+        outside_known_ranges: wire.outside_known_ranges,
+    };
+    check_markings(&indicator)?;
+    Ok(indicator)
+}
+
+/// Rules that tie markings together; applied to our own records before signing too.
+pub(crate) fn check_markings(indicator: &Indicator) -> Result<(), RecordError> {
+    if indicator.tlp == Tlp::Red && indicator.recipients.is_empty() {
+        return Err(RecordError::field("recipients", "a RED record must name at least one recipient"));
+    }
+    if indicator.tlp != Tlp::Red && !indicator.recipients.is_empty() {
+        return Err(RecordError::field("recipients", "only a RED record names recipients"));
+    }
+    if indicator.handling.contains(&HandlingCode::H3) && indicator.handling_note.trim().is_empty() {
+        return Err(RecordError::field("handling_note", "H3 needs the restriction text"));
+    }
+    Ok(())
+}
+
+/// A received value must already be in the canonical form its kind defines.
+fn check_canonical(kind: Kind, value: &str) -> Result<(), RecordError> {
+    if kind == Kind::JobAd {
+        // A job-ad value is the fingerprint itself, not the advert text.
+        let is_fingerprint = value.len() == 64 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        return match is_fingerprint {
+            true => Ok(()),
+            false => Err(RecordError::field("value", "a jobad value must be 64 lower-case hex digits")),
+        };
+    }
+    match indicator::normalize(kind, value, &indicator::Context::default()) {
+        Ok(n) if n.value == value => Ok(()),
+        Ok(n) => Err(RecordError::field(
+            "value",
+            format!("{kind} value {value:?} is not in canonical form (expected {:?})", n.value),
+        )),
+        Err(e) => Err(RecordError::field("value", e.to_string())),
+    }
+}
+
+fn bounded_text(field: &'static str, text: String, max_chars: usize) -> Result<String, RecordError> {
+    match text.chars().count() > max_chars {
+        true => Err(RecordError::field(field, format!("longer than {max_chars} characters"))),
+        false => Ok(text),
+    }
+}
+
+pub fn tlp_from_wire(value: i32) -> Result<Tlp, RecordError> {
+    match proto::Tlp::try_from(value) {
+        Ok(proto::Tlp::Clear) => Ok(Tlp::Clear),
+        Ok(proto::Tlp::Green) => Ok(Tlp::Green),
+        Ok(proto::Tlp::Amber) => Ok(Tlp::Amber),
+        Ok(proto::Tlp::AmberStrict) => Ok(Tlp::AmberStrict),
+        Ok(proto::Tlp::Red) => Ok(Tlp::Red),
+        _ => Err(RecordError::field("tlp", "missing or unknown TLP marking")),
+    }
+}
+
+pub fn tlp_to_wire(tlp: Tlp) -> proto::Tlp {
+    match tlp {
+        Tlp::Clear => proto::Tlp::Clear,
+        Tlp::Green => proto::Tlp::Green,
+        Tlp::Amber => proto::Tlp::Amber,
+        Tlp::AmberStrict => proto::Tlp::AmberStrict,
+        Tlp::Red => proto::Tlp::Red,
+    }
+}
+
+pub fn handling_from_wire(value: i32) -> Result<HandlingCode, RecordError> {
+    match proto::Handling::try_from(value) {
+        Ok(proto::Handling::H0) => Ok(HandlingCode::H0),
+        Ok(proto::Handling::H1) => Ok(HandlingCode::H1),
+        Ok(proto::Handling::H2) => Ok(HandlingCode::H2),
+        Ok(proto::Handling::H3) => Ok(HandlingCode::H3),
+        _ => Err(RecordError::field("handling", format!("unknown handling code {value}"))),
+    }
+}
+
+pub fn handling_to_wire(code: HandlingCode) -> proto::Handling {
+    match code {
+        HandlingCode::H0 => proto::Handling::H0,
+        HandlingCode::H1 => proto::Handling::H1,
+        HandlingCode::H2 => proto::Handling::H2,
+        HandlingCode::H3 => proto::Handling::H3,
+    }
+}
+
+pub fn indicator_to_wire(i: &Indicator) -> proto::Indicator {
+    proto::Indicator {
+        kind: i32::from(i.kind.code()),
+        value: i.value.clone(),
+        labels: i.labels.iter().map(|l| l.as_str().to_string()).collect(),
+        tlp: tlp_to_wire(i.tlp) as i32,
+        handling: i.handling.iter().map(|&h| handling_to_wire(h) as i32).collect(),
+        handling_note: i.handling_note.clone(),
+        evaluation: Some(proto::Evaluation {
+            source_reliability: i.evaluation.reliability_str().to_string(),
+            information_accuracy: u32::from(i.evaluation.accuracy),
+        }),
+        valid_until_unix_ms: i.valid_until_ms,
+        description: i.description.clone(),
+        case_reference: i.case_reference.clone(),
+        recipients: i.recipients.iter().map(|r| r.0.to_vec()).collect(),
+        supersedes: i.supersedes.map(|s| s.0.to_vec()).unwrap_or_default(),
+        outside_known_ranges: i.outside_known_ranges,
+    }
+}
+
+fn payload_to_wire(p: &Payload) -> proto::Payload {
+    let body = match &p.body {
+        Body::Indicator(i) => proto::payload::Body::Indicator(indicator_to_wire(i)),
+        Body::Revocation(r) => proto::payload::Body::Revocation(proto::Revocation {
+            record_id: r.record_id.0.to_vec(),
+            reason: r.reason.clone(),
+        }),
+        Body::Sighting(s) => proto::payload::Body::Sighting(proto::Sighting {
+            record_id: s.record_id.0.to_vec(),
+            note: s.note.clone(),
+        }),
+    };
+    proto::Payload {
+        origin: p.origin.0.to_vec(),
+        sequence: p.sequence,
+        created_unix_ms: p.created_ms,
+        body: Some(body),
+    }
+}

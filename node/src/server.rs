@@ -1,0 +1,120 @@
+//! The listener: TLS handshakes in their own tasks (a slow client never blocks the
+//! accept loop), the gRPC services on the accepted streams, sync tasks for every
+//! partner, and a shutdown that reaches all of them and is bounded in time.
+//!
+//! [`run`] is the testable entry point: give it a bound listener and a shutdown
+//! signal, like mini-redis's `server::run`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Server;
+
+use crate::error::{Error, Result};
+use crate::identity::NodeDir;
+use crate::node::{Node, Shutdown};
+use crate::proto::{admin_server::AdminServer, analyst_server::AnalystServer, federation_server::FederationServer};
+use crate::service::{AdminService, AnalystService, FederationService, MAX_REQUEST_BYTES, MAX_SYNC_MESSAGE_BYTES};
+
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_PENDING_CONNECTIONS: usize = 64;
+
+/// Opens the node in `dir` and serves on `listener` until `shutdown` fires; then
+/// drains in-flight calls (bounded), lets the committer finish and flushes.
+pub async fn run(dir: NodeDir, listener: TcpListener, shutdown: Shutdown) -> Result<()> {
+    let (node, committer) = Node::open(dir, shutdown.clone())?;
+    let address = listener.local_addr().map_err(|e| Error::Tls(e.to_string()))?;
+    tracing::info!(
+        name = %node.identity.name,
+        node_id = %node.node_id(),
+        fingerprint = %node.identity.fingerprint(),
+        %address,
+        records = node.store.record_count(),
+        "node serving (TLS 1.3, client certificates required)"
+    );
+    let _ = node.audit.record("node", "node.start", serde_json::json!({ "address": address.to_string() }));
+    for partner in node.partner_ids() {
+        crate::sync::start_puller(node.clone(), partner);
+    }
+    serve(node.clone(), listener, shutdown).await?;
+    let store = node.store.clone();
+    drop(node);
+    // The committer stops once every handle is gone; wait (bounded) so queued
+    // writes land, then flush whatever remains.
+    if tokio::time::timeout(DRAIN_TIMEOUT, committer).await.is_err() {
+        tracing::warn!("committer still busy at shutdown; flushing what is written");
+    }
+    store.flush().await?;
+    tracing::info!("node stopped; database flushed");
+    Ok(())
+}
+
+async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Result<()> {
+    let identity = &node.identity;
+    let tls = crate::tls::server_config(&identity.tls_cert_der, &identity.tls_key_der, &identity.ca_cert_der, node.pins.clone())?;
+    let acceptor = TlsAcceptor::from(Arc::new(tls));
+    let (tx, rx) = mpsc::channel(MAX_PENDING_CONNECTIONS);
+    let accept_loop = tokio::spawn(accept_connections(listener, acceptor, tx, shutdown.clone()));
+
+    let router = Server::builder()
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(Duration::from_secs(20)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .add_service(AnalystServer::new(AnalystService::new(node.clone())).max_decoding_message_size(MAX_REQUEST_BYTES))
+        .add_service(AdminServer::new(AdminService::new(node.clone())).max_decoding_message_size(MAX_REQUEST_BYTES))
+        .add_service(
+            FederationServer::new(FederationService::new(node.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES)
+                .max_encoding_message_size(MAX_SYNC_MESSAGE_BYTES),
+        );
+    let mut stop = shutdown.clone();
+    let server = router.serve_with_incoming_shutdown(ReceiverStream::new(rx), async move { stop.wait().await });
+    tokio::pin!(server);
+    let mut signalled = shutdown.clone();
+    tokio::select! {
+        result = &mut server => result.map_err(|e| Error::Tls(e.to_string()))?,
+        _ = signalled.wait() => {
+            if tokio::time::timeout(DRAIN_TIMEOUT, &mut server).await.is_err() {
+                tracing::warn!("in-flight calls did not finish within {DRAIN_TIMEOUT:?}; closing them");
+            }
+        }
+    }
+    accept_loop.abort();
+    Ok(())
+}
+
+type Accepted = std::result::Result<TlsStream<TcpStream>, std::io::Error>;
+
+async fn accept_connections(listener: TcpListener, acceptor: TlsAcceptor, tx: mpsc::Sender<Accepted>, mut shutdown: Shutdown) {
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.wait() => return,
+        };
+        let acceptor = acceptor.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let _ = tcp.set_nodelay(true);
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => {
+                    let _ = tx.send(Ok(stream)).await;
+                }
+                Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake refused"),
+                Err(_) => tracing::info!(%peer, "TLS handshake timed out"),
+            }
+        });
+    }
+}

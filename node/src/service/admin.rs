@@ -1,0 +1,155 @@
+//! `liaison.v1.Admin`: the node's identity and its partners. Admin certificates only;
+//! every change is written to the audit log before it is acknowledged.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::convert::{partner_info, tlp_name};
+use super::require_local;
+use crate::error::Error;
+use crate::identity::{Bundle, Role};
+use crate::node::Node;
+use crate::proto;
+use crate::proto::admin_server::Admin;
+use crate::record::NodeId;
+use crate::store::PartnerEntry;
+
+pub struct AdminService {
+    node: Arc<Node>,
+}
+
+impl AdminService {
+    pub fn new(node: Arc<Node>) -> Self {
+        AdminService { node }
+    }
+
+    fn audit(&self, actor: &str, action: &str, detail: serde_json::Value) -> Result<(), Status> {
+        self.node
+            .audit
+            .record(actor, action, detail)
+            .map_err(|e| Status::internal(format!("audit log write failed, action not taken: {e}")))
+    }
+
+    pub fn own_bundle(node: &Node) -> Bundle {
+        Bundle::create(&node.identity, node.config.advertised_endpoints(), crate::now_ms())
+    }
+}
+
+#[tonic::async_trait]
+impl Admin for AdminService {
+    async fn show_identity(&self, request: Request<proto::ShowIdentityRequest>) -> Result<Response<proto::IdentityInfo>, Status> {
+        require_local(&self.node, &request, Role::Admin)?;
+        Ok(Response::new(proto::IdentityInfo {
+            name: self.node.identity.name.clone(),
+            node_id: self.node.node_id().to_hex(),
+            fingerprint: self.node.identity.fingerprint(),
+            endpoints: self.node.config.advertised_endpoints(),
+            records: self.node.store.record_count(),
+        }))
+    }
+
+    async fn export_identity(&self, request: Request<proto::ExportIdentityRequest>) -> Result<Response<proto::ExportIdentityResponse>, Status> {
+        let who = require_local(&self.node, &request, Role::Admin)?;
+        self.audit(&who.describe(), "identity.export", serde_json::json!({}))?;
+        Ok(Response::new(proto::ExportIdentityResponse {
+            bundle: Self::own_bundle(&self.node).signed,
+        }))
+    }
+
+    async fn add_partner(&self, request: Request<proto::AddPartnerRequest>) -> Result<Response<proto::PartnerInfo>, Status> {
+        let who = require_local(&self.node, &request, Role::Admin)?;
+        let request = request.into_inner();
+        let bundle = Bundle::from_signed(&request.bundle).map_err(Error::from)?;
+        if bundle.node_id == self.node.node_id() {
+            return Err(Error::InvalidRequest("this bundle is this node's own identity".into()).into());
+        }
+        if bundle.fingerprint() != request.confirmed_fingerprint.trim() {
+            return Err(Error::InvalidRequest(format!(
+                "fingerprint mismatch: the bundle's fingerprint is {}, the confirmed one was {:?}; compare it with the partner again",
+                bundle.fingerprint(),
+                request.confirmed_fingerprint
+            ))
+            .into());
+        }
+        if self.node.partner_entry(&bundle.node_id).is_some() {
+            return Err(Error::Conflict(format!("{} is already a partner; revoke it first to change its terms", bundle.name)).into());
+        }
+        let max_tlp = tlp_name(&request.max_tlp)?;
+        let entry = PartnerEntry {
+            name: bundle.name.clone(),
+            node_id: bundle.node_id.to_hex(),
+            bundle: hex::encode(&bundle.signed),
+            tls_pin: bundle.tls_pin(),
+            endpoints: bundle.endpoints.clone(),
+            max_tlp: max_tlp.as_str().to_string(),
+            relay: request.relay,
+            added_ms: crate::now_ms(),
+            known_via: None,
+        };
+        self.audit(
+            &who.describe(),
+            "partner.add",
+            serde_json::json!({ "partner": entry.node_id, "name": entry.name, "max_tlp": entry.max_tlp, "relay": entry.relay, "fingerprint": bundle.fingerprint() }),
+        )?;
+        self.node.store.put_partner(&bundle.node_id, &entry).await.map_err(Error::from)?;
+        self.node.register_partner(bundle.node_id, entry.clone())?;
+        crate::sync::start_puller(self.node.clone(), bundle.node_id);
+        tracing::info!(partner = %bundle.node_id.short(), name = %entry.name, max_tlp = %entry.max_tlp, relay = entry.relay, "partner enrolled");
+        let state = self.node.store.sync_state(&bundle.node_id).map_err(Error::from)?;
+        Ok(Response::new(partner_info(&entry, &state, "connecting".into(), &bundle.tls_cert_der, &bundle.node_id)))
+    }
+
+    async fn list_partners(&self, request: Request<proto::ListPartnersRequest>) -> Result<Response<proto::ListPartnersResponse>, Status> {
+        require_local(&self.node, &request, Role::Admin)?;
+        let mut partners = Vec::new();
+        for (id, entry) in self.node.store.partners().map_err(Error::from)? {
+            let state = self.node.store.sync_state(&id).map_err(Error::from)?;
+            let cert = bundle_cert(&entry);
+            partners.push(partner_info(&entry, &state, self.node.connection_state(&id), &cert, &id));
+        }
+        let known_origins = self
+            .node
+            .store
+            .known_origins()
+            .map_err(Error::from)?
+            .into_iter()
+            .map(|entry| {
+                let id: Option<NodeId> = entry.node_id.parse().ok();
+                proto::KnownOrigin {
+                    fingerprint: id.map(|id| crate::identity::fingerprint(&id, &bundle_cert(&entry))).unwrap_or_default(),
+                    name: entry.name,
+                    node_id: entry.node_id,
+                    known_via: entry.known_via.unwrap_or_default(),
+                }
+            })
+            .collect();
+        Ok(Response::new(proto::ListPartnersResponse { partners, known_origins }))
+    }
+
+    async fn revoke_partner(&self, request: Request<proto::RevokePartnerRequest>) -> Result<Response<proto::RevokePartnerResponse>, Status> {
+        let who = require_local(&self.node, &request, Role::Admin)?;
+        let id: NodeId = request
+            .get_ref()
+            .node_id
+            .parse()
+            .map_err(|_| Error::InvalidRequest("node_id: not a 64-hex-digit node id".into()))?;
+        if self.node.partner_entry(&id).is_none() {
+            return Err(Error::NotFound(format!("partner {id}")).into());
+        }
+        self.audit(&who.describe(), "partner.revoke", serde_json::json!({ "partner": id.to_hex() }))?;
+        let was_connected = self.node.connection_state(&id) == "connected";
+        self.node.unregister_partner(&id);
+        self.node.store.remove_partner(&id).await.map_err(Error::from)?;
+        tracing::info!(partner = %id.short(), "partner revoked; its streams are closed");
+        Ok(Response::new(proto::RevokePartnerResponse { was_connected }))
+    }
+}
+
+fn bundle_cert(entry: &PartnerEntry) -> Vec<u8> {
+    hex::decode(&entry.bundle)
+        .ok()
+        .and_then(|bytes| Bundle::from_signed(&bytes).ok())
+        .map(|b| b.tls_cert_der)
+        .unwrap_or_default()
+}

@@ -1,0 +1,121 @@
+//! Conversion between API messages and domain values: requests in (fallible,
+//! naming the field at fault), views out.
+
+use crate::error::{Error, Result};
+use crate::identity::fingerprint;
+use crate::indicator::Kind;
+use crate::node::{Draft, Node};
+use crate::proto;
+use crate::record::{Evaluation, HandlingCode, NodeId, RecordError, RecordId, Tlp};
+use crate::store::{PartnerEntry, StoredRecord, SyncState};
+
+pub fn kind_from_wire(value: i32) -> Result<Option<Kind>> {
+    if value == 0 {
+        return Ok(None);
+    }
+    u8::try_from(value)
+        .ok()
+        .and_then(Kind::from_code)
+        .map(Some)
+        .ok_or_else(|| Error::InvalidRequest(format!("kind: unknown indicator kind {value}")))
+}
+
+pub fn record_id(text: &str) -> Result<RecordId> {
+    text.parse::<RecordId>().map_err(|_| Error::InvalidRequest(format!("record_id: {text:?} is not a 64-hex-digit record id")))
+}
+
+fn node_id(field: &str, text: &str) -> Result<NodeId> {
+    text.parse::<NodeId>().map_err(|_| Error::InvalidRequest(format!("{field}: {text:?} is not a 64-hex-digit node id")))
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    let trimmed = text.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_string())
+}
+
+pub fn draft_from_publish(request: proto::PublishRequest) -> Result<Draft> {
+    let kind = kind_from_wire(request.kind)?.ok_or_else(|| Error::InvalidRequest("kind: required".into()))?;
+    let tlp = match request.tlp {
+        0 => return Err(Error::InvalidRequest("tlp: required (clear, green, amber, amber+strict or red)".into())),
+        value => crate::record::tlp_from_wire(value)?,
+    };
+    let handling = request
+        .handling
+        .iter()
+        .map(|&h| crate::record::handling_from_wire(h))
+        .collect::<Result<Vec<HandlingCode>, RecordError>>()?;
+    let evaluation = match non_empty(&request.evaluation) {
+        Some(text) => text.parse()?,
+        None => Evaluation::UNEVALUATED,
+    };
+    let labels = request.labels.iter().map(|l| l.parse()).collect::<Result<Vec<_>, RecordError>>()?;
+    let recipients = request
+        .recipients
+        .iter()
+        .map(|r| node_id("recipients", r))
+        .collect::<Result<Vec<_>>>()?;
+    let supersedes = match non_empty(&request.supersedes) {
+        Some(text) => Some(record_id(&text).map_err(|_| Error::InvalidRequest(format!("supersedes: {text:?} is not a record id")))?),
+        None => None,
+    };
+    Ok(Draft {
+        kind,
+        value: request.value,
+        default_country: non_empty(&request.default_country),
+        labels,
+        tlp,
+        handling,
+        handling_note: request.handling_note,
+        evaluation,
+        valid_days: (request.valid_days > 0).then_some(request.valid_days),
+        description: request.description,
+        case_reference: request.case_reference,
+        recipients,
+        supersedes,
+    })
+}
+
+/// The origin's name as this node knows it.
+pub fn origin_name(node: &Node, origin: &NodeId) -> String {
+    if *origin == node.node_id() {
+        return node.identity.name.clone();
+    }
+    node.partner_entry(origin)
+        .or_else(|| node.store.known_origin(origin).ok().flatten())
+        .map(|e| e.name)
+        .unwrap_or_default()
+}
+
+pub fn record_view(node: &Node, stored: &StoredRecord) -> proto::RecordView {
+    let record = &stored.record;
+    proto::RecordView {
+        record_id: record.id.to_hex(),
+        envelope: Some(record.envelope.to_wire()),
+        origin: record.origin().to_hex(),
+        origin_name: origin_name(node, &record.origin()),
+        sequence: record.payload.sequence,
+        created_unix_ms: record.payload.created_ms,
+        indicator: record.payload.indicator().map(crate::record::indicator_to_wire),
+        received_from: stored.received_from.map(|n| n.to_hex()).unwrap_or_default(),
+    }
+}
+
+pub fn partner_info(entry: &PartnerEntry, state: &SyncState, connection: String, tls_cert_der: &[u8], id: &NodeId) -> proto::PartnerInfo {
+    proto::PartnerInfo {
+        name: entry.name.clone(),
+        node_id: entry.node_id.clone(),
+        fingerprint: fingerprint(id, tls_cert_der),
+        max_tlp: entry.max_tlp.clone(),
+        relay: entry.relay,
+        endpoints: entry.endpoints.clone(),
+        connection,
+        cursor: state.cursor,
+        records_received: state.received,
+        records_rejected: state.rejected,
+        last_rejection: state.last_rejection.clone(),
+    }
+}
+
+pub fn tlp_name(text: &str) -> Result<Tlp> {
+    Ok(text.parse::<Tlp>()?)
+}

@@ -1,0 +1,181 @@
+//! `liaison.v1.Federation`: serves a partner the records it may receive, from its
+//! cursor on, then keeps the stream open and pushes each new commit.
+//!
+//! A stream ends when the partner goes away, is revoked, or the node shuts down.
+//! Every batch served is written to the audit log (who was given what).
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::require_partner;
+use crate::error::Error;
+use crate::identity::Bundle;
+use crate::node::Node;
+use crate::policy::{self, Grant, Provenance};
+use crate::proto;
+use crate::proto::federation_server::Federation;
+use crate::record::{Body, NodeId};
+use crate::store::StoredRecord;
+
+/// Change-log entries examined per batch.
+const PAGE: usize = 512;
+/// Bytes of records per batch, kept well under the message limit.
+const BATCH_BYTES: usize = 2 * 1024 * 1024;
+
+pub struct FederationService {
+    node: Arc<Node>,
+}
+
+impl FederationService {
+    pub fn new(node: Arc<Node>) -> Self {
+        FederationService { node }
+    }
+}
+
+#[tonic::async_trait]
+impl Federation for FederationService {
+    type PullStream = ReceiverStream<Result<proto::PullBatch, Status>>;
+
+    async fn pull(&self, request: Request<proto::PullRequest>) -> Result<Response<Self::PullStream>, Status> {
+        let partner = require_partner(&self.node, &request)?;
+        let grant = self
+            .node
+            .grant_for(&partner)
+            .ok_or_else(|| Status::permission_denied("partner is no longer enrolled"))?;
+        let revoked = self
+            .node
+            .revocation_signal(&partner)
+            .ok_or_else(|| Status::permission_denied("partner is no longer enrolled"))?;
+        let (tx, rx) = mpsc::channel(4);
+        let server = StreamServer {
+            node: self.node.clone(),
+            grant,
+            cursor: request.get_ref().cursor,
+            tx,
+        };
+        tokio::spawn(server.run(revoked));
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+struct StreamServer {
+    node: Arc<Node>,
+    grant: Grant,
+    cursor: u64,
+    tx: mpsc::Sender<Result<proto::PullBatch, Status>>,
+}
+
+impl StreamServer {
+    async fn run(mut self, mut revoked: tokio::sync::watch::Receiver<bool>) {
+        let mut changes = self.node.commits.changes();
+        let mut shutdown = self.node.shutdown.clone();
+        loop {
+            match self.send_pending().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(status) => {
+                    let _ = self.tx.send(Err(status)).await;
+                    return;
+                }
+            }
+            tokio::select! {
+                changed = changes.changed() => if changed.is_err() { return },
+                _ = crate::node::until_set(&mut revoked) => {
+                    let _ = self.tx.send(Err(Status::permission_denied("partner enrollment revoked"))).await;
+                    return;
+                }
+                _ = shutdown.wait() => {
+                    let _ = self.tx.send(Err(Status::unavailable("node shutting down; resume from your cursor"))).await;
+                    return;
+                }
+                _ = self.tx.closed() => return,
+            }
+        }
+    }
+
+    /// Sends one batch if the change log has moved past the cursor; returns
+    /// whether there may be more to send right away.
+    async fn send_pending(&mut self) -> Result<bool, Status> {
+        let node = self.node.clone();
+        let (grant, cursor) = (self.grant, self.cursor);
+        let built = tokio::task::spawn_blocking(move || build_batch(&node, &grant, cursor))
+            .await
+            .map_err(|_| Status::internal("batch builder failed"))?
+            .map_err(Status::from)?;
+        let Some((batch, disclosed)) = built else { return Ok(false) };
+        if !disclosed.is_empty() {
+            let ids: Vec<String> = disclosed.iter().map(|id| id.to_string()).collect();
+            self.node
+                .audit
+                .record(
+                    &format!("partner {}", self.grant.node.to_hex()),
+                    "sync.disclose",
+                    serde_json::json!({ "count": ids.len(), "records": ids, "cursor": batch.cursor }),
+                )
+                .map_err(|e| Status::internal(format!("audit log write failed: {e}")))?;
+        }
+        self.cursor = batch.cursor;
+        self.tx.send(Ok(batch)).await.map_err(|_| Status::cancelled("partner went away"))?;
+        Ok(true)
+    }
+}
+
+type Disclosed = Vec<crate::record::RecordId>;
+
+/// Reads the change log after `cursor` and keeps what the partner may receive.
+fn build_batch(node: &Node, grant: &Grant, cursor: u64) -> Result<Option<(proto::PullBatch, Disclosed)>, Error> {
+    let changes = node.store.changes_after(cursor, PAGE)?;
+    let Some(&(last_seq, _)) = changes.last() else { return Ok(None) };
+    let mut batch = proto::PullBatch::default();
+    let mut disclosed = Vec::new();
+    let mut bytes = 0;
+    let mut origins: Vec<NodeId> = Vec::new();
+    for (seq, id) in changes {
+        batch.cursor = seq;
+        let Some(stored) = node.store.get(&id)? else { continue };
+        if !may_send(node, grant, &stored)? {
+            continue;
+        }
+        let origin = stored.record.origin();
+        if origin != node.node_id() && !origins.contains(&origin) {
+            origins.push(origin);
+        }
+        bytes += stored.record.envelope.payload.len() + 96;
+        batch.records.push(stored.record.envelope.to_wire());
+        disclosed.push(id);
+        if bytes >= BATCH_BYTES {
+            break;
+        }
+    }
+    batch.origins = origins.iter().filter_map(|o| origin_bundle(node, o)).collect();
+    debug_assert!(batch.cursor <= last_seq);
+    Ok(Some((batch, disclosed)))
+}
+
+/// The policy decision for one stored record; revocations and sightings follow
+/// the markings of the record they refer to.
+fn may_send(node: &Node, grant: &Grant, stored: &StoredRecord) -> Result<bool, Error> {
+    let provenance = Provenance {
+        origin: stored.record.origin(),
+        received_from: stored.received_from,
+    };
+    let referenced = match &stored.record.payload.body {
+        Body::Indicator(indicator) => return Ok(policy::may_send(node.node_id(), provenance, indicator, grant)),
+        Body::Revocation(r) => r.record_id,
+        Body::Sighting(s) => s.record_id,
+    };
+    let Some(target) = node.store.get(&referenced)? else { return Ok(false) };
+    let Some(markings) = target.record.payload.indicator() else { return Ok(false) };
+    Ok(policy::may_send(node.node_id(), provenance, markings, grant))
+}
+
+/// The signed identity of a third-party origin, for a relay's receiver.
+fn origin_bundle(node: &Node, origin: &NodeId) -> Option<proto::SignedBundle> {
+    let entry = node.partner_entry(origin).or_else(|| node.store.known_origin(origin).ok().flatten())?;
+    let bytes = hex::decode(entry.bundle).ok()?;
+    let bundle = Bundle::from_signed(&bytes).ok()?;
+    prost::Message::decode(bundle.signed.as_slice()).ok()
+}

@@ -1,0 +1,57 @@
+//! The gRPC services and the per-call authorization that guards them.
+//!
+//! Every RPC first derives the caller's [`Principal`] from its TLS certificate and
+//! checks it: partners reach only `Federation`, analysts only `Analyst`, admins
+//! `Analyst` and `Admin`. This module must never trust a principal named in a
+//! request body.
+
+mod admin;
+mod analyst;
+mod convert;
+mod federation;
+
+pub use admin::AdminService;
+pub use analyst::AnalystService;
+pub use federation::FederationService;
+
+use tonic::{Request, Status};
+
+use crate::error::Error;
+use crate::identity::Role;
+use crate::node::Node;
+use crate::record::NodeId;
+use crate::tls::{principal_of, Principal};
+
+/// Largest request any service decodes.
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// Largest message a sync stream carries (a batch of records).
+pub const MAX_SYNC_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
+
+fn caller<T>(node: &Node, request: &Request<T>) -> Result<Principal, Status> {
+    let certs = request.peer_certs();
+    Ok(principal_of(certs.as_deref().map(|v| v.as_slice()), &node.pins)?)
+}
+
+/// The caller must be one of the agency's own users with at least `role`.
+fn require_local<T>(node: &Node, request: &Request<T>, role: Role) -> Result<Principal, Status> {
+    match caller(node, request)? {
+        Principal::Local { role: Role::Admin, name } => Ok(Principal::Local { role: Role::Admin, name }),
+        Principal::Local { role: Role::Analyst, name } if role == Role::Analyst => {
+            Ok(Principal::Local { role: Role::Analyst, name })
+        }
+        Principal::Local { .. } => Err(Error::PermissionDenied("this call needs an admin certificate".into()).into()),
+        Principal::Partner(_) => {
+            Err(Error::PermissionDenied("partners may only call the Federation service".into()).into())
+        }
+    }
+}
+
+/// The caller must be an enrolled partner.
+fn require_partner<T>(node: &Node, request: &Request<T>) -> Result<NodeId, Status> {
+    match caller(node, request)? {
+        Principal::Partner(id) => Ok(id),
+        Principal::Local { .. } => {
+            Err(Error::PermissionDenied("the Federation service is for enrolled partner nodes".into()).into())
+        }
+    }
+}

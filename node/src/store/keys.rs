@@ -1,0 +1,99 @@
+//! The key layout of the single sled tree. Every key starts with a keyspace byte;
+//! integers are big-endian so that sled's byte order is numeric order.
+
+use super::StoreError;
+use crate::indicator::Kind;
+use crate::record::{NodeId, RecordId};
+
+/// record id -> StoredRecord
+pub const RECORD: u8 = b'R';
+/// kind, len(value) u16, value, record id -> ()
+pub const INDEX: u8 = b'I';
+/// local change sequence -> record id
+pub const CHANGE: u8 = b'C';
+/// origin -> highest sequence stored from it
+pub const ORIGIN: u8 = b'O';
+/// valid-until ms, record id -> ()   (retention)
+pub const EXPIRY: u8 = b'E';
+/// name -> value
+pub const META: u8 = b'M';
+/// partner node id -> PartnerEntry (JSON)
+pub const PARTNER: u8 = b'P';
+/// partner node id -> SyncState (JSON)
+pub const SYNC: u8 = b'S';
+/// third-party origin node id -> PartnerEntry (JSON), learned via a relay
+pub const KNOWN_ORIGIN: u8 = b'N';
+
+pub const META_SCHEMA: &str = "schema";
+pub const META_RECORDS: &str = "records";
+
+pub fn meta(name: &str) -> Vec<u8> {
+    [&[META], name.as_bytes()].concat()
+}
+
+pub fn record(id: &RecordId) -> Vec<u8> {
+    [&[RECORD][..], &id.0].concat()
+}
+
+/// The prefix under which all records of one (kind, value) sit.
+pub fn index_prefix(kind: Kind, value: &str) -> Vec<u8> {
+    let len = u16::try_from(value.len()).unwrap_or(u16::MAX).to_be_bytes();
+    [&[INDEX, kind.code()][..], &len, value.as_bytes()].concat()
+}
+
+pub fn index(kind: Kind, value: &str, id: &RecordId) -> Vec<u8> {
+    [index_prefix(kind, value).as_slice(), &id.0].concat()
+}
+
+pub fn change(seq: u64) -> Vec<u8> {
+    [&[CHANGE][..], &seq.to_be_bytes()].concat()
+}
+
+pub fn origin(node: &NodeId) -> Vec<u8> {
+    [&[ORIGIN][..], &node.0].concat()
+}
+
+pub fn expiry(valid_until_ms: i64, id: &RecordId) -> Vec<u8> {
+    let ms = u64::try_from(valid_until_ms.max(0)).unwrap_or(0);
+    [&[EXPIRY][..], &ms.to_be_bytes(), &id.0].concat()
+}
+
+pub fn partner(node: &NodeId) -> Vec<u8> {
+    [&[PARTNER][..], &node.0].concat()
+}
+
+pub fn known_origin(node: &NodeId) -> Vec<u8> {
+    [&[KNOWN_ORIGIN][..], &node.0].concat()
+}
+
+pub fn sync_state(node: &NodeId) -> Vec<u8> {
+    [&[SYNC][..], &node.0].concat()
+}
+
+/// The last 32 bytes of a key, as a record id.
+pub fn trailing_id(key: &[u8]) -> Result<RecordId, StoreError> {
+    key.len()
+        .checked_sub(32)
+        .and_then(|start| RecordId::from_slice(&key[start..]).ok())
+        .ok_or_else(|| corrupt(key, "key too short for a record id"))
+}
+
+pub fn decode_u64(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
+    let array: [u8; 8] = bytes.try_into().map_err(|_| corrupt(key, "expected an 8-byte integer"))?;
+    Ok(u64::from_be_bytes(array))
+}
+
+/// Reads an integer, 0 when absent.
+pub fn read_u64(tree: &sled::Tree, key: &[u8]) -> Result<u64, StoreError> {
+    match tree.get(key)? {
+        Some(bytes) => decode_u64(key, &bytes),
+        None => Ok(0),
+    }
+}
+
+pub fn corrupt(key: &[u8], reason: &str) -> StoreError {
+    StoreError::Corrupt {
+        key: hex::encode(key),
+        reason: reason.to_string(),
+    }
+}

@@ -1,0 +1,132 @@
+//! Durable storage, behind our own interface: the rest of the node never sees sled.
+//!
+//! One sled tree holds every keyspace under a one-byte prefix (see [`keys`]), so a
+//! batch of records, their index entries, change-log entries, per-origin sequences
+//! and a peer's cursor land in a single atomic `apply_batch`. Nothing is acknowledged
+//! before a flush: writes go through the group-commit task in [`commit`].
+//!
+//! This module must never verify or sign anything (records arrive verified), and
+//! never hand sled types to callers.
+
+mod commit;
+mod keys;
+mod partners;
+mod records;
+
+pub use commit::{CommitHandle, Committer};
+pub use partners::{PartnerEntry, SyncState};
+pub use records::{BatchOutcome, StoredRecord, WriteBatch};
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+const SCHEMA: &[u8] = b"liaison-store-v1";
+
+/// Storage failures, each with what the operator can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database at {path}: {reason}. If it is corrupt, restore the latest backup (`liaison export`) or re-sync from partners; the files were left untouched")]
+    Open { path: String, reason: String },
+    #[error("the database at {path} was written by another version ({found}); this build reads {expected}")]
+    Version { path: String, found: String, expected: String },
+    #[error("database I/O error: {0}")]
+    Io(String),
+    #[error("stored data is corrupt at key {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+    #[error("the node is shutting down")]
+    Closed,
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Io(e.to_string())
+    }
+}
+
+/// A handle to the node's database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    main: sled::Tree,
+    record_count: AtomicU64,
+}
+
+impl Store {
+    /// Opens (or creates) the database. `cache_bytes` bounds sled's page cache.
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        let shown = path.display().to_string();
+        let config = sled::Config::new().path(path).cache_capacity(cache_bytes);
+        let opened = catch_unwind(AssertUnwindSafe(|| config.open()));
+        let db = match opened {
+            Ok(Ok(db)) => db,
+            Ok(Err(e)) => return Err(StoreError::Open { path: shown, reason: e.to_string() }),
+            Err(_) => return Err(StoreError::Open { path: shown, reason: "the storage engine panicked while reading it".into() }),
+        };
+        let main = db.open_tree("main")?;
+        check_schema(&main, &shown)?;
+        let record_count = AtomicU64::new(keys::read_u64(&main, &keys::meta(keys::META_RECORDS))?);
+        Ok(Store {
+            inner: Arc::new(Inner { db, main, record_count }),
+        })
+    }
+
+    pub(crate) fn tree(&self) -> &sled::Tree {
+        &self.inner.main
+    }
+
+    /// Makes every earlier write durable (survives a process kill).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.inner.db.flush_async().await?;
+        Ok(())
+    }
+
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    /// Records stored, kept as a counter (sled's `len` walks the tree).
+    pub fn record_count(&self) -> u64 {
+        self.inner.record_count.load(Ordering::Relaxed)
+    }
+
+    fn add_records(&self, n: u64) {
+        self.inner.record_count.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Bytes the database occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.db.size_on_disk()?)
+    }
+}
+
+fn check_schema(main: &sled::Tree, path: &str) -> Result<(), StoreError> {
+    let key = keys::meta(keys::META_SCHEMA);
+    match main.get(&key)? {
+        Some(found) if found.as_ref() == SCHEMA => Ok(()),
+        Some(found) => Err(StoreError::Version {
+            path: path.to_string(),
+            found: String::from_utf8_lossy(&found).into_owned(),
+            expected: String::from_utf8_lossy(SCHEMA).into_owned(),
+        }),
+        None if main.is_empty() => {
+            main.insert(key, SCHEMA)?;
+            main.flush()?;
+            Ok(())
+        }
+        None => Err(StoreError::Version {
+            path: path.to_string(),
+            found: "no schema marker".into(),
+            expected: String::from_utf8_lossy(SCHEMA).into_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,109 @@
+//! Enrolled partners and our sync position in each partner's change log.
+
+use serde::{Deserialize, Serialize};
+
+use super::keys::{self, corrupt};
+use super::{Store, StoreError};
+use crate::record::NodeId;
+
+/// A partner as enrolled by an admin. The signed bundle is kept verbatim so that
+/// the node can hand it on when relaying the partner's records.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PartnerEntry {
+    pub name: String,
+    /// Hex node id (Ed25519 key).
+    pub node_id: String,
+    /// Hex of the encoded SignedBundle.
+    pub bundle: String,
+    /// Hex SHA-256 of the partner's TLS certificate (the TLS pin).
+    pub tls_pin: String,
+    pub endpoints: Vec<String>,
+    /// Highest TLP marking the partner may receive from us.
+    pub max_tlp: String,
+    pub relay: bool,
+    pub added_ms: i64,
+    /// Set when the identity reached us through a relaying partner (not enrolled).
+    #[serde(default)]
+    pub known_via: Option<String>,
+}
+
+/// Where we are in a partner's change log, and what it has sent us.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SyncState {
+    pub cursor: u64,
+    pub received: u64,
+    pub rejected: u64,
+    #[serde(default)]
+    pub last_rejection: String,
+}
+
+impl SyncState {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+impl Store {
+    /// Writes a partner entry durably.
+    pub async fn put_partner(&self, id: &NodeId, entry: &PartnerEntry) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(entry).map_err(|e| StoreError::Io(e.to_string()))?;
+        self.tree().insert(keys::partner(id), bytes)?;
+        self.flush().await
+    }
+
+    /// Removes a partner and its sync state durably; returns whether it existed.
+    pub async fn remove_partner(&self, id: &NodeId) -> Result<bool, StoreError> {
+        let mut batch = sled::Batch::default();
+        let existed = self.tree().contains_key(keys::partner(id))?;
+        batch.remove(keys::partner(id));
+        batch.remove(keys::sync_state(id));
+        self.tree().apply_batch(batch)?;
+        self.flush().await?;
+        Ok(existed)
+    }
+
+    pub fn partners(&self) -> Result<Vec<(NodeId, PartnerEntry)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.tree().scan_prefix([keys::PARTNER]) {
+            let (key, value) = entry?;
+            let id = NodeId::from_slice(&key[1..]).map_err(|_| corrupt(&key, "bad partner key"))?;
+            let partner = serde_json::from_slice(&value).map_err(|e| corrupt(&key, &e.to_string()))?;
+            out.push((id, partner));
+        }
+        Ok(out)
+    }
+
+    pub fn sync_state(&self, id: &NodeId) -> Result<SyncState, StoreError> {
+        let key = keys::sync_state(id);
+        match self.tree().get(&key)? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| corrupt(&key, &e.to_string())),
+            None => Ok(SyncState::default()),
+        }
+    }
+}
+
+impl Store {
+    /// Remembers a third-party origin whose bundle a relaying partner handed over.
+    pub fn put_known_origin(&self, id: &NodeId, entry: &PartnerEntry) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(entry).map_err(|e| StoreError::Io(e.to_string()))?;
+        self.tree().insert(keys::known_origin(id), bytes)?;
+        Ok(())
+    }
+
+    pub fn known_origin(&self, id: &NodeId) -> Result<Option<PartnerEntry>, StoreError> {
+        let key = keys::known_origin(id);
+        match self.tree().get(&key)? {
+            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| corrupt(&key, &e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    pub fn known_origins(&self) -> Result<Vec<PartnerEntry>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.tree().scan_prefix([keys::KNOWN_ORIGIN]) {
+            let (key, value) = entry?;
+            out.push(serde_json::from_slice(&value).map_err(|e| corrupt(&key, &e.to_string()))?);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,182 @@
+//! Records, their value index, the per-origin sequence and the local change log.
+
+use prost::Message;
+
+use super::keys::{self, corrupt};
+use super::partners::SyncState;
+use super::{Store, StoreError};
+use crate::indicator::Kind;
+use crate::proto;
+use crate::record::{Envelope, NodeId, RecordId, VerifiedRecord};
+
+/// How a record is kept: the envelope exactly as received, plus local facts.
+#[derive(Clone, PartialEq, prost::Message)]
+struct StoredWire {
+    #[prost(message, optional, tag = "1")]
+    envelope: Option<proto::Envelope>,
+    /// Peer we received it from; empty for our own records.
+    #[prost(bytes = "vec", tag = "2")]
+    received_from: Vec<u8>,
+    #[prost(uint64, tag = "3")]
+    local_seq: u64,
+    #[prost(int64, tag = "4")]
+    received_ms: i64,
+}
+
+/// A record read back from the store.
+#[derive(Clone, Debug)]
+pub struct StoredRecord {
+    pub record: VerifiedRecord,
+    pub received_from: Option<NodeId>,
+    pub local_seq: u64,
+    pub received_ms: i64,
+}
+
+/// Records to store atomically, with an optional peer sync state (cursor and
+/// counters) that moves in the same write.
+#[derive(Default)]
+pub struct WriteBatch {
+    pub records: Vec<VerifiedRecord>,
+    pub received_from: Option<NodeId>,
+    pub received_ms: i64,
+    pub sync_state: Option<(NodeId, SyncState)>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct BatchOutcome {
+    /// Ids newly stored, in change-log order.
+    pub stored: Vec<RecordId>,
+    /// Records already present (same id), skipped.
+    pub duplicates: usize,
+    /// The highest local change sequence after this batch.
+    pub last_change: u64,
+}
+
+impl Store {
+    /// Stages a batch atomically (not yet durable: the committer flushes).
+    /// `next_change` is the first free change-log sequence; only the committer
+    /// calls this, so reads here cannot race another writer.
+    pub(crate) fn apply(&self, batch: &WriteBatch, next_change: u64) -> Result<BatchOutcome, StoreError> {
+        let tree = self.tree();
+        let mut sled_batch = sled::Batch::default();
+        let mut outcome = BatchOutcome { last_change: next_change.saturating_sub(1), ..Default::default() };
+        let mut origin_max: Vec<(NodeId, u64)> = Vec::new();
+        for record in &batch.records {
+            let key = keys::record(&record.id);
+            if tree.contains_key(&key)? || outcome.stored.contains(&record.id) {
+                outcome.duplicates += 1;
+                continue;
+            }
+            let seq = outcome.last_change + 1;
+            let stored = StoredWire {
+                envelope: Some(record.envelope.to_wire()),
+                received_from: batch.received_from.map(|n| n.0.to_vec()).unwrap_or_default(),
+                local_seq: seq,
+                received_ms: batch.received_ms,
+            };
+            sled_batch.insert(key, stored.encode_to_vec());
+            sled_batch.insert(keys::change(seq), &record.id.0[..]);
+            if let Some(indicator) = record.payload.indicator() {
+                sled_batch.insert(keys::index(indicator.kind, &indicator.value, &record.id), &[][..]);
+                sled_batch.insert(keys::expiry(indicator.valid_until_ms, &record.id), &[][..]);
+            }
+            note_origin_sequence(&mut origin_max, record.origin(), record.payload.sequence);
+            outcome.stored.push(record.id);
+            outcome.last_change = seq;
+        }
+        for (origin, seq) in origin_max {
+            let key = keys::origin(&origin);
+            if seq > keys::read_u64(tree, &key)? {
+                sled_batch.insert(key, &seq.to_be_bytes()[..]);
+            }
+        }
+        let count = self.record_count() + outcome.stored.len() as u64;
+        sled_batch.insert(keys::meta(keys::META_RECORDS), &count.to_be_bytes()[..]);
+        if let Some((peer, state)) = &batch.sync_state {
+            sled_batch.insert(keys::sync_state(peer), state.to_bytes());
+        }
+        tree.apply_batch(sled_batch)?;
+        self.add_records(outcome.stored.len() as u64);
+        Ok(outcome)
+    }
+
+    pub fn get(&self, id: &RecordId) -> Result<Option<StoredRecord>, StoreError> {
+        let key = keys::record(id);
+        match self.tree().get(&key)? {
+            Some(bytes) => decode_stored(&key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn contains(&self, id: &RecordId) -> Result<bool, StoreError> {
+        Ok(self.tree().contains_key(keys::record(id))?)
+    }
+
+    /// Ids of the records indexed under exactly this (kind, normalised value).
+    pub fn lookup(&self, kind: Kind, value: &str) -> Result<Vec<RecordId>, StoreError> {
+        let prefix = keys::index_prefix(kind, value);
+        let mut ids = Vec::new();
+        for entry in self.tree().scan_prefix(&prefix) {
+            let (key, _) = entry?;
+            if key.len() == prefix.len() + 32 {
+                ids.push(keys::trailing_id(&key)?);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Change-log entries strictly after `cursor`, at most `limit`.
+    pub fn changes_after(&self, cursor: u64, limit: usize) -> Result<Vec<(u64, RecordId)>, StoreError> {
+        let start = keys::change(cursor.saturating_add(1));
+        let end = keys::change(u64::MAX);
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for entry in self.tree().range(start..=end).take(limit) {
+            let (key, value) = entry?;
+            let seq = keys::decode_u64(&key, &key[1..])?;
+            out.push((seq, RecordId::from_slice(&value).map_err(|_| corrupt(&key, "bad record id"))?));
+        }
+        Ok(out)
+    }
+
+    /// The highest change-log sequence written, 0 for an empty log.
+    pub fn last_change(&self) -> Result<u64, StoreError> {
+        let first = keys::change(0);
+        let last = keys::change(u64::MAX);
+        match self.tree().range(first..=last).next_back() {
+            Some(entry) => {
+                let (key, _) = entry?;
+                keys::decode_u64(&key, &key[1..])
+            }
+            None => Ok(0),
+        }
+    }
+
+    /// The highest sequence stored from an origin (0 if none).
+    pub fn origin_sequence(&self, origin: &NodeId) -> Result<u64, StoreError> {
+        keys::read_u64(self.tree(), &keys::origin(origin))
+    }
+}
+
+fn note_origin_sequence(max: &mut Vec<(NodeId, u64)>, origin: NodeId, seq: u64) {
+    match max.iter_mut().find(|(o, _)| *o == origin) {
+        Some((_, current)) => *current = (*current).max(seq),
+        None => max.push((origin, seq)),
+    }
+}
+
+fn decode_stored(key: &[u8], bytes: &[u8]) -> Result<StoredRecord, StoreError> {
+    let wire = StoredWire::decode(bytes).map_err(|e| corrupt(key, &e.to_string()))?;
+    let envelope = wire.envelope.ok_or_else(|| corrupt(key, "missing envelope"))?;
+    let envelope = Envelope::from_wire(envelope).map_err(|e| corrupt(key, &e.to_string()))?;
+    let record = envelope.decode_trusted().map_err(|e| corrupt(key, &e.to_string()))?;
+    let received_from = match wire.received_from.is_empty() {
+        true => None,
+        false => Some(NodeId::from_slice(&wire.received_from).map_err(|e| corrupt(key, &e.to_string()))?),
+    };
+    Ok(StoredRecord {
+        record,
+        received_from,
+        local_seq: wire.local_seq,
+        received_ms: wire.received_ms,
+    })
+}

@@ -1,0 +1,113 @@
+//! The client side: a node pulling from a partner, or the CLI calling its node.
+//! The server is trusted only if its certificate is the pinned one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::TokioIo;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tonic::transport::{Channel, Endpoint, Uri};
+
+use super::{provider, supported_schemes, tls12_refused, tls13_only, verify_tls13, PinSet};
+use crate::error::Error;
+use crate::identity::cert_pin;
+
+/// Trusts exactly one server certificate, by its SHA-256.
+#[derive(Debug)]
+struct PinnedServer {
+    pin: [u8; 32],
+}
+
+impl ServerCertVerifier for PinnedServer {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        // The pin replaces name and chain checks: it names one exact certificate.
+        match PinSet::pin_of(end_entity) == self.pin {
+            true => Ok(ServerCertVerified::assertion()),
+            false => Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure)),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(tls12_refused())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        supported_schemes()
+    }
+}
+
+/// A client configuration presenting `cert`/`key` and trusting only the server
+/// certificate whose DER is `server_cert_der`.
+pub fn client_config(cert_der: &[u8], key_der: &[u8], server_cert_der: &[u8]) -> Result<ClientConfig, Error> {
+    let tls = |e: rustls::Error| Error::Tls(e.to_string());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der.to_vec()));
+    let verifier = Arc::new(PinnedServer {
+        pin: PinSet::pin_of(server_cert_der),
+    });
+    let mut config = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(tls13_only())
+        .map_err(tls)?
+        .dangerous() // rustls' name for "custom verifier"; ours checks the pin.
+        .with_custom_certificate_verifier(verifier)
+        .with_client_auth_cert(vec![CertificateDer::from(cert_der.to_vec())], key)
+        .map_err(tls)?;
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    tracing::trace!(server_pin = %cert_pin(server_cert_der), "client TLS configured");
+    Ok(config)
+}
+
+/// A gRPC channel to `address` (host:port) over pinned mTLS. `lazy` channels
+/// connect on first use and reconnect by themselves.
+pub async fn connect_channel(address: &str, config: ClientConfig, lazy: bool) -> Result<Channel, Error> {
+    let endpoint = Endpoint::from_shared(format!("http://{address}"))
+        .map_err(|e| Error::InvalidRequest(format!("bad address {address:?}: {e}")))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(20))
+        .keep_alive_timeout(Duration::from_secs(10));
+    let connector = TlsConnector::from(Arc::new(config));
+    let target = address.to_string();
+    let connect = tower::service_fn(move |_uri: Uri| {
+        let connector = connector.clone();
+        let target = target.clone();
+        async move {
+            let tcp = TcpStream::connect(&target).await?;
+            tcp.set_nodelay(true)?;
+            let name = ServerName::try_from(crate::identity::NODE_CERT_NAME).map_err(std::io::Error::other)?;
+            let tls = connector.connect(name, tcp).await?;
+            Ok::<_, std::io::Error>(TokioIo::new(tls))
+        }
+    });
+    match lazy {
+        true => Ok(endpoint.connect_with_connector_lazy(connect)),
+        false => endpoint
+            .connect_with_connector(connect)
+            .await
+            .map_err(|e| Error::Tls(format!("cannot connect to {address}: {e}"))),
+    }
+}
