@@ -22,7 +22,11 @@ impl NodeClient {
     /// Connects to the node in `dir` as its admin (the CLI's identity).
     pub async fn for_dir(dir: &NodeDir) -> Result<NodeClient> {
         let config = dir.load_config()?;
-        let address = local_address(&config.listen);
+        // A node listening on port 0 says where it is in DIR/node.addr.
+        let address = match std::fs::read_to_string(dir.bound_address()) {
+            Ok(bound) if config.listen.ends_with(":0") => bound.trim().to_string(),
+            _ => local_address(&config.listen),
+        };
         NodeClient::connect(&address, &dir.admin_cert(), &dir.admin_key(), &dir.tls_cert())
             .await
             .map_err(|e| {

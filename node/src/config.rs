@@ -10,7 +10,7 @@ pub struct Config {
     pub name: String,
     /// Where `liaison run` listens, e.g. "0.0.0.0:7400".
     pub listen: String,
-    /// Where partners reach this node (host:port); defaults to `listen`.
+    /// Where partners reach this node (host:port); defaults to the bound address.
     #[serde(default)]
     pub endpoints: Vec<String>,
     /// sled page cache, MiB.
@@ -37,7 +37,7 @@ impl Config {
         Config {
             name: name.to_string(),
             listen: listen.to_string(),
-            endpoints: vec![listen.to_string()],
+            endpoints: Vec::new(),
             cache_mb: default_cache_mb(),
             default_valid_days: default_valid_days(),
             default_country: String::new(),
@@ -59,11 +59,13 @@ impl Config {
         toml::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// The endpoints advertised in the enrollment bundle.
-    pub fn advertised_endpoints(&self) -> Vec<String> {
-        match self.endpoints.is_empty() {
-            true => vec![self.listen.clone()],
-            false => self.endpoints.clone(),
+    /// The endpoints advertised in the enrollment bundle: the configured ones, or
+    /// else the address the node actually bound (which resolves port 0).
+    pub fn advertised_endpoints(&self, bound: Option<&str>) -> Vec<String> {
+        match (self.endpoints.is_empty(), bound) {
+            (false, _) => self.endpoints.clone(),
+            (true, Some(bound)) => vec![bound.to_string()],
+            (true, None) => vec![self.listen.clone()],
         }
     }
 }

@@ -98,6 +98,7 @@ pub struct Node {
     pub shutdown: Shutdown,
     partners: Mutex<HashMap<NodeId, PartnerLive>>,
     next_sequence: AtomicU64,
+    bound: Mutex<Option<String>>,
 }
 
 impl Node {
@@ -120,6 +121,7 @@ impl Node {
             shutdown,
             partners: Mutex::new(HashMap::new()),
             next_sequence: AtomicU64::new(next_sequence),
+            bound: Mutex::new(None),
         };
         for (id, entry) in node.store.partners()? {
             node.register_partner(id, entry)?;
@@ -129,6 +131,18 @@ impl Node {
 
     pub fn node_id(&self) -> NodeId {
         self.identity.node_id()
+    }
+
+    pub fn set_bound_address(&self, address: String) {
+        if let Ok(mut bound) = self.bound.lock() {
+            *bound = Some(address);
+        }
+    }
+
+    /// Where partners reach this node, as written in its enrollment bundle.
+    pub fn advertised_endpoints(&self) -> Vec<String> {
+        let bound = self.bound.lock().ok().and_then(|b| b.clone());
+        self.config.advertised_endpoints(bound.as_deref())
     }
 
     /// Normalises, signs with the next sequence, and commits durably.

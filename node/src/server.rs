@@ -38,6 +38,9 @@ pub async fn run(dir: NodeDir, listener: TcpListener, shutdown: Shutdown) -> Res
         records = node.store.record_count(),
         "node serving (TLS 1.3, client certificates required)"
     );
+    node.set_bound_address(address.to_string());
+    let address_file = node.dir.bound_address();
+    std::fs::write(&address_file, address.to_string()).map_err(|e| Error::InvalidRequest(format!("cannot write {}: {e}", address_file.display())))?;
     let _ = node.audit.record("node", "node.start", serde_json::json!({ "address": address.to_string() }));
     for partner in node.partner_ids() {
         crate::sync::start_puller(node.clone(), partner);
@@ -51,6 +54,7 @@ pub async fn run(dir: NodeDir, listener: TcpListener, shutdown: Shutdown) -> Res
         tracing::warn!("committer still busy at shutdown; flushing what is written");
     }
     store.flush().await?;
+    let _ = std::fs::remove_file(&address_file);
     tracing::info!("node stopped; database flushed");
     Ok(())
 }

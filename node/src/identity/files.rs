@@ -60,6 +60,10 @@ impl NodeDir {
     pub fn database(&self) -> PathBuf {
         self.root.join("db")
     }
+    /// Written by a running node: the address it actually bound.
+    pub fn bound_address(&self) -> PathBuf {
+        self.root.join("node.addr")
+    }
     pub fn audit_log(&self) -> PathBuf {
         self.root.join("audit.log")
     }

@@ -33,23 +33,49 @@ pub(super) fn normalize_iban(input: &str) -> Result<Normalized, IndicatorError> 
     ))
 }
 
+/// Says what is wrong, most specific first: the country, then the length or
+/// structure for that country, then the check digits. iban_validate checks
+/// mod-97 first, so re-parse with corrected check digits to learn whether the
+/// rest would be valid.
 fn explain_iban(err: &ParseIbanError, compact: &str) -> String {
     let country = compact.get(..2).unwrap_or(compact);
-    match err {
-        ParseIbanError::InvalidBaseIban {
-            source: ParseBaseIbanError::InvalidChecksum,
-        } => "mod-97 check failed (a character is mistyped, missing or extra)".to_string(),
-        ParseIbanError::InvalidBaseIban {
-            source: ParseBaseIbanError::InvalidFormat,
-        } => "not in IBAN format (two letters, two check digits, then up to 30 letters or digits)"
-            .to_string(),
-        ParseIbanError::InvalidBban(_) => format!(
-            "wrong length or account structure for country {country} (the check digits are right, so a character may be missing, extra or in the wrong place)"
-        ),
-        ParseIbanError::UnknownCountry(_) => format!(
-            "country {country} does not use IBAN; use kind bank-account ({country}:number) instead"
-        ),
+    let base_error = match err {
+        ParseIbanError::InvalidBaseIban { source } => *source,
+        ParseIbanError::InvalidBban(_) => return wrong_structure(country),
+        ParseIbanError::UnknownCountry(_) => return unknown_country(country),
+    };
+    if base_error == ParseBaseIbanError::InvalidFormat {
+        return "not in IBAN format (two letters, two check digits, then up to 30 letters or digits)"
+            .to_string();
     }
+    match with_correct_check_digits(compact).map(|fixed| fixed.parse::<Iban>()) {
+        Some(Err(ParseIbanError::UnknownCountry(_))) => unknown_country(country),
+        Some(Err(ParseIbanError::InvalidBban(_))) => wrong_structure(country),
+        _ => "mod-97 check failed (a character is mistyped, missing or extra)".to_string(),
+    }
+}
+
+fn unknown_country(country: &str) -> String {
+    format!("country code {country} has no IBAN format; for a country without IBAN use kind bank-account ({country}:number)")
+}
+
+fn wrong_structure(country: &str) -> String {
+    format!("wrong length or account structure for an IBAN from {country} (a character may be missing, extra or in the wrong place)")
+}
+
+/// The same IBAN with the check digits recomputed (ISO 13616 mod-97), if the
+/// text has the basic shape of one.
+fn with_correct_check_digits(compact: &str) -> Option<String> {
+    let country = compact.get(..2)?;
+    let bban = compact.get(4..)?;
+    let remainder = format!("{bban}{country}00")
+        .chars()
+        .try_fold(0u32, |acc, c| {
+            let value = c.to_digit(36)?;
+            let scale = if value >= 10 { 100 } else { 10 };
+            Some((acc * scale + value) % 97)
+        })?;
+    Some(format!("{country}{:02}{bban}", 98 - remainder))
 }
 
 fn is_valid_iban(compact: &str) -> bool {

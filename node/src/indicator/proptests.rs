@@ -7,6 +7,14 @@ use proptest::prelude::*;
 
 use super::*;
 
+/// 512 cases by default; `PROPTEST_CASES` raises it for longer local runs.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512)
+}
+
 fn gb() -> Context {
     Context {
         default_country: Some("GB".to_string()),
@@ -72,7 +80,7 @@ fn iban_check_digits(country: &str, bban: &str) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn never_panics_on_arbitrary_strings(kind in any_kind(), input in indicator_like()) {

@@ -266,6 +266,15 @@ fn bank_account_rule() {
 }
 
 #[test]
+fn iban_errors_say_what_is_wrong() {
+    assert!(err(Kind::Iban, "GB82 WEST 1234 5698 7654").contains("wrong length"));
+    assert!(err(Kind::Iban, "DE89 3704 0044 0532 0130 000").contains("wrong length"));
+    assert!(err(Kind::Iban, "XX82 WEST 1234 5698 7654 32").contains("does not use IBAN"));
+    assert!(err(Kind::Iban, "GB82 WEST 1234 5698 7654 33").contains("mod-97"));
+    assert!(err(Kind::Iban, "GB82 WEST 1234 5698 7654 3!").contains("IBAN format"));
+}
+
+#[test]
 fn alias_rule() {
     assert_eq!(
         ok(Kind::Alias, "  Mr.   Somchai\tJai-Dee "),
@@ -357,4 +366,33 @@ fn phone_context_errors() {
         Ok("+447700900456".to_string())
     );
     assert!(err(Kind::Phone, "+44 7700 900123 ☎").contains("characters"));
+}
+
+#[test]
+fn hostile_phone_inputs_do_not_panic() {
+    let long_digits = "4".repeat(4000);
+    let inputs = [
+        "  2 22#:".to_string(),
+        "+".to_string(),
+        "++44".to_string(),
+        "tel:".to_string(),
+        "tel:;phone-context=".to_string(),
+        "tel:+44-7700-900123;ext=1;isub=2".to_string(),
+        "+44 7700 900123 ext. 99999999999999999999".to_string(),
+        "0".repeat(4096),
+        format!("+{long_digits}"),
+        "(((((((((((".to_string(),
+        "+44 (0) (0) 7700 900123".to_string(),
+        "1-800-FLOWERS".to_string(),
+    ];
+    for input in &inputs {
+        let _ = normalize(Kind::Phone, input, &Context::default());
+        let _ = normalize(
+            Kind::Phone,
+            input,
+            &Context {
+                default_country: Some("US".to_string()),
+            },
+        );
+    }
 }

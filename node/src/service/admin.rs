@@ -32,7 +32,7 @@ impl AdminService {
     }
 
     pub fn own_bundle(node: &Node) -> Bundle {
-        Bundle::create(&node.identity, node.config.advertised_endpoints(), crate::now_ms())
+        Bundle::create(&node.identity, node.advertised_endpoints(), crate::now_ms())
     }
 }
 
@@ -44,7 +44,7 @@ impl Admin for AdminService {
             name: self.node.identity.name.clone(),
             node_id: self.node.node_id().to_hex(),
             fingerprint: self.node.identity.fingerprint(),
-            endpoints: self.node.config.advertised_endpoints(),
+            endpoints: self.node.advertised_endpoints(),
             records: self.node.store.record_count(),
         }))
     }

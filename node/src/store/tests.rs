@@ -1,0 +1,128 @@
+//! Store unit tests: atomic batches, index, change log, counters, version checks.
+
+use ed25519_dalek::SigningKey;
+
+use super::*;
+use crate::indicator::Kind;
+use crate::record::{sign_payload, Body, Evaluation, Indicator, NodeId, Payload, Tlp, VerifiedRecord};
+
+fn record(key: &SigningKey, seq: u64, value: &str) -> VerifiedRecord {
+    let payload = Payload {
+        origin: NodeId(key.verifying_key().to_bytes()),
+        sequence: seq,
+        created_ms: 1,
+        body: Body::Indicator(Indicator {
+            kind: Kind::Domain,
+            value: value.into(),
+            labels: vec![],
+            tlp: Tlp::Clear,
+            handling: vec![],
+            handling_note: String::new(),
+            evaluation: Evaluation::UNEVALUATED,
+            valid_until_ms: 10,
+            description: String::new(),
+            case_reference: String::new(),
+            recipients: vec![],
+            supersedes: None,
+            outside_known_ranges: false,
+        }),
+    };
+    sign_payload(key, &payload).unwrap()
+}
+
+fn batch(records: Vec<VerifiedRecord>) -> WriteBatch {
+    WriteBatch { records, ..Default::default() }
+}
+
+#[test]
+fn batch_stores_records_index_changes_and_origin_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), 1 << 20).unwrap();
+    let key = SigningKey::from_bytes(&[1; 32]);
+    let a = record(&key, 1, "a.example.org");
+    let b = record(&key, 5, "b.example.org");
+    let outcome = store.apply(&batch(vec![a.clone(), b.clone(), a.clone()]), 1).unwrap();
+    assert_eq!(outcome.stored, vec![a.id, b.id]);
+    assert_eq!(outcome.duplicates, 1);
+    assert_eq!(outcome.last_change, 2);
+    assert_eq!(store.lookup(Kind::Domain, "a.example.org").unwrap(), vec![a.id]);
+    assert!(store.lookup(Kind::Domain, "a.example.or").unwrap().is_empty(), "no prefix matches");
+    assert_eq!(store.changes_after(0, 10).unwrap(), vec![(1, a.id), (2, b.id)]);
+    assert_eq!(store.changes_after(1, 10).unwrap(), vec![(2, b.id)]);
+    assert_eq!(store.origin_sequence(&a.origin()).unwrap(), 5);
+    assert_eq!(store.record_count(), 2);
+    assert_eq!(store.get(&b.id).unwrap().unwrap().record, b);
+    // A second batch with only duplicates changes nothing.
+    let again = store.apply(&batch(vec![b.clone()]), 3).unwrap();
+    assert!(again.stored.is_empty());
+    assert_eq!(store.record_count(), 2);
+}
+
+#[test]
+fn counters_and_data_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let key = SigningKey::from_bytes(&[2; 32]);
+    let r = record(&key, 1, "c.example.org");
+    {
+        let store = Store::open(&path, 1 << 20).unwrap();
+        store.apply(&batch(vec![r.clone()]), 1).unwrap();
+        store.flush_blocking().unwrap();
+    }
+    let store = Store::open(&path, 1 << 20).unwrap();
+    assert_eq!(store.record_count(), 1);
+    assert_eq!(store.last_change().unwrap(), 1);
+    assert!(store.contains(&r.id).unwrap());
+}
+
+#[test]
+fn a_database_of_another_schema_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    {
+        let db = sled::open(&path).unwrap();
+        let tree = db.open_tree("main").unwrap();
+        tree.insert(super::keys::meta(super::keys::META_SCHEMA), &b"liaison-store-v0"[..]).unwrap();
+        db.flush().unwrap();
+    }
+    let err = Store::open(&path, 1 << 20).err().expect("must refuse");
+    assert!(err.to_string().contains("another version"), "{err}");
+}
+
+#[test]
+fn a_corrupt_database_file_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    std::fs::create_dir_all(&path).unwrap();
+    std::fs::write(path.join("conf"), b"\xff\xfe garbage that is not a sled config").unwrap();
+    std::fs::write(path.join("db"), vec![0xAB; 4096]).unwrap();
+    match Store::open(&path, 1 << 20) {
+        Err(StoreError::Open { .. }) | Err(StoreError::Version { .. }) | Err(StoreError::Io(_)) => {}
+        Err(other) => panic!("unexpected error kind: {other}"),
+        Ok(_) => panic!("garbage opened as a database"),
+    }
+}
+
+#[tokio::test]
+async fn committer_acknowledges_after_flush_and_announces_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), 1 << 20).unwrap();
+    let (handle, task) = Committer::spawn(store.clone()).unwrap();
+    let mut changes = handle.changes();
+    let key = SigningKey::from_bytes(&[3; 32]);
+    let mut waits = Vec::new();
+    for i in 1..=50u64 {
+        let handle = handle.clone();
+        let r = record(&key, i, &format!("n{i}.example.org"));
+        waits.push(tokio::spawn(async move { handle.commit(batch(vec![r])).await }));
+    }
+    for w in waits {
+        assert_eq!(w.await.unwrap().unwrap().stored.len(), 1);
+    }
+    changes.changed().await.unwrap();
+    assert_eq!(*changes.borrow(), 50);
+    drop(handle);
+    drop(changes);
+    task.await.unwrap();
+    assert_eq!(store.record_count(), 50);
+}
