@@ -85,6 +85,8 @@ pub struct PartnerLive {
     pub grant: Grant,
     pub revoked: watch::Sender<bool>,
     pub connection: String,
+    /// Wakes the puller from its backoff.
+    pub kick: Arc<tokio::sync::Notify>,
 }
 
 pub struct Node {
@@ -215,7 +217,13 @@ impl Node {
             .ok_or_else(|| Error::InvalidRequest(format!("partner {} has a malformed TLS pin", entry.name)))?;
         self.pins.insert(pin, id);
         let (revoked, _) = watch::channel(false);
-        let live = PartnerLive { entry, grant, revoked, connection: "not connected".into() };
+        let live = PartnerLive {
+            entry,
+            grant,
+            revoked,
+            connection: "not connected".into(),
+            kick: Arc::new(tokio::sync::Notify::new()),
+        };
         if let Ok(mut partners) = self.partners.lock() {
             partners.insert(id, live);
         }
@@ -247,6 +255,10 @@ impl Node {
     /// A receiver that turns true when the partner is revoked.
     pub fn revocation_signal(&self, id: &NodeId) -> Option<watch::Receiver<bool>> {
         self.partners.lock().ok()?.get(id).map(|p| p.revoked.subscribe())
+    }
+
+    pub fn puller_kick(&self, id: &NodeId) -> Option<Arc<tokio::sync::Notify>> {
+        self.partners.lock().ok()?.get(id).map(|p| p.kick.clone())
     }
 
     pub fn partner_ids(&self) -> Vec<NodeId> {

@@ -49,6 +49,9 @@ impl Federation for FederationService {
             .node
             .revocation_signal(&partner)
             .ok_or_else(|| Status::permission_denied("partner is no longer enrolled"))?;
+        if let Some(kick) = self.node.puller_kick(&partner) {
+            kick.notify_one();
+        }
         let (tx, rx) = mpsc::channel(4);
         let server = StreamServer {
             node: self.node.clone(),

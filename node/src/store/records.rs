@@ -33,7 +33,8 @@ pub struct StoredRecord {
 }
 
 /// Records to store atomically, with an optional peer sync state (cursor and
-/// counters) that moves in the same write.
+/// counters) that moves in the same write. The state's `received` is increased
+/// by the number of records newly stored.
 #[derive(Default)]
 pub struct WriteBatch {
     pub records: Vec<VerifiedRecord>,
@@ -93,6 +94,9 @@ impl Store {
         let count = self.record_count() + outcome.stored.len() as u64;
         sled_batch.insert(keys::meta(keys::META_RECORDS), &count.to_be_bytes()[..]);
         if let Some((peer, state)) = &batch.sync_state {
+            // Counted here, where duplicates are known, so a re-sent record is not counted twice.
+            let mut state = state.clone();
+            state.received += outcome.stored.len() as u64;
             sled_batch.insert(keys::sync_state(peer), state.to_bytes());
         }
         tree.apply_batch(sled_batch)?;

@@ -28,6 +28,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 pub fn start_puller(node: Arc<Node>, partner: NodeId) {
     tokio::spawn(async move {
         let Some(mut revoked) = node.revocation_signal(&partner) else { return };
+        let Some(kick) = node.puller_kick(&partner) else { return };
         let mut shutdown = node.shutdown.clone();
         let mut backoff = FIRST_BACKOFF;
         loop {
@@ -45,6 +46,8 @@ pub fn start_puller(node: Arc<Node>, partner: NodeId) {
             }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
+                // The partner just called us: it has enrolled us, so try now.
+                _ = kick.notified() => backoff = FIRST_BACKOFF,
                 _ = crate::node::until_set(&mut revoked) => return,
                 _ = shutdown.wait() => return,
             }
@@ -92,7 +95,6 @@ async fn pull_once(node: &Arc<Node>, partner: NodeId) -> Result<(), String> {
             state.last_rejection = reason.clone();
         }
         state.cursor = cursor;
-        state.received += verdict.accepted.len() as u64;
         state.rejected += verdict.rejected;
         let write = WriteBatch {
             records: verdict.accepted,
@@ -100,7 +102,8 @@ async fn pull_once(node: &Arc<Node>, partner: NodeId) -> Result<(), String> {
             received_ms: crate::now_ms(),
             sync_state: Some((partner, state.clone())),
         };
-        node.commits.commit(write).await.map_err(|e| e.to_string())?;
+        let outcome = node.commits.commit(write).await.map_err(|e| e.to_string())?;
+        state.received += outcome.stored.len() as u64;
     }
 }
 

@@ -189,3 +189,5 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
 }
 
 pub const WAIT: Duration = Duration::from_secs(15);
+
+pub mod rogue;

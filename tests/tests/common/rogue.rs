@@ -1,0 +1,122 @@
+//! A misbehaving partner: a real TLS 1.3 + gRPC Federation server with a real
+//! enrolled identity, which serves one batch of good, forged and malformed records.
+
+use std::sync::Arc;
+
+use ed25519_dalek::{Signer, SigningKey};
+use liaison::identity::{Bundle, NodeDir};
+use liaison::indicator::Kind;
+use liaison::proto;
+use liaison::proto::federation_server::{Federation, FederationServer};
+use liaison::record::{sign_payload, Body, Evaluation, Indicator, NodeId, Payload, Tlp};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+fn indicator(value: &str, tlp: Tlp, recipients: Vec<NodeId>) -> Indicator {
+    Indicator {
+        kind: Kind::Phone,
+        value: value.into(),
+        labels: vec![],
+        tlp,
+        handling: vec![],
+        handling_note: String::new(),
+        evaluation: Evaluation::UNEVALUATED,
+        valid_until_ms: liaison::now_ms() + 86_400_000,
+        description: "served by a misbehaving test peer".into(),
+        case_reference: String::new(),
+        recipients,
+        supersedes: None,
+        outside_known_ranges: true,
+    }
+}
+
+fn signed(key: &SigningKey, seq: u64, body: Indicator) -> proto::Envelope {
+    let payload = Payload {
+        origin: NodeId(key.verifying_key().to_bytes()),
+        sequence: seq,
+        created_ms: liaison::now_ms(),
+        body: Body::Indicator(body),
+    };
+    sign_payload(key, &payload).expect("sign").envelope.to_wire()
+}
+
+/// The batch: index 0 is the only acceptable record.
+pub fn hostile_batch(rogue: &SigningKey, victim: NodeId) -> Vec<proto::Envelope> {
+    let good = signed(rogue, 1, indicator("+447700900501", Tlp::Green, vec![]));
+    // Forged: claims the rogue's origin, signed by another key.
+    let mut forged = signed(rogue, 2, indicator("+447700900502", Tlp::Green, vec![]));
+    let other = SigningKey::from_bytes(&[42; 32]);
+    forged.signature = other.sign(&[b"liaison/v1/record\0".as_slice(), &forged.payload].concat()).to_bytes().to_vec();
+    // Tampered after signing.
+    let mut tampered = signed(rogue, 3, indicator("+447700900503", Tlp::Green, vec![]));
+    let last = tampered.payload.len() - 1;
+    tampered.payload[last] ^= 1;
+    // Malformed envelope.
+    let malformed = proto::Envelope { payload: vec![1, 2, 3], signature: vec![0; 3], signer: vec![0; 32] };
+    // A third-party origin from a partner without relay rights.
+    let third = SigningKey::from_bytes(&[7; 32]);
+    let relayed = signed(&third, 1, indicator("+447700900505", Tlp::Clear, vec![]));
+    // RED addressed to someone else.
+    let elsewhere = NodeId([9; 32]);
+    assert_ne!(elsewhere, victim);
+    let red = signed(rogue, 6, indicator("+447700900506", Tlp::Red, vec![elsewhere]));
+    vec![good, forged, tampered, malformed, relayed, red]
+}
+
+struct RogueFederation {
+    batch: Vec<proto::Envelope>,
+}
+
+#[tonic::async_trait]
+impl Federation for RogueFederation {
+    type PullStream = ReceiverStream<Result<proto::PullBatch, Status>>;
+
+    async fn pull(&self, request: Request<proto::PullRequest>) -> Result<Response<Self::PullStream>, Status> {
+        let (tx, rx) = mpsc::channel(2);
+        let batch = proto::PullBatch { records: self.batch.clone(), cursor: 6, origins: vec![] };
+        let resume = request.get_ref().cursor;
+        tokio::spawn(async move {
+            if resume < 6 {
+                let _ = tx.send(Ok(batch)).await;
+            }
+            // Hold the stream open like a real node.
+            tx.closed().await;
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+/// Starts the rogue server for `rogue_dir`, trusting the victim's TLS certificate.
+/// Returns the bundle (PEM) to enroll at the victim.
+pub async fn start(rogue_dir: &NodeDir, victim_dir: &NodeDir) -> String {
+    let config = rogue_dir.load_config().expect("config");
+    let identity = rogue_dir.load_identity(&config).expect("identity");
+    let victim_config = victim_dir.load_config().expect("victim config");
+    let victim = victim_dir.load_identity(&victim_config).expect("victim identity");
+    let pins = liaison::tls::PinSet::default();
+    pins.insert(liaison::tls::PinSet::pin_of(&victim.tls_cert_der), victim.node_id());
+    let tls = liaison::tls::server_config(&identity.tls_cert_der, &identity.tls_key_der, &identity.ca_cert_der, pins).expect("tls");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("addr").to_string();
+    let (tx, rx) = mpsc::channel(8);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                if let Ok(stream) = acceptor.accept(tcp).await {
+                    let _ = tx.send(Ok::<_, std::io::Error>(stream)).await;
+                }
+            });
+        }
+    });
+    let service = RogueFederation { batch: hostile_batch(&identity.signing_key, victim.node_id()) };
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(FederationServer::new(service))
+            .serve_with_incoming(ReceiverStream::new(rx)),
+    );
+    Bundle::create(&identity, vec![address], liaison::now_ms()).to_pem()
+}

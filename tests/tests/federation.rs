@@ -1,0 +1,184 @@
+//! Federations of real node processes: enrollment with the CLI, propagation,
+//! relay, every TLP rule with its negative case, hostile input, resume, revocation.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{eventually, TestNode, WAIT};
+
+fn partner<'a>(list: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    list["partners"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == name))
+        .unwrap_or_else(|| panic!("no partner {name} in {list}"))
+}
+
+fn holds(node: &TestNode, value: &str, id: &str) -> bool {
+    node.search_ids(value).iter().any(|found| found == id)
+}
+
+/// A↔B (A grants B up to RED, relay both ways), B↔C (GREEN ceiling, relay both
+/// ways); C is not enrolled with A.
+fn three_agencies() -> (TestNode, TestNode, TestNode) {
+    let mut a = TestNode::init("Agency A (example)");
+    let mut b = TestNode::init("Agency B (example)");
+    let mut c = TestNode::init("Agency C (example)");
+    a.start();
+    b.start();
+    c.start();
+    a.enroll(&b, "red", true);
+    b.enroll(&a, "red", true);
+    b.enroll(&c, "green", true);
+    c.enroll(&b, "green", true);
+    (a, b, c)
+}
+
+#[test]
+fn markings_decide_who_receives_what_across_three_agencies() {
+    let (a, b, c) = three_agencies();
+    let b_id = b.node_id();
+    let c_id = c.node_id();
+    let clear = a.publish("phone", "+44 7700 900001", "clear", &[]);
+    let green = a.publish("phone", "+44 7700 900002", "green", &["--label", "scam-centre"]);
+    let amber = a.publish("phone", "+44 7700 900003", "amber", &[]);
+    let strict = a.publish("phone", "+44 7700 900004", "amber+strict", &[]);
+    let red_b = a.publish("phone", "+44 7700 900005", "red", &["--recipient", &b_id]);
+    let red_c = a.publish("phone", "+44 7700 900006", "red", &["--recipient", &c_id]);
+    let green_h2 = a.publish("phone", "+44 7700 900007", "green", &["--handling", "H2"]);
+    let b_amber = b.publish("phone", "+44 7700 900008", "amber", &[]);
+    let b_green = b.publish("phone", "+44 7700 900009", "green", &[]);
+    // A sentinel published last: once it has arrived everywhere, everything else has been offered.
+    let sentinel = a.publish("phone", "+44 7700 900010", "clear", &[]);
+    assert!(eventually(WAIT, || holds(&c, "+447700900010", &sentinel)), "A→B→C relay of CLEAR; C log:\n{}", c.log());
+    assert!(eventually(WAIT, || holds(&c, "+447700900009", &b_green)));
+
+    // Direct from the origin, up to the ceiling: B gets every marking A allows it.
+    for (value, id) in [("+447700900001", &clear), ("+447700900002", &green), ("+447700900003", &amber), ("+447700900004", &strict), ("+447700900005", &red_b), ("+447700900007", &green_h2)] {
+        assert!(holds(&b, value, id), "B must hold {value}");
+    }
+    // RED only to its named recipient: B is not named on red_c.
+    assert!(!holds(&b, "+447700900006", &red_c), "RED reached a partner not named");
+    // Relayed to C: CLEAR and GREEN only, never AMBER, AMBER+STRICT, RED or H2.
+    assert!(holds(&c, "+447700900002", &green), "GREEN relayed A→B→C");
+    for (value, id, why) in [
+        ("+447700900003", &amber, "AMBER relayed"),
+        ("+447700900004", &strict, "AMBER+STRICT relayed"),
+        ("+447700900005", &red_b, "RED relayed"),
+        ("+447700900006", &red_c, "RED to C from a node that is not C's partner"),
+        ("+447700900007", &green_h2, "H2 relayed"),
+        ("+447700900008", &b_amber, "B's AMBER above C's GREEN ceiling"),
+    ] {
+        assert!(!holds(&c, value, id), "{why}");
+    }
+    // The relayed record still proves its origin: A, known to C via B.
+    let found = c.cli_json(&["search", "+447700900002"]);
+    assert_eq!(found["records"][0]["origin"], a.node_id());
+    let partners = c.cli_json(&["partner", "list"]);
+    assert_eq!(partners["known_origins"][0]["name"], "Agency A (example)");
+    assert_eq!(partner(&partners, "Agency B (example)")["records_rejected"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_and_malformed_records_from_a_peer_are_rejected_and_counted() {
+    let mut victim = TestNode::init("Agency Victim (example)");
+    let rogue = TestNode::init("Agency Rogue (example)");
+    victim.start();
+    let bundle = common::rogue::start(&rogue.node_dir(), &victim.node_dir()).await;
+    let bundle_path = victim.tmp.path().join("rogue.pem");
+    std::fs::write(&bundle_path, bundle).unwrap();
+    victim.cli_ok(&["partner", "add", bundle_path.to_str().unwrap(), "--max-tlp", "red", "--yes"]);
+    let settled = eventually(WAIT, || {
+        let list = victim.cli_json(&["partner", "list"]);
+        partner(&list, "Agency Rogue (example)")["cursor"] == 6
+    });
+    assert!(settled, "victim never processed the batch; log:\n{}", victim.log());
+    let list = victim.cli_json(&["partner", "list"]);
+    let rogue_row = partner(&list, "Agency Rogue (example)");
+    assert_eq!(rogue_row["records_received"], 1, "{rogue_row}");
+    assert_eq!(rogue_row["records_rejected"], 5, "{rogue_row}");
+    assert!(!rogue_row["last_rejection"].as_str().unwrap().is_empty());
+    assert_eq!(victim.search_ids("+447700900501").len(), 1, "the one good record is kept");
+    for value in ["+447700900502", "+447700900503", "+447700900505", "+447700900506"] {
+        assert!(victim.search_ids(value).is_empty(), "{value} must not be stored");
+    }
+    assert!(victim.log().contains("rejected records from partner"));
+}
+
+#[test]
+fn a_puller_killed_mid_sync_resumes_without_gaps_or_duplicates() {
+    let mut a = TestNode::init("Agency Source (example)");
+    let mut b = TestNode::init("Agency Sink (example)");
+    a.start();
+    b.start();
+    const N: u64 = 3000;
+    let publish = {
+        let client_dir = a.node_dir();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(async move {
+                let client = liaison::client::NodeClient::for_dir(&client_dir).await.unwrap();
+                let mut tasks = Vec::new();
+                for w in 0..4u64 {
+                    let mut analyst = client.analyst();
+                    tasks.push(tokio::spawn(async move {
+                        for i in 0..N / 4 {
+                            let request = liaison::proto::PublishRequest {
+                                kind: liaison::proto::IndicatorKind::Phone as i32,
+                                value: format!("+4477009{:05}", w * (N / 4) + i),
+                                tlp: liaison::proto::Tlp::Green as i32,
+                                ..Default::default()
+                            };
+                            analyst.publish(request).await.unwrap();
+                        }
+                    }));
+                }
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            })
+        })
+    };
+    publish.join().unwrap();
+    a.enroll(&b, "green", false);
+    b.enroll(&a, "green", false);
+    let received = |b: &TestNode| -> u64 {
+        let list = b.cli_json(&["partner", "list"]);
+        partner(&list, "Agency Source (example)")["records_received"].as_u64().unwrap_or(0)
+    };
+    assert!(eventually(WAIT, || received(&b) > 0), "sync never started; log:\n{}", b.log());
+    b.kill();
+    b.start();
+    assert!(eventually(Duration::from_secs(60), || received(&b) == N), "resume stalled at {}", received(&b));
+    let identity = b.cli_json(&["identity", "show"]);
+    assert_eq!(identity["records"], N, "every record exactly once");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(received(&b), N);
+}
+
+#[test]
+fn revoking_a_partner_cuts_its_open_stream_and_new_records_stop() {
+    let mut a = TestNode::init("Agency Revoker (example)");
+    let mut b = TestNode::init("Agency Revoked (example)");
+    a.start();
+    b.start();
+    a.enroll(&b, "green", false);
+    b.enroll(&a, "green", false);
+    let before = a.publish("domain", "before.example.org", "green", &[]);
+    assert!(eventually(WAIT, || holds(&b, "before.example.org", &before)));
+    let b_id = b.node_id();
+    a.cli_ok(&["partner", "revoke", &b_id]);
+    // B's stream from A is closed within a second; the state says why.
+    let cut = eventually(Duration::from_secs(2), || {
+        let list = b.cli_json(&["partner", "list"]);
+        partner(&list, "Agency Revoker (example)")["connection"] != "connected"
+    });
+    assert!(cut, "stream still open after revocation");
+    let after = a.publish("domain", "after.example.org", "green", &[]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!holds(&b, "after.example.org", &after), "revoked partner still receives");
+    let list = a.cli_json(&["partner", "list"]);
+    assert!(list["partners"].as_array().unwrap().is_empty());
+    let audit = a.cli_ok(&["audit", "verify"]);
+    assert!(audit.contains("intact"));
+}
