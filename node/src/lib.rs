@@ -19,7 +19,7 @@
 //! - [`audit`]: the append-only, hash-chained audit log.
 //! - [`server`]: the listener, TLS accept loop, shutdown.
 //! - [`client`]: connecting to a node as its admin/analyst (used by the CLI).
-//! - [`cli`], [`demo`], [`bench`]: the `liaison` command.
+//! - [`cli`], [`demo`], [`bench`]: the `liaison` command; [`lab`]: throwaway loopback nodes for demo and bench.
 //! - [`config`], [`error`]: settings file and the error type.
 #![forbid(unsafe_code)]
 
@@ -32,6 +32,7 @@ pub mod demo;
 pub mod error;
 pub mod identity;
 pub mod indicator;
+pub mod lab;
 pub mod node;
 pub mod policy;
 pub mod record;

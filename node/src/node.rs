@@ -96,6 +96,8 @@ pub struct Node {
     pub store: Store,
     pub commits: CommitHandle,
     pub pins: PinSet,
+    /// Checks that a client certificate was issued by this agency's CA.
+    pub local_ca: Arc<dyn rustls::server::danger::ClientCertVerifier>,
     pub audit: AuditLog,
     pub shutdown: Shutdown,
     partners: Mutex<HashMap<NodeId, PartnerLive>>,
@@ -111,6 +113,7 @@ impl Node {
         let store = Store::open(&dir.database(), config.cache_mb * 1024 * 1024)?;
         let audit = AuditLog::open(&dir.audit_log()).map_err(|e| Error::InvalidRequest(e.to_string()))?;
         let next_sequence = store.origin_sequence(&identity.node_id())? + 1;
+        let local_ca = crate::tls::local_ca_verifier(&identity.ca_cert_der)?;
         let (commits, committer) = Committer::spawn(store.clone())?;
         let node = Node {
             identity,
@@ -119,6 +122,7 @@ impl Node {
             store,
             commits,
             pins: PinSet::default(),
+            local_ca,
             audit,
             shutdown,
             partners: Mutex::new(HashMap::new()),
@@ -215,6 +219,12 @@ impl Node {
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| Error::InvalidRequest(format!("partner {} has a malformed TLS pin", entry.name)))?;
+        if self.pins.partner_for_pin(&pin).is_some_and(|other| other != id) {
+            return Err(Error::Conflict(format!("{}'s TLS certificate is already enrolled for another partner", entry.name)));
+        }
+        if pin == PinSet::pin_of(&self.identity.tls_cert_der) {
+            return Err(Error::InvalidRequest("the bundle carries this node's own TLS certificate".into()));
+        }
         self.pins.insert(pin, id);
         let (revoked, _) = watch::channel(false);
         let live = PartnerLive {

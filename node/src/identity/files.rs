@@ -74,6 +74,7 @@ impl NodeDir {
         if self.config().exists() || self.signing_key().exists() {
             return Err(IdentityError::AlreadyExists(self.root.display().to_string()));
         }
+        restrict_directory(&self.root)?;
         let signing_key = SigningKey::generate(&mut OsRng);
         let tls = certs::node_tls_cert(&config.name)?;
         let ca = certs::local_ca(&config.name)?;
@@ -124,6 +125,17 @@ fn file_error(path: &Path, reason: &str) -> IdentityError {
         path: path.display().to_string(),
         reason: reason.to_string(),
     }
+}
+
+/// The node directory holds keys, the database and the audit log: owner only.
+fn restrict_directory(root: &Path) -> Result<(), IdentityError> {
+    fs::create_dir_all(root).map_err(|e| file_error(root, &e.to_string()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(root, fs::Permissions::from_mode(0o700)).map_err(|e| file_error(root, &e.to_string()))?;
+    }
+    Ok(())
 }
 
 fn create_parent(path: &Path) -> Result<(), IdentityError> {

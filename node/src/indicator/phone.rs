@@ -17,6 +17,26 @@ use super::{invalid, Context, IndicatorError, Kind, Normalized};
 
 pub(super) fn normalize(input: &str, ctx: &Context) -> Result<Normalized, IndicatorError> {
     let region = default_region(ctx)?;
+    let first = normalize_once(input, region)?;
+    // The crate reads zeros right after the country code (`+44 000 …`)
+    // differently on a second pass, and differently with and without a default
+    // country, so only a value that reproduces itself either way is canonical;
+    // anything else would give one number two values.
+    let reproduces =
+        |region| normalize_once(&first.value, region).is_ok_and(|again| again == first);
+    if reproduces(None) && reproduces(region) {
+        return Ok(first);
+    }
+    Err(invalid(
+        Kind::Phone,
+        format!(
+            "{} is not a stable E.164 number (unexpected zeros after the country code?); check the digits",
+            first.value
+        ),
+    ))
+}
+
+fn normalize_once(input: &str, region: Option<country::Id>) -> Result<Normalized, IndicatorError> {
     let number = parse(input, region)?;
     let number = drop_trunk_prefix_after_country_code(number);
     check_possible_length(&number)?;

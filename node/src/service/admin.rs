@@ -92,8 +92,12 @@ impl Admin for AdminService {
             "partner.add",
             serde_json::json!({ "partner": entry.node_id, "name": entry.name, "max_tlp": entry.max_tlp, "relay": entry.relay, "fingerprint": bundle.fingerprint() }),
         )?;
-        self.node.store.put_partner(&bundle.node_id, &entry).await.map_err(Error::from)?;
+        // Registering first refuses a pin already enrolled for someone else.
         self.node.register_partner(bundle.node_id, entry.clone())?;
+        if let Err(e) = self.node.store.put_partner(&bundle.node_id, &entry).await {
+            self.node.unregister_partner(&bundle.node_id);
+            return Err(Error::from(e).into());
+        }
         crate::sync::start_puller(self.node.clone(), bundle.node_id);
         tracing::info!(partner = %bundle.node_id.short(), name = %entry.name, max_tlp = %entry.max_tlp, relay = entry.relay, "partner enrolled");
         let state = self.node.store.sync_state(&bundle.node_id).map_err(Error::from)?;

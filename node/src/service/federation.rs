@@ -166,6 +166,7 @@ fn may_send(node: &Node, grant: &Grant, stored: &StoredRecord) -> Result<bool, E
         received_from: stored.received_from,
     };
     let referenced = match &stored.record.payload.body {
+        Body::Indicator(indicator) if indicator.valid_until_ms <= crate::now_ms() => return Ok(false),
         Body::Indicator(indicator) => return Ok(policy::may_send(node.node_id(), provenance, indicator, grant)),
         Body::Revocation(r) => r.record_id,
         Body::Sighting(s) => s.record_id,

@@ -29,7 +29,7 @@ pub const MAX_SYNC_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 
 fn caller<T>(node: &Node, request: &Request<T>) -> Result<Principal, Status> {
     let certs = request.peer_certs();
-    Ok(principal_of(certs.as_deref().map(|v| v.as_slice()), &node.pins)?)
+    Ok(principal_of(certs.as_deref().map(|v| v.as_slice()), &node.pins, node.local_ca.as_ref())?)
 }
 
 /// The caller must be one of the agency's own users with at least `role`.

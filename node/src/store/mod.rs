@@ -27,7 +27,7 @@ const SCHEMA: &[u8] = b"liaison-store-v1";
 /// Storage failures, each with what the operator can do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the database at {path}: {reason}. If it is corrupt, restore the latest backup (`liaison export`) or re-sync from partners; the files were left untouched")]
+    #[error("cannot open the database at {path}: {reason}. If it is corrupt, restore the latest copy of the node directory (docs/OPERATIONS.md, backups) or re-create the node and re-enroll with partners; the files were left untouched")]
     Open { path: String, reason: String },
     #[error("the database at {path} was written by another version ({found}); this build reads {expected}")]
     Version { path: String, found: String, expected: String },

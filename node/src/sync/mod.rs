@@ -37,13 +37,12 @@ pub fn start_puller(node: Arc<Node>, partner: NodeId) {
                 _ = crate::node::until_set(&mut revoked) => return,
                 _ = shutdown.wait() => return,
             };
-            match outcome {
-                Ok(()) => backoff = FIRST_BACKOFF,
-                Err(reason) => {
-                    tracing::debug!(partner = %partner.short(), %reason, "sync stream ended");
-                    node.set_connection_state(&partner, format!("disconnected: {reason}"));
-                }
+            let Ended { was_connected, reason } = outcome;
+            if was_connected {
+                backoff = FIRST_BACKOFF;
             }
+            tracing::debug!(partner = %partner.short(), %reason, "sync stream ended");
+            node.set_connection_state(&partner, format!("disconnected: {reason}"));
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
                 // The partner just called us: it has enrolled us, so try now.
@@ -56,8 +55,23 @@ pub fn start_puller(node: Arc<Node>, partner: NodeId) {
     });
 }
 
-/// One connection: pull until the stream ends. Returns why it ended.
-async fn pull_once(node: &Arc<Node>, partner: NodeId) -> Result<(), String> {
+/// Why a connection ended, and whether it got as far as an open stream.
+struct Ended {
+    was_connected: bool,
+    reason: String,
+}
+
+/// One connection: pull until the stream ends.
+async fn pull_once(node: &Arc<Node>, partner: NodeId) -> Ended {
+    let mut was_connected = false;
+    let reason = match pull_stream(node, partner, &mut was_connected).await {
+        Ok(()) => "stream closed by partner".to_string(),
+        Err(reason) => reason,
+    };
+    Ended { was_connected, reason }
+}
+
+async fn pull_stream(node: &Arc<Node>, partner: NodeId, was_connected: &mut bool) -> Result<(), String> {
     let entry = node.partner_entry(&partner).ok_or("partner no longer enrolled")?;
     let address = entry.endpoints.first().ok_or("partner bundle lists no endpoint")?.clone();
     let cert = partner_cert(&entry.bundle).ok_or("partner bundle unreadable")?;
@@ -74,11 +88,12 @@ async fn pull_once(node: &Arc<Node>, partner: NodeId) -> Result<(), String> {
         .map_err(|s| format!("{}: {}", code_name(s.code()), s.message()))?
         .into_inner();
     node.set_connection_state(&partner, "connected");
+    *was_connected = true;
     tracing::info!(partner = %partner.short(), cursor = state.cursor, "sync stream open");
     loop {
         let batch = match stream.message().await {
             Ok(Some(batch)) => batch,
-            Ok(None) => return Err("stream closed by partner".into()),
+            Ok(None) => return Ok(()),
             Err(s) => return Err(format!("{}: {}", code_name(s.code()), s.message())),
         };
         let Some(grant) = node.grant_for(&partner) else { return Err("partner revoked".into()) };

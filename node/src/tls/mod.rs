@@ -14,7 +14,7 @@ mod server;
 pub use client::{client_config, connect_channel};
 pub use pins::PinSet;
 pub use principal::{principal_of, Principal};
-pub use server::server_config;
+pub use server::{local_ca_verifier, server_config};
 
 use std::sync::Arc;
 

@@ -30,6 +30,10 @@ impl PinSet {
         }
     }
 
+    pub fn partner_for_pin(&self, pin: &[u8; 32]) -> Option<NodeId> {
+        self.inner.read().ok().and_then(|map| map.get(pin).copied())
+    }
+
     /// The partner whose enrolled certificate this is, if any.
     pub fn partner_for(&self, cert_der: &[u8]) -> Option<NodeId> {
         let pin = Self::pin_of(cert_der);

@@ -1,6 +1,7 @@
 //! Who is calling: derived from the TLS client certificate, per call.
 
-use rustls::pki_types::CertificateDer;
+use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::server::danger::ClientCertVerifier;
 
 use super::PinSet;
 use crate::error::Error;
@@ -26,14 +27,25 @@ impl Principal {
 }
 
 /// Derives the principal from the certificate chain the handshake accepted.
-/// The partner pin is checked first and again here, so a partner revoked after
-/// its handshake loses access at its next call.
-pub fn principal_of(certs: Option<&[CertificateDer<'static>]>, pins: &PinSet) -> Result<Principal, Error> {
-    let leaf = certs
-        .and_then(|c| c.first())
+/// Both trust paths are checked again on every call: a partner revoked after its
+/// handshake is no longer pinned, and its certificate (whatever its subject says)
+/// was not issued by the local CA, so it gets nothing.
+pub fn principal_of(
+    certs: Option<&[CertificateDer<'static>]>,
+    pins: &PinSet,
+    local_ca: &dyn ClientCertVerifier,
+) -> Result<Principal, Error> {
+    let chain = certs.unwrap_or_default();
+    let leaf = chain
+        .first()
         .ok_or_else(|| Error::PermissionDenied("no client certificate on this connection".into()))?;
     if let Some(node) = pins.partner_for(leaf) {
         return Ok(Principal::Partner(node));
+    }
+    if local_ca.verify_client_cert(leaf, &chain[1..], UnixTime::now()).is_err() {
+        return Err(Error::PermissionDenied(
+            "this certificate is neither an enrolled partner's nor issued by this agency's CA (was the partner revoked?)".into(),
+        ));
     }
     let (_, cert) = x509_parser::parse_x509_certificate(leaf)
         .map_err(|_| Error::PermissionDenied("client certificate does not parse".into()))?;
@@ -45,9 +57,57 @@ pub fn principal_of(certs: Option<&[CertificateDer<'static>]>, pins: &PinSet) ->
             role,
             name: name.to_string(),
         }),
-        // A revoked partner whose connection is still open lands here.
         None => Err(Error::PermissionDenied(
-            "this certificate is not enrolled here (a revoked partner, or a certificate without a Liaison role)".into(),
+            "this certificate carries no Liaison role (OU liaison-analyst or liaison-admin)".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{issue_client_cert, read_pem_cert, NodeDir};
+
+    fn der(pem: &str) -> CertificateDer<'static> {
+        let mut reader = pem.as_bytes();
+        let first = rustls_pemfile::certs(&mut reader).next();
+        first.expect("a certificate").expect("valid PEM")
+    }
+
+    /// A certificate made outside the local CA that claims the admin role.
+    fn self_made_admin_cert() -> CertificateDer<'static> {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["liaison-node".to_string()]).unwrap();
+        params.distinguished_name.push(rcgen::DnType::CommonName, "Partner pretending");
+        params.distinguished_name.push(rcgen::DnType::OrganizationalUnitName, Role::Admin.unit());
+        CertificateDer::from(params.self_signed(&key).unwrap().der().to_vec())
+    }
+
+    #[test]
+    fn roles_come_only_from_local_ca_certificates_and_pins_from_enrollment() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = NodeDir::new(tmp.path().join("node"));
+        dir.init(&crate::config::Config::new("Agency Unit (example)", "127.0.0.1:0")).unwrap();
+        let ca_pem = std::fs::read_to_string(dir.ca_cert()).unwrap();
+        let ca_key = std::fs::read_to_string(dir.ca_key()).unwrap();
+        let local_ca = crate::tls::local_ca_verifier(&read_pem_cert(&dir.ca_cert()).unwrap()).unwrap();
+        let pins = PinSet::default();
+
+        let analyst = der(&issue_client_cert(&ca_pem, &ca_key, "Analyst Example", Role::Analyst).unwrap().cert_pem);
+        match principal_of(Some(&[analyst]), &pins, local_ca.as_ref()).unwrap() {
+            Principal::Local { role, name } => assert_eq!((role, name.as_str()), (Role::Analyst, "Analyst Example")),
+            other => panic!("{other:?}"),
+        }
+
+        // A (revoked) partner's own certificate claiming OU=liaison-admin gets nothing.
+        let forged = self_made_admin_cert();
+        assert!(principal_of(Some(&[forged.clone()]), &pins, local_ca.as_ref()).is_err());
+        // While enrolled, the same certificate is that partner, never a local user.
+        let partner = NodeId([5; 32]);
+        pins.insert(PinSet::pin_of(&forged), partner);
+        assert_eq!(principal_of(Some(&[forged.clone()]), &pins, local_ca.as_ref()).unwrap(), Principal::Partner(partner));
+        pins.remove_node(&partner);
+        assert!(principal_of(Some(&[forged]), &pins, local_ca.as_ref()).is_err());
+        assert!(principal_of(None, &pins, local_ca.as_ref()).is_err());
     }
 }

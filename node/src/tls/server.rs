@@ -72,15 +72,20 @@ impl ClientCertVerifier for PartnerOrLocalCa {
     }
 }
 
+/// Verifies a client certificate against the agency's local CA only.
+pub fn local_ca_verifier(ca_cert_der: &[u8]) -> Result<Arc<dyn ClientCertVerifier>, Error> {
+    let mut roots = RootCertStore::empty();
+    roots.add(CertificateDer::from(ca_cert_der.to_vec())).map_err(|e| Error::Tls(e.to_string()))?;
+    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+        .build()
+        .map_err(|e| Error::Tls(e.to_string()))
+}
+
 /// The node's rustls server configuration: TLS 1.3, client certificate required,
 /// HTTP/2 only.
 pub fn server_config(cert_der: &[u8], key_der: &[u8], ca_cert_der: &[u8], pins: PinSet) -> Result<ServerConfig, Error> {
     let tls = |e: rustls::Error| Error::Tls(e.to_string());
-    let mut roots = RootCertStore::empty();
-    roots.add(CertificateDer::from(ca_cert_der.to_vec())).map_err(tls)?;
-    let local_ca = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-        .build()
-        .map_err(|e| Error::Tls(e.to_string()))?;
+    let local_ca = local_ca_verifier(ca_cert_der)?;
     let verifier = Arc::new(PartnerOrLocalCa { pins, local_ca });
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der.to_vec()));
     let mut config = ServerConfig::builder_with_provider(provider())

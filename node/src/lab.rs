@@ -1,0 +1,131 @@
+//! Throwaway nodes on loopback for the demo and the benchmarks: real node
+//! directories, real certificates, the real server on 127.0.0.1:0, and every
+//! action through the real gRPC API with the admin certificate.
+//!
+//! Never used by `liaison run`; nothing here shortcuts a check the node makes.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::client::NodeClient;
+use crate::config::Config;
+use crate::identity::{Bundle, NodeDir};
+use crate::node::{Shutdown, ShutdownTrigger};
+use crate::proto;
+
+pub struct LabNode {
+    pub name: String,
+    pub dir: NodeDir,
+    pub node_id: String,
+    pub client: NodeClient,
+    trigger: ShutdownTrigger,
+    task: tokio::task::JoinHandle<crate::Result<()>>,
+}
+
+impl LabNode {
+    /// Creates a node under `root` and serves it on an ephemeral loopback port.
+    pub async fn start(root: &Path, name: &str) -> Result<LabNode> {
+        let dir = NodeDir::new(root.join(name.split_whitespace().next().unwrap_or("node").to_lowercase()));
+        let mut config = Config::new(name, "127.0.0.1:0");
+        config.default_country = "GB".into();
+        let identity = dir.init(&config)?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let (trigger, shutdown) = Shutdown::new();
+        let task = tokio::spawn(crate::server::run(dir.clone(), listener, shutdown));
+        let address_file = dir.bound_address();
+        for _ in 0..500 {
+            if address_file.exists() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let client = NodeClient::for_dir(&dir).await.with_context(|| format!("connecting to {name}"))?;
+        Ok(LabNode {
+            name: name.to_string(),
+            dir,
+            node_id: identity.node_id().to_hex(),
+            client,
+            trigger,
+            task,
+        })
+    }
+
+    pub async fn fingerprint(&self) -> Result<String> {
+        Ok(self.client.admin().show_identity(proto::ShowIdentityRequest {}).await?.into_inner().fingerprint)
+    }
+
+    /// Enrolls `other` here, the way an admin does: its exported bundle, with the
+    /// fingerprint read from that bundle.
+    pub async fn enroll(&self, other: &LabNode, max_tlp: &str, relay: bool) -> Result<()> {
+        let exported = other.client.admin().export_identity(proto::ExportIdentityRequest {}).await?.into_inner();
+        let bundle = Bundle::from_signed(&exported.bundle)?;
+        let request = proto::AddPartnerRequest {
+            bundle: exported.bundle,
+            max_tlp: max_tlp.to_string(),
+            relay,
+            confirmed_fingerprint: bundle.fingerprint(),
+        };
+        self.client.admin().add_partner(request).await?;
+        Ok(())
+    }
+
+    pub async fn publish(&self, request: proto::PublishRequest) -> Result<proto::PublishResponse> {
+        Ok(self.client.analyst().publish(request).await?.into_inner())
+    }
+
+    pub async fn holds(&self, value: &str, record_id: &str) -> Result<bool> {
+        self.holds_kind(proto::IndicatorKind::Unspecified, value, record_id).await
+    }
+
+    /// Like [`holds`](Self::holds), searching as one kind (job adverts need it).
+    pub async fn holds_kind(&self, kind: proto::IndicatorKind, value: &str, record_id: &str) -> Result<bool> {
+        let request = proto::SearchRequest { value: value.to_string(), kind: kind as i32, ..Default::default() };
+        let found = self.client.analyst().search(request).await?.into_inner();
+        Ok(found.records.iter().any(|r| r.record_id == record_id))
+    }
+
+    pub async fn partners(&self) -> Result<proto::ListPartnersResponse> {
+        Ok(self.client.admin().list_partners(proto::ListPartnersRequest {}).await?.into_inner())
+    }
+
+    pub async fn revoke(&self, other: &LabNode) -> Result<()> {
+        self.client.admin().revoke_partner(proto::RevokePartnerRequest { node_id: other.node_id.clone() }).await?;
+        Ok(())
+    }
+
+    /// Bytes the database occupies on disk.
+    pub fn database_bytes(&self) -> u64 {
+        directory_bytes(&self.dir.database())
+    }
+
+    /// Triggers shutdown and waits for the node to drain and flush.
+    pub async fn stop(self) -> Result<()> {
+        self.trigger.trigger();
+        drop(self.client);
+        self.task.await.context("node task")??;
+        Ok(())
+    }
+}
+
+fn directory_bytes(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else { return 0 };
+    entries
+        .filter_map(|e| e.ok())
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => directory_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// A publish request for a value of a kind.
+pub fn request(kind: proto::IndicatorKind, value: &str, tlp: proto::Tlp) -> proto::PublishRequest {
+    proto::PublishRequest {
+        kind: kind as i32,
+        value: value.to_string(),
+        tlp: tlp as i32,
+        ..Default::default()
+    }
+}
