@@ -38,7 +38,14 @@ pub struct Entry {
 
 impl Entry {
     fn compute_hash(&self) -> String {
-        let body = serde_json::json!([self.seq, self.time_ms, self.actor, self.action, self.detail, self.prev]);
+        let body = serde_json::json!([
+            self.seq,
+            self.time_ms,
+            self.actor,
+            self.action,
+            self.detail,
+            self.prev
+        ]);
         hex::encode(Sha256::digest(body.to_string().as_bytes()))
     }
 }
@@ -66,7 +73,10 @@ impl AuditLog {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| AuditError::Io { path: shown.clone(), reason: e.to_string() })?;
+            .map_err(|e| AuditError::Io {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
         Ok(AuditLog {
             path: shown,
             tail: Mutex::new(Tail { file, seq, hash }),
@@ -74,9 +84,20 @@ impl AuditLog {
     }
 
     /// Appends one entry and syncs it to disk.
-    pub fn record(&self, actor: &str, action: &str, detail: serde_json::Value) -> Result<(), AuditError> {
-        let io = |e: std::io::Error| AuditError::Io { path: self.path.clone(), reason: e.to_string() };
-        let mut tail = self.tail.lock().map_err(|_| AuditError::Io { path: self.path.clone(), reason: "lock poisoned".into() })?;
+    pub fn record(
+        &self,
+        actor: &str,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), AuditError> {
+        let io = |e: std::io::Error| AuditError::Io {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        };
+        let mut tail = self.tail.lock().map_err(|_| AuditError::Io {
+            path: self.path.clone(),
+            reason: "lock poisoned".into(),
+        })?;
         let mut entry = Entry {
             seq: tail.seq + 1,
             time_ms: crate::now_ms(),
@@ -87,7 +108,10 @@ impl AuditLog {
             hash: String::new(),
         };
         entry.hash = entry.compute_hash();
-        let mut line = serde_json::to_vec(&entry).map_err(|e| AuditError::Io { path: self.path.clone(), reason: e.to_string() })?;
+        let mut line = serde_json::to_vec(&entry).map_err(|e| AuditError::Io {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })?;
         line.push(b'\n');
         tail.file.write_all(&line).map_err(io)?;
         tail.file.sync_data().map_err(io)?;
@@ -100,22 +124,39 @@ impl AuditLog {
 /// Checks every link of the chain; returns the last sequence and hash.
 pub fn verify(path: &Path) -> Result<(u64, String), AuditError> {
     let shown = path.display().to_string();
-    let file = File::open(path).map_err(|e| AuditError::Io { path: shown.clone(), reason: e.to_string() })?;
+    let file = File::open(path).map_err(|e| AuditError::Io {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
     let mut prev = GENESIS.to_string();
     let mut seq = 0;
     for (index, line) in BufReader::new(file).lines().enumerate() {
         let line_no = index + 1;
-        let line = line.map_err(|e| AuditError::Io { path: shown.clone(), reason: e.to_string() })?;
-        let entry: Entry = serde_json::from_str(&line)
-            .map_err(|e| AuditError::Tampered { line: line_no, reason: format!("not an audit entry: {e}") })?;
+        let line = line.map_err(|e| AuditError::Io {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        let entry: Entry = serde_json::from_str(&line).map_err(|e| AuditError::Tampered {
+            line: line_no,
+            reason: format!("not an audit entry: {e}"),
+        })?;
         if entry.seq != seq + 1 {
-            return Err(AuditError::Tampered { line: line_no, reason: format!("sequence {} follows {seq}", entry.seq) });
+            return Err(AuditError::Tampered {
+                line: line_no,
+                reason: format!("sequence {} follows {seq}", entry.seq),
+            });
         }
         if entry.prev != prev {
-            return Err(AuditError::Tampered { line: line_no, reason: "previous-hash link broken (entry removed or reordered)".into() });
+            return Err(AuditError::Tampered {
+                line: line_no,
+                reason: "previous-hash link broken (entry removed or reordered)".into(),
+            });
         }
         if entry.compute_hash() != entry.hash {
-            return Err(AuditError::Tampered { line: line_no, reason: "content does not match its hash (entry edited)".into() });
+            return Err(AuditError::Tampered {
+                line: line_no,
+                reason: "content does not match its hash (entry edited)".into(),
+            });
         }
         seq = entry.seq;
         prev = entry.hash;
@@ -133,22 +174,36 @@ mod tests {
         let path = dir.path().join("audit.log");
         let log = AuditLog::open(&path).unwrap();
         for i in 0..5 {
-            log.record("admin \"example\"", "partner.add", serde_json::json!({ "i": i })).unwrap();
+            log.record(
+                "admin \"example\"",
+                "partner.add",
+                serde_json::json!({ "i": i }),
+            )
+            .unwrap();
         }
         drop(log);
         assert_eq!(verify(&path).unwrap().0, 5);
         // Reopening continues the chain.
-        AuditLog::open(&path).unwrap().record("node", "start", serde_json::json!({})).unwrap();
+        AuditLog::open(&path)
+            .unwrap()
+            .record("node", "start", serde_json::json!({}))
+            .unwrap();
         assert_eq!(verify(&path).unwrap().0, 6);
 
         let text = std::fs::read_to_string(&path).unwrap();
         let edited = text.replacen("\"i\":2", "\"i\":9", 1);
         std::fs::write(&path, &edited).unwrap();
-        assert!(matches!(verify(&path), Err(AuditError::Tampered { line: 3, .. })));
+        assert!(matches!(
+            verify(&path),
+            Err(AuditError::Tampered { line: 3, .. })
+        ));
 
         let mut lines: Vec<&str> = text.lines().collect();
         lines.remove(1);
         std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-        assert!(matches!(verify(&path), Err(AuditError::Tampered { line: 2, .. })));
+        assert!(matches!(
+            verify(&path),
+            Err(AuditError::Tampered { line: 2, .. })
+        ));
     }
 }

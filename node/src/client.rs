@@ -7,8 +7,8 @@ use std::path::Path;
 use tonic::transport::Channel;
 
 use crate::error::{Error, Result};
-use crate::identity::{read_pem_cert, read_pem_key};
 use crate::identity::NodeDir;
+use crate::identity::{read_pem_cert, read_pem_key};
 use crate::proto::{admin_client::AdminClient, analyst_client::AnalystClient};
 use crate::service::MAX_SYNC_MESSAGE_BYTES;
 
@@ -27,20 +27,34 @@ impl NodeClient {
             Ok(bound) if config.listen.ends_with(":0") => bound.trim().to_string(),
             _ => local_address(&config.listen),
         };
-        NodeClient::connect(&address, &dir.admin_cert(), &dir.admin_key(), &dir.tls_cert())
-            .await
-            .map_err(|e| {
-                Error::InvalidRequest(format!(
-                    "cannot reach the node at {address} ({e}); is `liaison run --dir {}` running?",
-                    dir.root.display()
-                ))
-            })
+        NodeClient::connect(
+            &address,
+            &dir.admin_cert(),
+            &dir.admin_key(),
+            &dir.tls_cert(),
+        )
+        .await
+        .map_err(|e| {
+            Error::InvalidRequest(format!(
+                "cannot reach the node at {address} ({e}); is `liaison run --dir {}` running?",
+                dir.root.display()
+            ))
+        })
     }
 
     /// Connects with a client certificate and key (PEM files), trusting only the
     /// node certificate in `node_cert`.
-    pub async fn connect(address: &str, cert: &Path, key: &Path, node_cert: &Path) -> Result<NodeClient> {
-        let config = crate::tls::client_config(&read_pem_cert(cert)?, &read_pem_key(key)?, &read_pem_cert(node_cert)?)?;
+    pub async fn connect(
+        address: &str,
+        cert: &Path,
+        key: &Path,
+        node_cert: &Path,
+    ) -> Result<NodeClient> {
+        let config = crate::tls::client_config(
+            &read_pem_cert(cert)?,
+            &read_pem_key(key)?,
+            &read_pem_cert(node_cert)?,
+        )?;
         let channel = crate::tls::connect_channel(address, config, false).await?;
         Ok(NodeClient { channel })
     }

@@ -19,7 +19,12 @@ fn step(n: u32, title: &str) {
 }
 
 /// Polls until `node` holds the record; returns how long that took.
-async fn wait_for(node: &LabNode, value: &str, id: &str, since: Instant) -> Result<Option<Duration>> {
+async fn wait_for(
+    node: &LabNode,
+    value: &str,
+    id: &str,
+    since: Instant,
+) -> Result<Option<Duration>> {
     while since.elapsed() < PATIENCE {
         if node.holds(value, id).await? {
             return Ok(Some(since.elapsed()));
@@ -46,17 +51,91 @@ fn with(mut r: PublishRequest, label: &str, description: &str) -> PublishRequest
 }
 
 fn data_set(b_id: &str) -> Vec<Item> {
-    let mut red = with(request(K::Handle, "telegram:@hr_recruit_example", Tlp::Red), "human-trafficking", "recruiter handle, for Agency B only");
+    let mut red = with(
+        request(K::Handle, "telegram:@hr_recruit_example", Tlp::Red),
+        "human-trafficking",
+        "recruiter handle, for Agency B only",
+    );
     red.recipients = vec![b_id.to_string()];
-    let mut h2 = with(request(K::Email, "payroll@example.org", Tlp::Green), "money-laundering", "payroll contact");
+    let mut h2 = with(
+        request(K::Email, "payroll@example.org", Tlp::Green),
+        "money-laundering",
+        "payroll contact",
+    );
     h2.handling = vec![crate::proto::Handling::H2 as i32];
     vec![
-        Item { what: "phone (GREEN)", value: "+447700900123", request: with(request(K::Phone, "07700 900123", Tlp::Green), "scam-centre", "number in three victim statements"), expect_b: true, expect_c: true, rule: "GREEN: partners, relayed" },
-        Item { what: "BTC wallet (GREEN)", value: "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", request: with(request(K::Wallet, "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", Tlp::Green), "money-laundering", "test-vector wallet"), expect_b: true, expect_c: true, rule: "GREEN: partners, relayed" },
-        Item { what: "job advert (CLEAR)", value: "Customer service job in Bangkok, high salary, free flight, no experience", request: with(request(K::Jobad, "CUSTOMER SERVICE JOB IN BANGKOK,  high salary, free flight, no experience", Tlp::Clear), "human-trafficking", "fake job advert"), expect_b: true, expect_c: true, rule: "CLEAR: everyone" },
-        Item { what: "domain (AMBER)", value: "recruit-jobs.example.org", request: with(request(K::Domain, "Recruit-Jobs.Example.ORG", Tlp::Amber), "fraud", "recruitment site"), expect_b: true, expect_c: false, rule: "AMBER: direct partners only" },
-        Item { what: "handle (RED for B)", value: "telegram:hr_recruit_example", request: red, expect_b: true, expect_c: false, rule: "RED: named recipient only" },
-        Item { what: "e-mail (GREEN, H2)", value: "payroll@example.org", request: h2, expect_b: true, expect_c: false, rule: "H2: never relayed" },
+        Item {
+            what: "phone (GREEN)",
+            value: "+447700900123",
+            request: with(
+                request(K::Phone, "07700 900123", Tlp::Green),
+                "scam-centre",
+                "number in three victim statements",
+            ),
+            expect_b: true,
+            expect_c: true,
+            rule: "GREEN: partners, relayed",
+        },
+        Item {
+            what: "BTC wallet (GREEN)",
+            value: "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+            request: with(
+                request(
+                    K::Wallet,
+                    "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4",
+                    Tlp::Green,
+                ),
+                "money-laundering",
+                "test-vector wallet",
+            ),
+            expect_b: true,
+            expect_c: true,
+            rule: "GREEN: partners, relayed",
+        },
+        Item {
+            what: "job advert (CLEAR)",
+            value: "Customer service job in Bangkok, high salary, free flight, no experience",
+            request: with(
+                request(
+                    K::Jobad,
+                    "CUSTOMER SERVICE JOB IN BANGKOK,  high salary, free flight, no experience",
+                    Tlp::Clear,
+                ),
+                "human-trafficking",
+                "fake job advert",
+            ),
+            expect_b: true,
+            expect_c: true,
+            rule: "CLEAR: everyone",
+        },
+        Item {
+            what: "domain (AMBER)",
+            value: "recruit-jobs.example.org",
+            request: with(
+                request(K::Domain, "Recruit-Jobs.Example.ORG", Tlp::Amber),
+                "fraud",
+                "recruitment site",
+            ),
+            expect_b: true,
+            expect_c: false,
+            rule: "AMBER: direct partners only",
+        },
+        Item {
+            what: "handle (RED for B)",
+            value: "telegram:hr_recruit_example",
+            request: red,
+            expect_b: true,
+            expect_c: false,
+            rule: "RED: named recipient only",
+        },
+        Item {
+            what: "e-mail (GREEN, H2)",
+            value: "payroll@example.org",
+            request: h2,
+            expect_b: true,
+            expect_c: false,
+            rule: "H2: never relayed",
+        },
     ]
 }
 
@@ -71,7 +150,10 @@ fn mark(held: bool, expected: bool) -> &'static str {
 
 pub async fn run() -> Result<()> {
     let root = tempfile::Builder::new().prefix("liaison-demo-").tempdir()?;
-    println!("Liaison demo: three agencies on 127.0.0.1, in {}", root.path().display());
+    println!(
+        "Liaison demo: three agencies on 127.0.0.1, in {}",
+        root.path().display()
+    );
     let outcome = scenario(root.path()).await;
     println!("\nCleaning up {} ...", root.path().display());
     drop(root);
@@ -79,12 +161,20 @@ pub async fn run() -> Result<()> {
 }
 
 async fn scenario(root: &std::path::Path) -> Result<()> {
-    step(1, "three agencies create their nodes (Ed25519 signing key, TLS certificate, local CA)");
+    step(
+        1,
+        "three agencies create their nodes (Ed25519 signing key, TLS certificate, local CA)",
+    );
     let a = LabNode::start(root, "Agency-A (example police bureau)").await?;
     let b = LabNode::start(root, "Agency-B (example national police)").await?;
     let c = LabNode::start(root, "Agency-C (example anti-trafficking NGO)").await?;
     for node in [&a, &b, &c] {
-        println!("  {:<42} node {}…  fingerprint {}", node.name, &node.node_id[..16], node.fingerprint().await?);
+        println!(
+            "  {:<42} node {}…  fingerprint {}",
+            node.name,
+            &node.node_id[..16],
+            node.fingerprint().await?
+        );
     }
 
     step(2, "admins enroll partners after comparing fingerprints: A<->B (A allows B up to RED, relay), B<->C (GREEN, relay); C and A do not know each other");
@@ -94,26 +184,50 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
     c.enroll(&b, "green", true).await?;
     println!("  enrolled; each node pins its partners' certificates and pulls over mutual TLS 1.3");
 
-    step(3, "Agency A publishes a small scam-centre data set (signed by A)");
+    step(
+        3,
+        "Agency A publishes a small scam-centre data set (signed by A)",
+    );
     let items = data_set(&b.node_id);
     let mut ids = Vec::new();
     for item in &items {
         let published = a.publish(item.request.clone()).await?;
-        println!("  {:<20} {}  -> record {}…", item.what, published.normalized_value, &published.record_id[..12]);
+        println!(
+            "  {:<20} {}  -> record {}…",
+            item.what,
+            published.normalized_value,
+            &published.record_id[..12]
+        );
         ids.push(published);
     }
 
-    step(4, "propagation, measured: a new GREEN number published at A");
+    step(
+        4,
+        "propagation, measured: a new GREEN number published at A",
+    );
     let started = Instant::now();
-    let fresh = a.publish(with(request(K::Phone, "+44 7700 900789", Tlp::Green), "romance-scam", "new number")).await?;
+    let fresh = a
+        .publish(with(
+            request(K::Phone, "+44 7700 900789", Tlp::Green),
+            "romance-scam",
+            "new number",
+        ))
+        .await?;
     let to_b = wait_for(&b, "+447700900789", &fresh.record_id, started).await?;
     let to_c = wait_for(&c, "+447700900789", &fresh.record_id, started).await?;
     match (to_b, to_c) {
-        (Some(b_time), Some(c_time)) => println!("  A -> B in {:.1} ms; A -> B -> C (relayed, still signed by A) in {:.1} ms", ms(b_time), ms(c_time)),
+        (Some(b_time), Some(c_time)) => println!(
+            "  A -> B in {:.1} ms; A -> B -> C (relayed, still signed by A) in {:.1} ms",
+            ms(b_time),
+            ms(c_time)
+        ),
         _ => bail!("the record did not propagate within {PATIENCE:?}"),
     }
 
-    step(5, "who holds what (the serving node enforces TLP and handling; C never talks to A)");
+    step(
+        5,
+        "who holds what (the serving node enforces TLP and handling; C never talks to A)",
+    );
     println!("  {:<20} {:<18} {:<18} rule", "record", "at B", "at C");
     let mut surprises = 0;
     for (item, published) in items.iter().zip(&ids) {
@@ -121,11 +235,20 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
         let at_b = b.holds_kind(kind, item.value, &published.record_id).await?;
         let at_c = c.holds_kind(kind, item.value, &published.record_id).await?;
         surprises += usize::from(at_b != item.expect_b) + usize::from(at_c != item.expect_c);
-        println!("  {:<20} {:<18} {:<18} {}", item.what, mark(at_b, item.expect_b), mark(at_c, item.expect_c), item.rule);
+        println!(
+            "  {:<20} {:<18} {:<18} {}",
+            item.what,
+            mark(at_b, item.expect_b),
+            mark(at_c, item.expect_c),
+            item.rule
+        );
     }
     let c_view = c.partners().await?;
     for known in &c_view.known_origins {
-        println!("  C knows {} via B (its signature is checked on every relayed record)", known.name);
+        println!(
+            "  C knows {} via B (its signature is checked on every relayed record)",
+            known.name
+        );
     }
 
     step(6, "Agency A revokes Agency B");
@@ -133,17 +256,36 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
     let revoked_at = Instant::now();
     let mut state = String::new();
     while revoked_at.elapsed() < Duration::from_secs(2) {
-        state = b.partners().await?.partners.iter().find(|p| p.node_id == a.node_id).map(|p| p.connection.clone()).unwrap_or_default();
+        state = b
+            .partners()
+            .await?
+            .partners
+            .iter()
+            .find(|p| p.node_id == a.node_id)
+            .map(|p| p.connection.clone())
+            .unwrap_or_default();
         if state != "connected" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    println!("  B's stream from A after {:.0} ms: {state}", ms(revoked_at.elapsed()));
-    let after = a.publish(with(request(K::Phone, "+44 7700 900999", Tlp::Green), "scam-centre", "published after revocation")).await?;
+    println!(
+        "  B's stream from A after {:.0} ms: {state}",
+        ms(revoked_at.elapsed())
+    );
+    let after = a
+        .publish(with(
+            request(K::Phone, "+44 7700 900999", Tlp::Green),
+            "scam-centre",
+            "published after revocation",
+        ))
+        .await?;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let leaked = b.holds("+447700900999", &after.record_id).await?;
-    println!("  a record A publishes now reaches B: {}", if leaked { "YES (unexpected!)" } else { "no" });
+    println!(
+        "  a record A publishes now reaches B: {}",
+        if leaked { "YES (unexpected!)" } else { "no" }
+    );
 
     println!("\nStopping the three nodes (graceful: in-flight writes finish, databases flushed).");
     for node in [a, b, c] {

@@ -39,13 +39,16 @@ impl From<Error> for tonic::Status {
     fn from(error: Error) -> tonic::Status {
         use tonic::Status;
         match &error {
-            Error::Indicator(_) | Error::Record(_) | Error::Bundle(_) | Error::InvalidRequest(_) => {
-                Status::invalid_argument(error.to_string())
-            }
+            Error::Indicator(_)
+            | Error::Record(_)
+            | Error::Bundle(_)
+            | Error::InvalidRequest(_) => Status::invalid_argument(error.to_string()),
             Error::NotFound(_) => Status::not_found(error.to_string()),
             Error::PermissionDenied(_) => Status::permission_denied(error.to_string()),
             Error::Conflict(_) => Status::already_exists(error.to_string()),
-            Error::ShuttingDown | Error::Store(StoreError::Closed) => Status::unavailable(error.to_string()),
+            Error::ShuttingDown | Error::Store(StoreError::Closed) => {
+                Status::unavailable(error.to_string())
+            }
             Error::Store(_) | Error::Identity(_) | Error::Tls(_) => {
                 tracing::error!(%error, "internal error");
                 Status::internal("internal storage or configuration error on the node; its operator can see details in its log")

@@ -26,7 +26,14 @@ pub struct LabNode {
 impl LabNode {
     /// Creates a node under `root` and serves it on an ephemeral loopback port.
     pub async fn start(root: &Path, name: &str) -> Result<LabNode> {
-        let dir = NodeDir::new(root.join(name.split_whitespace().next().unwrap_or("node").to_lowercase()));
+        let dir = NodeDir::new(
+            root.join(
+                name.split_whitespace()
+                    .next()
+                    .unwrap_or("node")
+                    .to_lowercase(),
+            ),
+        );
         let mut config = Config::new(name, "127.0.0.1:0");
         config.default_country = "GB".into();
         let identity = dir.init(&config)?;
@@ -40,7 +47,9 @@ impl LabNode {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        let client = NodeClient::for_dir(&dir).await.with_context(|| format!("connecting to {name}"))?;
+        let client = NodeClient::for_dir(&dir)
+            .await
+            .with_context(|| format!("connecting to {name}"))?;
         Ok(LabNode {
             name: name.to_string(),
             dir,
@@ -52,13 +61,24 @@ impl LabNode {
     }
 
     pub async fn fingerprint(&self) -> Result<String> {
-        Ok(self.client.admin().show_identity(proto::ShowIdentityRequest {}).await?.into_inner().fingerprint)
+        Ok(self
+            .client
+            .admin()
+            .show_identity(proto::ShowIdentityRequest {})
+            .await?
+            .into_inner()
+            .fingerprint)
     }
 
     /// Enrolls `other` here, the way an admin does: its exported bundle, with the
     /// fingerprint read from that bundle.
     pub async fn enroll(&self, other: &LabNode, max_tlp: &str, relay: bool) -> Result<()> {
-        let exported = other.client.admin().export_identity(proto::ExportIdentityRequest {}).await?.into_inner();
+        let exported = other
+            .client
+            .admin()
+            .export_identity(proto::ExportIdentityRequest {})
+            .await?
+            .into_inner();
         let bundle = Bundle::from_signed(&exported.bundle)?;
         let request = proto::AddPartnerRequest {
             bundle: exported.bundle,
@@ -75,22 +95,42 @@ impl LabNode {
     }
 
     pub async fn holds(&self, value: &str, record_id: &str) -> Result<bool> {
-        self.holds_kind(proto::IndicatorKind::Unspecified, value, record_id).await
+        self.holds_kind(proto::IndicatorKind::Unspecified, value, record_id)
+            .await
     }
 
     /// Like [`holds`](Self::holds), searching as one kind (job adverts need it).
-    pub async fn holds_kind(&self, kind: proto::IndicatorKind, value: &str, record_id: &str) -> Result<bool> {
-        let request = proto::SearchRequest { value: value.to_string(), kind: kind as i32, ..Default::default() };
+    pub async fn holds_kind(
+        &self,
+        kind: proto::IndicatorKind,
+        value: &str,
+        record_id: &str,
+    ) -> Result<bool> {
+        let request = proto::SearchRequest {
+            value: value.to_string(),
+            kind: kind as i32,
+            ..Default::default()
+        };
         let found = self.client.analyst().search(request).await?.into_inner();
         Ok(found.records.iter().any(|r| r.record_id == record_id))
     }
 
     pub async fn partners(&self) -> Result<proto::ListPartnersResponse> {
-        Ok(self.client.admin().list_partners(proto::ListPartnersRequest {}).await?.into_inner())
+        Ok(self
+            .client
+            .admin()
+            .list_partners(proto::ListPartnersRequest {})
+            .await?
+            .into_inner())
     }
 
     pub async fn revoke(&self, other: &LabNode) -> Result<()> {
-        self.client.admin().revoke_partner(proto::RevokePartnerRequest { node_id: other.node_id.clone() }).await?;
+        self.client
+            .admin()
+            .revoke_partner(proto::RevokePartnerRequest {
+                node_id: other.node_id.clone(),
+            })
+            .await?;
         Ok(())
     }
 
@@ -109,7 +149,9 @@ impl LabNode {
 }
 
 fn directory_bytes(path: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(path) else { return 0 };
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
     entries
         .filter_map(|e| e.ok())
         .map(|e| match e.metadata() {

@@ -17,7 +17,10 @@ use crate::error::{Error, Result};
 use crate::identity::{NodeDir, NodeIdentity};
 use crate::indicator::{self, Kind};
 use crate::policy::Grant;
-use crate::record::{sign_payload, Body, Evaluation, HandlingCode, Indicator, Label, NodeId, Payload, RecordId, Tlp, VerifiedRecord};
+use crate::record::{
+    sign_payload, Body, Evaluation, HandlingCode, Indicator, Label, NodeId, Payload, RecordId, Tlp,
+    VerifiedRecord,
+};
 use crate::store::{CommitHandle, Committer, PartnerEntry, Store, WriteBatch};
 use crate::tls::PinSet;
 
@@ -107,11 +110,15 @@ pub struct Node {
 
 impl Node {
     /// Loads identity and config, opens the database, starts the committer.
-    pub fn open(dir: NodeDir, shutdown: Shutdown) -> Result<(Arc<Node>, tokio::task::JoinHandle<()>)> {
+    pub fn open(
+        dir: NodeDir,
+        shutdown: Shutdown,
+    ) -> Result<(Arc<Node>, tokio::task::JoinHandle<()>)> {
         let config = dir.load_config()?;
         let identity = dir.load_identity(&config)?;
         let store = Store::open(&dir.database(), config.cache_mb * 1024 * 1024)?;
-        let audit = AuditLog::open(&dir.audit_log()).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let audit =
+            AuditLog::open(&dir.audit_log()).map_err(|e| Error::InvalidRequest(e.to_string()))?;
         let next_sequence = store.origin_sequence(&identity.node_id())? + 1;
         let local_ca = crate::tls::local_ca_verifier(&identity.ca_cert_der)?;
         let (commits, committer) = Committer::spawn(store.clone())?;
@@ -154,9 +161,10 @@ impl Node {
     /// Normalises, signs with the next sequence, and commits durably.
     pub async fn publish(&self, draft: Draft) -> Result<VerifiedRecord> {
         let context = indicator::Context {
-            default_country: draft.default_country.clone().or_else(|| {
-                Some(self.config.default_country.clone()).filter(|c| !c.is_empty())
-            }),
+            default_country: draft
+                .default_country
+                .clone()
+                .or_else(|| Some(self.config.default_country.clone()).filter(|c| !c.is_empty())),
         };
         let normalized = indicator::normalize(draft.kind, &draft.value, &context)?;
         if let Some(earlier) = draft.supersedes {
@@ -179,14 +187,20 @@ impl Node {
             supersedes: draft.supersedes,
             outside_known_ranges: normalized.outside_known_ranges,
         };
-        self.sign_and_commit(Body::Indicator(indicator), created_ms).await
+        self.sign_and_commit(Body::Indicator(indicator), created_ms)
+            .await
     }
 
     fn check_supersedable(&self, earlier: &RecordId) -> Result<()> {
-        let stored = self.store.get(earlier)?.ok_or_else(|| Error::NotFound(earlier.to_hex()))?;
+        let stored = self
+            .store
+            .get(earlier)?
+            .ok_or_else(|| Error::NotFound(earlier.to_hex()))?;
         match stored.record.origin() == self.node_id() {
             true => Ok(()),
-            false => Err(Error::PermissionDenied("only the origin agency can supersede its record".into())),
+            false => Err(Error::PermissionDenied(
+                "only the origin agency can supersede its record".into(),
+            )),
         }
     }
 
@@ -218,12 +232,23 @@ impl Node {
         let pin: [u8; 32] = hex::decode(&entry.tls_pin)
             .ok()
             .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| Error::InvalidRequest(format!("partner {} has a malformed TLS pin", entry.name)))?;
-        if self.pins.partner_for_pin(&pin).is_some_and(|other| other != id) {
-            return Err(Error::Conflict(format!("{}'s TLS certificate is already enrolled for another partner", entry.name)));
+            .ok_or_else(|| {
+                Error::InvalidRequest(format!("partner {} has a malformed TLS pin", entry.name))
+            })?;
+        if self
+            .pins
+            .partner_for_pin(&pin)
+            .is_some_and(|other| other != id)
+        {
+            return Err(Error::Conflict(format!(
+                "{}'s TLS certificate is already enrolled for another partner",
+                entry.name
+            )));
         }
         if pin == PinSet::pin_of(&self.identity.tls_cert_der) {
-            return Err(Error::InvalidRequest("the bundle carries this node's own TLS certificate".into()));
+            return Err(Error::InvalidRequest(
+                "the bundle carries this node's own TLS certificate".into(),
+            ));
         }
         self.pins.insert(pin, id);
         let (revoked, _) = watch::channel(false);
@@ -264,7 +289,11 @@ impl Node {
 
     /// A receiver that turns true when the partner is revoked.
     pub fn revocation_signal(&self, id: &NodeId) -> Option<watch::Receiver<bool>> {
-        self.partners.lock().ok()?.get(id).map(|p| p.revoked.subscribe())
+        self.partners
+            .lock()
+            .ok()?
+            .get(id)
+            .map(|p| p.revoked.subscribe())
     }
 
     pub fn puller_kick(&self, id: &NodeId) -> Option<Arc<tokio::sync::Notify>> {
@@ -272,7 +301,10 @@ impl Node {
     }
 
     pub fn partner_ids(&self) -> Vec<NodeId> {
-        self.partners.lock().map(|p| p.keys().copied().collect()).unwrap_or_default()
+        self.partners
+            .lock()
+            .map(|p| p.keys().copied().collect())
+            .unwrap_or_default()
     }
 
     pub fn set_connection_state(&self, id: &NodeId, state: impl Into<String>) {

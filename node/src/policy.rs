@@ -30,8 +30,14 @@ pub struct Provenance {
 }
 
 /// May this node send a record with these markings to `partner`?
-pub fn may_send(own: NodeId, provenance: Provenance, markings: &Indicator, partner: &Grant) -> bool {
-    let already_has_it = provenance.origin == partner.node || provenance.received_from == Some(partner.node);
+pub fn may_send(
+    own: NodeId,
+    provenance: Provenance,
+    markings: &Indicator,
+    partner: &Grant,
+) -> bool {
+    let already_has_it =
+        provenance.origin == partner.node || provenance.received_from == Some(partner.node);
     if already_has_it || markings.tlp > partner.max_tlp {
         return false;
     }
@@ -67,10 +73,16 @@ pub fn check_incoming(
         ));
     }
     if !is_relayable(markings) {
-        return Err(format!("relayed record marked {} {:?} may not be relayed", markings.tlp, markings.handling));
+        return Err(format!(
+            "relayed record marked {} {:?} may not be relayed",
+            markings.tlp, markings.handling
+        ));
     }
     if !origin_trusted {
-        return Err(format!("unknown origin {} and no identity bundle for it", provenance.origin.short()));
+        return Err(format!(
+            "unknown origin {} and no identity bundle for it",
+            provenance.origin.short()
+        ));
     }
     Ok(())
 }
@@ -104,11 +116,21 @@ mod tests {
     }
 
     fn grant(node: NodeId, max_tlp: Tlp, relay: bool) -> Grant {
-        Grant { node, max_tlp, relay }
+        Grant {
+            node,
+            max_tlp,
+            relay,
+        }
     }
 
-    const OWN: Provenance = Provenance { origin: A, received_from: None };
-    const VIA_B: Provenance = Provenance { origin: A, received_from: Some(B) };
+    const OWN: Provenance = Provenance {
+        origin: A,
+        received_from: None,
+    };
+    const VIA_B: Provenance = Provenance {
+        origin: A,
+        received_from: Some(B),
+    };
 
     #[test]
     fn origin_sends_up_to_the_ceiling() {
@@ -122,8 +144,18 @@ mod tests {
 
     #[test]
     fn red_only_to_named_recipients() {
-        assert!(may_send(A, OWN, &markings(Tlp::Red), &grant(B, Tlp::Red, false)));
-        assert!(!may_send(A, OWN, &markings(Tlp::Red), &grant(C, Tlp::Red, true)));
+        assert!(may_send(
+            A,
+            OWN,
+            &markings(Tlp::Red),
+            &grant(B, Tlp::Red, false)
+        ));
+        assert!(!may_send(
+            A,
+            OWN,
+            &markings(Tlp::Red),
+            &grant(C, Tlp::Red, true)
+        ));
     }
 
     #[test]
@@ -140,24 +172,48 @@ mod tests {
         let mut h2 = markings(Tlp::Green);
         h2.handling.push(HandlingCode::H2);
         assert!(!may_send(B, VIA_B, &h2, &c_relay));
-        assert!(!may_send(B, VIA_B, &markings(Tlp::Green), &grant(C, Tlp::Clear, true)));
+        assert!(!may_send(
+            B,
+            VIA_B,
+            &markings(Tlp::Green),
+            &grant(C, Tlp::Clear, true)
+        ));
     }
 
     #[test]
     fn never_sends_a_record_back_where_it_came_from() {
-        assert!(!may_send(B, VIA_B, &markings(Tlp::Clear), &grant(A, Tlp::Red, true)));
-        let via_c = Provenance { origin: A, received_from: Some(C) };
-        assert!(!may_send(B, via_c, &markings(Tlp::Clear), &grant(C, Tlp::Red, true)));
+        assert!(!may_send(
+            B,
+            VIA_B,
+            &markings(Tlp::Clear),
+            &grant(A, Tlp::Red, true)
+        ));
+        let via_c = Provenance {
+            origin: A,
+            received_from: Some(C),
+        };
+        assert!(!may_send(
+            B,
+            via_c,
+            &markings(Tlp::Clear),
+            &grant(C, Tlp::Red, true)
+        ));
     }
 
     #[test]
     fn incoming_checks() {
         let from_a = grant(A, Tlp::Red, false);
-        let direct = Provenance { origin: A, received_from: Some(A) };
+        let direct = Provenance {
+            origin: A,
+            received_from: Some(A),
+        };
         assert!(check_incoming(B, &from_a, direct, true, &markings(Tlp::Amber)).is_ok());
         assert!(check_incoming(B, &from_a, direct, true, &markings(Tlp::Red)).is_ok());
         assert!(check_incoming(C, &from_a, direct, true, &markings(Tlp::Red)).is_err());
-        let relayed = Provenance { origin: C, received_from: Some(A) };
+        let relayed = Provenance {
+            origin: C,
+            received_from: Some(A),
+        };
         assert!(check_incoming(B, &from_a, relayed, true, &markings(Tlp::Green)).is_err());
         let relay_a = grant(A, Tlp::Red, true);
         assert!(check_incoming(B, &relay_a, relayed, true, &markings(Tlp::Green)).is_ok());

@@ -18,8 +18,12 @@ use tonic::transport::Server;
 use crate::error::{Error, Result};
 use crate::identity::NodeDir;
 use crate::node::{Node, Shutdown};
-use crate::proto::{admin_server::AdminServer, analyst_server::AnalystServer, federation_server::FederationServer};
-use crate::service::{AdminService, AnalystService, FederationService, MAX_REQUEST_BYTES, MAX_SYNC_MESSAGE_BYTES};
+use crate::proto::{
+    admin_server::AdminServer, analyst_server::AnalystServer, federation_server::FederationServer,
+};
+use crate::service::{
+    AdminService, AnalystService, FederationService, MAX_REQUEST_BYTES, MAX_SYNC_MESSAGE_BYTES,
+};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,7 +33,9 @@ const MAX_PENDING_CONNECTIONS: usize = 64;
 /// drains in-flight calls (bounded), lets the committer finish and flushes.
 pub async fn run(dir: NodeDir, listener: TcpListener, shutdown: Shutdown) -> Result<()> {
     let (node, committer) = Node::open(dir, shutdown.clone())?;
-    let address = listener.local_addr().map_err(|e| Error::Tls(e.to_string()))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Error::Tls(e.to_string()))?;
     tracing::info!(
         name = %node.identity.name,
         node_id = %node.node_id(),
@@ -40,8 +46,14 @@ pub async fn run(dir: NodeDir, listener: TcpListener, shutdown: Shutdown) -> Res
     );
     node.set_bound_address(address.to_string());
     let address_file = node.dir.bound_address();
-    std::fs::write(&address_file, address.to_string()).map_err(|e| Error::InvalidRequest(format!("cannot write {}: {e}", address_file.display())))?;
-    let _ = node.audit.record("node", "node.start", serde_json::json!({ "address": address.to_string() }));
+    std::fs::write(&address_file, address.to_string()).map_err(|e| {
+        Error::InvalidRequest(format!("cannot write {}: {e}", address_file.display()))
+    })?;
+    let _ = node.audit.record(
+        "node",
+        "node.start",
+        serde_json::json!({ "address": address.to_string() }),
+    );
     for partner in node.partner_ids() {
         crate::sync::start_puller(node.clone(), partner);
     }
@@ -50,7 +62,10 @@ pub async fn run(dir: NodeDir, listener: TcpListener, shutdown: Shutdown) -> Res
     drop(node);
     // The committer stops once every handle is gone; wait (bounded) so queued
     // writes land, then flush whatever remains.
-    if tokio::time::timeout(DRAIN_TIMEOUT, committer).await.is_err() {
+    if tokio::time::timeout(DRAIN_TIMEOUT, committer)
+        .await
+        .is_err()
+    {
         tracing::warn!("committer still busy at shutdown; flushing what is written");
     }
     store.flush().await?;
@@ -61,7 +76,12 @@ pub async fn run(dir: NodeDir, listener: TcpListener, shutdown: Shutdown) -> Res
 
 async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Result<()> {
     let identity = &node.identity;
-    let tls = crate::tls::server_config(&identity.tls_cert_der, &identity.tls_key_der, &identity.ca_cert_der, node.pins.clone())?;
+    let tls = crate::tls::server_config(
+        &identity.tls_cert_der,
+        &identity.tls_key_der,
+        &identity.ca_cert_der,
+        node.pins.clone(),
+    )?;
     let acceptor = TlsAcceptor::from(Arc::new(tls));
     let (tx, rx) = mpsc::channel(MAX_PENDING_CONNECTIONS);
     let accept_loop = tokio::spawn(accept_connections(listener, acceptor, tx, shutdown.clone()));
@@ -70,15 +90,22 @@ async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Re
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(20)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .add_service(AnalystServer::new(AnalystService::new(node.clone())).max_decoding_message_size(MAX_REQUEST_BYTES))
-        .add_service(AdminServer::new(AdminService::new(node.clone())).max_decoding_message_size(MAX_REQUEST_BYTES))
+        .add_service(
+            AnalystServer::new(AnalystService::new(node.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            AdminServer::new(AdminService::new(node.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
         .add_service(
             FederationServer::new(FederationService::new(node.clone()))
                 .max_decoding_message_size(MAX_REQUEST_BYTES)
                 .max_encoding_message_size(MAX_SYNC_MESSAGE_BYTES),
         );
     let mut stop = shutdown.clone();
-    let server = router.serve_with_incoming_shutdown(ReceiverStream::new(rx), async move { stop.wait().await });
+    let server = router
+        .serve_with_incoming_shutdown(ReceiverStream::new(rx), async move { stop.wait().await });
     tokio::pin!(server);
     let mut signalled = shutdown.clone();
     tokio::select! {
@@ -95,7 +122,12 @@ async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Re
 
 type Accepted = std::result::Result<TlsStream<TcpStream>, std::io::Error>;
 
-async fn accept_connections(listener: TcpListener, acceptor: TlsAcceptor, tx: mpsc::Sender<Accepted>, mut shutdown: Shutdown) {
+async fn accept_connections(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    tx: mpsc::Sender<Accepted>,
+    mut shutdown: Shutdown,
+) {
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {

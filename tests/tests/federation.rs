@@ -40,7 +40,12 @@ fn markings_decide_who_receives_what_across_three_agencies() {
     let b_id = b.node_id();
     let c_id = c.node_id();
     let clear = a.publish("phone", "+44 7700 900001", "clear", &[]);
-    let green = a.publish("phone", "+44 7700 900002", "green", &["--label", "scam-centre"]);
+    let green = a.publish(
+        "phone",
+        "+44 7700 900002",
+        "green",
+        &["--label", "scam-centre"],
+    );
     let amber = a.publish("phone", "+44 7700 900003", "amber", &[]);
     let strict = a.publish("phone", "+44 7700 900004", "amber+strict", &[]);
     let red_b = a.publish("phone", "+44 7700 900005", "red", &["--recipient", &b_id]);
@@ -50,24 +55,46 @@ fn markings_decide_who_receives_what_across_three_agencies() {
     let b_green = b.publish("phone", "+44 7700 900009", "green", &[]);
     // A sentinel published last: once it has arrived everywhere, everything else has been offered.
     let sentinel = a.publish("phone", "+44 7700 900010", "clear", &[]);
-    assert!(eventually(WAIT, || holds(&c, "+447700900010", &sentinel)), "A→B→C relay of CLEAR; C log:\n{}", c.log());
+    assert!(
+        eventually(WAIT, || holds(&c, "+447700900010", &sentinel)),
+        "A→B→C relay of CLEAR; C log:\n{}",
+        c.log()
+    );
     assert!(eventually(WAIT, || holds(&c, "+447700900009", &b_green)));
 
     // Direct from the origin, up to the ceiling: B gets every marking A allows it.
-    for (value, id) in [("+447700900001", &clear), ("+447700900002", &green), ("+447700900003", &amber), ("+447700900004", &strict), ("+447700900005", &red_b), ("+447700900007", &green_h2)] {
+    for (value, id) in [
+        ("+447700900001", &clear),
+        ("+447700900002", &green),
+        ("+447700900003", &amber),
+        ("+447700900004", &strict),
+        ("+447700900005", &red_b),
+        ("+447700900007", &green_h2),
+    ] {
         assert!(holds(&b, value, id), "B must hold {value}");
     }
     // RED only to its named recipient: B is not named on red_c.
-    assert!(!holds(&b, "+447700900006", &red_c), "RED reached a partner not named");
+    assert!(
+        !holds(&b, "+447700900006", &red_c),
+        "RED reached a partner not named"
+    );
     // Relayed to C: CLEAR and GREEN only, never AMBER, AMBER+STRICT, RED or H2.
     assert!(holds(&c, "+447700900002", &green), "GREEN relayed A→B→C");
     for (value, id, why) in [
         ("+447700900003", &amber, "AMBER relayed"),
         ("+447700900004", &strict, "AMBER+STRICT relayed"),
         ("+447700900005", &red_b, "RED relayed"),
-        ("+447700900006", &red_c, "RED to C from a node that is not C's partner"),
+        (
+            "+447700900006",
+            &red_c,
+            "RED to C from a node that is not C's partner",
+        ),
         ("+447700900007", &green_h2, "H2 relayed"),
-        ("+447700900008", &b_amber, "B's AMBER above C's GREEN ceiling"),
+        (
+            "+447700900008",
+            &b_amber,
+            "B's AMBER above C's GREEN ceiling",
+        ),
     ] {
         assert!(!holds(&c, value, id), "{why}");
     }
@@ -76,7 +103,10 @@ fn markings_decide_who_receives_what_across_three_agencies() {
     assert_eq!(found["records"][0]["origin"], a.node_id());
     let partners = c.cli_json(&["partner", "list"]);
     assert_eq!(partners["known_origins"][0]["name"], "Agency A (example)");
-    assert_eq!(partner(&partners, "Agency B (example)")["records_rejected"], 0);
+    assert_eq!(
+        partner(&partners, "Agency B (example)")["records_rejected"],
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,20 +117,43 @@ async fn forged_and_malformed_records_from_a_peer_are_rejected_and_counted() {
     let bundle = common::rogue::start(&rogue.node_dir(), &victim.node_dir()).await;
     let bundle_path = victim.tmp.path().join("rogue.pem");
     std::fs::write(&bundle_path, bundle).unwrap();
-    victim.cli_ok(&["partner", "add", bundle_path.to_str().unwrap(), "--max-tlp", "red", "--yes"]);
+    victim.cli_ok(&[
+        "partner",
+        "add",
+        bundle_path.to_str().unwrap(),
+        "--max-tlp",
+        "red",
+        "--yes",
+    ]);
     let settled = eventually(WAIT, || {
         let list = victim.cli_json(&["partner", "list"]);
         partner(&list, "Agency Rogue (example)")["cursor"] == 6
     });
-    assert!(settled, "victim never processed the batch; log:\n{}", victim.log());
+    assert!(
+        settled,
+        "victim never processed the batch; log:\n{}",
+        victim.log()
+    );
     let list = victim.cli_json(&["partner", "list"]);
     let rogue_row = partner(&list, "Agency Rogue (example)");
     assert_eq!(rogue_row["records_received"], 1, "{rogue_row}");
     assert_eq!(rogue_row["records_rejected"], 5, "{rogue_row}");
     assert!(!rogue_row["last_rejection"].as_str().unwrap().is_empty());
-    assert_eq!(victim.search_ids("+447700900501").len(), 1, "the one good record is kept");
-    for value in ["+447700900502", "+447700900503", "+447700900505", "+447700900506"] {
-        assert!(victim.search_ids(value).is_empty(), "{value} must not be stored");
+    assert_eq!(
+        victim.search_ids("+447700900501").len(),
+        1,
+        "the one good record is kept"
+    );
+    for value in [
+        "+447700900502",
+        "+447700900503",
+        "+447700900505",
+        "+447700900506",
+    ] {
+        assert!(
+            victim.search_ids(value).is_empty(),
+            "{value} must not be stored"
+        );
     }
     assert!(victim.log().contains("rejected records from partner"));
 }
@@ -117,7 +170,9 @@ fn a_puller_killed_mid_sync_resumes_without_gaps_or_duplicates() {
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Runtime::new().unwrap();
             runtime.block_on(async move {
-                let client = liaison::client::NodeClient::for_dir(&client_dir).await.unwrap();
+                let client = liaison::client::NodeClient::for_dir(&client_dir)
+                    .await
+                    .unwrap();
                 let mut tasks = Vec::new();
                 for w in 0..4u64 {
                     let mut analyst = client.analyst();
@@ -144,12 +199,22 @@ fn a_puller_killed_mid_sync_resumes_without_gaps_or_duplicates() {
     b.enroll(&a, "green", false);
     let received = |b: &TestNode| -> u64 {
         let list = b.cli_json(&["partner", "list"]);
-        partner(&list, "Agency Source (example)")["records_received"].as_u64().unwrap_or(0)
+        partner(&list, "Agency Source (example)")["records_received"]
+            .as_u64()
+            .unwrap_or(0)
     };
-    assert!(eventually(WAIT, || received(&b) > 0), "sync never started; log:\n{}", b.log());
+    assert!(
+        eventually(WAIT, || received(&b) > 0),
+        "sync never started; log:\n{}",
+        b.log()
+    );
     b.kill();
     b.start();
-    assert!(eventually(Duration::from_secs(60), || received(&b) == N), "resume stalled at {}", received(&b));
+    assert!(
+        eventually(Duration::from_secs(60), || received(&b) == N),
+        "resume stalled at {}",
+        received(&b)
+    );
     let identity = b.cli_json(&["identity", "show"]);
     assert_eq!(identity["records"], N, "every record exactly once");
     std::thread::sleep(Duration::from_millis(500));
@@ -165,7 +230,11 @@ fn revoking_a_partner_cuts_its_open_stream_and_new_records_stop() {
     a.enroll(&b, "green", false);
     b.enroll(&a, "green", false);
     let before = a.publish("domain", "before.example.org", "green", &[]);
-    assert!(eventually(WAIT, || holds(&b, "before.example.org", &before)));
+    assert!(eventually(WAIT, || holds(
+        &b,
+        "before.example.org",
+        &before
+    )));
     let b_id = b.node_id();
     a.cli_ok(&["partner", "revoke", &b_id]);
     // B's stream from A is closed within a second; the state says why.
@@ -176,7 +245,10 @@ fn revoking_a_partner_cuts_its_open_stream_and_new_records_stop() {
     assert!(cut, "stream still open after revocation");
     let after = a.publish("domain", "after.example.org", "green", &[]);
     std::thread::sleep(Duration::from_secs(2));
-    assert!(!holds(&b, "after.example.org", &after), "revoked partner still receives");
+    assert!(
+        !holds(&b, "after.example.org", &after),
+        "revoked partner still receives"
+    );
     let list = a.cli_json(&["partner", "list"]);
     assert!(list["partners"].as_array().unwrap().is_empty());
     let audit = a.cli_ok(&["audit", "verify"]);

@@ -11,8 +11,17 @@ fn init_writes_private_keys_0600_and_refuses_to_overwrite() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        for key in ["keys/signing.key", "tls/node.key", "ca/ca.key", "admin/client.key"] {
-            let mode = std::fs::metadata(node.dir().join(key)).unwrap().permissions().mode() & 0o777;
+        for key in [
+            "keys/signing.key",
+            "tls/node.key",
+            "ca/ca.key",
+            "admin/client.key",
+        ] {
+            let mode = std::fs::metadata(node.dir().join(key))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
             assert_eq!(mode, 0o600, "{key} has mode {mode:o}");
         }
     }
@@ -30,17 +39,33 @@ fn init_writes_private_keys_0600_and_refuses_to_overwrite() {
 fn publish_and_search_across_processes_with_normalisation() {
     let mut node = TestNode::init("Agency One (example)");
     node.start();
-    let id = node.publish("phone", "07700 900123", "green", &["--label", "scam-centre", "--evaluation", "B2"]);
-    let id2 = node.publish("wallet", "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", "amber", &["--label", "money-laundering"]);
+    let id = node.publish(
+        "phone",
+        "07700 900123",
+        "green",
+        &["--label", "scam-centre", "--evaluation", "B2"],
+    );
+    let id2 = node.publish(
+        "wallet",
+        "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed",
+        "amber",
+        &["--label", "money-laundering"],
+    );
     // Searched in another written form, it is the same number.
     assert_eq!(node.search_ids("+44 7700 900123"), vec![id.clone()]);
-    assert_eq!(node.search_ids("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"), vec![id2]);
+    assert_eq!(
+        node.search_ids("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
+        vec![id2]
+    );
     let found = node.cli_json(&["search", "+447700900123"]);
     let record = &found["records"][0];
     assert_eq!(record["tlp"], "TLP:GREEN");
     assert_eq!(record["evaluation"], "B2");
     assert_eq!(record["labels"][0], "scam-centre");
-    assert_eq!(record["outside_known_ranges"], true, "drama range is flagged, not refused");
+    assert_eq!(
+        record["outside_known_ranges"], true,
+        "drama range is flagged, not refused"
+    );
     let got = node.cli_json(&["get", &id]);
     assert_eq!(got["value"], "+447700900123");
     node.stop();
@@ -52,17 +77,74 @@ fn invalid_values_are_refused_with_a_message_naming_the_problem() {
     node.start();
     let cases: &[(&[&str], &str)] = &[
         (&["--kind", "phone", "--value", "hello world"], "phone"),
-        (&["--kind", "iban", "--value", "GB82 WEST 1234 5698 7654 33"], "iban"),
-        (&["--kind", "wallet", "--value", "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"], "wallet"),
+        (
+            &["--kind", "iban", "--value", "GB82 WEST 1234 5698 7654 33"],
+            "iban",
+        ),
+        (
+            &[
+                "--kind",
+                "wallet",
+                "--value",
+                "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            ],
+            "wallet",
+        ),
         (&["--kind", "domain", "--value", "exa_mple.org"], "domain"),
         (&["--kind", "ip", "--value", "192.168.001.1"], "ip"),
-        (&["--kind", "phash", "--value", "0x8f373714acfcf4d0"], "phash"),
-        (&["--kind", "handle", "--value", "myspace:@someone"], "handle"),
+        (
+            &["--kind", "phash", "--value", "0x8f373714acfcf4d0"],
+            "phash",
+        ),
+        (
+            &["--kind", "handle", "--value", "myspace:@someone"],
+            "handle",
+        ),
         (&["--kind", "email", "--value", "a@b@example.org"], "email"),
-        (&["--kind", "phone", "--value", "+44 7700 900123", "--evaluation", "Z9"], "evaluation"),
-        (&["--kind", "phone", "--value", "+44 7700 900123", "--label", "jaywalking"], "labels"),
-        (&["--kind", "phone", "--value", "+44 7700 900123", "--tlp", "red"], "recipient"),
-        (&["--kind", "phone", "--value", "+44 7700 900123", "--handling", "H3"], "H3"),
+        (
+            &[
+                "--kind",
+                "phone",
+                "--value",
+                "+44 7700 900123",
+                "--evaluation",
+                "Z9",
+            ],
+            "evaluation",
+        ),
+        (
+            &[
+                "--kind",
+                "phone",
+                "--value",
+                "+44 7700 900123",
+                "--label",
+                "jaywalking",
+            ],
+            "labels",
+        ),
+        (
+            &[
+                "--kind",
+                "phone",
+                "--value",
+                "+44 7700 900123",
+                "--tlp",
+                "red",
+            ],
+            "recipient",
+        ),
+        (
+            &[
+                "--kind",
+                "phone",
+                "--value",
+                "+44 7700 900123",
+                "--handling",
+                "H3",
+            ],
+            "H3",
+        ),
     ];
     for (args, needle) in cases {
         let mut all = vec!["publish"];
@@ -73,10 +155,16 @@ fn invalid_values_are_refused_with_a_message_naming_the_problem() {
         let out = node.cli(&all);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} was accepted");
-        assert!(stderr.contains("invalid input") && stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("invalid input") && stderr.contains(needle),
+            "{args:?}: {stderr}"
+        );
     }
     let identity = node.cli_json(&["identity", "show"]);
-    assert_eq!(identity["records"], 0, "nothing may be stored from bad input");
+    assert_eq!(
+        identity["records"], 0,
+        "nothing may be stored from bad input"
+    );
     node.stop();
 }
 
@@ -89,8 +177,12 @@ fn records_survive_restart_and_sequences_keep_rising() {
     node.start();
     assert_eq!(node.search_ids("recruit-example.org"), vec![first.clone()]);
     let second = node.publish("domain", "recruit-example.org", "clear", &[]);
-    let seq1 = node.cli_json(&["get", &first])["sequence"].as_u64().unwrap();
-    let seq2 = node.cli_json(&["get", &second])["sequence"].as_u64().unwrap();
+    let seq1 = node.cli_json(&["get", &first])["sequence"]
+        .as_u64()
+        .unwrap();
+    let seq2 = node.cli_json(&["get", &second])["sequence"]
+        .as_u64()
+        .unwrap();
     assert!(seq2 > seq1, "sequence went from {seq1} to {seq2}");
     node.stop();
 }
@@ -114,7 +206,10 @@ async fn kill_during_a_publish_burst_loses_no_acknowledged_record() {
                     ..Default::default()
                 };
                 match analyst.publish(request).await {
-                    Ok(response) => acknowledged.lock().unwrap().push(response.into_inner().record_id),
+                    Ok(response) => acknowledged
+                        .lock()
+                        .unwrap()
+                        .push(response.into_inner().record_id),
                     Err(_) => return,
                 }
             }
@@ -130,14 +225,34 @@ async fn kill_during_a_publish_burst_loses_no_acknowledged_record() {
     let client = node.admin_client().await;
     let mut analyst = client.analyst();
     for id in &acknowledged {
-        let view = analyst.get(proto::GetRequest { record_id: id.clone() }).await;
+        let view = analyst
+            .get(proto::GetRequest {
+                record_id: id.clone(),
+            })
+            .await;
         assert!(view.is_ok(), "acknowledged record {id} lost after kill -9");
         // The index entry came with it: the value finds the record.
         let value = view.unwrap().into_inner().indicator.unwrap().value;
-        let found = analyst.search(proto::SearchRequest { value, ..Default::default() }).await.unwrap().into_inner();
-        assert!(found.records.iter().any(|r| &r.record_id == id), "index entry for {id} missing");
+        let found = analyst
+            .search(proto::SearchRequest {
+                value,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            found.records.iter().any(|r| &r.record_id == id),
+            "index entry for {id} missing"
+        );
     }
-    let stored = client.admin().show_identity(proto::ShowIdentityRequest {}).await.unwrap().into_inner().records;
+    let stored = client
+        .admin()
+        .show_identity(proto::ShowIdentityRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
     assert!(stored >= acknowledged.len() as u64);
     node.stop();
 }
@@ -160,7 +275,11 @@ async fn analyst_certificate_is_accepted_for_analyst_calls_only() {
         .expect("analyst may publish")
         .into_inner();
     assert_eq!(published.normalized_value, "recruiter@example.org");
-    let denied = client.admin().list_partners(proto::ListPartnersRequest {}).await.unwrap_err();
+    let denied = client
+        .admin()
+        .list_partners(proto::ListPartnersRequest {})
+        .await
+        .unwrap_err();
     assert_eq!(denied.code(), tonic::Code::PermissionDenied);
     node.stop();
 }
@@ -177,12 +296,18 @@ async fn certificate_from_another_agency_ca_is_refused_at_first_call() {
         Err(_) => Err(()),
         Ok(client) => client
             .analyst()
-            .search(proto::SearchRequest { value: "+447700900123".into(), ..Default::default() })
+            .search(proto::SearchRequest {
+                value: "+447700900123".into(),
+                ..Default::default()
+            })
             .await
             .map(|_| ())
             .map_err(|_| ()),
     };
-    assert!(outcome.is_err(), "a foreign certificate must not get an answer");
+    assert!(
+        outcome.is_err(),
+        "a foreign certificate must not get an answer"
+    );
     assert!(node.log().contains("TLS handshake refused"));
     node.stop();
 }
@@ -194,13 +319,17 @@ async fn a_client_without_a_certificate_is_refused() {
     node.start();
     let server_cert = liaison::identity::read_pem_cert(&node.dir().join("tls/node.crt")).unwrap();
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(rustls::pki_types::CertificateDer::from(server_cert)).unwrap();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(server_cert))
+        .unwrap();
     let config = rustls::ClientConfig::builder_with_provider(liaison::tls::provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(node.address()).await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(node.address())
+        .await
+        .unwrap();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let name = rustls::pki_types::ServerName::try_from(liaison::identity::NODE_CERT_NAME).unwrap();
     // In TLS 1.3 the client learns of the refusal when it next reads.
@@ -213,6 +342,9 @@ async fn a_client_without_a_certificate_is_refused() {
             !matches!(tls.read(&mut buf).await, Ok(n) if n > 0)
         }
     };
-    assert!(refused, "a connection without a client certificate was served");
+    assert!(
+        refused,
+        "a connection without a client certificate was served"
+    );
     node.stop();
 }

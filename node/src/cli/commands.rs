@@ -8,7 +8,9 @@ use anyhow::{bail, Context, Result};
 use tonic::Code;
 
 use super::output;
-use super::{AuditCommand, Cli, ClientCommand, Command, IdentityCommand, PartnerCommand, PublishArgs};
+use super::{
+    AuditCommand, Cli, ClientCommand, Command, IdentityCommand, PartnerCommand, PublishArgs,
+};
 use crate::client::NodeClient;
 use crate::config::Config;
 use crate::identity::{issue_client_cert, Bundle, NodeDir};
@@ -22,13 +24,27 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Bench(args) => return crate::bench::run(args).await,
         _ => {}
     }
-    let dir = NodeDir::new(cli.dir.clone().context("--dir DIR is required (or set LIAISON_DIR)")?);
+    let dir = NodeDir::new(
+        cli.dir
+            .clone()
+            .context("--dir DIR is required (or set LIAISON_DIR)")?,
+    );
     match cli.command {
-        Command::Init { name, listen, endpoints, country } => init(&dir, &name, &listen, endpoints, &country),
+        Command::Init {
+            name,
+            listen,
+            endpoints,
+            country,
+        } => init(&dir, &name, &listen, endpoints, &country),
         Command::Run => run(dir).await,
         Command::Client(ClientCommand::Issue { name, role, out }) => issue(&dir, &name, role, &out),
-        Command::Publish(args) => publish(&dir, args).await,
-        Command::Search { value, kind, country, json } => search(&dir, value, kind, country, json).await,
+        Command::Publish(args) => publish(&dir, *args).await,
+        Command::Search {
+            value,
+            kind,
+            country,
+            json,
+        } => search(&dir, value, kind, country, json).await,
         Command::Get { record_id, json } => get(&dir, record_id, json).await,
         Command::Identity(command) => identity(&dir, command).await,
         Command::Partner(command) => partner(&dir, command).await,
@@ -37,7 +53,13 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
-fn init(dir: &NodeDir, name: &str, listen: &str, endpoints: Vec<String>, country: &str) -> Result<()> {
+fn init(
+    dir: &NodeDir,
+    name: &str,
+    listen: &str,
+    endpoints: Vec<String>,
+    country: &str,
+) -> Result<()> {
     let mut config = Config::new(name, listen);
     if !endpoints.is_empty() {
         config.endpoints = endpoints;
@@ -88,17 +110,27 @@ async fn wait_for_signal() {
 }
 
 fn issue(dir: &NodeDir, name: &str, role: crate::identity::Role, out: &Path) -> Result<()> {
-    let ca_cert = std::fs::read_to_string(dir.ca_cert()).with_context(|| format!("reading {}", dir.ca_cert().display()))?;
-    let ca_key = zeroize::Zeroizing::new(std::fs::read_to_string(dir.ca_key()).with_context(|| format!("reading {}", dir.ca_key().display()))?);
+    let ca_cert = std::fs::read_to_string(dir.ca_cert())
+        .with_context(|| format!("reading {}", dir.ca_cert().display()))?;
+    let ca_key = zeroize::Zeroizing::new(
+        std::fs::read_to_string(dir.ca_key())
+            .with_context(|| format!("reading {}", dir.ca_key().display()))?,
+    );
     let cert = issue_client_cert(&ca_cert, &ca_key, name, role)?;
     crate::identity::write_private(&out.join("client.key"), cert.key_pem.as_bytes())?;
     crate::identity::write_public(&out.join("client.crt"), cert.cert_pem.as_bytes())?;
     // The node's certificate, for clients that pin it or use it as their root.
     std::fs::create_dir_all(out)?;
     std::fs::copy(dir.tls_cert(), out.join("node.crt")).context("copying the node certificate")?;
-    println!("Issued a {role:?} certificate for {name:?} in {}:", out.display());
+    println!(
+        "Issued a {role:?} certificate for {name:?} in {}:",
+        out.display()
+    );
     println!("  client.crt, client.key (mode 0600), node.crt (the node's certificate to trust)");
-    println!("  TLS server name to expect: {}", crate::identity::NODE_CERT_NAME);
+    println!(
+        "  TLS server name to expect: {}",
+        crate::identity::NODE_CERT_NAME
+    );
     Ok(())
 }
 
@@ -116,7 +148,10 @@ async fn publish(dir: &NodeDir, args: PublishArgs) -> Result<()> {
     let handling = args
         .handling
         .iter()
-        .map(|h| h.parse::<crate::record::HandlingCode>().map(|c| crate::record::handling_to_wire(c) as i32))
+        .map(|h| {
+            h.parse::<crate::record::HandlingCode>()
+                .map(|c| crate::record::handling_to_wire(c) as i32)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let request = proto::PublishRequest {
         kind: kind_code(&args.kind)?,
@@ -134,7 +169,12 @@ async fn publish(dir: &NodeDir, args: PublishArgs) -> Result<()> {
         supersedes: args.supersedes.unwrap_or_default(),
     };
     let client = NodeClient::for_dir(dir).await?;
-    let response = client.analyst().publish(request).await.map_err(status_error)?.into_inner();
+    let response = client
+        .analyst()
+        .publish(request)
+        .await
+        .map_err(status_error)?
+        .into_inner();
     match args.json {
         true => println!("{}", output::publish_json(&response)),
         false => output::print_published(&response),
@@ -142,14 +182,25 @@ async fn publish(dir: &NodeDir, args: PublishArgs) -> Result<()> {
     Ok(())
 }
 
-async fn search(dir: &NodeDir, value: String, kind: Option<String>, country: Option<String>, json: bool) -> Result<()> {
+async fn search(
+    dir: &NodeDir,
+    value: String,
+    kind: Option<String>,
+    country: Option<String>,
+    json: bool,
+) -> Result<()> {
     let request = proto::SearchRequest {
         value,
         kind: kind.as_deref().map(kind_code).transpose()?.unwrap_or(0),
         default_country: country.unwrap_or_default(),
     };
     let client = NodeClient::for_dir(dir).await?;
-    let response = client.analyst().search(request).await.map_err(status_error)?.into_inner();
+    let response = client
+        .analyst()
+        .search(request)
+        .await
+        .map_err(status_error)?
+        .into_inner();
     match json {
         true => println!("{}", output::search_json(&response)),
         false => output::print_search(&response),
@@ -159,7 +210,12 @@ async fn search(dir: &NodeDir, value: String, kind: Option<String>, country: Opt
 
 async fn get(dir: &NodeDir, record_id: String, json: bool) -> Result<()> {
     let client = NodeClient::for_dir(dir).await?;
-    let view = client.analyst().get(proto::GetRequest { record_id }).await.map_err(status_error)?.into_inner();
+    let view = client
+        .analyst()
+        .get(proto::GetRequest { record_id })
+        .await
+        .map_err(status_error)?
+        .into_inner();
     match json {
         true => println!("{}", output::record_json(&view)),
         false => output::print_record(&view),
@@ -171,18 +227,35 @@ async fn identity(dir: &NodeDir, command: IdentityCommand) -> Result<()> {
     let client = NodeClient::for_dir(dir).await?;
     match command {
         IdentityCommand::Show { json } => {
-            let info = client.admin().show_identity(proto::ShowIdentityRequest {}).await.map_err(status_error)?.into_inner();
+            let info = client
+                .admin()
+                .show_identity(proto::ShowIdentityRequest {})
+                .await
+                .map_err(status_error)?
+                .into_inner();
             match json {
                 true => println!("{}", output::identity_json(&info)),
                 false => output::print_identity(&info),
             }
         }
         IdentityCommand::Export { out } => {
-            let response = client.admin().export_identity(proto::ExportIdentityRequest {}).await.map_err(status_error)?.into_inner();
+            let response = client
+                .admin()
+                .export_identity(proto::ExportIdentityRequest {})
+                .await
+                .map_err(status_error)?
+                .into_inner();
             let bundle = Bundle::from_signed(&response.bundle)?;
             write_new_file(&out, bundle.to_pem().as_bytes())?;
-            println!("Wrote the enrollment bundle of {:?} to {}", bundle.name, out.display());
-            println!("Fingerprint to read to the partner: {}", bundle.fingerprint());
+            println!(
+                "Wrote the enrollment bundle of {:?} to {}",
+                bundle.name,
+                out.display()
+            );
+            println!(
+                "Fingerprint to read to the partner: {}",
+                bundle.fingerprint()
+            );
         }
     }
     Ok(())
@@ -201,15 +274,27 @@ fn write_new_file(path: &PathBuf, bytes: &[u8]) -> Result<()> {
 async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
     let client = NodeClient::for_dir(dir).await?;
     match command {
-        PartnerCommand::Add { bundle, max_tlp, relay, yes } => {
-            let text = std::fs::read_to_string(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
+        PartnerCommand::Add {
+            bundle,
+            max_tlp,
+            relay,
+            yes,
+        } => {
+            let text = std::fs::read_to_string(&bundle)
+                .with_context(|| format!("reading {}", bundle.display()))?;
             let parsed = Bundle::from_pem(&text)?;
             println!("Partner:     {}", parsed.name);
             println!("Node id:     {}", parsed.node_id);
             println!("Endpoints:   {}", parsed.endpoints.join(", "));
             println!("Fingerprint: {}", parsed.fingerprint());
-            println!("Terms:       up to TLP:{}{}", max_tlp.to_uppercase(), if relay { ", with relay rights" } else { "" });
-            if !yes && !confirm("Does this fingerprint match the one the partner read to you? [y/N] ")? {
+            println!(
+                "Terms:       up to TLP:{}{}",
+                max_tlp.to_uppercase(),
+                if relay { ", with relay rights" } else { "" }
+            );
+            if !yes
+                && !confirm("Does this fingerprint match the one the partner read to you? [y/N] ")?
+            {
                 bail!("not enrolled: fingerprint not confirmed");
             }
             let request = proto::AddPartnerRequest {
@@ -218,19 +303,43 @@ async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
                 relay,
                 confirmed_fingerprint: parsed.fingerprint(),
             };
-            let info = client.admin().add_partner(request).await.map_err(status_error)?.into_inner();
+            let info = client
+                .admin()
+                .add_partner(request)
+                .await
+                .map_err(status_error)?
+                .into_inner();
             println!("Enrolled {} ({}).", info.name, &info.node_id[..16]);
         }
         PartnerCommand::List { json } => {
-            let list = client.admin().list_partners(proto::ListPartnersRequest {}).await.map_err(status_error)?.into_inner();
+            let list = client
+                .admin()
+                .list_partners(proto::ListPartnersRequest {})
+                .await
+                .map_err(status_error)?
+                .into_inner();
             match json {
                 true => println!("{}", output::partners_json(&list)),
                 false => output::print_partners(&list),
             }
         }
         PartnerCommand::Revoke { node_id } => {
-            let response = client.admin().revoke_partner(proto::RevokePartnerRequest { node_id: node_id.clone() }).await.map_err(status_error)?.into_inner();
-            println!("Revoked {node_id}{}.", if response.was_connected { "; its open streams were closed" } else { "" });
+            let response = client
+                .admin()
+                .revoke_partner(proto::RevokePartnerRequest {
+                    node_id: node_id.clone(),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            println!(
+                "Revoked {node_id}{}.",
+                if response.was_connected {
+                    "; its open streams were closed"
+                } else {
+                    ""
+                }
+            );
         }
     }
     Ok(())

@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "liaison", version, about = "Federated, signed indicator sharing between law-enforcement agencies")]
+#[command(
+    name = "liaison",
+    version,
+    about = "Federated, signed indicator sharing between law-enforcement agencies"
+)]
 pub struct Cli {
     /// The node directory (keys, certificates, config, database).
     #[arg(long, global = true, env = "LIAISON_DIR")]
@@ -43,7 +47,7 @@ pub enum Command {
     #[command(subcommand)]
     Client(ClientCommand),
     /// Sign and publish an indicator.
-    Publish(PublishArgs),
+    Publish(Box<PublishArgs>),
     /// Search the node's records for a value.
     Search {
         value: String,
@@ -173,7 +177,10 @@ pub enum AuditCommand {
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.command);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -194,6 +201,10 @@ fn init_logging(command: &Command) {
         Command::Run => "info",
         _ => "warn",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LIAISON_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LIAISON_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -6,7 +6,8 @@ use crate::proto;
 
 fn time(ms: i64) -> String {
     let secs = u64::try_from(ms / 1000).unwrap_or(0);
-    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)).to_string()
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+        .to_string()
 }
 
 fn kind_name(kind: i32) -> String {
@@ -18,7 +19,9 @@ fn kind_name(kind: i32) -> String {
 }
 
 fn tlp_name(tlp: i32) -> String {
-    crate::record::tlp_from_wire(tlp).map(|t| format!("TLP:{t}")).unwrap_or_else(|_| "TLP:?".into())
+    crate::record::tlp_from_wire(tlp)
+        .map(|t| format!("TLP:{t}"))
+        .unwrap_or_else(|_| "TLP:?".into())
 }
 
 fn handling_names(codes: &[i32]) -> Vec<String> {
@@ -62,13 +65,30 @@ pub fn print_record(view: &proto::RecordView) {
         true => view.origin[..16].to_string(),
         false => format!("{} ({})", view.origin_name, &view.origin[..16]),
     };
-    println!("{} {}  {}", r["kind"].as_str().unwrap_or(""), r["value"].as_str().unwrap_or(""), r["tlp"].as_str().unwrap_or(""));
+    println!(
+        "{} {}  {}",
+        r["kind"].as_str().unwrap_or(""),
+        r["value"].as_str().unwrap_or(""),
+        r["tlp"].as_str().unwrap_or("")
+    );
     println!("  record      {}", view.record_id);
     println!("  origin      {origin}, sequence {}", view.sequence);
-    println!("  created     {}   valid until {}", r["created"].as_str().unwrap_or(""), r["valid_until"].as_str().unwrap_or(""));
-    println!("  evaluation  {}   labels {}", r["evaluation"].as_str().unwrap_or(""), join(&r["labels"]));
+    println!(
+        "  created     {}   valid until {}",
+        r["created"].as_str().unwrap_or(""),
+        r["valid_until"].as_str().unwrap_or("")
+    );
+    println!(
+        "  evaluation  {}   labels {}",
+        r["evaluation"].as_str().unwrap_or(""),
+        join(&r["labels"])
+    );
     if !join(&r["handling"]).is_empty() {
-        println!("  handling    {} {}", join(&r["handling"]), r["handling_note"].as_str().unwrap_or(""));
+        println!(
+            "  handling    {} {}",
+            join(&r["handling"]),
+            r["handling_note"].as_str().unwrap_or("")
+        );
     }
     if let Some(indicator) = &view.indicator {
         if !indicator.description.is_empty() {
@@ -78,7 +98,9 @@ pub fn print_record(view: &proto::RecordView) {
             println!("  case        {}", indicator.case_reference);
         }
         if indicator.outside_known_ranges {
-            println!("  note        number lies outside the known allocated ranges (accepted, flagged)");
+            println!(
+                "  note        number lies outside the known allocated ranges (accepted, flagged)"
+            );
         }
     }
     if !view.received_from.is_empty() {
@@ -89,7 +111,13 @@ pub fn print_record(view: &proto::RecordView) {
 fn join(value: &Value) -> String {
     value
         .as_array()
-        .map(|items| items.iter().filter_map(|i| i.as_str()).collect::<Vec<_>>().join(", "))
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
         .unwrap_or_default()
 }
 
@@ -103,7 +131,10 @@ pub fn publish_json(response: &proto::PublishResponse) -> Value {
 }
 
 pub fn print_published(response: &proto::PublishResponse) {
-    println!("Published {} as record {}", response.normalized_value, response.record_id);
+    println!(
+        "Published {} as record {}",
+        response.normalized_value, response.record_id
+    );
     if response.outside_known_ranges {
         println!("Note: the number lies outside the known allocated ranges; it was accepted and flagged.");
     }
@@ -122,8 +153,13 @@ pub fn print_search(response: &proto::SearchResponse) {
         println!("No records.");
         return;
     }
-    let agencies: std::collections::BTreeSet<&str> = response.records.iter().map(|r| r.origin.as_str()).collect();
-    println!("{} record(s) from {} agency(ies):", response.records.len(), agencies.len());
+    let agencies: std::collections::BTreeSet<&str> =
+        response.records.iter().map(|r| r.origin.as_str()).collect();
+    println!(
+        "{} record(s) from {} agency(ies):",
+        response.records.len(),
+        agencies.len()
+    );
     for view in &response.records {
         println!();
         print_record(view);
@@ -163,14 +199,30 @@ pub fn print_partners(list: &proto::ListPartnersResponse) {
     for p in &list.partners {
         println!("{} ({})", p.name, &p.node_id[..16]);
         println!("  fingerprint {}", p.fingerprint);
-        println!("  terms       up to TLP:{}{}", p.max_tlp.to_uppercase(), if p.relay { ", relay" } else { "" });
-        println!("  connection  {}   endpoints {}", p.connection, p.endpoints.join(", "));
-        println!("  cursor {}   received {}   rejected {}", p.cursor, p.records_received, p.records_rejected);
+        println!(
+            "  terms       up to TLP:{}{}",
+            p.max_tlp.to_uppercase(),
+            if p.relay { ", relay" } else { "" }
+        );
+        println!(
+            "  connection  {}   endpoints {}",
+            p.connection,
+            p.endpoints.join(", ")
+        );
+        println!(
+            "  cursor {}   received {}   rejected {}",
+            p.cursor, p.records_received, p.records_rejected
+        );
         if !p.last_rejection.is_empty() {
             println!("  last rejection: {}", p.last_rejection);
         }
     }
     for k in &list.known_origins {
-        println!("{} ({}) known via {}", k.name, &k.node_id[..16], &k.known_via[..16.min(k.known_via.len())]);
+        println!(
+            "{} ({}) known via {}",
+            k.name,
+            &k.node_id[..16],
+            &k.known_via[..16.min(k.known_via.len())]
+        );
     }
 }

@@ -44,7 +44,9 @@ impl Bundle {
             created_unix_ms: created_ms,
         }
         .encode_to_vec();
-        let signature = identity.signing_key.sign(&[SIGNING_PREFIX, &inner].concat());
+        let signature = identity
+            .signing_key
+            .sign(&[SIGNING_PREFIX, &inner].concat());
         let signed = proto::SignedBundle {
             bundle: inner,
             signature: signature.to_bytes().to_vec(),
@@ -64,23 +66,43 @@ impl Bundle {
     /// Verifies the signature over the exact bundle bytes, then decodes them.
     pub fn from_signed(bytes: &[u8]) -> Result<Bundle, BundleError> {
         if bytes.len() > MAX_BUNDLE_BYTES {
-            return Err(BundleError::Malformed(format!("{} bytes is over the {MAX_BUNDLE_BYTES}-byte limit", bytes.len())));
+            return Err(BundleError::Malformed(format!(
+                "{} bytes is over the {MAX_BUNDLE_BYTES}-byte limit",
+                bytes.len()
+            )));
         }
-        let outer = proto::SignedBundle::decode(bytes).map_err(|e| BundleError::Malformed(e.to_string()))?;
-        let signer: [u8; 32] = outer.signer.as_slice().try_into().map_err(|_| BundleError::Malformed("signer is not 32 bytes".into()))?;
-        let signature: [u8; 64] = outer.signature.as_slice().try_into().map_err(|_| BundleError::Malformed("signature is not 64 bytes".into()))?;
+        let outer = proto::SignedBundle::decode(bytes)
+            .map_err(|e| BundleError::Malformed(e.to_string()))?;
+        let signer: [u8; 32] = outer
+            .signer
+            .as_slice()
+            .try_into()
+            .map_err(|_| BundleError::Malformed("signer is not 32 bytes".into()))?;
+        let signature: [u8; 64] = outer
+            .signature
+            .as_slice()
+            .try_into()
+            .map_err(|_| BundleError::Malformed("signature is not 64 bytes".into()))?;
         let key = VerifyingKey::from_bytes(&signer).map_err(|_| BundleError::BadSignature)?;
         if key.is_weak() {
             return Err(BundleError::BadSignature);
         }
-        key.verify_strict(&[SIGNING_PREFIX, &outer.bundle].concat(), &Signature::from_bytes(&signature))
-            .map_err(|_| BundleError::BadSignature)?;
-        let inner = proto::Bundle::decode(outer.bundle.as_slice()).map_err(|e| BundleError::Malformed(e.to_string()))?;
+        key.verify_strict(
+            &[SIGNING_PREFIX, &outer.bundle].concat(),
+            &Signature::from_bytes(&signature),
+        )
+        .map_err(|_| BundleError::BadSignature)?;
+        let inner = proto::Bundle::decode(outer.bundle.as_slice())
+            .map_err(|e| BundleError::Malformed(e.to_string()))?;
         if inner.node_id != outer.signer {
-            return Err(BundleError::Malformed("node id differs from the signing key".into()));
+            return Err(BundleError::Malformed(
+                "node id differs from the signing key".into(),
+            ));
         }
         if inner.name.trim().is_empty() || inner.tls_cert_der.is_empty() {
-            return Err(BundleError::Malformed("name or TLS certificate missing".into()));
+            return Err(BundleError::Malformed(
+                "name or TLS certificate missing".into(),
+            ));
         }
         x509_parser::parse_x509_certificate(&inner.tls_cert_der)
             .map_err(|_| BundleError::Malformed("TLS certificate does not parse".into()))?;
@@ -101,7 +123,10 @@ impl Bundle {
     pub fn from_pem(text: &str) -> Result<Bundle, BundleError> {
         let parsed = pem::parse(text).map_err(|e| BundleError::Malformed(e.to_string()))?;
         if parsed.tag() != PEM_TAG {
-            return Err(BundleError::Malformed(format!("expected a {PEM_TAG} block, found {}", parsed.tag())));
+            return Err(BundleError::Malformed(format!(
+                "expected a {PEM_TAG} block, found {}",
+                parsed.tag()
+            )));
         }
         Bundle::from_signed(parsed.contents())
     }

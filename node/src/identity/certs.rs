@@ -91,9 +91,13 @@ fn named(common_name: &str, unit: Option<&str>) -> DistinguishedName {
 /// (the node is a client when it pulls from partners). Partners pin its hash.
 pub(super) fn node_tls_cert(agency: &str) -> Result<Generated, IdentityError> {
     let key = p256_key()?;
-    let mut params = CertificateParams::new(vec![NODE_CERT_NAME.to_string()]).map_err(cert_error)?;
+    let mut params =
+        CertificateParams::new(vec![NODE_CERT_NAME.to_string()]).map_err(cert_error)?;
     params.distinguished_name = named(&format!("{agency} (Liaison node)"), None);
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     validity(&mut params);
     let cert = params.self_signed(&key).map_err(cert_error)?;
@@ -109,7 +113,11 @@ pub(super) fn local_ca(agency: &str) -> Result<Generated, IdentityError> {
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(cert_error)?;
     params.distinguished_name = named(&format!("{agency} Liaison local CA"), None);
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     validity(&mut params);
     let cert = params.self_signed(&key).map_err(cert_error)?;
     Ok(Generated {
@@ -119,7 +127,12 @@ pub(super) fn local_ca(agency: &str) -> Result<Generated, IdentityError> {
 }
 
 /// Issues a client certificate for a person or tool, signed by the local CA.
-pub fn issue_client_cert(ca_cert_pem: &str, ca_key_pem: &str, person: &str, role: Role) -> Result<ClientCert, IdentityError> {
+pub fn issue_client_cert(
+    ca_cert_pem: &str,
+    ca_key_pem: &str,
+    person: &str,
+    role: Role,
+) -> Result<ClientCert, IdentityError> {
     let ca_key = KeyPair::from_pem(ca_key_pem).map_err(cert_error)?;
     let issuer = Issuer::from_ca_cert_pem(ca_cert_pem, ca_key).map_err(cert_error)?;
     let key = p256_key()?;

@@ -72,13 +72,20 @@ impl NodeDir {
     /// Refuses if the directory already holds a node.
     pub fn init(&self, config: &Config) -> Result<NodeIdentity, IdentityError> {
         if self.config().exists() || self.signing_key().exists() {
-            return Err(IdentityError::AlreadyExists(self.root.display().to_string()));
+            return Err(IdentityError::AlreadyExists(
+                self.root.display().to_string(),
+            ));
         }
         restrict_directory(&self.root)?;
         let signing_key = SigningKey::generate(&mut OsRng);
         let tls = certs::node_tls_cert(&config.name)?;
         let ca = certs::local_ca(&config.name)?;
-        let admin = certs::issue_client_cert(&ca.cert_pem, &ca.key_pem, &format!("{} admin", config.name), Role::Admin)?;
+        let admin = certs::issue_client_cert(
+            &ca.cert_pem,
+            &ca.key_pem,
+            &format!("{} admin", config.name),
+            Role::Admin,
+        )?;
 
         let seed_hex = Zeroizing::new(hex::encode(signing_key.to_bytes()));
         write_private(&self.signing_key(), seed_hex.as_bytes())?;
@@ -95,10 +102,15 @@ impl NodeDir {
 
     pub fn load_config(&self) -> Result<Config, IdentityError> {
         let path = self.config();
-        let text = fs::read_to_string(&path).map_err(|e| file_error(&path, &format!(
-            "{e} (is this a node directory? create one with `liaison init --dir {}`)",
-            self.root.display()
-        )))?;
+        let text = fs::read_to_string(&path).map_err(|e| {
+            file_error(
+                &path,
+                &format!(
+                    "{e} (is this a node directory? create one with `liaison init --dir {}`)",
+                    self.root.display()
+                ),
+            )
+        })?;
         Config::from_toml(&text).map_err(|reason| IdentityError::Config {
             path: path.display().to_string(),
             reason,
@@ -108,8 +120,14 @@ impl NodeDir {
     pub fn load_identity(&self, config: &Config) -> Result<NodeIdentity, IdentityError> {
         let seed_path = self.signing_key();
         let seed_hex = Zeroizing::new(read_private(&seed_path)?);
-        let seed = Zeroizing::new(hex::decode(seed_hex.trim()).map_err(|_| file_error(&seed_path, "not a hex Ed25519 seed"))?);
-        let seed: [u8; 32] = seed.as_slice().try_into().map_err(|_| file_error(&seed_path, "an Ed25519 seed is 32 bytes"))?;
+        let seed = Zeroizing::new(
+            hex::decode(seed_hex.trim())
+                .map_err(|_| file_error(&seed_path, "not a hex Ed25519 seed"))?,
+        );
+        let seed: [u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| file_error(&seed_path, "an Ed25519 seed is 32 bytes"))?;
         Ok(NodeIdentity {
             name: config.name.clone(),
             signing_key: SigningKey::from_bytes(&seed),
@@ -133,7 +151,8 @@ fn restrict_directory(root: &Path) -> Result<(), IdentityError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(root, fs::Permissions::from_mode(0o700)).map_err(|e| file_error(root, &e.to_string()))?;
+        fs::set_permissions(root, fs::Permissions::from_mode(0o700))
+            .map_err(|e| file_error(root, &e.to_string()))?;
     }
     Ok(())
 }
@@ -152,8 +171,12 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| file_error(path, &e.to_string()))?;
-    file.write_all(bytes).and_then(|_| file.sync_all()).map_err(|e| file_error(path, &e.to_string()))
+    let mut file = options
+        .open(path)
+        .map_err(|e| file_error(path, &e.to_string()))?;
+    file.write_all(bytes)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| file_error(path, &e.to_string()))
 }
 
 pub fn write_public(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
@@ -163,7 +186,9 @@ pub fn write_public(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
         .create_new(true)
         .open(path)
         .map_err(|e| file_error(path, &e.to_string()))?;
-    file.write_all(bytes).and_then(|_| file.sync_all()).map_err(|e| file_error(path, &e.to_string()))
+    file.write_all(bytes)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| file_error(path, &e.to_string()))
 }
 
 /// Reads a private key file, refusing one that others can read.
@@ -173,7 +198,10 @@ fn read_private(path: &Path) -> Result<String, IdentityError> {
         use std::os::unix::fs::PermissionsExt;
         let meta = fs::metadata(path).map_err(|e| file_error(path, &e.to_string()))?;
         if meta.permissions().mode() & 0o077 != 0 {
-            return Err(file_error(path, "private key is readable by group or others; run `chmod 600` on it"));
+            return Err(file_error(
+                path,
+                "private key is readable by group or others; run `chmod 600` on it",
+            ));
         }
     }
     fs::read_to_string(path).map_err(|e| file_error(path, &e.to_string()))

@@ -70,7 +70,12 @@ pub fn fingerprint(node_id: &NodeId, tls_cert_der: &[u8]) -> String {
     let digest = hasher.finalize();
     digest[..15]
         .chunks(3)
-        .map(|c| format!("{:05}", (u32::from(c[0]) << 16 | u32::from(c[1]) << 8 | u32::from(c[2])) % 100_000))
+        .map(|c| {
+            format!(
+                "{:05}",
+                (u32::from(c[0]) << 16 | u32::from(c[1]) << 8 | u32::from(c[2])) % 100_000
+            )
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }

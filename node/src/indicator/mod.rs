@@ -46,6 +46,8 @@ mod wallet;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
+mod rule_tests;
+#[cfg(test)]
 mod tests;
 
 pub use kind::Kind;
@@ -101,6 +103,29 @@ fn invalid(kind: Kind, reason: impl Into<String>) -> IndicatorError {
 }
 
 /// Validates `input` as an indicator of `kind` and returns its canonical form.
+/// Checks that a received value is already in its kind's canonical form (a fixed
+/// point of [`normalize`]); cheaper than normalising for phone numbers, which
+/// need one parse here instead of the stability passes of `normalize`.
+pub fn check_canonical(kind: Kind, value: &str) -> Result<Normalized, IndicatorError> {
+    check_size(kind, value)?;
+    let normalized = match kind {
+        Kind::Phone => phone::normalize_once_without_country(value)?,
+        // A job-ad value is the fingerprint itself, not the advert text.
+        Kind::JobAd => text::check_jobad_fingerprint(value)?,
+        _ => normalize(kind, value, &Context::default())?,
+    };
+    match normalized.value == value {
+        true => Ok(normalized),
+        false => Err(invalid(
+            kind,
+            format!(
+                "{value:?} is not in canonical form (expected {:?})",
+                normalized.value
+            ),
+        )),
+    }
+}
+
 pub fn normalize(kind: Kind, input: &str, ctx: &Context) -> Result<Normalized, IndicatorError> {
     check_size(kind, input)?;
     match kind {

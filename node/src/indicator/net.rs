@@ -1,10 +1,11 @@
 //! Domain names, e-mail addresses and IP addresses.
 //!
 //! Domains go through IDNA UTS-46 (nontransitional, STD3 ASCII rules,
-//! CheckHyphens, IDNA2008 validity) to lower-case ASCII; the DNS length limits
-//! are checked here so that the error can say which label is wrong. IP addresses
-//! are parsed strictly (no leading zeros, no integer or hex forms) and written
-//! in RFC 5952 form.
+//! CheckHyphens) to lower-case ASCII, plus the IDNA2008 code point rules that
+//! UTS-46 does not apply (`idna2008.rs`); the DNS length limits are checked
+//! here rather than by UTS-46 VerifyDNSLength so that the error can say which
+//! label is wrong. IP addresses are parsed strictly (no leading zeros, no
+//! integer or hex forms) and written in RFC 5952 form.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

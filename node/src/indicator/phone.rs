@@ -7,6 +7,9 @@
 //! * removal of a trunk prefix written after the country code (`+44 (0)7700 …`),
 //!   which the crate only performs when the result is a *valid* number, so it
 //!   kept the `0` for possible-but-unassigned ranges such as UK 07700 900xxx.
+//!
+//! Because the crate reads leading zeros after the country code differently
+//! from pass to pass, a result is only accepted if it normalises to itself.
 
 use std::collections::BTreeSet;
 
@@ -24,7 +27,7 @@ pub(super) fn normalize(input: &str, ctx: &Context) -> Result<Normalized, Indica
     // anything else would give one number two values.
     let reproduces =
         |region| normalize_once(&first.value, region).is_ok_and(|again| again == first);
-    if reproduces(None) && reproduces(region) {
+    if reproduces(None) && (region.is_none() || reproduces(region)) {
         return Ok(first);
     }
     Err(invalid(
@@ -34,6 +37,12 @@ pub(super) fn normalize(input: &str, ctx: &Context) -> Result<Normalized, Indica
             first.value
         ),
     ))
+}
+
+/// One parse without a default country: enough to check a received E.164 value,
+/// since a value that reproduces itself is by definition stable.
+pub(super) fn normalize_once_without_country(input: &str) -> Result<Normalized, IndicatorError> {
+    normalize_once(input, None)
 }
 
 fn normalize_once(input: &str, region: Option<country::Id>) -> Result<Normalized, IndicatorError> {
@@ -48,7 +57,11 @@ fn normalize_once(input: &str, region: Option<country::Id>) -> Result<Normalized
 }
 
 fn default_region(ctx: &Context) -> Result<Option<country::Id>, IndicatorError> {
-    let Some(raw) = ctx.default_country.as_deref() else {
+    let Some(raw) = ctx
+        .default_country
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+    else {
         return Ok(None);
     };
     let code = raw.trim().to_ascii_uppercase();

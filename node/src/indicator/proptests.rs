@@ -177,10 +177,9 @@ proptest! {
     }
 
     #[test]
-    fn generated_domains_normalise(labels in proptest::collection::vec("[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", 1..5), tld in "[a-z]{2,6}") {
+    fn generated_domains_normalise(labels in proptest::collection::vec("[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,2}", 1..5), tld in "[a-z]{2,6}") {
+        // Single hyphens only: `--` in positions 3-4 is reserved (tested elsewhere).
         let domain = format!("{}.{tld}", labels.join("."));
-        let valid_hyphens = !domain.split('.').any(|l| l.get(2..4) == Some("--"));
-        prop_assume!(valid_hyphens);
         let upper = domain.to_uppercase();
         prop_assert_eq!(normalize(Kind::Domain, &upper, &Context::default()).map(|n| n.value), Ok(domain.clone()));
         prop_assert_eq!(normalize(Kind::Email, &format!("Someone@{upper}"), &Context::default()).map(|n| n.value), Ok(format!("someone@{domain}")));

@@ -39,7 +39,7 @@ pub(super) fn normalize_handle(input: &str) -> Result<Normalized, IndicatorError
             ),
         ));
     };
-    let platform = platform.to_lowercase();
+    let platform = platform.trim().to_lowercase();
     if !PLATFORMS.contains(&platform.as_str()) {
         return Err(invalid(
             Kind::Handle,
@@ -50,6 +50,7 @@ pub(super) fn normalize_handle(input: &str) -> Result<Normalized, IndicatorError
         ));
     }
     // Only one `@` is the conventional mention marker; more are part of the handle.
+    let handle = handle.trim_start();
     let handle = handle.strip_prefix('@').unwrap_or(handle).to_lowercase();
     check_handle(&handle)?;
     Ok(Normalized::new(
@@ -149,4 +150,23 @@ pub(super) fn fold_name(kind: Kind, input: &str) -> Result<String, IndicatorErro
         ));
     }
     Ok(name)
+}
+
+/// A job-ad value as it travels: 64 lower-case hex digits.
+pub(super) fn check_jobad_fingerprint(value: &str) -> Result<Normalized, IndicatorError> {
+    let is_fingerprint = value.len() == 64
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    match is_fingerprint {
+        true => Ok(Normalized {
+            kind: Kind::JobAd,
+            value: value.to_string(),
+            outside_known_ranges: false,
+        }),
+        false => Err(invalid(
+            Kind::JobAd,
+            "a job-ad fingerprint is 64 lower-case hex digits",
+        )),
+    }
 }

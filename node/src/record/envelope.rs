@@ -8,7 +8,7 @@
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use super::wire::{check_markings, decode_payload, encode_payload};
+use super::wire::{check_markings, decode_payload_with, encode_payload, Checks};
 use super::{Body, NodeId, Payload, RecordError, RecordId};
 use crate::proto;
 
@@ -32,10 +32,17 @@ impl Envelope {
             return Err(RecordError::Oversized(wire.payload.len()));
         }
         let signature: [u8; 64] = wire.signature.as_slice().try_into().map_err(|_| {
-            RecordError::MalformedEnvelope(format!("signature must be 64 bytes, got {}", wire.signature.len()))
+            RecordError::MalformedEnvelope(format!(
+                "signature must be 64 bytes, got {}",
+                wire.signature.len()
+            ))
         })?;
-        let signer = NodeId::from_slice(&wire.signer)
-            .map_err(|_| RecordError::MalformedEnvelope(format!("signer must be 32 bytes, got {}", wire.signer.len())))?;
+        let signer = NodeId::from_slice(&wire.signer).map_err(|_| {
+            RecordError::MalformedEnvelope(format!(
+                "signer must be 32 bytes, got {}",
+                wire.signer.len()
+            ))
+        })?;
         Ok(Envelope {
             payload: wire.payload,
             signature,
@@ -64,7 +71,8 @@ impl Envelope {
     }
 
     fn verifying_key(&self) -> Result<VerifyingKey, RecordError> {
-        let key = VerifyingKey::from_bytes(&self.signer.0).map_err(|_| RecordError::BadSignature(self.signer))?;
+        let key = VerifyingKey::from_bytes(&self.signer.0)
+            .map_err(|_| RecordError::BadSignature(self.signer))?;
         if key.is_weak() {
             return Err(RecordError::WeakKey(self.signer));
         }
@@ -84,7 +92,10 @@ impl Envelope {
     /// by one so that exactly the bad ones are reported.
     pub fn verify_many(envelopes: Vec<Envelope>) -> Vec<Result<VerifiedRecord, RecordError>> {
         if envelopes.len() >= 2 && Self::batch_verifies(&envelopes) {
-            return envelopes.into_iter().map(Envelope::decode_verified).collect();
+            return envelopes
+                .into_iter()
+                .map(Envelope::decode_verified)
+                .collect();
         }
         envelopes.into_iter().map(Envelope::verify).collect()
     }
@@ -99,13 +110,20 @@ impl Envelope {
         }
         let messages: Vec<Vec<u8>> = envelopes.iter().map(Envelope::signed_message).collect();
         let message_refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-        let signatures: Vec<Signature> = envelopes.iter().map(|e| Signature::from_bytes(&e.signature)).collect();
+        let signatures: Vec<Signature> = envelopes
+            .iter()
+            .map(|e| Signature::from_bytes(&e.signature))
+            .collect();
         ed25519_dalek::verify_batch(&message_refs, &signatures, &keys).is_ok()
     }
 
     /// Decodes a payload whose signature has been checked by the caller.
     fn decode_verified(self) -> Result<VerifiedRecord, RecordError> {
-        let payload = decode_payload(&self.payload)?;
+        self.decode_checked(Checks::Full)
+    }
+
+    fn decode_checked(self, checks: Checks) -> Result<VerifiedRecord, RecordError> {
+        let payload = decode_payload_with(&self.payload, checks)?;
         if payload.origin != self.signer {
             return Err(RecordError::OriginMismatch {
                 origin: payload.origin,
@@ -121,7 +139,7 @@ impl Envelope {
 
     /// Re-reads an envelope from our own store, where it was verified on the way in.
     pub(crate) fn decode_trusted(self) -> Result<VerifiedRecord, RecordError> {
-        self.decode_verified()
+        self.decode_checked(Checks::Stored)
     }
 }
 

@@ -17,7 +17,10 @@ pub use model::{
     Body, Evaluation, HandlingCode, Indicator, Label, Payload, Reliability, Revocation, Sighting,
     Tlp,
 };
-pub use wire::{decode_payload, handling_from_wire, handling_to_wire, indicator_to_wire, tlp_from_wire, tlp_to_wire};
+pub use wire::{
+    decode_payload, handling_from_wire, handling_to_wire, indicator_to_wire, tlp_from_wire,
+    tlp_to_wire,
+};
 
 /// Why a record (or a field of one) was refused.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]

@@ -18,7 +18,13 @@ pub enum Tlp {
 }
 
 impl Tlp {
-    pub const ALL: [Tlp; 5] = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red];
+    pub const ALL: [Tlp; 5] = [
+        Tlp::Clear,
+        Tlp::Green,
+        Tlp::Amber,
+        Tlp::AmberStrict,
+        Tlp::Red,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -47,12 +53,19 @@ impl FromStr for Tlp {
     fn from_str(s: &str) -> Result<Self, RecordError> {
         let wanted = s.trim().to_ascii_lowercase();
         let wanted = wanted.strip_prefix("tlp:").unwrap_or(&wanted);
-        let wanted = if wanted == "amber_strict" { "amber+strict" } else { wanted };
+        let wanted = if wanted == "amber_strict" {
+            "amber+strict"
+        } else {
+            wanted
+        };
         Tlp::ALL
             .into_iter()
             .find(|t| t.as_str() == wanted)
             .ok_or_else(|| {
-                RecordError::field("tlp", format!("{s:?} is not one of clear, green, amber, amber+strict, red"))
+                RecordError::field(
+                    "tlp",
+                    format!("{s:?} is not one of clear, green, amber, amber+strict, red"),
+                )
             })
     }
 }
@@ -78,7 +91,10 @@ impl FromStr for HandlingCode {
             "H1" => Ok(HandlingCode::H1),
             "H2" => Ok(HandlingCode::H2),
             "H3" => Ok(HandlingCode::H3),
-            _ => Err(RecordError::field("handling", format!("{s:?} is not one of H0, H1, H2, H3"))),
+            _ => Err(RecordError::field(
+                "handling",
+                format!("{s:?} is not one of H0, H1, H2, H3"),
+            )),
         }
     }
 }
@@ -217,13 +233,20 @@ impl FromStr for Label {
     type Err = RecordError;
     fn from_str(s: &str) -> Result<Self, RecordError> {
         let wanted = s.trim().to_ascii_lowercase().replace('_', "-");
-        let wanted = if wanted == "scam-center" { "scam-centre".to_string() } else { wanted };
+        let wanted = if wanted == "scam-center" {
+            "scam-centre".to_string()
+        } else {
+            wanted
+        };
         Label::ALL
             .into_iter()
             .find(|l| l.as_str() == wanted)
             .ok_or_else(|| {
                 let known: Vec<_> = Label::ALL.iter().map(|l| l.as_str()).collect();
-                RecordError::field("labels", format!("{s:?} is not one of {}", known.join(", ")))
+                RecordError::field(
+                    "labels",
+                    format!("{s:?} is not one of {}", known.join(", ")),
+                )
             })
     }
 }

@@ -50,7 +50,10 @@ fn signed_record_verifies_and_round_trips() {
     let wire = record.envelope.to_wire();
     let verified = Envelope::from_wire(wire).unwrap().verify().unwrap();
     assert_eq!(verified, record);
-    assert_eq!(verified.payload.indicator().unwrap().evaluation.to_string(), "B2");
+    assert_eq!(
+        verified.payload.indicator().unwrap().evaluation.to_string(),
+        "B2"
+    );
 }
 
 #[test]
@@ -60,17 +63,26 @@ fn any_flipped_bit_in_payload_signature_or_signer_fails() {
     for byte in 0..envelope.payload.len() {
         let mut tampered = envelope.clone();
         tampered.payload[byte] ^= 0x01;
-        assert!(tampered.verify().is_err(), "payload byte {byte} flipped still verified");
+        assert!(
+            tampered.verify().is_err(),
+            "payload byte {byte} flipped still verified"
+        );
     }
     for byte in 0..64 {
         let mut tampered = envelope.clone();
         tampered.signature[byte] ^= 0x80;
-        assert!(tampered.verify().is_err(), "signature byte {byte} flipped still verified");
+        assert!(
+            tampered.verify().is_err(),
+            "signature byte {byte} flipped still verified"
+        );
     }
     for byte in 0..32 {
         let mut tampered = envelope.clone();
         tampered.signer.0[byte] ^= 0x01;
-        assert!(tampered.verify().is_err(), "signer byte {byte} flipped still verified");
+        assert!(
+            tampered.verify().is_err(),
+            "signer byte {byte} flipped still verified"
+        );
     }
 }
 
@@ -89,7 +101,10 @@ fn record_signed_by_another_key_for_our_origin_is_rejected() {
         signature,
         signer: node(&forger),
     };
-    assert!(matches!(forged.verify(), Err(RecordError::OriginMismatch { .. })));
+    assert!(matches!(
+        forged.verify(),
+        Err(RecordError::OriginMismatch { .. })
+    ));
 }
 
 #[test]
@@ -114,7 +129,10 @@ fn truncated_or_garbage_envelopes_fail_cleanly() {
         signature: vec![1, 2, 3],
         signer: vec![0; 32],
     };
-    assert!(matches!(Envelope::from_wire(short), Err(RecordError::MalformedEnvelope(_))));
+    assert!(matches!(
+        Envelope::from_wire(short),
+        Err(RecordError::MalformedEnvelope(_))
+    ));
 }
 
 #[test]
@@ -124,7 +142,10 @@ fn oversized_payload_is_refused_before_verification() {
         signature: vec![0; 64],
         signer: vec![0; 32],
     };
-    assert!(matches!(Envelope::from_wire(wire), Err(RecordError::Oversized(_))));
+    assert!(matches!(
+        Envelope::from_wire(wire),
+        Err(RecordError::Oversized(_))
+    ));
 }
 
 #[test]
@@ -140,7 +161,10 @@ fn correctly_signed_but_invalid_fields_are_rejected() {
     };
     let record = sign_payload(&k, &payload).unwrap();
     let err = record.envelope.verify().unwrap_err();
-    assert!(matches!(err, RecordError::InvalidField { field: "value", .. }), "{err}");
+    assert!(
+        matches!(err, RecordError::InvalidField { field: "value", .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -156,7 +180,10 @@ fn red_without_recipients_is_refused_at_signing() {
     };
     assert!(matches!(
         sign_payload(&k, &payload),
-        Err(RecordError::InvalidField { field: "recipients", .. })
+        Err(RecordError::InvalidField {
+            field: "recipients",
+            ..
+        })
     ));
 }
 
@@ -176,7 +203,12 @@ fn batch_verification_reports_exactly_the_forged_record() {
         .collect();
     envelopes[5].signature[10] ^= 1;
     let results = Envelope::verify_many(envelopes);
-    let failed: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
+    let failed: Vec<usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_err())
+        .map(|(i, _)| i)
+        .collect();
     assert_eq!(failed, vec![5]);
 }
 

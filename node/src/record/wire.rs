@@ -15,23 +15,40 @@ pub const MAX_RECIPIENTS: usize = 64;
 pub const MAX_DESCRIPTION_CHARS: usize = 4096;
 pub const MAX_SHORT_TEXT_CHARS: usize = 1024;
 
+/// How much of a payload to re-check when decoding it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Checks {
+    /// Bytes from outside: every field, including the canonical form of the value.
+    Full,
+    /// Bytes from our own store, fully checked when they came in: skip the
+    /// (costly) re-normalisation of the value.
+    Stored,
+}
+
 /// Decodes and validates payload bytes whose signature has already been verified.
 pub fn decode_payload(bytes: &[u8]) -> Result<Payload, RecordError> {
-    let wire = proto::Payload::decode(bytes).map_err(|e| RecordError::Undecodable(e.to_string()))?;
-    payload_from_wire(wire)
+    decode_payload_with(bytes, Checks::Full)
+}
+
+pub(crate) fn decode_payload_with(bytes: &[u8], checks: Checks) -> Result<Payload, RecordError> {
+    let wire =
+        proto::Payload::decode(bytes).map_err(|e| RecordError::Undecodable(e.to_string()))?;
+    payload_from_wire(wire, checks)
 }
 
 pub(crate) fn encode_payload(payload: &Payload) -> Vec<u8> {
     payload_to_wire(payload).encode_to_vec()
 }
 
-fn payload_from_wire(wire: proto::Payload) -> Result<Payload, RecordError> {
+fn payload_from_wire(wire: proto::Payload, checks: Checks) -> Result<Payload, RecordError> {
     let origin = NodeId::from_slice(&wire.origin)?;
     if wire.sequence == 0 {
         return Err(RecordError::field("sequence", "must start at 1"));
     }
     let body = match wire.body {
-        Some(proto::payload::Body::Indicator(i)) => Body::Indicator(indicator_from_wire(i)?),
+        Some(proto::payload::Body::Indicator(i)) => {
+            Body::Indicator(indicator_from_wire(i, checks)?)
+        }
         Some(proto::payload::Body::Revocation(r)) => Body::Revocation(Revocation {
             record_id: RecordId::from_slice(&r.record_id)?,
             reason: bounded_text("reason", r.reason, MAX_SHORT_TEXT_CHARS)?,
@@ -40,7 +57,12 @@ fn payload_from_wire(wire: proto::Payload) -> Result<Payload, RecordError> {
             record_id: RecordId::from_slice(&s.record_id)?,
             note: bounded_text("note", s.note, MAX_SHORT_TEXT_CHARS)?,
         }),
-        None => return Err(RecordError::field("body", "missing: expected indicator, revocation or sighting")),
+        None => {
+            return Err(RecordError::field(
+                "body",
+                "missing: expected indicator, revocation or sighting",
+            ))
+        }
     };
     Ok(Payload {
         origin,
@@ -50,16 +72,27 @@ fn payload_from_wire(wire: proto::Payload) -> Result<Payload, RecordError> {
     })
 }
 
-fn indicator_from_wire(wire: proto::Indicator) -> Result<Indicator, RecordError> {
+fn indicator_from_wire(wire: proto::Indicator, checks: Checks) -> Result<Indicator, RecordError> {
     let kind = u8::try_from(wire.kind)
         .ok()
         .and_then(Kind::from_code)
-        .ok_or_else(|| RecordError::field("kind", format!("unknown indicator kind {}", wire.kind)))?;
-    check_canonical(kind, &wire.value)?;
-    if wire.labels.len() > MAX_LABELS {
-        return Err(RecordError::field("labels", format!("at most {MAX_LABELS}")));
+        .ok_or_else(|| {
+            RecordError::field("kind", format!("unknown indicator kind {}", wire.kind))
+        })?;
+    if checks == Checks::Full {
+        check_canonical(kind, &wire.value)?;
     }
-    let labels = wire.labels.iter().map(|l| l.parse()).collect::<Result<Vec<Label>, _>>()?;
+    if wire.labels.len() > MAX_LABELS {
+        return Err(RecordError::field(
+            "labels",
+            format!("at most {MAX_LABELS}"),
+        ));
+    }
+    let labels = wire
+        .labels
+        .iter()
+        .map(|l| l.parse())
+        .collect::<Result<Vec<Label>, _>>()?;
     let tlp = tlp_from_wire(wire.tlp)?;
     let handling = wire
         .handling
@@ -71,7 +104,10 @@ fn indicator_from_wire(wire: proto::Indicator) -> Result<Indicator, RecordError>
         None => return Err(RecordError::field("evaluation", "missing")),
     };
     if wire.recipients.len() > MAX_RECIPIENTS {
-        return Err(RecordError::field("recipients", format!("at most {MAX_RECIPIENTS}")));
+        return Err(RecordError::field(
+            "recipients",
+            format!("at most {MAX_RECIPIENTS}"),
+        ));
     }
     let recipients = wire
         .recipients
@@ -104,40 +140,43 @@ fn indicator_from_wire(wire: proto::Indicator) -> Result<Indicator, RecordError>
 /// Rules that tie markings together; applied to our own records before signing too.
 pub(crate) fn check_markings(indicator: &Indicator) -> Result<(), RecordError> {
     if indicator.tlp == Tlp::Red && indicator.recipients.is_empty() {
-        return Err(RecordError::field("recipients", "a RED record must name at least one recipient"));
+        return Err(RecordError::field(
+            "recipients",
+            "a RED record must name at least one recipient",
+        ));
     }
     if indicator.tlp != Tlp::Red && !indicator.recipients.is_empty() {
-        return Err(RecordError::field("recipients", "only a RED record names recipients"));
+        return Err(RecordError::field(
+            "recipients",
+            "only a RED record names recipients",
+        ));
     }
     if indicator.handling.contains(&HandlingCode::H3) && indicator.handling_note.trim().is_empty() {
-        return Err(RecordError::field("handling_note", "H3 needs the restriction text"));
+        return Err(RecordError::field(
+            "handling_note",
+            "H3 needs the restriction text",
+        ));
     }
     Ok(())
 }
 
 /// A received value must already be in the canonical form its kind defines.
 fn check_canonical(kind: Kind, value: &str) -> Result<(), RecordError> {
-    if kind == Kind::JobAd {
-        // A job-ad value is the fingerprint itself, not the advert text.
-        let is_fingerprint = value.len() == 64 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        return match is_fingerprint {
-            true => Ok(()),
-            false => Err(RecordError::field("value", "a jobad value must be 64 lower-case hex digits")),
-        };
-    }
-    match indicator::normalize(kind, value, &indicator::Context::default()) {
-        Ok(n) if n.value == value => Ok(()),
-        Ok(n) => Err(RecordError::field(
-            "value",
-            format!("{kind} value {value:?} is not in canonical form (expected {:?})", n.value),
-        )),
-        Err(e) => Err(RecordError::field("value", e.to_string())),
-    }
+    indicator::check_canonical(kind, value)
+        .map(|_| ())
+        .map_err(|e| RecordError::field("value", e.to_string()))
 }
 
-fn bounded_text(field: &'static str, text: String, max_chars: usize) -> Result<String, RecordError> {
+fn bounded_text(
+    field: &'static str,
+    text: String,
+    max_chars: usize,
+) -> Result<String, RecordError> {
     match text.chars().count() > max_chars {
-        true => Err(RecordError::field(field, format!("longer than {max_chars} characters"))),
+        true => Err(RecordError::field(
+            field,
+            format!("longer than {max_chars} characters"),
+        )),
         false => Ok(text),
     }
 }
@@ -169,7 +208,10 @@ pub fn handling_from_wire(value: i32) -> Result<HandlingCode, RecordError> {
         Ok(proto::Handling::H1) => Ok(HandlingCode::H1),
         Ok(proto::Handling::H2) => Ok(HandlingCode::H2),
         Ok(proto::Handling::H3) => Ok(HandlingCode::H3),
-        _ => Err(RecordError::field("handling", format!("unknown handling code {value}"))),
+        _ => Err(RecordError::field(
+            "handling",
+            format!("unknown handling code {value}"),
+        )),
     }
 }
 
@@ -188,7 +230,11 @@ pub fn indicator_to_wire(i: &Indicator) -> proto::Indicator {
         value: i.value.clone(),
         labels: i.labels.iter().map(|l| l.as_str().to_string()).collect(),
         tlp: tlp_to_wire(i.tlp) as i32,
-        handling: i.handling.iter().map(|&h| handling_to_wire(h) as i32).collect(),
+        handling: i
+            .handling
+            .iter()
+            .map(|&h| handling_to_wire(h) as i32)
+            .collect(),
         handling_note: i.handling_note.clone(),
         evaluation: Some(proto::Evaluation {
             source_reliability: i.evaluation.reliability_str().to_string(),

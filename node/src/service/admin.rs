@@ -38,7 +38,10 @@ impl AdminService {
 
 #[tonic::async_trait]
 impl Admin for AdminService {
-    async fn show_identity(&self, request: Request<proto::ShowIdentityRequest>) -> Result<Response<proto::IdentityInfo>, Status> {
+    async fn show_identity(
+        &self,
+        request: Request<proto::ShowIdentityRequest>,
+    ) -> Result<Response<proto::IdentityInfo>, Status> {
         require_local(&self.node, &request, Role::Admin)?;
         Ok(Response::new(proto::IdentityInfo {
             name: self.node.identity.name.clone(),
@@ -49,7 +52,10 @@ impl Admin for AdminService {
         }))
     }
 
-    async fn export_identity(&self, request: Request<proto::ExportIdentityRequest>) -> Result<Response<proto::ExportIdentityResponse>, Status> {
+    async fn export_identity(
+        &self,
+        request: Request<proto::ExportIdentityRequest>,
+    ) -> Result<Response<proto::ExportIdentityResponse>, Status> {
         let who = require_local(&self.node, &request, Role::Admin)?;
         self.audit(&who.describe(), "identity.export", serde_json::json!({}))?;
         Ok(Response::new(proto::ExportIdentityResponse {
@@ -57,12 +63,17 @@ impl Admin for AdminService {
         }))
     }
 
-    async fn add_partner(&self, request: Request<proto::AddPartnerRequest>) -> Result<Response<proto::PartnerInfo>, Status> {
+    async fn add_partner(
+        &self,
+        request: Request<proto::AddPartnerRequest>,
+    ) -> Result<Response<proto::PartnerInfo>, Status> {
         let who = require_local(&self.node, &request, Role::Admin)?;
         let request = request.into_inner();
         let bundle = Bundle::from_signed(&request.bundle).map_err(Error::from)?;
         if bundle.node_id == self.node.node_id() {
-            return Err(Error::InvalidRequest("this bundle is this node's own identity".into()).into());
+            return Err(
+                Error::InvalidRequest("this bundle is this node's own identity".into()).into(),
+            );
         }
         if bundle.fingerprint() != request.confirmed_fingerprint.trim() {
             return Err(Error::InvalidRequest(format!(
@@ -73,7 +84,11 @@ impl Admin for AdminService {
             .into());
         }
         if self.node.partner_entry(&bundle.node_id).is_some() {
-            return Err(Error::Conflict(format!("{} is already a partner; revoke it first to change its terms", bundle.name)).into());
+            return Err(Error::Conflict(format!(
+                "{} is already a partner; revoke it first to change its terms",
+                bundle.name
+            ))
+            .into());
         }
         let max_tlp = tlp_name(&request.max_tlp)?;
         let entry = PartnerEntry {
@@ -100,17 +115,36 @@ impl Admin for AdminService {
         }
         crate::sync::start_puller(self.node.clone(), bundle.node_id);
         tracing::info!(partner = %bundle.node_id.short(), name = %entry.name, max_tlp = %entry.max_tlp, relay = entry.relay, "partner enrolled");
-        let state = self.node.store.sync_state(&bundle.node_id).map_err(Error::from)?;
-        Ok(Response::new(partner_info(&entry, &state, "connecting".into(), &bundle.tls_cert_der, &bundle.node_id)))
+        let state = self
+            .node
+            .store
+            .sync_state(&bundle.node_id)
+            .map_err(Error::from)?;
+        Ok(Response::new(partner_info(
+            &entry,
+            &state,
+            "connecting".into(),
+            &bundle.tls_cert_der,
+            &bundle.node_id,
+        )))
     }
 
-    async fn list_partners(&self, request: Request<proto::ListPartnersRequest>) -> Result<Response<proto::ListPartnersResponse>, Status> {
+    async fn list_partners(
+        &self,
+        request: Request<proto::ListPartnersRequest>,
+    ) -> Result<Response<proto::ListPartnersResponse>, Status> {
         require_local(&self.node, &request, Role::Admin)?;
         let mut partners = Vec::new();
         for (id, entry) in self.node.store.partners().map_err(Error::from)? {
             let state = self.node.store.sync_state(&id).map_err(Error::from)?;
             let cert = bundle_cert(&entry);
-            partners.push(partner_info(&entry, &state, self.node.connection_state(&id), &cert, &id));
+            partners.push(partner_info(
+                &entry,
+                &state,
+                self.node.connection_state(&id),
+                &cert,
+                &id,
+            ));
         }
         let known_origins = self
             .node
@@ -121,17 +155,25 @@ impl Admin for AdminService {
             .map(|entry| {
                 let id: Option<NodeId> = entry.node_id.parse().ok();
                 proto::KnownOrigin {
-                    fingerprint: id.map(|id| crate::identity::fingerprint(&id, &bundle_cert(&entry))).unwrap_or_default(),
+                    fingerprint: id
+                        .map(|id| crate::identity::fingerprint(&id, &bundle_cert(&entry)))
+                        .unwrap_or_default(),
                     name: entry.name,
                     node_id: entry.node_id,
                     known_via: entry.known_via.unwrap_or_default(),
                 }
             })
             .collect();
-        Ok(Response::new(proto::ListPartnersResponse { partners, known_origins }))
+        Ok(Response::new(proto::ListPartnersResponse {
+            partners,
+            known_origins,
+        }))
     }
 
-    async fn revoke_partner(&self, request: Request<proto::RevokePartnerRequest>) -> Result<Response<proto::RevokePartnerResponse>, Status> {
+    async fn revoke_partner(
+        &self,
+        request: Request<proto::RevokePartnerRequest>,
+    ) -> Result<Response<proto::RevokePartnerResponse>, Status> {
         let who = require_local(&self.node, &request, Role::Admin)?;
         let id: NodeId = request
             .get_ref()
@@ -141,12 +183,22 @@ impl Admin for AdminService {
         if self.node.partner_entry(&id).is_none() {
             return Err(Error::NotFound(format!("partner {id}")).into());
         }
-        self.audit(&who.describe(), "partner.revoke", serde_json::json!({ "partner": id.to_hex() }))?;
+        self.audit(
+            &who.describe(),
+            "partner.revoke",
+            serde_json::json!({ "partner": id.to_hex() }),
+        )?;
         let was_connected = self.node.connection_state(&id) == "connected";
         self.node.unregister_partner(&id);
-        self.node.store.remove_partner(&id).await.map_err(Error::from)?;
+        self.node
+            .store
+            .remove_partner(&id)
+            .await
+            .map_err(Error::from)?;
         tracing::info!(partner = %id.short(), "partner revoked; its streams are closed");
-        Ok(Response::new(proto::RevokePartnerResponse { was_connected }))
+        Ok(Response::new(proto::RevokePartnerResponse {
+            was_connected,
+        }))
     }
 }
 

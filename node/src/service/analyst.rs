@@ -26,7 +26,9 @@ impl AnalystService {
         let country = Some(request.default_country.trim().to_string())
             .filter(|c| !c.is_empty())
             .or_else(|| Some(self.node.config.default_country.clone()).filter(|c| !c.is_empty()));
-        let context = Context { default_country: country };
+        let context = Context {
+            default_country: country,
+        };
         match kind_from_wire(request.kind)? {
             Some(kind) => Ok(vec![indicator::normalize(kind, &request.value, &context)?]),
             None => {
@@ -45,7 +47,10 @@ impl AnalystService {
 
 #[tonic::async_trait]
 impl Analyst for AnalystService {
-    async fn publish(&self, request: Request<proto::PublishRequest>) -> Result<Response<proto::PublishResponse>, Status> {
+    async fn publish(
+        &self,
+        request: Request<proto::PublishRequest>,
+    ) -> Result<Response<proto::PublishResponse>, Status> {
         let who = require_local(&self.node, &request, Role::Analyst)?;
         let draft = draft_from_publish(request.into_inner())?;
         let record = self.node.publish(draft).await?;
@@ -59,7 +64,10 @@ impl Analyst for AnalystService {
         }))
     }
 
-    async fn get(&self, request: Request<proto::GetRequest>) -> Result<Response<proto::RecordView>, Status> {
+    async fn get(
+        &self,
+        request: Request<proto::GetRequest>,
+    ) -> Result<Response<proto::RecordView>, Status> {
         require_local(&self.node, &request, Role::Analyst)?;
         let id = record_id(&request.get_ref().record_id)?;
         let stored = self.node.store.get(&id).map_err(Error::from)?;
@@ -69,15 +77,29 @@ impl Analyst for AnalystService {
         }
     }
 
-    async fn search(&self, request: Request<proto::SearchRequest>) -> Result<Response<proto::SearchResponse>, Status> {
+    async fn search(
+        &self,
+        request: Request<proto::SearchRequest>,
+    ) -> Result<Response<proto::SearchResponse>, Status> {
         require_local(&self.node, &request, Role::Analyst)?;
         let queries = self.normalize_query(request.get_ref())?;
         let now = crate::now_ms();
         let mut records = Vec::new();
         for query in &queries {
-            for id in self.node.store.lookup(query.kind, &query.value).map_err(Error::from)? {
-                let Some(stored) = self.node.store.get(&id).map_err(Error::from)? else { continue };
-                let expired = stored.record.payload.indicator().is_some_and(|i| i.valid_until_ms <= now);
+            for id in self
+                .node
+                .store
+                .lookup(query.kind, &query.value)
+                .map_err(Error::from)?
+            {
+                let Some(stored) = self.node.store.get(&id).map_err(Error::from)? else {
+                    continue;
+                };
+                let expired = stored
+                    .record
+                    .payload
+                    .indicator()
+                    .is_some_and(|i| i.valid_until_ms <= now);
                 if !expired {
                     records.push(record_view(&self.node, &stored));
                 }
@@ -86,7 +108,10 @@ impl Analyst for AnalystService {
         records.sort_by_key(|r| std::cmp::Reverse(r.created_unix_ms));
         Ok(Response::new(proto::SearchResponse {
             records,
-            normalized_queries: queries.iter().map(|q| format!("{}:{}", q.kind, q.value)).collect(),
+            normalized_queries: queries
+                .iter()
+                .map(|q| format!("{}:{}", q.kind, q.value))
+                .collect(),
         }))
     }
 }

@@ -21,11 +21,17 @@ pub fn kind_from_wire(value: i32) -> Result<Option<Kind>> {
 }
 
 pub fn record_id(text: &str) -> Result<RecordId> {
-    text.parse::<RecordId>().map_err(|_| Error::InvalidRequest(format!("record_id: {text:?} is not a 64-hex-digit record id")))
+    text.parse::<RecordId>().map_err(|_| {
+        Error::InvalidRequest(format!(
+            "record_id: {text:?} is not a 64-hex-digit record id"
+        ))
+    })
 }
 
 fn node_id(field: &str, text: &str) -> Result<NodeId> {
-    text.parse::<NodeId>().map_err(|_| Error::InvalidRequest(format!("{field}: {text:?} is not a 64-hex-digit node id")))
+    text.parse::<NodeId>().map_err(|_| {
+        Error::InvalidRequest(format!("{field}: {text:?} is not a 64-hex-digit node id"))
+    })
 }
 
 fn non_empty(text: &str) -> Option<String> {
@@ -34,9 +40,14 @@ fn non_empty(text: &str) -> Option<String> {
 }
 
 pub fn draft_from_publish(request: proto::PublishRequest) -> Result<Draft> {
-    let kind = kind_from_wire(request.kind)?.ok_or_else(|| Error::InvalidRequest("kind: required".into()))?;
+    let kind = kind_from_wire(request.kind)?
+        .ok_or_else(|| Error::InvalidRequest("kind: required".into()))?;
     let tlp = match request.tlp {
-        0 => return Err(Error::InvalidRequest("tlp: required (clear, green, amber, amber+strict or red)".into())),
+        0 => {
+            return Err(Error::InvalidRequest(
+                "tlp: required (clear, green, amber, amber+strict or red)".into(),
+            ))
+        }
         value => crate::record::tlp_from_wire(value)?,
     };
     let handling = request
@@ -48,14 +59,20 @@ pub fn draft_from_publish(request: proto::PublishRequest) -> Result<Draft> {
         Some(text) => text.parse()?,
         None => Evaluation::UNEVALUATED,
     };
-    let labels = request.labels.iter().map(|l| l.parse()).collect::<Result<Vec<_>, RecordError>>()?;
+    let labels = request
+        .labels
+        .iter()
+        .map(|l| l.parse())
+        .collect::<Result<Vec<_>, RecordError>>()?;
     let recipients = request
         .recipients
         .iter()
         .map(|r| node_id("recipients", r))
         .collect::<Result<Vec<_>>>()?;
     let supersedes = match non_empty(&request.supersedes) {
-        Some(text) => Some(record_id(&text).map_err(|_| Error::InvalidRequest(format!("supersedes: {text:?} is not a record id")))?),
+        Some(text) => Some(record_id(&text).map_err(|_| {
+            Error::InvalidRequest(format!("supersedes: {text:?} is not a record id"))
+        })?),
         None => None,
     };
     Ok(Draft {
@@ -95,12 +112,21 @@ pub fn record_view(node: &Node, stored: &StoredRecord) -> proto::RecordView {
         origin_name: origin_name(node, &record.origin()),
         sequence: record.payload.sequence,
         created_unix_ms: record.payload.created_ms,
-        indicator: record.payload.indicator().map(crate::record::indicator_to_wire),
+        indicator: record
+            .payload
+            .indicator()
+            .map(crate::record::indicator_to_wire),
         received_from: stored.received_from.map(|n| n.to_hex()).unwrap_or_default(),
     }
 }
 
-pub fn partner_info(entry: &PartnerEntry, state: &SyncState, connection: String, tls_cert_der: &[u8], id: &NodeId) -> proto::PartnerInfo {
+pub fn partner_info(
+    entry: &PartnerEntry,
+    state: &SyncState,
+    connection: String,
+    tls_cert_der: &[u8],
+    id: &NodeId,
+) -> proto::PartnerInfo {
     proto::PartnerInfo {
         name: entry.name.clone(),
         node_id: entry.node_id.clone(),

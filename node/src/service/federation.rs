@@ -39,7 +39,10 @@ impl FederationService {
 impl Federation for FederationService {
     type PullStream = ReceiverStream<Result<proto::PullBatch, Status>>;
 
-    async fn pull(&self, request: Request<proto::PullRequest>) -> Result<Response<Self::PullStream>, Status> {
+    async fn pull(
+        &self,
+        request: Request<proto::PullRequest>,
+    ) -> Result<Response<Self::PullStream>, Status> {
         let partner = require_partner(&self.node, &request)?;
         let grant = self
             .node
@@ -108,7 +111,9 @@ impl StreamServer {
             .await
             .map_err(|_| Status::internal("batch builder failed"))?
             .map_err(Status::from)?;
-        let Some((batch, disclosed)) = built else { return Ok(false) };
+        let Some((batch, disclosed)) = built else {
+            return Ok(false);
+        };
         if !disclosed.is_empty() {
             let ids: Vec<String> = disclosed.iter().map(|id| id.to_string()).collect();
             self.node
@@ -121,7 +126,10 @@ impl StreamServer {
                 .map_err(|e| Status::internal(format!("audit log write failed: {e}")))?;
         }
         self.cursor = batch.cursor;
-        self.tx.send(Ok(batch)).await.map_err(|_| Status::cancelled("partner went away"))?;
+        self.tx
+            .send(Ok(batch))
+            .await
+            .map_err(|_| Status::cancelled("partner went away"))?;
         Ok(true)
     }
 }
@@ -129,16 +137,24 @@ impl StreamServer {
 type Disclosed = Vec<crate::record::RecordId>;
 
 /// Reads the change log after `cursor` and keeps what the partner may receive.
-fn build_batch(node: &Node, grant: &Grant, cursor: u64) -> Result<Option<(proto::PullBatch, Disclosed)>, Error> {
+fn build_batch(
+    node: &Node,
+    grant: &Grant,
+    cursor: u64,
+) -> Result<Option<(proto::PullBatch, Disclosed)>, Error> {
     let changes = node.store.changes_after(cursor, PAGE)?;
-    let Some(&(last_seq, _)) = changes.last() else { return Ok(None) };
+    let Some(&(last_seq, _)) = changes.last() else {
+        return Ok(None);
+    };
     let mut batch = proto::PullBatch::default();
     let mut disclosed = Vec::new();
     let mut bytes = 0;
     let mut origins: Vec<NodeId> = Vec::new();
     for (seq, id) in changes {
         batch.cursor = seq;
-        let Some(stored) = node.store.get(&id)? else { continue };
+        let Some(stored) = node.store.get(&id)? else {
+            continue;
+        };
         if !may_send(node, grant, &stored)? {
             continue;
         }
@@ -153,7 +169,10 @@ fn build_batch(node: &Node, grant: &Grant, cursor: u64) -> Result<Option<(proto:
             break;
         }
     }
-    batch.origins = origins.iter().filter_map(|o| origin_bundle(node, o)).collect();
+    batch.origins = origins
+        .iter()
+        .filter_map(|o| origin_bundle(node, o))
+        .collect();
     debug_assert!(batch.cursor <= last_seq);
     Ok(Some((batch, disclosed)))
 }
@@ -166,19 +185,39 @@ fn may_send(node: &Node, grant: &Grant, stored: &StoredRecord) -> Result<bool, E
         received_from: stored.received_from,
     };
     let referenced = match &stored.record.payload.body {
-        Body::Indicator(indicator) if indicator.valid_until_ms <= crate::now_ms() => return Ok(false),
-        Body::Indicator(indicator) => return Ok(policy::may_send(node.node_id(), provenance, indicator, grant)),
+        Body::Indicator(indicator) if indicator.valid_until_ms <= crate::now_ms() => {
+            return Ok(false)
+        }
+        Body::Indicator(indicator) => {
+            return Ok(policy::may_send(
+                node.node_id(),
+                provenance,
+                indicator,
+                grant,
+            ))
+        }
         Body::Revocation(r) => r.record_id,
         Body::Sighting(s) => s.record_id,
     };
-    let Some(target) = node.store.get(&referenced)? else { return Ok(false) };
-    let Some(markings) = target.record.payload.indicator() else { return Ok(false) };
-    Ok(policy::may_send(node.node_id(), provenance, markings, grant))
+    let Some(target) = node.store.get(&referenced)? else {
+        return Ok(false);
+    };
+    let Some(markings) = target.record.payload.indicator() else {
+        return Ok(false);
+    };
+    Ok(policy::may_send(
+        node.node_id(),
+        provenance,
+        markings,
+        grant,
+    ))
 }
 
 /// The signed identity of a third-party origin, for a relay's receiver.
 fn origin_bundle(node: &Node, origin: &NodeId) -> Option<proto::SignedBundle> {
-    let entry = node.partner_entry(origin).or_else(|| node.store.known_origin(origin).ok().flatten())?;
+    let entry = node
+        .partner_entry(origin)
+        .or_else(|| node.store.known_origin(origin).ok().flatten())?;
     let bytes = hex::decode(entry.bundle).ok()?;
     let bundle = Bundle::from_signed(&bytes).ok()?;
     prost::Message::decode(bundle.signed.as_slice()).ok()

@@ -29,20 +29,37 @@ pub const MAX_SYNC_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 
 fn caller<T>(node: &Node, request: &Request<T>) -> Result<Principal, Status> {
     let certs = request.peer_certs();
-    Ok(principal_of(certs.as_deref().map(|v| v.as_slice()), &node.pins, node.local_ca.as_ref())?)
+    Ok(principal_of(
+        certs.as_deref().map(|v| v.as_slice()),
+        &node.pins,
+        node.local_ca.as_ref(),
+    )?)
 }
 
 /// The caller must be one of the agency's own users with at least `role`.
 fn require_local<T>(node: &Node, request: &Request<T>, role: Role) -> Result<Principal, Status> {
     match caller(node, request)? {
-        Principal::Local { role: Role::Admin, name } => Ok(Principal::Local { role: Role::Admin, name }),
-        Principal::Local { role: Role::Analyst, name } if role == Role::Analyst => {
-            Ok(Principal::Local { role: Role::Analyst, name })
+        Principal::Local {
+            role: Role::Admin,
+            name,
+        } => Ok(Principal::Local {
+            role: Role::Admin,
+            name,
+        }),
+        Principal::Local {
+            role: Role::Analyst,
+            name,
+        } if role == Role::Analyst => Ok(Principal::Local {
+            role: Role::Analyst,
+            name,
+        }),
+        Principal::Local { .. } => {
+            Err(Error::PermissionDenied("this call needs an admin certificate".into()).into())
         }
-        Principal::Local { .. } => Err(Error::PermissionDenied("this call needs an admin certificate".into()).into()),
-        Principal::Partner(_) => {
-            Err(Error::PermissionDenied("partners may only call the Federation service".into()).into())
-        }
+        Principal::Partner(_) => Err(Error::PermissionDenied(
+            "partners may only call the Federation service".into(),
+        )
+        .into()),
     }
 }
 
@@ -50,8 +67,9 @@ fn require_local<T>(node: &Node, request: &Request<T>, role: Role) -> Result<Pri
 fn require_partner<T>(node: &Node, request: &Request<T>) -> Result<NodeId, Status> {
     match caller(node, request)? {
         Principal::Partner(id) => Ok(id),
-        Principal::Local { .. } => {
-            Err(Error::PermissionDenied("the Federation service is for enrolled partner nodes".into()).into())
-        }
+        Principal::Local { .. } => Err(Error::PermissionDenied(
+            "the Federation service is for enrolled partner nodes".into(),
+        )
+        .into()),
     }
 }

@@ -25,7 +25,10 @@ impl CommitHandle {
     /// Stores a batch; returns once it is durable.
     pub async fn commit(&self, batch: WriteBatch) -> Result<BatchOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.tx.send((batch, reply)).await.map_err(|_| StoreError::Closed)?;
+        self.tx
+            .send((batch, reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -56,7 +59,13 @@ impl Committer {
             next_change: last + 1,
         };
         let task = tokio::spawn(committer.run());
-        Ok((CommitHandle { tx, changes: changes_rx }, task))
+        Ok((
+            CommitHandle {
+                tx,
+                changes: changes_rx,
+            },
+            task,
+        ))
     }
 
     async fn run(mut self) {

@@ -79,7 +79,9 @@ pub fn trailing_id(key: &[u8]) -> Result<RecordId, StoreError> {
 }
 
 pub fn decode_u64(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
-    let array: [u8; 8] = bytes.try_into().map_err(|_| corrupt(key, "expected an 8-byte integer"))?;
+    let array: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| corrupt(key, "expected an 8-byte integer"))?;
     Ok(u64::from_be_bytes(array))
 }
 

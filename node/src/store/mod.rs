@@ -30,7 +30,11 @@ pub enum StoreError {
     #[error("cannot open the database at {path}: {reason}. If it is corrupt, restore the latest copy of the node directory (docs/OPERATIONS.md, backups) or re-create the node and re-enroll with partners; the files were left untouched")]
     Open { path: String, reason: String },
     #[error("the database at {path} was written by another version ({found}); this build reads {expected}")]
-    Version { path: String, found: String, expected: String },
+    Version {
+        path: String,
+        found: String,
+        expected: String,
+    },
     #[error("database I/O error: {0}")]
     Io(String),
     #[error("stored data is corrupt at key {key}: {reason}")]
@@ -65,14 +69,28 @@ impl Store {
         let opened = catch_unwind(AssertUnwindSafe(|| config.open()));
         let db = match opened {
             Ok(Ok(db)) => db,
-            Ok(Err(e)) => return Err(StoreError::Open { path: shown, reason: e.to_string() }),
-            Err(_) => return Err(StoreError::Open { path: shown, reason: "the storage engine panicked while reading it".into() }),
+            Ok(Err(e)) => {
+                return Err(StoreError::Open {
+                    path: shown,
+                    reason: e.to_string(),
+                })
+            }
+            Err(_) => {
+                return Err(StoreError::Open {
+                    path: shown,
+                    reason: "the storage engine panicked while reading it".into(),
+                })
+            }
         };
         let main = db.open_tree("main")?;
         check_schema(&main, &shown)?;
         let record_count = AtomicU64::new(keys::read_u64(&main, &keys::meta(keys::META_RECORDS))?);
         Ok(Store {
-            inner: Arc::new(Inner { db, main, record_count }),
+            inner: Arc::new(Inner {
+                db,
+                main,
+                record_count,
+            }),
         })
     }
 

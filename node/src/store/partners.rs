@@ -67,7 +67,8 @@ impl Store {
         for entry in self.tree().scan_prefix([keys::PARTNER]) {
             let (key, value) = entry?;
             let id = NodeId::from_slice(&key[1..]).map_err(|_| corrupt(&key, "bad partner key"))?;
-            let partner = serde_json::from_slice(&value).map_err(|e| corrupt(&key, &e.to_string()))?;
+            let partner =
+                serde_json::from_slice(&value).map_err(|e| corrupt(&key, &e.to_string()))?;
             out.push((id, partner));
         }
         Ok(out)
@@ -76,7 +77,9 @@ impl Store {
     pub fn sync_state(&self, id: &NodeId) -> Result<SyncState, StoreError> {
         let key = keys::sync_state(id);
         match self.tree().get(&key)? {
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| corrupt(&key, &e.to_string())),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| corrupt(&key, &e.to_string()))
+            }
             None => Ok(SyncState::default()),
         }
     }
@@ -93,7 +96,9 @@ impl Store {
     pub fn known_origin(&self, id: &NodeId) -> Result<Option<PartnerEntry>, StoreError> {
         let key = keys::known_origin(id);
         match self.tree().get(&key)? {
-            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| corrupt(&key, &e.to_string())),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| corrupt(&key, &e.to_string())),
             None => Ok(None),
         }
     }

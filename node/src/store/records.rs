@@ -57,10 +57,17 @@ impl Store {
     /// Stages a batch atomically (not yet durable: the committer flushes).
     /// `next_change` is the first free change-log sequence; only the committer
     /// calls this, so reads here cannot race another writer.
-    pub(crate) fn apply(&self, batch: &WriteBatch, next_change: u64) -> Result<BatchOutcome, StoreError> {
+    pub(crate) fn apply(
+        &self,
+        batch: &WriteBatch,
+        next_change: u64,
+    ) -> Result<BatchOutcome, StoreError> {
         let tree = self.tree();
         let mut sled_batch = sled::Batch::default();
-        let mut outcome = BatchOutcome { last_change: next_change.saturating_sub(1), ..Default::default() };
+        let mut outcome = BatchOutcome {
+            last_change: next_change.saturating_sub(1),
+            ..Default::default()
+        };
         let mut origin_max: Vec<(NodeId, u64)> = Vec::new();
         for record in &batch.records {
             let key = keys::record(&record.id);
@@ -71,14 +78,20 @@ impl Store {
             let seq = outcome.last_change + 1;
             let stored = StoredWire {
                 envelope: Some(record.envelope.to_wire()),
-                received_from: batch.received_from.map(|n| n.0.to_vec()).unwrap_or_default(),
+                received_from: batch
+                    .received_from
+                    .map(|n| n.0.to_vec())
+                    .unwrap_or_default(),
                 local_seq: seq,
                 received_ms: batch.received_ms,
             };
             sled_batch.insert(key, stored.encode_to_vec());
             sled_batch.insert(keys::change(seq), &record.id.0[..]);
             if let Some(indicator) = record.payload.indicator() {
-                sled_batch.insert(keys::index(indicator.kind, &indicator.value, &record.id), &[][..]);
+                sled_batch.insert(
+                    keys::index(indicator.kind, &indicator.value, &record.id),
+                    &[][..],
+                );
                 sled_batch.insert(keys::expiry(indicator.valid_until_ms, &record.id), &[][..]);
             }
             note_origin_sequence(&mut origin_max, record.origin(), record.payload.sequence);
@@ -130,14 +143,21 @@ impl Store {
     }
 
     /// Change-log entries strictly after `cursor`, at most `limit`.
-    pub fn changes_after(&self, cursor: u64, limit: usize) -> Result<Vec<(u64, RecordId)>, StoreError> {
+    pub fn changes_after(
+        &self,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, RecordId)>, StoreError> {
         let start = keys::change(cursor.saturating_add(1));
         let end = keys::change(u64::MAX);
         let mut out = Vec::with_capacity(limit.min(1024));
         for entry in self.tree().range(start..=end).take(limit) {
             let (key, value) = entry?;
             let seq = keys::decode_u64(&key, &key[1..])?;
-            out.push((seq, RecordId::from_slice(&value).map_err(|_| corrupt(&key, "bad record id"))?));
+            out.push((
+                seq,
+                RecordId::from_slice(&value).map_err(|_| corrupt(&key, "bad record id"))?,
+            ));
         }
         Ok(out)
     }
@@ -170,12 +190,18 @@ fn note_origin_sequence(max: &mut Vec<(NodeId, u64)>, origin: NodeId, seq: u64) 
 
 fn decode_stored(key: &[u8], bytes: &[u8]) -> Result<StoredRecord, StoreError> {
     let wire = StoredWire::decode(bytes).map_err(|e| corrupt(key, &e.to_string()))?;
-    let envelope = wire.envelope.ok_or_else(|| corrupt(key, "missing envelope"))?;
+    let envelope = wire
+        .envelope
+        .ok_or_else(|| corrupt(key, "missing envelope"))?;
     let envelope = Envelope::from_wire(envelope).map_err(|e| corrupt(key, &e.to_string()))?;
-    let record = envelope.decode_trusted().map_err(|e| corrupt(key, &e.to_string()))?;
+    let record = envelope
+        .decode_trusted()
+        .map_err(|e| corrupt(key, &e.to_string()))?;
     let received_from = match wire.received_from.is_empty() {
         true => None,
-        false => Some(NodeId::from_slice(&wire.received_from).map_err(|e| corrupt(key, &e.to_string()))?),
+        false => Some(
+            NodeId::from_slice(&wire.received_from).map_err(|e| corrupt(key, &e.to_string()))?,
+        ),
     };
     Ok(StoredRecord {
         record,

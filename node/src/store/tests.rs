@@ -4,7 +4,9 @@ use ed25519_dalek::SigningKey;
 
 use super::*;
 use crate::indicator::Kind;
-use crate::record::{sign_payload, Body, Evaluation, Indicator, NodeId, Payload, Tlp, VerifiedRecord};
+use crate::record::{
+    sign_payload, Body, Evaluation, Indicator, NodeId, Payload, Tlp, VerifiedRecord,
+};
 
 fn record(key: &SigningKey, seq: u64, value: &str) -> VerifiedRecord {
     let payload = Payload {
@@ -31,7 +33,10 @@ fn record(key: &SigningKey, seq: u64, value: &str) -> VerifiedRecord {
 }
 
 fn batch(records: Vec<VerifiedRecord>) -> WriteBatch {
-    WriteBatch { records, ..Default::default() }
+    WriteBatch {
+        records,
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -41,13 +46,27 @@ fn batch_stores_records_index_changes_and_origin_sequence() {
     let key = SigningKey::from_bytes(&[1; 32]);
     let a = record(&key, 1, "a.example.org");
     let b = record(&key, 5, "b.example.org");
-    let outcome = store.apply(&batch(vec![a.clone(), b.clone(), a.clone()]), 1).unwrap();
+    let outcome = store
+        .apply(&batch(vec![a.clone(), b.clone(), a.clone()]), 1)
+        .unwrap();
     assert_eq!(outcome.stored, vec![a.id, b.id]);
     assert_eq!(outcome.duplicates, 1);
     assert_eq!(outcome.last_change, 2);
-    assert_eq!(store.lookup(Kind::Domain, "a.example.org").unwrap(), vec![a.id]);
-    assert!(store.lookup(Kind::Domain, "a.example.or").unwrap().is_empty(), "no prefix matches");
-    assert_eq!(store.changes_after(0, 10).unwrap(), vec![(1, a.id), (2, b.id)]);
+    assert_eq!(
+        store.lookup(Kind::Domain, "a.example.org").unwrap(),
+        vec![a.id]
+    );
+    assert!(
+        store
+            .lookup(Kind::Domain, "a.example.or")
+            .unwrap()
+            .is_empty(),
+        "no prefix matches"
+    );
+    assert_eq!(
+        store.changes_after(0, 10).unwrap(),
+        vec![(1, a.id), (2, b.id)]
+    );
     assert_eq!(store.changes_after(1, 10).unwrap(), vec![(2, b.id)]);
     assert_eq!(store.origin_sequence(&a.origin()).unwrap(), 5);
     assert_eq!(store.record_count(), 2);
@@ -82,7 +101,11 @@ fn a_database_of_another_schema_is_refused_with_a_clear_error() {
     {
         let db = sled::open(&path).unwrap();
         let tree = db.open_tree("main").unwrap();
-        tree.insert(super::keys::meta(super::keys::META_SCHEMA), &b"liaison-store-v0"[..]).unwrap();
+        tree.insert(
+            super::keys::meta(super::keys::META_SCHEMA),
+            &b"liaison-store-v0"[..],
+        )
+        .unwrap();
         db.flush().unwrap();
     }
     let err = Store::open(&path, 1 << 20).err().expect("must refuse");
@@ -94,10 +117,15 @@ fn a_corrupt_database_file_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db");
     std::fs::create_dir_all(&path).unwrap();
-    std::fs::write(path.join("conf"), b"\xff\xfe garbage that is not a sled config").unwrap();
+    std::fs::write(
+        path.join("conf"),
+        b"\xff\xfe garbage that is not a sled config",
+    )
+    .unwrap();
     std::fs::write(path.join("db"), vec![0xAB; 4096]).unwrap();
     match Store::open(&path, 1 << 20) {
-        Err(StoreError::Open { .. }) | Err(StoreError::Version { .. }) | Err(StoreError::Io(_)) => {}
+        Err(StoreError::Open { .. }) | Err(StoreError::Version { .. }) | Err(StoreError::Io(_)) => {
+        }
         Err(other) => panic!("unexpected error kind: {other}"),
         Ok(_) => panic!("garbage opened as a database"),
     }
@@ -114,7 +142,9 @@ async fn committer_acknowledges_after_flush_and_announces_changes() {
     for i in 1..=50u64 {
         let handle = handle.clone();
         let r = record(&key, i, &format!("n{i}.example.org"));
-        waits.push(tokio::spawn(async move { handle.commit(batch(vec![r])).await }));
+        waits.push(tokio::spawn(
+            async move { handle.commit(batch(vec![r])).await },
+        ));
     }
     for w in waits {
         assert_eq!(w.await.unwrap().unwrap().stored.len(), 1);

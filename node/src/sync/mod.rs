@@ -27,8 +27,12 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 /// Starts the pull task for a partner; it stops on revocation or shutdown.
 pub fn start_puller(node: Arc<Node>, partner: NodeId) {
     tokio::spawn(async move {
-        let Some(mut revoked) = node.revocation_signal(&partner) else { return };
-        let Some(kick) = node.puller_kick(&partner) else { return };
+        let Some(mut revoked) = node.revocation_signal(&partner) else {
+            return;
+        };
+        let Some(kick) = node.puller_kick(&partner) else {
+            return;
+        };
         let mut shutdown = node.shutdown.clone();
         let mut backoff = FIRST_BACKOFF;
         loop {
@@ -37,7 +41,10 @@ pub fn start_puller(node: Arc<Node>, partner: NodeId) {
                 _ = crate::node::until_set(&mut revoked) => return,
                 _ = shutdown.wait() => return,
             };
-            let Ended { was_connected, reason } = outcome;
+            let Ended {
+                was_connected,
+                reason,
+            } = outcome;
             if was_connected {
                 backoff = FIRST_BACKOFF;
             }
@@ -68,22 +75,40 @@ async fn pull_once(node: &Arc<Node>, partner: NodeId) -> Ended {
         Ok(()) => "stream closed by partner".to_string(),
         Err(reason) => reason,
     };
-    Ended { was_connected, reason }
+    Ended {
+        was_connected,
+        reason,
+    }
 }
 
-async fn pull_stream(node: &Arc<Node>, partner: NodeId, was_connected: &mut bool) -> Result<(), String> {
-    let entry = node.partner_entry(&partner).ok_or("partner no longer enrolled")?;
-    let address = entry.endpoints.first().ok_or("partner bundle lists no endpoint")?.clone();
+async fn pull_stream(
+    node: &Arc<Node>,
+    partner: NodeId,
+    was_connected: &mut bool,
+) -> Result<(), String> {
+    let entry = node
+        .partner_entry(&partner)
+        .ok_or("partner no longer enrolled")?;
+    let address = entry
+        .endpoints
+        .first()
+        .ok_or("partner bundle lists no endpoint")?
+        .clone();
     let cert = partner_cert(&entry.bundle).ok_or("partner bundle unreadable")?;
     let identity = &node.identity;
-    let config = crate::tls::client_config(&identity.tls_cert_der, &identity.tls_key_der, &cert).map_err(|e| e.to_string())?;
-    let channel = crate::tls::connect_channel(&address, config, false).await.map_err(|e| e.to_string())?;
+    let config = crate::tls::client_config(&identity.tls_cert_der, &identity.tls_key_der, &cert)
+        .map_err(|e| e.to_string())?;
+    let channel = crate::tls::connect_channel(&address, config, false)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut client = FederationClient::new(channel)
         .max_decoding_message_size(MAX_SYNC_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_SYNC_MESSAGE_BYTES);
     let mut state = node.store.sync_state(&partner).map_err(|e| e.to_string())?;
     let mut stream = client
-        .pull(proto::PullRequest { cursor: state.cursor })
+        .pull(proto::PullRequest {
+            cursor: state.cursor,
+        })
         .await
         .map_err(|s| format!("{}: {}", code_name(s.code()), s.message()))?
         .into_inner();
@@ -96,14 +121,18 @@ async fn pull_stream(node: &Arc<Node>, partner: NodeId, was_connected: &mut bool
             Ok(None) => return Ok(()),
             Err(s) => return Err(format!("{}: {}", code_name(s.code()), s.message())),
         };
-        let Some(grant) = node.grant_for(&partner) else { return Err("partner revoked".into()) };
+        let Some(grant) = node.grant_for(&partner) else {
+            return Err("partner revoked".into());
+        };
         let cursor = batch.cursor;
         let node2 = node.clone();
         let verdict = tokio::task::spawn_blocking(move || verify_batch(&node2, &grant, batch))
             .await
             .map_err(|e| e.to_string())?;
         for (origin, known) in &verdict.new_origins {
-            node.store.put_known_origin(origin, known).map_err(|e| e.to_string())?;
+            node.store
+                .put_known_origin(origin, known)
+                .map_err(|e| e.to_string())?;
         }
         if let Some(reason) = &verdict.last_rejection {
             tracing::warn!(partner = %partner.short(), rejected = verdict.rejected, %reason, "rejected records from partner");
@@ -117,14 +146,20 @@ async fn pull_stream(node: &Arc<Node>, partner: NodeId, was_connected: &mut bool
             received_ms: crate::now_ms(),
             sync_state: Some((partner, state.clone())),
         };
-        let outcome = node.commits.commit(write).await.map_err(|e| e.to_string())?;
+        let outcome = node
+            .commits
+            .commit(write)
+            .await
+            .map_err(|e| e.to_string())?;
         state.received += outcome.stored.len() as u64;
     }
 }
 
 fn partner_cert(bundle_hex: &str) -> Option<Vec<u8>> {
     let bytes = hex::decode(bundle_hex).ok()?;
-    crate::identity::Bundle::from_signed(&bytes).ok().map(|b| b.tls_cert_der)
+    crate::identity::Bundle::from_signed(&bytes)
+        .ok()
+        .map(|b| b.tls_cert_der)
 }
 
 fn code_name(code: tonic::Code) -> String {

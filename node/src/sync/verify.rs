@@ -57,7 +57,11 @@ pub fn verify_batch(node: &Node, sender: &Grant, batch: proto::PullBatch) -> Bat
 }
 
 /// Bundles a relay partner handed over; ignored from partners without relay rights.
-fn carried_origins(sender: &Grant, bundles: &[proto::SignedBundle], verdict: &mut BatchVerdict) -> Vec<Bundle> {
+fn carried_origins(
+    sender: &Grant,
+    bundles: &[proto::SignedBundle],
+    verdict: &mut BatchVerdict,
+) -> Vec<Bundle> {
     if !sender.relay {
         return Vec::new();
     }
@@ -76,12 +80,20 @@ fn carried_origins(sender: &Grant, bundles: &[proto::SignedBundle], verdict: &mu
         .collect()
 }
 
-fn check_record(node: &Node, sender: &Grant, record: &VerifiedRecord, carried: &[Bundle]) -> Result<(), String> {
+fn check_record(
+    node: &Node,
+    sender: &Grant,
+    record: &VerifiedRecord,
+    carried: &[Bundle],
+) -> Result<(), String> {
     let origin = record.origin();
     if origin == node.node_id() {
         return Err("claims to be our own record".into());
     }
-    let provenance = Provenance { origin, received_from: Some(sender.node) };
+    let provenance = Provenance {
+        origin,
+        received_from: Some(sender.node),
+    };
     let trusted = origin == sender.node
         || node.grant_for(&origin).is_some()
         || node.store.known_origin(&origin).ok().flatten().is_some()
@@ -94,15 +106,35 @@ fn check_record(node: &Node, sender: &Grant, record: &VerifiedRecord, carried: &
     policy::check_incoming(node.node_id(), sender, provenance, trusted, &markings)
 }
 
-fn referenced_markings(node: &Node, id: &crate::record::RecordId) -> Result<crate::record::Indicator, String> {
-    let stored = node.store.get(id).map_err(|e| e.to_string())?.ok_or("refers to a record this node does not hold")?;
-    stored.record.payload.indicator().cloned().ok_or_else(|| "refers to a record that is not an indicator".into())
+fn referenced_markings(
+    node: &Node,
+    id: &crate::record::RecordId,
+) -> Result<crate::record::Indicator, String> {
+    let stored = node
+        .store
+        .get(id)
+        .map_err(|e| e.to_string())?
+        .ok_or("refers to a record this node does not hold")?;
+    stored
+        .record
+        .payload
+        .indicator()
+        .cloned()
+        .ok_or_else(|| "refers to a record that is not an indicator".into())
 }
 
 fn learn_origin(node: &Node, sender: &Grant, bundle: &Bundle, verdict: &mut BatchVerdict) {
     let known = node.grant_for(&bundle.node_id).is_some()
-        || verdict.new_origins.iter().any(|(id, _)| *id == bundle.node_id)
-        || node.store.known_origin(&bundle.node_id).ok().flatten().is_some();
+        || verdict
+            .new_origins
+            .iter()
+            .any(|(id, _)| *id == bundle.node_id)
+        || node
+            .store
+            .known_origin(&bundle.node_id)
+            .ok()
+            .flatten()
+            .is_some();
     if known {
         return;
     }

@@ -34,7 +34,9 @@ impl ServerCertVerifier for PinnedServer {
         // The pin replaces name and chain checks: it names one exact certificate.
         match PinSet::pin_of(end_entity) == self.pin {
             true => Ok(ServerCertVerified::assertion()),
-            false => Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure)),
+            false => Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            )),
         }
     }
 
@@ -63,7 +65,11 @@ impl ServerCertVerifier for PinnedServer {
 
 /// A client configuration presenting `cert`/`key` and trusting only the server
 /// certificate whose DER is `server_cert_der`.
-pub fn client_config(cert_der: &[u8], key_der: &[u8], server_cert_der: &[u8]) -> Result<ClientConfig, Error> {
+pub fn client_config(
+    cert_der: &[u8],
+    key_der: &[u8],
+    server_cert_der: &[u8],
+) -> Result<ClientConfig, Error> {
     let tls = |e: rustls::Error| Error::Tls(e.to_string());
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der.to_vec()));
     let verifier = Arc::new(PinnedServer {
@@ -83,7 +89,11 @@ pub fn client_config(cert_der: &[u8], key_der: &[u8], server_cert_der: &[u8]) ->
 
 /// A gRPC channel to `address` (host:port) over pinned mTLS. `lazy` channels
 /// connect on first use and reconnect by themselves.
-pub async fn connect_channel(address: &str, config: ClientConfig, lazy: bool) -> Result<Channel, Error> {
+pub async fn connect_channel(
+    address: &str,
+    config: ClientConfig,
+    lazy: bool,
+) -> Result<Channel, Error> {
     let endpoint = Endpoint::from_shared(format!("http://{address}"))
         .map_err(|e| Error::InvalidRequest(format!("bad address {address:?}: {e}")))?
         .connect_timeout(Duration::from_secs(5))
@@ -98,7 +108,8 @@ pub async fn connect_channel(address: &str, config: ClientConfig, lazy: bool) ->
         async move {
             let tcp = TcpStream::connect(&target).await?;
             tcp.set_nodelay(true)?;
-            let name = ServerName::try_from(crate::identity::NODE_CERT_NAME).map_err(std::io::Error::other)?;
+            let name = ServerName::try_from(crate::identity::NODE_CERT_NAME)
+                .map_err(std::io::Error::other)?;
             let tls = connector.connect(name, tcp).await?;
             Ok::<_, std::io::Error>(TokioIo::new(tls))
         }

@@ -37,11 +37,18 @@ pub(crate) fn verify_tls13(
     cert: &rustls::pki_types::CertificateDer<'_>,
     dss: &rustls::DigitallySignedStruct,
 ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-    rustls::crypto::verify_tls13_signature(message, cert, dss, &provider().signature_verification_algorithms)
+    rustls::crypto::verify_tls13_signature(
+        message,
+        cert,
+        dss,
+        &provider().signature_verification_algorithms,
+    )
 }
 
 pub(crate) fn supported_schemes() -> Vec<rustls::SignatureScheme> {
-    provider().signature_verification_algorithms.supported_schemes()
+    provider()
+        .signature_verification_algorithms
+        .supported_schemes()
 }
 
 pub(crate) fn tls12_refused() -> rustls::Error {

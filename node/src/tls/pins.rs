@@ -37,6 +37,9 @@ impl PinSet {
     /// The partner whose enrolled certificate this is, if any.
     pub fn partner_for(&self, cert_der: &[u8]) -> Option<NodeId> {
         let pin = Self::pin_of(cert_der);
-        self.inner.read().ok().and_then(|map| map.get(&pin).copied())
+        self.inner
+            .read()
+            .ok()
+            .and_then(|map| map.get(&pin).copied())
     }
 }

@@ -36,13 +36,16 @@ pub fn principal_of(
     local_ca: &dyn ClientCertVerifier,
 ) -> Result<Principal, Error> {
     let chain = certs.unwrap_or_default();
-    let leaf = chain
-        .first()
-        .ok_or_else(|| Error::PermissionDenied("no client certificate on this connection".into()))?;
+    let leaf = chain.first().ok_or_else(|| {
+        Error::PermissionDenied("no client certificate on this connection".into())
+    })?;
     if let Some(node) = pins.partner_for(leaf) {
         return Ok(Principal::Partner(node));
     }
-    if local_ca.verify_client_cert(leaf, &chain[1..], UnixTime::now()).is_err() {
+    if local_ca
+        .verify_client_cert(leaf, &chain[1..], UnixTime::now())
+        .is_err()
+    {
         return Err(Error::PermissionDenied(
             "this certificate is neither an enrolled partner's nor issued by this agency's CA (was the partner revoked?)".into(),
         ));
@@ -50,8 +53,15 @@ pub fn principal_of(
     let (_, cert) = x509_parser::parse_x509_certificate(leaf)
         .map_err(|_| Error::PermissionDenied("client certificate does not parse".into()))?;
     let subject = cert.subject();
-    let unit = subject.iter_organizational_unit().next().and_then(|u| u.as_str().ok());
-    let name = subject.iter_common_name().next().and_then(|c| c.as_str().ok()).unwrap_or("unnamed");
+    let unit = subject
+        .iter_organizational_unit()
+        .next()
+        .and_then(|u| u.as_str().ok());
+    let name = subject
+        .iter_common_name()
+        .next()
+        .and_then(|c| c.as_str().ok())
+        .unwrap_or("unnamed");
     match unit.and_then(Role::from_unit) {
         Some(role) => Ok(Principal::Local {
             role,
@@ -78,8 +88,12 @@ mod tests {
     fn self_made_admin_cert() -> CertificateDer<'static> {
         let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
         let mut params = rcgen::CertificateParams::new(vec!["liaison-node".to_string()]).unwrap();
-        params.distinguished_name.push(rcgen::DnType::CommonName, "Partner pretending");
-        params.distinguished_name.push(rcgen::DnType::OrganizationalUnitName, Role::Admin.unit());
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Partner pretending");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationalUnitName, Role::Admin.unit());
         CertificateDer::from(params.self_signed(&key).unwrap().der().to_vec())
     }
 
@@ -87,25 +101,49 @@ mod tests {
     fn roles_come_only_from_local_ca_certificates_and_pins_from_enrollment() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = NodeDir::new(tmp.path().join("node"));
-        dir.init(&crate::config::Config::new("Agency Unit (example)", "127.0.0.1:0")).unwrap();
+        dir.init(&crate::config::Config::new(
+            "Agency Unit (example)",
+            "127.0.0.1:0",
+        ))
+        .unwrap();
         let ca_pem = std::fs::read_to_string(dir.ca_cert()).unwrap();
         let ca_key = std::fs::read_to_string(dir.ca_key()).unwrap();
-        let local_ca = crate::tls::local_ca_verifier(&read_pem_cert(&dir.ca_cert()).unwrap()).unwrap();
+        let local_ca =
+            crate::tls::local_ca_verifier(&read_pem_cert(&dir.ca_cert()).unwrap()).unwrap();
         let pins = PinSet::default();
 
-        let analyst = der(&issue_client_cert(&ca_pem, &ca_key, "Analyst Example", Role::Analyst).unwrap().cert_pem);
+        let analyst = der(
+            &issue_client_cert(&ca_pem, &ca_key, "Analyst Example", Role::Analyst)
+                .unwrap()
+                .cert_pem,
+        );
         match principal_of(Some(&[analyst]), &pins, local_ca.as_ref()).unwrap() {
-            Principal::Local { role, name } => assert_eq!((role, name.as_str()), (Role::Analyst, "Analyst Example")),
+            Principal::Local { role, name } => {
+                assert_eq!((role, name.as_str()), (Role::Analyst, "Analyst Example"))
+            }
             other => panic!("{other:?}"),
         }
 
         // A (revoked) partner's own certificate claiming OU=liaison-admin gets nothing.
         let forged = self_made_admin_cert();
-        assert!(principal_of(Some(&[forged.clone()]), &pins, local_ca.as_ref()).is_err());
+        assert!(principal_of(
+            Some(std::slice::from_ref(&forged)),
+            &pins,
+            local_ca.as_ref()
+        )
+        .is_err());
         // While enrolled, the same certificate is that partner, never a local user.
         let partner = NodeId([5; 32]);
         pins.insert(PinSet::pin_of(&forged), partner);
-        assert_eq!(principal_of(Some(&[forged.clone()]), &pins, local_ca.as_ref()).unwrap(), Principal::Partner(partner));
+        assert_eq!(
+            principal_of(
+                Some(std::slice::from_ref(&forged)),
+                &pins,
+                local_ca.as_ref()
+            )
+            .unwrap(),
+            Principal::Partner(partner)
+        );
         pins.remove_node(&partner);
         assert!(principal_of(Some(&[forged]), &pins, local_ca.as_ref()).is_err());
         assert!(principal_of(None, &pins, local_ca.as_ref()).is_err());

@@ -6,7 +6,9 @@ use rustls::client::danger::HandshakeSignatureValid;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::{
+    DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
+};
 
 use super::{provider, supported_schemes, tls12_refused, tls13_only, verify_tls13, PinSet};
 use crate::error::Error;
@@ -46,7 +48,8 @@ impl ClientCertVerifier for PartnerOrLocalCa {
         if self.pins.partner_for(end_entity).is_some() {
             return Ok(ClientCertVerified::assertion());
         }
-        self.local_ca.verify_client_cert(end_entity, intermediates, now)
+        self.local_ca
+            .verify_client_cert(end_entity, intermediates, now)
     }
 
     fn verify_tls12_signature(
@@ -75,7 +78,9 @@ impl ClientCertVerifier for PartnerOrLocalCa {
 /// Verifies a client certificate against the agency's local CA only.
 pub fn local_ca_verifier(ca_cert_der: &[u8]) -> Result<Arc<dyn ClientCertVerifier>, Error> {
     let mut roots = RootCertStore::empty();
-    roots.add(CertificateDer::from(ca_cert_der.to_vec())).map_err(|e| Error::Tls(e.to_string()))?;
+    roots
+        .add(CertificateDer::from(ca_cert_der.to_vec()))
+        .map_err(|e| Error::Tls(e.to_string()))?;
     WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
         .map_err(|e| Error::Tls(e.to_string()))
@@ -83,7 +88,12 @@ pub fn local_ca_verifier(ca_cert_der: &[u8]) -> Result<Arc<dyn ClientCertVerifie
 
 /// The node's rustls server configuration: TLS 1.3, client certificate required,
 /// HTTP/2 only.
-pub fn server_config(cert_der: &[u8], key_der: &[u8], ca_cert_der: &[u8], pins: PinSet) -> Result<ServerConfig, Error> {
+pub fn server_config(
+    cert_der: &[u8],
+    key_der: &[u8],
+    ca_cert_der: &[u8],
+    pins: PinSet,
+) -> Result<ServerConfig, Error> {
     let tls = |e: rustls::Error| Error::Tls(e.to_string());
     let local_ca = local_ca_verifier(ca_cert_der)?;
     let verifier = Arc::new(PartnerOrLocalCa { pins, local_ca });

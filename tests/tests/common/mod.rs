@@ -29,8 +29,16 @@ impl TestNode {
             .args(["--name", name, "--listen", "127.0.0.1:0", "--country", "GB"])
             .output()
             .expect("run liaison init");
-        assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
-        TestNode { name: name.to_string(), tmp, child: None }
+        assert!(
+            out.status.success(),
+            "init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        TestNode {
+            name: name.to_string(),
+            tmp,
+            child: None,
+        }
     }
 
     pub fn dir(&self) -> PathBuf {
@@ -57,7 +65,12 @@ impl TestNode {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         while !address_file.exists() {
-            assert!(Instant::now() < deadline, "{} did not start; log:\n{}", self.name, self.log());
+            assert!(
+                Instant::now() < deadline,
+                "{} did not start; log:\n{}",
+                self.name,
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         self
@@ -68,7 +81,10 @@ impl TestNode {
     }
 
     pub fn address(&self) -> String {
-        std::fs::read_to_string(self.node_dir().bound_address()).expect("node.addr").trim().to_string()
+        std::fs::read_to_string(self.node_dir().bound_address())
+            .expect("node.addr")
+            .trim()
+            .to_string()
     }
 
     /// SIGKILL: no shutdown path runs.
@@ -82,15 +98,28 @@ impl TestNode {
     /// SIGTERM, then wait for a clean exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
             let status = child.wait().expect("wait");
-            assert!(status.success(), "{} exited with {status}; log:\n{}", self.name, self.log());
+            assert!(
+                status.success(),
+                "{} exited with {status}; log:\n{}",
+                self.name,
+                self.log()
+            );
         }
     }
 
     /// Runs `liaison --dir DIR ARGS…`.
     pub fn cli(&self, args: &[&str]) -> Output {
-        Command::new(BIN).arg("--dir").arg(self.dir()).args(args).output().expect("run liaison")
+        Command::new(BIN)
+            .arg("--dir")
+            .arg(self.dir())
+            .args(args)
+            .output()
+            .expect("run liaison")
     }
 
     /// Runs a CLI command that must succeed; returns its stdout.
@@ -112,14 +141,20 @@ impl TestNode {
     }
 
     pub fn node_id(&self) -> String {
-        self.cli_json(&["identity", "show"])["node_id"].as_str().expect("node_id").to_string()
+        self.cli_json(&["identity", "show"])["node_id"]
+            .as_str()
+            .expect("node_id")
+            .to_string()
     }
 
     /// Publishes and returns the record id.
     pub fn publish(&self, kind: &str, value: &str, tlp: &str, extra: &[&str]) -> String {
         let mut args = vec!["publish", "--kind", kind, "--value", value, "--tlp", tlp];
         args.extend_from_slice(extra);
-        self.cli_json(&args)["record_id"].as_str().expect("record_id").to_string()
+        self.cli_json(&args)["record_id"]
+            .as_str()
+            .expect("record_id")
+            .to_string()
     }
 
     /// Record ids a search returns.
@@ -134,16 +169,31 @@ impl TestNode {
     }
 
     pub fn export_bundle(&self) -> PathBuf {
-        let path = self.tmp.path().join(format!("bundle-{}.pem", std::process::id()));
+        let path = self
+            .tmp
+            .path()
+            .join(format!("bundle-{}.pem", std::process::id()));
         let _ = std::fs::remove_file(&path);
-        self.cli_ok(&["identity", "export", "--out", path.to_str().expect("utf-8 path")]);
+        self.cli_ok(&[
+            "identity",
+            "export",
+            "--out",
+            path.to_str().expect("utf-8 path"),
+        ]);
         path
     }
 
     /// Enrolls `other` here with the given terms, through the CLI.
     pub fn enroll(&self, other: &TestNode, max_tlp: &str, relay: bool) {
         let bundle = other.export_bundle();
-        let mut args = vec!["partner", "add", bundle.to_str().expect("path"), "--max-tlp", max_tlp, "--yes"];
+        let mut args = vec![
+            "partner",
+            "add",
+            bundle.to_str().expect("path"),
+            "--max-tlp",
+            max_tlp,
+            "--yes",
+        ];
         if relay {
             args.push("--relay");
         }
@@ -152,19 +202,36 @@ impl TestNode {
 
     /// The admin's gRPC client.
     pub async fn admin_client(&self) -> NodeClient {
-        NodeClient::for_dir(&self.node_dir()).await.expect("connect as admin")
+        NodeClient::for_dir(&self.node_dir())
+            .await
+            .expect("connect as admin")
     }
 
     /// Issues a client certificate with `liaison client issue`; returns its folder.
     pub fn issue(&self, person: &str, role: &str) -> PathBuf {
         let out = self.tmp.path().join(format!("client-{person}"));
-        self.cli_ok(&["client", "issue", "--name", person, "--role", role, "--out", out.to_str().expect("path")]);
+        self.cli_ok(&[
+            "client",
+            "issue",
+            "--name",
+            person,
+            "--role",
+            role,
+            "--out",
+            out.to_str().expect("path"),
+        ]);
         out
     }
 
     /// Connects with an issued certificate folder.
     pub async fn client_with(&self, folder: &Path) -> liaison::Result<NodeClient> {
-        NodeClient::connect(&self.address(), &folder.join("client.crt"), &folder.join("client.key"), &folder.join("node.crt")).await
+        NodeClient::connect(
+            &self.address(),
+            &folder.join("client.crt"),
+            &folder.join("client.key"),
+            &folder.join("node.crt"),
+        )
+        .await
     }
 }
 

@@ -38,7 +38,10 @@ fn signed(key: &SigningKey, seq: u64, body: Indicator) -> proto::Envelope {
         created_ms: liaison::now_ms(),
         body: Body::Indicator(body),
     };
-    sign_payload(key, &payload).expect("sign").envelope.to_wire()
+    sign_payload(key, &payload)
+        .expect("sign")
+        .envelope
+        .to_wire()
 }
 
 /// The batch: index 0 is the only acceptable record.
@@ -47,20 +50,31 @@ pub fn hostile_batch(rogue: &SigningKey, victim: NodeId) -> Vec<proto::Envelope>
     // Forged: claims the rogue's origin, signed by another key.
     let mut forged = signed(rogue, 2, indicator("+447700900502", Tlp::Green, vec![]));
     let other = SigningKey::from_bytes(&[42; 32]);
-    forged.signature = other.sign(&[b"liaison/v1/record\0".as_slice(), &forged.payload].concat()).to_bytes().to_vec();
+    forged.signature = other
+        .sign(&[b"liaison/v1/record\0".as_slice(), &forged.payload].concat())
+        .to_bytes()
+        .to_vec();
     // Tampered after signing.
     let mut tampered = signed(rogue, 3, indicator("+447700900503", Tlp::Green, vec![]));
     let last = tampered.payload.len() - 1;
     tampered.payload[last] ^= 1;
     // Malformed envelope.
-    let malformed = proto::Envelope { payload: vec![1, 2, 3], signature: vec![0; 3], signer: vec![0; 32] };
+    let malformed = proto::Envelope {
+        payload: vec![1, 2, 3],
+        signature: vec![0; 3],
+        signer: vec![0; 32],
+    };
     // A third-party origin from a partner without relay rights.
     let third = SigningKey::from_bytes(&[7; 32]);
     let relayed = signed(&third, 1, indicator("+447700900505", Tlp::Clear, vec![]));
     // RED addressed to someone else.
     let elsewhere = NodeId([9; 32]);
     assert_ne!(elsewhere, victim);
-    let red = signed(rogue, 6, indicator("+447700900506", Tlp::Red, vec![elsewhere]));
+    let red = signed(
+        rogue,
+        6,
+        indicator("+447700900506", Tlp::Red, vec![elsewhere]),
+    );
     vec![good, forged, tampered, malformed, relayed, red]
 }
 
@@ -72,9 +86,16 @@ struct RogueFederation {
 impl Federation for RogueFederation {
     type PullStream = ReceiverStream<Result<proto::PullBatch, Status>>;
 
-    async fn pull(&self, request: Request<proto::PullRequest>) -> Result<Response<Self::PullStream>, Status> {
+    async fn pull(
+        &self,
+        request: Request<proto::PullRequest>,
+    ) -> Result<Response<Self::PullStream>, Status> {
         let (tx, rx) = mpsc::channel(2);
-        let batch = proto::PullBatch { records: self.batch.clone(), cursor: 6, origins: vec![] };
+        let batch = proto::PullBatch {
+            records: self.batch.clone(),
+            cursor: 6,
+            origins: vec![],
+        };
         let resume = request.get_ref().cursor;
         tokio::spawn(async move {
             if resume < 6 {
@@ -93,12 +114,25 @@ pub async fn start(rogue_dir: &NodeDir, victim_dir: &NodeDir) -> String {
     let config = rogue_dir.load_config().expect("config");
     let identity = rogue_dir.load_identity(&config).expect("identity");
     let victim_config = victim_dir.load_config().expect("victim config");
-    let victim = victim_dir.load_identity(&victim_config).expect("victim identity");
+    let victim = victim_dir
+        .load_identity(&victim_config)
+        .expect("victim identity");
     let pins = liaison::tls::PinSet::default();
-    pins.insert(liaison::tls::PinSet::pin_of(&victim.tls_cert_der), victim.node_id());
-    let tls = liaison::tls::server_config(&identity.tls_cert_der, &identity.tls_key_der, &identity.ca_cert_der, pins).expect("tls");
+    pins.insert(
+        liaison::tls::PinSet::pin_of(&victim.tls_cert_der),
+        victim.node_id(),
+    );
+    let tls = liaison::tls::server_config(
+        &identity.tls_cert_der,
+        &identity.tls_key_der,
+        &identity.ca_cert_der,
+        pins,
+    )
+    .expect("tls");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let address = listener.local_addr().expect("addr").to_string();
     let (tx, rx) = mpsc::channel(8);
     tokio::spawn(async move {
@@ -112,7 +146,9 @@ pub async fn start(rogue_dir: &NodeDir, victim_dir: &NodeDir) -> String {
             });
         }
     });
-    let service = RogueFederation { batch: hostile_batch(&identity.signing_key, victim.node_id()) };
+    let service = RogueFederation {
+        batch: hostile_batch(&identity.signing_key, victim.node_id()),
+    };
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(FederationServer::new(service))
