@@ -22,6 +22,13 @@ pub struct Config {
     /// Country used for phone numbers written in national format, e.g. "GB".
     #[serde(default)]
     pub default_country: String,
+    /// Seconds between retention purges of records past their valid-until.
+    #[serde(default = "default_purge_seconds")]
+    pub purge_interval_seconds: u64,
+}
+
+fn default_purge_seconds() -> u64 {
+    60
 }
 
 fn default_cache_mb() -> u64 {
@@ -41,6 +48,7 @@ impl Config {
             cache_mb: default_cache_mb(),
             default_valid_days: default_valid_days(),
             default_country: String::new(),
+            purge_interval_seconds: default_purge_seconds(),
         }
     }
 
@@ -57,6 +65,10 @@ impl Config {
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    pub fn purge_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.purge_interval_seconds.max(1))
     }
 
     /// The endpoints advertised in the enrollment bundle: the configured ones, or

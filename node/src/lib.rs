@@ -13,9 +13,12 @@
 //! - [`identity`]: keys, certificates, the node directory, enrollment bundles.
 //! - [`tls`]: rustls verifiers (partner pins, local CA) and caller principals.
 //! - [`policy`]: who may receive which record (TLP, handling, relay).
+//! - [`correlation`]: which agencies hold or sighted a value, from the indexes.
+//! - [`retention`]: purging records past their valid-until.
 //! - [`node`]: the running node's shared state and the publish path.
 //! - [`service`]: the gRPC services (Analyst, Admin, Federation).
 //! - [`sync`]: pulling records from partners.
+//! - [`federated`]: asking every partner a search in parallel, within a deadline.
 //! - [`audit`]: the append-only, hash-chained audit log.
 //! - [`server`]: the listener, TLS accept loop, shutdown.
 //! - [`client`]: connecting to a node as its admin/analyst (used by the CLI).
@@ -28,14 +31,17 @@ pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod correlation;
 pub mod demo;
 pub mod error;
+pub mod federated;
 pub mod identity;
 pub mod indicator;
 pub mod lab;
 pub mod node;
 pub mod policy;
 pub mod record;
+pub mod retention;
 pub mod server;
 pub mod service;
 pub mod store;
@@ -46,6 +52,10 @@ pub mod tls;
 #[allow(clippy::all, missing_docs)]
 pub mod proto {
     tonic::include_proto!("liaison.v1");
+
+    /// The encoded descriptor set of every Liaison proto file (for reflection).
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/liaison_descriptor.bin"));
 }
 
 pub use error::{Error, Result};

@@ -90,6 +90,8 @@ pub struct PartnerLive {
     pub connection: String,
     /// Wakes the puller from its backoff.
     pub kick: Arc<tokio::sync::Notify>,
+    /// A lazily connected channel for calls to the partner (federated search).
+    pub channel: Option<tonic::transport::Channel>,
 }
 
 pub struct Node {
@@ -191,6 +193,53 @@ impl Node {
             .await
     }
 
+    /// Withdraws one of our own records: a signed Revocation that travels to
+    /// everyone who may have received the record.
+    pub async fn revoke(&self, target: RecordId, reason: String) -> Result<VerifiedRecord> {
+        let stored = self
+            .store
+            .get(&target)?
+            .ok_or_else(|| Error::NotFound(target.to_hex()))?;
+        if stored.record.origin() != self.node_id() {
+            return Err(Error::PermissionDenied(
+                "only the origin agency can revoke its record; ask its origin to".into(),
+            ));
+        }
+        if stored.record.payload.indicator().is_none() {
+            return Err(Error::InvalidRequest(
+                "record_id: only an indicator record can be revoked".into(),
+            ));
+        }
+        if self.store.is_tombstoned(&target)? {
+            return Err(Error::Conflict(format!(
+                "record {target} is already revoked or superseded"
+            )));
+        }
+        let body = Body::Revocation(crate::record::Revocation {
+            record_id: target,
+            reason,
+        });
+        self.sign_and_commit(body, crate::now_ms()).await
+    }
+
+    /// Records that this agency saw an indicator too.
+    pub async fn sight(&self, target: RecordId, note: String) -> Result<VerifiedRecord> {
+        let stored = self
+            .store
+            .get(&target)?
+            .ok_or_else(|| Error::NotFound(target.to_hex()))?;
+        if stored.record.payload.indicator().is_none() || self.store.is_tombstoned(&target)? {
+            return Err(Error::InvalidRequest(
+                "record_id: only a live indicator record can be sighted".into(),
+            ));
+        }
+        let body = Body::Sighting(crate::record::Sighting {
+            record_id: target,
+            note,
+        });
+        self.sign_and_commit(body, crate::now_ms()).await
+    }
+
     fn check_supersedable(&self, earlier: &RecordId) -> Result<()> {
         let stored = self
             .store
@@ -258,6 +307,7 @@ impl Node {
             revoked,
             connection: "not connected".into(),
             kick: Arc::new(tokio::sync::Notify::new()),
+            channel: None,
         };
         if let Ok(mut partners) = self.partners.lock() {
             partners.insert(id, live);
@@ -294,6 +344,39 @@ impl Node {
             .ok()?
             .get(id)
             .map(|p| p.revoked.subscribe())
+    }
+
+    /// A channel to the partner over pinned mTLS, made on first use and reused;
+    /// it reconnects by itself.
+    pub async fn partner_channel(&self, id: &NodeId) -> Result<tonic::transport::Channel> {
+        let entry = {
+            let partners = self.partners.lock().map_err(|_| Error::ShuttingDown)?;
+            let live = partners
+                .get(id)
+                .ok_or_else(|| Error::NotFound(format!("partner {id}")))?;
+            if let Some(channel) = &live.channel {
+                return Ok(channel.clone());
+            }
+            live.entry.clone()
+        };
+        let address = entry
+            .endpoints
+            .first()
+            .ok_or_else(|| Error::InvalidRequest("partner lists no endpoint".into()))?;
+        let bundle =
+            crate::identity::Bundle::from_signed(&hex::decode(&entry.bundle).unwrap_or_default())?;
+        let config = crate::tls::client_config(
+            &self.identity.tls_cert_der,
+            &self.identity.tls_key_der,
+            &bundle.tls_cert_der,
+        )?;
+        let channel = crate::tls::connect_channel(address, config, true).await?;
+        if let Ok(mut partners) = self.partners.lock() {
+            if let Some(live) = partners.get_mut(id) {
+                live.channel = Some(channel.clone());
+            }
+        }
+        Ok(channel)
     }
 
     pub fn puller_kick(&self, id: &NodeId) -> Option<Arc<tokio::sync::Notify>> {

@@ -47,6 +47,28 @@ pub fn may_send(
     partner.relay && is_relayable(markings)
 }
 
+/// May this node send a revocation or sighting (`reference`) of the record
+/// `target` to `partner`? It goes wherever the target could go, and back to
+/// whoever already holds the target; someone else's reference is relayed only
+/// under the relay rules.
+pub fn may_send_reference(
+    own: NodeId,
+    reference: Provenance,
+    target: Provenance,
+    markings: &Indicator,
+    partner: &Grant,
+) -> bool {
+    if reference.origin == partner.node || reference.received_from == Some(partner.node) {
+        return false;
+    }
+    if reference.origin != own && !(partner.relay && is_relayable(markings)) {
+        return false;
+    }
+    let partner_holds_target =
+        target.origin == partner.node || target.received_from == Some(partner.node);
+    partner_holds_target || may_send(own, target, markings, partner)
+}
+
 /// Whether a receiver may pass the record on at all.
 pub fn is_relayable(markings: &Indicator) -> bool {
     markings.tlp.is_relayable() && !markings.forbids_relay()
@@ -197,6 +219,77 @@ mod tests {
             via_c,
             &markings(Tlp::Clear),
             &grant(C, Tlp::Red, true)
+        ));
+    }
+
+    #[test]
+    fn references_follow_their_target() {
+        // B sights A's AMBER record: A (which holds it) gets the sighting, C does not.
+        let sighting = Provenance {
+            origin: B,
+            received_from: None,
+        };
+        let target = Provenance {
+            origin: A,
+            received_from: Some(A),
+        };
+        let amber = markings(Tlp::Amber);
+        assert!(may_send_reference(
+            B,
+            sighting,
+            target,
+            &amber,
+            &grant(A, Tlp::Clear, false)
+        ));
+        assert!(!may_send_reference(
+            B,
+            sighting,
+            target,
+            &amber,
+            &grant(C, Tlp::Red, true)
+        ));
+        // A GREEN target: the sighting goes to C like the record would.
+        let green = markings(Tlp::Green);
+        assert!(may_send_reference(
+            B,
+            sighting,
+            target,
+            &green,
+            &grant(C, Tlp::Green, true)
+        ));
+        // A's revocation relayed by B: only to relay partners, only for relayable records.
+        let revocation = Provenance {
+            origin: A,
+            received_from: Some(A),
+        };
+        assert!(may_send_reference(
+            B,
+            revocation,
+            target,
+            &green,
+            &grant(C, Tlp::Green, true)
+        ));
+        assert!(!may_send_reference(
+            B,
+            revocation,
+            target,
+            &green,
+            &grant(C, Tlp::Green, false)
+        ));
+        assert!(!may_send_reference(
+            B,
+            revocation,
+            target,
+            &amber,
+            &grant(C, Tlp::Red, true)
+        ));
+        // Never back to where it came from.
+        assert!(!may_send_reference(
+            B,
+            revocation,
+            target,
+            &green,
+            &grant(A, Tlp::Red, true)
         ));
     }
 

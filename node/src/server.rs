@@ -57,6 +57,7 @@ pub async fn run(dir: NodeDir, listener: TcpListener, shutdown: Shutdown) -> Res
     for partner in node.partner_ids() {
         crate::sync::start_puller(node.clone(), partner);
     }
+    crate::retention::start(node.clone(), node.config.purge_interval());
     serve(node.clone(), listener, shutdown).await?;
     let store = node.store.clone();
     drop(node);
@@ -86,10 +87,21 @@ async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Re
     let (tx, rx) = mpsc::channel(MAX_PENDING_CONNECTIONS);
     let accept_loop = tokio::spawn(accept_connections(listener, acceptor, tx, shutdown.clone()));
 
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<AnalystServer<AnalystService>>().await;
+    health
+        .set_serving::<FederationServer<FederationService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| Error::Tls(format!("reflection setup: {e}")))?;
     let router = Server::builder()
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(20)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .add_service(health_service)
+        .add_service(reflection)
         .add_service(
             AnalystServer::new(AnalystService::new(node.clone()))
                 .max_decoding_message_size(MAX_REQUEST_BYTES),

@@ -10,6 +10,7 @@ use tonic::Code;
 use super::output;
 use super::{
     AuditCommand, Cli, ClientCommand, Command, IdentityCommand, PartnerCommand, PublishArgs,
+    SearchArgs,
 };
 use crate::client::NodeClient;
 use crate::config::Config;
@@ -39,12 +40,9 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Run => run(dir).await,
         Command::Client(ClientCommand::Issue { name, role, out }) => issue(&dir, &name, role, &out),
         Command::Publish(args) => publish(&dir, *args).await,
-        Command::Search {
-            value,
-            kind,
-            country,
-            json,
-        } => search(&dir, value, kind, country, json).await,
+        Command::Search(args) => search(&dir, *args).await,
+        Command::Revoke { record_id, reason } => revoke(&dir, record_id, reason).await,
+        Command::Sight { record_id, note } => sight(&dir, record_id, note).await,
         Command::Get { record_id, json } => get(&dir, record_id, json).await,
         Command::Identity(command) => identity(&dir, command).await,
         Command::Partner(command) => partner(&dir, command).await,
@@ -182,17 +180,20 @@ async fn publish(dir: &NodeDir, args: PublishArgs) -> Result<()> {
     Ok(())
 }
 
-async fn search(
-    dir: &NodeDir,
-    value: String,
-    kind: Option<String>,
-    country: Option<String>,
-    json: bool,
-) -> Result<()> {
+async fn search(dir: &NodeDir, args: SearchArgs) -> Result<()> {
     let request = proto::SearchRequest {
-        value,
-        kind: kind.as_deref().map(kind_code).transpose()?.unwrap_or(0),
-        default_country: country.unwrap_or_default(),
+        value: args.value,
+        kind: args
+            .kind
+            .as_deref()
+            .map(kind_code)
+            .transpose()?
+            .unwrap_or(0),
+        default_country: args.country.unwrap_or_default(),
+        federated: args.federated,
+        justification: args.justification,
+        case_reference: args.case_reference,
+        deadline_ms: args.deadline_ms,
     };
     let client = NodeClient::for_dir(dir).await?;
     let response = client
@@ -201,10 +202,48 @@ async fn search(
         .await
         .map_err(status_error)?
         .into_inner();
-    match json {
+    match args.json {
         true => println!("{}", output::search_json(&response)),
         false => output::print_search(&response),
     }
+    Ok(())
+}
+
+async fn revoke(dir: &NodeDir, record_id: String, reason: String) -> Result<()> {
+    let client = NodeClient::for_dir(dir).await?;
+    let request = proto::RevokeRequest {
+        record_id: record_id.clone(),
+        reason,
+    };
+    let response = client
+        .analyst()
+        .revoke(request)
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    println!(
+        "Revoked {record_id}; the revocation {} travels to every partner that may hold it.",
+        response.revocation_id
+    );
+    Ok(())
+}
+
+async fn sight(dir: &NodeDir, record_id: String, note: String) -> Result<()> {
+    let client = NodeClient::for_dir(dir).await?;
+    let request = proto::SightRequest {
+        record_id: record_id.clone(),
+        note,
+    };
+    let response = client
+        .analyst()
+        .sight(request)
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    println!(
+        "Recorded a sighting of {record_id} as record {}.",
+        response.sighting_id
+    );
     Ok(())
 }
 

@@ -48,16 +48,19 @@ pub enum Command {
     Client(ClientCommand),
     /// Sign and publish an indicator.
     Publish(Box<PublishArgs>),
-    /// Search the node's records for a value.
-    Search {
-        value: String,
+    /// Search the node's records for a value (and, with --federated, every partner's).
+    Search(Box<SearchArgs>),
+    /// Withdraw one of this agency's records everywhere it travelled.
+    Revoke {
+        record_id: String,
         #[arg(long)]
-        kind: Option<String>,
-        /// Country for a phone number in national format.
-        #[arg(long)]
-        country: Option<String>,
-        #[arg(long)]
-        json: bool,
+        reason: String,
+    },
+    /// Record that this agency saw an indicator too.
+    Sight {
+        record_id: String,
+        #[arg(long, default_value = "")]
+        note: String,
     },
     /// Show one record by id.
     Get {
@@ -127,6 +130,29 @@ pub struct PublishArgs {
     /// Country for a phone number in national format.
     #[arg(long)]
     pub country: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    pub value: String,
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Country for a phone number in national format.
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Also ask every connected partner, in parallel.
+    #[arg(long)]
+    pub federated: bool,
+    /// Why you search (sent to partners, who log it).
+    #[arg(long, default_value = "")]
+    pub justification: String,
+    #[arg(long = "case", default_value = "")]
+    pub case_reference: String,
+    /// Federated deadline in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    pub deadline_ms: u32,
     #[arg(long)]
     pub json: bool,
 }

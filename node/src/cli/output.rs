@@ -56,6 +56,9 @@ pub fn record_json(view: &proto::RecordView) -> Value {
         "recipients": indicator.recipients.iter().map(hex::encode).collect::<Vec<_>>(),
         "supersedes": hex::encode(&indicator.supersedes),
         "outside_known_ranges": indicator.outside_known_ranges,
+        "sightings": view.sightings,
+        "last_sighting": if view.last_sighting_unix_ms > 0 { time(view.last_sighting_unix_ms) } else { String::new() },
+        "source": view.source,
     })
 }
 
@@ -103,7 +106,19 @@ pub fn print_record(view: &proto::RecordView) {
             );
         }
     }
-    if !view.received_from.is_empty() {
+    if view.sightings > 0 {
+        println!(
+            "  sightings   {} (latest {})",
+            view.sightings,
+            time(view.last_sighting_unix_ms)
+        );
+    }
+    if view.source != "local" && !view.source.is_empty() {
+        println!(
+            "  answered by partner {} (not stored here)",
+            &view.source[..16.min(view.source.len())]
+        );
+    } else if !view.received_from.is_empty() {
         println!("  received from {}", &view.received_from[..16]);
     }
 }
@@ -144,11 +159,59 @@ pub fn search_json(response: &proto::SearchResponse) -> Value {
     json!({
         "queries": response.normalized_queries,
         "records": response.records.iter().map(record_json).collect::<Vec<_>>(),
+        "partners": response.partners.iter().map(|p| json!({
+            "node_id": p.node_id, "name": p.name, "status": p.status, "latency_ms": p.latency_ms,
+            "records": p.records, "detail": p.detail,
+        })).collect::<Vec<_>>(),
+        "correlations": response.correlations.iter().map(|c| json!({
+            "query": c.query, "agencies": c.agencies,
+            "holdings": c.holdings.iter().map(|h| json!({
+                "origin": h.origin, "name": h.name, "labels": h.labels, "records": h.records,
+                "sightings": h.sightings,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
     })
 }
 
 pub fn print_search(response: &proto::SearchResponse) {
     println!("Looked up: {}", response.normalized_queries.join(", "));
+    for c in &response.correlations {
+        let names: Vec<String> = c
+            .holdings
+            .iter()
+            .map(|h| {
+                if h.name.is_empty() {
+                    h.origin[..16].to_string()
+                } else {
+                    h.name.clone()
+                }
+            })
+            .collect();
+        println!(
+            "  {}: held or sighted by {} agencies here ({})",
+            c.query,
+            c.agencies,
+            names.join(", ")
+        );
+    }
+    for p in &response.partners {
+        let who = if p.name.is_empty() {
+            &p.node_id[..16]
+        } else {
+            p.name.as_str()
+        };
+        println!(
+            "  partner {who}: {} in {} ms, {} record(s){}",
+            p.status,
+            p.latency_ms,
+            p.records,
+            if p.detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", p.detail)
+            }
+        );
+    }
     if response.records.is_empty() {
         println!("No records.");
         return;

@@ -1,17 +1,25 @@
-//! `liaison.v1.Analyst`: publish, get and search, for the agency's own users.
+//! `liaison.v1.Analyst`: publish, get, search (local and federated), correlate,
+//! revoke and sight, for the agency's own users.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tonic::{Request, Response, Status};
 
-use super::convert::{draft_from_publish, kind_from_wire, record_id, record_view};
+use super::convert::{draft_from_publish, kind_from_wire, record_id, record_view, stored_view};
 use super::require_local;
+use crate::correlation::{correlate, live_records};
 use crate::error::Error;
+use crate::federated::{self, Purpose, DEFAULT_DEADLINE};
 use crate::identity::Role;
 use crate::indicator::{self, Context, Normalized};
 use crate::node::Node;
 use crate::proto;
 use crate::proto::analyst_server::Analyst;
+use crate::tls::Principal;
+
+/// Longest deadline an analyst may ask a federated search to wait.
+const MAX_DEADLINE: Duration = Duration::from_secs(30);
 
 pub struct AnalystService {
     node: Arc<Node>,
@@ -43,6 +51,32 @@ impl AnalystService {
             }
         }
     }
+
+    fn local_views(&self, queries: &[Normalized]) -> Result<Vec<proto::RecordView>, Error> {
+        let mut views = Vec::new();
+        for query in queries {
+            views.extend(
+                live_records(&self.node, query)?
+                    .iter()
+                    .map(|stored| stored_view(&self.node, stored)),
+            );
+        }
+        Ok(views)
+    }
+}
+
+fn deadline(request: &proto::SearchRequest) -> Duration {
+    match request.deadline_ms {
+        0 => DEFAULT_DEADLINE,
+        ms => Duration::from_millis(u64::from(ms)).min(MAX_DEADLINE),
+    }
+}
+
+fn analyst_name(principal: &Principal) -> String {
+    match principal {
+        Principal::Local { name, .. } => name.clone(),
+        Principal::Partner(id) => id.to_hex(),
+    }
 }
 
 #[tonic::async_trait]
@@ -70,9 +104,8 @@ impl Analyst for AnalystService {
     ) -> Result<Response<proto::RecordView>, Status> {
         require_local(&self.node, &request, Role::Analyst)?;
         let id = record_id(&request.get_ref().record_id)?;
-        let stored = self.node.store.get(&id).map_err(Error::from)?;
-        match stored {
-            Some(stored) => Ok(Response::new(record_view(&self.node, &stored))),
+        match self.node.store.get(&id).map_err(Error::from)? {
+            Some(stored) => Ok(Response::new(stored_view(&self.node, &stored))),
             None => Err(Error::NotFound(id.to_hex()).into()),
         }
     }
@@ -81,29 +114,33 @@ impl Analyst for AnalystService {
         &self,
         request: Request<proto::SearchRequest>,
     ) -> Result<Response<proto::SearchResponse>, Status> {
-        require_local(&self.node, &request, Role::Analyst)?;
-        let queries = self.normalize_query(request.get_ref())?;
-        let now = crate::now_ms();
-        let mut records = Vec::new();
-        for query in &queries {
-            for id in self
-                .node
-                .store
-                .lookup(query.kind, &query.value)
-                .map_err(Error::from)?
-            {
-                let Some(stored) = self.node.store.get(&id).map_err(Error::from)? else {
-                    continue;
-                };
-                let expired = stored
-                    .record
-                    .payload
-                    .indicator()
-                    .is_some_and(|i| i.valid_until_ms <= now);
-                if !expired {
-                    records.push(record_view(&self.node, &stored));
+        let who = require_local(&self.node, &request, Role::Analyst)?;
+        let request = request.into_inner();
+        let queries = self.normalize_query(&request)?;
+        let mut records = self.local_views(&queries)?;
+        let correlations = queries
+            .iter()
+            .map(|q| correlate(&self.node, q))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut partners = Vec::new();
+        if request.federated {
+            let purpose = Purpose {
+                analyst: analyst_name(&who),
+                justification: request.justification.clone(),
+                case_reference: request.case_reference.clone(),
+            };
+            let answer = federated::search(&self.node, &queries, purpose, deadline(&request)).await;
+            for (partner, record) in answer.records {
+                if !records.iter().any(|r| r.record_id == record.id.to_hex()) {
+                    records.push(record_view(
+                        &self.node,
+                        &record,
+                        Some(partner),
+                        &partner.to_hex(),
+                    ));
                 }
             }
+            partners = answer.statuses;
         }
         records.sort_by_key(|r| std::cmp::Reverse(r.created_unix_ms));
         Ok(Response::new(proto::SearchResponse {
@@ -112,6 +149,53 @@ impl Analyst for AnalystService {
                 .iter()
                 .map(|q| format!("{}:{}", q.kind, q.value))
                 .collect(),
+            partners,
+            correlations,
+        }))
+    }
+
+    async fn correlate(
+        &self,
+        request: Request<proto::SearchRequest>,
+    ) -> Result<Response<proto::CorrelateResponse>, Status> {
+        require_local(&self.node, &request, Role::Analyst)?;
+        let queries = self.normalize_query(request.get_ref())?;
+        let correlations = queries
+            .iter()
+            .map(|q| correlate(&self.node, q))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Response::new(proto::CorrelateResponse { correlations }))
+    }
+
+    async fn revoke(
+        &self,
+        request: Request<proto::RevokeRequest>,
+    ) -> Result<Response<proto::RevokeResponse>, Status> {
+        let who = require_local(&self.node, &request, Role::Analyst)?;
+        let request = request.into_inner();
+        let target = record_id(&request.record_id)?;
+        if request.reason.trim().is_empty() {
+            return Err(
+                Error::InvalidRequest("reason: say why the record is withdrawn".into()).into(),
+            );
+        }
+        let revocation = self.node.revoke(target, request.reason).await?;
+        tracing::info!(record = %target.short(), by = %who.describe(), "revoked");
+        Ok(Response::new(proto::RevokeResponse {
+            revocation_id: revocation.id.to_hex(),
+        }))
+    }
+
+    async fn sight(
+        &self,
+        request: Request<proto::SightRequest>,
+    ) -> Result<Response<proto::SightResponse>, Status> {
+        require_local(&self.node, &request, Role::Analyst)?;
+        let request = request.into_inner();
+        let target = record_id(&request.record_id)?;
+        let sighting = self.node.sight(target, request.note).await?;
+        Ok(Response::new(proto::SightResponse {
+            sighting_id: sighting.id.to_hex(),
         }))
     }
 }

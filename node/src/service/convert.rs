@@ -6,7 +6,7 @@ use crate::identity::fingerprint;
 use crate::indicator::Kind;
 use crate::node::{Draft, Node};
 use crate::proto;
-use crate::record::{Evaluation, HandlingCode, NodeId, RecordError, RecordId, Tlp};
+use crate::record::{Evaluation, HandlingCode, NodeId, RecordError, RecordId, Tlp, VerifiedRecord};
 use crate::store::{PartnerEntry, StoredRecord, SyncState};
 
 pub fn kind_from_wire(value: i32) -> Result<Option<Kind>> {
@@ -103,8 +103,15 @@ pub fn origin_name(node: &Node, origin: &NodeId) -> String {
         .unwrap_or_default()
 }
 
-pub fn record_view(node: &Node, stored: &StoredRecord) -> proto::RecordView {
-    let record = &stored.record;
+/// A record for display. `source` is "local" or the partner that answered.
+pub fn record_view(
+    node: &Node,
+    record: &VerifiedRecord,
+    received_from: Option<NodeId>,
+    source: &str,
+) -> proto::RecordView {
+    let (sightings, last_sighting) =
+        crate::correlation::sighting_summary(node, &record.id).unwrap_or((0, 0));
     proto::RecordView {
         record_id: record.id.to_hex(),
         envelope: Some(record.envelope.to_wire()),
@@ -116,8 +123,15 @@ pub fn record_view(node: &Node, stored: &StoredRecord) -> proto::RecordView {
             .payload
             .indicator()
             .map(crate::record::indicator_to_wire),
-        received_from: stored.received_from.map(|n| n.to_hex()).unwrap_or_default(),
+        received_from: received_from.map(|n| n.to_hex()).unwrap_or_default(),
+        sightings,
+        last_sighting_unix_ms: last_sighting,
+        source: source.to_string(),
     }
+}
+
+pub fn stored_view(node: &Node, stored: &StoredRecord) -> proto::RecordView {
+    record_view(node, &stored.record, stored.received_from, "local")
 }
 
 pub fn partner_info(

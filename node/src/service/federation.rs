@@ -65,6 +65,81 @@ impl Federation for FederationService {
         tokio::spawn(server.run(revoked));
         Ok(Response::new(ReceiverStream::new(rx)))
     }
+
+    async fn search(
+        &self,
+        request: Request<proto::FederatedQuery>,
+    ) -> Result<Response<proto::FederatedAnswer>, Status> {
+        let partner = require_partner(&self.node, &request)?;
+        let grant = self
+            .node
+            .grant_for(&partner)
+            .ok_or_else(|| Status::permission_denied("partner is no longer enrolled"))?;
+        let query = request.into_inner();
+        let node = self.node.clone();
+        let (answer, ids, query) = tokio::task::spawn_blocking(move || {
+            answer_search(&node, &grant, &query).map(|(a, ids)| (a, ids, query))
+        })
+        .await
+        .map_err(|_| Status::internal("search failed"))??;
+        self.node
+            .audit
+            .record(
+                &format!("partner {}", partner.to_hex()),
+                "search.answer",
+                serde_json::json!({
+                    "analyst": query.analyst,
+                    "justification": query.justification,
+                    "case_reference": query.case_reference,
+                    "queries": query.queries.iter().map(|q| format!("{}:{}", q.kind, q.value)).collect::<Vec<_>>(),
+                    "records": ids,
+                }),
+            )
+            .map_err(|e| Status::internal(format!("audit log write failed, not answering: {e}")))?;
+        Ok(Response::new(answer))
+    }
+}
+
+/// Most queries one federated search may carry.
+const MAX_QUERIES: usize = 16;
+
+/// The records matching a partner's query that the partner may receive.
+fn answer_search(
+    node: &Node,
+    grant: &Grant,
+    query: &proto::FederatedQuery,
+) -> Result<(proto::FederatedAnswer, Vec<String>), Error> {
+    if query.queries.len() > MAX_QUERIES {
+        return Err(Error::InvalidRequest(format!(
+            "at most {MAX_QUERIES} queries per search"
+        )));
+    }
+    let mut answer = proto::FederatedAnswer::default();
+    let mut disclosed = Vec::new();
+    let mut origins: Vec<NodeId> = Vec::new();
+    for q in &query.queries {
+        let kind = u8::try_from(q.kind)
+            .ok()
+            .and_then(crate::indicator::Kind::from_code)
+            .ok_or_else(|| Error::InvalidRequest(format!("unknown indicator kind {}", q.kind)))?;
+        let normalized = crate::indicator::check_canonical(kind, &q.value)?;
+        for stored in crate::correlation::live_records(node, &normalized)? {
+            if !may_send(node, grant, &stored)? {
+                continue;
+            }
+            let origin = stored.record.origin();
+            if origin != node.node_id() && !origins.contains(&origin) {
+                origins.push(origin);
+            }
+            answer.records.push(stored.record.envelope.to_wire());
+            disclosed.push(stored.record.id.to_hex());
+        }
+    }
+    answer.origins = origins
+        .iter()
+        .filter_map(|o| origin_bundle(node, o))
+        .collect();
+    Ok((answer, disclosed))
 }
 
 struct StreamServer {
@@ -178,7 +253,7 @@ fn build_batch(
 }
 
 /// The policy decision for one stored record; revocations and sightings follow
-/// the markings of the record they refer to.
+/// the record they refer to.
 fn may_send(node: &Node, grant: &Grant, stored: &StoredRecord) -> Result<bool, Error> {
     let provenance = Provenance {
         origin: stored.record.origin(),
@@ -205,9 +280,14 @@ fn may_send(node: &Node, grant: &Grant, stored: &StoredRecord) -> Result<bool, E
     let Some(markings) = target.record.payload.indicator() else {
         return Ok(false);
     };
-    Ok(policy::may_send(
+    let target_provenance = Provenance {
+        origin: target.record.origin(),
+        received_from: target.received_from,
+    };
+    Ok(policy::may_send_reference(
         node.node_id(),
         provenance,
+        target_provenance,
         markings,
         grant,
     ))

@@ -12,6 +12,7 @@ mod federation;
 
 pub use admin::AdminService;
 pub use analyst::AnalystService;
+pub use convert::origin_name;
 pub use federation::FederationService;
 
 use tonic::{Request, Status};

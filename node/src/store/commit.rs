@@ -1,23 +1,31 @@
-//! Group commit: one task owns every record write. It takes all waiting batches,
+//! Group commit: one task owns every record write. It takes all waiting jobs,
 //! applies each atomically, flushes once for all of them, and only then answers
 //! the callers and announces the new change-log position to live streams.
+//! Retention purges go through the same task, so they never race a write.
 
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::records::{BatchOutcome, WriteBatch};
 use super::{Store, StoreError};
+use crate::record::RecordId;
 
-/// Most batches merged under one flush.
+/// Most jobs merged under one flush.
 const MAX_GROUP: usize = 256;
 const QUEUE_DEPTH: usize = 1024;
 
-type Reply = oneshot::Sender<Result<BatchOutcome, StoreError>>;
+enum Job {
+    Write(
+        WriteBatch,
+        oneshot::Sender<Result<BatchOutcome, StoreError>>,
+    ),
+    Purge(i64, oneshot::Sender<Result<Vec<RecordId>, StoreError>>),
+}
 
-/// Submits batches to the committer. Cloneable; the committer stops when every
+/// Submits jobs to the committer. Cloneable; the committer stops when every
 /// handle is dropped.
 #[derive(Clone)]
 pub struct CommitHandle {
-    tx: mpsc::Sender<(WriteBatch, Reply)>,
+    tx: mpsc::Sender<Job>,
     changes: watch::Receiver<u64>,
 }
 
@@ -26,7 +34,17 @@ impl CommitHandle {
     pub async fn commit(&self, batch: WriteBatch) -> Result<BatchOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send((batch, reply))
+            .send(Job::Write(batch, reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Purges records whose valid-until is before `now_ms`; returns once durable.
+    pub async fn purge_expired(&self, now_ms: i64) -> Result<Vec<RecordId>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job::Purge(now_ms, reply))
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
@@ -40,14 +58,25 @@ impl CommitHandle {
 
 pub struct Committer {
     store: Store,
-    rx: mpsc::Receiver<(WriteBatch, Reply)>,
+    rx: mpsc::Receiver<Job>,
     changes: watch::Sender<u64>,
     next_change: u64,
 }
 
+enum Staged {
+    Write(
+        Result<BatchOutcome, StoreError>,
+        oneshot::Sender<Result<BatchOutcome, StoreError>>,
+    ),
+    Purge(
+        Result<Vec<RecordId>, StoreError>,
+        oneshot::Sender<Result<Vec<RecordId>, StoreError>>,
+    ),
+}
+
 impl Committer {
     /// Starts the commit task; it ends after the last handle is dropped and every
-    /// queued batch is written.
+    /// queued job is written.
     pub fn spawn(store: Store) -> Result<(CommitHandle, tokio::task::JoinHandle<()>), StoreError> {
         let last = store.last_change()?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
@@ -76,25 +105,33 @@ impl Committer {
         tracing::debug!("committer drained and stopped");
     }
 
-    async fn commit_group(&mut self, group: Vec<(WriteBatch, Reply)>) {
-        let mut staged = Vec::with_capacity(group.len());
-        for (batch, reply) in group {
-            let result = self.store.apply(&batch, self.next_change);
-            if let Ok(outcome) = &result {
-                self.next_change = outcome.last_change + 1;
+    fn stage(&mut self, job: Job) -> Staged {
+        match job {
+            Job::Write(batch, reply) => {
+                let result = self.store.apply(&batch, self.next_change);
+                if let Ok(outcome) = &result {
+                    self.next_change = outcome.last_change + 1;
+                }
+                Staged::Write(result, reply)
             }
-            staged.push((result, reply));
+            Job::Purge(now_ms, reply) => Staged::Purge(self.store.purge_expired(now_ms), reply),
         }
+    }
+
+    async fn commit_group(&mut self, group: Vec<Job>) {
+        let staged: Vec<Staged> = group.into_iter().map(|job| self.stage(job)).collect();
         let flushed = self.store.flush().await;
         if flushed.is_ok() {
             self.changes.send_replace(self.next_change - 1);
         }
-        for (result, reply) in staged {
-            let answer = match (&flushed, result) {
-                (Ok(()), result) => result,
-                (Err(e), _) => Err(StoreError::Io(format!("flush failed: {e}"))),
-            };
-            let _ = reply.send(answer);
+        let failed = |e: &StoreError| StoreError::Io(format!("flush failed: {e}"));
+        for job in staged {
+            match (job, &flushed) {
+                (Staged::Write(result, reply), Ok(())) => drop(reply.send(result)),
+                (Staged::Write(_, reply), Err(e)) => drop(reply.send(Err(failed(e)))),
+                (Staged::Purge(result, reply), Ok(())) => drop(reply.send(result)),
+                (Staged::Purge(_, reply), Err(e)) => drop(reply.send(Err(failed(e)))),
+            }
         }
     }
 }

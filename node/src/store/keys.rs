@@ -24,6 +24,11 @@ pub const SYNC: u8 = b'S';
 /// third-party origin node id -> PartnerEntry (JSON), learned via a relay
 pub const KNOWN_ORIGIN: u8 = b'N';
 
+/// revoked or superseded record id -> origin (32) || id of the revoking record (32)
+pub const TOMBSTONE: u8 = b'T';
+/// sighted record id, sighting record id -> ()
+pub const SIGHTING: u8 = b'G';
+
 pub const META_SCHEMA: &str = "schema";
 pub const META_RECORDS: &str = "records";
 
@@ -56,6 +61,23 @@ pub fn origin(node: &NodeId) -> Vec<u8> {
 pub fn expiry(valid_until_ms: i64, id: &RecordId) -> Vec<u8> {
     let ms = u64::try_from(valid_until_ms.max(0)).unwrap_or(0);
     [&[EXPIRY][..], &ms.to_be_bytes(), &id.0].concat()
+}
+
+pub fn tombstone(id: &RecordId) -> Vec<u8> {
+    [&[TOMBSTONE][..], &id.0].concat()
+}
+
+pub fn sighting_prefix(target: &RecordId) -> Vec<u8> {
+    [&[SIGHTING][..], &target.0].concat()
+}
+
+pub fn sighting(target: &RecordId, sighting: &RecordId) -> Vec<u8> {
+    [sighting_prefix(target).as_slice(), &sighting.0].concat()
+}
+
+pub fn expiry_until(valid_until_ms: i64) -> Vec<u8> {
+    let ms = u64::try_from(valid_until_ms.max(0)).unwrap_or(0);
+    [&[EXPIRY][..], &ms.to_be_bytes()].concat()
 }
 
 pub fn partner(node: &NodeId) -> Vec<u8> {

@@ -9,6 +9,7 @@
 //! never hand sled types to callers.
 
 mod commit;
+mod effects;
 mod keys;
 mod partners;
 mod records;
@@ -116,6 +117,10 @@ impl Store {
 
     fn add_records(&self, n: u64) {
         self.inner.record_count.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn set_record_count(&self, n: u64) {
+        self.inner.record_count.store(n, Ordering::Relaxed);
     }
 
     /// Bytes the database occupies on disk.

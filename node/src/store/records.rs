@@ -69,6 +69,7 @@ impl Store {
             ..Default::default()
         };
         let mut origin_max: Vec<(NodeId, u64)> = Vec::new();
+        let mut staged = super::effects::Staged::default();
         for record in &batch.records {
             let key = keys::record(&record.id);
             if tree.contains_key(&key)? || outcome.stored.contains(&record.id) {
@@ -87,13 +88,7 @@ impl Store {
             };
             sled_batch.insert(key, stored.encode_to_vec());
             sled_batch.insert(keys::change(seq), &record.id.0[..]);
-            if let Some(indicator) = record.payload.indicator() {
-                sled_batch.insert(
-                    keys::index(indicator.kind, &indicator.value, &record.id),
-                    &[][..],
-                );
-                sled_batch.insert(keys::expiry(indicator.valid_until_ms, &record.id), &[][..]);
-            }
+            self.stage_effects(record, &mut sled_batch, &mut staged)?;
             note_origin_sequence(&mut origin_max, record.origin(), record.payload.sequence);
             outcome.stored.push(record.id);
             outcome.last_change = seq;

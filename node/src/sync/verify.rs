@@ -5,7 +5,7 @@ use crate::identity::Bundle;
 use crate::node::Node;
 use crate::policy::{self, Grant, Provenance};
 use crate::proto;
-use crate::record::{Body, Envelope, NodeId, VerifiedRecord};
+use crate::record::{Body, Envelope, Indicator, NodeId, RecordId, VerifiedRecord};
 use crate::store::PartnerEntry;
 
 /// What to store and what to count against the sender.
@@ -43,7 +43,7 @@ pub fn verify_batch(node: &Node, sender: &Grant, batch: proto::PullBatch) -> Bat
                 continue;
             }
         };
-        match check_record(node, sender, &record, &carried) {
+        match check_record(node, sender, &record, &carried, &verdict.accepted) {
             Ok(()) => {
                 if let Some(bundle) = carried.iter().find(|b| b.node_id == record.origin()) {
                     learn_origin(node, sender, bundle, &mut verdict);
@@ -85,6 +85,7 @@ fn check_record(
     sender: &Grant,
     record: &VerifiedRecord,
     carried: &[Bundle],
+    earlier: &[VerifiedRecord],
 ) -> Result<(), String> {
     let origin = record.origin();
     if origin == node.node_id() {
@@ -99,28 +100,67 @@ fn check_record(
         || node.store.known_origin(&origin).ok().flatten().is_some()
         || carried.iter().any(|b| b.node_id == origin);
     let markings = match &record.payload.body {
-        Body::Indicator(indicator) => indicator.clone(),
-        Body::Revocation(r) => referenced_markings(node, &r.record_id)?,
-        Body::Sighting(s) => referenced_markings(node, &s.record_id)?,
+        Body::Indicator(indicator) => {
+            if let Some(target) = indicator.supersedes {
+                check_same_origin(find_target(node, earlier, &target)?, origin, "supersede")?;
+            }
+            indicator.clone()
+        }
+        Body::Revocation(r) => match find_target(node, earlier, &r.record_id)? {
+            Some(target) => {
+                check_same_origin(Some(target.clone()), origin, "revoke")?;
+                target.1
+            }
+            // Kept, and applied if the record arrives later; only straight from
+            // its origin, since nothing here says who may see it.
+            None if origin == sender.node => return Ok(()),
+            None => return Err("relayed revocation of a record this node does not hold".into()),
+        },
+        Body::Sighting(s) => match find_target(node, earlier, &s.record_id)? {
+            Some((_, markings)) => markings,
+            None => return Err("sighting of a record this node does not hold".into()),
+        },
     };
     policy::check_incoming(node.node_id(), sender, provenance, trusted, &markings)
 }
 
-fn referenced_markings(
+/// The origin and markings of a referenced indicator: earlier in this batch, or stored.
+fn find_target(
     node: &Node,
-    id: &crate::record::RecordId,
-) -> Result<crate::record::Indicator, String> {
-    let stored = node
-        .store
-        .get(id)
-        .map_err(|e| e.to_string())?
-        .ok_or("refers to a record this node does not hold")?;
-    stored
-        .record
-        .payload
-        .indicator()
-        .cloned()
-        .ok_or_else(|| "refers to a record that is not an indicator".into())
+    earlier: &[VerifiedRecord],
+    id: &RecordId,
+) -> Result<Option<(NodeId, Indicator)>, String> {
+    let found = match earlier.iter().find(|r| r.id == *id) {
+        Some(record) => Some(record.clone()),
+        None => node
+            .store
+            .get(id)
+            .map_err(|e| e.to_string())?
+            .map(|stored| stored.record),
+    };
+    match found {
+        Some(record) => match record.payload.indicator() {
+            Some(indicator) => Ok(Some((record.origin(), indicator.clone()))),
+            None => Err("refers to a record that is not an indicator".into()),
+        },
+        None => Ok(None),
+    }
+}
+
+/// Only a record's origin may revoke or supersede it.
+fn check_same_origin(
+    target: Option<(NodeId, Indicator)>,
+    origin: NodeId,
+    what: &str,
+) -> Result<(), String> {
+    match target {
+        Some((target_origin, _)) if target_origin != origin => Err(format!(
+            "{} tries to {what} a record of another origin ({})",
+            origin.short(),
+            target_origin.short()
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn learn_origin(node: &Node, sender: &Grant, bundle: &Bundle, verdict: &mut BatchVerdict) {
