@@ -5,33 +5,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{eventually, TestNode, WAIT};
+use common::{eventually, holds, three_agencies, TestNode, WAIT};
 
 fn partner<'a>(list: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     list["partners"]
         .as_array()
         .and_then(|p| p.iter().find(|p| p["name"] == name))
         .unwrap_or_else(|| panic!("no partner {name} in {list}"))
-}
-
-fn holds(node: &TestNode, value: &str, id: &str) -> bool {
-    node.search_ids(value).iter().any(|found| found == id)
-}
-
-/// A↔B (A grants B up to RED, relay both ways), B↔C (GREEN ceiling, relay both
-/// ways); C is not enrolled with A.
-fn three_agencies() -> (TestNode, TestNode, TestNode) {
-    let mut a = TestNode::init("Agency A (example)");
-    let mut b = TestNode::init("Agency B (example)");
-    let mut c = TestNode::init("Agency C (example)");
-    a.start();
-    b.start();
-    c.start();
-    a.enroll(&b, "red", true);
-    b.enroll(&a, "red", true);
-    b.enroll(&c, "green", true);
-    c.enroll(&b, "green", true);
-    (a, b, c)
 }
 
 #[test]
@@ -156,6 +136,11 @@ async fn forged_and_malformed_records_from_a_peer_are_rejected_and_counted() {
         );
     }
     assert!(victim.log().contains("rejected records from partner"));
+    // Federated answers are verified too: the forged record never shows, the
+    // good one does, and nothing unrelated to the question is let through.
+    let answer = victim.cli_json(&["search", "+447700900502", "--federated"]);
+    assert_eq!(answer["records"].as_array().unwrap().len(), 0, "{answer}");
+    assert_eq!(answer["partners"][0]["status"], "answered");
 }
 
 #[test]

@@ -156,3 +156,82 @@ async fn committer_acknowledges_after_flush_and_announces_changes() {
     task.await.unwrap();
     assert_eq!(store.record_count(), 50);
 }
+
+fn revocation(key: &SigningKey, seq: u64, target: crate::record::RecordId) -> VerifiedRecord {
+    let payload = Payload {
+        origin: NodeId(key.verifying_key().to_bytes()),
+        sequence: seq,
+        created_ms: 2,
+        body: Body::Revocation(crate::record::Revocation {
+            record_id: target,
+            reason: "error".into(),
+        }),
+    };
+    sign_payload(key, &payload).unwrap()
+}
+
+#[test]
+fn a_revocation_removes_its_target_from_the_index_even_if_it_arrives_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), 1 << 20).unwrap();
+    let key = SigningKey::from_bytes(&[4; 32]);
+    let target = record(&key, 1, "t.example.org");
+    // Revocation first (relays reorder), then the record: never indexed.
+    store
+        .apply(&batch(vec![revocation(&key, 2, target.id)]), 1)
+        .unwrap();
+    store.apply(&batch(vec![target.clone()]), 2).unwrap();
+    assert!(store
+        .lookup(Kind::Domain, "t.example.org")
+        .unwrap()
+        .is_empty());
+    assert!(store.is_tombstoned(&target.id).unwrap());
+    // In the usual order, and within one batch, the same.
+    let other = record(&key, 3, "u.example.org");
+    store
+        .apply(
+            &batch(vec![other.clone(), revocation(&key, 4, other.id)]),
+            3,
+        )
+        .unwrap();
+    assert!(store
+        .lookup(Kind::Domain, "u.example.org")
+        .unwrap()
+        .is_empty());
+    // Someone else's revocation does nothing.
+    let intruder = SigningKey::from_bytes(&[5; 32]);
+    let kept = record(&key, 5, "v.example.org");
+    store
+        .apply(
+            &batch(vec![kept.clone(), revocation(&intruder, 1, kept.id)]),
+            5,
+        )
+        .unwrap();
+    assert_eq!(
+        store.lookup(Kind::Domain, "v.example.org").unwrap(),
+        vec![kept.id]
+    );
+    assert!(!store.is_tombstoned(&kept.id).unwrap());
+}
+
+#[test]
+fn purge_removes_expired_records_with_their_index_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), 1 << 20).unwrap();
+    let key = SigningKey::from_bytes(&[6; 32]);
+    let expired = record(&key, 1, "old.example.org"); // valid until 10 ms after the epoch
+    store.apply(&batch(vec![expired.clone()]), 1).unwrap();
+    assert_eq!(
+        store.purge_expired(5).unwrap(),
+        vec![],
+        "not yet expired at 5 ms"
+    );
+    assert_eq!(store.purge_expired(1_000).unwrap(), vec![expired.id]);
+    assert!(store.get(&expired.id).unwrap().is_none());
+    assert!(store
+        .lookup(Kind::Domain, "old.example.org")
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.record_count(), 0);
+    assert!(store.purge_expired(1_000).unwrap().is_empty());
+}

@@ -257,4 +257,25 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
 
 pub const WAIT: Duration = Duration::from_secs(15);
 
+/// A↔B (A grants B up to RED, relay both ways), B↔C (GREEN ceiling, relay both
+/// ways); C is not enrolled with A.
+pub fn three_agencies() -> (TestNode, TestNode, TestNode) {
+    let mut a = TestNode::init("Agency A (example)");
+    let mut b = TestNode::init("Agency B (example)");
+    let mut c = TestNode::init("Agency C (example)");
+    a.start();
+    b.start();
+    c.start();
+    a.enroll(&b, "red", true);
+    b.enroll(&a, "red", true);
+    b.enroll(&c, "green", true);
+    c.enroll(&b, "green", true);
+    (a, b, c)
+}
+
+/// Whether a search for `value` at `node` returns the record `id`.
+pub fn holds(node: &TestNode, value: &str, id: &str) -> bool {
+    node.search_ids(value).iter().any(|found| found == id)
+}
+
 pub mod rogue;

@@ -106,6 +106,17 @@ impl Federation for RogueFederation {
         });
         Ok(Response::new(ReceiverStream::new(rx)))
     }
+
+    /// Answers every search with the whole hostile batch, whatever was asked.
+    async fn search(
+        &self,
+        _request: Request<proto::FederatedQuery>,
+    ) -> Result<Response<proto::FederatedAnswer>, Status> {
+        Ok(Response::new(proto::FederatedAnswer {
+            records: self.batch.clone(),
+            origins: vec![],
+        }))
+    }
 }
 
 /// Starts the rogue server for `rogue_dir`, trusting the victim's TLS certificate.
