@@ -251,7 +251,95 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
         );
     }
 
-    step(6, "Agency A revokes Agency B");
+    step(
+        6,
+        "correlation and federated search: B also holds the number, C sighted it",
+    );
+    let phone_id = &ids[0].record_id;
+    let from_b = b
+        .publish(with(
+            request(K::Phone, "+44 7700 900123", Tlp::Green),
+            "scam-centre",
+            "same number, B's own case",
+        ))
+        .await?;
+    c.client
+        .analyst()
+        .sight(crate::proto::SightRequest {
+            record_id: phone_id.clone(),
+            note: "seen in a new statement".into(),
+        })
+        .await?;
+    let since = Instant::now();
+    wait_for(&a, "+447700900123", &from_b.record_id, since).await?;
+    let query = crate::proto::SearchRequest {
+        value: "+44 7700 900123".into(),
+        federated: true,
+        justification: "victim statement (fictional)".into(),
+        case_reference: "CASE-DEMO-1".into(),
+        ..Default::default()
+    };
+    let mut agencies = 0;
+    while since.elapsed() < PATIENCE && agencies < 3 {
+        let answer = a.client.analyst().search(query.clone()).await?.into_inner();
+        agencies = answer.correlations.first().map(|c| c.agencies).unwrap_or(0);
+        if agencies >= 3 || since.elapsed() >= PATIENCE {
+            println!("  A searches +44 7700 900123 across the federation:");
+            for p in &answer.partners {
+                println!(
+                    "    partner {:<40} {} in {} ms, {} record(s)",
+                    p.name, p.status, p.latency_ms, p.records
+                );
+            }
+            for h in answer.correlations.iter().flat_map(|c| &c.holdings) {
+                let verb = if h.records > 0 {
+                    "held by"
+                } else {
+                    "sighted by"
+                };
+                println!(
+                    "    {verb:<10} {:<40} records {}  sightings {}  labels {}",
+                    h.name,
+                    h.records,
+                    h.sightings,
+                    h.labels.join(",")
+                );
+            }
+            println!("    -> known to {agencies} agencies");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    step(
+        7,
+        "Agency A withdraws its record; the revocation follows it to C, through B",
+    );
+    let revoked_at = Instant::now();
+    a.client
+        .analyst()
+        .revoke(crate::proto::RevokeRequest {
+            record_id: phone_id.clone(),
+            reason: "attributed in error".into(),
+        })
+        .await?;
+    let mut gone_after = None;
+    while revoked_at.elapsed() < PATIENCE {
+        if !c.holds("+447700900123", phone_id).await? && !b.holds("+447700900123", phone_id).await?
+        {
+            gone_after = Some(revoked_at.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    match gone_after {
+        Some(t) => println!(
+            "  gone from B and C search after {:.1} ms (kept only as a tombstone)",
+            ms(t)
+        ),
+        None => bail!("the revocation did not reach C within {PATIENCE:?}"),
+    }
+
+    step(8, "Agency A revokes Agency B");
     a.revoke(&b).await?;
     let revoked_at = Instant::now();
     let mut state = String::new();
@@ -291,7 +379,7 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
     for node in [a, b, c] {
         node.stop().await?;
     }
-    if surprises > 0 || leaked || state == "connected" {
+    if surprises > 0 || leaked || state == "connected" || agencies < 3 {
         bail!("the demo saw {surprises} unexpected deliveries; see above");
     }
     println!("Done: every marking was enforced.");

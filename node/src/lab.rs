@@ -26,17 +26,28 @@ pub struct LabNode {
 impl LabNode {
     /// Creates a node under `root` and serves it on an ephemeral loopback port.
     pub async fn start(root: &Path, name: &str) -> Result<LabNode> {
-        let dir = NodeDir::new(
-            root.join(
-                name.split_whitespace()
-                    .next()
-                    .unwrap_or("node")
-                    .to_lowercase(),
-            ),
-        );
+        LabNode::serve(LabNode::create(root, name)?).await
+    }
+
+    /// Creates a node directory (not yet serving).
+    pub fn create(root: &Path, name: &str) -> Result<NodeDir> {
+        let folder = name
+            .split_whitespace()
+            .next()
+            .unwrap_or("node")
+            .to_lowercase();
+        let dir = NodeDir::new(root.join(folder));
         let mut config = Config::new(name, "127.0.0.1:0");
         config.default_country = "GB".into();
-        let identity = dir.init(&config)?;
+        dir.init(&config)?;
+        Ok(dir)
+    }
+
+    /// Serves an existing node directory on an ephemeral loopback port.
+    pub async fn serve(dir: NodeDir) -> Result<LabNode> {
+        let config = dir.load_config()?;
+        let name = config.name.clone();
+        let node_id = dir.load_identity(&config)?.node_id().to_hex();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let (trigger, shutdown) = Shutdown::new();
         let task = tokio::spawn(crate::server::run(dir.clone(), listener, shutdown));
@@ -51,9 +62,9 @@ impl LabNode {
             .await
             .with_context(|| format!("connecting to {name}"))?;
         Ok(LabNode {
-            name: name.to_string(),
+            name,
             dir,
-            node_id: identity.node_id().to_hex(),
+            node_id,
             client,
             trigger,
             task,

@@ -1,0 +1,69 @@
+//! Filling a stopped node's store quickly for the large-scale measurements:
+//! records are signed with the node's own key (so they are real, verifiable
+//! records of that node) and written in large atomic batches, then flushed.
+//! Used only by `liaison bench`; a running node is never written behind its back.
+
+use anyhow::Result;
+
+use crate::identity::NodeDir;
+use crate::indicator::Kind;
+use crate::record::{sign_payload, Body, Evaluation, Indicator, Label, NodeId, Payload, Tlp};
+use crate::store::{Store, WriteBatch};
+
+const BATCH: u64 = 2_000;
+
+/// Writes `count` GREEN phone records with values from `value_of` into the
+/// store of the (stopped) node in `dir`.
+pub fn preload(dir: &NodeDir, count: u64, value_of: impl Fn(u64) -> String) -> Result<()> {
+    let config = dir.load_config()?;
+    let identity = dir.load_identity(&config)?;
+    let origin = identity.node_id();
+    let store = Store::open(&dir.database(), config.cache_mb * 1024 * 1024)?;
+    let mut next_change = store.last_change()? + 1;
+    let mut sequence = store.origin_sequence(&origin)? + 1;
+    let valid_until_ms = crate::now_ms() + 30 * 86_400_000;
+    let mut done = 0;
+    while done < count {
+        let n = BATCH.min(count - done);
+        let mut records = Vec::with_capacity(n as usize);
+        for i in done..done + n {
+            let payload = Payload {
+                origin,
+                sequence,
+                created_ms: crate::now_ms(),
+                body: Body::Indicator(indicator(value_of(i), valid_until_ms)),
+            };
+            sequence += 1;
+            records.push(sign_payload(&identity.signing_key, &payload)?);
+        }
+        let outcome = store.apply(
+            &WriteBatch {
+                records,
+                ..Default::default()
+            },
+            next_change,
+        )?;
+        next_change = outcome.last_change + 1;
+        done += n;
+    }
+    store.flush_blocking()?;
+    Ok(())
+}
+
+fn indicator(value: String, valid_until_ms: i64) -> Indicator {
+    Indicator {
+        kind: Kind::Phone,
+        value,
+        labels: vec![Label::ScamCentre],
+        tlp: Tlp::Green,
+        handling: vec![],
+        handling_note: String::new(),
+        evaluation: Evaluation::UNEVALUATED,
+        valid_until_ms,
+        description: "benchmark record (fictional)".into(),
+        case_reference: String::new(),
+        recipients: Vec::<NodeId>::new(),
+        supersedes: None,
+        outside_known_ranges: true,
+    }
+}
