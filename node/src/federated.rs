@@ -157,5 +157,9 @@ async fn ask(
     })
     .await
     .map_err(|e| ("unreachable", e.to_string()))?;
-    Ok(verified)
+    // A partner that has not yet received a revocation we hold may still offer the record.
+    Ok(verified
+        .into_iter()
+        .filter(|r| !node.store.is_tombstoned(&r.id).unwrap_or(false))
+        .collect())
 }

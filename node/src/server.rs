@@ -94,6 +94,7 @@ async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Re
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| Error::Tls(format!("reflection setup: {e}")))?;
     let router = Server::builder()

@@ -362,6 +362,17 @@ async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
                 false => output::print_partners(&list),
             }
         }
+        PartnerCommand::Block { node_id } => {
+            let request = proto::BlockOriginRequest {
+                node_id: node_id.clone(),
+            };
+            client
+                .admin()
+                .block_origin(request)
+                .await
+                .map_err(status_error)?;
+            println!("Blocked origin {node_id}: its records are refused from now on (those already stored stay).");
+        }
         PartnerCommand::Revoke { node_id } => {
             let response = client
                 .admin()

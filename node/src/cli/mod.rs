@@ -48,7 +48,7 @@ pub enum Command {
     Client(ClientCommand),
     /// Sign and publish an indicator.
     Publish(Box<PublishArgs>),
-    /// Search the node's records for a value (and, with --federated, every partner's).
+    /// Search the node's records for a value (and, with --federated, every enrolled partner's).
     Search(Box<SearchArgs>),
     /// Withdraw one of this agency's records everywhere it travelled.
     Revoke {
@@ -142,7 +142,7 @@ pub struct SearchArgs {
     /// Country for a phone number in national format.
     #[arg(long)]
     pub country: Option<String>,
-    /// Also ask every connected partner, in parallel.
+    /// Also ask every enrolled partner, in parallel.
     #[arg(long)]
     pub federated: bool,
     /// Why you search (sent to partners, who log it).
@@ -191,6 +191,8 @@ pub enum PartnerCommand {
     },
     /// Remove a partner: its open streams end and new connections fail.
     Revoke { node_id: String },
+    /// Refuse from now on the records of an origin known via a relay.
+    Block { node_id: String },
 }
 
 #[derive(Subcommand, Debug)]

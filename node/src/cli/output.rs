@@ -251,6 +251,7 @@ pub fn partners_json(list: &proto::ListPartnersResponse) -> Value {
         })).collect::<Vec<_>>(),
         "known_origins": list.known_origins.iter().map(|k| json!({
             "name": k.name, "node_id": k.node_id, "fingerprint": k.fingerprint, "known_via": k.known_via,
+            "blocked": k.blocked,
         })).collect::<Vec<_>>(),
     })
 }
@@ -282,10 +283,11 @@ pub fn print_partners(list: &proto::ListPartnersResponse) {
     }
     for k in &list.known_origins {
         println!(
-            "{} ({}) known via {}",
+            "{} ({}) known via {}{}",
             k.name,
             &k.node_id[..16],
-            &k.known_via[..16.min(k.known_via.len())]
+            &k.known_via[..16.min(k.known_via.len())],
+            if k.blocked { ", BLOCKED" } else { "" }
         );
     }
 }

@@ -101,6 +101,7 @@ impl Admin for AdminService {
             relay: request.relay,
             added_ms: crate::now_ms(),
             known_via: None,
+            blocked: false,
         };
         self.audit(
             &who.describe(),
@@ -155,6 +156,7 @@ impl Admin for AdminService {
             .map(|entry| {
                 let id: Option<NodeId> = entry.node_id.parse().ok();
                 proto::KnownOrigin {
+                    blocked: entry.blocked,
                     fingerprint: id
                         .map(|id| crate::identity::fingerprint(&id, &bundle_cert(&entry)))
                         .unwrap_or_default(),
@@ -168,6 +170,20 @@ impl Admin for AdminService {
             partners,
             known_origins,
         }))
+    }
+
+    async fn block_origin(
+        &self,
+        request: Request<proto::BlockOriginRequest>,
+    ) -> Result<Response<proto::BlockOriginResponse>, Status> {
+        let who = require_local(&self.node, &request, Role::Admin)?;
+        let id: NodeId = request
+            .get_ref()
+            .node_id
+            .parse()
+            .map_err(|_| Error::InvalidRequest("node_id: not a 64-hex-digit node id".into()))?;
+        self.block(&who.describe(), id).await?;
+        Ok(Response::new(proto::BlockOriginResponse {}))
     }
 
     async fn revoke_partner(
@@ -199,6 +215,36 @@ impl Admin for AdminService {
         Ok(Response::new(proto::RevokePartnerResponse {
             was_connected,
         }))
+    }
+}
+
+impl AdminService {
+    /// Marks a known-via origin blocked; its records are refused from then on.
+    async fn block(&self, who: &str, id: NodeId) -> Result<(), Status> {
+        if self.node.partner_entry(&id).is_some() {
+            return Err(Error::InvalidRequest(
+                "this is an enrolled partner; revoke it instead".into(),
+            )
+            .into());
+        }
+        let mut entry = self
+            .node
+            .store
+            .known_origin(&id)
+            .map_err(Error::from)?
+            .ok_or_else(|| Error::NotFound(format!("known origin {id} (see `partner list`)")))?;
+        self.audit(
+            who,
+            "origin.block",
+            serde_json::json!({ "origin": id.to_hex(), "name": entry.name }),
+        )?;
+        entry.blocked = true;
+        self.node
+            .store
+            .put_known_origin(&id, &entry)
+            .map_err(Error::from)?;
+        self.node.store.flush().await.map_err(Error::from)?;
+        Ok(())
     }
 }
 

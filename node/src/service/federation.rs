@@ -91,12 +91,22 @@ impl Federation for FederationService {
                     "analyst": query.analyst,
                     "justification": query.justification,
                     "case_reference": query.case_reference,
-                    "queries": query.queries.iter().map(|q| format!("{}:{}", q.kind, q.value)).collect::<Vec<_>>(),
+                    "queries": query.queries.iter().map(query_label).collect::<Vec<_>>(),
                     "records": ids,
                 }),
             )
             .map_err(|e| Status::internal(format!("audit log write failed, not answering: {e}")))?;
         Ok(Response::new(answer))
+    }
+}
+
+fn query_label(q: &proto::federated_query::Query) -> String {
+    let kind = u8::try_from(q.kind)
+        .ok()
+        .and_then(crate::indicator::Kind::from_code);
+    match kind {
+        Some(kind) => format!("{kind}:{}", q.value),
+        None => format!("kind-{}:{}", q.kind, q.value),
     }
 }
 

@@ -3,9 +3,11 @@
 //! only as a tombstone), a sighting is indexed under the record it sighted, and
 //! retention purges records past their valid-until.
 //!
-//! A tombstone may arrive before its target (relays reorder); it is kept, and the
-//! target is never indexed when it comes. Only the target's own origin can
-//! tombstone it: a tombstone naming another origin is ignored.
+//! A tombstone may arrive before its target (relays reorder); it is kept, the
+//! target is never indexed when it comes, and the revocation is announced again
+//! in the change log right after the target so partners receive it too.
+//! Tombstones are keyed by (target, origin of the revocation): only one signed
+//! by the target's own origin counts, and nobody else's can mask it.
 
 use super::keys;
 use super::{Store, StoreError};
@@ -14,29 +16,32 @@ use crate::record::{Body, NodeId, RecordId, VerifiedRecord};
 /// Effects staged within one batch, so later records in the batch see them.
 #[derive(Default)]
 pub(super) struct Staged {
-    tombstones: Vec<(RecordId, NodeId)>,
-    indexed: Vec<(RecordId, NodeId, Vec<u8>, Vec<u8>)>,
+    tombstones: Vec<(RecordId, NodeId, RecordId)>,
+    indexed: Vec<(RecordId, NodeId, Vec<u8>)>,
 }
 
 impl Store {
-    /// Index entries and effects of a newly stored record.
+    /// Index entries and effects of a newly stored record. Returns the id of an
+    /// earlier revocation to announce again, when the record it revokes arrives late.
     pub(super) fn stage_effects(
         &self,
         record: &VerifiedRecord,
         batch: &mut sled::Batch,
         staged: &mut Staged,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<RecordId>, StoreError> {
+        let mut announce = None;
         match &record.payload.body {
             Body::Indicator(indicator) => {
-                if !self.is_tombstoned_for(&record.id, &record.origin(), staged)? {
+                let revoked_by = self.revoked_by(&record.id, &record.origin(), staged)?;
+                if revoked_by.is_some() {
+                    announce = revoked_by;
+                } else {
                     let index = keys::index(indicator.kind, &indicator.value, &record.id);
-                    let expiry = keys::expiry(indicator.valid_until_ms, &record.id);
                     batch.insert(index.clone(), &[][..]);
-                    batch.insert(expiry.clone(), &[][..]);
-                    staged
-                        .indexed
-                        .push((record.id, record.origin(), index, expiry));
+                    staged.indexed.push((record.id, record.origin(), index));
                 }
+                // Revoked or not, the record leaves at its valid-until.
+                batch.insert(keys::expiry(indicator.valid_until_ms, &record.id), &[][..]);
                 if let Some(earlier) = indicator.supersedes {
                     self.stage_tombstone(earlier, record, batch, staged)?;
                 }
@@ -48,7 +53,7 @@ impl Store {
                 batch.insert(keys::sighting(&sighting.record_id, &record.id), &[][..])
             }
         }
-        Ok(())
+        Ok(announce)
     }
 
     fn stage_tombstone(
@@ -59,62 +64,55 @@ impl Store {
         staged: &mut Staged,
     ) -> Result<(), StoreError> {
         let origin = by.origin();
-        batch.insert(
-            keys::tombstone(&target),
-            [origin.0.as_slice(), &by.id.0].concat(),
-        );
-        staged.tombstones.push((target, origin));
-        if let Some((_, _, index, expiry)) = staged
+        batch.insert(keys::tombstone(&target, &origin), &by.id.0[..]);
+        staged.tombstones.push((target, origin, by.id));
+        let same_batch = staged
             .indexed
             .iter()
-            .find(|(id, o, _, _)| *id == target && *o == origin)
-        {
+            .find(|(id, o, _)| *id == target && *o == origin);
+        if let Some((_, _, index)) = same_batch {
             batch.remove(index.clone());
-            batch.remove(expiry.clone());
             return Ok(());
         }
         if let Some(stored) = self.get(&target)? {
             if stored.record.origin() == origin {
                 if let Some(indicator) = stored.record.payload.indicator() {
                     batch.remove(keys::index(indicator.kind, &indicator.value, &target));
-                    batch.remove(keys::expiry(indicator.valid_until_ms, &target));
                 }
             }
         }
         Ok(())
     }
 
-    fn is_tombstoned_for(
+    /// The record by which `origin` revoked or superseded `id`, if it did.
+    fn revoked_by(
         &self,
         id: &RecordId,
         origin: &NodeId,
         staged: &Staged,
-    ) -> Result<bool, StoreError> {
-        if staged
+    ) -> Result<Option<RecordId>, StoreError> {
+        if let Some((_, _, by)) = staged
             .tombstones
             .iter()
-            .any(|(t, o)| t == id && o == origin)
+            .find(|(t, o, _)| t == id && o == origin)
         {
-            return Ok(true);
+            return Ok(Some(*by));
         }
-        Ok(self.tombstone_origin(id)? == Some(*origin))
-    }
-
-    fn tombstone_origin(&self, id: &RecordId) -> Result<Option<NodeId>, StoreError> {
-        let key = keys::tombstone(id);
+        let key = keys::tombstone(id, origin);
         match self.tree().get(&key)? {
-            Some(value) if value.len() == 64 => Ok(NodeId::from_slice(&value[..32]).ok()),
-            Some(_) => Err(keys::corrupt(&key, "tombstone is not 64 bytes")),
+            Some(by) => RecordId::from_slice(&by)
+                .map(Some)
+                .map_err(|_| keys::corrupt(&key, "tombstone is not a record id")),
             None => Ok(None),
         }
     }
 
-    /// Whether a record has been revoked or superseded by its origin.
+    /// Whether a stored record has been revoked or superseded by its origin.
     pub fn is_tombstoned(&self, id: &RecordId) -> Result<bool, StoreError> {
-        match self.tombstone_origin(id)? {
-            Some(origin) => Ok(self
-                .get(id)?
-                .is_none_or(|stored| stored.record.origin() == origin)),
+        match self.get(id)? {
+            Some(stored) => Ok(self
+                .tree()
+                .contains_key(keys::tombstone(id, &stored.record.origin()))?),
             None => Ok(false),
         }
     }

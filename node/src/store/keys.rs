@@ -24,7 +24,7 @@ pub const SYNC: u8 = b'S';
 /// third-party origin node id -> PartnerEntry (JSON), learned via a relay
 pub const KNOWN_ORIGIN: u8 = b'N';
 
-/// revoked or superseded record id -> origin (32) || id of the revoking record (32)
+/// revoked or superseded record id, origin that revoked it -> id of the revoking record
 pub const TOMBSTONE: u8 = b'T';
 /// sighted record id, sighting record id -> ()
 pub const SIGHTING: u8 = b'G';
@@ -63,8 +63,8 @@ pub fn expiry(valid_until_ms: i64, id: &RecordId) -> Vec<u8> {
     [&[EXPIRY][..], &ms.to_be_bytes(), &id.0].concat()
 }
 
-pub fn tombstone(id: &RecordId) -> Vec<u8> {
-    [&[TOMBSTONE][..], &id.0].concat()
+pub fn tombstone(id: &RecordId, origin: &NodeId) -> Vec<u8> {
+    [&[TOMBSTONE][..], &id.0, &origin.0].concat()
 }
 
 pub fn sighting_prefix(target: &RecordId) -> Vec<u8> {

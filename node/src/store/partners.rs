@@ -25,6 +25,9 @@ pub struct PartnerEntry {
     /// Set when the identity reached us through a relaying partner (not enrolled).
     #[serde(default)]
     pub known_via: Option<String>,
+    /// A known-via origin an admin blocked: its records are refused.
+    #[serde(default)]
+    pub blocked: bool,
 }
 
 /// Where we are in a partner's change log, and what it has sent us.
@@ -101,6 +104,21 @@ impl Store {
                 .map_err(|e| corrupt(&key, &e.to_string())),
             None => Ok(None),
         }
+    }
+
+    /// Forgets the origins learned through a partner that is being revoked
+    /// (blocked ones stay blocked).
+    pub fn forget_origins_known_via(&self, partner: &NodeId) -> Result<(), StoreError> {
+        let via = partner.to_hex();
+        for entry in self.tree().scan_prefix([keys::KNOWN_ORIGIN]) {
+            let (key, value) = entry?;
+            let known: PartnerEntry =
+                serde_json::from_slice(&value).map_err(|e| corrupt(&key, &e.to_string()))?;
+            if known.known_via.as_deref() == Some(via.as_str()) && !known.blocked {
+                self.tree().remove(key)?;
+            }
+        }
+        Ok(())
     }
 
     pub fn known_origins(&self) -> Result<Vec<PartnerEntry>, StoreError> {

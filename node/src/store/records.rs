@@ -88,10 +88,14 @@ impl Store {
             };
             sled_batch.insert(key, stored.encode_to_vec());
             sled_batch.insert(keys::change(seq), &record.id.0[..]);
-            self.stage_effects(record, &mut sled_batch, &mut staged)?;
+            outcome.last_change = seq;
+            if let Some(revocation) = self.stage_effects(record, &mut sled_batch, &mut staged)? {
+                // The revocation came first; serve it again after its record.
+                outcome.last_change += 1;
+                sled_batch.insert(keys::change(outcome.last_change), &revocation.0[..]);
+            }
             note_origin_sequence(&mut origin_max, record.origin(), record.payload.sequence);
             outcome.stored.push(record.id);
-            outcome.last_change = seq;
         }
         for (origin, seq) in origin_max {
             let key = keys::origin(&origin);

@@ -235,3 +235,32 @@ fn purge_removes_expired_records_with_their_index_entries() {
     assert_eq!(store.record_count(), 0);
     assert!(store.purge_expired(1_000).unwrap().is_empty());
 }
+
+#[test]
+fn nobody_else_can_mask_a_revocation_and_a_late_target_re_announces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), 1 << 20).unwrap();
+    let origin = SigningKey::from_bytes(&[7; 32]);
+    let intruder = SigningKey::from_bytes(&[8; 32]);
+    let target = record(&origin, 1, "w.example.org");
+    let real = revocation(&origin, 2, target.id);
+    // The real revocation, then an intruder's for the same id, then the record.
+    store.apply(&batch(vec![real.clone()]), 1).unwrap();
+    store
+        .apply(&batch(vec![revocation(&intruder, 1, target.id)]), 2)
+        .unwrap();
+    let outcome = store.apply(&batch(vec![target.clone()]), 3).unwrap();
+    assert!(
+        store
+            .lookup(Kind::Domain, "w.example.org")
+            .unwrap()
+            .is_empty(),
+        "the origin's revocation was masked"
+    );
+    // The record took change 3; the revocation is announced again as change 4.
+    assert_eq!(outcome.last_change, 4);
+    assert_eq!(
+        store.changes_after(2, 10).unwrap(),
+        vec![(3, target.id), (4, real.id)]
+    );
+}

@@ -95,9 +95,19 @@ fn check_record(
         origin,
         received_from: Some(sender.node),
     };
+    let known = node
+        .store
+        .known_origin(&origin)
+        .map_err(|e| e.to_string())?;
+    if known.as_ref().is_some_and(|k| k.blocked) {
+        return Err(format!(
+            "origin {} is blocked by this agency's admin",
+            origin.short()
+        ));
+    }
     let trusted = origin == sender.node
         || node.grant_for(&origin).is_some()
-        || node.store.known_origin(&origin).ok().flatten().is_some()
+        || known.is_some()
         || carried.iter().any(|b| b.node_id == origin);
     let markings = match &record.payload.body {
         Body::Indicator(indicator) => {
@@ -188,6 +198,7 @@ fn learn_origin(node: &Node, sender: &Grant, bundle: &Bundle, verdict: &mut Batc
         relay: false,
         added_ms: crate::now_ms(),
         known_via: Some(sender.node.to_hex()),
+        blocked: false,
     };
     verdict.new_origins.push((bundle.node_id, entry));
 }

@@ -1,0 +1,255 @@
+//! The Python example client (examples/python/liaison_client.py) against a real node:
+//! health, publish and search over mTLS with an issued analyst certificate, and a
+//! certificate from another node's CA refused.
+//!
+//! Needs a Python with grpcio and grpcio-tools (examples/python/requirements.txt):
+//! `LIAISON_PYTHON` if set, else `python3`. Without them the tests print
+//! "skipped: …" and pass — unless `LIAISON_PYTHON` was set (as `.ci/run` does), in
+//! which case a broken interpreter fails the test instead of hiding it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestNode;
+
+/// How long one run of the Python client may take before it is killed.
+const PYTHON_TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Run {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn python() -> String {
+    std::env::var("LIAISON_PYTHON")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| "python3".to_string())
+}
+
+/// Runs `python ARGS…`, killing it after `PYTHON_TIMEOUT`. Output goes to files,
+/// so a chatty child can never block on a full pipe.
+fn run_python(python: &str, args: &[&str]) -> Result<Run, String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+    let out_path = dir.path().join("stdout");
+    let err_path = dir.path().join("stderr");
+    let out = std::fs::File::create(&out_path).map_err(|e| e.to_string())?;
+    let err = std::fs::File::create(&err_path).map_err(|e| e.to_string())?;
+    let mut child = Command::new(python)
+        .args(args)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("cannot run {python}: {e}"))?;
+    let deadline = Instant::now() + PYTHON_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{python} {args:?} did not finish within {PYTHON_TIMEOUT:?}"
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => return Err(format!("waiting for {python}: {e}")),
+        }
+    };
+    Ok(Run {
+        success: status.success(),
+        stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
+    })
+}
+
+/// The interpreter to use, or `None` (after saying why) when the test must skip.
+fn python_with_grpc(test: &str) -> Option<String> {
+    let python = python();
+    let why = match run_python(&python, &["-c", "import grpc, grpc_tools"]) {
+        Ok(run) if run.success => return Some(python),
+        Ok(run) => run.stderr.trim().lines().last().unwrap_or("").to_string(),
+        Err(e) => e,
+    };
+    assert!(
+        std::env::var_os("LIAISON_PYTHON").is_none(),
+        "LIAISON_PYTHON={python} was given but cannot import grpc, grpc_tools: {why}"
+    );
+    eprintln!(
+        "skipped: {test}: {python} cannot import grpc, grpc_tools ({why}); set LIAISON_PYTHON \
+         to a Python with examples/python/requirements.txt installed"
+    );
+    None
+}
+
+/// Runs the example client against `node` with the certificates in `folder`.
+/// The script generates its stubs from the repository's proto/ into a temporary
+/// directory of its own.
+fn client(python: &str, node: &TestNode, folder: &Path, args: &[&str]) -> Run {
+    let script = repo_root().join("examples/python/liaison_client.py");
+    let proto = repo_root().join("proto");
+    let address = node.address();
+    let paths = [
+        folder.join("client.crt"),
+        folder.join("client.key"),
+        folder.join("node.crt"),
+    ];
+    let mut all: Vec<&str> = vec![
+        script.to_str().expect("utf-8 path"),
+        "--proto-dir",
+        proto.to_str().expect("utf-8 path"),
+        "--address",
+        &address,
+        "--cert",
+        paths[0].to_str().expect("utf-8 path"),
+        "--key",
+        paths[1].to_str().expect("utf-8 path"),
+        "--node-cert",
+        paths[2].to_str().expect("utf-8 path"),
+    ];
+    all.extend_from_slice(args);
+    run_python(python, &all).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn client_json(python: &str, node: &TestNode, folder: &Path, args: &[&str]) -> serde_json::Value {
+    let run = client(python, node, folder, args);
+    assert!(
+        run.success,
+        "liaison_client.py {args:?} failed:\n{}\n{}\nnode log:\n{}",
+        run.stdout,
+        run.stderr,
+        node.log()
+    );
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "liaison_client.py {args:?}: not JSON ({e}):\n{}",
+            run.stdout
+        )
+    })
+}
+
+#[test]
+fn python_client_publishes_and_searches_over_mtls() {
+    let Some(python) = python_with_grpc("python_client_publishes_and_searches_over_mtls") else {
+        return;
+    };
+    let mut node = TestNode::init("Agency Python (example)");
+    node.start();
+    let analyst = node.issue("Analyst Example", "analyst");
+
+    let health = client_json(&python, &node, &analyst, &["health"]);
+    assert_eq!(health["status"], "SERVING", "{health}");
+
+    // National format: the node's country (GB, from the harness's init) applies.
+    let published = client_json(
+        &python,
+        &node,
+        &analyst,
+        &[
+            "publish",
+            "--kind",
+            "phone",
+            "--value",
+            "07700 900456",
+            "--tlp",
+            "green",
+            "--label",
+            "scam-centre",
+            "--evaluation",
+            "B2",
+        ],
+    );
+    let id = published["record_id"]
+        .as_str()
+        .expect("record_id")
+        .to_string();
+    assert_eq!(id.len(), 64, "hex SHA-256 record id: {published}");
+    assert_eq!(published["normalized_value"], "+447700900456");
+
+    // Searched in another written form, it is the same number.
+    let found = client_json(&python, &node, &analyst, &["search", "+44 7700 900456"]);
+    let records = found["records"].as_array().expect("records");
+    let ids: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r["record_id"].as_str())
+        .collect();
+    assert!(ids.contains(&id.as_str()), "{id} not in {found}");
+    let record = records
+        .iter()
+        .find(|r| r["record_id"] == id.as_str())
+        .expect("record");
+    assert_eq!(record["indicator"]["kind"], "INDICATOR_KIND_PHONE");
+    assert_eq!(record["indicator"]["tlp"], "TLP_GREEN");
+    assert_eq!(record["indicator"]["labels"][0], "scam-centre");
+    // The node's own CLI sees the record the Python client published.
+    assert_eq!(node.search_ids("+447700900456"), vec![id.clone()]);
+
+    // A value the node refuses: the status code and message go to stderr, exit 1.
+    let refused = client(
+        &python,
+        &node,
+        &analyst,
+        &["publish", "--kind", "phone", "--value", "hello world"],
+    );
+    assert!(!refused.success, "accepted an invalid phone number");
+    assert!(
+        refused.stderr.contains("INVALID_ARGUMENT"),
+        "stderr: {}",
+        refused.stderr
+    );
+    assert!(
+        refused.stdout.trim().is_empty(),
+        "stdout: {}",
+        refused.stdout
+    );
+    node.stop();
+}
+
+#[test]
+fn python_client_with_another_nodes_certificate_is_refused() {
+    let Some(python) = python_with_grpc("python_client_with_another_nodes_certificate_is_refused")
+    else {
+        return;
+    };
+    let mut node = TestNode::init("Agency Python Pinned (example)");
+    node.start();
+    let own = node.issue("Analyst Example", "analyst");
+    // Another agency's CA issues a certificate; it is never started.
+    let other = TestNode::init("Agency Elsewhere (example)");
+    let foreign = other.issue("Analyst Elsewhere", "analyst");
+    // The foreign client certificate and key, with our node's certificate as the root,
+    // so that only the client certificate is wrong.
+    let mixed = other.tmp.path().join("mixed");
+    std::fs::create_dir_all(&mixed).unwrap();
+    for (from, name) in [
+        (&foreign, "client.crt"),
+        (&foreign, "client.key"),
+        (&own, "node.crt"),
+    ] {
+        std::fs::copy(from.join(name), mixed.join(name)).unwrap();
+    }
+
+    let run = client(&python, &node, &mixed, &["search", "+44 7700 900456"]);
+    assert!(!run.success, "a foreign CA's certificate was accepted");
+    assert!(run.stdout.trim().is_empty(), "stdout: {}", run.stdout);
+    assert!(run.stderr.contains("error: "), "stderr: {}", run.stderr);
+
+    // As issued by the other node (its node.crt as the root): neither side accepts.
+    let run = client(&python, &node, &foreign, &["health"]);
+    assert!(!run.success, "connected with the other node's certificates");
+
+    // The same client with its own node's certificate still works.
+    let health = client_json(&python, &node, &own, &["health"]);
+    assert_eq!(health["status"], "SERVING");
+    node.stop();
+}
