@@ -87,6 +87,30 @@ fn markings_decide_who_receives_what_across_three_agencies() {
         partner(&partners, "Agency B (example)")["records_rejected"],
         0
     );
+
+    // C's admin blocks A (known only via B): A's later records are refused at C
+    // and counted against the relay that carried them; B still gets them.
+    let a_id = a.node_id();
+    c.cli_ok(&["partner", "block", &a_id]);
+    let after_block = a.publish("phone", "+44 7700 900011", "green", &[]);
+    assert!(eventually(WAIT, || holds(
+        &b,
+        "+447700900011",
+        &after_block
+    )));
+    let b_fresh = b.publish("phone", "+44 7700 900012", "green", &[]);
+    assert!(
+        eventually(WAIT, || holds(&c, "+447700900012", &b_fresh)),
+        "B's own records still reach C"
+    );
+    assert!(
+        !holds(&c, "+447700900011", &after_block),
+        "a blocked origin's record was stored"
+    );
+    let partners = c.cli_json(&["partner", "list"]);
+    assert_eq!(partners["known_origins"][0]["blocked"], true);
+    let last = partner(&partners, "Agency B (example)")["last_rejection"].to_string();
+    assert!(last.contains("blocked"), "{last}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

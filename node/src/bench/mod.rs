@@ -126,6 +126,38 @@ fn phone_rates() -> (f64, f64) {
     (normalize, rate(N, started.elapsed()))
 }
 
+/// Durable single-record commits per second (apply + flush, one writer): the
+/// bound a single publishing client cannot beat.
+fn durable_commit_rate(root: &std::path::Path) -> Result<f64> {
+    const N: u64 = 500;
+    let store = crate::store::Store::open(&root.join("commit-bench"), 16 * 1024 * 1024)?;
+    let key = SigningKey::from_bytes(&[12; 32]);
+    let origin = crate::record::NodeId(key.verifying_key().to_bytes());
+    let mut records = Vec::with_capacity(N as usize);
+    for i in 0..N {
+        let payload = crate::record::Payload {
+            origin,
+            sequence: i + 1,
+            created_ms: crate::now_ms(),
+            body: crate::record::Body::Indicator(preload::indicator(
+                phone(i),
+                crate::now_ms() + 86_400_000,
+            )),
+        };
+        records.push(crate::record::sign_payload(&key, &payload)?);
+    }
+    let started = Instant::now();
+    for (i, record) in records.into_iter().enumerate() {
+        let batch = crate::store::WriteBatch {
+            records: vec![record],
+            ..Default::default()
+        };
+        store.apply(&batch, i as u64 + 1)?;
+        store.flush_blocking()?;
+    }
+    Ok(rate(N, started.elapsed()))
+}
+
 /// `count` publishes from `clients` concurrent callers (rounded down to a
 /// multiple of `clients`); returns calls per second.
 async fn publish_rate(node: &LabNode, first: u64, count: u64, clients: u64) -> Result<f64> {
@@ -245,13 +277,21 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     let root = tempfile::Builder::new()
         .prefix("liaison-bench-")
         .tempdir()?;
+    let commit = tokio::task::spawn_blocking({
+        let root = root.path().to_path_buf();
+        move || durable_commit_rate(&root)
+    })
+    .await??;
+    println!("Storage");
+    println!("  durable commit (1 record + flush) {commit:>8.0} /s");
     let a = LabNode::start(root.path(), "Bench-A (example)").await?;
     let single = publish_rate(&a, 0, args.publishes, 1).await?;
     let eight = publish_rate(&a, args.publishes, args.publishes, 8).await?;
     println!("\nPublish over gRPC (mTLS, signed, durable before the answer)");
     println!(
-        "  1 client              {single:>10.0} /s   = {:.3} of the sign rate",
-        single / sig.sign
+        "  1 client              {single:>10.0} /s   = {:.3} of the sign rate, {:.3} of the durable-commit rate",
+        single / sig.sign,
+        single / commit
     );
     println!(
         "  8 clients             {eight:>10.0} /s   = {:.3} of the sign rate",

@@ -50,7 +50,7 @@ pub fn preload(dir: &NodeDir, count: u64, value_of: impl Fn(u64) -> String) -> R
     Ok(())
 }
 
-fn indicator(value: String, valid_until_ms: i64) -> Indicator {
+pub(super) fn indicator(value: String, valid_until_ms: i64) -> Indicator {
     Indicator {
         kind: Kind::Phone,
         value,
