@@ -131,7 +131,7 @@ async fn forged_and_malformed_records_from_a_peer_are_rejected_and_counted() {
     ]);
     let settled = eventually(WAIT, || {
         let list = victim.cli_json(&["partner", "list"]);
-        partner(&list, "Agency Rogue (example)")["cursor"] == 6
+        partner(&list, "Agency Rogue (example)")["cursor"] == 7
     });
     assert!(
         settled,
@@ -141,7 +141,7 @@ async fn forged_and_malformed_records_from_a_peer_are_rejected_and_counted() {
     let list = victim.cli_json(&["partner", "list"]);
     let rogue_row = partner(&list, "Agency Rogue (example)");
     assert_eq!(rogue_row["records_received"], 1, "{rogue_row}");
-    assert_eq!(rogue_row["records_rejected"], 5, "{rogue_row}");
+    assert_eq!(rogue_row["records_rejected"], 6, "{rogue_row}");
     assert!(!rogue_row["last_rejection"].as_str().unwrap().is_empty());
     assert_eq!(
         victim.search_ids("+447700900501").len(),

@@ -95,6 +95,9 @@ impl NodeDir {
         write_public(&self.ca_cert(), ca.cert_pem.as_bytes())?;
         write_private(&self.admin_key(), admin.key_pem.as_bytes())?;
         write_public(&self.admin_cert(), admin.cert_pem.as_bytes())?;
+        crate::store::Store::open(&self.database(), 1024 * 1024)
+            .and_then(|store| store.flush_blocking())
+            .map_err(|e| file_error(&self.database(), &e.to_string()))?;
         // The config goes last: its presence marks a complete node.
         write_public(&self.config(), config.to_toml().as_bytes())?;
         self.load_identity(config)

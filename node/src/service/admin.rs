@@ -91,18 +91,7 @@ impl Admin for AdminService {
             .into());
         }
         let max_tlp = tlp_name(&request.max_tlp)?;
-        let entry = PartnerEntry {
-            name: bundle.name.clone(),
-            node_id: bundle.node_id.to_hex(),
-            bundle: hex::encode(&bundle.signed),
-            tls_pin: bundle.tls_pin(),
-            endpoints: bundle.endpoints.clone(),
-            max_tlp: max_tlp.as_str().to_string(),
-            relay: request.relay,
-            added_ms: crate::now_ms(),
-            known_via: None,
-            blocked: false,
-        };
+        let entry = PartnerEntry::from_bundle(&bundle, max_tlp.as_str(), request.relay, None);
         self.audit(
             &who.describe(),
             "partner.add",
@@ -177,11 +166,7 @@ impl Admin for AdminService {
         request: Request<proto::BlockOriginRequest>,
     ) -> Result<Response<proto::BlockOriginResponse>, Status> {
         let who = require_local(&self.node, &request, Role::Admin)?;
-        let id: NodeId = request
-            .get_ref()
-            .node_id
-            .parse()
-            .map_err(|_| Error::InvalidRequest("node_id: not a 64-hex-digit node id".into()))?;
+        let id = parse_node_id(&request.get_ref().node_id)?;
         self.block(&who.describe(), id).await?;
         Ok(Response::new(proto::BlockOriginResponse {}))
     }
@@ -191,11 +176,7 @@ impl Admin for AdminService {
         request: Request<proto::RevokePartnerRequest>,
     ) -> Result<Response<proto::RevokePartnerResponse>, Status> {
         let who = require_local(&self.node, &request, Role::Admin)?;
-        let id: NodeId = request
-            .get_ref()
-            .node_id
-            .parse()
-            .map_err(|_| Error::InvalidRequest("node_id: not a 64-hex-digit node id".into()))?;
+        let id = parse_node_id(&request.get_ref().node_id)?;
         if self.node.partner_entry(&id).is_none() {
             return Err(Error::NotFound(format!("partner {id}")).into());
         }
@@ -246,6 +227,11 @@ impl AdminService {
         self.node.store.flush().await.map_err(Error::from)?;
         Ok(())
     }
+}
+
+fn parse_node_id(text: &str) -> Result<NodeId, Error> {
+    text.parse()
+        .map_err(|_| Error::InvalidRequest("node_id: not a 64-hex-digit node id".into()))
 }
 
 fn bundle_cert(entry: &PartnerEntry) -> Vec<u8> {

@@ -33,6 +33,12 @@ impl FederationService {
     pub fn new(node: Arc<Node>) -> Self {
         FederationService { node }
     }
+
+    fn enrolled_grant(&self, partner: &NodeId) -> Result<Grant, Status> {
+        self.node
+            .grant_for(partner)
+            .ok_or_else(|| Status::permission_denied("partner is no longer enrolled"))
+    }
 }
 
 #[tonic::async_trait]
@@ -44,10 +50,7 @@ impl Federation for FederationService {
         request: Request<proto::PullRequest>,
     ) -> Result<Response<Self::PullStream>, Status> {
         let partner = require_partner(&self.node, &request)?;
-        let grant = self
-            .node
-            .grant_for(&partner)
-            .ok_or_else(|| Status::permission_denied("partner is no longer enrolled"))?;
+        let grant = self.enrolled_grant(&partner)?;
         let revoked = self
             .node
             .revocation_signal(&partner)
@@ -71,10 +74,7 @@ impl Federation for FederationService {
         request: Request<proto::FederatedQuery>,
     ) -> Result<Response<proto::FederatedAnswer>, Status> {
         let partner = require_partner(&self.node, &request)?;
-        let grant = self
-            .node
-            .grant_for(&partner)
-            .ok_or_else(|| Status::permission_denied("partner is no longer enrolled"))?;
+        let grant = self.enrolled_grant(&partner)?;
         let query = request.into_inner();
         let node = self.node.clone();
         let (answer, ids, query) = tokio::task::spawn_blocking(move || {

@@ -30,6 +30,30 @@ pub struct PartnerEntry {
     pub blocked: bool,
 }
 
+impl PartnerEntry {
+    /// An entry for a verified bundle: an enrolled partner (`known_via` None) or
+    /// a third-party origin learned through the relay `known_via`.
+    pub fn from_bundle(
+        bundle: &crate::identity::Bundle,
+        max_tlp: &str,
+        relay: bool,
+        known_via: Option<String>,
+    ) -> PartnerEntry {
+        PartnerEntry {
+            name: bundle.name.clone(),
+            node_id: bundle.node_id.to_hex(),
+            bundle: hex::encode(&bundle.signed),
+            tls_pin: bundle.tls_pin(),
+            endpoints: bundle.endpoints.clone(),
+            max_tlp: max_tlp.to_string(),
+            relay,
+            added_ms: crate::now_ms(),
+            known_via,
+            blocked: false,
+        }
+    }
+}
+
 /// Where we are in a partner's change log, and what it has sent us.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SyncState {

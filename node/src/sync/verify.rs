@@ -188,17 +188,6 @@ fn learn_origin(node: &Node, sender: &Grant, bundle: &Bundle, verdict: &mut Batc
     if known {
         return;
     }
-    let entry = PartnerEntry {
-        name: bundle.name.clone(),
-        node_id: bundle.node_id.to_hex(),
-        bundle: hex::encode(&bundle.signed),
-        tls_pin: bundle.tls_pin(),
-        endpoints: bundle.endpoints.clone(),
-        max_tlp: "clear".into(),
-        relay: false,
-        added_ms: crate::now_ms(),
-        known_via: Some(sender.node.to_hex()),
-        blocked: false,
-    };
+    let entry = PartnerEntry::from_bundle(bundle, "clear", false, Some(sender.node.to_hex()));
     verdict.new_origins.push((bundle.node_id, entry));
 }

@@ -75,7 +75,10 @@ pub fn hostile_batch(rogue: &SigningKey, victim: NodeId) -> Vec<proto::Envelope>
         6,
         indicator("+447700900506", Tlp::Red, vec![elsewhere]),
     );
-    vec![good, forged, tampered, malformed, relayed, red]
+    // Over the 64 KiB payload limit: refused before any signature work.
+    let mut oversized = signed(rogue, 7, indicator("+447700900507", Tlp::Green, vec![]));
+    oversized.payload.resize(64 * 1024 + 1, 0);
+    vec![good, forged, tampered, malformed, relayed, red, oversized]
 }
 
 struct RogueFederation {
@@ -93,12 +96,12 @@ impl Federation for RogueFederation {
         let (tx, rx) = mpsc::channel(2);
         let batch = proto::PullBatch {
             records: self.batch.clone(),
-            cursor: 6,
+            cursor: 7,
             origins: vec![],
         };
         let resume = request.get_ref().cursor;
         tokio::spawn(async move {
-            if resume < 6 {
+            if resume < 7 {
                 let _ = tx.send(Ok(batch)).await;
             }
             // Hold the stream open like a real node.
