@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::node::Node;
 use crate::proto;
 use crate::proto::federation_client::FederationClient;
-use crate::record::NodeId;
+use crate::record::{NodeId, VerifiedRecord};
 use crate::service::MAX_SYNC_MESSAGE_BYTES;
 use crate::store::WriteBatch;
 
@@ -115,20 +115,29 @@ async fn pull_stream(
     node.set_connection_state(&partner, "connected");
     *was_connected = true;
     tracing::info!(partner = %partner.short(), cursor = state.cursor, "sync stream open");
+    // Batch N+1 is verified while batch N commits; N is durable before N+1 is
+    // written, and N's records are visible to N+1's checks (revocations, sightings).
+    let mut pending: Option<PendingCommit> = None;
+    let mut uncommitted: Arc<Vec<VerifiedRecord>> = Arc::new(Vec::new());
     loop {
         let batch = match stream.message().await {
             Ok(Some(batch)) => batch,
-            Ok(None) => return Ok(()),
-            Err(s) => return Err(format!("{}: {}", code_name(s.code()), s.message())),
+            Ok(None) => return finish(pending, &mut state).await,
+            Err(s) => {
+                finish(pending, &mut state).await?;
+                return Err(format!("{}: {}", code_name(s.code()), s.message()));
+            }
         };
         let Some(grant) = node.grant_for(&partner) else {
             return Err("partner revoked".into());
         };
         let cursor = batch.cursor;
-        let node2 = node.clone();
-        let verdict = tokio::task::spawn_blocking(move || verify_batch(&node2, &grant, batch))
-            .await
-            .map_err(|e| e.to_string())?;
+        let (node2, context) = (node.clone(), uncommitted.clone());
+        let verdict =
+            tokio::task::spawn_blocking(move || verify_batch(&node2, &grant, batch, &context))
+                .await
+                .map_err(|e| e.to_string())?;
+        finish(pending.take(), &mut state).await?;
         for (origin, known) in &verdict.new_origins {
             node.store
                 .put_known_origin(origin, known)
@@ -140,19 +149,34 @@ async fn pull_stream(
         }
         state.cursor = cursor;
         state.rejected += verdict.rejected;
+        uncommitted = Arc::new(verdict.accepted.clone());
         let write = WriteBatch {
             records: verdict.accepted,
             received_from: Some(partner),
             received_ms: crate::now_ms(),
             sync_state: Some((partner, state.clone())),
         };
-        let outcome = node
-            .commits
-            .commit(write)
+        let commits = node.commits.clone();
+        pending = Some(tokio::spawn(async move { commits.commit(write).await }));
+    }
+}
+
+type PendingCommit =
+    tokio::task::JoinHandle<Result<crate::store::BatchOutcome, crate::store::StoreError>>;
+
+/// Waits for the batch in flight to be durable and counts what it stored.
+async fn finish(
+    pending: Option<PendingCommit>,
+    state: &mut crate::store::SyncState,
+) -> Result<(), String> {
+    if let Some(pending) = pending {
+        let outcome = pending
             .await
+            .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
         state.received += outcome.stored.len() as u64;
     }
+    Ok(())
 }
 
 fn partner_cert(bundle_hex: &str) -> Option<Vec<u8>> {

@@ -25,7 +25,14 @@ impl BatchVerdict {
     }
 }
 
-pub fn verify_batch(node: &Node, sender: &Grant, batch: proto::PullBatch) -> BatchVerdict {
+/// `uncommitted` holds the records of the previous batch, accepted but possibly
+/// not yet written: references to them must resolve.
+pub fn verify_batch(
+    node: &Node,
+    sender: &Grant,
+    batch: proto::PullBatch,
+    uncommitted: &[VerifiedRecord],
+) -> BatchVerdict {
     let mut verdict = BatchVerdict::default();
     let carried = carried_origins(sender, &batch.origins, &mut verdict);
     let mut envelopes = Vec::with_capacity(batch.records.len());
@@ -43,7 +50,13 @@ pub fn verify_batch(node: &Node, sender: &Grant, batch: proto::PullBatch) -> Bat
                 continue;
             }
         };
-        match check_record(node, sender, &record, &carried, &verdict.accepted) {
+        match check_record(
+            node,
+            sender,
+            &record,
+            &carried,
+            [verdict.accepted.as_slice(), uncommitted],
+        ) {
             Ok(()) => {
                 if let Some(bundle) = carried.iter().find(|b| b.node_id == record.origin()) {
                     learn_origin(node, sender, bundle, &mut verdict);
@@ -85,7 +98,7 @@ fn check_record(
     sender: &Grant,
     record: &VerifiedRecord,
     carried: &[Bundle],
-    earlier: &[VerifiedRecord],
+    earlier: [&[VerifiedRecord]; 2],
 ) -> Result<(), String> {
     let origin = record.origin();
     if origin == node.node_id() {
@@ -95,20 +108,23 @@ fn check_record(
         origin,
         received_from: Some(sender.node),
     };
-    let known = node
-        .store
-        .known_origin(&origin)
-        .map_err(|e| e.to_string())?;
-    if known.as_ref().is_some_and(|k| k.blocked) {
-        return Err(format!(
-            "origin {} is blocked by this agency's admin",
-            origin.short()
-        ));
-    }
-    let trusted = origin == sender.node
-        || node.grant_for(&origin).is_some()
-        || known.is_some()
-        || carried.iter().any(|b| b.node_id == origin);
+    // A direct partner's own records need no lookup; a third party's origin must
+    // be enrolled, known (and not blocked), or introduced by the relay right here.
+    let trusted = origin == sender.node || {
+        let known = node
+            .store
+            .known_origin(&origin)
+            .map_err(|e| e.to_string())?;
+        if known.as_ref().is_some_and(|k| k.blocked) {
+            return Err(format!(
+                "origin {} is blocked by this agency's admin",
+                origin.short()
+            ));
+        }
+        node.grant_for(&origin).is_some()
+            || known.is_some()
+            || carried.iter().any(|b| b.node_id == origin)
+    };
     let markings = match &record.payload.body {
         Body::Indicator(indicator) => {
             if let Some(target) = indicator.supersedes {
@@ -134,13 +150,18 @@ fn check_record(
     policy::check_incoming(node.node_id(), sender, provenance, trusted, &markings)
 }
 
-/// The origin and markings of a referenced indicator: earlier in this batch, or stored.
+/// The origin and markings of a referenced indicator: earlier in this batch or
+/// the previous one, or stored.
 fn find_target(
     node: &Node,
-    earlier: &[VerifiedRecord],
+    earlier: [&[VerifiedRecord]; 2],
     id: &RecordId,
 ) -> Result<Option<(NodeId, Indicator)>, String> {
-    let found = match earlier.iter().find(|r| r.id == *id) {
+    let found = match earlier
+        .iter()
+        .flat_map(|records| records.iter())
+        .find(|r| r.id == *id)
+    {
         Some(record) => Some(record.clone()),
         None => node
             .store
