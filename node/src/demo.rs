@@ -15,7 +15,7 @@ use crate::proto::{IndicatorKind as K, PublishRequest, Tlp};
 const PATIENCE: Duration = Duration::from_secs(10);
 
 fn step(n: u32, title: &str) {
-    println!("\n== Step {n}: {title}");
+    out!("\n== Step {n}: {title}");
 }
 
 /// Polls until `node` holds the record; returns how long that took.
@@ -150,12 +150,12 @@ fn mark(held: bool, expected: bool) -> &'static str {
 
 pub async fn run() -> Result<()> {
     let root = tempfile::Builder::new().prefix("liaison-demo-").tempdir()?;
-    println!(
+    out!(
         "Liaison demo: three agencies on 127.0.0.1, in {}",
         root.path().display()
     );
     let outcome = scenario(root.path()).await;
-    println!("\nCleaning up {} ...", root.path().display());
+    out!("\nCleaning up {} ...", root.path().display());
     drop(root);
     outcome
 }
@@ -169,7 +169,7 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
     let b = LabNode::start(root, "Agency-B (example national police)").await?;
     let c = LabNode::start(root, "Agency-C (example anti-trafficking NGO)").await?;
     for node in [&a, &b, &c] {
-        println!(
+        out!(
             "  {:<42} node {}…  fingerprint {}",
             node.name,
             &node.node_id[..16],
@@ -182,7 +182,7 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
     b.enroll(&a, "red", true).await?;
     b.enroll(&c, "green", true).await?;
     c.enroll(&b, "green", true).await?;
-    println!("  enrolled; each node pins its partners' certificates and pulls over mutual TLS 1.3");
+    out!("  enrolled; each node pins its partners' certificates and pulls over mutual TLS 1.3");
 
     step(
         3,
@@ -192,7 +192,7 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
     let mut ids = Vec::new();
     for item in &items {
         let published = a.publish(item.request.clone()).await?;
-        println!(
+        out!(
             "  {:<20} {}  -> record {}…",
             item.what,
             published.normalized_value,
@@ -216,7 +216,7 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
     let to_b = wait_for(&b, "+447700900789", &fresh.record_id, started).await?;
     let to_c = wait_for(&c, "+447700900789", &fresh.record_id, started).await?;
     match (to_b, to_c) {
-        (Some(b_time), Some(c_time)) => println!(
+        (Some(b_time), Some(c_time)) => out!(
             "  A -> B in {:.1} ms; A -> B -> C (relayed, still signed by A) in {:.1} ms",
             ms(b_time),
             ms(c_time)
@@ -228,14 +228,14 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
         5,
         "who holds what (the serving node enforces TLP and handling; C never talks to A)",
     );
-    println!("  {:<20} {:<18} {:<18} rule", "record", "at B", "at C");
+    out!("  {:<20} {:<18} {:<18} rule", "record", "at B", "at C");
     let mut surprises = 0;
     for (item, published) in items.iter().zip(&ids) {
         let kind = K::try_from(item.request.kind).unwrap_or(K::Unspecified);
         let at_b = b.holds_kind(kind, item.value, &published.record_id).await?;
         let at_c = c.holds_kind(kind, item.value, &published.record_id).await?;
         surprises += usize::from(at_b != item.expect_b) + usize::from(at_c != item.expect_c);
-        println!(
+        out!(
             "  {:<20} {:<18} {:<18} {}",
             item.what,
             mark(at_b, item.expect_b),
@@ -245,7 +245,7 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
     }
     let c_view = c.partners().await?;
     for known in &c_view.known_origins {
-        println!(
+        out!(
             "  C knows {} via B (its signature is checked on every relayed record)",
             known.name
         );
@@ -284,11 +284,14 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
         let answer = a.client.analyst().search(query.clone()).await?.into_inner();
         agencies = answer.correlations.first().map(|c| c.agencies).unwrap_or(0);
         if agencies >= 3 || since.elapsed() >= PATIENCE {
-            println!("  A searches +44 7700 900123 across the federation:");
+            out!("  A searches +44 7700 900123 across the federation:");
             for p in &answer.partners {
-                println!(
+                out!(
                     "    partner {:<40} {} in {} ms, {} record(s)",
-                    p.name, p.status, p.latency_ms, p.records
+                    p.name,
+                    p.status,
+                    p.latency_ms,
+                    p.records
                 );
             }
             for h in answer.correlations.iter().flat_map(|c| &c.holdings) {
@@ -297,7 +300,7 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
                 } else {
                     "sighted by"
                 };
-                println!(
+                out!(
                     "    {verb:<10} {:<40} records {}  sightings {}  labels {}",
                     h.name,
                     h.records,
@@ -305,7 +308,7 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
                     h.labels.join(",")
                 );
             }
-            println!("    -> known to {agencies} agencies");
+            out!("    -> known to {agencies} agencies");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -332,7 +335,7 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     match gone_after {
-        Some(t) => println!(
+        Some(t) => out!(
             "  gone from B and C search after {:.1} ms (kept only as a tombstone)",
             ms(t)
         ),
@@ -357,7 +360,7 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    println!(
+    out!(
         "  B's stream from A after {:.0} ms: {state}",
         ms(revoked_at.elapsed())
     );
@@ -370,19 +373,19 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
         .await?;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let leaked = b.holds("+447700900999", &after.record_id).await?;
-    println!(
+    out!(
         "  a record A publishes now reaches B: {}",
         if leaked { "YES (unexpected!)" } else { "no" }
     );
 
-    println!("\nStopping the three nodes (graceful: in-flight writes finish, databases flushed).");
+    out!("\nStopping the three nodes (graceful: in-flight writes finish, databases flushed).");
     for node in [a, b, c] {
         node.stop().await?;
     }
     if surprises > 0 || leaked || state == "connected" || agencies < 3 {
         bail!("the demo saw {surprises} unexpected deliveries; see above");
     }
-    println!("Done: every marking was enforced.");
+    out!("Done: every marking was enforced.");
     Ok(())
 }
 

@@ -33,6 +33,8 @@ pub enum Error {
     ShuttingDown,
     #[error("TLS setup failed: {0}")]
     Tls(String),
+    #[error("audit log write failed, action not taken: {0}")]
+    Audit(String),
 }
 
 impl From<Error> for tonic::Status {
@@ -49,7 +51,7 @@ impl From<Error> for tonic::Status {
             Error::ShuttingDown | Error::Store(StoreError::Closed) => {
                 Status::unavailable(error.to_string())
             }
-            Error::Store(_) | Error::Identity(_) | Error::Tls(_) => {
+            Error::Store(_) | Error::Identity(_) | Error::Tls(_) | Error::Audit(_) => {
                 tracing::error!(%error, "internal error");
                 Status::internal("internal storage or configuration error on the node; its operator can see details in its log")
             }

@@ -26,6 +26,19 @@
 //! - [`config`], [`error`]: settings file and the error type.
 #![forbid(unsafe_code)]
 
+/// `println!` for command output that tolerates a closed pipe (`liaison … | head`):
+/// the rest of the output is dropped instead of panicking.
+macro_rules! out {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock());
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 pub mod audit;
 pub mod bench;
 pub mod cli;

@@ -148,6 +148,21 @@ impl Node {
         self.identity.node_id()
     }
 
+    /// Appends to the audit log on a blocking thread (each entry is synced to
+    /// disk), so no async worker waits on the disk.
+    pub async fn audit(
+        self: &Arc<Self>,
+        actor: String,
+        action: &'static str,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let node = self.clone();
+        tokio::task::spawn_blocking(move || node.audit.record(&actor, action, detail))
+            .await
+            .map_err(|_| Error::ShuttingDown)?
+            .map_err(|e| Error::Audit(e.to_string()))
+    }
+
     pub fn set_bound_address(&self, address: String) {
         if let Ok(mut bound) = self.bound.lock() {
             *bound = Some(address);

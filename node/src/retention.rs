@@ -8,17 +8,12 @@ use std::time::Duration;
 use crate::node::Node;
 
 /// Runs one purge now; returns how many records went.
-pub async fn purge_once(node: &Node) -> crate::Result<usize> {
+pub async fn purge_once(node: &Arc<Node>) -> crate::Result<usize> {
     let purged = node.commits.purge_expired(crate::now_ms()).await?;
     if !purged.is_empty() {
         let ids: Vec<String> = purged.iter().map(|id| id.to_hex()).collect();
-        node.audit
-            .record(
-                "node",
-                "retention.purge",
-                serde_json::json!({ "count": ids.len(), "records": ids }),
-            )
-            .map_err(|e| crate::Error::InvalidRequest(e.to_string()))?;
+        let detail = serde_json::json!({ "count": ids.len(), "records": ids });
+        node.audit("node".into(), "retention.purge", detail).await?;
         tracing::info!(
             count = purged.len(),
             "purged records past their valid-until"

@@ -261,21 +261,21 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     if args.records < 1_000 || args.publishes < 8 {
         bail!("use --records >= 1000 and --publishes >= 8");
     }
-    println!(
+    out!(
         "liaison bench: {} records, {} publishes, {} latency samples",
-        args.records, args.publishes, args.samples
+        args.records,
+        args.publishes,
+        args.samples
     );
     let sig = tokio::task::spawn_blocking(signature_rates).await?;
-    println!("\nEd25519 on this machine (one core)");
-    println!("  sign                  {:>10.0} /s", sig.sign);
-    println!("  verify (strict)       {:>10.0} /s", sig.verify);
-    println!("  verify (batch of 512) {:>10.0} /s", sig.batch_verify);
+    out!("\nEd25519 on this machine (one core)");
+    out!("  sign                  {:>10.0} /s", sig.sign);
+    out!("  verify (strict)       {:>10.0} /s", sig.verify);
+    out!("  verify (batch of 512) {:>10.0} /s", sig.batch_verify);
     let (normalize, canonical) = tokio::task::spawn_blocking(phone_rates).await?;
-    println!("Phone numbers (one core)");
-    println!("  normalise national    {normalize:>10.0} /s");
-    println!(
-        "  canonical check       {canonical:>10.0} /s   (done for every received phone record)"
-    );
+    out!("Phone numbers (one core)");
+    out!("  normalise national    {normalize:>10.0} /s");
+    out!("  canonical check       {canonical:>10.0} /s   (done for every received phone record)");
 
     let root = tempfile::Builder::new()
         .prefix("liaison-bench-")
@@ -285,18 +285,18 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         move || durable_commit_rate(&root)
     })
     .await??;
-    println!("Storage");
-    println!("  durable commit (1 record + flush) {commit:>8.0} /s");
+    out!("Storage");
+    out!("  durable commit (1 record + flush) {commit:>8.0} /s");
     let a = LabNode::start(root.path(), "Bench-A (example)").await?;
     let single = publish_rate(&a, 0, args.publishes, 1).await?;
     let eight = publish_rate(&a, args.publishes, args.publishes, 8).await?;
-    println!("\nPublish over gRPC (mTLS, signed, durable before the answer)");
-    println!(
+    out!("\nPublish over gRPC (mTLS, signed, durable before the answer)");
+    out!(
         "  1 client              {single:>10.0} /s   = {:.3} of the sign rate, {:.3} of the durable-commit rate",
         single / sig.sign,
         single / commit
     );
-    println!(
+    out!(
         "  8 clients             {eight:>10.0} /s   = {:.3} of the sign rate",
         eight / sig.sign
     );
@@ -310,15 +310,15 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         .await?
         .into_inner()
         .records;
-    println!("  32 clients (bulk load to {stored}) {load:>8.0} /s");
+    out!("  32 clients (bulk load to {stored}) {load:>8.0} /s");
     let search = search_latency(&a, stored, args.samples).await?;
-    println!("\nSearch at {stored} records (gRPC round trip, one client)");
-    println!(
+    out!("\nSearch at {stored} records (gRPC round trip, one client)");
+    out!(
         "  p50 {:.3} ms   p99 {:.3} ms",
         ms(search.p50),
         ms(search.p99)
     );
-    println!(
+    out!(
         "  database: {:.0} bytes per record on disk",
         a.database_bytes() as f64 / stored as f64
     );
@@ -328,8 +328,8 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     b.enroll(&a, "green", true).await?;
     let took = wait_received(&b, &a, stored).await?;
     let sync = rate(stored, took);
-    println!("\nInitial sync A -> B of {stored} records");
-    println!(
+    out!("\nInitial sync A -> B of {stored} records");
+    out!(
         "  {sync:.0} records/s   = {:.3} of the batch-verify rate, {:.3} of the strict-verify rate",
         sync / sig.batch_verify,
         sync / sig.verify
@@ -339,29 +339,29 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     b.enroll(&c, "green", true).await?;
     c.enroll(&b, "green", true).await?;
     let relay_took = wait_received(&c, &b, stored).await?;
-    println!(
+    out!(
         "  relayed sync B -> C: {:.0} records/s (third-party origin, bundle carried)",
         rate(stored, relay_took)
     );
 
     let (to_b, to_c) = propagation(&a, &b, &c, stored + 10_000, args.samples).await?;
-    println!(
+    out!(
         "\nPropagation latency over {} publishes (publish call to visible in search)",
         args.samples
     );
-    println!(
+    out!(
         "  A -> B       p50 {:.2} ms   p99 {:.2} ms",
         ms(to_b.p50),
         ms(to_b.p99)
     );
-    println!(
+    out!(
         "  A -> B -> C  p50 {:.2} ms   p99 {:.2} ms",
         ms(to_c.p50),
         ms(to_c.p99)
     );
 
     let revocation = revocation_latency(&a, &c, stored + 20_000, args.samples.min(200)).await?;
-    println!("  revocation A -> B -> C  p50 {:.2} ms   p99 {:.2} ms (revoke call to gone from C's search)", ms(revocation.p50), ms(revocation.p99));
+    out!("  revocation A -> B -> C  p50 {:.2} ms   p99 {:.2} ms (revoke call to gone from C's search)", ms(revocation.p50), ms(revocation.p99));
     for node in [a, b, c] {
         node.stop().await?;
     }

@@ -88,11 +88,11 @@ pub(super) async fn federated_search(root: &std::path::Path, args: &BenchArgs) -
         }
     }
     let latency = percentiles(times);
-    println!(
+    out!(
         "
 Federated search, hub + 3 partners holding {n} records each (one client)"
     );
-    println!(
+    out!(
         "  p50 {:.3} ms   p99 {:.3} ms",
         ms(latency.p50),
         ms(latency.p99)
@@ -132,16 +132,16 @@ pub(super) async fn correlation(root: &std::path::Path, args: &BenchArgs) -> Res
         }
     }
     let latency = percentiles(times);
-    println!(
+    out!(
         "
 Correlation at {n} stored records ({distinct} values, signed and loaded at {load:.0}/s)"
     );
-    println!(
+    out!(
         "  p50 {:.3} ms   p99 {:.3} ms (gRPC round trip)",
         ms(latency.p50),
         ms(latency.p99)
     );
-    println!(
+    out!(
         "  database: {:.0} bytes per record on disk",
         node.database_bytes() as f64 / n as f64
     );

@@ -64,11 +64,11 @@ fn init(
     }
     config.default_country = country.to_uppercase();
     let identity = dir.init(&config)?;
-    println!("Created node {:?} in {}", name, dir.root.display());
-    println!("  node id:     {}", identity.node_id());
-    println!("  fingerprint: {}", identity.fingerprint());
-    println!("  listen:      {listen}");
-    println!("Start it with: liaison run --dir {}", dir.root.display());
+    out!("Created node {:?} in {}", name, dir.root.display());
+    out!("  node id:     {}", identity.node_id());
+    out!("  fingerprint: {}", identity.fingerprint());
+    out!("  listen:      {listen}");
+    out!("Start it with: liaison run --dir {}", dir.root.display());
     Ok(())
 }
 
@@ -120,12 +120,12 @@ fn issue(dir: &NodeDir, name: &str, role: crate::identity::Role, out: &Path) -> 
     // The node's certificate, for clients that pin it or use it as their root.
     std::fs::create_dir_all(out)?;
     std::fs::copy(dir.tls_cert(), out.join("node.crt")).context("copying the node certificate")?;
-    println!(
+    out!(
         "Issued a {role:?} certificate for {name:?} in {}:",
         out.display()
     );
-    println!("  client.crt, client.key (mode 0600), node.crt (the node's certificate to trust)");
-    println!(
+    out!("  client.crt, client.key (mode 0600), node.crt (the node's certificate to trust)");
+    out!(
         "  TLS server name to expect: {}",
         crate::identity::NODE_CERT_NAME
     );
@@ -174,7 +174,7 @@ async fn publish(dir: &NodeDir, args: PublishArgs) -> Result<()> {
         .map_err(status_error)?
         .into_inner();
     match args.json {
-        true => println!("{}", output::publish_json(&response)),
+        true => out!("{}", output::publish_json(&response)),
         false => output::print_published(&response),
     }
     Ok(())
@@ -203,7 +203,7 @@ async fn search(dir: &NodeDir, args: SearchArgs) -> Result<()> {
         .map_err(status_error)?
         .into_inner();
     match args.json {
-        true => println!("{}", output::search_json(&response)),
+        true => out!("{}", output::search_json(&response)),
         false => output::print_search(&response),
     }
     Ok(())
@@ -221,7 +221,7 @@ async fn revoke(dir: &NodeDir, record_id: String, reason: String) -> Result<()> 
         .await
         .map_err(status_error)?
         .into_inner();
-    println!(
+    out!(
         "Revoked {record_id}; the revocation {} travels to every partner that may hold it.",
         response.revocation_id
     );
@@ -240,7 +240,7 @@ async fn sight(dir: &NodeDir, record_id: String, note: String) -> Result<()> {
         .await
         .map_err(status_error)?
         .into_inner();
-    println!(
+    out!(
         "Recorded a sighting of {record_id} as record {}.",
         response.sighting_id
     );
@@ -256,7 +256,7 @@ async fn get(dir: &NodeDir, record_id: String, json: bool) -> Result<()> {
         .map_err(status_error)?
         .into_inner();
     match json {
-        true => println!("{}", output::record_json(&view)),
+        true => out!("{}", output::record_json(&view)),
         false => output::print_record(&view),
     }
     Ok(())
@@ -273,7 +273,7 @@ async fn identity(dir: &NodeDir, command: IdentityCommand) -> Result<()> {
                 .map_err(status_error)?
                 .into_inner();
             match json {
-                true => println!("{}", output::identity_json(&info)),
+                true => out!("{}", output::identity_json(&info)),
                 false => output::print_identity(&info),
             }
         }
@@ -286,12 +286,12 @@ async fn identity(dir: &NodeDir, command: IdentityCommand) -> Result<()> {
                 .into_inner();
             let bundle = Bundle::from_signed(&response.bundle)?;
             write_new_file(&out, bundle.to_pem().as_bytes())?;
-            println!(
+            out!(
                 "Wrote the enrollment bundle of {:?} to {}",
                 bundle.name,
                 out.display()
             );
-            println!(
+            out!(
                 "Fingerprint to read to the partner: {}",
                 bundle.fingerprint()
             );
@@ -322,11 +322,11 @@ async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
             let text = std::fs::read_to_string(&bundle)
                 .with_context(|| format!("reading {}", bundle.display()))?;
             let parsed = Bundle::from_pem(&text)?;
-            println!("Partner:     {}", parsed.name);
-            println!("Node id:     {}", parsed.node_id);
-            println!("Endpoints:   {}", parsed.endpoints.join(", "));
-            println!("Fingerprint: {}", parsed.fingerprint());
-            println!(
+            out!("Partner:     {}", parsed.name);
+            out!("Node id:     {}", parsed.node_id);
+            out!("Endpoints:   {}", parsed.endpoints.join(", "));
+            out!("Fingerprint: {}", parsed.fingerprint());
+            out!(
                 "Terms:       up to TLP:{}{}",
                 max_tlp.to_uppercase(),
                 if relay { ", with relay rights" } else { "" }
@@ -348,7 +348,7 @@ async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
                 .await
                 .map_err(status_error)?
                 .into_inner();
-            println!("Enrolled {} ({}).", info.name, &info.node_id[..16]);
+            out!("Enrolled {} ({}).", info.name, &info.node_id[..16]);
         }
         PartnerCommand::List { json } => {
             let list = client
@@ -358,7 +358,7 @@ async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
                 .map_err(status_error)?
                 .into_inner();
             match json {
-                true => println!("{}", output::partners_json(&list)),
+                true => out!("{}", output::partners_json(&list)),
                 false => output::print_partners(&list),
             }
         }
@@ -371,7 +371,7 @@ async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
                 .block_origin(request)
                 .await
                 .map_err(status_error)?;
-            println!("Blocked origin {node_id}: its records are refused from now on (those already stored stay).");
+            out!("Blocked origin {node_id}: its records are refused from now on (those already stored stay).");
         }
         PartnerCommand::Revoke { node_id } => {
             let response = client
@@ -382,7 +382,7 @@ async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
                 .await
                 .map_err(status_error)?
                 .into_inner();
-            println!(
+            out!(
                 "Revoked {node_id}{}.",
                 if response.was_connected {
                     "; its open streams were closed"
@@ -405,7 +405,7 @@ fn confirm(prompt: &str) -> Result<bool> {
 
 fn audit_verify(dir: &NodeDir) -> Result<()> {
     let (entries, head) = crate::audit::verify(&dir.audit_log())?;
-    println!("audit log intact: {entries} entries, head {}", &head[..16]);
+    out!("audit log intact: {entries} entries, head {}", &head[..16]);
     Ok(())
 }
 

@@ -59,35 +59,65 @@ pub fn record_json(view: &proto::RecordView) -> Value {
         "sightings": view.sightings,
         "last_sighting": if view.last_sighting_unix_ms > 0 { time(view.last_sighting_unix_ms) } else { String::new() },
         "source": view.source,
+        "body": view.body,
+        "refers_to": view.refers_to,
+        "note": view.note,
     })
 }
 
+/// A revocation or sighting: what it refers to and why.
+fn print_reference(view: &proto::RecordView) {
+    out!("{} of record {}", view.body, view.refers_to);
+    out!("  record      {}", view.record_id);
+    out!(
+        "  origin      {} ({}), sequence {}",
+        view.origin_name,
+        &view.origin[..16.min(view.origin.len())],
+        view.sequence
+    );
+    out!("  created     {}", time(view.created_unix_ms));
+    if !view.note.is_empty() {
+        out!(
+            "  {:<11} {}",
+            if view.body == "revocation" {
+                "reason"
+            } else {
+                "note"
+            },
+            view.note
+        );
+    }
+}
+
 pub fn print_record(view: &proto::RecordView) {
+    if view.indicator.is_none() {
+        return print_reference(view);
+    }
     let r = record_json(view);
     let origin = match view.origin_name.is_empty() {
         true => view.origin[..16].to_string(),
         false => format!("{} ({})", view.origin_name, &view.origin[..16]),
     };
-    println!(
+    out!(
         "{} {}  {}",
         r["kind"].as_str().unwrap_or(""),
         r["value"].as_str().unwrap_or(""),
         r["tlp"].as_str().unwrap_or("")
     );
-    println!("  record      {}", view.record_id);
-    println!("  origin      {origin}, sequence {}", view.sequence);
-    println!(
+    out!("  record      {}", view.record_id);
+    out!("  origin      {origin}, sequence {}", view.sequence);
+    out!(
         "  created     {}   valid until {}",
         r["created"].as_str().unwrap_or(""),
         r["valid_until"].as_str().unwrap_or("")
     );
-    println!(
+    out!(
         "  evaluation  {}   labels {}",
         r["evaluation"].as_str().unwrap_or(""),
         join(&r["labels"])
     );
     if !join(&r["handling"]).is_empty() {
-        println!(
+        out!(
             "  handling    {} {}",
             join(&r["handling"]),
             r["handling_note"].as_str().unwrap_or("")
@@ -95,31 +125,31 @@ pub fn print_record(view: &proto::RecordView) {
     }
     if let Some(indicator) = &view.indicator {
         if !indicator.description.is_empty() {
-            println!("  description {}", indicator.description);
+            out!("  description {}", indicator.description);
         }
         if !indicator.case_reference.is_empty() {
-            println!("  case        {}", indicator.case_reference);
+            out!("  case        {}", indicator.case_reference);
         }
         if indicator.outside_known_ranges {
-            println!(
+            out!(
                 "  note        number lies outside the known allocated ranges (accepted, flagged)"
             );
         }
     }
     if view.sightings > 0 {
-        println!(
+        out!(
             "  sightings   {} (latest {})",
             view.sightings,
             time(view.last_sighting_unix_ms)
         );
     }
     if view.source != "local" && !view.source.is_empty() {
-        println!(
+        out!(
             "  answered by partner {} (not stored here)",
             &view.source[..16.min(view.source.len())]
         );
     } else if !view.received_from.is_empty() {
-        println!("  received from {}", &view.received_from[..16]);
+        out!("  received from {}", &view.received_from[..16]);
     }
 }
 
@@ -146,12 +176,13 @@ pub fn publish_json(response: &proto::PublishResponse) -> Value {
 }
 
 pub fn print_published(response: &proto::PublishResponse) {
-    println!(
+    out!(
         "Published {} as record {}",
-        response.normalized_value, response.record_id
+        response.normalized_value,
+        response.record_id
     );
     if response.outside_known_ranges {
-        println!("Note: the number lies outside the known allocated ranges; it was accepted and flagged.");
+        out!("Note: the number lies outside the known allocated ranges; it was accepted and flagged.");
     }
 }
 
@@ -174,7 +205,7 @@ pub fn search_json(response: &proto::SearchResponse) -> Value {
 }
 
 pub fn print_search(response: &proto::SearchResponse) {
-    println!("Looked up: {}", response.normalized_queries.join(", "));
+    out!("Looked up: {}", response.normalized_queries.join(", "));
     for c in &response.correlations {
         let names: Vec<String> = c
             .holdings
@@ -187,7 +218,7 @@ pub fn print_search(response: &proto::SearchResponse) {
                 }
             })
             .collect();
-        println!(
+        out!(
             "  {}: held or sighted by {} agencies here ({})",
             c.query,
             c.agencies,
@@ -200,7 +231,7 @@ pub fn print_search(response: &proto::SearchResponse) {
         } else {
             p.name.as_str()
         };
-        println!(
+        out!(
             "  partner {who}: {} in {} ms, {} record(s){}",
             p.status,
             p.latency_ms,
@@ -213,18 +244,18 @@ pub fn print_search(response: &proto::SearchResponse) {
         );
     }
     if response.records.is_empty() {
-        println!("No records.");
+        out!("No records.");
         return;
     }
     let agencies: std::collections::BTreeSet<&str> =
         response.records.iter().map(|r| r.origin.as_str()).collect();
-    println!(
+    out!(
         "{} record(s) from {} agency(ies):",
         response.records.len(),
         agencies.len()
     );
     for view in &response.records {
-        println!();
+        out!();
         print_record(view);
     }
 }
@@ -234,11 +265,11 @@ pub fn identity_json(info: &proto::IdentityInfo) -> Value {
 }
 
 pub fn print_identity(info: &proto::IdentityInfo) {
-    println!("name         {}", info.name);
-    println!("node id      {}", info.node_id);
-    println!("fingerprint  {}", info.fingerprint);
-    println!("endpoints    {}", info.endpoints.join(", "));
-    println!("records      {}", info.records);
+    out!("name         {}", info.name);
+    out!("node id      {}", info.node_id);
+    out!("fingerprint  {}", info.fingerprint);
+    out!("endpoints    {}", info.endpoints.join(", "));
+    out!("records      {}", info.records);
 }
 
 pub fn partners_json(list: &proto::ListPartnersResponse) -> Value {
@@ -258,31 +289,33 @@ pub fn partners_json(list: &proto::ListPartnersResponse) -> Value {
 
 pub fn print_partners(list: &proto::ListPartnersResponse) {
     if list.partners.is_empty() {
-        println!("No partners enrolled.");
+        out!("No partners enrolled.");
     }
     for p in &list.partners {
-        println!("{} ({})", p.name, &p.node_id[..16]);
-        println!("  fingerprint {}", p.fingerprint);
-        println!(
+        out!("{} ({})", p.name, &p.node_id[..16]);
+        out!("  fingerprint {}", p.fingerprint);
+        out!(
             "  terms       up to TLP:{}{}",
             p.max_tlp.to_uppercase(),
             if p.relay { ", relay" } else { "" }
         );
-        println!(
+        out!(
             "  connection  {}   endpoints {}",
             p.connection,
             p.endpoints.join(", ")
         );
-        println!(
+        out!(
             "  cursor {}   received {}   rejected {}",
-            p.cursor, p.records_received, p.records_rejected
+            p.cursor,
+            p.records_received,
+            p.records_rejected
         );
         if !p.last_rejection.is_empty() {
-            println!("  last rejection: {}", p.last_rejection);
+            out!("  last rejection: {}", p.last_rejection);
         }
     }
     for k in &list.known_origins {
-        println!(
+        out!(
             "{} ({}) known via {}{}",
             k.name,
             &k.node_id[..16],

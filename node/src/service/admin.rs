@@ -24,11 +24,13 @@ impl AdminService {
         AdminService { node }
     }
 
-    fn audit(&self, actor: &str, action: &str, detail: serde_json::Value) -> Result<(), Status> {
-        self.node
-            .audit
-            .record(actor, action, detail)
-            .map_err(|e| Status::internal(format!("audit log write failed, action not taken: {e}")))
+    async fn audit(
+        &self,
+        actor: &str,
+        action: &'static str,
+        detail: serde_json::Value,
+    ) -> Result<(), Status> {
+        Ok(self.node.audit(actor.to_string(), action, detail).await?)
     }
 
     pub fn own_bundle(node: &Node) -> Bundle {
@@ -57,7 +59,8 @@ impl Admin for AdminService {
         request: Request<proto::ExportIdentityRequest>,
     ) -> Result<Response<proto::ExportIdentityResponse>, Status> {
         let who = require_local(&self.node, &request, Role::Admin)?;
-        self.audit(&who.describe(), "identity.export", serde_json::json!({}))?;
+        self.audit(&who.describe(), "identity.export", serde_json::json!({}))
+            .await?;
         Ok(Response::new(proto::ExportIdentityResponse {
             bundle: Self::own_bundle(&self.node).signed,
         }))
@@ -96,7 +99,7 @@ impl Admin for AdminService {
             &who.describe(),
             "partner.add",
             serde_json::json!({ "partner": entry.node_id, "name": entry.name, "max_tlp": entry.max_tlp, "relay": entry.relay, "fingerprint": bundle.fingerprint() }),
-        )?;
+        ).await?;
         // Registering first refuses a pin already enrolled for someone else.
         self.node.register_partner(bundle.node_id, entry.clone())?;
         if let Err(e) = self.node.store.put_partner(&bundle.node_id, &entry).await {
@@ -184,7 +187,8 @@ impl Admin for AdminService {
             &who.describe(),
             "partner.revoke",
             serde_json::json!({ "partner": id.to_hex() }),
-        )?;
+        )
+        .await?;
         let was_connected = self.node.connection_state(&id) == "connected";
         self.node.unregister_partner(&id);
         self.node
@@ -218,7 +222,8 @@ impl AdminService {
             who,
             "origin.block",
             serde_json::json!({ "origin": id.to_hex(), "name": entry.name }),
-        )?;
+        )
+        .await?;
         entry.blocked = true;
         self.node
             .store

@@ -6,7 +6,9 @@ use crate::identity::fingerprint;
 use crate::indicator::Kind;
 use crate::node::{Draft, Node};
 use crate::proto;
-use crate::record::{Evaluation, HandlingCode, NodeId, RecordError, RecordId, Tlp, VerifiedRecord};
+use crate::record::{
+    Body, Evaluation, HandlingCode, NodeId, RecordError, RecordId, Tlp, VerifiedRecord,
+};
 use crate::store::{PartnerEntry, StoredRecord, SyncState};
 
 pub fn kind_from_wire(value: i32) -> Result<Option<Kind>> {
@@ -127,6 +129,29 @@ pub fn record_view(
         sightings,
         last_sighting_unix_ms: last_sighting,
         source: source.to_string(),
+        body: body_name(&record.payload.body).to_string(),
+        refers_to: refers_to(&record.payload.body)
+            .map(|(id, _)| id.to_hex())
+            .unwrap_or_default(),
+        note: refers_to(&record.payload.body)
+            .map(|(_, note)| note.to_string())
+            .unwrap_or_default(),
+    }
+}
+
+fn body_name(body: &Body) -> &'static str {
+    match body {
+        Body::Indicator(_) => "indicator",
+        Body::Revocation(_) => "revocation",
+        Body::Sighting(_) => "sighting",
+    }
+}
+
+fn refers_to(body: &Body) -> Option<(RecordId, &str)> {
+    match body {
+        Body::Indicator(_) => None,
+        Body::Revocation(r) => Some((r.record_id, r.reason.as_str())),
+        Body::Sighting(s) => Some((s.record_id, s.note.as_str())),
     }
 }
 

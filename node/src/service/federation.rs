@@ -82,20 +82,20 @@ impl Federation for FederationService {
         })
         .await
         .map_err(|_| Status::internal("search failed"))??;
+        let detail = serde_json::json!({
+            "analyst": query.analyst,
+            "justification": query.justification,
+            "case_reference": query.case_reference,
+            "queries": query.queries.iter().map(query_label).collect::<Vec<_>>(),
+            "records": ids,
+        });
         self.node
-            .audit
-            .record(
-                &format!("partner {}", partner.to_hex()),
+            .audit(
+                format!("partner {}", partner.to_hex()),
                 "search.answer",
-                serde_json::json!({
-                    "analyst": query.analyst,
-                    "justification": query.justification,
-                    "case_reference": query.case_reference,
-                    "queries": query.queries.iter().map(query_label).collect::<Vec<_>>(),
-                    "records": ids,
-                }),
+                detail,
             )
-            .map_err(|e| Status::internal(format!("audit log write failed, not answering: {e}")))?;
+            .await?;
         Ok(Response::new(answer))
     }
 }
@@ -201,14 +201,15 @@ impl StreamServer {
         };
         if !disclosed.is_empty() {
             let ids: Vec<String> = disclosed.iter().map(|id| id.to_string()).collect();
+            let detail =
+                serde_json::json!({ "count": ids.len(), "records": ids, "cursor": batch.cursor });
             self.node
-                .audit
-                .record(
-                    &format!("partner {}", self.grant.node.to_hex()),
+                .audit(
+                    format!("partner {}", self.grant.node.to_hex()),
                     "sync.disclose",
-                    serde_json::json!({ "count": ids.len(), "records": ids, "cursor": batch.cursor }),
+                    detail,
                 )
-                .map_err(|e| Status::internal(format!("audit log write failed: {e}")))?;
+                .await?;
         }
         self.cursor = batch.cursor;
         self.tx
