@@ -145,6 +145,9 @@ fn federated_search_answers_per_partner_within_the_deadline() {
         log.contains("search.answer") && log.contains("CASE-EXAMPLE-7") && log.contains(&amber)
     );
     assert!(holder.cli_ok(&["audit", "verify"]).contains("intact"));
+    // The asking agency recorded that the query left it, and why.
+    let own = std::fs::read_to_string(asker.dir().join("audit.log")).unwrap();
+    assert!(own.contains("search.federated") && own.contains("CASE-EXAMPLE-7"));
 }
 
 #[test]

@@ -129,6 +129,16 @@ impl Analyst for AnalystService {
                 justification: request.justification.clone(),
                 case_reference: request.case_reference.clone(),
             };
+            // The query itself leaves the agency: record who sent it, why, and where.
+            let detail = serde_json::json!({
+                "queries": queries.iter().map(|q| format!("{}:{}", q.kind, q.value)).collect::<Vec<_>>(),
+                "justification": purpose.justification,
+                "case_reference": purpose.case_reference,
+                "partners": self.node.partner_ids().iter().map(|p| p.to_hex()).collect::<Vec<_>>(),
+            });
+            self.node
+                .audit(who.describe(), "search.federated", detail)
+                .await?;
             let answer = federated::search(&self.node, &queries, purpose, deadline(&request)).await;
             for (partner, record) in answer.records {
                 if !records.iter().any(|r| r.record_id == record.id.to_hex()) {
