@@ -138,6 +138,9 @@ impl Node {
             next_sequence: AtomicU64::new(next_sequence),
             bound: Mutex::new(None),
         };
+        for pin in node.store.revoked_clients()? {
+            node.pins.deny(pin);
+        }
         for (id, entry) in node.store.partners()? {
             node.register_partner(id, entry)?;
         }

@@ -348,3 +348,43 @@ async fn a_client_without_a_certificate_is_refused() {
     );
     node.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_analyst_certificate_is_refused_on_open_and_new_connections() {
+    let mut node = TestNode::init("Agency Lost Laptop (example)");
+    node.start();
+    let laptop = node.issue("Analyst Lost Laptop", "analyst");
+    let kept = node.issue("Analyst Kept", "analyst");
+    let open = node.client_with(&laptop).await.expect("connect");
+    let search = || proto::SearchRequest {
+        value: "192.0.2.55".into(),
+        ..Default::default()
+    };
+    open.analyst()
+        .search(search())
+        .await
+        .expect("works before revocation");
+    let cert = laptop.join("client.crt");
+    node.cli_ok(&["client", "revoke", "--cert", cert.to_str().unwrap()]);
+    // The connection it already holds gets nothing more…
+    let refused = open.analyst().search(search()).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+    // …a new one fails, and the revocation survives a restart.
+    node.stop();
+    node.start();
+    let again = match node.client_with(&laptop).await {
+        Err(_) => true,
+        Ok(client) => client.analyst().search(search()).await.is_err(),
+    };
+    assert!(again, "a revoked certificate was served after restart");
+    let other = node.client_with(&kept).await.expect("connect");
+    other
+        .analyst()
+        .search(search())
+        .await
+        .expect("other analysts are unaffected");
+    assert!(std::fs::read_to_string(node.dir().join("audit.log"))
+        .unwrap()
+        .contains("client.revoke"));
+    node.stop();
+}

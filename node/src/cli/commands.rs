@@ -39,6 +39,9 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         } => init(&dir, &name, &listen, endpoints, &country),
         Command::Run => run(dir).await,
         Command::Client(ClientCommand::Issue { name, role, out }) => issue(&dir, &name, role, &out),
+        Command::Client(ClientCommand::Revoke { cert, sha256 }) => {
+            revoke_client(&dir, cert, sha256).await
+        }
         Command::Publish(args) => publish(&dir, *args).await,
         Command::Search(args) => search(&dir, *args).await,
         Command::Revoke { record_id, reason } => revoke(&dir, record_id, reason).await,
@@ -129,6 +132,29 @@ fn issue(dir: &NodeDir, name: &str, role: crate::identity::Role, out: &Path) -> 
         "  TLS server name to expect: {}",
         crate::identity::NODE_CERT_NAME
     );
+    out!(
+        "  certificate SHA-256 (keep it; `client revoke --sha256` refuses it): {}",
+        crate::identity::cert_pin(&cert.cert_der)
+    );
+    Ok(())
+}
+
+async fn revoke_client(dir: &NodeDir, cert: Option<PathBuf>, sha256: Option<String>) -> Result<()> {
+    let cert_sha256 = match (cert, sha256) {
+        (Some(path), _) => crate::identity::cert_pin(&crate::identity::read_pem_cert(&path)?),
+        (None, Some(hex)) => hex,
+        (None, None) => bail!("give --cert PATH or --sha256 HEX"),
+    };
+    let client = NodeClient::for_dir(dir).await?;
+    let request = proto::RevokeClientRequest {
+        cert_sha256: cert_sha256.clone(),
+    };
+    client
+        .admin()
+        .revoke_client(request)
+        .await
+        .map_err(status_error)?;
+    out!("Revoked client certificate {cert_sha256}: refused from the next handshake and call.");
     Ok(())
 }
 

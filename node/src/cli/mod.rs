@@ -94,6 +94,14 @@ pub enum ClientCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Revoke a client certificate (a lost laptop, a departed analyst), by its file
+    /// or by the SHA-256 that `client issue` printed. Needs the node running.
+    Revoke {
+        #[arg(long, conflicts_with = "sha256", required_unless_present = "sha256")]
+        cert: Option<PathBuf>,
+        #[arg(long)]
+        sha256: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -174,6 +174,36 @@ impl Admin for AdminService {
         Ok(Response::new(proto::BlockOriginResponse {}))
     }
 
+    async fn revoke_client(
+        &self,
+        request: Request<proto::RevokeClientRequest>,
+    ) -> Result<Response<proto::RevokeClientResponse>, Status> {
+        let who = require_local(&self.node, &request, Role::Admin)?;
+        let text = request.get_ref().cert_sha256.trim().to_lowercase();
+        let pin: [u8; 32] = hex::decode(&text)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| Error::InvalidRequest("cert_sha256: not 64 hex digits".into()))?;
+        if pin == crate::tls::PinSet::pin_of(&self.node.identity.tls_cert_der) {
+            return Err(
+                Error::InvalidRequest("that is this node's own TLS certificate".into()).into(),
+            );
+        }
+        self.audit(
+            &who.describe(),
+            "client.revoke",
+            serde_json::json!({ "cert_sha256": text }),
+        )
+        .await?;
+        self.node
+            .store
+            .revoke_client(pin)
+            .await
+            .map_err(Error::from)?;
+        self.node.pins.deny(pin);
+        Ok(Response::new(proto::RevokeClientResponse {}))
+    }
+
     async fn revoke_partner(
         &self,
         request: Request<proto::RevokePartnerRequest>,

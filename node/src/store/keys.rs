@@ -29,6 +29,9 @@ pub const TOMBSTONE: u8 = b'T';
 /// sighted record id, sighting record id -> ()
 pub const SIGHTING: u8 = b'G';
 
+/// SHA-256 of a revoked local client certificate -> ()
+pub const REVOKED_CLIENT: u8 = b'X';
+
 pub const META_SCHEMA: &str = "schema";
 pub const META_RECORDS: &str = "records";
 

@@ -154,3 +154,27 @@ impl Store {
         Ok(out)
     }
 }
+
+impl Store {
+    /// Remembers, durably, that a local client certificate is revoked.
+    pub async fn revoke_client(&self, cert_sha256: [u8; 32]) -> Result<(), StoreError> {
+        self.tree().insert(
+            [&[keys::REVOKED_CLIENT][..], &cert_sha256].concat(),
+            &[][..],
+        )?;
+        self.flush().await
+    }
+
+    pub fn revoked_clients(&self) -> Result<Vec<[u8; 32]>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.tree().scan_prefix([keys::REVOKED_CLIENT]) {
+            let (key, _) = entry?;
+            out.push(
+                key[1..]
+                    .try_into()
+                    .map_err(|_| corrupt(&key, "revoked client key is not 33 bytes"))?,
+            );
+        }
+        Ok(out)
+    }
+}

@@ -42,6 +42,11 @@ pub fn principal_of(
     if let Some(node) = pins.partner_for(leaf) {
         return Ok(Principal::Partner(node));
     }
+    if pins.is_denied(leaf) {
+        return Err(Error::PermissionDenied(
+            "this client certificate was revoked by the agency's admin".into(),
+        ));
+    }
     if local_ca
         .verify_client_cert(leaf, &chain[1..], UnixTime::now())
         .is_err()

@@ -48,6 +48,11 @@ impl ClientCertVerifier for PartnerOrLocalCa {
         if self.pins.partner_for(end_entity).is_some() {
             return Ok(ClientCertVerified::assertion());
         }
+        if self.pins.is_denied(end_entity) {
+            return Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::Revoked,
+            ));
+        }
         self.local_ca
             .verify_client_cert(end_entity, intermediates, now)
     }
