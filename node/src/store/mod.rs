@@ -122,11 +122,6 @@ impl Store {
     fn set_record_count(&self, n: u64) {
         self.inner.record_count.store(n, Ordering::Relaxed);
     }
-
-    /// Bytes the database occupies on disk.
-    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.inner.db.size_on_disk()?)
-    }
 }
 
 fn check_schema(main: &sled::Tree, path: &str) -> Result<(), StoreError> {

@@ -124,10 +124,6 @@ impl Store {
         }
     }
 
-    pub fn contains(&self, id: &RecordId) -> Result<bool, StoreError> {
-        Ok(self.tree().contains_key(keys::record(id))?)
-    }
-
     /// Ids of the records indexed under exactly this (kind, normalised value).
     pub fn lookup(&self, kind: Kind, value: &str) -> Result<Vec<RecordId>, StoreError> {
         let prefix = keys::index_prefix(kind, value);
