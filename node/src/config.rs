@@ -57,6 +57,8 @@ impl Config {
         if config.name.trim().is_empty() {
             return Err("name must not be empty".into());
         }
+        crate::untrusted::check_text(&config.name, crate::untrusted::Lines::Single)
+            .map_err(|reason| format!("name: {reason}"))?;
         if config.default_valid_days == 0 {
             return Err("default_valid_days must be at least 1".into());
         }

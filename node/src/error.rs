@@ -41,10 +41,10 @@ impl From<Error> for tonic::Status {
     fn from(error: Error) -> tonic::Status {
         use tonic::Status;
         match &error {
-            Error::Indicator(_)
-            | Error::Record(_)
-            | Error::Bundle(_)
-            | Error::InvalidRequest(_) => Status::invalid_argument(error.to_string()),
+            Error::Indicator(e) => Status::invalid_argument(format!("{}: {e}", e.field())),
+            Error::Record(_) | Error::Bundle(_) | Error::InvalidRequest(_) => {
+                Status::invalid_argument(error.to_string())
+            }
             Error::NotFound(_) => Status::not_found(error.to_string()),
             Error::PermissionDenied(_) => Status::permission_denied(error.to_string()),
             Error::Conflict(_) => Status::already_exists(error.to_string()),

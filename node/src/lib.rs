@@ -24,10 +24,12 @@
 //! - [`client`]: connecting to a node as its admin/analyst (used by the CLI).
 //! - [`cli`], [`demo`], [`bench`]: the `liaison` command; [`lab`]: throwaway loopback nodes for demo and bench.
 //! - [`config`], [`error`]: settings file and the error type.
+//! - [`untrusted`]: rules for outside text (no control characters) and how it is quoted and shown.
 #![forbid(unsafe_code)]
 
 /// `println!` for command output that tolerates a closed pipe (`liaison … | head`):
-/// the rest of the output is dropped instead of panicking.
+/// the rest of the output is dropped instead of panicking. Control characters
+/// (partner-controlled names and text) are escaped, never sent to the terminal.
 macro_rules! out {
     () => {{
         use std::io::Write as _;
@@ -35,7 +37,8 @@ macro_rules! out {
     }};
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+        let line = $crate::untrusted::escape(&format!($($arg)*));
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
     }};
 }
 
@@ -60,6 +63,7 @@ pub mod service;
 pub mod store;
 pub mod sync;
 pub mod tls;
+pub mod untrusted;
 
 /// Generated protobuf and gRPC types: the wire contract from `proto/`.
 #[allow(clippy::all, missing_docs)]

@@ -272,13 +272,23 @@ impl Node {
     }
 
     async fn sign_and_commit(&self, body: Body, created_ms: i64) -> Result<VerifiedRecord> {
+        let sequence = self.next_sequence.fetch_add(1, Ordering::SeqCst);
         let payload = Payload {
             origin: self.node_id(),
-            sequence: self.next_sequence.fetch_add(1, Ordering::SeqCst),
+            sequence,
             created_ms,
             body,
         };
-        let record = sign_payload(&self.identity.signing_key, &payload)?;
+        let record = sign_payload(&self.identity.signing_key, &payload).inspect_err(|_| {
+            // Refused before signing: hand the sequence back unless a later one
+            // was taken meanwhile (a gap in an origin's sequence is harmless).
+            let _ = self.next_sequence.compare_exchange(
+                sequence + 1,
+                sequence,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+        })?;
         let batch = WriteBatch {
             records: vec![record.clone()],
             received_from: None,

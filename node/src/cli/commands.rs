@@ -66,6 +66,8 @@ fn init(
         config.endpoints = endpoints;
     }
     config.default_country = country.to_uppercase();
+    // The same checks `run` applies when it loads the file.
+    Config::from_toml(&config.to_toml()).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
     let identity = dir.init(&config)?;
     out!("Created node {:?} in {}", name, dir.root.display());
     out!("  node id:     {}", identity.node_id());

@@ -226,7 +226,7 @@ pub fn main() -> std::process::ExitCode {
     match runtime.block_on(commands::dispatch(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", crate::untrusted::escape(&format!("{e:#}")));
             std::process::ExitCode::FAILURE
         }
     }

@@ -261,7 +261,11 @@ pub fn print_search(response: &proto::SearchResponse) {
 }
 
 pub fn identity_json(info: &proto::IdentityInfo) -> Value {
-    json!({ "name": info.name, "node_id": info.node_id, "fingerprint": info.fingerprint, "endpoints": info.endpoints, "records": info.records })
+    json!({
+        "name": info.name, "node_id": info.node_id, "fingerprint": info.fingerprint,
+        "endpoints": info.endpoints, "records": info.records,
+        "unreadable_records": info.unreadable_records, "unreadable_sample": info.unreadable_sample,
+    })
 }
 
 pub fn print_identity(info: &proto::IdentityInfo) {
@@ -270,6 +274,15 @@ pub fn print_identity(info: &proto::IdentityInfo) {
     out!("fingerprint  {}", info.fingerprint);
     out!("endpoints    {}", info.endpoints.join(", "));
     out!("records      {}", info.records);
+    match info.unreadable_records {
+        0 => out!("unreadable   0 (ok)"),
+        n => {
+            out!("unreadable   {n} stored records do not read back and are skipped; see docs/OPERATIONS.md (unreadable records)");
+            for line in &info.unreadable_sample {
+                out!("             {line}");
+            }
+        }
+    }
 }
 
 pub fn partners_json(list: &proto::ListPartnersResponse) -> Value {

@@ -104,6 +104,7 @@ impl Bundle {
                 "name or TLS certificate missing".into(),
             ));
         }
+        check_bundle_text(&inner)?;
         x509_parser::parse_x509_certificate(&inner.tls_cert_der)
             .map_err(|_| BundleError::Malformed("TLS certificate does not parse".into()))?;
         Ok(Bundle {
@@ -138,4 +139,36 @@ impl Bundle {
     pub fn tls_pin(&self) -> String {
         cert_pin(&self.tls_cert_der)
     }
+}
+
+/// Longest agency name, and most endpoints, a bundle may carry.
+const MAX_NAME_CHARS: usize = 200;
+const MAX_ENDPOINTS: usize = 16;
+
+/// A partner's name and endpoints are shown to admins and analysts: printable,
+/// one line, bounded.
+fn check_bundle_text(inner: &proto::Bundle) -> Result<(), BundleError> {
+    use crate::untrusted::{check_text, Lines};
+    let malformed =
+        |field: &str, reason: String| BundleError::Malformed(format!("{field}: {reason}"));
+    if inner.name.chars().count() > MAX_NAME_CHARS {
+        return Err(malformed(
+            "name",
+            format!("longer than {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    check_text(&inner.name, Lines::Single).map_err(|r| malformed("name", r))?;
+    if inner.endpoints.len() > MAX_ENDPOINTS {
+        return Err(malformed("endpoints", format!("more than {MAX_ENDPOINTS}")));
+    }
+    for endpoint in &inner.endpoints {
+        if endpoint.len() > 300 {
+            return Err(malformed(
+                "endpoints",
+                "an endpoint longer than 300 bytes".into(),
+            ));
+        }
+        check_text(endpoint, Lines::Single).map_err(|r| malformed("endpoints", r))?;
+    }
+    Ok(())
 }

@@ -92,6 +92,19 @@ pub enum IndicatorError {
     UnknownKind(String),
     #[error("invalid {kind} value: {reason}")]
     Invalid { kind: Kind, reason: String },
+    #[error("{0}")]
+    DefaultCountry(String),
+}
+
+impl IndicatorError {
+    /// The request field at fault, for `field: reason` messages.
+    pub fn field(&self) -> &'static str {
+        match self {
+            IndicatorError::UnknownKind(_) => "kind",
+            IndicatorError::Invalid { .. } => "value",
+            IndicatorError::DefaultCountry(_) => "default_country",
+        }
+    }
 }
 
 /// Shorthand used by every normaliser to build a rejection.
@@ -119,8 +132,9 @@ pub fn check_canonical(kind: Kind, value: &str) -> Result<Normalized, IndicatorE
         false => Err(invalid(
             kind,
             format!(
-                "{value:?} is not in canonical form (expected {:?})",
-                normalized.value
+                "{} is not in canonical form (expected {})",
+                crate::untrusted::quote(value),
+                crate::untrusted::quote(&normalized.value)
             ),
         )),
     }

@@ -189,10 +189,12 @@ pub(super) fn parse_ip(text: &str) -> Result<IpAddr, String> {
         return Err("empty address".to_string());
     }
     if text.contains(':') {
-        return text
-            .parse::<Ipv6Addr>()
-            .map(IpAddr::V6)
-            .map_err(|_| format!("{text:?} is not a valid IPv6 address"));
+        return text.parse::<Ipv6Addr>().map(IpAddr::V6).map_err(|_| {
+            format!(
+                "{} is not a valid IPv6 address",
+                crate::untrusted::quote(text)
+            )
+        });
     }
     parse_ipv4_strict(text).map(IpAddr::V4)
 }

@@ -66,10 +66,10 @@ fn default_region(ctx: &Context) -> Result<Option<country::Id>, IndicatorError> 
     };
     let code = raw.trim().to_ascii_uppercase();
     code.parse::<country::Id>().map(Some).map_err(|_| {
-        invalid(
-            Kind::Phone,
-            format!("default country {raw:?} is not an ISO 3166 alpha-2 code with a numbering plan (e.g. GB, TH, US)"),
-        )
+        IndicatorError::DefaultCountry(format!(
+            "{} is not an ISO 3166 alpha-2 code with a numbering plan (e.g. GB, TH, US)",
+            crate::untrusted::quote(raw)
+        ))
     })
 }
 

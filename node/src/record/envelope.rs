@@ -5,11 +5,13 @@
 //! received; the record id is the SHA-256 of the same signed content, so the same
 //! record relayed by two peers has one id. Never decode before verifying.
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
+use ed25519_zebra::{Signature, VerificationKey, VerificationKeyBytes};
 use sha2::{Digest, Sha256};
 
-use super::wire::{check_markings, decode_payload_with, encode_payload, Checks};
-use super::{Body, NodeId, Payload, RecordError, RecordId};
+use super::signature;
+use super::wire::{decode_payload, decode_payload_with, encode_payload, Checks};
+use super::{NodeId, Payload, RecordError, RecordId};
 use crate::proto;
 
 /// Domain separation: a record signature can never be mistaken for a bundle's.
@@ -70,26 +72,29 @@ impl Envelope {
         [SIGNING_PREFIX, &self.payload].concat()
     }
 
-    fn verifying_key(&self) -> Result<VerifyingKey, RecordError> {
-        let key = VerifyingKey::from_bytes(&self.signer.0)
-            .map_err(|_| RecordError::BadSignature(self.signer))?;
-        if key.is_weak() {
-            return Err(RecordError::WeakKey(self.signer));
-        }
-        Ok(key)
+    /// The signature rule, identical for single and batch checks (see [`signature`]).
+    fn verifying_key(&self) -> Result<VerificationKey, RecordError> {
+        signature::verifying_key(&self.signer.0, &self.signature).map_err(|refusal| match refusal {
+            signature::Refusal::WeakKey => RecordError::WeakKey(self.signer),
+            signature::Refusal::BadSignature => RecordError::BadSignature(self.signer),
+        })
     }
 
     /// Verifies the signature, then decodes and validates the payload.
     pub fn verify(self) -> Result<VerifiedRecord, RecordError> {
         let key = self.verifying_key()?;
-        let signature = Signature::from_bytes(&self.signature);
-        key.verify_strict(&self.signed_message(), &signature)
-            .map_err(|_| RecordError::BadSignature(self.signer))?;
+        key.verify(
+            &Signature::from_bytes(&self.signature),
+            &self.signed_message(),
+        )
+        .map_err(|_| RecordError::BadSignature(self.signer))?;
         self.decode_verified()
     }
 
     /// Verifies many envelopes with one batch equation; on failure, falls back to one
-    /// by one so that exactly the bad ones are reported.
+    /// by one so that exactly the bad ones are reported. Batch and single checks
+    /// follow the same rule (ZIP-215 plus the same pre-checks), so whether a record
+    /// is accepted never depends on the other records in its batch.
     pub fn verify_many(envelopes: Vec<Envelope>) -> Vec<Result<VerifiedRecord, RecordError>> {
         if envelopes.len() >= 2 && Self::batch_verifies(&envelopes) {
             return envelopes
@@ -101,20 +106,19 @@ impl Envelope {
     }
 
     fn batch_verifies(envelopes: &[Envelope]) -> bool {
-        let mut keys = Vec::with_capacity(envelopes.len());
+        let mut batch = ed25519_zebra::batch::Verifier::new();
         for envelope in envelopes {
-            match envelope.verifying_key() {
-                Ok(key) => keys.push(key),
-                Err(_) => return false,
+            if envelope.verifying_key().is_err() {
+                return false;
             }
+            let message = envelope.signed_message();
+            batch.queue((
+                VerificationKeyBytes::from(envelope.signer.0),
+                Signature::from_bytes(&envelope.signature),
+                &message,
+            ));
         }
-        let messages: Vec<Vec<u8>> = envelopes.iter().map(Envelope::signed_message).collect();
-        let message_refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-        let signatures: Vec<Signature> = envelopes
-            .iter()
-            .map(|e| Signature::from_bytes(&e.signature))
-            .collect();
-        ed25519_dalek::verify_batch(&message_refs, &signatures, &keys).is_ok()
+        batch.verify(rand_core::OsRng).is_ok()
     }
 
     /// Decodes a payload whose signature has been checked by the caller.
@@ -157,7 +161,9 @@ impl VerifiedRecord {
     }
 }
 
-/// Signs a payload this node originates. Checks marking rules before signing.
+/// Signs a payload this node originates. Before signing, the encoded bytes pass
+/// exactly the validation a receiving node applies ([`decode_payload`]): this node
+/// never signs a record that it, or any partner, would refuse to read.
 pub fn sign_payload(key: &SigningKey, payload: &Payload) -> Result<VerifiedRecord, RecordError> {
     let signer = NodeId(key.verifying_key().to_bytes());
     if payload.origin != signer {
@@ -166,12 +172,15 @@ pub fn sign_payload(key: &SigningKey, payload: &Payload) -> Result<VerifiedRecor
             signer,
         });
     }
-    if let Body::Indicator(indicator) = &payload.body {
-        check_markings(indicator)?;
-    }
     let bytes = encode_payload(payload);
     if bytes.len() > MAX_PAYLOAD_BYTES {
         return Err(RecordError::Oversized(bytes.len()));
+    }
+    if decode_payload(&bytes)? != *payload {
+        return Err(RecordError::field(
+            "payload",
+            "does not read back as written; nothing was signed",
+        ));
     }
     let message = [SIGNING_PREFIX, &bytes].concat();
     let signature = key.sign(&message).to_bytes();

@@ -49,7 +49,10 @@ macro_rules! hex_id {
             type Err = RecordError;
             fn from_str(s: &str) -> Result<Self, RecordError> {
                 let bytes = hex::decode(s.trim()).map_err(|_| {
-                    RecordError::field($what, format!("{s:?} is not 64 hex digits"))
+                    RecordError::field(
+                        $what,
+                        format!("{} is not 64 hex digits", crate::untrusted::quote(s)),
+                    )
                 })?;
                 Self::from_slice(&bytes)
             }

@@ -9,6 +9,7 @@
 mod envelope;
 mod ids;
 mod model;
+mod signature;
 mod wire;
 
 pub use envelope::{sign_payload, Envelope, VerifiedRecord, MAX_PAYLOAD_BYTES};
@@ -18,8 +19,9 @@ pub use model::{
     Tlp,
 };
 pub use wire::{
-    decode_payload, handling_from_wire, handling_to_wire, indicator_to_wire, tlp_from_wire,
-    tlp_to_wire,
+    check_count, decode_payload, handling_from_wire, handling_to_wire, indicator_to_wire,
+    tlp_from_wire, tlp_to_wire, MAX_DESCRIPTION_CHARS, MAX_HANDLING_CODES, MAX_LABELS,
+    MAX_RECIPIENTS, MAX_SHORT_TEXT_CHARS,
 };
 
 /// Why a record (or a field of one) was refused.
@@ -37,7 +39,7 @@ pub enum RecordError {
     Oversized(usize),
     #[error("payload does not decode: {0}")]
     Undecodable(String),
-    #[error("invalid field {field}: {reason}")]
+    #[error("{field}: {reason}")]
     InvalidField { field: &'static str, reason: String },
 }
 
@@ -50,5 +52,7 @@ impl RecordError {
     }
 }
 
+#[cfg(test)]
+mod signature_tests;
 #[cfg(test)]
 mod tests;

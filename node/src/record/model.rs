@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use super::{NodeId, RecordError, RecordId};
 use crate::indicator::Kind;
+use crate::untrusted::quote;
 
 /// Traffic Light Protocol 2.0, ordered from least to most restricted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -64,7 +65,10 @@ impl FromStr for Tlp {
             .ok_or_else(|| {
                 RecordError::field(
                     "tlp",
-                    format!("{s:?} is not one of clear, green, amber, amber+strict, red"),
+                    format!(
+                        "{} is not one of clear, green, amber, amber+strict, red",
+                        quote(s)
+                    ),
                 )
             })
     }
@@ -93,7 +97,7 @@ impl FromStr for HandlingCode {
             "H3" => Ok(HandlingCode::H3),
             _ => Err(RecordError::field(
                 "handling",
-                format!("{s:?} is not one of H0, H1, H2, H3"),
+                format!("{} is not one of H0, H1, H2, H3", quote(s)),
             )),
         }
     }
@@ -137,7 +141,10 @@ impl Evaluation {
             other => {
                 return Err(RecordError::field(
                     "evaluation",
-                    format!("source reliability {other:?} is not one of A, B, C, X"),
+                    format!(
+                        "source reliability {} is not one of A, B, C, X",
+                        quote(other)
+                    ),
                 ))
             }
         };
@@ -175,7 +182,10 @@ impl FromStr for Evaluation {
             }
             _ => Err(RecordError::field(
                 "evaluation",
-                format!("{s:?} is not of the form A1..X4 (reliability A/B/C/X, accuracy 1-4)"),
+                format!(
+                    "{} is not of the form A1..X4 (reliability A/B/C/X, accuracy 1-4)",
+                    quote(s)
+                ),
             )),
         }
     }
@@ -245,7 +255,7 @@ impl FromStr for Label {
                 let known: Vec<_> = Label::ALL.iter().map(|l| l.as_str()).collect();
                 RecordError::field(
                     "labels",
-                    format!("{s:?} is not one of {}", known.join(", ")),
+                    format!("{} is not one of {}", quote(s), known.join(", ")),
                 )
             })
     }

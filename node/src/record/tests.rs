@@ -159,12 +159,108 @@ fn correctly_signed_but_invalid_fields_are_rejected() {
         created_ms: 0,
         body: Body::Indicator(indicator),
     };
-    let record = sign_payload(&k, &payload).unwrap();
-    let err = record.envelope.verify().unwrap_err();
+    // This node refuses to sign it…
+    let refused = sign_payload(&k, &payload).unwrap_err();
+    assert!(
+        matches!(refused, RecordError::InvalidField { field: "value", .. }),
+        "{refused}"
+    );
+    // …and a receiver refuses it when another implementation signed it anyway.
+    let err = sign_unchecked(&k, &payload).verify().unwrap_err();
     assert!(
         matches!(err, RecordError::InvalidField { field: "value", .. }),
         "{err}"
     );
+}
+
+/// Signs without the validation `sign_payload` applies: what a careless or
+/// hostile implementation could send.
+fn sign_unchecked(key: &SigningKey, payload: &Payload) -> Envelope {
+    use ed25519_dalek::Signer;
+    let bytes = super::wire::encode_payload(payload);
+    let message = [b"liaison/v1/record\0".as_slice(), &bytes].concat();
+    Envelope {
+        signature: key.sign(&message).to_bytes(),
+        signer: node(key),
+        payload: bytes,
+    }
+}
+
+#[test]
+fn what_this_node_signs_passes_the_receivers_checks_at_every_limit() {
+    use super::wire::{MAX_DESCRIPTION_CHARS, MAX_LABELS, MAX_RECIPIENTS, MAX_SHORT_TEXT_CHARS};
+    let k = key(9);
+    let sign = |indicator: Indicator| {
+        let payload = Payload {
+            origin: node(&k),
+            sequence: 1,
+            created_ms: 0,
+            body: Body::Indicator(indicator),
+        };
+        sign_payload(&k, &payload)
+    };
+    type Set = fn(&mut Indicator, usize);
+    let fields: [(&str, usize, Set); 5] = [
+        ("labels", MAX_LABELS, |i, n| {
+            i.labels = vec![Label::Fraud; n]
+        }),
+        ("recipients", MAX_RECIPIENTS, |i, n| {
+            i.tlp = Tlp::Red;
+            i.recipients = vec![NodeId([4; 32]); n];
+        }),
+        ("description", MAX_DESCRIPTION_CHARS, |i, n| {
+            i.description = "é".repeat(n)
+        }),
+        ("handling_note", MAX_SHORT_TEXT_CHARS, |i, n| {
+            i.handling_note = "n".repeat(n)
+        }),
+        ("case_reference", MAX_SHORT_TEXT_CHARS, |i, n| {
+            i.case_reference = "c".repeat(n)
+        }),
+    ];
+    for (field, limit, set) in fields {
+        let mut at_limit = sample_indicator();
+        set(&mut at_limit, limit);
+        let record = sign(at_limit).unwrap_or_else(|e| panic!("{field} at its limit: {e}"));
+        assert!(record.envelope.verify().is_ok(), "{field} at its limit");
+        let mut over = sample_indicator();
+        set(&mut over, limit + 1);
+        match sign(over) {
+            Err(RecordError::InvalidField { field: named, .. }) => assert_eq!(named, field),
+            other => panic!("{field} over its limit: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn control_characters_are_refused_in_text_fields() {
+    let k = key(10);
+    let mut indicator = sample_indicator();
+    indicator.case_reference = "CASE\u{1b}[2J".into();
+    let payload = Payload {
+        origin: node(&k),
+        sequence: 1,
+        created_ms: 0,
+        body: Body::Indicator(indicator.clone()),
+    };
+    let err = sign_unchecked(&k, &payload).verify().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RecordError::InvalidField {
+                field: "case_reference",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    indicator.case_reference.clear();
+    indicator.description = "two\nlines\tand a tab".into();
+    let payload = Payload {
+        body: Body::Indicator(indicator),
+        ..payload
+    };
+    assert!(sign_payload(&k, &payload).is_ok());
 }
 
 #[test]

@@ -9,11 +9,14 @@ use super::model::*;
 use super::{NodeId, RecordError, RecordId};
 use crate::indicator::{self, Kind};
 use crate::proto;
+use crate::untrusted::{check_text, Lines};
 
 pub const MAX_LABELS: usize = 16;
 pub const MAX_RECIPIENTS: usize = 64;
 pub const MAX_DESCRIPTION_CHARS: usize = 4096;
 pub const MAX_SHORT_TEXT_CHARS: usize = 1024;
+/// H0..H3, each at most once in practice; a little room for future codes.
+pub const MAX_HANDLING_CODES: usize = 8;
 
 /// How much of a payload to re-check when decoding it.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -51,11 +54,11 @@ fn payload_from_wire(wire: proto::Payload, checks: Checks) -> Result<Payload, Re
         }
         Some(proto::payload::Body::Revocation(r)) => Body::Revocation(Revocation {
             record_id: RecordId::from_slice(&r.record_id)?,
-            reason: bounded_text("reason", r.reason, MAX_SHORT_TEXT_CHARS)?,
+            reason: bounded_text("reason", r.reason, MAX_SHORT_TEXT_CHARS, Lines::Multi)?,
         }),
         Some(proto::payload::Body::Sighting(s)) => Body::Sighting(Sighting {
             record_id: RecordId::from_slice(&s.record_id)?,
-            note: bounded_text("note", s.note, MAX_SHORT_TEXT_CHARS)?,
+            note: bounded_text("note", s.note, MAX_SHORT_TEXT_CHARS, Lines::Multi)?,
         }),
         None => {
             return Err(RecordError::field(
@@ -82,18 +85,14 @@ fn indicator_from_wire(wire: proto::Indicator, checks: Checks) -> Result<Indicat
     if checks == Checks::Full {
         check_canonical(kind, &wire.value)?;
     }
-    if wire.labels.len() > MAX_LABELS {
-        return Err(RecordError::field(
-            "labels",
-            format!("at most {MAX_LABELS}"),
-        ));
-    }
+    check_count("labels", wire.labels.len(), MAX_LABELS)?;
     let labels = wire
         .labels
         .iter()
         .map(|l| l.parse())
         .collect::<Result<Vec<Label>, _>>()?;
     let tlp = tlp_from_wire(wire.tlp)?;
+    check_count("handling", wire.handling.len(), MAX_HANDLING_CODES)?;
     let handling = wire
         .handling
         .iter()
@@ -103,12 +102,7 @@ fn indicator_from_wire(wire: proto::Indicator, checks: Checks) -> Result<Indicat
         Some(e) => Evaluation::new(&e.source_reliability, e.information_accuracy)?,
         None => return Err(RecordError::field("evaluation", "missing")),
     };
-    if wire.recipients.len() > MAX_RECIPIENTS {
-        return Err(RecordError::field(
-            "recipients",
-            format!("at most {MAX_RECIPIENTS}"),
-        ));
-    }
+    check_count("recipients", wire.recipients.len(), MAX_RECIPIENTS)?;
     let recipients = wire
         .recipients
         .iter()
@@ -124,11 +118,26 @@ fn indicator_from_wire(wire: proto::Indicator, checks: Checks) -> Result<Indicat
         labels,
         tlp,
         handling,
-        handling_note: bounded_text("handling_note", wire.handling_note, MAX_SHORT_TEXT_CHARS)?,
+        handling_note: bounded_text(
+            "handling_note",
+            wire.handling_note,
+            MAX_SHORT_TEXT_CHARS,
+            Lines::Single,
+        )?,
         evaluation,
         valid_until_ms: wire.valid_until_unix_ms,
-        description: bounded_text("description", wire.description, MAX_DESCRIPTION_CHARS)?,
-        case_reference: bounded_text("case_reference", wire.case_reference, MAX_SHORT_TEXT_CHARS)?,
+        description: bounded_text(
+            "description",
+            wire.description,
+            MAX_DESCRIPTION_CHARS,
+            Lines::Multi,
+        )?,
+        case_reference: bounded_text(
+            "case_reference",
+            wire.case_reference,
+            MAX_SHORT_TEXT_CHARS,
+            Lines::Single,
+        )?,
         recipients,
         supersedes,
         outside_known_ranges: wire.outside_known_ranges,
@@ -137,8 +146,8 @@ fn indicator_from_wire(wire: proto::Indicator, checks: Checks) -> Result<Indicat
     Ok(indicator)
 }
 
-/// Rules that tie markings together; applied to our own records before signing too.
-pub(crate) fn check_markings(indicator: &Indicator) -> Result<(), RecordError> {
+/// Rules that tie markings together.
+fn check_markings(indicator: &Indicator) -> Result<(), RecordError> {
     if indicator.tlp == Tlp::Red && indicator.recipients.is_empty() {
         return Err(RecordError::field(
             "recipients",
@@ -160,6 +169,18 @@ pub(crate) fn check_markings(indicator: &Indicator) -> Result<(), RecordError> {
     Ok(())
 }
 
+/// A repeated field within its limit; also applied to requests before they are
+/// turned into a draft, so the error names the field the client sent.
+pub fn check_count(field: &'static str, count: usize, max: usize) -> Result<(), RecordError> {
+    match count > max {
+        true => Err(RecordError::field(
+            field,
+            format!("{count} given; the limit is {max}"),
+        )),
+        false => Ok(()),
+    }
+}
+
 /// A received value must already be in the canonical form its kind defines.
 fn check_canonical(kind: Kind, value: &str) -> Result<(), RecordError> {
     indicator::check_canonical(kind, value)
@@ -167,18 +188,22 @@ fn check_canonical(kind: Kind, value: &str) -> Result<(), RecordError> {
         .map_err(|e| RecordError::field("value", e.to_string()))
 }
 
+/// A text field within its length limit and free of control characters.
 fn bounded_text(
     field: &'static str,
     text: String,
     max_chars: usize,
+    lines: Lines,
 ) -> Result<String, RecordError> {
-    match text.chars().count() > max_chars {
-        true => Err(RecordError::field(
+    let chars = text.chars().count();
+    if chars > max_chars {
+        return Err(RecordError::field(
             field,
-            format!("longer than {max_chars} characters"),
-        )),
-        false => Ok(text),
+            format!("{chars} characters; the limit is {max_chars}"),
+        ));
     }
+    check_text(&text, lines).map_err(|reason| RecordError::field(field, reason))?;
+    Ok(text)
 }
 
 pub fn tlp_from_wire(value: i32) -> Result<Tlp, RecordError> {

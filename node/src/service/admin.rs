@@ -45,12 +45,18 @@ impl Admin for AdminService {
         request: Request<proto::ShowIdentityRequest>,
     ) -> Result<Response<proto::IdentityInfo>, Status> {
         require_local(&self.node, &request, Role::Admin)?;
+        let (unreadable, sample) = self.node.store.unreadable(20);
         Ok(Response::new(proto::IdentityInfo {
             name: self.node.identity.name.clone(),
             node_id: self.node.node_id().to_hex(),
             fingerprint: self.node.identity.fingerprint(),
             endpoints: self.node.advertised_endpoints(),
             records: self.node.store.record_count(),
+            unreadable_records: unreadable,
+            unreadable_sample: sample
+                .iter()
+                .map(|(id, reason)| format!("{id}: {reason}"))
+                .collect(),
         }))
     }
 
@@ -221,6 +227,12 @@ impl Admin for AdminService {
         .await?;
         let was_connected = self.node.connection_state(&id) == "connected";
         self.node.unregister_partner(&id);
+        // Origins it introduced as a relay were trusted on its word: forget them
+        // (blocked ones stay blocked); the partner's removal below flushes both.
+        self.node
+            .store
+            .forget_origins_known_via(&id)
+            .map_err(Error::from)?;
         self.node
             .store
             .remove_partner(&id)

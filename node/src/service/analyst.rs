@@ -43,8 +43,8 @@ impl AnalystService {
                 let found = indicator::normalize_any(&request.value, &context);
                 match found.is_empty() {
                     true => Err(Error::InvalidRequest(format!(
-                        "value {:?} is not a valid indicator of any kind; give --kind to see why",
-                        request.value
+                        "value: {} is not a valid indicator of any kind; give --kind to see why",
+                        crate::untrusted::quote(&request.value)
                     ))),
                     false => Ok(found),
                 }

@@ -7,9 +7,11 @@ use crate::indicator::Kind;
 use crate::node::{Draft, Node};
 use crate::proto;
 use crate::record::{
-    Body, Evaluation, HandlingCode, NodeId, RecordError, RecordId, Tlp, VerifiedRecord,
+    check_count, Body, Evaluation, HandlingCode, NodeId, RecordError, RecordId, Tlp,
+    VerifiedRecord, MAX_HANDLING_CODES, MAX_LABELS, MAX_RECIPIENTS,
 };
 use crate::store::{PartnerEntry, StoredRecord, SyncState};
+use crate::untrusted::quote;
 
 pub fn kind_from_wire(value: i32) -> Result<Option<Kind>> {
     if value == 0 {
@@ -25,14 +27,18 @@ pub fn kind_from_wire(value: i32) -> Result<Option<Kind>> {
 pub fn record_id(text: &str) -> Result<RecordId> {
     text.parse::<RecordId>().map_err(|_| {
         Error::InvalidRequest(format!(
-            "record_id: {text:?} is not a 64-hex-digit record id"
+            "record_id: {} is not a 64-hex-digit record id",
+            quote(text)
         ))
     })
 }
 
 fn node_id(field: &str, text: &str) -> Result<NodeId> {
     text.parse::<NodeId>().map_err(|_| {
-        Error::InvalidRequest(format!("{field}: {text:?} is not a 64-hex-digit node id"))
+        Error::InvalidRequest(format!(
+            "{field}: {} is not a 64-hex-digit node id",
+            quote(text)
+        ))
     })
 }
 
@@ -61,19 +67,22 @@ pub fn draft_from_publish(request: proto::PublishRequest) -> Result<Draft> {
         Some(text) => text.parse()?,
         None => Evaluation::UNEVALUATED,
     };
+    check_count("labels", request.labels.len(), MAX_LABELS)?;
     let labels = request
         .labels
         .iter()
         .map(|l| l.parse())
         .collect::<Result<Vec<_>, RecordError>>()?;
+    check_count("recipients", request.recipients.len(), MAX_RECIPIENTS)?;
     let recipients = request
         .recipients
         .iter()
         .map(|r| node_id("recipients", r))
         .collect::<Result<Vec<_>>>()?;
+    check_count("handling", request.handling.len(), MAX_HANDLING_CODES)?;
     let supersedes = match non_empty(&request.supersedes) {
         Some(text) => Some(record_id(&text).map_err(|_| {
-            Error::InvalidRequest(format!("supersedes: {text:?} is not a record id"))
+            Error::InvalidRequest(format!("supersedes: {} is not a record id", quote(&text)))
         })?),
         None => None,
     };
@@ -81,28 +90,53 @@ pub fn draft_from_publish(request: proto::PublishRequest) -> Result<Draft> {
         kind,
         value: request.value,
         default_country: non_empty(&request.default_country),
-        labels,
+        labels: without_repeats(labels),
         tlp,
-        handling,
+        handling: without_repeats(handling),
         handling_note: request.handling_note,
         evaluation,
         valid_days: (request.valid_days > 0).then_some(request.valid_days),
         description: request.description,
         case_reference: request.case_reference,
-        recipients,
+        recipients: without_repeats(recipients),
         supersedes,
     })
 }
 
-/// The origin's name as this node knows it.
+/// The same label, code or recipient given twice means it once.
+fn without_repeats<T: PartialEq>(items: Vec<T>) -> Vec<T> {
+    let mut kept: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        if !kept.contains(&item) {
+            kept.push(item);
+        }
+    }
+    kept
+}
+
+/// The origin's name as this node knows it. An origin introduced by a relay is
+/// always shown as "Name (via Relay)": its name is its own claim, and a relay
+/// must not be able to pass a third party off as a direct partner.
 pub fn origin_name(node: &Node, origin: &NodeId) -> String {
     if *origin == node.node_id() {
         return node.identity.name.clone();
     }
-    node.partner_entry(origin)
-        .or_else(|| node.store.known_origin(origin).ok().flatten())
-        .map(|e| e.name)
-        .unwrap_or_default()
+    if let Some(entry) = node.partner_entry(origin) {
+        return entry.name;
+    }
+    let Some(known) = node.store.known_origin(origin).ok().flatten() else {
+        return String::new();
+    };
+    let relay = known
+        .known_via
+        .as_deref()
+        .and_then(|via| via.parse::<NodeId>().ok())
+        .map(|via| match node.partner_entry(&via) {
+            Some(entry) => entry.name,
+            None => via.short(),
+        })
+        .unwrap_or_else(|| "a relay".into());
+    format!("{} (via {relay})", known.name)
 }
 
 /// A record for display. `source` is "local" or the partner that answered.

@@ -18,10 +18,13 @@ pub use commit::{CommitHandle, Committer};
 pub use partners::{PartnerEntry, SyncState};
 pub use records::{BatchOutcome, StoredRecord, WriteBatch};
 
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use crate::record::RecordId;
 
 const SCHEMA: &[u8] = b"liaison-store-v1";
 
@@ -60,7 +63,19 @@ struct Inner {
     db: sled::Db,
     main: sled::Tree,
     record_count: AtomicU64,
+    unreadable: Mutex<Unreadable>,
 }
+
+/// Records that failed to read back, each logged once.
+#[derive(Default)]
+struct Unreadable {
+    ids: HashMap<RecordId, String>,
+    /// Distinct ids seen, including those beyond what `ids` keeps.
+    count: u64,
+}
+
+/// Most unreadable record ids remembered (with their reason) for the status output.
+const MAX_UNREADABLE_KEPT: usize = 100_000;
 
 impl Store {
     /// Opens (or creates) the database. `cache_bytes` bounds sled's page cache.
@@ -91,6 +106,7 @@ impl Store {
                 db,
                 main,
                 record_count,
+                unreadable: Mutex::new(Unreadable::default()),
             }),
         })
     }
@@ -113,6 +129,36 @@ impl Store {
     /// Records stored, kept as a counter (sled's `len` walks the tree).
     pub fn record_count(&self) -> u64 {
         self.inner.record_count.load(Ordering::Relaxed)
+    }
+
+    /// How many stored records failed to read back, and up to `sample` of them
+    /// with the reason.
+    pub fn unreadable(&self, sample: usize) -> (u64, Vec<(RecordId, String)>) {
+        let Ok(unreadable) = self.inner.unreadable.lock() else {
+            return (0, Vec::new());
+        };
+        let mut listed: Vec<_> = unreadable
+            .ids
+            .iter()
+            .map(|(id, reason)| (*id, reason.clone()))
+            .collect();
+        listed.sort();
+        listed.truncate(sample);
+        (unreadable.count, listed)
+    }
+
+    fn note_unreadable(&self, id: &RecordId, reason: String) {
+        let Ok(mut unreadable) = self.inner.unreadable.lock() else {
+            return;
+        };
+        if unreadable.ids.contains_key(id) {
+            return;
+        }
+        unreadable.count += 1;
+        tracing::error!(record = %id, %reason, "stored record is unreadable; it is skipped (shown by `liaison identity show`)");
+        if unreadable.ids.len() < MAX_UNREADABLE_KEPT {
+            unreadable.ids.insert(*id, reason);
+        }
     }
 
     fn add_records(&self, n: u64) {
@@ -148,3 +194,5 @@ fn check_schema(main: &sled::Tree, path: &str) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod unreadable_tests;

@@ -116,10 +116,21 @@ impl Store {
         Ok(outcome)
     }
 
+    /// A stored record. One that no longer reads back (corrupt bytes, or rules
+    /// tightened since it was stored) is reported as absent, logged once and
+    /// counted (see [`Store::unreadable`]): it must never stop the node from
+    /// serving every other record, nor a partner's sync at its cursor.
     pub fn get(&self, id: &RecordId) -> Result<Option<StoredRecord>, StoreError> {
         let key = keys::record(id);
         match self.tree().get(&key)? {
-            Some(bytes) => decode_stored(&key, &bytes).map(Some),
+            Some(bytes) => match decode_stored(&key, &bytes) {
+                Ok(stored) => Ok(Some(stored)),
+                Err(StoreError::Corrupt { reason, .. }) => {
+                    self.note_unreadable(id, reason);
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            },
             None => Ok(None),
         }
     }
