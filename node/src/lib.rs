@@ -16,6 +16,8 @@
 //! - [`correlation`]: which agencies hold or sighted a value, from the indexes.
 //! - [`retention`]: purging records past their valid-until.
 //! - [`node`]: the running node's shared state and the publish path.
+//! - [`bulk`]: publishing a chunk of drafts in one durable write (import, `PublishBatch`).
+//! - [`listing`]: what the node holds, newest first, by pages over the change log.
 //! - [`service`]: the gRPC services (Analyst, Admin, Federation).
 //! - [`sync`]: pulling records from partners.
 //! - [`federated`]: asking every partner a search in parallel, within a deadline.
@@ -44,6 +46,7 @@ macro_rules! out {
 
 pub mod audit;
 pub mod bench;
+pub mod bulk;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -54,6 +57,7 @@ pub mod federated;
 pub mod identity;
 pub mod indicator;
 pub mod lab;
+pub mod listing;
 pub mod node;
 pub mod policy;
 pub mod record;

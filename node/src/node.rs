@@ -180,6 +180,15 @@ impl Node {
 
     /// Normalises, signs with the next sequence, and commits durably.
     pub async fn publish(&self, draft: Draft) -> Result<VerifiedRecord> {
+        let created_ms = crate::now_ms();
+        let indicator = self.indicator_from_draft(draft, created_ms)?;
+        self.sign_and_commit(Body::Indicator(indicator), created_ms)
+            .await
+    }
+
+    /// The indicator an analyst's draft becomes: value normalised, validity
+    /// resolved, supersede permission checked. Not yet signed.
+    pub(crate) fn indicator_from_draft(&self, draft: Draft, created_ms: i64) -> Result<Indicator> {
         let context = indicator::Context {
             default_country: draft
                 .default_country
@@ -190,9 +199,8 @@ impl Node {
         if let Some(earlier) = draft.supersedes {
             self.check_supersedable(&earlier)?;
         }
-        let created_ms = crate::now_ms();
         let days = i64::from(draft.valid_days.unwrap_or(self.config.default_valid_days));
-        let indicator = Indicator {
+        Ok(Indicator {
             kind: normalized.kind,
             value: normalized.value,
             labels: draft.labels,
@@ -206,9 +214,7 @@ impl Node {
             recipients: draft.recipients,
             supersedes: draft.supersedes,
             outside_known_ranges: normalized.outside_known_ranges,
-        };
-        self.sign_and_commit(Body::Indicator(indicator), created_ms)
-            .await
+        })
     }
 
     /// Withdraws one of our own records: a signed Revocation that travels to
@@ -272,6 +278,19 @@ impl Node {
     }
 
     async fn sign_and_commit(&self, body: Body, created_ms: i64) -> Result<VerifiedRecord> {
+        let record = self.sign_own(body, created_ms)?;
+        let batch = WriteBatch {
+            records: vec![record.clone()],
+            received_from: None,
+            received_ms: created_ms,
+            sync_state: None,
+        };
+        self.commits.commit(batch).await?;
+        Ok(record)
+    }
+
+    /// Signs a body of ours with the next sequence (not yet stored).
+    pub(crate) fn sign_own(&self, body: Body, created_ms: i64) -> Result<VerifiedRecord> {
         let sequence = self.next_sequence.fetch_add(1, Ordering::SeqCst);
         let payload = Payload {
             origin: self.node_id(),
@@ -289,13 +308,6 @@ impl Node {
                 Ordering::SeqCst,
             );
         })?;
-        let batch = WriteBatch {
-            records: vec![record.clone()],
-            received_from: None,
-            received_ms: created_ms,
-            sync_state: None,
-        };
-        self.commits.commit(batch).await?;
         Ok(record)
     }
 

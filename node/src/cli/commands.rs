@@ -47,6 +47,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Revoke { record_id, reason } => revoke(&dir, record_id, reason).await,
         Command::Sight { record_id, note } => sight(&dir, record_id, note).await,
         Command::Get { record_id, json } => get(&dir, record_id, json).await,
+        Command::List(args) => super::records::list(&dir, *args).await,
         Command::Identity(command) => identity(&dir, command).await,
         Command::Partner(command) => partner(&dir, command).await,
         Command::Audit(AuditCommand::Verify) => audit_verify(&dir),
@@ -160,7 +161,7 @@ async fn revoke_client(dir: &NodeDir, cert: Option<PathBuf>, sha256: Option<Stri
     Ok(())
 }
 
-fn kind_code(kind: &str) -> Result<i32> {
+pub(super) fn kind_code(kind: &str) -> Result<i32> {
     let kind: Kind = kind.parse()?;
     Ok(i32::from(kind.code()))
 }
@@ -438,7 +439,7 @@ fn audit_verify(dir: &NodeDir) -> Result<()> {
 }
 
 /// Turns a gRPC status into a sentence, keeping the node's own message.
-fn status_error(status: tonic::Status) -> anyhow::Error {
+pub(super) fn status_error(status: tonic::Status) -> anyhow::Error {
     let what = match status.code() {
         Code::InvalidArgument => "invalid input",
         Code::PermissionDenied => "permission denied",

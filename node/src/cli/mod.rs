@@ -5,6 +5,7 @@
 
 mod commands;
 mod output;
+mod records;
 
 use std::path::PathBuf;
 
@@ -62,6 +63,8 @@ pub enum Command {
         #[arg(long, default_value = "")]
         note: String,
     },
+    /// List what the node holds (live indicators, own and partners'), newest first.
+    List(Box<records::ListArgs>),
     /// Show one record by id.
     Get {
         record_id: String,

@@ -268,7 +268,7 @@ impl fmt::Display for Label {
 }
 
 /// An indicator with every marking that must travel with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Indicator {
     pub kind: Kind,
     pub value: String,

@@ -81,6 +81,33 @@ fn analyst_name(principal: &Principal) -> String {
 
 #[tonic::async_trait]
 impl Analyst for AnalystService {
+    type PublishBatchStream = super::bulk::PublishBatchStream;
+
+    async fn publish_batch(
+        &self,
+        request: Request<tonic::Streaming<proto::PublishBatchRequest>>,
+    ) -> Result<Response<Self::PublishBatchStream>, Status> {
+        let who = require_local(&self.node, &request, Role::Analyst)?;
+        tracing::info!(by = %who.describe(), "bulk publish stream opened");
+        Ok(Response::new(super::bulk::publish_batch(
+            self.node.clone(),
+            request.into_inner(),
+        )))
+    }
+
+    async fn list(
+        &self,
+        request: Request<proto::ListRequest>,
+    ) -> Result<Response<proto::ListResponse>, Status> {
+        require_local(&self.node, &request, Role::Analyst)?;
+        let node = self.node.clone();
+        let request = request.into_inner();
+        let page = tokio::task::spawn_blocking(move || super::bulk::list(&node, &request))
+            .await
+            .map_err(|_| Status::from(Error::ShuttingDown))??;
+        Ok(Response::new(page))
+    }
+
     async fn publish(
         &self,
         request: Request<proto::PublishRequest>,

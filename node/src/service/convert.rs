@@ -103,6 +103,29 @@ pub fn draft_from_publish(request: proto::PublishRequest) -> Result<Draft> {
     })
 }
 
+/// The request field at fault and the reason, for per-item answers.
+pub fn error_field(error: &Error) -> (String, String) {
+    match error {
+        Error::Indicator(e) => (e.field().to_string(), e.to_string()),
+        Error::Record(RecordError::InvalidField { field, reason }) => {
+            (field.to_string(), reason.clone())
+        }
+        other => {
+            let text = other.to_string();
+            match text.split_once(": ") {
+                Some((field, reason)) if is_field_name(field) => {
+                    (field.to_string(), reason.to_string())
+                }
+                _ => (String::new(), text),
+            }
+        }
+    }
+}
+
+fn is_field_name(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+}
+
 /// The same label, code or recipient given twice means it once.
 fn without_repeats<T: PartialEq>(items: Vec<T>) -> Vec<T> {
     let mut kept: Vec<T> = Vec::with_capacity(items.len());

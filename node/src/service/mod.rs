@@ -7,6 +7,7 @@
 
 mod admin;
 mod analyst;
+mod bulk;
 mod convert;
 mod federation;
 

@@ -168,6 +168,26 @@ impl Store {
         Ok(out)
     }
 
+    /// Change-log entries strictly before `before`, newest first, at most `limit`.
+    pub fn changes_before(
+        &self,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, RecordId)>, StoreError> {
+        let start = keys::change(0);
+        let end = keys::change(before);
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for entry in self.tree().range(start..end).rev().take(limit) {
+            let (key, value) = entry?;
+            let seq = keys::decode_u64(&key, &key[1..])?;
+            out.push((
+                seq,
+                RecordId::from_slice(&value).map_err(|_| corrupt(&key, "bad record id"))?,
+            ));
+        }
+        Ok(out)
+    }
+
     /// The highest change-log sequence written, 0 for an empty log.
     pub fn last_change(&self) -> Result<u64, StoreError> {
         let first = keys::change(0);

@@ -1,0 +1,118 @@
+//! Bulk publishing: a chunk of analyst drafts is normalised, checked and signed
+//! item by item, and the good items are committed in one atomic, durable write
+//! (one flush for the chunk). Each item gets its own answer; a bad item never
+//! fails the others.
+//!
+//! Re-running an import stores nothing twice: an item whose indicator and
+//! markings equal a live record this agency already holds (found through the
+//! value index; validity is ignored, since it is computed at publish time) is
+//! answered with that record's id. This module must never sign an item it then
+//! does not commit without saying so, nor acknowledge an item before its write
+//! is durable.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::node::{Draft, Node};
+use crate::record::{Body, Indicator, RecordId, VerifiedRecord};
+use crate::store::WriteBatch;
+
+/// What happened to one item.
+#[derive(Debug, Clone)]
+pub enum BulkOutcome {
+    /// Signed and durably stored.
+    Stored(VerifiedRecord),
+    /// This agency already holds a live record with the same content.
+    AlreadyPresent {
+        id: RecordId,
+        normalized_value: String,
+        outside_known_ranges: bool,
+    },
+}
+
+impl Node {
+    /// Publishes a chunk of drafts (each already checked for shape); one result
+    /// per draft, in order. Fails as a whole only if the chunk's write fails, and
+    /// then nothing of it was stored.
+    pub async fn publish_many(
+        self: &Arc<Self>,
+        drafts: Vec<Draft>,
+    ) -> Result<Vec<Result<BulkOutcome>>> {
+        let node = self.clone();
+        let prepared = tokio::task::spawn_blocking(move || node.prepare_many(drafts))
+            .await
+            .map_err(|_| Error::ShuttingDown)?;
+        let records: Vec<VerifiedRecord> = prepared
+            .iter()
+            .filter_map(|r| match r {
+                Ok(BulkOutcome::Stored(record)) => Some(record.clone()),
+                _ => None,
+            })
+            .collect();
+        if !records.is_empty() {
+            let batch = WriteBatch {
+                records,
+                received_from: None,
+                received_ms: crate::now_ms(),
+                sync_state: None,
+            };
+            self.commits.commit(batch).await?;
+        }
+        Ok(prepared)
+    }
+
+    fn prepare_many(&self, drafts: Vec<Draft>) -> Vec<Result<BulkOutcome>> {
+        let created_ms = crate::now_ms();
+        let mut in_chunk: HashMap<Indicator, RecordId> = HashMap::new();
+        drafts
+            .into_iter()
+            .map(|draft| {
+                let indicator = self.indicator_from_draft(draft, created_ms)?;
+                let key = content_key(&indicator);
+                let earlier = match in_chunk.get(&key) {
+                    Some(id) => Some(*id),
+                    None => self.held_live_copy(&indicator, created_ms)?,
+                };
+                if let Some(id) = earlier {
+                    return Ok(BulkOutcome::AlreadyPresent {
+                        id,
+                        normalized_value: indicator.value,
+                        outside_known_ranges: indicator.outside_known_ranges,
+                    });
+                }
+                let record = self.sign_own(Body::Indicator(indicator), created_ms)?;
+                in_chunk.insert(key, record.id);
+                Ok(BulkOutcome::Stored(record))
+            })
+            .collect()
+    }
+
+    /// A live record of ours with the same content, if this agency holds one.
+    fn held_live_copy(&self, wanted: &Indicator, now_ms: i64) -> Result<Option<RecordId>> {
+        let wanted = content_key(wanted);
+        for id in self.store.lookup(wanted.kind, &wanted.value)? {
+            let Some(stored) = self.store.get(&id)? else {
+                continue;
+            };
+            if stored.record.origin() != self.node_id() {
+                continue;
+            }
+            let Some(held) = stored.record.payload.indicator() else {
+                continue;
+            };
+            if held.valid_until_ms > now_ms && content_key(held) == wanted {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// An indicator's content for duplicate detection: everything but its validity.
+fn content_key(indicator: &Indicator) -> Indicator {
+    Indicator {
+        valid_until_ms: 0,
+        ..indicator.clone()
+    }
+}

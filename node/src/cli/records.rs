@@ -1,0 +1,116 @@
+//! `liaison list`: what the node holds, newest first, page by page through
+//! `Analyst.List` (the CLI follows the page tokens up to `--limit` records).
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use super::commands::{kind_code, status_error};
+use super::output;
+use crate::client::NodeClient;
+use crate::identity::NodeDir;
+use crate::proto;
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Only this kind (phone, email, domain, url, ip, wallet, iban, bank-account,
+    /// handle, jobad, phash, alias, location).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only records carrying this crime-area label (e.g. scam-centre).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Only records with exactly this case reference.
+    #[arg(long = "case")]
+    pub case_reference: Option<String>,
+    /// Only records of this origin agency (its 64-hex node id, see `partner list`).
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Only records stored since: a date (2026-11-20), an RFC 3339 time, or an age
+    /// such as 24h or 7days.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Most records to show.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// One JSON document: {"records": [...], "next_page_token": "..."}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn list(dir: &NodeDir, args: ListArgs) -> Result<()> {
+    let mut request = proto::ListRequest {
+        kind: args
+            .kind
+            .as_deref()
+            .map(kind_code)
+            .transpose()?
+            .unwrap_or(0),
+        label: args.label.unwrap_or_default(),
+        case_reference: args.case_reference.unwrap_or_default(),
+        origin: args.origin.unwrap_or_default(),
+        since_unix_ms: args
+            .since
+            .as_deref()
+            .map(since_ms)
+            .transpose()?
+            .unwrap_or(0),
+        ..Default::default()
+    };
+    let client = NodeClient::for_dir(dir).await?;
+    let mut records = Vec::new();
+    while records.len() < args.limit {
+        request.limit = u32::try_from((args.limit - records.len()).min(1_000)).unwrap_or(1_000);
+        let page = client
+            .analyst()
+            .list(request.clone())
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        records.extend(page.records);
+        request.page_token = page.next_page_token;
+        if request.page_token.is_empty() {
+            break;
+        }
+    }
+    match args.json {
+        true => out!(
+            "{}",
+            serde_json::json!({
+                "records": records.iter().map(output::record_json).collect::<Vec<_>>(),
+                "next_page_token": request.page_token,
+            })
+        ),
+        false => {
+            for view in &records {
+                output::print_record(view);
+                out!();
+            }
+            out!("{} record(s)", records.len());
+        }
+    }
+    Ok(())
+}
+
+/// `--since`: a date, an RFC 3339 time, or an age before now.
+fn since_ms(text: &str) -> Result<i64> {
+    let text = text.trim();
+    let moment = if let Ok(age) = humantime::parse_duration(text) {
+        std::time::SystemTime::now()
+            .checked_sub(age)
+            .context("--since: that age reaches before 1970")?
+    } else {
+        let full = match text.len() {
+            10 => format!("{text}T00:00:00Z"),
+            _ => text.to_string(),
+        };
+        match humantime::parse_rfc3339_weak(&full) {
+            Ok(moment) => moment,
+            Err(_) => bail!("--since: {text:?} is not a date (2026-11-20), an RFC 3339 time or an age (24h, 7days)"),
+        }
+    };
+    let ms = moment
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("--since: before 1970")?
+        .as_millis();
+    Ok(i64::try_from(ms).unwrap_or(i64::MAX))
+}
