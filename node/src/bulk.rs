@@ -22,7 +22,7 @@ use crate::store::WriteBatch;
 #[derive(Debug, Clone)]
 pub enum BulkOutcome {
     /// Signed and durably stored.
-    Stored(VerifiedRecord),
+    Stored(Box<VerifiedRecord>),
     /// This agency already holds a live record with the same content.
     AlreadyPresent {
         id: RecordId,
@@ -46,7 +46,7 @@ impl Node {
         let records: Vec<VerifiedRecord> = prepared
             .iter()
             .filter_map(|r| match r {
-                Ok(BulkOutcome::Stored(record)) => Some(record.clone()),
+                Ok(BulkOutcome::Stored(record)) => Some(record.as_ref().clone()),
                 _ => None,
             })
             .collect();
@@ -83,7 +83,7 @@ impl Node {
                 }
                 let record = self.sign_own(Body::Indicator(indicator), created_ms)?;
                 in_chunk.insert(key, record.id);
-                Ok(BulkOutcome::Stored(record))
+                Ok(BulkOutcome::Stored(Box::new(record)))
             })
             .collect()
     }
