@@ -20,6 +20,7 @@ Examples (fictional values):
         --cert analyst/client.crt --key analyst/client.key --node-cert analyst/node.crt \\
         publish --kind phone --value "+44 7700 900123" --tlp green --label scam-centre --evaluation B2
     python3 liaison_client.py ... search "07700 900123" --federated
+    python3 liaison_client.py ... publish-batch indicators.jsonl
     python3 liaison_client.py ... health
 
 Output is JSON on stdout (protobuf's canonical JSON mapping: enum names, 64-bit
@@ -189,6 +190,50 @@ def cmd_publish(args, stubs, channel):
     return to_json(response)
 
 
+def publish_request(stubs, item):
+    """A PublishRequest from one JSON object (the same keys as the publish flags)."""
+    return stubs.analyst_pb2.PublishRequest(
+        kind=enum_value(stubs.record_pb2.IndicatorKind, "INDICATOR_KIND_", item["kind"], "kind"),
+        value=item["value"],
+        default_country=item.get("country", ""),
+        labels=item.get("labels", []),
+        tlp=enum_value(stubs.record_pb2.Tlp, "TLP_", item.get("tlp", "green"), "tlp"),
+        evaluation=item.get("evaluation", ""),
+        description=item.get("description", ""),
+        case_reference=item.get("case", ""),
+    )
+
+
+def cmd_publish_batch(args, stubs, channel):
+    """Streams JSON-lines items in chunks (Analyst/PublishBatch); one result per item."""
+    source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
+
+    def chunks():
+        items = []
+        with source:
+            for line in source:
+                if line.strip():
+                    items.append(publish_request(stubs, json.loads(line)))
+                if len(items) == args.chunk:
+                    yield stubs.analyst_pb2.PublishBatchRequest(items=items)
+                    items = []
+        if items:
+            yield stubs.analyst_pb2.PublishBatchRequest(items=items)
+
+    summary = {"published": 0, "already_present": 0, "rejected": 0, "results": []}
+    stub = stubs.analyst_pb2_grpc.AnalystStub(channel)
+    for answer in stub.PublishBatch(chunks(), timeout=args.timeout):
+        for result in answer.results:
+            if result.error:
+                summary["rejected"] += 1
+            elif result.already_present:
+                summary["already_present"] += 1
+            else:
+                summary["published"] += 1
+            summary["results"].append(to_json(result))
+    return summary
+
+
 def cmd_search(args, stubs, channel):
     request = stubs.analyst_pb2.SearchRequest(
         value=args.value,
@@ -254,6 +299,17 @@ def parse_args(argv):
     publish.add_argument("--description", default="")
     publish.add_argument("--case", default="", help="case reference")
     publish.set_defaults(run=cmd_publish)
+
+    batch = sub.add_parser(
+        "publish-batch",
+        help="publish many indicators from JSON lines (Analyst/PublishBatch), one result per item",
+    )
+    batch.add_argument(
+        "file",
+        help='JSON lines, e.g. {"kind": "phone", "value": "07700 900123", "tlp": "green"}; - for stdin',
+    )
+    batch.add_argument("--chunk", type=int, default=500, help="items per message (at most 1000)")
+    batch.set_defaults(run=cmd_publish_batch)
 
     search = sub.add_parser("search", help="find records for a value (Analyst/Search)")
     search.add_argument("value")

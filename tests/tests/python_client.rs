@@ -194,6 +194,37 @@ fn python_client_publishes_and_searches_over_mtls() {
     // The node's own CLI sees the record the Python client published.
     assert_eq!(node.search_ids("+447700900456"), vec![id.clone()]);
 
+    // Bulk: one result per item; the number above is found as already present.
+    let lines = node.tmp.path().join("items.jsonl");
+    std::fs::write(
+        &lines,
+        concat!(
+            r#"{"kind": "phone", "value": "+44 7700 900456", "tlp": "green", "labels": ["scam-centre"], "evaluation": "B2"}"#,
+            "\n",
+            r#"{"kind": "domain", "value": "Recruit.Example.org", "tlp": "amber"}"#,
+            "\n",
+            r#"{"kind": "phone", "value": "not a number", "tlp": "green"}"#,
+            "\n",
+        ),
+    )
+    .expect("write items");
+    let batch = client_json(
+        &python,
+        &node,
+        &analyst,
+        &[
+            "publish-batch",
+            lines.to_str().expect("path"),
+            "--chunk",
+            "2",
+        ],
+    );
+    assert_eq!(batch["published"], 1, "{batch}");
+    assert_eq!(batch["already_present"], 1, "{batch}");
+    assert_eq!(batch["rejected"], 1, "{batch}");
+    assert_eq!(batch["results"][0]["record_id"], id.as_str());
+    assert_eq!(batch["results"][2]["error_field"], "value");
+
     // A value the node refuses: the status code and message go to stderr, exit 1.
     let refused = client(
         &python,
