@@ -75,6 +75,8 @@ pub struct Draft {
     pub handling_note: String,
     pub evaluation: Evaluation,
     pub valid_days: Option<u32>,
+    /// An explicit end of validity; wins over `valid_days`.
+    pub valid_until_ms: Option<i64>,
     pub description: String,
     pub case_reference: String,
     pub recipients: Vec<NodeId>,
@@ -200,6 +202,15 @@ impl Node {
             self.check_supersedable(&earlier)?;
         }
         let days = i64::from(draft.valid_days.unwrap_or(self.config.default_valid_days));
+        let valid_until_ms = match draft.valid_until_ms {
+            Some(until) if until <= created_ms => {
+                return Err(Error::InvalidRequest(
+                    "valid_until_unix_ms: lies in the past; the record would never be valid".into(),
+                ))
+            }
+            Some(until) => until,
+            None => created_ms.saturating_add(days.saturating_mul(MS_PER_DAY)),
+        };
         Ok(Indicator {
             kind: normalized.kind,
             value: normalized.value,
@@ -208,7 +219,7 @@ impl Node {
             handling: draft.handling,
             handling_note: draft.handling_note,
             evaluation: draft.evaluation,
-            valid_until_ms: created_ms.saturating_add(days.saturating_mul(MS_PER_DAY)),
+            valid_until_ms,
             description: draft.description,
             case_reference: draft.case_reference,
             recipients: draft.recipients,

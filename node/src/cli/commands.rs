@@ -194,6 +194,7 @@ async fn publish(dir: &NodeDir, args: PublishArgs) -> Result<()> {
         case_reference: args.case_reference,
         recipients: args.recipients,
         supersedes: args.supersedes.unwrap_or_default(),
+        valid_until_unix_ms: 0,
     };
     let client = NodeClient::for_dir(dir).await?;
     let response = client

@@ -96,6 +96,7 @@ pub fn draft_from_publish(request: proto::PublishRequest) -> Result<Draft> {
         handling_note: request.handling_note,
         evaluation,
         valid_days: (request.valid_days > 0).then_some(request.valid_days),
+        valid_until_ms: (request.valid_until_unix_ms != 0).then_some(request.valid_until_unix_ms),
         description: request.description,
         case_reference: request.case_reference,
         recipients: without_repeats(recipients),
