@@ -92,6 +92,7 @@ async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Re
     health
         .set_serving::<FederationServer<FederationService>>()
         .await;
+    tokio::spawn(not_serving_after_failure(node.clone(), health.clone()));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -166,4 +167,23 @@ async fn accept_connections(
             }
         });
     }
+}
+
+/// After a failed flush the node must not look healthy: every service, and the
+/// server as a whole (""), goes NOT_SERVING. The committer logs the cause once.
+async fn not_serving_after_failure(node: Arc<Node>, health: tonic_health::server::HealthReporter) {
+    let mut failure = node.commits.failure();
+    drop(node);
+    if failure.wait_for(|f| f.is_some()).await.is_err() {
+        return;
+    }
+    use tonic_health::ServingStatus::NotServing;
+    health.set_service_status("", NotServing).await;
+    health
+        .set_not_serving::<AnalystServer<AnalystService>>()
+        .await;
+    health.set_not_serving::<AdminServer<AdminService>>().await;
+    health
+        .set_not_serving::<FederationServer<FederationService>>()
+        .await;
 }
