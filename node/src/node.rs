@@ -285,6 +285,7 @@ impl Node {
             received_from: None,
             received_ms: created_ms,
             sync_state: None,
+            pending: Default::default(),
         };
         self.commits.commit(batch).await?;
         Ok(record)

@@ -12,10 +12,12 @@ mod commit;
 mod effects;
 mod keys;
 mod partners;
+mod pending;
 mod records;
 
 pub use commit::{CommitHandle, Committer};
 pub use partners::{PartnerEntry, SyncState};
+pub use pending::{PendingUpdate, MAX_PENDING_PER_PARTNER};
 pub use records::{BatchOutcome, StoredRecord, WriteBatch};
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

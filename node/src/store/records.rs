@@ -43,6 +43,8 @@ pub struct WriteBatch {
     pub received_from: Option<NodeId>,
     pub received_ms: i64,
     pub sync_state: Option<(NodeId, SyncState)>,
+    /// Changes to the peer's pending set, made with its sync state (needs one).
+    pub pending: super::PendingUpdate,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -53,6 +55,8 @@ pub struct BatchOutcome {
     pub duplicates: usize,
     /// The highest local change sequence after this batch.
     pub last_change: u64,
+    /// The peer sync state as written, when the batch carried one.
+    pub sync_state: Option<SyncState>,
 }
 
 impl Store {
@@ -115,7 +119,10 @@ impl Store {
             // Counted here, where duplicates are known, so a re-sent record is not counted twice.
             let mut state = state.clone();
             state.received += outcome.stored.len() as u64;
+            let cap = super::MAX_PENDING_PER_PARTNER;
+            self.stage_pending(peer, &mut state, &batch.pending, cap, &mut sled_batch)?;
             sled_batch.insert(keys::sync_state(peer), state.to_bytes());
+            outcome.sync_state = Some(state);
         }
         tree.apply_batch(sled_batch)?;
         self.add_records(outcome.stored.len() as u64);

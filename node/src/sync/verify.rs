@@ -134,12 +134,61 @@ pub fn verify_records(
                 known.add(&record);
                 verdict.accepted.push(record);
             }
-            Err(Refusal::Temporary(reason)) => verdict.deferred.push((record, reason)),
+            Err(Refusal::Temporary(reason)) => {
+                // Its origin's bundle is not handed over again with a retry.
+                if let Some(bundle) = carried.get(&record.origin()) {
+                    learn_origin(node, sender, bundle, verdict);
+                }
+                verdict.deferred.push((record, reason))
+            }
             Err(Refusal::Permanent(reason)) => {
                 verdict.reject(format!("record {}: {reason}", record.id.short()))
             }
         }
     }
+}
+
+/// Tries the partner's pending records (`stored`, oldest first) and this
+/// batch's deferred ones again, now that `verdict.accepted` is known: accepted
+/// ones join `verdict.accepted`, settled stored entries are listed in the
+/// returned `resolved`, and what still waits stays in `verdict.deferred`.
+/// Signatures were checked on arrival and are not checked again.
+pub fn retry_pending(
+    node: &Node,
+    sender: &Grant,
+    stored: Vec<(u64, VerifiedRecord)>,
+    verdict: &mut BatchVerdict,
+) -> Vec<u64> {
+    let mut known = Known::of(&verdict.accepted);
+    let none = HashMap::new();
+    let mut resolved = Vec::new();
+    for (seq, record) in stored {
+        match check_record(node, sender, &record, &none, &known) {
+            Ok(()) => {
+                known.add(&record);
+                verdict.accepted.push(record);
+                resolved.push(seq);
+            }
+            Err(Refusal::Temporary(_)) => {}
+            Err(Refusal::Permanent(reason)) => {
+                verdict.reject(format!("record {}: {reason}", record.id.short()));
+                resolved.push(seq);
+            }
+        }
+    }
+    for (record, reason) in std::mem::take(&mut verdict.deferred) {
+        match check_record(node, sender, &record, &none, &known) {
+            Ok(()) => {
+                known.add(&record);
+                verdict.accepted.push(record);
+            }
+            Err(Refusal::Temporary(_)) => verdict.deferred.push((record, reason)),
+            Err(Refusal::Permanent(reason)) => {
+                verdict.reject(format!("record {}: {reason}", record.id.short()))
+            }
+        }
+    }
+    resolved
 }
 
 /// Bundles a relay partner handed over; ignored from partners without relay rights.
