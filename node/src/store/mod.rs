@@ -198,3 +198,6 @@ fn check_schema(main: &sled::Tree, path: &str) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_hardening;
