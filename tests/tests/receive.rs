@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::rogue::{indicator, signed, signed_body, Script};
 use common::{eventually, three_agencies, TestNode, WAIT};
 use liaison::record::{Body, Envelope, Sighting, Tlp};
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 const ROGUE: &str = "Agency Rogue (example)";
 
@@ -123,7 +123,7 @@ async fn a_far_future_record_is_rejected_with_the_reason_shown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sighting_before_its_target_waits_pending_then_is_applied() {
-    let gate = Arc::new(Notify::new());
+    let gate = Arc::new(watch::channel(false).0);
     let gate2 = gate.clone();
     let (mut victim, _rogue) = victim_with_rogue(move |key| {
         let target = signed(key, 1, indicator("+447700900801", Tlp::Green, vec![]));
@@ -155,7 +155,7 @@ async fn a_sighting_before_its_target_waits_pending_then_is_applied() {
     victim.stop();
     victim.start();
     assert!(eventually(WAIT, || partner_row(&victim, ROGUE)["records_pending"] == 1));
-    gate.notify_one();
+    gate.send_replace(true);
     let applied = eventually(WAIT, || {
         let row = partner_row(&victim, ROGUE);
         row["cursor"] == 2 && row["records_pending"] == 0 && row["records_received"] == 2

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use ed25519_dalek::{Signer, SigningKey};
-use tokio::sync::Notify;
+use tokio::sync::watch;
 use liaison::identity::{Bundle, NodeDir};
 use liaison::indicator::Kind;
 use liaison::proto;
@@ -85,11 +85,11 @@ pub fn hostile_batch(rogue: &SigningKey, victim: NodeId) -> Vec<proto::Envelope>
 }
 
 /// Batches served in order (cursor = position + 1), optionally holding back
-/// the batches from `gate.0` on until `gate.1` is notified.
+/// the batches from `gate.0` on until `gate.1` is set to true (on every stream).
 #[derive(Clone, Default)]
 pub struct Script {
     pub batches: Vec<Vec<proto::Envelope>>,
-    pub gate: Option<(usize, Arc<Notify>)>,
+    pub gate: Option<(usize, Arc<watch::Sender<bool>>)>,
 }
 
 /// A record signed by `key` with any body and creation time.
@@ -139,8 +139,8 @@ impl Federation for RogueFederation {
             for (i, records) in script.batches.into_iter().enumerate() {
                 let cursor = i as u64 + 1;
                 if let Some((from, gate)) = &script.gate {
-                    if i == *from {
-                        gate.notified().await;
+                    if i == *from && gate.subscribe().wait_for(|open| *open).await.is_err() {
+                        return;
                     }
                 }
                 if cursor <= resume {
