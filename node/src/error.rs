@@ -50,9 +50,7 @@ impl From<Error> for tonic::Status {
             Error::Conflict(_) => Status::already_exists(error.to_string()),
             Error::ShuttingDown
             | Error::Store(StoreError::Closed)
-            | Error::Store(StoreError::Stopped(_)) => {
-                Status::unavailable(error.to_string())
-            }
+            | Error::Store(StoreError::Stopped(_)) => Status::unavailable(error.to_string()),
             Error::Store(_) | Error::Identity(_) | Error::Tls(_) | Error::Audit(_) => {
                 tracing::error!(%error, "internal error");
                 Status::internal("internal storage or configuration error on the node; its operator can see details in its log")

@@ -72,17 +72,17 @@ async fn an_oversized_batch_is_refused_whole_and_the_analyst_still_publishes() {
         assert_eq!(id.len(), 64, "publish {i} failed");
     }
     let row = partner_row(&victim, ROGUE);
-    assert_eq!(row["cursor"], 0, "the cursor moved past a refused batch: {row}");
+    assert_eq!(
+        row["cursor"], 0,
+        "the cursor moved past a refused batch: {row}"
+    );
     assert_eq!(row["records_received"], 0, "{row}");
     assert!(
         row["records_rejected"].as_u64().unwrap() >= 2_000,
         "the refused batch is counted: {row}"
     );
     assert!(
-        row["connection"]
-            .as_str()
-            .unwrap()
-            .contains("at most 1024"),
+        row["connection"].as_str().unwrap().contains("at most 1024"),
         "{row}"
     );
     assert!(victim.search_ids("+447700900001").is_empty());
@@ -154,7 +154,9 @@ async fn a_sighting_before_its_target_waits_pending_then_is_applied() {
     // The pending set is durable: it survives a restart of the victim.
     victim.stop();
     victim.start();
-    assert!(eventually(WAIT, || partner_row(&victim, ROGUE)["records_pending"] == 1));
+    assert!(eventually(WAIT, || partner_row(&victim, ROGUE)
+        ["records_pending"]
+        == 1));
     gate.send_replace(true);
     let applied = eventually(WAIT, || {
         let row = partner_row(&victim, ROGUE);
@@ -176,7 +178,11 @@ fn a_red_recipient_sights_the_record_back_to_its_origin_only() {
     let (a, b, c) = three_agencies();
     let b_id = b.node_id();
     let red = a.publish("phone", "+44 7700 900901", "red", &["--recipient", &b_id]);
-    assert!(eventually(WAIT, || common::holds(&b, "+447700900901", &red)));
+    assert!(eventually(WAIT, || common::holds(
+        &b,
+        "+447700900901",
+        &red
+    )));
     let said = b.cli_ok(&["sight", &red, "--note", "seen in a statement (fictional)"]);
     let sighting = said
         .trim()
@@ -208,5 +214,8 @@ fn a_red_recipient_sights_the_record_back_to_its_origin_only() {
     )));
     assert!(c.search_ids("+447700900901").is_empty());
     let out = c.cli(&["get", &sighting]);
-    assert!(!out.status.success(), "C holds the sighting of a RED record");
+    assert!(
+        !out.status.success(),
+        "C holds the sighting of a RED record"
+    );
 }

@@ -23,7 +23,7 @@ const QUEUE_DEPTH: usize = 1024;
 
 enum Job {
     Write(
-        WriteBatch,
+        Box<WriteBatch>,
         oneshot::Sender<Result<BatchOutcome, StoreError>>,
     ),
     Purge(i64, oneshot::Sender<Result<Vec<RecordId>, StoreError>>),
@@ -43,7 +43,7 @@ impl CommitHandle {
     pub async fn commit(&self, batch: WriteBatch) -> Result<BatchOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Job::Write(batch, reply))
+            .send(Job::Write(Box::new(batch), reply))
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?

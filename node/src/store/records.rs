@@ -97,7 +97,9 @@ impl Store {
             sled_batch.insert(key, stored.encode_to_vec());
             sled_batch.insert(keys::change(seq), &record.id.0[..]);
             outcome.last_change = seq;
-            if let Some(revocation) = self.stage_effects(record, batch.received_ms, &mut sled_batch, &mut staged)? {
+            if let Some(revocation) =
+                self.stage_effects(record, batch.received_ms, &mut sled_batch, &mut staged)?
+            {
                 // The revocation came first; serve it again after its record.
                 outcome.last_change += 1;
                 sled_batch.insert(keys::change(outcome.last_change), &revocation.0[..]);

@@ -157,7 +157,11 @@ async fn committer_acknowledges_after_flush_and_announces_changes() {
     assert_eq!(store.record_count(), 50);
 }
 
-pub(super) fn revocation(key: &SigningKey, seq: u64, target: crate::record::RecordId) -> VerifiedRecord {
+pub(super) fn revocation(
+    key: &SigningKey,
+    seq: u64,
+    target: crate::record::RecordId,
+) -> VerifiedRecord {
     let payload = Payload {
         origin: NodeId(key.verifying_key().to_bytes()),
         sequence: seq,

@@ -239,7 +239,11 @@ async fn retry_at_start(
             resolved,
         },
     };
-    let outcome = node.commits.commit(write).await.map_err(|e| e.to_string())?;
+    let outcome = node
+        .commits
+        .commit(write)
+        .await
+        .map_err(|e| e.to_string())?;
     if let Some(written) = outcome.sync_state {
         *state = written;
     }

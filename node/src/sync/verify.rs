@@ -307,7 +307,11 @@ fn origin_trusted(
         .known_origin(origin)
         .map_err(|e| Refusal::Temporary(format!("reading known origins: {e}")))?;
     if known.as_ref().is_some_and(|k| k.blocked) {
-        return Err(format!("origin {} is blocked by this agency's admin", origin.short()).into());
+        return Err(format!(
+            "origin {} is blocked by this agency's admin",
+            origin.short()
+        )
+        .into());
     }
     Ok(node.grant_for(origin).is_some() || known.is_some() || carried.contains_key(origin))
 }

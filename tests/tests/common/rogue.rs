@@ -6,13 +6,13 @@
 use std::sync::Arc;
 
 use ed25519_dalek::{Signer, SigningKey};
-use tokio::sync::watch;
 use liaison::identity::{Bundle, NodeDir};
 use liaison::indicator::Kind;
 use liaison::proto;
 use liaison::proto::federation_server::{Federation, FederationServer};
 use liaison::record::{sign_payload, Body, Evaluation, Indicator, NodeId, Payload, Tlp};
 use tokio::sync::mpsc;
+use tokio::sync::watch;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
