@@ -56,6 +56,7 @@ impl Node {
                 received_from: None,
                 received_ms: crate::now_ms(),
                 sync_state: None,
+                pending: Default::default(),
             };
             self.commits.commit(batch).await?;
         }
@@ -101,7 +102,8 @@ impl Node {
             let Some(held) = stored.record.payload.indicator() else {
                 continue;
             };
-            if held.valid_until_ms > now_ms && content_key(held) == wanted {
+            let live = self.store.expires_ms(&stored).is_some_and(|t| t > now_ms);
+            if live && content_key(held) == wanted {
                 return Ok(Some(id));
             }
         }

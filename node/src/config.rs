@@ -25,6 +25,21 @@ pub struct Config {
     /// Seconds between retention purges of records past their valid-until.
     #[serde(default = "default_purge_seconds")]
     pub purge_interval_seconds: u64,
+    /// How far in the future a received record's creation time may lie, seconds.
+    #[serde(default = "default_max_clock_skew_seconds")]
+    pub max_clock_skew_seconds: u64,
+    /// Longest this node keeps any record, days from its receipt, whatever its
+    /// valid-until says.
+    #[serde(default = "default_max_retention_days")]
+    pub max_retention_days: u32,
+}
+
+fn default_max_clock_skew_seconds() -> u64 {
+    300
+}
+
+fn default_max_retention_days() -> u32 {
+    3650
 }
 
 fn default_purge_seconds() -> u64 {
@@ -49,6 +64,8 @@ impl Config {
             default_valid_days: default_valid_days(),
             default_country: String::new(),
             purge_interval_seconds: default_purge_seconds(),
+            max_clock_skew_seconds: default_max_clock_skew_seconds(),
+            max_retention_days: default_max_retention_days(),
         }
     }
 
@@ -62,7 +79,15 @@ impl Config {
         if config.default_valid_days == 0 {
             return Err("default_valid_days must be at least 1".into());
         }
+        if config.max_retention_days == 0 {
+            return Err("max_retention_days: must be at least 1".into());
+        }
         Ok(config)
+    }
+
+    /// The local maximum retention, milliseconds.
+    pub fn max_retention_ms(&self) -> i64 {
+        i64::from(self.max_retention_days).saturating_mul(86_400_000)
     }
 
     pub fn to_toml(&self) -> String {

@@ -40,11 +40,8 @@ pub fn live_records(node: &Node, query: &Normalized) -> Result<Vec<crate::store:
         let Some(stored) = node.store.get(&id)? else {
             continue;
         };
-        let expired = stored
-            .record
-            .payload
-            .indicator()
-            .is_some_and(|i| i.valid_until_ms <= now);
+        // The effective expiry: valid-until clamped to the local maximum retention.
+        let expired = node.store.expires_ms(&stored).is_some_and(|t| t <= now);
         if !expired {
             out.push(stored);
         }

@@ -48,9 +48,9 @@ impl From<Error> for tonic::Status {
             Error::NotFound(_) => Status::not_found(error.to_string()),
             Error::PermissionDenied(_) => Status::permission_denied(error.to_string()),
             Error::Conflict(_) => Status::already_exists(error.to_string()),
-            Error::ShuttingDown | Error::Store(StoreError::Closed) => {
-                Status::unavailable(error.to_string())
-            }
+            Error::ShuttingDown
+            | Error::Store(StoreError::Closed)
+            | Error::Store(StoreError::Stopped(_)) => Status::unavailable(error.to_string()),
             Error::Store(_) | Error::Identity(_) | Error::Tls(_) | Error::Audit(_) => {
                 tracing::error!(%error, "internal error");
                 Status::internal("internal storage or configuration error on the node; its operator can see details in its log")

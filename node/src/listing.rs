@@ -80,6 +80,6 @@ fn wanted(node: &Node, filter: &Filter, stored: &StoredRecord, now: i64) -> Resu
             .as_ref()
             .is_none_or(|c| indicator.case_reference == *c)
         && filter.origin.is_none_or(|o| stored.record.origin() == o)
-        && indicator.valid_until_ms > now;
+        && node.store.expires_ms(stored).is_some_and(|t| t > now);
     Ok(matches && !node.store.is_tombstoned(&stored.record.id)?)
 }

@@ -121,6 +121,7 @@ impl Node {
         let config = dir.load_config()?;
         let identity = dir.load_identity(&config)?;
         let store = Store::open(&dir.database(), config.cache_mb * 1024 * 1024)?;
+        store.set_max_retention_ms(config.max_retention_ms());
         let audit =
             AuditLog::open(&dir.audit_log()).map_err(|e| Error::InvalidRequest(e.to_string()))?;
         let next_sequence = store.origin_sequence(&identity.node_id())? + 1;
@@ -295,6 +296,7 @@ impl Node {
             received_from: None,
             received_ms: created_ms,
             sync_state: None,
+            pending: Default::default(),
         };
         self.commits.commit(batch).await?;
         Ok(record)

@@ -109,6 +109,41 @@ pub fn check_incoming(
     Ok(())
 }
 
+/// Why an incoming revocation or sighting (`reference`) of the record
+/// `target_origin` marked `markings` is refused, if it is. Straight from its
+/// origin, a reference to OUR OWN record is acceptable whatever the target's
+/// marking (the origin decided who holds it), and so is one of a RED record from
+/// an agency named among its recipients. Relayed references follow the relay
+/// rules of [`check_incoming`].
+pub fn check_incoming_reference(
+    own: NodeId,
+    sender: &Grant,
+    reference: Provenance,
+    origin_trusted: bool,
+    target_origin: NodeId,
+    markings: &Indicator,
+) -> Result<(), String> {
+    if reference.origin != sender.node {
+        return check_incoming(own, sender, reference, origin_trusted, markings);
+    }
+    if target_origin == own {
+        return Ok(());
+    }
+    if markings.tlp != Tlp::Red {
+        return Ok(());
+    }
+    if !markings.recipients.contains(&own) {
+        return Err("reference to a RED record not addressed to this agency".into());
+    }
+    if reference.origin != target_origin && !markings.recipients.contains(&reference.origin) {
+        return Err(format!(
+            "reference to a RED record by {}, which is not among its recipients",
+            reference.origin.short()
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,5 +347,45 @@ mod tests {
         assert!(check_incoming(B, &relay_a, relayed, true, &markings(Tlp::Green)).is_ok());
         assert!(check_incoming(B, &relay_a, relayed, false, &markings(Tlp::Green)).is_err());
         assert!(check_incoming(B, &relay_a, relayed, true, &markings(Tlp::Amber)).is_err());
+    }
+
+    #[test]
+    fn references_to_red_records() {
+        // A's RED record addressed to B only.
+        let red = markings(Tlp::Red);
+        let from_b = grant(B, Tlp::Clear, false);
+        let b_sights = Provenance {
+            origin: B,
+            received_from: Some(B),
+        };
+        // At A, the origin: B's sighting of A's own record is accepted, whatever
+        // A's ceiling for B and although A is not among the recipients.
+        assert!(check_incoming_reference(A, &from_b, b_sights, true, A, &red).is_ok());
+        // Plain check_incoming with the target's markings refused it (the bug).
+        assert!(check_incoming(A, &from_b, b_sights, true, &red).is_err());
+        // At C (a recipient too, say), B's sighting of A's RED record: B is listed.
+        let mut red_bc = red.clone();
+        red_bc.recipients.push(C);
+        assert!(check_incoming_reference(C, &from_b, b_sights, true, A, &red_bc).is_ok());
+        // C is not a recipient: refused.
+        assert!(check_incoming_reference(C, &from_b, b_sights, true, A, &red).is_err());
+        // A sighting by D, not a recipient, of a RED record C holds: refused.
+        let d = NodeId([4; 32]);
+        let from_d = grant(d, Tlp::Red, false);
+        let d_sights = Provenance {
+            origin: d,
+            received_from: Some(d),
+        };
+        assert!(check_incoming_reference(C, &from_d, d_sights, true, A, &red_bc).is_err());
+        // Relayed references of RED records are never acceptable, even of our own.
+        let relay_c = grant(C, Tlp::Red, true);
+        let relayed = Provenance {
+            origin: B,
+            received_from: Some(C),
+        };
+        assert!(check_incoming_reference(A, &relay_c, relayed, true, A, &red).is_err());
+        // Non-RED targets: as before.
+        let amber = markings(Tlp::Amber);
+        assert!(check_incoming_reference(C, &from_b, b_sights, true, A, &amber).is_ok());
     }
 }

@@ -92,6 +92,10 @@ async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Re
     health
         .set_serving::<FederationServer<FederationService>>()
         .await;
+    tokio::spawn(not_serving_after_failure(
+        node.commits.failure(),
+        health.clone(),
+    ));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -165,5 +169,67 @@ async fn accept_connections(
                 Err(_) => tracing::info!(%peer, "TLS handshake timed out"),
             }
         });
+    }
+}
+
+/// After a failed flush the node must not look healthy: every service, and the
+/// server as a whole (""), goes NOT_SERVING. The committer logs the cause once.
+async fn not_serving_after_failure(
+    mut failure: tokio::sync::watch::Receiver<Option<String>>,
+    health: tonic_health::server::HealthReporter,
+) {
+    if failure.wait_for(|f| f.is_some()).await.is_err() {
+        return;
+    }
+    use tonic_health::ServingStatus::NotServing;
+    health.set_service_status("", NotServing).await;
+    health
+        .set_not_serving::<AnalystServer<AnalystService>>()
+        .await;
+    health.set_not_serving::<AdminServer<AdminService>>().await;
+    health
+        .set_not_serving::<FederationServer<FederationService>>()
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_server::Health;
+    use tonic_health::pb::HealthCheckRequest;
+
+    use super::*;
+
+    async fn status(service: &impl Health, name: &str) -> i32 {
+        let request = tonic::Request::new(HealthCheckRequest {
+            service: name.to_string(),
+        });
+        service.check(request).await.unwrap().into_inner().status
+    }
+
+    #[tokio::test]
+    async fn a_flush_failure_turns_every_service_not_serving() {
+        let health = tonic_health::server::HealthReporter::new();
+        let service = tonic_health::server::HealthService::from_health_reporter(health.clone());
+        health.set_serving::<AnalystServer<AnalystService>>().await;
+        health
+            .set_serving::<FederationServer<FederationService>>()
+            .await;
+        let (fail, failure) = tokio::sync::watch::channel(None);
+        let watcher = tokio::spawn(not_serving_after_failure(failure, health));
+        let federation = "liaison.v1.Federation";
+        assert_eq!(
+            status(&service, federation).await,
+            ServingStatus::Serving as i32
+        );
+        fail.send_replace(Some("injected flush failure".into()));
+        watcher.await.unwrap();
+        for name in ["", "liaison.v1.Analyst", "liaison.v1.Admin", federation] {
+            assert_eq!(
+                status(&service, name).await,
+                ServingStatus::NotServing as i32,
+                "{name:?}"
+            );
+        }
     }
 }

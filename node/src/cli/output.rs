@@ -291,7 +291,7 @@ pub fn partners_json(list: &proto::ListPartnersResponse) -> Value {
             "name": p.name, "node_id": p.node_id, "fingerprint": p.fingerprint, "max_tlp": p.max_tlp,
             "relay": p.relay, "endpoints": p.endpoints, "connection": p.connection, "cursor": p.cursor,
             "records_received": p.records_received, "records_rejected": p.records_rejected,
-            "last_rejection": p.last_rejection,
+            "last_rejection": p.last_rejection, "records_pending": p.records_pending,
         })).collect::<Vec<_>>(),
         "known_origins": list.known_origins.iter().map(|k| json!({
             "name": k.name, "node_id": k.node_id, "fingerprint": k.fingerprint, "known_via": k.known_via,
@@ -318,10 +318,11 @@ pub fn print_partners(list: &proto::ListPartnersResponse) {
             p.endpoints.join(", ")
         );
         out!(
-            "  cursor {}   received {}   rejected {}",
+            "  cursor {}   received {}   rejected {}   pending {}",
             p.cursor,
             p.records_received,
-            p.records_rejected
+            p.records_rejected,
+            p.records_pending
         );
         if !p.last_rejection.is_empty() {
             out!("  last rejection: {}", p.last_rejection);

@@ -236,6 +236,7 @@ pub fn partner_info(
         records_received: state.received,
         records_rejected: state.rejected,
         last_rejection: state.last_rejection.clone(),
+        records_pending: state.pending,
     }
 }
 

@@ -228,7 +228,14 @@ fn build_batch(
     grant: &Grant,
     cursor: u64,
 ) -> Result<Option<(proto::PullBatch, Disclosed)>, Error> {
-    let changes = node.store.changes_after(cursor, PAGE)?;
+    // Only what is durable: entries past the committer's announced position may
+    // still be lost in a crash (or after a failed flush).
+    if let Some(reason) = node.commits.failed() {
+        return Err(crate::store::StoreError::Stopped(reason).into());
+    }
+    let durable = node.commits.durable();
+    let mut changes = node.store.changes_after(cursor, PAGE)?;
+    changes.retain(|&(seq, _)| seq <= durable);
     let Some(&(last_seq, _)) = changes.last() else {
         return Ok(None);
     };
@@ -270,10 +277,13 @@ fn may_send(node: &Node, grant: &Grant, stored: &StoredRecord) -> Result<bool, E
         origin: stored.record.origin(),
         received_from: stored.received_from,
     };
+    // The effective expiry: valid-until clamped to the local maximum retention.
+    let expired = node
+        .store
+        .expires_ms(stored)
+        .is_some_and(|t| t <= crate::now_ms());
     let referenced = match &stored.record.payload.body {
-        Body::Indicator(indicator) if indicator.valid_until_ms <= crate::now_ms() => {
-            return Ok(false)
-        }
+        Body::Indicator(_) if expired => return Ok(false),
         Body::Indicator(indicator) => {
             return Ok(policy::may_send(
                 node.node_id(),

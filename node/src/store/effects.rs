@@ -9,15 +9,20 @@
 //! Tombstones are keyed by (target, origin of the revocation): only one signed
 //! by the target's own origin counts, and nobody else's can mask it.
 
+use std::collections::HashMap;
+
 use super::keys;
 use super::{Store, StoreError};
 use crate::record::{Body, NodeId, RecordId, VerifiedRecord};
 
 /// Effects staged within one batch, so later records in the batch see them.
+/// Keyed maps keep a batch's work linear in its size.
 #[derive(Default)]
 pub(super) struct Staged {
-    tombstones: Vec<(RecordId, NodeId, RecordId)>,
-    indexed: Vec<(RecordId, NodeId, Vec<u8>)>,
+    /// (target, origin of the revocation) -> revoking record.
+    tombstones: HashMap<(RecordId, NodeId), RecordId>,
+    /// (record, origin) -> its value-index key.
+    indexed: HashMap<(RecordId, NodeId), Vec<u8>>,
 }
 
 impl Store {
@@ -26,6 +31,7 @@ impl Store {
     pub(super) fn stage_effects(
         &self,
         record: &VerifiedRecord,
+        received_ms: i64,
         batch: &mut sled::Batch,
         staged: &mut Staged,
     ) -> Result<Option<RecordId>, StoreError> {
@@ -38,10 +44,12 @@ impl Store {
                 } else {
                     let index = keys::index(indicator.kind, &indicator.value, &record.id);
                     batch.insert(index.clone(), &[][..]);
-                    staged.indexed.push((record.id, record.origin(), index));
+                    staged.indexed.insert((record.id, record.origin()), index);
                 }
-                // Revoked or not, the record leaves at its valid-until.
-                batch.insert(keys::expiry(indicator.valid_until_ms, &record.id), &[][..]);
+                // Revoked or not, the record leaves at its valid-until, or
+                // earlier at the local maximum retention (the bytes stay as signed).
+                let expires = self.effective_expiry(indicator.valid_until_ms, received_ms);
+                batch.insert(keys::expiry(expires, &record.id), &[][..]);
                 if let Some(earlier) = indicator.supersedes {
                     self.stage_tombstone(earlier, record, batch, staged)?;
                 }
@@ -65,12 +73,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let origin = by.origin();
         batch.insert(keys::tombstone(&target, &origin), &by.id.0[..]);
-        staged.tombstones.push((target, origin, by.id));
-        let same_batch = staged
-            .indexed
-            .iter()
-            .find(|(id, o, _)| *id == target && *o == origin);
-        if let Some((_, _, index)) = same_batch {
+        staged.tombstones.insert((target, origin), by.id);
+        if let Some(index) = staged.indexed.get(&(target, origin)) {
             batch.remove(index.clone());
             return Ok(());
         }
@@ -91,11 +95,7 @@ impl Store {
         origin: &NodeId,
         staged: &Staged,
     ) -> Result<Option<RecordId>, StoreError> {
-        if let Some((_, _, by)) = staged
-            .tombstones
-            .iter()
-            .find(|(t, o, _)| t == id && o == origin)
-        {
+        if let Some(by) = staged.tombstones.get(&(*id, *origin)) {
             return Ok(Some(*by));
         }
         let key = keys::tombstone(id, origin);

@@ -32,6 +32,9 @@ pub const SIGHTING: u8 = b'G';
 /// SHA-256 of a revoked local client certificate -> ()
 pub const REVOKED_CLIENT: u8 = b'X';
 
+/// partner node id, entry number -> Envelope waiting to be retried (store/pending.rs)
+pub const PENDING: u8 = b'W';
+
 pub const META_SCHEMA: &str = "schema";
 pub const META_RECORDS: &str = "records";
 
@@ -93,6 +96,14 @@ pub fn known_origin(node: &NodeId) -> Vec<u8> {
 
 pub fn sync_state(node: &NodeId) -> Vec<u8> {
     [&[SYNC][..], &node.0].concat()
+}
+
+pub fn pending_prefix(peer: &NodeId) -> Vec<u8> {
+    [&[PENDING][..], &peer.0].concat()
+}
+
+pub fn pending(peer: &NodeId, seq: u64) -> Vec<u8> {
+    [pending_prefix(peer).as_slice(), &seq.to_be_bytes()].concat()
 }
 
 /// The last 32 bytes of a key, as a record id.

@@ -12,21 +12,26 @@ mod commit;
 mod effects;
 mod keys;
 mod partners;
+mod pending;
 mod records;
 
 pub use commit::{CommitHandle, Committer};
 pub use partners::{PartnerEntry, SyncState};
+pub use pending::{PendingUpdate, MAX_PENDING_PER_PARTNER};
 pub use records::{BatchOutcome, StoredRecord, WriteBatch};
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::record::RecordId;
 
 const SCHEMA: &[u8] = b"liaison-store-v1";
+
+/// Local maximum retention until the node sets its configured one (3650 days).
+const DEFAULT_MAX_RETENTION_MS: i64 = 3650 * 86_400_000;
 
 /// Storage failures, each with what the operator can do about it.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +50,8 @@ pub enum StoreError {
     Corrupt { key: String, reason: String },
     #[error("the node is shutting down")]
     Closed,
+    #[error("the node stopped writing after a failed flush ({0}); check the disk and restart it")]
+    Stopped(String),
 }
 
 impl From<sled::Error> for StoreError {
@@ -64,6 +71,11 @@ struct Inner {
     main: sled::Tree,
     record_count: AtomicU64,
     unreadable: Mutex<Unreadable>,
+    /// Longest a record is kept after its receipt, whatever its valid-until.
+    max_retention_ms: AtomicI64,
+    /// Test hook: the next flush fails (no production switch exists).
+    #[cfg(test)]
+    fail_next_flush: std::sync::atomic::AtomicBool,
 }
 
 /// Records that failed to read back, each logged once.
@@ -107,6 +119,9 @@ impl Store {
                 main,
                 record_count,
                 unreadable: Mutex::new(Unreadable::default()),
+                max_retention_ms: AtomicI64::new(DEFAULT_MAX_RETENTION_MS),
+                #[cfg(test)]
+                fail_next_flush: Default::default(),
             }),
         })
     }
@@ -117,8 +132,38 @@ impl Store {
 
     /// Makes every earlier write durable (survives a process kill).
     pub async fn flush(&self) -> Result<(), StoreError> {
+        #[cfg(test)]
+        if self.inner.fail_next_flush.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::Io("injected flush failure".into()));
+        }
         self.inner.db.flush_async().await?;
         Ok(())
+    }
+
+    /// Test hook: makes the next [`Store::flush`] fail.
+    #[cfg(test)]
+    pub(crate) fn fail_next_flush(&self) {
+        self.inner.fail_next_flush.store(true, Ordering::SeqCst);
+    }
+
+    /// Sets the local maximum retention (config `max_retention_days`).
+    pub fn set_max_retention_ms(&self, ms: i64) {
+        self.inner
+            .max_retention_ms
+            .store(ms.max(0), Ordering::Relaxed);
+    }
+
+    /// When a record received at `received_ms` with this valid-until leaves the
+    /// store: never later than the local maximum retention after receipt.
+    pub fn effective_expiry(&self, valid_until_ms: i64, received_ms: i64) -> i64 {
+        let max = self.inner.max_retention_ms.load(Ordering::Relaxed);
+        effective_expiry(valid_until_ms, received_ms, max)
+    }
+
+    /// The effective expiry of a stored indicator (None for other bodies).
+    pub fn expires_ms(&self, stored: &StoredRecord) -> Option<i64> {
+        let indicator = stored.record.payload.indicator()?;
+        Some(self.effective_expiry(indicator.valid_until_ms, stored.received_ms))
     }
 
     pub fn flush_blocking(&self) -> Result<(), StoreError> {
@@ -170,6 +215,11 @@ impl Store {
     }
 }
 
+/// min(valid_until, received + max retention), saturating.
+pub fn effective_expiry(valid_until_ms: i64, received_ms: i64, max_retention_ms: i64) -> i64 {
+    valid_until_ms.min(received_ms.saturating_add(max_retention_ms))
+}
+
 fn check_schema(main: &sled::Tree, path: &str) -> Result<(), StoreError> {
     let key = keys::meta(keys::META_SCHEMA);
     match main.get(&key)? {
@@ -194,5 +244,7 @@ fn check_schema(main: &sled::Tree, path: &str) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hardening;
 #[cfg(test)]
 mod unreadable_tests;

@@ -62,6 +62,12 @@ pub struct SyncState {
     pub rejected: u64,
     #[serde(default)]
     pub last_rejection: String,
+    /// Records waiting in the pending set (store/pending.rs).
+    #[serde(default)]
+    pub pending: u64,
+    /// Next pending entry number.
+    #[serde(default)]
+    pub pending_next: u64,
 }
 
 impl SyncState {
@@ -84,6 +90,9 @@ impl Store {
         let existed = self.tree().contains_key(keys::partner(id))?;
         batch.remove(keys::partner(id));
         batch.remove(keys::sync_state(id));
+        for entry in self.tree().scan_prefix(keys::pending_prefix(id)) {
+            batch.remove(entry?.0);
+        }
         self.tree().apply_batch(batch)?;
         self.flush().await?;
         Ok(existed)

@@ -1,5 +1,7 @@
 //! Records, their value index, the per-origin sequence and the local change log.
 
+use std::collections::{HashMap, HashSet};
+
 use prost::Message;
 
 use super::keys::{self, corrupt};
@@ -41,6 +43,8 @@ pub struct WriteBatch {
     pub received_from: Option<NodeId>,
     pub received_ms: i64,
     pub sync_state: Option<(NodeId, SyncState)>,
+    /// Changes to the peer's pending set, made with its sync state (needs one).
+    pub pending: super::PendingUpdate,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -51,6 +55,8 @@ pub struct BatchOutcome {
     pub duplicates: usize,
     /// The highest local change sequence after this batch.
     pub last_change: u64,
+    /// The peer sync state as written, when the batch carried one.
+    pub sync_state: Option<SyncState>,
 }
 
 impl Store {
@@ -68,11 +74,13 @@ impl Store {
             last_change: next_change.saturating_sub(1),
             ..Default::default()
         };
-        let mut origin_max: Vec<(NodeId, u64)> = Vec::new();
+        // Sets and maps keyed by id keep a batch's work linear in its size.
+        let mut origin_max: HashMap<NodeId, u64> = HashMap::new();
+        let mut seen: HashSet<RecordId> = HashSet::with_capacity(batch.records.len());
         let mut staged = super::effects::Staged::default();
         for record in &batch.records {
             let key = keys::record(&record.id);
-            if tree.contains_key(&key)? || outcome.stored.contains(&record.id) {
+            if seen.contains(&record.id) || tree.contains_key(&key)? {
                 outcome.duplicates += 1;
                 continue;
             }
@@ -89,12 +97,16 @@ impl Store {
             sled_batch.insert(key, stored.encode_to_vec());
             sled_batch.insert(keys::change(seq), &record.id.0[..]);
             outcome.last_change = seq;
-            if let Some(revocation) = self.stage_effects(record, &mut sled_batch, &mut staged)? {
+            if let Some(revocation) =
+                self.stage_effects(record, batch.received_ms, &mut sled_batch, &mut staged)?
+            {
                 // The revocation came first; serve it again after its record.
                 outcome.last_change += 1;
                 sled_batch.insert(keys::change(outcome.last_change), &revocation.0[..]);
             }
-            note_origin_sequence(&mut origin_max, record.origin(), record.payload.sequence);
+            let max = origin_max.entry(record.origin()).or_default();
+            *max = (*max).max(record.payload.sequence);
+            seen.insert(record.id);
             outcome.stored.push(record.id);
         }
         for (origin, seq) in origin_max {
@@ -109,7 +121,10 @@ impl Store {
             // Counted here, where duplicates are known, so a re-sent record is not counted twice.
             let mut state = state.clone();
             state.received += outcome.stored.len() as u64;
+            let cap = super::MAX_PENDING_PER_PARTNER;
+            self.stage_pending(peer, &mut state, &batch.pending, cap, &mut sled_batch)?;
             sled_batch.insert(keys::sync_state(peer), state.to_bytes());
+            outcome.sync_state = Some(state);
         }
         tree.apply_batch(sled_batch)?;
         self.add_records(outcome.stored.len() as u64);
@@ -204,13 +219,6 @@ impl Store {
     /// The highest sequence stored from an origin (0 if none).
     pub fn origin_sequence(&self, origin: &NodeId) -> Result<u64, StoreError> {
         keys::read_u64(self.tree(), &keys::origin(origin))
-    }
-}
-
-fn note_origin_sequence(max: &mut Vec<(NodeId, u64)>, origin: NodeId, seq: u64) {
-    match max.iter_mut().find(|(o, _)| *o == origin) {
-        Some((_, current)) => *current = (*current).max(seq),
-        None => max.push((origin, seq)),
     }
 }
 

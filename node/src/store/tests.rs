@@ -8,7 +8,7 @@ use crate::record::{
     sign_payload, Body, Evaluation, Indicator, NodeId, Payload, Tlp, VerifiedRecord,
 };
 
-fn record(key: &SigningKey, seq: u64, value: &str) -> VerifiedRecord {
+pub(super) fn record(key: &SigningKey, seq: u64, value: &str) -> VerifiedRecord {
     let payload = Payload {
         origin: NodeId(key.verifying_key().to_bytes()),
         sequence: seq,
@@ -32,7 +32,7 @@ fn record(key: &SigningKey, seq: u64, value: &str) -> VerifiedRecord {
     sign_payload(key, &payload).unwrap()
 }
 
-fn batch(records: Vec<VerifiedRecord>) -> WriteBatch {
+pub(super) fn batch(records: Vec<VerifiedRecord>) -> WriteBatch {
     WriteBatch {
         records,
         ..Default::default()
@@ -157,7 +157,11 @@ async fn committer_acknowledges_after_flush_and_announces_changes() {
     assert_eq!(store.record_count(), 50);
 }
 
-fn revocation(key: &SigningKey, seq: u64, target: crate::record::RecordId) -> VerifiedRecord {
+pub(super) fn revocation(
+    key: &SigningKey,
+    seq: u64,
+    target: crate::record::RecordId,
+) -> VerifiedRecord {
     let payload = Payload {
         origin: NodeId(key.verifying_key().to_bytes()),
         sequence: seq,

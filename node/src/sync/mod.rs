@@ -4,6 +4,12 @@
 //! It reconnects with backoff and resumes from the cursor, so a crash neither
 //! loses nor duplicates records.
 //!
+//! Each batch is bounded ([`MAX_BATCH_RECORDS`]; a bigger one is refused whole,
+//! counted, and the stream dropped without moving the cursor). Records refused
+//! for a temporary reason (their target has not arrived) wait in the partner's
+//! pending set, written with the cursor, and are retried after each batch that
+//! brought something new and at stream start.
+//!
 //! This module must never store a record it has not verified, and never let a
 //! partner's bad record stop the others in its batch.
 
@@ -17,9 +23,13 @@ use crate::proto;
 use crate::proto::federation_client::FederationClient;
 use crate::record::{NodeId, VerifiedRecord};
 use crate::service::MAX_SYNC_MESSAGE_BYTES;
-use crate::store::WriteBatch;
+use crate::store::{PendingUpdate, WriteBatch};
 
-pub use verify::{verify_batch, BatchVerdict};
+pub use verify::{check_created, retry_pending, verify_batch, BatchVerdict};
+
+/// Most records accepted in one incoming batch (a serving node sends at most 512):
+/// the bound on the work one partner message can cause.
+pub const MAX_BATCH_RECORDS: usize = 1024;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
@@ -114,7 +124,10 @@ async fn pull_stream(
         .into_inner();
     node.set_connection_state(&partner, "connected");
     *was_connected = true;
-    tracing::info!(partner = %partner.short(), cursor = state.cursor, "sync stream open");
+    tracing::info!(partner = %partner.short(), cursor = state.cursor, pending = state.pending, "sync stream open");
+    if state.pending > 0 {
+        retry_at_start(node, partner, &mut state).await?;
+    }
     // Batch N+1 is verified while batch N commits; N is durable before N+1 is
     // written, and N's records are visible to N+1's checks (revocations, sightings).
     let mut pending: Option<PendingCommit> = None;
@@ -131,6 +144,10 @@ async fn pull_stream(
         let Some(grant) = node.grant_for(&partner) else {
             return Err("partner revoked".into());
         };
+        if batch.records.len() > MAX_BATCH_RECORDS {
+            finish(pending.take(), &mut state).await?;
+            return Err(refuse_batch(node, partner, &mut state, batch.records.len()).await);
+        }
         let cursor = batch.cursor;
         let (node2, context) = (node.clone(), uncommitted.clone());
         let verdict =
@@ -143,9 +160,15 @@ async fn pull_stream(
                 .put_known_origin(origin, known)
                 .map_err(|e| e.to_string())?;
         }
+        // Batch N is durable now: the pending set is stable to read.
+        let retry_stored = !verdict.accepted.is_empty() && state.pending > 0;
+        let (verdict, resolved) = retry(node, partner, grant, verdict, retry_stored).await?;
         if let Some(reason) = &verdict.last_rejection {
             tracing::warn!(partner = %partner.short(), rejected = verdict.rejected, %reason, "rejected records from partner");
             state.last_rejection = reason.clone();
+        }
+        if !verdict.deferred.is_empty() {
+            tracing::info!(partner = %partner.short(), deferred = verdict.deferred.len(), reason = %verdict.deferred[0].1, "records kept pending");
         }
         state.cursor = cursor;
         state.rejected += verdict.rejected;
@@ -155,16 +178,112 @@ async fn pull_stream(
             received_from: Some(partner),
             received_ms: crate::now_ms(),
             sync_state: Some((partner, state.clone())),
+            pending: PendingUpdate {
+                add: verdict.deferred.into_iter().map(|(r, _)| r).collect(),
+                resolved,
+            },
         };
         let commits = node.commits.clone();
         pending = Some(tokio::spawn(async move { commits.commit(write).await }));
     }
 }
 
+/// Retries the fresh deferred records, and the stored pending ones when
+/// `stored` is set, on a blocking thread.
+async fn retry(
+    node: &Arc<Node>,
+    partner: NodeId,
+    grant: crate::policy::Grant,
+    mut verdict: BatchVerdict,
+    stored: bool,
+) -> Result<(BatchVerdict, Vec<u64>), String> {
+    if !stored && verdict.deferred.is_empty() {
+        return Ok((verdict, Vec::new()));
+    }
+    let node = node.clone();
+    tokio::task::spawn_blocking(move || {
+        let entries = match stored {
+            true => node.store.pending(&partner).map_err(|e| e.to_string())?,
+            false => Vec::new(),
+        };
+        let resolved = retry_pending(&node, &grant, entries, &mut verdict);
+        Ok((verdict, resolved))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// At stream start: what arrived since (from other partners, or our own
+/// records) may have settled some pending records.
+async fn retry_at_start(
+    node: &Arc<Node>,
+    partner: NodeId,
+    state: &mut crate::store::SyncState,
+) -> Result<(), String> {
+    let grant = node.grant_for(&partner).ok_or("partner revoked")?;
+    let (verdict, resolved) = retry(node, partner, grant, BatchVerdict::default(), true).await?;
+    if resolved.is_empty() {
+        return Ok(());
+    }
+    if let Some(reason) = &verdict.last_rejection {
+        state.last_rejection = reason.clone();
+    }
+    state.rejected += verdict.rejected;
+    let write = WriteBatch {
+        records: verdict.accepted,
+        received_from: Some(partner),
+        received_ms: crate::now_ms(),
+        sync_state: Some((partner, state.clone())),
+        pending: PendingUpdate {
+            add: Vec::new(),
+            resolved,
+        },
+    };
+    let outcome = node
+        .commits
+        .commit(write)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(written) = outcome.sync_state {
+        *state = written;
+    }
+    Ok(())
+}
+
+/// Refuses a whole over-sized batch: counted, the reason kept for `partner
+/// list`, the cursor unmoved; the caller drops the stream.
+async fn refuse_batch(
+    node: &Arc<Node>,
+    partner: NodeId,
+    state: &mut crate::store::SyncState,
+    records: usize,
+) -> String {
+    let reason =
+        format!("batch of {records} records refused: at most {MAX_BATCH_RECORDS} per batch");
+    tracing::warn!(partner = %partner.short(), %reason, "refused a batch from partner");
+    state.rejected += records as u64;
+    state.last_rejection = reason.clone();
+    let write = WriteBatch {
+        received_from: Some(partner),
+        received_ms: crate::now_ms(),
+        sync_state: Some((partner, state.clone())),
+        ..Default::default()
+    };
+    match node.commits.commit(write).await {
+        Ok(outcome) => {
+            if let Some(written) = outcome.sync_state {
+                *state = written;
+            }
+            reason
+        }
+        Err(e) => format!("{reason} (not recorded: {e})"),
+    }
+}
+
 type PendingCommit =
     tokio::task::JoinHandle<Result<crate::store::BatchOutcome, crate::store::StoreError>>;
 
-/// Waits for the batch in flight to be durable and counts what it stored.
+/// Waits for the batch in flight to be durable and takes the sync state it wrote.
 async fn finish(
     pending: Option<PendingCommit>,
     state: &mut crate::store::SyncState,
@@ -174,7 +293,9 @@ async fn finish(
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        state.received += outcome.stored.len() as u64;
+        if let Some(written) = outcome.sync_state {
+            *state = written;
+        }
     }
     Ok(())
 }

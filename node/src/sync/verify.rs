@@ -1,5 +1,14 @@
 //! Verification of one incoming batch: shape, signatures (batched), origin trust,
-//! field validity and the sharing rules the sender had to respect.
+//! time sanity, field validity and the sharing rules the sender had to respect.
+//!
+//! A record refused for a reason that may pass (the record it refers to has not
+//! arrived yet, a storage read failed) is *deferred*, not rejected: the puller
+//! keeps it in the partner's pending set and tries again. Work per batch is
+//! linear in its size (lookups go through maps keyed by id).
+//!
+//! This module must never write to the store; it only decides.
+
+use std::collections::{HashMap, HashSet};
 
 use crate::identity::Bundle;
 use crate::node::Node;
@@ -8,14 +17,17 @@ use crate::proto;
 use crate::record::{Body, Envelope, Indicator, NodeId, RecordId, VerifiedRecord};
 use crate::store::PartnerEntry;
 
-/// What to store and what to count against the sender.
+/// What to store, what to keep for a retry, and what to count against the sender.
 #[derive(Default)]
 pub struct BatchVerdict {
     pub accepted: Vec<VerifiedRecord>,
+    /// Verified records refused for a temporary reason, with that reason.
+    pub deferred: Vec<(VerifiedRecord, String)>,
     pub rejected: u64,
     pub last_rejection: Option<String>,
     /// Third-party origins first learned from this batch's bundles.
     pub new_origins: Vec<(NodeId, PartnerEntry)>,
+    learned: HashSet<NodeId>,
 }
 
 impl BatchVerdict {
@@ -25,8 +37,50 @@ impl BatchVerdict {
     }
 }
 
-/// `uncommitted` holds the records of the previous batch, accepted but possibly
-/// not yet written: references to them must resolve.
+/// Why a record is refused: for good, or for now.
+enum Refusal {
+    Permanent(String),
+    Temporary(String),
+}
+
+impl From<String> for Refusal {
+    fn from(reason: String) -> Self {
+        Refusal::Permanent(reason)
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(reason: &str) -> Self {
+        Refusal::Permanent(reason.to_string())
+    }
+}
+
+/// Origin and markings of the indicators a batch may refer to without them
+/// being stored yet: this batch's accepted records and the previous batch's.
+#[derive(Default)]
+pub struct Known {
+    indicators: HashMap<RecordId, (NodeId, Option<Indicator>)>,
+}
+
+impl Known {
+    pub fn of(records: &[VerifiedRecord]) -> Known {
+        let mut known = Known::default();
+        for record in records {
+            known.add(record);
+        }
+        known
+    }
+
+    fn add(&mut self, record: &VerifiedRecord) {
+        let indicator = record.payload.indicator().cloned();
+        self.indicators
+            .insert(record.id, (record.origin(), indicator));
+    }
+}
+
+/// Verifies a batch as received. `uncommitted` holds the records of the
+/// previous batch, accepted but possibly not yet written: references to them
+/// must resolve.
 pub fn verify_batch(
     node: &Node,
     sender: &Grant,
@@ -35,8 +89,30 @@ pub fn verify_batch(
 ) -> BatchVerdict {
     let mut verdict = BatchVerdict::default();
     let carried = carried_origins(sender, &batch.origins, &mut verdict);
-    let mut envelopes = Vec::with_capacity(batch.records.len());
-    for wire in batch.records {
+    let mut known = Known::of(uncommitted);
+    verify_records(
+        node,
+        sender,
+        batch.records,
+        &carried,
+        &mut known,
+        &mut verdict,
+    );
+    verdict
+}
+
+/// Verifies records (a batch's, or pending ones retried) into `verdict`;
+/// accepted records join `known` so later ones may refer to them.
+pub fn verify_records(
+    node: &Node,
+    sender: &Grant,
+    records: Vec<proto::Envelope>,
+    carried: &HashMap<NodeId, Bundle>,
+    known: &mut Known,
+    verdict: &mut BatchVerdict,
+) {
+    let mut envelopes = Vec::with_capacity(records.len());
+    for wire in records {
         match Envelope::from_wire(wire) {
             Ok(envelope) => envelopes.push(envelope),
             Err(e) => verdict.reject(e.to_string()),
@@ -50,23 +126,69 @@ pub fn verify_batch(
                 continue;
             }
         };
-        match check_record(
-            node,
-            sender,
-            &record,
-            &carried,
-            [verdict.accepted.as_slice(), uncommitted],
-        ) {
+        match check_record(node, sender, &record, carried, known) {
             Ok(()) => {
-                if let Some(bundle) = carried.iter().find(|b| b.node_id == record.origin()) {
-                    learn_origin(node, sender, bundle, &mut verdict);
+                if let Some(bundle) = carried.get(&record.origin()) {
+                    learn_origin(node, sender, bundle, verdict);
                 }
+                known.add(&record);
                 verdict.accepted.push(record);
             }
-            Err(reason) => verdict.reject(format!("record {}: {reason}", record.id.short())),
+            Err(Refusal::Temporary(reason)) => {
+                // Its origin's bundle is not handed over again with a retry.
+                if let Some(bundle) = carried.get(&record.origin()) {
+                    learn_origin(node, sender, bundle, verdict);
+                }
+                verdict.deferred.push((record, reason))
+            }
+            Err(Refusal::Permanent(reason)) => {
+                verdict.reject(format!("record {}: {reason}", record.id.short()))
+            }
         }
     }
-    verdict
+}
+
+/// Tries the partner's pending records (`stored`, oldest first) and this
+/// batch's deferred ones again, now that `verdict.accepted` is known: accepted
+/// ones join `verdict.accepted`, settled stored entries are listed in the
+/// returned `resolved`, and what still waits stays in `verdict.deferred`.
+/// Signatures were checked on arrival and are not checked again.
+pub fn retry_pending(
+    node: &Node,
+    sender: &Grant,
+    stored: Vec<(u64, VerifiedRecord)>,
+    verdict: &mut BatchVerdict,
+) -> Vec<u64> {
+    let mut known = Known::of(&verdict.accepted);
+    let none = HashMap::new();
+    let mut resolved = Vec::new();
+    for (seq, record) in stored {
+        match check_record(node, sender, &record, &none, &known) {
+            Ok(()) => {
+                known.add(&record);
+                verdict.accepted.push(record);
+                resolved.push(seq);
+            }
+            Err(Refusal::Temporary(_)) => {}
+            Err(Refusal::Permanent(reason)) => {
+                verdict.reject(format!("record {}: {reason}", record.id.short()));
+                resolved.push(seq);
+            }
+        }
+    }
+    for (record, reason) in std::mem::take(&mut verdict.deferred) {
+        match check_record(node, sender, &record, &none, &known) {
+            Ok(()) => {
+                known.add(&record);
+                verdict.accepted.push(record);
+            }
+            Err(Refusal::Temporary(_)) => verdict.deferred.push((record, reason)),
+            Err(Refusal::Permanent(reason)) => {
+                verdict.reject(format!("record {}: {reason}", record.id.short()))
+            }
+        }
+    }
+    resolved
 }
 
 /// Bundles a relay partner handed over; ignored from partners without relay rights.
@@ -74,16 +196,16 @@ fn carried_origins(
     sender: &Grant,
     bundles: &[proto::SignedBundle],
     verdict: &mut BatchVerdict,
-) -> Vec<Bundle> {
+) -> HashMap<NodeId, Bundle> {
     if !sender.relay {
-        return Vec::new();
+        return HashMap::new();
     }
     bundles
         .iter()
         .filter_map(|signed| {
             let bytes = prost::Message::encode_to_vec(signed);
             match Bundle::from_signed(&bytes) {
-                Ok(bundle) => Some(bundle),
+                Ok(bundle) => Some((bundle.node_id, bundle)),
                 Err(e) => {
                     verdict.reject(format!("origin bundle: {e}"));
                     None
@@ -93,86 +215,127 @@ fn carried_origins(
         .collect()
 }
 
+/// Refuses a record created further in the future than the allowed clock skew:
+/// it would otherwise sit at the top of every search.
+pub fn check_created(created_ms: i64, now_ms: i64, max_skew_seconds: u64) -> Result<(), String> {
+    let skew_ms = i64::try_from(max_skew_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+    if created_ms > now_ms.saturating_add(skew_ms) {
+        let ahead = created_ms.saturating_sub(now_ms) / 1000;
+        return Err(format!(
+            "created: {ahead} s ahead of this node's clock (at most {max_skew_seconds} s allowed)"
+        ));
+    }
+    Ok(())
+}
+
 fn check_record(
     node: &Node,
     sender: &Grant,
     record: &VerifiedRecord,
-    carried: &[Bundle],
-    earlier: [&[VerifiedRecord]; 2],
-) -> Result<(), String> {
+    carried: &HashMap<NodeId, Bundle>,
+    known: &Known,
+) -> Result<(), Refusal> {
     let origin = record.origin();
     if origin == node.node_id() {
         return Err("claims to be our own record".into());
     }
+    check_created(
+        record.payload.created_ms,
+        crate::now_ms(),
+        node.config.max_clock_skew_seconds,
+    )?;
     let provenance = Provenance {
         origin,
         received_from: Some(sender.node),
     };
-    // A direct partner's own records need no lookup; a third party's origin must
-    // be enrolled, known (and not blocked), or introduced by the relay right here.
-    let trusted = origin == sender.node || {
-        let known = node
-            .store
-            .known_origin(&origin)
-            .map_err(|e| e.to_string())?;
-        if known.as_ref().is_some_and(|k| k.blocked) {
-            return Err(format!(
-                "origin {} is blocked by this agency's admin",
-                origin.short()
-            ));
-        }
-        node.grant_for(&origin).is_some()
-            || known.is_some()
-            || carried.iter().any(|b| b.node_id == origin)
-    };
-    let markings = match &record.payload.body {
+    let trusted = origin == sender.node || origin_trusted(node, &origin, carried)?;
+    let own = node.node_id();
+    match &record.payload.body {
         Body::Indicator(indicator) => {
             if let Some(target) = indicator.supersedes {
-                check_same_origin(find_target(node, earlier, &target)?, origin, "supersede")?;
+                check_same_origin(find_target(node, known, &target)?, origin, "supersede")?;
             }
-            indicator.clone()
+            Ok(policy::check_incoming(
+                own, sender, provenance, trusted, indicator,
+            )?)
         }
-        Body::Revocation(r) => match find_target(node, earlier, &r.record_id)? {
+        Body::Revocation(r) => match find_target(node, known, &r.record_id)? {
             Some(target) => {
                 check_same_origin(Some(target.clone()), origin, "revoke")?;
-                target.1
+                let (target_origin, markings) = target;
+                Ok(policy::check_incoming_reference(
+                    own,
+                    sender,
+                    provenance,
+                    trusted,
+                    target_origin,
+                    &markings,
+                )?)
             }
             // Kept, and applied if the record arrives later; only straight from
             // its origin, since nothing here says who may see it.
-            None if origin == sender.node => return Ok(()),
-            None => return Err("relayed revocation of a record this node does not hold".into()),
+            None if origin == sender.node => Ok(()),
+            None => Err(Refusal::Temporary(
+                "relayed revocation of a record this node does not hold (yet)".into(),
+            )),
         },
-        Body::Sighting(s) => match find_target(node, earlier, &s.record_id)? {
-            Some((_, markings)) => markings,
-            None => return Err("sighting of a record this node does not hold".into()),
+        Body::Sighting(s) => match find_target(node, known, &s.record_id)? {
+            Some((target_origin, markings)) => Ok(policy::check_incoming_reference(
+                own,
+                sender,
+                provenance,
+                trusted,
+                target_origin,
+                &markings,
+            )?),
+            None => Err(Refusal::Temporary(
+                "sighting of a record this node does not hold (yet)".into(),
+            )),
         },
-    };
-    policy::check_incoming(node.node_id(), sender, provenance, trusted, &markings)
+    }
+}
+
+/// A third party's origin must be enrolled, known (and not blocked), or
+/// introduced by the relay right here.
+fn origin_trusted(
+    node: &Node,
+    origin: &NodeId,
+    carried: &HashMap<NodeId, Bundle>,
+) -> Result<bool, Refusal> {
+    let known = node
+        .store
+        .known_origin(origin)
+        .map_err(|e| Refusal::Temporary(format!("reading known origins: {e}")))?;
+    if known.as_ref().is_some_and(|k| k.blocked) {
+        return Err(format!(
+            "origin {} is blocked by this agency's admin",
+            origin.short()
+        )
+        .into());
+    }
+    Ok(node.grant_for(origin).is_some() || known.is_some() || carried.contains_key(origin))
 }
 
 /// The origin and markings of a referenced indicator: earlier in this batch or
-/// the previous one, or stored.
+/// the previous one, or stored. A storage error is temporary.
 fn find_target(
     node: &Node,
-    earlier: [&[VerifiedRecord]; 2],
+    known: &Known,
     id: &RecordId,
-) -> Result<Option<(NodeId, Indicator)>, String> {
-    let found = match earlier
-        .iter()
-        .flat_map(|records| records.iter())
-        .find(|r| r.id == *id)
-    {
-        Some(record) => Some(record.clone()),
-        None => node
-            .store
-            .get(id)
-            .map_err(|e| e.to_string())?
-            .map(|stored| stored.record),
-    };
-    match found {
-        Some(record) => match record.payload.indicator() {
-            Some(indicator) => Ok(Some((record.origin(), indicator.clone()))),
-            None => Err("refers to a record that is not an indicator".into()),
+) -> Result<Option<(NodeId, Indicator)>, Refusal> {
+    let not_indicator = || Refusal::from("refers to a record that is not an indicator");
+    if let Some((origin, indicator)) = known.indicators.get(id) {
+        let indicator = indicator.clone().ok_or_else(not_indicator)?;
+        return Ok(Some((*origin, indicator)));
+    }
+    let stored = node
+        .store
+        .get(id)
+        .map_err(|e| Refusal::Temporary(format!("reading the referenced record: {e}")))?;
+    match stored {
+        Some(stored) => match stored.record.payload.indicator() {
+            Some(indicator) => Ok(Some((stored.record.origin(), indicator.clone()))),
+            None => Err(not_indicator()),
         },
         None => Ok(None),
     }
@@ -183,23 +346,21 @@ fn check_same_origin(
     target: Option<(NodeId, Indicator)>,
     origin: NodeId,
     what: &str,
-) -> Result<(), String> {
+) -> Result<(), Refusal> {
     match target {
         Some((target_origin, _)) if target_origin != origin => Err(format!(
             "{} tries to {what} a record of another origin ({})",
             origin.short(),
             target_origin.short()
-        )),
+        )
+        .into()),
         _ => Ok(()),
     }
 }
 
 fn learn_origin(node: &Node, sender: &Grant, bundle: &Bundle, verdict: &mut BatchVerdict) {
     let known = node.grant_for(&bundle.node_id).is_some()
-        || verdict
-            .new_origins
-            .iter()
-            .any(|(id, _)| *id == bundle.node_id)
+        || verdict.learned.contains(&bundle.node_id)
         || node
             .store
             .known_origin(&bundle.node_id)
@@ -210,5 +371,23 @@ fn learn_origin(node: &Node, sender: &Grant, bundle: &Bundle, verdict: &mut Batc
         return;
     }
     let entry = PartnerEntry::from_bundle(bundle, "clear", false, Some(sender.node.to_hex()));
+    verdict.learned.insert(bundle.node_id);
     verdict.new_origins.push((bundle.node_id, entry));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_created;
+
+    #[test]
+    fn created_beyond_the_clock_skew_is_refused() {
+        let now = 1_700_000_000_000;
+        assert!(check_created(now, now, 300).is_ok());
+        assert!(check_created(now + 300_000, now, 300).is_ok());
+        let err = check_created(now + 300_001, now, 300).unwrap_err();
+        assert!(err.starts_with("created: "), "{err}");
+        assert!(check_created(i64::MAX, now, 300).is_err());
+        assert!(check_created(i64::MIN, now, 300).is_ok());
+        assert!(check_created(now + 10, now, 0).is_err());
+    }
 }

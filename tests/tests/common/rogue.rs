@@ -1,5 +1,7 @@
 //! A misbehaving partner: a real TLS 1.3 + gRPC Federation server with a real
-//! enrolled identity, which serves one batch of good, forged and malformed records.
+//! enrolled identity, which serves one batch of good, forged and malformed records,
+//! or a [`Script`] of batches (an oversized batch, far-future records, a sighting
+//! before its target, ...).
 
 use std::sync::Arc;
 
@@ -10,10 +12,11 @@ use liaison::proto;
 use liaison::proto::federation_server::{Federation, FederationServer};
 use liaison::record::{sign_payload, Body, Evaluation, Indicator, NodeId, Payload, Tlp};
 use tokio::sync::mpsc;
+use tokio::sync::watch;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-fn indicator(value: &str, tlp: Tlp, recipients: Vec<NodeId>) -> Indicator {
+pub fn indicator(value: &str, tlp: Tlp, recipients: Vec<NodeId>) -> Indicator {
     Indicator {
         kind: Kind::Phone,
         value: value.into(),
@@ -31,7 +34,7 @@ fn indicator(value: &str, tlp: Tlp, recipients: Vec<NodeId>) -> Indicator {
     }
 }
 
-fn signed(key: &SigningKey, seq: u64, body: Indicator) -> proto::Envelope {
+pub fn signed(key: &SigningKey, seq: u64, body: Indicator) -> proto::Envelope {
     let payload = Payload {
         origin: NodeId(key.verifying_key().to_bytes()),
         sequence: seq,
@@ -81,8 +84,31 @@ pub fn hostile_batch(rogue: &SigningKey, victim: NodeId) -> Vec<proto::Envelope>
     vec![good, forged, tampered, malformed, relayed, red, oversized]
 }
 
+/// Batches served in order (cursor = position + 1), optionally holding back
+/// the batches from `gate.0` on until `gate.1` is set to true (on every stream).
+#[derive(Clone, Default)]
+pub struct Script {
+    pub batches: Vec<Vec<proto::Envelope>>,
+    pub gate: Option<(usize, Arc<watch::Sender<bool>>)>,
+}
+
+/// A record signed by `key` with any body and creation time.
+pub fn signed_body(key: &SigningKey, seq: u64, body: Body, created_ms: i64) -> proto::Envelope {
+    let payload = Payload {
+        origin: NodeId(key.verifying_key().to_bytes()),
+        sequence: seq,
+        created_ms,
+        body,
+    };
+    sign_payload(key, &payload)
+        .expect("sign")
+        .envelope
+        .to_wire()
+}
+
 struct RogueFederation {
     batch: Vec<proto::Envelope>,
+    script: Option<Script>,
 }
 
 #[tonic::async_trait]
@@ -94,15 +120,40 @@ impl Federation for RogueFederation {
         request: Request<proto::PullRequest>,
     ) -> Result<Response<Self::PullStream>, Status> {
         let (tx, rx) = mpsc::channel(2);
-        let batch = proto::PullBatch {
+        let script = self.script.clone().unwrap_or_else(|| Script {
+            batches: vec![],
+            gate: None,
+        });
+        let single = self.script.is_none().then(|| proto::PullBatch {
             records: self.batch.clone(),
             cursor: 7,
             origins: vec![],
-        };
+        });
         let resume = request.get_ref().cursor;
         tokio::spawn(async move {
-            if resume < 7 {
-                let _ = tx.send(Ok(batch)).await;
+            if let Some(batch) = single {
+                if resume < 7 {
+                    let _ = tx.send(Ok(batch)).await;
+                }
+            }
+            for (i, records) in script.batches.into_iter().enumerate() {
+                let cursor = i as u64 + 1;
+                if let Some((from, gate)) = &script.gate {
+                    if i == *from && gate.subscribe().wait_for(|open| *open).await.is_err() {
+                        return;
+                    }
+                }
+                if cursor <= resume {
+                    continue;
+                }
+                let batch = proto::PullBatch {
+                    records,
+                    cursor,
+                    origins: vec![],
+                };
+                if tx.send(Ok(batch)).await.is_err() {
+                    return;
+                }
             }
             // Hold the stream open like a real node.
             tx.closed().await;
@@ -125,6 +176,16 @@ impl Federation for RogueFederation {
 /// Starts the rogue server for `rogue_dir`, trusting the victim's TLS certificate.
 /// Returns the bundle (PEM) to enroll at the victim.
 pub async fn start(rogue_dir: &NodeDir, victim_dir: &NodeDir) -> String {
+    start_with(rogue_dir, victim_dir, |_, _| None).await
+}
+
+/// Like [`start`], serving the script `make(rogue key, victim id)` returns
+/// (the hostile batch when it returns None).
+pub async fn start_with(
+    rogue_dir: &NodeDir,
+    victim_dir: &NodeDir,
+    make: impl FnOnce(&SigningKey, NodeId) -> Option<Script>,
+) -> String {
     let config = rogue_dir.load_config().expect("config");
     let identity = rogue_dir.load_identity(&config).expect("identity");
     let victim_config = victim_dir.load_config().expect("victim config");
@@ -162,6 +223,7 @@ pub async fn start(rogue_dir: &NodeDir, victim_dir: &NodeDir) -> String {
     });
     let service = RogueFederation {
         batch: hostile_batch(&identity.signing_key, victim.node_id()),
+        script: make(&identity.signing_key, victim.node_id()),
     };
     tokio::spawn(
         tonic::transport::Server::builder()
