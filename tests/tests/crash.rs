@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::reliability::{
-    hex_set, domain_request, publish_many, received_from, stored_ids, wait_for, Rng,
+    domain_request, hex_set, publish_many, received_from, stored_ids, wait_for, Rng,
 };
 use common::TestNode;
 use liaison::proto::{self, Tlp};
@@ -139,7 +139,12 @@ fn assert_exact(sink: &TestNode, expected: &HashSet<String>) {
     let held = hex_set(&stored_ids(sink));
     let lost: Vec<_> = expected.difference(&held).collect();
     let extra: Vec<_> = held.difference(expected).collect();
-    assert!(lost.is_empty(), "{} lost {} records: {lost:?}", sink.name, lost.len());
+    assert!(
+        lost.is_empty(),
+        "{} lost {} records: {lost:?}",
+        sink.name,
+        lost.len()
+    );
     assert!(
         extra.is_empty(),
         "{} holds {} records it may not: {extra:?}",
@@ -167,7 +172,11 @@ fn a_puller_killed_again_and_again_during_initial_sync_ends_with_exactly_its_rec
             ..domain_request(i, tlp)
         }
     });
-    println!("preloaded {} records in {:?}", published.len(), started.elapsed());
+    println!(
+        "preloaded {} records in {:?}",
+        published.len(),
+        started.elapsed()
+    );
     let may_receive: HashSet<String> = published
         .iter()
         .filter(|(i, _)| i % 26 != 25)
@@ -219,10 +228,15 @@ fn a_puller_killed_again_and_again_during_initial_sync_ends_with_exactly_its_rec
     sink.start();
     let last_start = Instant::now();
     let name = "Agency Source (example)";
-    wait_for(Duration::from_secs(120), "the sink to finish its sync", || {
-        received_from(&sink, name) >= GREEN
-    });
-    println!("crash puller: the last run finished the sync in {:?}", last_start.elapsed());
+    wait_for(
+        Duration::from_secs(120),
+        "the sink to finish its sync",
+        || received_from(&sink, name) >= GREEN,
+    );
+    println!(
+        "crash puller: the last run finished the sync in {:?}",
+        last_start.elapsed()
+    );
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(received_from(&sink, name), GREEN, "a record counted twice");
     sink.stop();

@@ -131,6 +131,11 @@ impl FaultProxy {
         self.shared.generation.send_modify(|g| *g += 1);
     }
 
+    /// A handle that can reset connections from another thread or task.
+    pub fn reset_handle(&self) -> ResetHandle {
+        ResetHandle(self.shared.clone())
+    }
+
     /// Connections accepted so far.
     pub fn accepted(&self) -> u64 {
         self.shared.accepted.load(Ordering::SeqCst)
@@ -139,6 +144,16 @@ impl FaultProxy {
     /// Connections open now.
     pub fn open(&self) -> u64 {
         self.shared.open.load(Ordering::SeqCst)
+    }
+}
+
+/// Resets every connection open through a proxy (see `FaultProxy::reset_now`).
+#[derive(Clone)]
+pub struct ResetHandle(Arc<Shared>);
+
+impl ResetHandle {
+    pub fn reset_now(&self) {
+        self.0.generation.send_modify(|g| *g += 1);
     }
 }
 

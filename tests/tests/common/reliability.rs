@@ -52,7 +52,10 @@ impl Rng {
 
 /// The node's process id while it runs.
 pub fn pid(node: &TestNode) -> u32 {
-    node.child.as_ref().map(|c| c.id()).expect("node is running")
+    node.child
+        .as_ref()
+        .map(|c| c.id())
+        .expect("node is running")
 }
 
 /// Makes the node advertise `endpoint` (e.g. a fault proxy) in the bundle it
