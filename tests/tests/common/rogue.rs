@@ -170,3 +170,5 @@ pub async fn start(rogue_dir: &NodeDir, victim_dir: &NodeDir) -> String {
     );
     Bundle::create(&identity, vec![address], liaison::now_ms()).to_pem()
 }
+
+pub mod hostile;
