@@ -218,7 +218,7 @@ fn a_puller_killed_again_and_again_during_initial_sync_ends_with_exactly_its_rec
             previous = held;
         } else {
             assert_exact(&sink, &may_receive);
-            window_ms = (window_ms / 2).max(100);
+            window_ms = (window_ms / 2).max(20);
             sinks += 1;
             sink = new_sink(&source, sinks);
             previous = 0;
