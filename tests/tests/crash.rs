@@ -44,6 +44,10 @@ fn burst_until_killed(
                                 .lock()
                                 .expect("lock")
                                 .push((i, r.into_inner().record_id)),
+                            // Rate-limited: refused before anything was signed; go on.
+                            Err(s) if s.code() == tonic::Code::ResourceExhausted => {
+                                tokio::time::sleep(Duration::from_millis(50)).await
+                            }
                             // The node died: this call's fate is unknown, and allowed to be.
                             Err(_) => return,
                         }

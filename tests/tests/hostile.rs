@@ -43,7 +43,8 @@ async fn propagation(honest: &NodeClient, victim: &NodeClient, index: u64) -> Du
                 return started.elapsed();
             }
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        // Not faster: an analyst's rate limit must not be what is measured.
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
     SAMPLE_CAP
 }

@@ -162,7 +162,16 @@ pub fn publish_many(
                     if i >= count {
                         return;
                     }
-                    let response = analyst.publish(request(i)).await.expect("publish");
+                    let response = loop {
+                        match analyst.publish(request(i)).await {
+                            Ok(response) => break response,
+                            // A node's rate limit: wait and try the same record again.
+                            Err(s) if s.code() == tonic::Code::ResourceExhausted => {
+                                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+                            }
+                            Err(s) => panic!("publish {i}: {s}"),
+                        }
+                    };
                     acked
                         .lock()
                         .expect("lock")
