@@ -319,8 +319,8 @@ fn a_thousand_reconnects_leave_no_growth_in_descriptors_threads_or_memory() {
         within(before.0, ProcStats::of(source_pid)) && within(before.1, ProcStats::of(sink_pid))
     });
     let after = (ProcStats::of(source_pid), ProcStats::of(sink_pid));
-    figures("settled", "source", after.0);
-    figures("settled", "sink", after.1);
+    figures("final", "source", after.0);
+    figures("final", "sink", after.1);
     assert!(
         settled,
         "growth after {reconnects} reconnects: source {before:?} → {after:?} (pairs: source, sink)"
