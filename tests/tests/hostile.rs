@@ -157,7 +157,8 @@ async fn a_hostile_partner_cannot_stall_an_honest_partner_or_the_analysts() {
     let mut failures = Vec::new();
     if attack_prop.1 > bound_ms(idle_prop.1) {
         failures.push(format!(
-            "honest propagation p99 {:.0} ms under attack vs {:.0} ms idle (bound {:.0} ms)",
+            "honest propagation p99 {:.0} ms under attack vs {:.0} ms idle (bound {:.0} ms): \
+             bounded work per peer (batch cap, linear batch work, one Pull stream per partner)",
             attack_prop.1,
             idle_prop.1,
             bound_ms(idle_prop.1)
@@ -165,7 +166,8 @@ async fn a_hostile_partner_cannot_stall_an_honest_partner_or_the_analysts() {
     }
     if attack_publish.1 > bound_ms(idle_publish.1) {
         failures.push(format!(
-            "analyst publish p99 {:.0} ms under attack vs {:.0} ms idle (bound {:.0} ms)",
+            "analyst publish p99 {:.0} ms under attack vs {:.0} ms idle (bound {:.0} ms): \
+             store application off the async workers, rate limits",
             attack_publish.1,
             idle_publish.1,
             bound_ms(idle_publish.1)
@@ -185,7 +187,8 @@ async fn a_hostile_partner_cannot_stall_an_honest_partner_or_the_analysts() {
     let waited = Instant::now();
     if !eventually(Duration::from_secs(30), || rogue_cursor(&victim) >= 3) {
         failures.push(format!(
-            "the victim is still on the 10k batch {:?} after the rogue was enrolled (cursor {})",
+            "the victim is still on the 10k batch {:?} after the rogue was enrolled (cursor {}): \
+             record cap per incoming batch, linear batch work",
             started.elapsed(),
             rogue_cursor(&victim)
         ));
@@ -211,7 +214,9 @@ async fn a_hostile_partner_cannot_stall_an_honest_partner_or_the_analysts() {
     // Records created a year ahead are refused (time sanity) and counted.
     for i in 0..hostile::FUTURE {
         if !victim.search_ids(&hostile::future_value(i)).is_empty() {
-            failures.push(format!("far-future record {i} was stored"));
+            failures.push(format!(
+                "far-future record {i} was stored: time sanity (created > 5 min ahead)"
+            ));
         }
     }
     let list = victim.cli_json(&["partner", "list"]);

@@ -338,7 +338,7 @@ async fn slow_client(address: String, stopped: watch::Receiver<bool>) {
     // The start of a TLS 1.3 ClientHello record.
     const HELLO: [u8; 8] = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01];
     while !*stopped.borrow() {
-        let Ok(mut tcp) = tokio::net::TcpStream::connect(&address).await else {
+        let Ok(mut tcp) = connect_from_stranger(&address).await else {
             tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         };
@@ -349,6 +349,15 @@ async fn slow_client(address: String, stopped: watch::Receiver<bool>) {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
+}
+
+/// Connects from 127.0.0.2 (a stranger's address: the node's per-address
+/// handshake bound must not penalise its partners and analysts on 127.0.0.1).
+async fn connect_from_stranger(address: &str) -> std::io::Result<tokio::net::TcpStream> {
+    let target: std::net::SocketAddr = address.parse().map_err(std::io::Error::other)?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind("127.0.0.2:0".parse().map_err(std::io::Error::other)?)?;
+    socket.connect(target).await
 }
 
 #[derive(Default, Debug)]
