@@ -10,9 +10,10 @@ mod common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::proxy::{FaultProxy, Mode, ProcStats};
+use common::proxy::{FaultProxy, Mode};
 use common::reliability::{
-    advertise, domain_request, hex_set, pid, publish_many, received_from, stored_ids, wait_for, Rng,
+    advertise, domain_request, hex_set, pid, publish_many, received_from, stored_ids, wait_for,
+    ProcStats, Rng,
 };
 use common::TestNode;
 use liaison::proto::Tlp;

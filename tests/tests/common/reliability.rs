@@ -225,3 +225,34 @@ pub fn wait_for(timeout: Duration, what: &str, mut check: impl FnMut() -> bool) 
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// What the kernel says about a process: open descriptors, threads, resident memory.
+#[derive(Clone, Copy, Debug)]
+pub struct ProcStats {
+    pub fds: usize,
+    pub threads: u64,
+    pub rss_kib: u64,
+}
+
+impl ProcStats {
+    /// Reads /proc/PID (Linux).
+    pub fn of(pid: u32) -> ProcStats {
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let field = |name: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        ProcStats {
+            fds,
+            threads: field("Threads:"),
+            rss_kib: field("VmRSS:"),
+        }
+    }
+}
