@@ -279,3 +279,6 @@ pub fn holds(node: &TestNode, value: &str, id: &str) -> bool {
 }
 
 pub mod rogue;
+
+pub mod proxy;
+pub mod reliability;

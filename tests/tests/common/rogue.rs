@@ -232,3 +232,5 @@ pub async fn start_with(
     );
     Bundle::create(&identity, vec![address], liaison::now_ms()).to_pem()
 }
+
+pub mod hostile;
