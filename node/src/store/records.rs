@@ -183,6 +183,12 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether a record is stored (no decoding: cheap enough to ask before
+    /// verifying a received record's signature).
+    pub fn holds(&self, id: &RecordId) -> Result<bool, StoreError> {
+        Ok(self.tree().contains_key(keys::record(id))?)
+    }
+
     /// Change-log entries strictly before `before`, newest first, at most `limit`.
     pub fn changes_before(
         &self,

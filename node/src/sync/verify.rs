@@ -27,6 +27,8 @@ pub struct BatchVerdict {
     pub last_rejection: Option<String>,
     /// Third-party origins first learned from this batch's bundles.
     pub new_origins: Vec<(NodeId, PartnerEntry)>,
+    /// Records skipped unverified because this node already stores them.
+    pub already_held: u64,
     learned: HashSet<NodeId>,
 }
 
@@ -114,6 +116,11 @@ pub fn verify_records(
     let mut envelopes = Vec::with_capacity(records.len());
     for wire in records {
         match Envelope::from_wire(wire) {
+            // A record already stored (a replay, or one relayed by two peers) has
+            // the same id and nothing new: skip it before the costly signature check.
+            Ok(envelope) if node.store.holds(&envelope.id()).unwrap_or(false) => {
+                verdict.already_held += 1
+            }
             Ok(envelope) => envelopes.push(envelope),
             Err(e) => verdict.reject(e.to_string()),
         }
