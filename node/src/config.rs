@@ -25,6 +25,9 @@ pub struct Config {
     /// Seconds between retention purges of records past their valid-until.
     #[serde(default = "default_purge_seconds")]
     pub purge_interval_seconds: u64,
+    /// Bounds on work per caller and per connection (`[limits]` table).
+    #[serde(default)]
+    pub limits: crate::limits::LimitsConfig,
 }
 
 fn default_purge_seconds() -> u64 {
@@ -49,6 +52,7 @@ impl Config {
             default_valid_days: default_valid_days(),
             default_country: String::new(),
             purge_interval_seconds: default_purge_seconds(),
+            limits: crate::limits::LimitsConfig::default(),
         }
     }
 
@@ -60,6 +64,7 @@ impl Config {
         if config.default_valid_days == 0 {
             return Err("default_valid_days must be at least 1".into());
         }
+        config.limits.validate()?;
         Ok(config)
     }
 
@@ -92,5 +97,18 @@ mod tests {
         assert_eq!(Config::from_toml(&config.to_toml()).unwrap(), config);
         assert!(Config::from_toml("name = \"x\"\nlisten = \"a\"\nbogus = 1\n").is_err());
         assert!(Config::from_toml("name = \"\"\nlisten = \"a\"\n").is_err());
+    }
+
+    #[test]
+    fn limits_table_is_optional_and_partial() {
+        let config = Config::from_toml("name = \"x\"\nlisten = \"a\"\n").unwrap();
+        assert_eq!(config.limits, crate::limits::LimitsConfig::default());
+        let text = "name = \"x\"\nlisten = \"a\"\n[limits]\nclient_burst = 5\n";
+        let config = Config::from_toml(text).unwrap();
+        assert_eq!(config.limits.client_burst, 5);
+        assert_eq!(config.limits.max_handshakes, 64);
+        let text = "name = \"x\"\nlisten = \"a\"\n[limits]\nmax_handshakes = 0\n";
+        let error = Config::from_toml(text).unwrap_err();
+        assert!(error.starts_with("limits.max_handshakes:"), "{error}");
     }
 }
