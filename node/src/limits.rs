@@ -1,6 +1,7 @@
 //! Bounded work per caller: a token bucket per enrolled partner (Federation
-//! calls) and per local client certificate (Analyst/Admin calls), and at most one
-//! open Pull stream per partner (a newer stream replaces the older one).
+//! calls) and per local client certificate (Analyst/Admin calls; analyst and
+//! admin certificates have separate rates), and at most one open Pull stream per
+//! partner (a newer stream replaces the older one).
 //!
 //! Keys are created only for callers the TLS layer and `service::caller` have
 //! already authenticated, and the map of buckets is capped, so a stranger can
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::identity::Role;
 use crate::record::NodeId;
 
 /// Most callers of one kind that hold a bucket at once; beyond it, idle
@@ -31,9 +33,9 @@ pub const MAX_KEYS: usize = 4096;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
-    /// Sustained Analyst/Admin calls per second, per client certificate.
+    /// Sustained calls per second, per analyst certificate.
     pub client_calls_per_second: u32,
-    /// Calls a client certificate may make at once before the rate applies.
+    /// Calls an analyst certificate may make at once before the rate applies.
     pub client_burst: u32,
     /// Sustained Federation calls (Search, Pull) per second, per partner.
     pub partner_calls_per_second: u32,
@@ -49,13 +51,18 @@ pub struct LimitsConfig {
     pub handshake_timeout_seconds: u64,
     /// HTTP/2 streams (calls) open at once on one connection.
     pub max_concurrent_streams: u32,
+    /// Sustained calls per second, per admin certificate (bulk loads and the
+    /// operator's tools use it; the default is above the node's publish rate).
+    pub admin_calls_per_second: u32,
+    /// Calls an admin certificate may make at once before the rate applies.
+    pub admin_burst: u32,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
-            client_calls_per_second: 50,
-            client_burst: 200,
+            client_calls_per_second: 200,
+            client_burst: 1000,
             partner_calls_per_second: 20,
             partner_burst: 100,
             max_connections: 1024,
@@ -63,6 +70,8 @@ impl Default for LimitsConfig {
             max_handshakes_per_ip: 8,
             handshake_timeout_seconds: 5,
             max_concurrent_streams: 128,
+            admin_calls_per_second: 5000,
+            admin_burst: 10000,
         }
     }
 }
@@ -80,6 +89,11 @@ impl LimitsConfig {
                 self.partner_calls_per_second as u64,
             ),
             ("limits.client_burst", self.client_burst as u64),
+            (
+                "limits.admin_calls_per_second",
+                self.admin_calls_per_second as u64,
+            ),
+            ("limits.admin_burst", self.admin_burst as u64),
             ("limits.partner_burst", self.partner_burst as u64),
             ("limits.max_connections", self.max_connections as u64),
             ("limits.max_handshakes", self.max_handshakes as u64),
@@ -251,6 +265,7 @@ impl PullClaim {
 pub struct Limits {
     pub config: LimitsConfig,
     clients: KeyedLimiter<[u8; 32]>,
+    admins: KeyedLimiter<[u8; 32]>,
     partners: KeyedLimiter<NodeId>,
     pulls: Mutex<HashMap<NodeId, watch::Sender<u64>>>,
 }
@@ -261,6 +276,10 @@ impl Limits {
             per_second: f64::from(config.client_calls_per_second),
             burst: config.client_burst,
         };
+        let admin = Rate {
+            per_second: f64::from(config.admin_calls_per_second),
+            burst: config.admin_burst,
+        };
         let partner = Rate {
             per_second: f64::from(config.partner_calls_per_second),
             burst: config.partner_burst,
@@ -268,14 +287,19 @@ impl Limits {
         Limits {
             config: config.clone(),
             clients: KeyedLimiter::new("certificate", client, MAX_KEYS),
+            admins: KeyedLimiter::new("certificate", admin, MAX_KEYS),
             partners: KeyedLimiter::new("partner", partner, MAX_KEYS),
             pulls: Mutex::new(HashMap::new()),
         }
     }
 
-    /// One Analyst/Admin call from the client certificate with this fingerprint.
-    pub fn admit_client(&self, fingerprint: [u8; 32]) -> Result<(), RateLimited> {
-        self.clients.check(fingerprint)
+    /// One Analyst/Admin call from the client certificate with this
+    /// fingerprint, at the rate of the certificate's role.
+    pub fn admit_client(&self, role: Role, fingerprint: [u8; 32]) -> Result<(), RateLimited> {
+        match role {
+            Role::Admin => self.admins.check(fingerprint),
+            Role::Analyst => self.clients.check(fingerprint),
+        }
     }
 
     /// One Federation call from an enrolled partner.

@@ -38,11 +38,13 @@ fn caller<T>(node: &Node, request: &Request<T>) -> Result<Principal, Status> {
     let principal = principal_of(chain, &node.pins, node.local_ca.as_ref())?;
     match &principal {
         Principal::Partner(id) => node.limits.admit_partner(*id).map_err(Error::from)?,
-        Principal::Local { .. } => {
+        Principal::Local { role, .. } => {
             // principal_of succeeded, so the chain has a leaf.
             let leaf = chain.and_then(|c| c.first()).map(|c| c.as_ref());
             let fingerprint = PinSet::pin_of(leaf.unwrap_or_default());
-            node.limits.admit_client(fingerprint).map_err(Error::from)?
+            node.limits
+                .admit_client(*role, fingerprint)
+                .map_err(Error::from)?
         }
     }
     Ok(principal)
