@@ -375,3 +375,39 @@ impl AsyncWrite for Counted {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gate_bounds_handshakes_per_address_overall_and_connections() {
+        let gate = Gate::new(&LimitsConfig {
+            max_handshakes_per_ip: 2,
+            max_handshakes: 3,
+            max_connections: 4,
+            ..LimitsConfig::default()
+        });
+        let ip = |n: u8| IpAddr::from([192, 0, 2, n]);
+        let first = gate.admit(ip(1)).expect("first from .1");
+        let second = gate.admit(ip(1)).expect("second from .1");
+        assert_eq!(gate.admit(ip(1)).err(), Some("max_handshakes_per_ip"));
+        let third = gate.admit(ip(2)).expect("first from .2");
+        assert_eq!(gate.admit(ip(3)).err(), Some("max_handshakes"));
+
+        // A finished handshake frees its slots; the connection slot stays taken.
+        let Admitted {
+            connection: open,
+            handshake,
+        } = first;
+        drop(handshake);
+        let fourth = gate.admit(ip(1)).expect("a slot for .1 again");
+        assert_eq!(gate.admit(ip(3)).err(), Some("max_connections"));
+        drop((open, second, third, fourth));
+        assert!(
+            gate.per_ip.lock().unwrap().is_empty(),
+            "no entry outlives its handshakes"
+        );
+        gate.admit(ip(3)).expect("everything was given back");
+    }
+}
