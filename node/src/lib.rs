@@ -20,7 +20,7 @@
 //! - [`sync`]: pulling records from partners.
 //! - [`federated`]: asking every partner a search in parallel, within a deadline.
 //! - [`audit`]: the append-only, hash-chained audit log.
-//! - [`server`]: the listener, TLS accept loop, shutdown.
+//! - [`server`]: the listener, TLS accept loop (bounded handshakes and connections), shutdown.
 //! - [`limits`]: rate limits per partner and per client certificate, one Pull stream per partner.
 //! - [`client`]: connecting to a node as its admin/analyst (used by the CLI).
 //! - [`cli`], [`demo`], [`bench`]: the `liaison` command; [`lab`]: throwaway loopback nodes for demo and bench.
