@@ -47,12 +47,14 @@ struct FailureLog {
 }
 
 impl FailureLog {
-    /// Whether `reason` is news (warn) or a repeat (debug).
+    /// Whether `reason` is news (warn) or a repeat (debug). Numbers (ports,
+    /// "retry after N ms") do not make a reason new.
     fn is_news(&mut self, reason: &str) -> bool {
-        if self.last.as_deref() == Some(reason) {
+        let shape: String = reason.chars().filter(|c| !c.is_ascii_digit()).collect();
+        if self.last.as_deref() == Some(shape.as_str()) {
             return false;
         }
-        self.last = Some(reason.to_string());
+        self.last = Some(shape);
         true
     }
 
@@ -265,6 +267,8 @@ mod backoff_tests {
         assert!(!log.is_news("Unavailable: connection refused"));
         assert!(log.is_news("PermissionDenied: not enrolled"));
         assert!(log.is_news("Unavailable: connection refused"));
+        assert!(log.is_news("ResourceExhausted: rate limit; retry after 40 ms"));
+        assert!(!log.is_news("ResourceExhausted: rate limit; retry after 7 ms"));
         log.connected();
         assert!(log.is_news("Unavailable: connection refused"));
     }
