@@ -87,13 +87,15 @@ pub fn start_puller(node: Arc<Node>, partner: NodeId) {
                 reason,
             } = outcome;
             if was_connected {
+                // An open stream ending is routine (partner restarted, stream
+                // replaced); failing to get one back is what deserves a warning.
                 delays = reconnect_delays();
                 failures.connected();
-            }
-            if failures.is_news(&reason) {
-                tracing::warn!(partner = %partner.short(), %reason, "sync stream ended; retrying with backoff");
+                tracing::info!(partner = %partner.short(), %reason, "sync stream ended; reconnecting");
+            } else if failures.is_news(&reason) {
+                tracing::warn!(partner = %partner.short(), %reason, "cannot sync from partner; retrying with backoff (logged again when the reason changes)");
             } else {
-                tracing::debug!(partner = %partner.short(), %reason, "sync stream ended again");
+                tracing::debug!(partner = %partner.short(), %reason, "cannot sync from partner (same reason)");
             }
             node.set_connection_state(&partner, format!("disconnected: {reason}"));
             let delay = delays.next().unwrap_or(MAX_BACKOFF);
