@@ -32,6 +32,9 @@ pub struct Config {
     /// valid-until says.
     #[serde(default = "default_max_retention_days")]
     pub max_retention_days: u32,
+    /// Bounds on work per caller and per connection (`[limits]` table).
+    #[serde(default)]
+    pub limits: crate::limits::LimitsConfig,
 }
 
 fn default_max_clock_skew_seconds() -> u64 {
@@ -66,6 +69,7 @@ impl Config {
             purge_interval_seconds: default_purge_seconds(),
             max_clock_skew_seconds: default_max_clock_skew_seconds(),
             max_retention_days: default_max_retention_days(),
+            limits: crate::limits::LimitsConfig::default(),
         }
     }
 
@@ -82,6 +86,7 @@ impl Config {
         if config.max_retention_days == 0 {
             return Err("max_retention_days: must be at least 1".into());
         }
+        config.limits.validate()?;
         Ok(config)
     }
 
@@ -119,5 +124,18 @@ mod tests {
         assert_eq!(Config::from_toml(&config.to_toml()).unwrap(), config);
         assert!(Config::from_toml("name = \"x\"\nlisten = \"a\"\nbogus = 1\n").is_err());
         assert!(Config::from_toml("name = \"\"\nlisten = \"a\"\n").is_err());
+    }
+
+    #[test]
+    fn limits_table_is_optional_and_partial() {
+        let config = Config::from_toml("name = \"x\"\nlisten = \"a\"\n").unwrap();
+        assert_eq!(config.limits, crate::limits::LimitsConfig::default());
+        let text = "name = \"x\"\nlisten = \"a\"\n[limits]\nclient_burst = 5\n";
+        let config = Config::from_toml(text).unwrap();
+        assert_eq!(config.limits.client_burst, 5);
+        assert_eq!(config.limits.max_handshakes, 64);
+        let text = "name = \"x\"\nlisten = \"a\"\n[limits]\nmax_handshakes = 0\n";
+        let error = Config::from_toml(text).unwrap_err();
+        assert!(error.starts_with("limits.max_handshakes:"), "{error}");
     }
 }

@@ -35,6 +35,8 @@ pub enum Error {
     Tls(String),
     #[error("audit log write failed, action not taken: {0}")]
     Audit(String),
+    #[error(transparent)]
+    RateLimited(#[from] crate::limits::RateLimited),
 }
 
 impl From<Error> for tonic::Status {
@@ -48,6 +50,7 @@ impl From<Error> for tonic::Status {
             Error::NotFound(_) => Status::not_found(error.to_string()),
             Error::PermissionDenied(_) => Status::permission_denied(error.to_string()),
             Error::Conflict(_) => Status::already_exists(error.to_string()),
+            Error::RateLimited(_) => Status::resource_exhausted(error.to_string()),
             Error::ShuttingDown
             | Error::Store(StoreError::Closed)
             | Error::Store(StoreError::Stopped(_)) => Status::unavailable(error.to_string()),

@@ -22,7 +22,8 @@
 //! - [`sync`]: pulling records from partners.
 //! - [`federated`]: asking every partner a search in parallel, within a deadline.
 //! - [`audit`]: the append-only, hash-chained audit log.
-//! - [`server`]: the listener, TLS accept loop, shutdown.
+//! - [`server`]: the listener, TLS accept loop (bounded handshakes and connections), shutdown.
+//! - [`limits`]: rate limits per partner and per client certificate, one Pull stream per partner.
 //! - [`client`]: connecting to a node as its admin/analyst (used by the CLI).
 //! - [`cli`], [`demo`], [`bench`]: the `liaison` command; [`lab`]: throwaway loopback nodes for demo and bench.
 //! - [`config`], [`error`]: settings file and the error type.
@@ -57,6 +58,7 @@ pub mod federated;
 pub mod identity;
 pub mod indicator;
 pub mod lab;
+pub mod limits;
 pub mod listing;
 pub mod node;
 pub mod policy;

@@ -110,6 +110,8 @@ pub struct Node {
     partners: Mutex<HashMap<NodeId, PartnerLive>>,
     next_sequence: AtomicU64,
     bound: Mutex<Option<String>>,
+    /// Rate limits and the one-Pull-stream-per-partner rule.
+    pub limits: crate::limits::Limits,
 }
 
 impl Node {
@@ -127,6 +129,7 @@ impl Node {
         let next_sequence = store.origin_sequence(&identity.node_id())? + 1;
         let local_ca = crate::tls::local_ca_verifier(&identity.ca_cert_der)?;
         let (commits, committer) = Committer::spawn(store.clone())?;
+        let limits = crate::limits::Limits::new(&config.limits);
         let node = Node {
             identity,
             config,
@@ -140,6 +143,7 @@ impl Node {
             partners: Mutex::new(HashMap::new()),
             next_sequence: AtomicU64::new(next_sequence),
             bound: Mutex::new(None),
+            limits,
         };
         for pin in node.store.revoked_clients()? {
             node.pins.deny(pin);

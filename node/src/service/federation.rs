@@ -24,6 +24,8 @@ use crate::store::StoredRecord;
 const PAGE: usize = 512;
 /// Bytes of records per batch, kept well under the message limit.
 const BATCH_BYTES: usize = 2 * 1024 * 1024;
+/// Why an older Pull stream ended.
+pub const REPLACED: &str = "replaced by a newer Pull stream from the same partner";
 
 pub struct FederationService {
     node: Arc<Node>,
@@ -58,14 +60,29 @@ impl Federation for FederationService {
         if let Some(kick) = self.node.puller_kick(&partner) {
             kick.notify_one();
         }
+        // One stream per partner: this one replaces any older one, which ends
+        // at once even if its reader has stalled (a new stream from cursor 0
+        // costs a rescan, so a partner must not hold many).
+        let mut claim = self.node.limits.claim_pull(partner);
         let (tx, rx) = mpsc::channel(4);
+        let ended = tx.clone();
         let server = StreamServer {
             node: self.node.clone(),
             grant,
             cursor: request.get_ref().cursor,
             tx,
         };
-        tokio::spawn(server.run(revoked));
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = server.run(revoked) => {}
+                _ = claim.replaced() => {
+                    tracing::debug!(partner = %partner.short(), "pull stream replaced by a newer one");
+                    // If the old reader is stalled the channel is full; dropping
+                    // the sender still ends the stream.
+                    let _ = ended.try_send(Err(Status::aborted(REPLACED)));
+                }
+            }
+        });
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 

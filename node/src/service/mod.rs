@@ -4,6 +4,10 @@
 //! checks it: partners reach only `Federation`, analysts only `Analyst`, admins
 //! `Analyst` and `Admin`. This module must never trust a principal named in a
 //! request body.
+//!
+//! The same check admits the call against the caller's rate limit (per partner,
+//! per client certificate; see [`crate::limits`]), so every RPC of these three
+//! services is covered and only authenticated callers get a bucket.
 
 mod admin;
 mod analyst;
@@ -22,7 +26,7 @@ use crate::error::Error;
 use crate::identity::Role;
 use crate::node::Node;
 use crate::record::NodeId;
-use crate::tls::{principal_of, Principal};
+use crate::tls::{principal_of, PinSet, Principal};
 
 /// Largest request any service decodes.
 pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
@@ -31,11 +35,20 @@ pub const MAX_SYNC_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 
 fn caller<T>(node: &Node, request: &Request<T>) -> Result<Principal, Status> {
     let certs = request.peer_certs();
-    Ok(principal_of(
-        certs.as_deref().map(|v| v.as_slice()),
-        &node.pins,
-        node.local_ca.as_ref(),
-    )?)
+    let chain = certs.as_deref().map(|v| v.as_slice());
+    let principal = principal_of(chain, &node.pins, node.local_ca.as_ref())?;
+    match &principal {
+        Principal::Partner(id) => node.limits.admit_partner(*id).map_err(Error::from)?,
+        Principal::Local { role, .. } => {
+            // principal_of succeeded, so the chain has a leaf.
+            let leaf = chain.and_then(|c| c.first()).map(|c| c.as_ref());
+            let fingerprint = PinSet::pin_of(leaf.unwrap_or_default());
+            node.limits
+                .admit_client(*role, fingerprint)
+                .map_err(Error::from)?
+        }
+    }
+    Ok(principal)
 }
 
 /// The caller must be one of the agency's own users with at least `role`.

@@ -31,8 +31,48 @@ pub use verify::{check_created, retry_pending, verify_batch, BatchVerdict};
 /// the bound on the work one partner message can cause.
 pub const MAX_BATCH_RECORDS: usize = 1024;
 
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// First reconnect delay; it doubles per failure up to [`MAX_BACKOFF`], and
+/// jitter adds up to as much again, so partners that lost the same node do not
+/// all call back in step.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The reconnect delays after consecutive failures: exponential, capped, with
+/// jitter, never giving up (revocation or shutdown stop the puller).
+fn reconnect_delays() -> backon::ExponentialBackoff {
+    use backon::BackoffBuilder as _;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(FIRST_BACKOFF)
+        .with_max_delay(MAX_BACKOFF)
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+/// Logs a failing partner once per change of reason, not on every retry.
+#[derive(Default)]
+struct FailureLog {
+    last: Option<String>,
+}
+
+impl FailureLog {
+    /// Whether `reason` is news (warn) or a repeat (debug). Numbers (ports,
+    /// "retry after N ms") do not make a reason new.
+    fn is_news(&mut self, reason: &str) -> bool {
+        let shape: String = reason.chars().filter(|c| !c.is_ascii_digit()).collect();
+        if self.last.as_deref() == Some(shape.as_str()) {
+            return false;
+        }
+        self.last = Some(shape);
+        true
+    }
+
+    /// A stream opened: the next failure is news again.
+    fn connected(&mut self) {
+        self.last = None;
+    }
+}
 
 /// Starts the pull task for a partner; it stops on revocation or shutdown.
 pub fn start_puller(node: Arc<Node>, partner: NodeId) {
@@ -44,7 +84,8 @@ pub fn start_puller(node: Arc<Node>, partner: NodeId) {
             return;
         };
         let mut shutdown = node.shutdown.clone();
-        let mut backoff = FIRST_BACKOFF;
+        let mut delays = reconnect_delays();
+        let mut failures = FailureLog::default();
         loop {
             let outcome = tokio::select! {
                 outcome = pull_once(&node, partner) => outcome,
@@ -56,18 +97,25 @@ pub fn start_puller(node: Arc<Node>, partner: NodeId) {
                 reason,
             } = outcome;
             if was_connected {
-                backoff = FIRST_BACKOFF;
+                // An open stream ending is routine (partner restarted, stream
+                // replaced); failing to get one back is what deserves a warning.
+                delays = reconnect_delays();
+                failures.connected();
+                tracing::info!(partner = %partner.short(), %reason, "sync stream ended; reconnecting");
+            } else if failures.is_news(&reason) {
+                tracing::warn!(partner = %partner.short(), %reason, "cannot sync from partner; retrying with backoff (logged again when the reason changes)");
+            } else {
+                tracing::debug!(partner = %partner.short(), %reason, "cannot sync from partner (same reason)");
             }
-            tracing::debug!(partner = %partner.short(), %reason, "sync stream ended");
             node.set_connection_state(&partner, format!("disconnected: {reason}"));
+            let delay = delays.next().unwrap_or(MAX_BACKOFF);
             tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
+                _ = tokio::time::sleep(delay) => {}
                 // The partner just called us: it has enrolled us, so try now.
-                _ = kick.notified() => backoff = FIRST_BACKOFF,
+                _ = kick.notified() => delays = reconnect_delays(),
                 _ = crate::node::until_set(&mut revoked) => return,
                 _ = shutdown.wait() => return,
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     });
 }
@@ -309,4 +357,42 @@ fn partner_cert(bundle_hex: &str) -> Option<Vec<u8>> {
 
 fn code_name(code: tonic::Code) -> String {
     format!("{code:?}")
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_to_the_cap_with_bounded_jitter_and_never_stop() {
+        let delays: Vec<Duration> = reconnect_delays().take(50).collect();
+        assert_eq!(delays.len(), 50, "the puller never gives up by itself");
+        for (n, delay) in delays.iter().enumerate() {
+            let base = FIRST_BACKOFF
+                .saturating_mul(1u32 << n.min(20))
+                .min(MAX_BACKOFF);
+            // Jitter adds between nothing and the base delay again.
+            assert!(*delay >= base && *delay <= base * 2, "{n}: {delay:?}");
+        }
+        assert!(delays[40..].iter().all(|d| *d >= MAX_BACKOFF));
+        // Jitter spreads the delays: 10 capped delays are not all equal.
+        let capped = &delays[30..40];
+        assert!(capped.iter().any(|d| *d != capped[0]));
+        // A fresh policy (after a successful connection) starts low again.
+        assert!(reconnect_delays().next().unwrap() < FIRST_BACKOFF * 2 + Duration::from_millis(1));
+    }
+
+    #[test]
+    fn a_failure_is_news_once_per_change_of_reason() {
+        let mut log = FailureLog::default();
+        assert!(log.is_news("Unavailable: connection refused"));
+        assert!(!log.is_news("Unavailable: connection refused"));
+        assert!(!log.is_news("Unavailable: connection refused"));
+        assert!(log.is_news("PermissionDenied: not enrolled"));
+        assert!(log.is_news("Unavailable: connection refused"));
+        assert!(log.is_news("ResourceExhausted: rate limit; retry after 40 ms"));
+        assert!(!log.is_news("ResourceExhausted: rate limit; retry after 7 ms"));
+        log.connected();
+        assert!(log.is_news("Unavailable: connection refused"));
+    }
 }

@@ -4,11 +4,19 @@
 //!
 //! [`run`] is the testable entry point: give it a bound listener and a shutdown
 //! signal, like mini-redis's `server::run`.
+//!
+//! Work a stranger can cause before authenticating is bounded here: at most
+//! `limits.max_handshakes` handshakes in flight (and `max_handshakes_per_ip` from
+//! one address), each for at most `handshake_timeout_seconds`, and at most
+//! `max_connections` open connections. A connection over any bound is closed at
+//! once, never queued (`gate`): the accept loop must never wait for a slot.
+
+mod gate;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
@@ -24,10 +32,12 @@ use crate::proto::{
 use crate::service::{
     AdminService, AnalystService, FederationService, MAX_REQUEST_BYTES, MAX_SYNC_MESSAGE_BYTES,
 };
+use gate::{Admitted, Counted, Gate, Refusals};
 
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_PENDING_CONNECTIONS: usize = 64;
+/// Calls handled at once on one connection; more wait for a slot (HTTP/2 flow).
+const CALLS_PER_CONNECTION: usize = 64;
 
 /// Opens the node in `dir` and serves on `listener` until `shutdown` fires; then
 /// drains in-flight calls (bounded), lets the committer finish and flushes.
@@ -85,7 +95,14 @@ async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Re
     )?;
     let acceptor = TlsAcceptor::from(Arc::new(tls));
     let (tx, rx) = mpsc::channel(MAX_PENDING_CONNECTIONS);
-    let accept_loop = tokio::spawn(accept_connections(listener, acceptor, tx, shutdown.clone()));
+    let gate = Gate::new(&node.config.limits);
+    let accept_loop = tokio::spawn(accept_connections(
+        listener,
+        acceptor,
+        gate,
+        tx,
+        shutdown.clone(),
+    ));
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<AnalystServer<AnalystService>>().await;
@@ -103,6 +120,8 @@ async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Re
         .map_err(|e| Error::Tls(format!("reflection setup: {e}")))?;
     let router = Server::builder()
         .tcp_nodelay(true)
+        .max_concurrent_streams(Some(node.config.limits.max_concurrent_streams))
+        .concurrency_limit_per_connection(CALLS_PER_CONNECTION)
         .http2_keepalive_interval(Some(Duration::from_secs(20)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .add_service(health_service)
@@ -137,14 +156,17 @@ async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Re
     Ok(())
 }
 
-type Accepted = std::result::Result<TlsStream<TcpStream>, std::io::Error>;
+type Accepted = std::result::Result<TlsStream<Counted>, std::io::Error>;
 
 async fn accept_connections(
     listener: TcpListener,
     acceptor: TlsAcceptor,
+    gate: Gate,
     tx: mpsc::Sender<Accepted>,
     mut shutdown: Shutdown,
 ) {
+    let timeout = gate.handshake_timeout;
+    let mut refusals = Refusals::default();
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -157,11 +179,30 @@ async fn accept_connections(
             },
             _ = shutdown.wait() => return,
         };
+        let admitted = match gate.admit(peer.ip()) {
+            Ok(admitted) => admitted,
+            Err(bound) => {
+                // Dropping the socket closes it now; nothing is queued.
+                tracing::debug!(%peer, bound, "connection refused");
+                refusals.count(bound);
+                continue;
+            }
+        };
         let acceptor = acceptor.clone();
         let tx = tx.clone();
         tokio::spawn(async move {
             let _ = tcp.set_nodelay(true);
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            let Admitted {
+                connection,
+                handshake,
+            } = admitted;
+            let stream = Counted {
+                inner: tcp,
+                _permit: connection,
+            };
+            let result = tokio::time::timeout(timeout, acceptor.accept(stream)).await;
+            drop(handshake);
+            match result {
                 Ok(Ok(stream)) => {
                     let _ = tx.send(Ok(stream)).await;
                 }
