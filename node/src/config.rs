@@ -86,6 +86,12 @@ impl Config {
         if config.max_retention_days == 0 {
             return Err("max_retention_days: must be at least 1".into());
         }
+        if config.default_valid_days > config.max_retention_days {
+            return Err(format!(
+                "default_valid_days: {} is more than max_retention_days ({}); records would be purged before they expire",
+                config.default_valid_days, config.max_retention_days
+            ));
+        }
         config.limits.validate()?;
         Ok(config)
     }

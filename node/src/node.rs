@@ -207,11 +207,22 @@ impl Node {
             self.check_supersedable(&earlier)?;
         }
         let days = i64::from(draft.valid_days.unwrap_or(self.config.default_valid_days));
+        let max_days = self.config.max_retention_days;
+        if days > i64::from(max_days) {
+            return Err(Error::InvalidRequest(format!(
+                "valid_days: {days} days is longer than this node keeps any record (max_retention_days = {max_days})"
+            )));
+        }
         let valid_until_ms = match draft.valid_until_ms {
             Some(until) if until <= created_ms => {
                 return Err(Error::InvalidRequest(
                     "valid_until_unix_ms: lies in the past; the record would never be valid".into(),
                 ))
+            }
+            Some(until) if until - created_ms > i64::from(max_days) * MS_PER_DAY => {
+                return Err(Error::InvalidRequest(format!(
+                    "valid_until_unix_ms: more than {max_days} days ahead, longer than this node keeps any record (max_retention_days)"
+                )))
             }
             Some(until) => until,
             None => created_ms.saturating_add(days.saturating_mul(MS_PER_DAY)),

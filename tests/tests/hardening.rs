@@ -173,6 +173,14 @@ async fn bad_input_is_quoted_briefly_and_named() {
         }
         assert_refused_naming(analyst.publish(request).await, field);
     }
+    // Validity beyond what this node keeps at all (max_retention_days, 3650).
+    let mut too_long = publish_request("+44 7700 900304");
+    too_long.valid_days = 4_000;
+    assert_refused_naming(analyst.publish(too_long).await, "valid_days");
+    let mut past = publish_request("+44 7700 900305");
+    past.valid_until_unix_ms = 1_000;
+    assert_refused_naming(analyst.publish(past).await, "valid_until_unix_ms");
+
     let mut multi_line = publish_request("+44 7700 900303");
     multi_line.description = "first line\nsecond line".into();
     analyst

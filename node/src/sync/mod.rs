@@ -194,6 +194,10 @@ async fn pull_stream(
         };
         if batch.records.len() > MAX_BATCH_RECORDS {
             finish(pending.take(), &mut state).await?;
+            // A protocol violation, not a routine end: back off as after a
+            // failure, so a partner re-sending it cannot make us decode 8 MiB
+            // several times a second.
+            *was_connected = false;
             return Err(refuse_batch(node, partner, &mut state, batch.records.len()).await);
         }
         let cursor = batch.cursor;
