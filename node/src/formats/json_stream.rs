@@ -1,0 +1,289 @@
+//! A small streaming JSON scanner: walks the top level of a document and hands
+//! out the elements of one array (a STIX bundle's `objects`, a list of MISP
+//! events) as separate byte buffers, one at a time, for serde to decode.
+//!
+//! Why not one serde pass over the file: a malformed element must cost that
+//! element only (the rest of the file is still read and reported), and memory
+//! must stay bounded by the largest element, whatever the file size.
+//!
+//! Owns only finding value boundaries (strings, escapes, nesting). It never
+//! interprets element contents and never buffers more than `limit` bytes of one
+//! element: a larger element is skipped and reported as too large.
+
+use std::io::{BufRead, BufReader, Read};
+
+/// Why the scan stopped: the file is not JSON of the expected shape, or ends early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScanError(pub String);
+
+/// One array element: its bytes, or its size when it was over the limit.
+pub(crate) enum Element {
+    Bytes(Vec<u8>),
+    TooLarge(usize),
+}
+
+pub(crate) struct Scanner<R: Read> {
+    input: BufReader<R>,
+    offset: u64,
+}
+
+impl<R: Read> Scanner<R> {
+    pub(crate) fn new(input: R) -> Self {
+        Scanner {
+            input: BufReader::with_capacity(64 * 1024, input),
+            offset: 0,
+        }
+    }
+
+    fn peek(&mut self) -> Result<Option<u8>, ScanError> {
+        let buf = self
+            .input
+            .fill_buf()
+            .map_err(|e| ScanError(format!("unreadable at byte {}: {e}", self.offset)))?;
+        Ok(buf.first().copied())
+    }
+
+    fn bump(&mut self) {
+        self.input.consume(1);
+        self.offset += 1;
+    }
+
+    fn next_byte(&mut self) -> Result<u8, ScanError> {
+        let byte = self.peek()?.ok_or_else(|| self.eof())?;
+        self.bump();
+        Ok(byte)
+    }
+
+    fn eof(&self) -> ScanError {
+        ScanError(format!(
+            "the file ends early (truncated?) at byte {}",
+            self.offset
+        ))
+    }
+
+    fn unexpected(&self, wanted: &str, found: u8) -> ScanError {
+        ScanError(format!(
+            "expected {wanted} at byte {}, found {:?}",
+            self.offset,
+            char::from(found)
+        ))
+    }
+
+    /// The next non-whitespace byte, not consumed; `None` at the end of the file.
+    pub(crate) fn skip_ws(&mut self) -> Result<Option<u8>, ScanError> {
+        while let Some(byte) = self.peek()? {
+            match byte {
+                b' ' | b'\t' | b'\n' | b'\r' => self.bump(),
+                0xEF if self.offset == 0 => self.skip_bom()?,
+                _ => return Ok(Some(byte)),
+            }
+        }
+        Ok(None)
+    }
+
+    fn skip_bom(&mut self) -> Result<(), ScanError> {
+        for expected in [0xEF, 0xBB, 0xBF] {
+            let byte = self.next_byte()?;
+            if byte != expected {
+                return Err(self.unexpected("a UTF-8 byte order mark", byte));
+            }
+        }
+        Ok(())
+    }
+
+    /// Consumes `wanted` after optional whitespace.
+    pub(crate) fn expect(&mut self, wanted: u8) -> Result<(), ScanError> {
+        match self.skip_ws()? {
+            Some(byte) if byte == wanted => {
+                self.bump();
+                Ok(())
+            }
+            Some(byte) => Err(self.unexpected(&format!("{:?}", char::from(wanted)), byte)),
+            None => Err(self.eof()),
+        }
+    }
+
+    /// Copies one JSON value into `out` (at most `limit` bytes) or skips it.
+    /// Returns the value's size in bytes.
+    pub(crate) fn value(
+        &mut self,
+        mut out: Option<&mut Vec<u8>>,
+        limit: usize,
+    ) -> Result<usize, ScanError> {
+        let first = self.skip_ws()?.ok_or_else(|| self.eof())?;
+        let mut size = 0usize;
+        let mut keep = |out: &mut Option<&mut Vec<u8>>, byte: u8| {
+            size += 1;
+            if let Some(buf) = out.as_deref_mut() {
+                if buf.len() < limit {
+                    buf.push(byte);
+                }
+            }
+        };
+        match first {
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                let mut in_string = false;
+                let mut escaped = false;
+                loop {
+                    let byte = self.next_byte()?;
+                    keep(&mut out, byte);
+                    match (in_string, escaped, byte) {
+                        (true, true, _) => escaped = false,
+                        (true, false, b'\\') => escaped = true,
+                        (true, false, b'"') => in_string = false,
+                        (true, false, _) => {}
+                        (false, _, b'"') => in_string = true,
+                        (false, _, b'{' | b'[') => depth += 1,
+                        (false, _, b'}' | b']') => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            b'"' => {
+                self.bump();
+                keep(&mut out, first);
+                let mut escaped = false;
+                loop {
+                    let byte = self.next_byte()?;
+                    keep(&mut out, byte);
+                    match (escaped, byte) {
+                        (true, _) => escaped = false,
+                        (false, b'\\') => escaped = true,
+                        (false, b'"') => break,
+                        _ => {}
+                    }
+                }
+            }
+            b'}' | b']' | b',' | b':' => return Err(self.unexpected("a value", first)),
+            _ => {
+                while let Some(byte) = self.peek()? {
+                    if matches!(byte, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r') {
+                        break;
+                    }
+                    self.bump();
+                    keep(&mut out, byte);
+                }
+            }
+        }
+        Ok(size)
+    }
+
+    /// The next key of an object whose `{` is consumed; `None` after its `}`.
+    pub(crate) fn next_key(&mut self, first: &mut bool) -> Result<Option<String>, ScanError> {
+        if self.skip_ws()? == Some(b'}') {
+            self.bump();
+            return Ok(None);
+        }
+        if !std::mem::take(first) {
+            self.expect(b',')?;
+        }
+        if let Some(byte) = self.skip_ws()? {
+            if byte != b'"' {
+                return Err(self.unexpected("an object key", byte));
+            }
+        }
+        let mut raw = Vec::new();
+        self.value(Some(&mut raw), 4096)?;
+        let key: String = serde_json::from_slice(&raw)
+            .map_err(|e| ScanError(format!("bad object key at byte {}: {e}", self.offset)))?;
+        self.expect(b':')?;
+        Ok(Some(key))
+    }
+
+    /// The next element of an array whose `[` is consumed; `None` after its `]`.
+    pub(crate) fn next_element(
+        &mut self,
+        first: &mut bool,
+        limit: usize,
+    ) -> Result<Option<Element>, ScanError> {
+        if self.skip_ws()? == Some(b']') {
+            self.bump();
+            return Ok(None);
+        }
+        if !std::mem::take(first) {
+            self.expect(b',')?;
+        }
+        let mut buf = Vec::new();
+        let size = self.value(Some(&mut buf), limit)?;
+        Ok(Some(match size > limit {
+            true => Element::TooLarge(size),
+            false => Element::Bytes(buf),
+        }))
+    }
+
+    /// A small value (a top-level `"type"`), decoded; `None` if it is not a string.
+    pub(crate) fn small_string(&mut self) -> Result<Option<String>, ScanError> {
+        let mut raw = Vec::new();
+        let size = self.value(Some(&mut raw), 4096)?;
+        Ok(match size > 4096 {
+            true => None,
+            false => serde_json::from_slice(&raw).ok(),
+        })
+    }
+
+    /// After the document: only whitespace may follow.
+    pub(crate) fn expect_end(&mut self) -> Result<(), ScanError> {
+        match self.skip_ws()? {
+            None => Ok(()),
+            Some(byte) => Err(self.unexpected("the end of the file", byte)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn elements(text: &str) -> Result<Vec<String>, ScanError> {
+        let mut scanner = Scanner::new(text.as_bytes());
+        scanner.expect(b'[')?;
+        let mut first = true;
+        let mut out = Vec::new();
+        while let Some(element) = scanner.next_element(&mut first, 16)? {
+            out.push(match element {
+                Element::Bytes(b) => String::from_utf8(b).unwrap(),
+                Element::TooLarge(n) => format!("too large: {n}"),
+            });
+        }
+        scanner.expect_end()?;
+        Ok(out)
+    }
+
+    #[test]
+    fn splits_elements_with_strings_escapes_and_nesting() {
+        let got = elements(r#" [ {"a":"]}\""}, [1,[2]], "x,y", 12.5e3, true, null ] "#).unwrap();
+        assert_eq!(
+            got,
+            [
+                r#"{"a":"]}\""}"#,
+                "[1,[2]]",
+                r#""x,y""#,
+                "12.5e3",
+                "true",
+                "null"
+            ]
+        );
+    }
+
+    #[test]
+    fn large_elements_are_reported_and_skipped() {
+        let got = elements(r#"[{"big":"0123456789012345678901234"}, 1]"#).unwrap();
+        assert_eq!(got, ["too large: 34", "1"]);
+    }
+
+    #[test]
+    fn truncation_and_garbage_are_errors() {
+        assert!(elements(r#"[{"a":1}, {"b":"#)
+            .unwrap_err()
+            .0
+            .contains("ends early"));
+        assert!(elements("[1 2]").unwrap_err().0.contains("expected ','"));
+        assert!(elements("[1] x").is_err());
+    }
+}
