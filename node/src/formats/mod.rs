@@ -71,7 +71,8 @@ impl std::str::FromStr for Format {
 /// Where in the file an entry came from, for error reports and rejects files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
-    /// CSV: the line the row starts on (the header is line 1).
+    /// CSV: the row number as a spreadsheet shows it (the header is row 1). It
+    /// equals the line number unless a quoted field above spans several lines.
     Line(u64),
     /// MISP: the event (its uuid, or its position), the attribute's position in
     /// the event (objects' attributes follow the event's own), and its uuid.
@@ -89,7 +90,7 @@ pub enum Location {
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Location::Line(line) => write!(f, "line {line}"),
+            Location::Line(row) => write!(f, "row {row}"),
             Location::Misp {
                 event,
                 attribute,

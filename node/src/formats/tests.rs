@@ -1,1 +1,523 @@
+//! Fixture tests for the readers (good files, malformed rows, unknown types,
+//! wrong formats, truncated files) and byte-identical round trips for the writers.
 
+use ed25519_dalek::SigningKey;
+
+use super::*;
+use crate::indicator::{normalize, Context};
+use crate::record::{sign_payload, Body, Indicator, NodeId, Payload, Reliability};
+
+const GOOD_CSV: &[u8] = include_bytes!("testdata/good.csv");
+const MALFORMED_CSV: &[u8] = include_bytes!("testdata/malformed.csv");
+const UNKNOWN_COLUMN_CSV: &[u8] = include_bytes!("testdata/unknown_column.csv");
+const TRUNCATED_CSV: &[u8] = include_bytes!("testdata/truncated.csv");
+const GOOD_STIX: &[u8] = include_bytes!("testdata/good.stix.json");
+const TRUNCATED_STIX: &[u8] = include_bytes!("testdata/truncated.stix.json");
+const GOOD_MISP: &[u8] = include_bytes!("testdata/good.misp.json");
+const LIST_MISP: &[u8] = include_bytes!("testdata/list.misp.json");
+const TRUNCATED_MISP: &[u8] = include_bytes!("testdata/truncated.misp.json");
+
+pub(super) const CREATED_MS: i64 = 1_777_600_000_000;
+const DAY_MS: i64 = 86_400_000;
+
+#[derive(Default, Debug)]
+pub(super) struct Split {
+    pub items: Vec<ImportItem>,
+    pub errors: Vec<RowError>,
+    pub skipped: Vec<Skipped>,
+}
+
+pub(super) fn split(entries: impl Iterator<Item = Entry>) -> Split {
+    let mut out = Split::default();
+    for entry in entries {
+        match entry {
+            Entry::Item(item) => out.items.push(item),
+            Entry::Error(error) => out.errors.push(error),
+            Entry::Skipped(skipped) => out.skipped.push(skipped),
+        }
+    }
+    out
+}
+
+fn line(item: &ImportItem) -> u64 {
+    match item.location {
+        Location::Line(line) => line,
+        ref other => panic!("not a line: {other}"),
+    }
+}
+
+#[test]
+fn csv_good_file_reads_every_column() {
+    let got = split(csv::read(GOOD_CSV));
+    assert!(got.errors.is_empty(), "{:?}", got.errors);
+    assert_eq!(got.items.len(), 8);
+    let phone = &got.items[0];
+    assert_eq!(
+        (phone.kind, phone.value.as_str()),
+        (Kind::Phone, "07700 900123")
+    );
+    assert_eq!(phone.labels, [Label::ScamCentre, Label::HumanTrafficking]);
+    assert_eq!(phone.tlp, Some(Tlp::Amber));
+    assert_eq!(
+        phone.evaluation.map(|e| e.to_string()).as_deref(),
+        Some("B2")
+    );
+    assert_eq!(phone.handling, [HandlingCode::H0, HandlingCode::H2]);
+    assert_eq!(phone.validity, Some(Validity::UntilMs(1_801_353_600_000)));
+    assert_eq!(phone.description, "Recruiter, \"Mr K\" (fictional)");
+    assert_eq!(phone.case_reference, "CASE-2026-001");
+    assert_eq!(phone.default_country.as_deref(), Some("GB"));
+    assert_eq!(got.items[1].validity, Some(Validity::Days(90)));
+    assert_eq!(got.items[3].description, "multi\r\nline");
+    assert_eq!(
+        line(&got.items[4]),
+        6,
+        "rows, not lines: a quoted line break is inside row 5"
+    );
+    assert_eq!(got.items[7].value, "GB:12345678");
+}
+
+#[test]
+fn csv_bad_rows_are_reported_with_their_line_and_the_rest_is_read() {
+    let got = split(csv::read(MALFORMED_CSV));
+    let values: Vec<&str> = got.items.iter().map(|i| i.value.as_str()).collect();
+    assert_eq!(values, ["+44 7700 900111", "192.0.2.14"]);
+    let errors: Vec<String> = got.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 6, "{errors:#?}");
+    assert!(
+        errors[0].starts_with("row 3: kind: \"telex\""),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].starts_with("row 4: tlp: \"purple\""),
+        "{}",
+        errors[1]
+    );
+    assert_eq!(errors[2], "row 5: value: is empty");
+    assert!(errors[3].starts_with("row 6: evaluation:"), "{}", errors[3]);
+    assert!(
+        errors[4].starts_with("row 7: valid_until: \"next week\""),
+        "{}",
+        errors[4]
+    );
+    assert_eq!(errors[5], "row 8: row: has 3 fields; the header has 5");
+}
+
+#[test]
+fn csv_unknown_column_is_named_and_nothing_is_read() {
+    let got = split(csv::read(UNKNOWN_COLUMN_CSV));
+    assert!(got.items.is_empty());
+    assert_eq!(got.errors.len(), 1);
+    let error = got.errors[0].to_string();
+    assert!(
+        error.starts_with("row 1: header: unknown column \"colour\" (column 3)"),
+        "{error}"
+    );
+    let missing = split(csv::read(&b"value,tlp\n+44 7700 900123,amber\n"[..]));
+    assert!(
+        missing.errors[0].reason.contains("required column kind"),
+        "{:?}",
+        missing.errors
+    );
+}
+
+#[test]
+fn csv_truncated_file_keeps_the_complete_rows() {
+    let got = split(csv::read(TRUNCATED_CSV));
+    assert_eq!(got.items.len(), 1);
+    assert_eq!(got.errors.len(), 1);
+    assert_eq!(got.errors[0].location, Location::Line(3));
+    assert!(split(csv::read(&b""[..])).errors[0]
+        .reason
+        .contains("empty"));
+}
+
+#[test]
+fn stix_bundle_reads_indicators_and_observables() {
+    let mut reader = stix::read(GOOD_STIX);
+    let got = split(&mut reader);
+    let found: Vec<(Kind, &str)> = got
+        .items
+        .iter()
+        .map(|i| (i.kind, i.value.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Kind::Phone, "+447700900123"),
+            (Kind::Url, "https://jobs.example.org/it's"),
+            (Kind::Email, "recruiter@example.org"),
+            (Kind::Domain, "jobs.example.org"),
+            (Kind::Ip, "192.0.2.10"),
+            (Kind::Ip, "2001:db8::1"),
+            (Kind::Wallet, "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"),
+            (Kind::Iban, "GB82WEST12345698765432"),
+            (Kind::Domain, "last.example.org"),
+        ]
+    );
+    let phone = &got.items[0];
+    assert_eq!(phone.tlp, Some(Tlp::Amber));
+    assert_eq!(phone.labels, [Label::ScamCentre]);
+    assert_eq!(reader.ignored_labels(), 1);
+    assert_eq!(phone.handling, [HandlingCode::H0, HandlingCode::H2]);
+    assert_eq!(phone.case_reference, "CASE-2026-001");
+    assert_eq!(phone.validity, Some(Validity::UntilMs(1_809_129_600_000)));
+    assert_eq!(
+        got.items[1].tlp,
+        Some(Tlp::Green),
+        "TLP 1.0 ids are read too"
+    );
+    let skipped: Vec<String> = got.skipped.iter().map(|s| s.to_string()).collect();
+    assert_eq!(skipped.len(), 3, "{skipped:#?}");
+    assert!(
+        skipped[0].starts_with("object 9 (\"malware--"),
+        "{}",
+        skipped[0]
+    );
+    assert!(
+        skipped[1].contains("pattern \"[file:hashes"),
+        "{}",
+        skipped[1]
+    );
+    assert!(skipped[2].contains("revoked"), "{}", skipped[2]);
+    let errors: Vec<String> = got.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(errors[0].starts_with(
+        "object 11 (\"indicator--0b1c5e1a-1d44-4a0a-9f58-0a5c1d1e2a11\"): evaluation:"
+    ));
+    assert!(
+        errors[1].starts_with("object 12: object: invalid type"),
+        "{}",
+        errors[1]
+    );
+}
+
+#[test]
+fn stix_truncated_and_wrong_files_are_reported() {
+    let got = split(stix::read(TRUNCATED_STIX));
+    assert_eq!(got.items.len(), 1, "the objects before the cut are read");
+    assert_eq!(got.errors.len(), 1);
+    assert!(
+        got.errors[0].reason.contains("ends early"),
+        "{:?}",
+        got.errors
+    );
+    let csv = split(stix::read(GOOD_CSV));
+    assert!(csv.items.is_empty());
+    assert_eq!(csv.errors[0].location, Location::File);
+    assert!(csv.errors[0].reason.starts_with("not a STIX bundle"));
+    let misp = split(stix::read(GOOD_MISP));
+    assert!(
+        misp.items.is_empty() && misp.errors[0].reason.contains("no \"objects\""),
+        "{:?}",
+        misp.errors
+    );
+    let other = split(stix::read(&br#"{"type": "report", "objects": []}"#[..]));
+    assert!(
+        other.errors[0].reason.contains("type is \"report\""),
+        "{:?}",
+        other.errors
+    );
+}
+
+#[test]
+fn misp_event_maps_types_tags_and_distribution() {
+    let options = ReadOptions::default();
+    let mut reader = misp::read(GOOD_MISP, options);
+    let got = split(&mut reader);
+    let found: Vec<(Kind, &str, Option<Tlp>)> = got
+        .items
+        .iter()
+        .map(|i| (i.kind, i.value.as_str(), i.tlp))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Kind::Phone, "+44 7700 900123", Some(Tlp::AmberStrict)),
+            (Kind::Email, "recruiter@example.org", Some(Tlp::Clear)),
+            (Kind::Ip, "192.0.2.10", Some(Tlp::Amber)),
+            (Kind::BankAccount, "GB:87654321", Some(Tlp::Amber)),
+            (
+                Kind::Wallet,
+                "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
+                Some(Tlp::Clear)
+            ),
+            (Kind::Iban, "GB82WEST12345698765432", Some(Tlp::Amber)),
+        ]
+    );
+    let phone = &got.items[0];
+    assert_eq!(phone.description, "WhatsApp recruiter");
+    assert_eq!(phone.labels, [Label::ScamCentre]);
+    assert_eq!(
+        phone.evaluation.map(|e| e.reliability),
+        Some(Reliability::B)
+    );
+    assert_eq!(phone.handling, [HandlingCode::H2]);
+    assert_eq!(phone.case_reference, "CASE-2026-002");
+    assert_eq!(
+        got.items[1].description,
+        "Fictional scam-centre recruitment (exercise)"
+    );
+    assert!(reader.ignored_tags() >= 1);
+    let skipped: Vec<String> = got.skipped.iter().map(|s| s.to_string()).collect();
+    assert_eq!(skipped.len(), 2, "{skipped:#?}");
+    assert!(
+        skipped[0].contains(
+            "attribute 3 (\"a0000000-0000-4000-8000-000000000004\"): skipped: MISP type \"sha256\""
+        ),
+        "{}",
+        skipped[0]
+    );
+    assert!(skipped[1].contains("deleted"));
+    let errors: Vec<String> = got.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors[0].contains("attribute 4")
+            && errors[0].contains("value: bank-account-nr has no country"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].contains("attribute 7") && errors[1].contains("attribute: invalid type"),
+        "{}",
+        errors[1]
+    );
+
+    let with_country = ReadOptions {
+        default_country: Some("GB".into()),
+    };
+    let got = split(misp::read(GOOD_MISP, with_country));
+    assert!(got.items.iter().any(|i| i.value == "GB:12345678"));
+}
+
+#[test]
+fn misp_lists_feeds_truncation_and_wrong_files() {
+    let got = split(misp::read(LIST_MISP, ReadOptions::default()));
+    let found: Vec<(&str, Option<Tlp>)> = got
+        .items
+        .iter()
+        .map(|i| (i.value.as_str(), i.tlp))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("one.example.org", Some(Tlp::AmberStrict)),
+            ("three.example.org", Some(Tlp::Green))
+        ]
+    );
+    assert_eq!(got.errors.len(), 1, "{:?}", got.errors);
+    assert!(got.errors[0]
+        .to_string()
+        .starts_with("event \"1\" attribute 0: event: invalid type"));
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/formats/testdata/feed");
+    let files = misp::feed_files(&dir).unwrap();
+    assert_eq!(files.len(), 1);
+    let file = std::fs::File::open(&files[0]).unwrap();
+    assert_eq!(
+        split(misp::read(file, ReadOptions::default())).items.len(),
+        6
+    );
+
+    let got = split(misp::read(TRUNCATED_MISP, ReadOptions::default()));
+    assert!(got.items.is_empty());
+    assert!(
+        got.errors[0].reason.contains("ends early"),
+        "{:?}",
+        got.errors
+    );
+    let csv = split(misp::read(GOOD_CSV, ReadOptions::default()));
+    assert!(
+        csv.errors[0].reason.starts_with("not MISP"),
+        "{:?}",
+        csv.errors
+    );
+}
+
+#[test]
+fn sniff_tells_the_formats_apart() {
+    assert_eq!(sniff(GOOD_CSV), Some(Format::Csv));
+    assert_eq!(sniff(MALFORMED_CSV), Some(Format::Csv));
+    assert_eq!(sniff(GOOD_STIX), Some(Format::Stix));
+    assert_eq!(sniff(GOOD_MISP), Some(Format::Misp));
+    assert_eq!(sniff(LIST_MISP), Some(Format::Misp));
+    assert_eq!(sniff(b"hello world"), None);
+    assert_eq!(sniff(b"{\"a\": 1}"), None);
+}
+
+// ---- round trips ------------------------------------------------------------
+
+pub(super) fn key() -> SigningKey {
+    SigningKey::from_bytes(&[7u8; 32])
+}
+
+/// What the node would do with an item (normalise, apply defaults, sign), made
+/// deterministic: the n-th item gets sequence n and a fixed creation time.
+pub(super) fn sign_item(n: usize, item: &ImportItem) -> VerifiedRecord {
+    let ctx = Context {
+        default_country: item.default_country.clone(),
+    };
+    let normalized = normalize(item.kind, &item.value, &ctx).expect("fixture values are valid");
+    let created_ms = CREATED_MS + n as i64;
+    let valid_until_ms = match item.validity {
+        Some(Validity::UntilMs(ms)) => ms,
+        Some(Validity::Days(days)) => created_ms + i64::from(days) * DAY_MS,
+        None => created_ms + 365 * DAY_MS,
+    };
+    sign(
+        n,
+        Indicator {
+            kind: normalized.kind,
+            value: normalized.value,
+            labels: item.labels.clone(),
+            tlp: item.tlp.unwrap_or(Tlp::Amber),
+            handling: item.handling.clone(),
+            handling_note: item.handling_note.clone(),
+            evaluation: item.evaluation.unwrap_or(Evaluation::UNEVALUATED),
+            valid_until_ms,
+            description: item.description.clone(),
+            case_reference: item.case_reference.clone(),
+            recipients: Vec::new(),
+            supersedes: None,
+            outside_known_ranges: normalized.outside_known_ranges,
+        },
+    )
+}
+
+pub(super) fn sign(n: usize, indicator: Indicator) -> VerifiedRecord {
+    let key = key();
+    let payload = Payload {
+        origin: NodeId(key.verifying_key().to_bytes()),
+        sequence: n as u64 + 1,
+        created_ms: CREATED_MS + n as i64,
+        body: Body::Indicator(indicator),
+    };
+    sign_payload(&key, &payload).expect("signs")
+}
+
+fn sample_records() -> Vec<VerifiedRecord> {
+    let csv = split(csv::read(GOOD_CSV));
+    let stix = split(stix::read(GOOD_STIX));
+    let mut items = csv.items;
+    items.extend(stix.items);
+    items[0].handling.push(HandlingCode::H3);
+    items[0].handling_note = "ask DS Example before any arrest".into();
+    items
+        .iter()
+        .enumerate()
+        .map(|(n, item)| sign_item(n, item))
+        .collect()
+}
+
+pub(super) fn export_with<F>(records: &[VerifiedRecord], mut write: F)
+where
+    F: FnMut(&ExportRecord<'_>),
+{
+    for record in records {
+        write(&ExportRecord {
+            record,
+            origin_name: "Agency A (fictional)",
+            revoked: false,
+            received_ms: record.payload.created_ms,
+        });
+    }
+}
+
+pub(super) fn to_csv(records: &[VerifiedRecord]) -> Vec<u8> {
+    let mut writer = csv::CsvWriter::begin(Vec::new()).unwrap();
+    export_with(records, |r| assert!(writer.write(r).unwrap()));
+    writer.finish().unwrap()
+}
+
+pub(super) fn to_stix(records: &[VerifiedRecord]) -> Vec<u8> {
+    let mut writer = stix::StixWriter::begin(Vec::new(), "test export").unwrap();
+    export_with(records, |r| assert!(writer.write(r).unwrap()));
+    writer.finish().unwrap()
+}
+
+fn reimport(entries: impl Iterator<Item = Entry>) -> Vec<VerifiedRecord> {
+    let got = split(entries);
+    assert!(got.errors.is_empty() && got.skipped.is_empty(), "{got:?}");
+    got.items
+        .iter()
+        .enumerate()
+        .map(|(n, item)| sign_item(n, item))
+        .collect()
+}
+
+#[test]
+fn csv_export_import_export_is_byte_identical() {
+    let records = sample_records();
+    let first = to_csv(&records);
+    let again = reimport(csv::read(&first[..]));
+    assert_eq!(again, records, "the same content signs to the same records");
+    assert_eq!(to_csv(&again), first);
+}
+
+#[test]
+fn stix_export_import_export_is_byte_identical() {
+    let records = sample_records();
+    let first = to_stix(&records);
+    let again = reimport(stix::read(&first[..]));
+    assert_eq!(again, records);
+    assert_eq!(to_stix(&again), first);
+    if let Ok(dir) = std::env::var("LIAISON_FORMATS_OUT") {
+        std::fs::write(format!("{dir}/export.stix.json"), &first).unwrap();
+        std::fs::write(format!("{dir}/export.csv"), to_csv(&records)).unwrap();
+    }
+}
+
+#[test]
+fn misp_export_reads_back_with_the_same_content() {
+    let records = sample_records();
+    let mut writer = misp::MispWriter::begin(
+        Vec::new(),
+        "test export",
+        "Liaison export (fictional)",
+        CREATED_MS,
+    )
+    .unwrap();
+    export_with(&records, |r| assert!(writer.write(r).unwrap()));
+    let bytes = writer.finish().unwrap();
+    if let Ok(dir) = std::env::var("LIAISON_FORMATS_OUT") {
+        std::fs::write(format!("{dir}/export.misp.json"), &bytes).unwrap();
+    }
+    assert_eq!(sniff(&bytes), Some(Format::Misp));
+    let again = reimport(misp::read(&bytes[..], ReadOptions::default()));
+    // An attribute without a comment takes the event's info as its description.
+    let expected: Vec<Indicator> = records
+        .iter()
+        .map(|r| {
+            let mut indicator = r.payload.indicator().unwrap().clone();
+            if indicator.description.is_empty() {
+                indicator.description = "Liaison export (fictional)".into();
+            }
+            indicator
+        })
+        .collect();
+    let got: Vec<Indicator> = again
+        .iter()
+        .map(|r| r.payload.indicator().unwrap().clone())
+        .collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn writers_leave_out_revoked_csv_rows_and_mark_them_in_stix() {
+    let records = sample_records();
+    let revoked = ExportRecord {
+        record: &records[0],
+        origin_name: "Agency A (fictional)",
+        revoked: true,
+        received_ms: CREATED_MS,
+    };
+    let mut csv_writer = csv::CsvWriter::begin(Vec::new()).unwrap();
+    assert!(!csv_writer.write(&revoked).unwrap());
+    let mut stix_writer = stix::StixWriter::begin(Vec::new(), "x").unwrap();
+    assert!(stix_writer.write(&revoked).unwrap());
+    let bytes = stix_writer.finish().unwrap();
+    let got = split(stix::read(&bytes[..]));
+    assert!(got.items.is_empty());
+    assert!(got.skipped[0].what.contains("revoked"));
+}
