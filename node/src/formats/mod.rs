@@ -21,6 +21,8 @@ mod time;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
+mod roundtrip_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fmt;

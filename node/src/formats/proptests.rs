@@ -3,7 +3,8 @@
 
 use proptest::prelude::*;
 
-use super::tests::{sign, sign_item, split, to_csv, to_stix};
+use super::roundtrip_tests::{sign, sign_item, to_csv, to_stix, CREATED_MS};
+use super::tests::split;
 use super::*;
 use crate::record::{Indicator, Reliability};
 
@@ -64,7 +65,7 @@ fn indicator() -> impl Strategy<Value = Indicator> {
                         reliability,
                         accuracy,
                     },
-                    valid_until_ms: super::tests::CREATED_MS + 1 + until,
+                    valid_until_ms: CREATED_MS + 1 + until,
                     description,
                     case_reference: case,
                     recipients: Vec::new(),

@@ -109,5 +109,5 @@ pub(crate) fn machine_tag<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
         .strip_prefix("liaison:")?
         .strip_prefix(name)?
         .strip_prefix('=')?;
-    Some(rest.strip_prefix('"')?.strip_suffix('"')?)
+    rest.strip_prefix('"')?.strip_suffix('"')
 }

@@ -52,7 +52,7 @@ impl<W: Write> StixWriter<W> {
     /// bundle id (e.g. the exporting node's id and the export's filters).
     pub fn begin(mut out: W, bundle_name: &str) -> Result<Self, FormatError> {
         let id = format!("bundle--{}", stable_uuid("bundle", bundle_name.as_bytes()));
-        write!(out, "{{\"type\":\"bundle\",\"id\":\"{id}\",\"objects\":[\n")?;
+        writeln!(out, "{{\"type\":\"bundle\",\"id\":\"{id}\",\"objects\":[")?;
         let mut writer = StixWriter {
             out,
             origins: HashSet::new(),
