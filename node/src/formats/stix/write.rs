@@ -114,6 +114,10 @@ impl<W: Write> StixWriter<W> {
             "created_by_ref",
             json!(origin_identity_id(&record.origin())),
         );
+        put(
+            "name",
+            json!(format!("{} {}", indicator.kind, indicator.value)),
+        );
         put("pattern", json!(pattern));
         put("pattern_type", json!("stix"));
         put("pattern_version", json!("2.1"));
