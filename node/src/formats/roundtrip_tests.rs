@@ -185,3 +185,126 @@ fn writers_leave_out_revoked_csv_rows_and_mark_them_in_stix() {
     assert!(got.items.is_empty());
     assert!(got.skipped[0].what.contains("revoked"));
 }
+
+/// Bytes made on the fly: a head, `count` copies of a body, a tail.
+struct Generated {
+    parts: Vec<u8>,
+    head: usize,
+    body: usize,
+    count: usize,
+    position: usize,
+}
+
+impl Generated {
+    fn new(head: &[u8], body: &[u8], tail: &[u8], count: usize) -> Self {
+        Generated {
+            parts: [head, body, tail].concat(),
+            head: head.len(),
+            body: body.len(),
+            count,
+            position: 0,
+        }
+    }
+}
+
+impl std::io::Read for Generated {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let body_end = self.head + self.body * self.count;
+        let tail_len = self.parts.len() - self.head - self.body;
+        let total = body_end + tail_len;
+        let mut written = 0;
+        while written < buf.len() && self.position < total {
+            let p = self.position;
+            let source = if p < self.head {
+                &self.parts[p..self.head]
+            } else if p < body_end {
+                let offset = self.head + (p - self.head) % self.body;
+                &self.parts[offset..self.head + self.body]
+            } else {
+                &self.parts[self.head + self.body + (p - body_end)..]
+            };
+            let n = source.len().min(buf.len() - written);
+            buf[written..written + n].copy_from_slice(&source[..n]);
+            written += n;
+            self.position += n;
+        }
+        Ok(written)
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Figures, not assertions: `LIAISON_FORMATS_ROWS=1000000 cargo test -p liaison
+/// --lib formats::roundtrip_tests::large -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn large_files_stream_in_bounded_memory() {
+    let rows: usize = std::env::var("LIAISON_FORMATS_ROWS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let header = csv::COLUMNS.join(",") + "\r\n";
+    let row = b"phone,+44 7700 900123,scam-centre;fraud,amber,B2,H0,2027-01-31,\"a, \"\"quoted\"\" note\",CASE-1,GB,\r\n";
+    let started = std::time::Instant::now();
+    let items = csv::read(Generated::new(header.as_bytes(), row, b"", rows))
+        .filter(|e| matches!(e, Entry::Item(_)))
+        .count();
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(items, rows);
+    println!(
+        "csv read: {rows} rows in {secs:.2} s ({:.0} rows/s), peak RSS {:.1} MiB",
+        rows as f64 / secs,
+        peak_rss_mib()
+    );
+
+    let records = sample_records();
+    let started = std::time::Instant::now();
+    let mut writer = stix::StixWriter::begin(std::io::sink(), "large").unwrap();
+    for n in 0..rows {
+        let record = &records[n % records.len()];
+        let export = ExportRecord {
+            record,
+            origin_name: "Agency A (fictional)",
+            revoked: false,
+            received_ms: CREATED_MS,
+        };
+        writer.write(&export).unwrap();
+    }
+    writer.finish().unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "stix write: {rows} records in {secs:.2} s ({:.0} records/s), peak RSS {:.1} MiB",
+        rows as f64 / secs,
+        peak_rss_mib()
+    );
+
+    let one = to_stix(&records[..1]);
+    let text = String::from_utf8(one).unwrap();
+    let (head, rest) = text.split_at(text.rfind(",\n{\"created\"").unwrap() + 2);
+    let (object, _) = rest.split_at(rest.rfind("\n]}").unwrap());
+    let body = format!("{object},\n");
+    let tail = format!("{object}\n]}}\n");
+    let started = std::time::Instant::now();
+    let items = stix::read(Generated::new(
+        head.as_bytes(),
+        body.as_bytes(),
+        tail.as_bytes(),
+        rows,
+    ))
+    .filter(|e| matches!(e, Entry::Item(_)))
+    .count();
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(items, rows + 1);
+    println!(
+        "stix read: {items} indicators in {secs:.2} s ({:.0} objects/s), peak RSS {:.1} MiB",
+        items as f64 / secs,
+        peak_rss_mib()
+    );
+}
