@@ -236,6 +236,47 @@ impl<R: Read> Scanner<R> {
     }
 }
 
+/// Decodes an object, naming the property at fault when it does not decode
+/// (serde's own message names the type, not the property): on error, the
+/// property at fault is the one whose removal makes the object decode, or makes
+/// serde miss exactly that (required) property. Costs nothing unless the object
+/// is bad.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    whole: &str,
+) -> Result<T, (String, String)> {
+    let err = match serde_json::from_slice::<T>(bytes) {
+        Ok(decoded) => return Ok(decoded),
+        Err(err) => err,
+    };
+    let reason = err.to_string();
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(bytes) else {
+        return Err((whole.to_string(), reason));
+    };
+    let culprit = map.keys().find(|key| {
+        let mut without = map.clone();
+        without.remove(*key);
+        match serde_json::from_value::<T>(serde_json::Value::Object(without)) {
+            Ok(_) => true,
+            Err(other) => other
+                .to_string()
+                .starts_with(&format!("missing field `{key}`")),
+        }
+    });
+    match culprit {
+        Some(key) => Err((key.clone(), strip_position(&reason))),
+        None => Err((whole.to_string(), reason)),
+    }
+}
+
+/// serde_json's " at line 1 column 85" means nothing once a property is named.
+fn strip_position(reason: &str) -> String {
+    match reason.rfind(" at line ") {
+        Some(at) => reason[..at].to_string(),
+        None => reason.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +316,27 @@ mod tests {
     fn large_elements_are_reported_and_skipped() {
         let got = elements(r#"[{"big":"0123456789012345678901234"}, 1]"#).unwrap();
         assert_eq!(got, ["too large: 35", "1"]);
+    }
+
+    #[test]
+    fn decode_names_the_bad_property() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Thing {
+            name: String,
+            #[serde(default)]
+            tags: Vec<String>,
+        }
+        let (field, reason) =
+            decode::<Thing>(br#"{"name": "x", "tags": "oops"}"#, "object").unwrap_err();
+        assert_eq!(field, "tags");
+        assert!(reason.starts_with("invalid type: string"), "{reason}");
+        let (field, reason) = decode::<Thing>(br#"{"tags": []}"#, "object").unwrap_err();
+        assert_eq!(
+            (field.as_str(), reason.contains("missing field `name`")),
+            ("object", true)
+        );
+        assert!(decode::<Thing>(br#"{"name": "x"}"#, "object").is_ok());
     }
 
     #[test]

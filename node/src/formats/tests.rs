@@ -181,7 +181,9 @@ fn stix_bundle_reads_indicators_and_observables() {
         "object 11 (\"indicator--0b1c5e1a-1d44-4a0a-9f58-0a5c1d1e2a11\"): evaluation:"
     ));
     assert!(
-        errors[1].starts_with("object 12: object: invalid type"),
+        errors[1].starts_with(
+            "object 12 (\"indicator--0b1c5e1a-1d44-4a0a-9f58-0a5c1d1e2a12\"): labels: invalid type"
+        ),
         "{}",
         errors[1]
     );
@@ -273,7 +275,7 @@ fn misp_event_maps_types_tags_and_distribution() {
         errors[0]
     );
     assert!(
-        errors[1].contains("attribute 7") && errors[1].contains("attribute: invalid type"),
+        errors[1].contains("attribute 7") && errors[1].contains("value: invalid type"),
         "{}",
         errors[1]
     );

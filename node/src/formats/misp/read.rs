@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{kind_for, machine_tag, tlp_for_distribution, tlp_for_tag, BANK_ACCOUNT_TYPE};
-use crate::formats::json_stream::{Element, ScanError, Scanner};
+use crate::formats::json_stream::{decode, Element, ScanError, Scanner};
 use crate::formats::time::parse_ms;
 use crate::formats::{Entry, ImportItem, Location, ReadOptions, RowError, Skipped, Validity};
 use crate::indicator::Kind;
@@ -215,8 +215,9 @@ impl<R: Read> MispReader<R> {
                 attribute: index,
                 uuid,
             };
-            let entry = match Attribute::deserialize(raw) {
-                Err(err) => Entry::Error(RowError::new(location, "attribute", err.to_string())),
+            let bytes = serde_json::to_vec(raw).unwrap_or_default();
+            let entry = match decode::<Attribute>(&bytes, "attribute") {
+                Err((field, reason)) => Entry::Error(RowError::new(location, field, reason)),
                 Ok(attribute) => match self.attribute(&event, location.clone(), attribute) {
                     Ok(entry) => entry,
                     Err((field, reason)) => Entry::Error(RowError::new(location, field, reason)),

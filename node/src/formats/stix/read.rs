@@ -13,7 +13,7 @@ use std::io::Read;
 use serde::Deserialize;
 
 use super::{kind_of, tlp_of_markings, MAX_OBJECT_BYTES};
-use crate::formats::json_stream::{Element, ScanError, Scanner};
+use crate::formats::json_stream::{decode, Element, ScanError, Scanner};
 use crate::formats::time::parse_ms;
 use crate::formats::{Entry, ImportItem, Location, RowError, Skipped, Validity};
 use crate::untrusted::quote;
@@ -143,15 +143,14 @@ impl<R: Read> StixReader<R> {
                 return Some(Entry::Error(RowError::new(location, "object", reason)));
             }
         };
-        let object: Object = match serde_json::from_slice(&bytes) {
+        let object: Object = match decode(&bytes, "object") {
             Ok(object) => object,
-            Err(err) => {
-                let location = Location::Stix { index, id: None };
-                return Some(Entry::Error(RowError::new(
-                    location,
-                    "object",
-                    err.to_string(),
-                )));
+            Err((field, reason)) => {
+                let location = Location::Stix {
+                    index,
+                    id: id_of(&bytes),
+                };
+                return Some(Entry::Error(RowError::new(location, field, reason)));
             }
         };
         let location = Location::Stix {
@@ -269,6 +268,12 @@ impl<R: Read> Iterator for StixReader<R> {
             }
         }
     }
+}
+
+/// The id of an object that did not decode, when it has a string id.
+fn id_of(bytes: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    value.get("id")?.as_str().map(str::to_string)
 }
 
 /// The value of an SCO of a kind Liaison knows.
