@@ -307,4 +307,24 @@ fn large_files_stream_in_bounded_memory() {
         items as f64 / secs,
         peak_rss_mib()
     );
+
+    // One MISP event just under the limit, loaded whole.
+    let head = br#"{"Event": {"uuid": "5f1e6a44-2c8e-4c39-9b8e-0d4c3f7a0099", "info": "large", "Tag": [{"name": "tlp:green"}], "Attribute": ["#;
+    let body = br#"{"uuid": "a0000000-0000-4000-8000-000000000001", "type": "ip-dst", "category": "Network activity", "value": "192.0.2.77", "comment": "fictional", "Tag": [{"name": "liaison:evaluation=\"B2\""}]},"#;
+    let tail = br#"{"type": "domain", "value": "end.example.org"}]}}"#;
+    let attributes = (misp::MAX_EVENT_BYTES - 200) / body.len();
+    let started = std::time::Instant::now();
+    let items = misp::read(
+        Generated::new(head, body, tail, attributes),
+        ReadOptions::default(),
+    )
+    .filter(|e| matches!(e, Entry::Item(_)))
+    .count();
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(items, attributes + 1);
+    println!(
+        "misp read: one {} MiB event, {items} attributes in {secs:.2} s, peak RSS {:.1} MiB",
+        misp::MAX_EVENT_BYTES >> 20,
+        peak_rss_mib()
+    );
 }

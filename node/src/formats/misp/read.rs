@@ -4,14 +4,16 @@
 //!
 //! A list is streamed one event at a time; one event is loaded whole (MISP puts
 //! event tags after or before the attributes, and every attribute needs them),
-//! so memory is bounded by [`MAX_EVENT_BYTES`] per event. Attributes are decoded
-//! one by one, so a malformed attribute costs only itself.
+//! so memory is bounded by [`MAX_EVENT_BYTES`] per event. Its attributes stay
+//! raw JSON until pulled, then are decoded one by one, so a malformed attribute
+//! costs only itself.
 
 use std::collections::VecDeque;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{kind_for, machine_tag, tlp_for_distribution, tlp_for_tag, BANK_ACCOUNT_TYPE};
@@ -22,7 +24,9 @@ use crate::indicator::Kind;
 use crate::record::RecordError;
 use crate::untrusted::quote;
 
-/// Largest single event read (bytes of JSON); larger events are reported.
+/// Largest single event read (bytes of JSON); larger events are reported. The
+/// event is held as raw JSON per attribute (about its own size again) and each
+/// attribute decoded when pulled: measured ~2.5x the event's size at peak.
 pub const MAX_EVENT_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Deserialize, Default)]
@@ -40,8 +44,9 @@ struct Event {
     distribution: Option<Value>,
     #[serde(rename = "Tag", default)]
     tags: Vec<Tag>,
+    /// Kept as raw JSON and decoded one at a time as the reader is pulled.
     #[serde(rename = "Attribute", default)]
-    attributes: Vec<Value>,
+    attributes: Vec<Box<RawValue>>,
     #[serde(rename = "Object", default)]
     objects: Vec<MispObject>,
 }
@@ -49,7 +54,19 @@ struct Event {
 #[derive(Deserialize)]
 struct MispObject {
     #[serde(rename = "Attribute", default)]
-    attributes: Vec<Value>,
+    attributes: Vec<Box<RawValue>>,
+}
+
+/// The event whose attributes are being read.
+struct Current {
+    event: Event,
+    name: String,
+    attributes: std::iter::Enumerate<std::vec::IntoIter<Box<RawValue>>>,
+}
+
+#[derive(Deserialize)]
+struct UuidOnly {
+    uuid: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -84,6 +101,8 @@ pub struct MispReader<R: Read> {
     options: ReadOptions,
     events: usize,
     pending: VecDeque<Entry>,
+    queued: VecDeque<Event>,
+    current: Option<Current>,
     ignored_tags: u64,
 }
 
@@ -95,6 +114,8 @@ pub fn read<R: Read>(input: R, options: ReadOptions) -> MispReader<R> {
         options,
         events: 0,
         pending: VecDeque::new(),
+        queued: VecDeque::new(),
+        current: None,
         ignored_tags: 0,
     }
 }
@@ -106,6 +127,13 @@ impl<R: Read> Iterator for MispReader<R> {
         loop {
             if let Some(entry) = self.pending.pop_front() {
                 return Some(entry);
+            }
+            if let Some(entry) = self.next_attribute() {
+                return Some(entry);
+            }
+            if let Some(event) = self.queued.pop_front() {
+                self.start(event);
+                continue;
             }
             match self.step() {
                 Ok(true) => continue,
@@ -125,7 +153,8 @@ impl<R: Read> MispReader<R> {
         self.ignored_tags
     }
 
-    /// Reads the next event into `pending`; `false` at the end.
+    /// Reads the next event(s) into `queued` (or an error into `pending`);
+    /// `false` at the end.
     fn step(&mut self) -> Result<bool, ScanError> {
         match self.state {
             State::Done => Ok(false),
@@ -186,11 +215,7 @@ impl<R: Read> MispReader<R> {
             }
         };
         match events_of(&bytes) {
-            Ok(events) => {
-                for event in events {
-                    self.event(event);
-                }
-            }
+            Ok(events) => self.queued.extend(events),
             Err(reason) => {
                 self.events += 1;
                 self.pending.push_back(error(reason));
@@ -198,33 +223,46 @@ impl<R: Read> MispReader<R> {
         }
     }
 
-    fn event(&mut self, event: Event) {
+    fn start(&mut self, mut event: Event) {
         let name = event
             .uuid
             .clone()
             .unwrap_or_else(|| self.events.to_string());
         self.events += 1;
-        let attributes = event
-            .attributes
-            .iter()
-            .chain(event.objects.iter().flat_map(|o| o.attributes.iter()));
-        for (index, raw) in attributes.enumerate() {
-            let uuid = raw.get("uuid").and_then(Value::as_str).map(str::to_string);
-            let location = Location::Misp {
-                event: name.clone(),
-                attribute: index,
-                uuid,
-            };
-            let bytes = serde_json::to_vec(raw).unwrap_or_default();
-            let entry = match decode::<Attribute>(&bytes, "attribute") {
-                Err((field, reason)) => Entry::Error(RowError::new(location, field, reason)),
-                Ok(attribute) => match self.attribute(&event, location.clone(), attribute) {
-                    Ok(entry) => entry,
-                    Err((field, reason)) => Entry::Error(RowError::new(location, field, reason)),
-                },
-            };
-            self.pending.push_back(entry);
+        let mut attributes = std::mem::take(&mut event.attributes);
+        for object in std::mem::take(&mut event.objects) {
+            attributes.extend(object.attributes);
         }
+        self.current = Some(Current {
+            event,
+            name,
+            attributes: attributes.into_iter().enumerate(),
+        });
+    }
+
+    /// Decodes the current event's next attribute.
+    fn next_attribute(&mut self) -> Option<Entry> {
+        let mut current = self.current.take()?;
+        // An exhausted event is dropped here (`current` stays `None`).
+        let (index, raw) = current.attributes.next()?;
+        let bytes = raw.get().as_bytes();
+        let uuid = serde_json::from_slice::<UuidOnly>(bytes)
+            .ok()
+            .and_then(|u| u.uuid);
+        let location = Location::Misp {
+            event: current.name.clone(),
+            attribute: index,
+            uuid,
+        };
+        let entry = match decode::<Attribute>(bytes, "attribute") {
+            Err((field, reason)) => Entry::Error(RowError::new(location, field, reason)),
+            Ok(attribute) => match self.attribute(&current.event, location.clone(), attribute) {
+                Ok(entry) => entry,
+                Err((field, reason)) => Entry::Error(RowError::new(location, field, reason)),
+            },
+        };
+        self.current = Some(current);
+        Some(entry)
     }
 
     fn attribute(
