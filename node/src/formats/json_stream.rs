@@ -16,6 +16,79 @@ use std::io::{BufRead, BufReader, Read};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ScanError(pub String);
 
+/// Where a value's scan is: inside brackets, inside a string, or a bare scalar.
+enum Walk {
+    Nested { depth: usize, text: Text },
+    String { opened: bool, text: Text },
+    Scalar,
+}
+
+/// String state inside a value: in a string, after a backslash.
+#[derive(Default)]
+struct Text {
+    inside: bool,
+    escaped: bool,
+}
+
+impl Text {
+    /// Feeds one byte; `true` if it is string content (or a quote) to skip.
+    fn feed(&mut self, byte: u8) -> bool {
+        if !self.inside {
+            self.inside = byte == b'"';
+            return self.inside;
+        }
+        match (self.escaped, byte) {
+            (true, _) => self.escaped = false,
+            (false, b'\\') => self.escaped = true,
+            (false, b'"') => self.inside = false,
+            _ => {}
+        }
+        true
+    }
+}
+
+impl Walk {
+    /// How many bytes of `buf` belong to the value, and whether it ends there.
+    fn scan(&mut self, buf: &[u8]) -> (usize, bool) {
+        for (at, &byte) in buf.iter().enumerate() {
+            match self {
+                Walk::Nested { depth, text } => {
+                    if text.feed(byte) {
+                        continue;
+                    }
+                    match byte {
+                        b'{' | b'[' => *depth += 1,
+                        b'}' | b']' => {
+                            *depth -= 1;
+                            if *depth == 0 {
+                                return (at + 1, true);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Walk::String { opened, text } => {
+                    if !*opened {
+                        *opened = true;
+                        text.inside = true;
+                        continue;
+                    }
+                    text.feed(byte);
+                    if !text.inside {
+                        return (at + 1, true);
+                    }
+                }
+                Walk::Scalar => {
+                    if matches!(byte, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r') {
+                        return (at, true);
+                    }
+                }
+            }
+        }
+        (buf.len(), false)
+    }
+}
+
 /// One array element: its bytes, or its size when it was over the limit.
 pub(crate) enum Element {
     Bytes(Vec<u8>),
@@ -104,74 +177,49 @@ impl<R: Read> Scanner<R> {
     }
 
     /// Copies one JSON value into `out` (at most `limit` bytes) or skips it.
-    /// Returns the value's size in bytes.
+    /// Returns the value's size in bytes. Works a buffer at a time.
     pub(crate) fn value(
         &mut self,
         mut out: Option<&mut Vec<u8>>,
         limit: usize,
     ) -> Result<usize, ScanError> {
         let first = self.skip_ws()?.ok_or_else(|| self.eof())?;
-        let mut size = 0usize;
-        let mut keep = |out: &mut Option<&mut Vec<u8>>, byte: u8| {
-            size += 1;
-            if let Some(buf) = out.as_deref_mut() {
-                if buf.len() < limit {
-                    buf.push(byte);
-                }
-            }
-        };
-        match first {
-            b'{' | b'[' => {
-                let mut depth = 0usize;
-                let mut in_string = false;
-                let mut escaped = false;
-                loop {
-                    let byte = self.next_byte()?;
-                    keep(&mut out, byte);
-                    match (in_string, escaped, byte) {
-                        (true, true, _) => escaped = false,
-                        (true, false, b'\\') => escaped = true,
-                        (true, false, b'"') => in_string = false,
-                        (true, false, _) => {}
-                        (false, _, b'"') => in_string = true,
-                        (false, _, b'{' | b'[') => depth += 1,
-                        (false, _, b'}' | b']') => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            b'"' => {
-                self.bump();
-                keep(&mut out, first);
-                let mut escaped = false;
-                loop {
-                    let byte = self.next_byte()?;
-                    keep(&mut out, byte);
-                    match (escaped, byte) {
-                        (true, _) => escaped = false,
-                        (false, b'\\') => escaped = true,
-                        (false, b'"') => break,
-                        _ => {}
-                    }
-                }
-            }
+        let mut walk = match first {
+            b'{' | b'[' => Walk::Nested {
+                depth: 0,
+                text: Text::default(),
+            },
+            b'"' => Walk::String {
+                opened: false,
+                text: Text::default(),
+            },
             b'}' | b']' | b',' | b':' => return Err(self.unexpected("a value", first)),
-            _ => {
-                while let Some(byte) = self.peek()? {
-                    if matches!(byte, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r') {
-                        break;
-                    }
-                    self.bump();
-                    keep(&mut out, byte);
-                }
+            _ => Walk::Scalar,
+        };
+        let mut size = 0usize;
+        loop {
+            let buf = self
+                .input
+                .fill_buf()
+                .map_err(|e| ScanError(format!("unreadable at byte {}: {e}", self.offset)))?;
+            if buf.is_empty() {
+                return match walk {
+                    Walk::Scalar => Ok(size),
+                    _ => Err(self.eof()),
+                };
+            }
+            let (used, done) = walk.scan(buf);
+            if let Some(out) = out.as_deref_mut() {
+                let room = limit.saturating_sub(out.len());
+                out.extend_from_slice(&buf[..used.min(room)]);
+            }
+            size += used;
+            self.input.consume(used);
+            self.offset += used as u64;
+            if done {
+                return Ok(size);
             }
         }
-        Ok(size)
     }
 
     /// The next key of an object whose `{` is consumed; `None` after its `}`.
