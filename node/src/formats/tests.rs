@@ -341,3 +341,55 @@ fn sniff_tells_the_formats_apart() {
     assert_eq!(sniff(b"hello world"), None);
     assert_eq!(sniff(b"{\"a\": 1}"), None);
 }
+
+#[test]
+fn misp_search_answers_and_bare_events_are_read() {
+    let answer = br#"{"response": [{"Event": {"info": "a", "Attribute": [{"type": "domain", "value": "a.example.org"}]}},
+                                  {"Event": {"info": "b", "Attribute": [{"type": "url", "value": "https://b.example.org/"}]}}]}"#;
+    let got = split(misp::read(&answer[..], ReadOptions::default()));
+    assert_eq!(got.items.len(), 2, "{got:?}");
+    assert_eq!(got.items[1].location.to_string(), "event \"1\" attribute 0");
+    let bare = br#"[{"info": "bare", "Attribute": [{"type": "ip-src", "value": "192.0.2.1"}]}]"#;
+    assert_eq!(
+        split(misp::read(&bare[..], ReadOptions::default())).items[0].value,
+        "192.0.2.1"
+    );
+}
+
+#[test]
+fn misp_feed_manifest_cannot_name_files_outside_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("manifest.json"),
+        br#"{"../../etc/passwd": {}}"#,
+    )
+    .unwrap();
+    let error = misp::feed_files(dir.path()).unwrap_err();
+    assert_eq!(error.field, "manifest.json");
+    assert!(error.reason.contains("not an event uuid"), "{error}");
+    std::fs::write(dir.path().join("manifest.json"), b"[1, 2").unwrap();
+    assert!(misp::feed_files(dir.path())
+        .unwrap_err()
+        .reason
+        .starts_with("not a MISP feed manifest"));
+    let missing = misp::feed_files(&dir.path().join("nowhere")).unwrap_err();
+    assert!(missing.reason.starts_with("unreadable"), "{missing}");
+}
+
+#[test]
+fn csv_with_a_byte_order_mark_and_pipes_reads() {
+    let text = "\u{feff}value,kind,labels,handling\n192.0.2.9,ip,fraud|drugs,H0|H1\n";
+    assert_eq!(sniff(text.as_bytes()), Some(Format::Csv));
+    let got = split(csv::read(text.as_bytes()));
+    assert!(got.errors.is_empty(), "{:?}", got.errors);
+    assert_eq!(got.items[0].labels, [Label::Fraud, Label::Drugs]);
+    assert_eq!(got.items[0].handling, [HandlingCode::H0, HandlingCode::H1]);
+}
+
+#[test]
+fn csv_rows_with_bad_utf8_are_reported_and_reading_goes_on() {
+    let bytes = b"kind,value\nip,192.0.2.1\nip,\xff\xfe\nip,192.0.2.3\n";
+    let got = split(csv::read(&bytes[..]));
+    assert_eq!(got.items.len(), 2);
+    assert_eq!(got.errors[0].to_string(), "row 3: row: is not valid UTF-8");
+}
