@@ -12,10 +12,12 @@
 //! 1 this community only → AMBER, 2 connected communities → GREEN, 3 all
 //! communities → CLEAR, 4 sharing group → AMBER.
 
+mod feed;
 mod read;
 mod write;
 
-pub use read::{feed_files, read, MispReader, MAX_EVENT_BYTES};
+pub use feed::feed_files;
+pub use read::{read, MispReader, MAX_EVENT_BYTES};
 pub use write::MispWriter;
 
 use crate::indicator::Kind;
