@@ -28,6 +28,7 @@
 //! - [`cli`], [`demo`], [`bench`]: the `liaison` command; [`lab`]: throwaway loopback nodes for demo and bench.
 //! - [`config`], [`error`]: settings file and the error type.
 //! - [`untrusted`]: rules for outside text (no control characters) and how it is quoted and shown.
+//! - [`formats`]: CSV, MISP and STIX 2.1 files ↔ import items and exported records (pure, streaming).
 #![forbid(unsafe_code)]
 
 /// `println!` for command output that tolerates a closed pipe (`liaison … | head`):
@@ -55,6 +56,7 @@ pub mod correlation;
 pub mod demo;
 pub mod error;
 pub mod federated;
+pub mod formats;
 pub mod identity;
 pub mod indicator;
 pub mod lab;

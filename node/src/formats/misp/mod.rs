@@ -1,0 +1,115 @@
+//! MISP event JSON: attributes ↔ indicators, tags and distribution ↔ markings.
+//!
+//! Owns the MISP type ↔ kind table, the distribution ↔ TLP table and the
+//! `liaison:` machine tags that carry what MISP has no field for. Must never
+//! guess a kind for a MISP type outside the table (such attributes are
+//! reported as skipped).
+//!
+//! Markings, most specific first: a `tlp:` tag on the attribute, a `tlp:` tag on
+//! the event, the attribute's distribution (unless 5, "inherit"), the event's
+//! distribution, else the import's default. Distributions map conservatively
+//! (when unsure, the stricter marking): 0 your organisation only → AMBER+STRICT,
+//! 1 this community only → AMBER, 2 connected communities → GREEN, 3 all
+//! communities → CLEAR, 4 sharing group → AMBER.
+
+mod feed;
+mod read;
+mod write;
+
+pub use feed::feed_files;
+pub use read::{read, MispReader, MAX_EVENT_BYTES};
+pub use write::MispWriter;
+
+use crate::indicator::Kind;
+use crate::record::Tlp;
+
+/// MISP attribute types read, and the kind each becomes. `…|port` types keep
+/// the part before the `|`.
+pub const TYPES: [(&str, Kind); 17] = [
+    ("phone-number", Kind::Phone),
+    ("email", Kind::Email),
+    ("email-src", Kind::Email),
+    ("email-dst", Kind::Email),
+    ("domain", Kind::Domain),
+    ("hostname", Kind::Domain),
+    ("hostname|port", Kind::Domain),
+    ("url", Kind::Url),
+    ("link", Kind::Url),
+    ("ip-src", Kind::Ip),
+    ("ip-dst", Kind::Ip),
+    ("ip-src|port", Kind::Ip),
+    ("ip-dst|port", Kind::Ip),
+    ("btc", Kind::Wallet),
+    ("xmr", Kind::Wallet),
+    ("dash", Kind::Wallet),
+    ("iban", Kind::Iban),
+];
+
+/// `bank-account-nr` becomes bank-account, with a country from a
+/// `liaison:country` tag or the import's default country.
+pub const BANK_ACCOUNT_TYPE: &str = "bank-account-nr";
+
+/// What the writer uses for each kind: MISP type and category. Kinds MISP has no
+/// type for are written as `text` with a `liaison:kind="…"` tag, which the reader
+/// understands (plain `text` attributes are skipped).
+pub fn type_for(kind: Kind, value: &str) -> (&'static str, &'static str) {
+    match kind {
+        Kind::Phone => ("phone-number", "Person"),
+        Kind::Email => ("email", "Social network"),
+        Kind::Domain => ("domain", "Network activity"),
+        Kind::Url => ("url", "Network activity"),
+        Kind::Ip => ("ip-dst", "Network activity"),
+        Kind::Wallet if is_bitcoin(value) => ("btc", "Financial fraud"),
+        Kind::Iban => ("iban", "Financial fraud"),
+        Kind::BankAccount => (BANK_ACCOUNT_TYPE, "Financial fraud"),
+        _ => ("text", "Other"),
+    }
+}
+
+fn is_bitcoin(value: &str) -> bool {
+    value.starts_with("bc1") || value.starts_with('1') || value.starts_with('3')
+}
+
+pub fn kind_for(misp_type: &str) -> Option<Kind> {
+    TYPES.iter().find(|(t, _)| *t == misp_type).map(|(_, k)| *k)
+}
+
+/// Distribution level → TLP (see the module doc); `None` for 5 (inherit) and unknown.
+pub fn tlp_for_distribution(level: u8) -> Option<Tlp> {
+    match level {
+        0 => Some(Tlp::AmberStrict),
+        1 | 4 => Some(Tlp::Amber),
+        2 => Some(Tlp::Green),
+        3 => Some(Tlp::Clear),
+        _ => None,
+    }
+}
+
+/// TLP → the distribution level written on export (the inverse, strict side).
+pub fn distribution_for(tlp: Tlp) -> u8 {
+    match tlp {
+        Tlp::Clear => 3,
+        Tlp::Green => 2,
+        Tlp::Amber => 1,
+        Tlp::AmberStrict | Tlp::Red => 0,
+    }
+}
+
+/// `tlp:` tags (TLP 2.0 names, and `tlp:white` for CLEAR).
+pub fn tlp_for_tag(tag: &str) -> Option<Tlp> {
+    let lower = tag.trim().to_ascii_lowercase();
+    let name = lower.strip_prefix("tlp:")?;
+    match name {
+        "white" => Some(Tlp::Clear),
+        other => other.parse().ok(),
+    }
+}
+
+/// The value of a `liaison:name="value"` machine tag.
+pub(crate) fn machine_tag<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let rest = tag
+        .strip_prefix("liaison:")?
+        .strip_prefix(name)?
+        .strip_prefix('=')?;
+    rest.strip_prefix('"')?.strip_suffix('"')
+}

@@ -1,0 +1,153 @@
+//! STIX 2.1 bundles: indicators with patterns and cyber observables (SCOs).
+//!
+//! Owns the mapping between Liaison kinds and STIX object types/patterns, the
+//! TLP 2.0 marking-definition ids, and the extension definitions the export
+//! relies on. Must never invent ids for official objects: the TLP markings and the
+//! community extensions keep the ids their publishers gave them.
+//!
+//! | kind | STIX object : property |
+//! | --- | --- |
+//! | phone | `phone-number:value` (community extension) |
+//! | email | `email-addr:value` |
+//! | domain | `domain-name:value` |
+//! | url | `url:value` |
+//! | ip | `ipv4-addr:value` / `ipv6-addr:value` |
+//! | wallet | `cryptocurrency-wallet:address` (community extension) |
+//! | iban | `bank-account:iban` (community extension) |
+//! | bank-account | `bank-account:account_number` (`CC:number`, community extension) |
+
+mod read;
+mod write;
+
+pub use read::{read, StixReader};
+pub use write::StixWriter;
+
+use crate::indicator::Kind;
+use crate::record::Tlp;
+
+/// Largest single STIX object read (bytes of JSON); larger ones are reported.
+pub const MAX_OBJECT_BYTES: usize = 1024 * 1024;
+
+/// The TLP 2.0 extension every official TLP 2.0 marking-definition declares.
+pub(crate) const TLP2_EXTENSION: &str =
+    "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
+
+/// The official TLP 2.0 marking-definition ids (OASIS cti-stix-common-objects).
+pub const TLP_MARKINGS: [(Tlp, &str); 5] = [
+    (
+        Tlp::Clear,
+        "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+    ),
+    (
+        Tlp::Green,
+        "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+    ),
+    (
+        Tlp::Amber,
+        "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+    ),
+    (
+        Tlp::AmberStrict,
+        "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+    ),
+    (
+        Tlp::Red,
+        "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+    ),
+];
+
+/// The TLP 1.0 markings STIX 2.1 predefines, still common in feeds.
+const TLP1_MARKINGS: [(Tlp, &str); 4] = [
+    (
+        Tlp::Clear,
+        "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
+    ),
+    (
+        Tlp::Green,
+        "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+    ),
+    (
+        Tlp::Amber,
+        "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+    ),
+    (
+        Tlp::Red,
+        "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
+    ),
+];
+
+pub(crate) fn marking_id(tlp: Tlp) -> &'static str {
+    TLP_MARKINGS
+        .iter()
+        .find(|(t, _)| *t == tlp)
+        .map_or(TLP_MARKINGS[4].1, |(_, id)| id)
+}
+
+/// The most restrictive TLP among the marking refs (TLP 2.0 or 1.0 ids).
+pub(crate) fn tlp_of_markings(refs: &[String]) -> Option<Tlp> {
+    refs.iter()
+        .filter_map(|r| {
+            TLP_MARKINGS
+                .iter()
+                .chain(TLP1_MARKINGS.iter())
+                .find(|(_, id)| id == r)
+                .map(|(tlp, _)| *tlp)
+        })
+        .max()
+}
+
+/// Community extension definitions (muchdogesec/stix2extensions, UUIDv5 ids
+/// fixed by their publisher) for the SCOs STIX 2.1 lacks.
+pub(crate) const COMMUNITY_EXTENSIONS: [(&str, &str, &str); 3] = [
+    (
+        "phone-number",
+        "Phone Number",
+        "extension-definition--14a97ee2-e666-5ada-a6bd-b7177f79e211",
+    ),
+    (
+        "cryptocurrency-wallet",
+        "Cryptocurrency Wallet",
+        "extension-definition--be78509e-6958-51b1-8b26-d17ee0eba2d7",
+    ),
+    (
+        "bank-account",
+        "Bank Account",
+        "extension-definition--f19f3291-6a84-5674-b311-d75a925d5bd9",
+    ),
+];
+/// Their publisher's identity id.
+pub(crate) const COMMUNITY_CREATOR: &str = "identity--9779a2db-f98c-5f4b-8d08-8ee04e02dbb5";
+pub(crate) const COMMUNITY_SCHEMA_BASE: &str =
+    "https://raw.githubusercontent.com/muchdogesec/stix2extensions/main/schemas/scos/";
+
+/// The STIX object type and property a kind's value lives in; `None` for kinds
+/// STIX has no object for (handle, jobad, phash, alias, location).
+pub fn object_property(kind: Kind, value: &str) -> Option<(&'static str, &'static str)> {
+    Some(match kind {
+        Kind::Phone => ("phone-number", "value"),
+        Kind::Email => ("email-addr", "value"),
+        Kind::Domain => ("domain-name", "value"),
+        Kind::Url => ("url", "value"),
+        Kind::Ip if value.contains(':') => ("ipv6-addr", "value"),
+        Kind::Ip => ("ipv4-addr", "value"),
+        Kind::Wallet => ("cryptocurrency-wallet", "address"),
+        Kind::Iban => ("bank-account", "iban"),
+        Kind::BankAccount => ("bank-account", "account_number"),
+        _ => return None,
+    })
+}
+
+/// The kind for a STIX object type and property (the inverse of [`object_property`]).
+pub fn kind_of(object: &str, property: &str) -> Option<Kind> {
+    Some(match (object, property) {
+        ("phone-number", "value") => Kind::Phone,
+        ("email-addr", "value") => Kind::Email,
+        ("domain-name", "value") => Kind::Domain,
+        ("url", "value") => Kind::Url,
+        ("ipv4-addr" | "ipv6-addr", "value") => Kind::Ip,
+        ("cryptocurrency-wallet", "address" | "value") => Kind::Wallet,
+        ("bank-account", "iban") => Kind::Iban,
+        ("bank-account", "account_number") => Kind::BankAccount,
+        _ => return None,
+    })
+}

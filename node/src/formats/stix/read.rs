@@ -1,0 +1,311 @@
+//! Reading a STIX 2.1 bundle: its `objects` array is streamed one object at a
+//! time ([`crate::formats::json_stream`]), each decoded with serde into the few
+//! properties Liaison reads. Memory is bounded by [`MAX_OBJECT_BYTES`].
+//!
+//! Indicators with a single-comparison pattern (`[type:property = 'value']`) and
+//! the SCOs of the kinds in [`super::kind_of`] become items. Marking
+//! definitions, extension definitions and identities are the bundle's context
+//! and are read silently; every other object is reported as skipped. Never
+//! guesses a kind from a value.
+
+use std::io::Read;
+
+use serde::Deserialize;
+
+use super::{kind_of, tlp_of_markings, MAX_OBJECT_BYTES};
+use crate::formats::json_stream::{decode, Element, ScanError, Scanner};
+use crate::formats::time::parse_ms;
+use crate::formats::{Entry, ImportItem, Location, RowError, Skipped, Validity};
+use crate::untrusted::quote;
+
+/// The properties Liaison reads from any STIX object.
+#[derive(Deserialize)]
+struct Object {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Option<String>,
+    pattern: Option<String>,
+    pattern_type: Option<String>,
+    value: Option<String>,
+    address: Option<String>,
+    iban: Option<String>,
+    account_number: Option<String>,
+    #[serde(default)]
+    labels: Vec<String>,
+    description: Option<String>,
+    valid_until: Option<String>,
+    #[serde(default)]
+    revoked: bool,
+    #[serde(default)]
+    object_marking_refs: Vec<String>,
+    x_liaison_evaluation: Option<String>,
+    #[serde(default)]
+    x_liaison_handling: Vec<String>,
+    x_liaison_handling_note: Option<String>,
+    x_liaison_case: Option<String>,
+}
+
+/// Objects that only give the rest of the bundle its meaning.
+const CONTEXT_TYPES: [&str; 3] = ["marking-definition", "extension-definition", "identity"];
+
+enum State {
+    Start,
+    TopLevel { first: bool },
+    Objects { first: bool },
+    Done,
+}
+
+/// Reads a bundle's objects as [`Entry`]s.
+pub struct StixReader<R: Read> {
+    scanner: Scanner<R>,
+    state: State,
+    index: usize,
+    seen_objects: bool,
+    ignored_labels: u64,
+}
+
+/// Starts reading a STIX 2.1 bundle from `input`.
+pub fn read<R: Read>(input: R) -> StixReader<R> {
+    StixReader {
+        scanner: Scanner::new(input),
+        state: State::Start,
+        index: 0,
+        seen_objects: false,
+        ignored_labels: 0,
+    }
+}
+
+impl<R: Read> StixReader<R> {
+    /// Labels that name no Liaison label (left out of the items).
+    pub fn ignored_labels(&self) -> u64 {
+        self.ignored_labels
+    }
+
+    fn step(&mut self) -> Result<Option<Entry>, ScanError> {
+        loop {
+            match self.state {
+                State::Done => return Ok(None),
+                State::Start => {
+                    self.scanner.expect(b'{').map_err(|e| {
+                        ScanError(format!("not a STIX bundle (a JSON object): {}", e.0))
+                    })?;
+                    self.state = State::TopLevel { first: true };
+                }
+                State::TopLevel { ref mut first } => match self.scanner.next_key(first)? {
+                    None => {
+                        self.scanner.expect_end()?;
+                        self.state = State::Done;
+                        if !self.seen_objects {
+                            return Err(ScanError(
+                                "not a STIX bundle: no \"objects\" array".into(),
+                            ));
+                        }
+                    }
+                    Some(key) if key == "objects" => {
+                        self.scanner.expect(b'[')?;
+                        self.seen_objects = true;
+                        self.state = State::Objects { first: true };
+                    }
+                    Some(key) if key == "type" => match self.scanner.small_string()? {
+                        Some(kind) if kind == "bundle" => {}
+                        other => {
+                            return Err(ScanError(format!(
+                                "not a STIX bundle: type is {}",
+                                quote(other.as_deref().unwrap_or("not a string"))
+                            )))
+                        }
+                    },
+                    Some(_) => {
+                        self.scanner.value(None, 0)?;
+                    }
+                },
+                State::Objects { ref mut first } => {
+                    match self.scanner.next_element(first, MAX_OBJECT_BYTES)? {
+                        None => self.state = State::TopLevel { first: false },
+                        Some(element) => {
+                            self.index += 1;
+                            if let Some(entry) = self.entry(self.index - 1, element) {
+                                return Ok(Some(entry));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn entry(&mut self, index: usize, element: Element) -> Option<Entry> {
+        let bytes = match element {
+            Element::Bytes(bytes) => bytes,
+            Element::TooLarge(size) => {
+                let location = Location::Stix { index, id: None };
+                let reason = format!("is {size} bytes; the limit is {MAX_OBJECT_BYTES}");
+                return Some(Entry::Error(RowError::new(location, "object", reason)));
+            }
+        };
+        let object: Object = match decode(&bytes, "object") {
+            Ok(object) => object,
+            Err((field, reason)) => {
+                let location = Location::Stix {
+                    index,
+                    id: id_of(&bytes),
+                };
+                return Some(Entry::Error(RowError::new(location, field, reason)));
+            }
+        };
+        let location = Location::Stix {
+            index,
+            id: object.id.clone(),
+        };
+        if CONTEXT_TYPES.contains(&object.kind.as_str()) {
+            return None;
+        }
+        Some(match self.object_entry(location.clone(), object) {
+            Ok(entry) => entry,
+            Err((field, reason)) => Entry::Error(RowError::new(location, field, reason)),
+        })
+    }
+
+    fn object_entry(
+        &mut self,
+        location: Location,
+        object: Object,
+    ) -> Result<Entry, (&'static str, String)> {
+        let skipped = |what: String| {
+            Entry::Skipped(Skipped {
+                location: location.clone(),
+                what,
+            })
+        };
+        let (kind, value) = match object.kind.as_str() {
+            "indicator" => {
+                if object.revoked {
+                    return Ok(skipped("a revoked indicator".into()));
+                }
+                if object.pattern_type.as_deref().unwrap_or("stix") != "stix" {
+                    return Ok(skipped(format!(
+                        "an indicator with pattern_type {}",
+                        quote(object.pattern_type.as_deref().unwrap_or(""))
+                    )));
+                }
+                let pattern = object
+                    .pattern
+                    .as_deref()
+                    .ok_or(("pattern", "is missing".to_string()))?;
+                match parse_pattern(pattern) {
+                    Some((kind, value)) => (kind, value),
+                    None => return Ok(skipped(format!("pattern {}", quote(pattern)))),
+                }
+            }
+            sco => match sco_value(sco, &object) {
+                Some(found) => found,
+                None => return Ok(skipped(format!("a {} object", quote(sco)))),
+            },
+        };
+        let mut item = ImportItem::new(location, kind, value);
+        self.fill_markings(&mut item, object)?;
+        Ok(Entry::Item(item))
+    }
+
+    fn fill_markings(
+        &mut self,
+        item: &mut ImportItem,
+        object: Object,
+    ) -> Result<(), (&'static str, String)> {
+        let field = |e: crate::record::RecordError| match e {
+            crate::record::RecordError::InvalidField { field, reason } => (field, reason),
+            other => ("object", other.to_string()),
+        };
+        for label in &object.labels {
+            match label.parse() {
+                Ok(label) => item.labels.push(label),
+                Err(_) => self.ignored_labels += 1,
+            }
+        }
+        item.tlp = tlp_of_markings(&object.object_marking_refs);
+        item.evaluation = object
+            .x_liaison_evaluation
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(field)?;
+        item.handling = object
+            .x_liaison_handling
+            .iter()
+            .map(|h| h.parse())
+            .collect::<Result<_, _>>()
+            .map_err(field)?;
+        item.handling_note = object.x_liaison_handling_note.unwrap_or_default();
+        item.case_reference = object.x_liaison_case.unwrap_or_default();
+        item.description = object.description.unwrap_or_default();
+        item.validity = object
+            .valid_until
+            .as_deref()
+            .map(parse_ms)
+            .transpose()
+            .map_err(|reason| ("valid_until", reason))?
+            .map(Validity::UntilMs);
+        Ok(())
+    }
+}
+
+impl<R: Read> Iterator for StixReader<R> {
+    type Item = Entry;
+
+    fn next(&mut self) -> Option<Entry> {
+        match self.step() {
+            Ok(entry) => entry,
+            Err(ScanError(reason)) => {
+                let location = match self.state {
+                    State::Objects { .. } => Location::Stix {
+                        index: self.index,
+                        id: None,
+                    },
+                    _ => Location::File,
+                };
+                self.state = State::Done;
+                Some(Entry::Error(RowError::new(location, "json", reason)))
+            }
+        }
+    }
+}
+
+/// The id of an object that did not decode, when it has a string id.
+fn id_of(bytes: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    value.get("id")?.as_str().map(str::to_string)
+}
+
+/// The value of an SCO of a kind Liaison knows.
+fn sco_value(sco: &str, object: &Object) -> Option<(crate::indicator::Kind, String)> {
+    let candidates = [
+        ("value", &object.value),
+        ("address", &object.address),
+        ("iban", &object.iban),
+        ("account_number", &object.account_number),
+    ];
+    candidates.into_iter().find_map(|(property, value)| {
+        let kind = kind_of(sco, property)?;
+        Some((kind, value.clone()?))
+    })
+}
+
+/// `[type:property = 'value']` (one comparison, whitespace optional); anything
+/// richer (AND/OR, other operators, qualifiers) is not one indicator value.
+pub fn parse_pattern(pattern: &str) -> Option<(crate::indicator::Kind, String)> {
+    let inner = pattern.trim().strip_prefix('[')?.strip_suffix(']')?;
+    let (path, rest) = inner.split_once('=')?;
+    let (object, property) = path.trim().split_once(':')?;
+    let kind = kind_of(object.trim(), property.trim())?;
+    let literal = rest.trim().strip_prefix('\'')?;
+    let mut value = String::new();
+    let mut chars = literal.chars();
+    loop {
+        match chars.next()? {
+            '\\' => value.push(chars.next().filter(|c| matches!(c, '\\' | '\''))?),
+            '\'' => break,
+            c => value.push(c),
+        }
+    }
+    chars.as_str().trim().is_empty().then_some((kind, value))
+}
