@@ -3,8 +3,8 @@
 //!
 //! A page costs at most [`MAX_SCAN`] change-log entries whatever the filters, so a
 //! selective filter returns short pages with a token to go on rather than one
-//! long scan. This module must never list an expired, revoked or superseded
-//! record, nor anything but indicators.
+//! long scan. This module must never list an expired record, a revoked or
+//! superseded one unless asked, nor anything but indicators.
 
 use crate::error::Result;
 use crate::indicator::Kind;
@@ -25,6 +25,8 @@ pub struct Filter {
     pub case_reference: Option<String>,
     pub origin: Option<NodeId>,
     pub since_ms: Option<i64>,
+    /// Also revoked and superseded indicators (still within their validity).
+    pub include_revoked: bool,
 }
 
 /// One page, and where the next one starts (`None`: nothing more).
@@ -81,5 +83,5 @@ fn wanted(node: &Node, filter: &Filter, stored: &StoredRecord, now: i64) -> Resu
             .is_none_or(|c| indicator.case_reference == *c)
         && filter.origin.is_none_or(|o| stored.record.origin() == o)
         && node.store.expires_ms(stored).is_some_and(|t| t > now);
-    Ok(matches && !node.store.is_tombstoned(&stored.record.id)?)
+    Ok(matches && (filter.include_revoked || !node.store.is_tombstoned(&stored.record.id)?))
 }

@@ -62,6 +62,7 @@ pub fn record_json(view: &proto::RecordView) -> Value {
         "body": view.body,
         "refers_to": view.refers_to,
         "note": view.note,
+        "revoked": view.revoked,
     })
 }
 

@@ -140,6 +140,7 @@ pub fn list(node: &Node, request: &proto::ListRequest) -> Result<proto::ListResp
             })?),
         },
         since_ms: (request.since_unix_ms > 0).then_some(request.since_unix_ms),
+        include_revoked: request.include_revoked,
     };
     let before = match request.page_token.trim() {
         "" => u64::MAX,

@@ -194,6 +194,10 @@ pub fn record_view(
         note: refers_to(&record.payload.body)
             .map(|(_, note)| note.to_string())
             .unwrap_or_default(),
+        revoked: node
+            .store
+            .is_tombstoned_by(&record.id, &record.origin())
+            .unwrap_or(false),
     }
 }
 

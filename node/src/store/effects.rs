@@ -107,6 +107,11 @@ impl Store {
         }
     }
 
+    /// Whether `origin` has revoked or superseded its record `id` (no decoding).
+    pub fn is_tombstoned_by(&self, id: &RecordId, origin: &NodeId) -> Result<bool, StoreError> {
+        Ok(self.tree().contains_key(keys::tombstone(id, origin))?)
+    }
+
     /// Whether a stored record has been revoked or superseded by its origin.
     pub fn is_tombstoned(&self, id: &RecordId) -> Result<bool, StoreError> {
         match self.get(id)? {
