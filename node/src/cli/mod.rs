@@ -4,6 +4,7 @@
 //! behind a running node's back).
 
 mod commands;
+mod export;
 mod output;
 mod records;
 
@@ -84,6 +85,8 @@ pub enum Command {
     Demo,
     /// Measure signing, verification, publish and search on this machine.
     Bench(crate::bench::BenchArgs),
+    /// Write the node's indicators to a STIX 2.1 bundle, a MISP event or CSV.
+    Export(Box<export::ExportArgs>),
 }
 
 #[derive(Subcommand, Debug)]

@@ -92,7 +92,7 @@ pub async fn list(dir: &NodeDir, args: ListArgs) -> Result<()> {
 }
 
 /// `--since`: a date, an RFC 3339 time, or an age before now.
-fn since_ms(text: &str) -> Result<i64> {
+pub(super) fn since_ms(text: &str) -> Result<i64> {
     let text = text.trim();
     let moment = if let Ok(age) = humantime::parse_duration(text) {
         std::time::SystemTime::now()

@@ -1,0 +1,346 @@
+//! `liaison export`: the node's indicators as a STIX 2.1 bundle, a MISP event or
+//! CSV, streamed page by page from `Analyst.List` through the format's writer.
+//!
+//! Owns: paging (1,000 records at a time, revoked ones included so consumers can
+//! withdraw them), re-verifying every record's signature before it is written,
+//! the client-side `--max-tlp` filter, and the atomic output file (a temporary
+//! file beside `--out`, fsynced, then renamed into place).
+//!
+//! Must never: write a record whose signature does not verify (it is reported and
+//! counted as failed), leave a half-written file at `--out`, replace an existing
+//! file without `--force`, or hold more than one page of records in memory.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::commands::{kind_code, status_error};
+use super::records::since_ms;
+use crate::client::NodeClient;
+use crate::formats::csv::CsvWriter;
+use crate::formats::misp::MispWriter;
+use crate::formats::stix::StixWriter;
+use crate::formats::{ExportRecord, Format, FormatError};
+use crate::identity::NodeDir;
+use crate::proto;
+use crate::record::{Body, Envelope, Tlp, VerifiedRecord};
+
+/// Records asked for per `Analyst.List` call (the server's maximum).
+const PAGE: u32 = 1_000;
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Output format: stix (a STIX 2.1 bundle), misp (one MISP event JSON) or csv
+    /// (the import header, so export → import round-trips).
+    #[arg(long)]
+    pub format: Format,
+    /// The file to write. Written to a temporary file beside it and renamed into
+    /// place when complete, so it is never half-written.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace --out if it already exists (otherwise the export refuses).
+    #[arg(long)]
+    pub force: bool,
+    /// Only records stored since: a date (2026-11-20), an RFC 3339 time, or an age
+    /// such as 24h or 7days.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Leave out records marked more restrictively than this TLP (clear, green,
+    /// amber, amber+strict, red). Default: every record the node holds.
+    #[arg(long)]
+    pub max_tlp: Option<Tlp>,
+    /// Only this kind (phone, email, domain, url, ip, wallet, iban, bank-account,
+    /// handle, jobad, phash, alias, location).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only records carrying this crime-area label (e.g. scam-centre).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Only records of this origin agency (its 64-hex node id, see `partner list`).
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Only records with exactly this case reference.
+    #[arg(long = "case")]
+    pub case_reference: Option<String>,
+    /// Print the summary as JSON: {"exported": n, "skipped": n, "failed": n,
+    /// "filtered": n, "out": path}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What happened to the records the node listed.
+#[derive(Debug, Default)]
+struct Counts {
+    /// Written to the file.
+    exported: u64,
+    /// Verified, but the format cannot carry them (the writer declined).
+    skipped: u64,
+    /// Signature or envelope did not verify: reported, never written.
+    failed: u64,
+    /// Above `--max-tlp`.
+    filtered: u64,
+}
+
+/// The three writers behind one `write`.
+enum Writer<W: Write> {
+    Csv(CsvWriter<W>),
+    Misp(MispWriter<W>),
+    Stix(StixWriter<W>),
+}
+
+impl<W: Write> Writer<W> {
+    fn begin(format: Format, out: W, me: &proto::IdentityInfo, filters: &str) -> Result<Self> {
+        // The name makes the bundle/event id: same node and filters, same id.
+        let name = format!("{}:{filters}", me.node_id);
+        Ok(match format {
+            Format::Csv => Writer::Csv(CsvWriter::begin(out)?),
+            Format::Misp => {
+                let info = format!("Liaison export from {}", me.name);
+                Writer::Misp(MispWriter::begin(out, &name, &info, crate::now_ms())?)
+            }
+            Format::Stix => Writer::Stix(StixWriter::begin(out, &name)?),
+        })
+    }
+
+    fn write(&mut self, record: &ExportRecord<'_>) -> Result<bool, FormatError> {
+        match self {
+            Writer::Csv(w) => w.write(record),
+            Writer::Misp(w) => w.write(record),
+            Writer::Stix(w) => w.write(record),
+        }
+    }
+
+    fn finish(self) -> Result<W, FormatError> {
+        match self {
+            Writer::Csv(w) => w.finish(),
+            Writer::Misp(w) => w.finish(),
+            Writer::Stix(w) => w.finish(),
+        }
+    }
+}
+
+pub async fn export(dir: &NodeDir, args: ExportArgs) -> Result<()> {
+    let mut request = list_request(&args)?;
+    if args.out.exists() && !args.force {
+        bail!(
+            "--out: {} already exists; pass --force to replace it",
+            args.out.display()
+        );
+    }
+    let client = NodeClient::for_dir(dir).await?;
+    let me = client
+        .admin()
+        .show_identity(proto::ShowIdentityRequest {})
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    let temp = temp_beside(&args.out)?;
+    let file = temp.as_file().try_clone().context("--out: temporary file")?;
+    let mut writer = Writer::begin(args.format, BufWriter::new(file), &me, &filters(&args))?;
+    let progress = progress_bar(me.records);
+    let mut counts = Counts::default();
+    loop {
+        let page = client
+            .analyst()
+            .list(request.clone())
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        for view in &page.records {
+            export_one(&mut writer, view, args.max_tlp, &mut counts)?;
+            progress.inc(1);
+        }
+        request.page_token = page.next_page_token;
+        if request.page_token.is_empty() {
+            break;
+        }
+    }
+    progress.finish_and_clear();
+    let out = writer.finish()?;
+    out.into_inner()
+        .map_err(|e| e.into_error())
+        .context("--out: writing")?;
+    commit(temp, &args.out, args.force)?;
+    summary(&counts, &args);
+    Ok(())
+}
+
+/// The `Analyst.List` request for the filters the server applies.
+fn list_request(args: &ExportArgs) -> Result<proto::ListRequest> {
+    Ok(proto::ListRequest {
+        kind: args.kind.as_deref().map(kind_code).transpose()?.unwrap_or(0),
+        label: args.label.clone().unwrap_or_default(),
+        case_reference: args.case_reference.clone().unwrap_or_default(),
+        origin: args.origin.clone().unwrap_or_default(),
+        since_unix_ms: args.since.as_deref().map(since_ms).transpose()?.unwrap_or(0),
+        limit: PAGE,
+        page_token: String::new(),
+        include_revoked: true,
+    })
+}
+
+/// The filters as one stable string (part of the bundle/event id). `--since` is
+/// kept as typed: an age such as 24h names "the last day" whenever it is run.
+fn filters(args: &ExportArgs) -> String {
+    let part = |name: &str, value: &Option<String>| match value {
+        Some(v) => format!("{name}={v};"),
+        None => String::new(),
+    };
+    [
+        part("kind", &args.kind),
+        part("label", &args.label),
+        part("origin", &args.origin),
+        part("case", &args.case_reference),
+        part("since", &args.since),
+        part("max_tlp", &args.max_tlp.map(|t| t.as_str().to_string())),
+    ]
+    .concat()
+}
+
+/// Verifies one listed record and writes it (or counts why not).
+fn export_one<W: Write>(
+    writer: &mut Writer<W>,
+    view: &proto::RecordView,
+    max_tlp: Option<Tlp>,
+    counts: &mut Counts,
+) -> Result<()> {
+    let record = match verify(view) {
+        Ok(record) => record,
+        Err(reason) => {
+            eprintln!(
+                "record {}: {}",
+                crate::untrusted::quote(&view.record_id),
+                crate::untrusted::escape(&reason)
+            );
+            counts.failed += 1;
+            return Ok(());
+        }
+    };
+    if let (Some(max), Body::Indicator(indicator)) = (max_tlp, &record.payload.body) {
+        if indicator.tlp > max {
+            counts.filtered += 1;
+            return Ok(());
+        }
+    }
+    let export = ExportRecord {
+        record: &record,
+        origin_name: &view.origin_name,
+        revoked: view.revoked,
+        // The view carries no arrival time; the writers use it for nothing the
+        // record's own creation time would not do.
+        received_ms: record.payload.created_ms,
+    };
+    match writer.write(&export)? {
+        true => counts.exported += 1,
+        false => counts.skipped += 1,
+    }
+    Ok(())
+}
+
+/// The record the view's envelope signs, checked again here: the export never
+/// trusts the node's word for a signature, and the id must match what was listed.
+fn verify(view: &proto::RecordView) -> Result<VerifiedRecord, String> {
+    let wire = view
+        .envelope
+        .clone()
+        .ok_or_else(|| "envelope: missing".to_string())?;
+    let record = Envelope::from_wire(wire)
+        .and_then(Envelope::verify)
+        .map_err(|e| e.to_string())?;
+    if record.id.to_hex() != view.record_id {
+        return Err(format!(
+            "record_id: the envelope signs record {}",
+            record.id.to_hex()
+        ));
+    }
+    Ok(record)
+}
+
+/// A temporary file in `--out`'s directory, so the final rename stays on one
+/// file system (and is atomic). Deleted on drop if the export fails.
+fn temp_beside(out: &Path) -> Result<tempfile::NamedTempFile> {
+    let parent = parent_dir(out);
+    tempfile::Builder::new()
+        .prefix(".liaison-export-")
+        .tempfile_in(parent)
+        .with_context(|| format!("--out: cannot create a file in {}", parent.display()))
+}
+
+fn parent_dir(out: &Path) -> &Path {
+    match out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// fsync, rename into place, fsync the directory: after this returns the file
+/// is complete at `out`, and before it nothing is there (or the old file is).
+fn commit(temp: tempfile::NamedTempFile, out: &Path, force: bool) -> Result<()> {
+    temp.as_file().sync_all().context("--out: fsync")?;
+    let persisted = match force {
+        true => temp.persist(out),
+        false => temp.persist_noclobber(out),
+    };
+    persisted.map_err(|e| {
+        anyhow::anyhow!(
+            "--out: cannot move the export to {}: {}",
+            out.display(),
+            e.error
+        )
+    })?;
+    File::open(parent_dir(out))
+        .and_then(|d| d.sync_all())
+        .context("--out: fsync of its directory")?;
+    Ok(())
+}
+
+/// A progress line on a terminal (hidden otherwise). The node's record count is
+/// an upper bound (it includes sightings and revocations), good enough for an ETA.
+fn progress_bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    let style = ProgressStyle::with_template(
+        "{spinner} exporting {pos}/~{len} records  {per_sec}  eta {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+fn summary(counts: &Counts, args: &ExportArgs) {
+    let out = args.out.display().to_string();
+    match args.json {
+        true => out!(
+            "{}",
+            serde_json::json!({
+                "exported": counts.exported,
+                "skipped": counts.skipped,
+                "failed": counts.failed,
+                "filtered": counts.filtered,
+                "out": out,
+            })
+        ),
+        false => {
+            out!(
+                "Exported {} record(s) as {} to {out}",
+                counts.exported,
+                args.format
+            );
+            if counts.skipped > 0 {
+                out!("  skipped  {} (the format cannot carry them)", counts.skipped);
+            }
+            if counts.filtered > 0 {
+                out!("  filtered {} (above --max-tlp)", counts.filtered);
+            }
+            if counts.failed > 0 {
+                out!(
+                    "  failed   {} (signature did not verify; see above)",
+                    counts.failed
+                );
+            }
+        }
+    }
+}
