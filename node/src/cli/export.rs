@@ -139,7 +139,10 @@ pub async fn export(dir: &NodeDir, args: ExportArgs) -> Result<()> {
         .map_err(status_error)?
         .into_inner();
     let temp = temp_beside(&args.out)?;
-    let file = temp.as_file().try_clone().context("--out: temporary file")?;
+    let file = temp
+        .as_file()
+        .try_clone()
+        .context("--out: temporary file")?;
     let mut writer = Writer::begin(args.format, BufWriter::new(file), &me, &filters(&args))?;
     let progress = progress_bar(me.records);
     let mut counts = Counts::default();
@@ -172,11 +175,21 @@ pub async fn export(dir: &NodeDir, args: ExportArgs) -> Result<()> {
 /// The `Analyst.List` request for the filters the server applies.
 fn list_request(args: &ExportArgs) -> Result<proto::ListRequest> {
     Ok(proto::ListRequest {
-        kind: args.kind.as_deref().map(kind_code).transpose()?.unwrap_or(0),
+        kind: args
+            .kind
+            .as_deref()
+            .map(kind_code)
+            .transpose()?
+            .unwrap_or(0),
         label: args.label.clone().unwrap_or_default(),
         case_reference: args.case_reference.clone().unwrap_or_default(),
         origin: args.origin.clone().unwrap_or_default(),
-        since_unix_ms: args.since.as_deref().map(since_ms).transpose()?.unwrap_or(0),
+        since_unix_ms: args
+            .since
+            .as_deref()
+            .map(since_ms)
+            .transpose()?
+            .unwrap_or(0),
         limit: PAGE,
         page_token: String::new(),
         include_revoked: true,
@@ -330,7 +343,10 @@ fn summary(counts: &Counts, args: &ExportArgs) {
                 args.format
             );
             if counts.skipped > 0 {
-                out!("  skipped  {} (the format cannot carry them)", counts.skipped);
+                out!(
+                    "  skipped  {} (the format cannot carry them)",
+                    counts.skipped
+                );
             }
             if counts.filtered > 0 {
                 out!("  filtered {} (above --max-tlp)", counts.filtered);
@@ -342,5 +358,73 @@ fn summary(counts: &Counts, args: &ExportArgs) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indicator::Kind;
+    use crate::record::{sign_payload, Evaluation, Indicator, NodeId, Payload};
+
+    fn signed_view() -> proto::RecordView {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+        let payload = Payload {
+            origin: NodeId(key.verifying_key().to_bytes()),
+            sequence: 1,
+            created_ms: 1_777_600_000_000,
+            body: Body::Indicator(Indicator {
+                kind: Kind::Domain,
+                value: "pay-now.example.org".into(),
+                labels: Vec::new(),
+                tlp: Tlp::Green,
+                handling: Vec::new(),
+                handling_note: String::new(),
+                evaluation: Evaluation::UNEVALUATED,
+                valid_until_ms: 1_809_136_000_000,
+                description: String::new(),
+                case_reference: String::new(),
+                recipients: Vec::new(),
+                supersedes: None,
+                outside_known_ranges: false,
+            }),
+        };
+        let record = sign_payload(&key, &payload).expect("signs");
+        proto::RecordView {
+            record_id: record.id.to_hex(),
+            envelope: Some(record.envelope.to_wire()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_good_envelope_verifies() {
+        assert!(verify(&signed_view()).is_ok());
+    }
+
+    #[test]
+    fn a_tampered_payload_is_refused() {
+        let mut view = signed_view();
+        if let Some(envelope) = view.envelope.as_mut() {
+            let last = envelope.payload.len() - 1;
+            envelope.payload[last] ^= 1;
+        }
+        let reason = verify(&view).expect_err("tampered");
+        assert!(reason.contains("signature"), "{reason}");
+    }
+
+    #[test]
+    fn an_envelope_of_another_record_is_refused() {
+        let mut view = signed_view();
+        view.record_id = "00".repeat(32);
+        let reason = verify(&view).expect_err("mismatch");
+        assert!(reason.starts_with("record_id:"), "{reason}");
+    }
+
+    #[test]
+    fn a_missing_envelope_is_refused() {
+        let mut view = signed_view();
+        view.envelope = None;
+        assert_eq!(verify(&view).expect_err("missing"), "envelope: missing");
     }
 }

@@ -1,0 +1,307 @@
+//! `liaison export` against a real node: fictional records of several kinds (one
+//! revoked) exported as STIX, MISP and CSV; each file read back with the crate's
+//! own readers, counts checked, the revoked record marked; the STIX bundle checked
+//! by the OASIS validator and the MISP event loaded by PyMISP.
+//!
+//! The Python checks need `tests/python/requirements.txt`: `LIAISON_PYTHON` if set,
+//! else `python3`. Without the packages they print "skipped: …" and pass, unless
+//! `LIAISON_PYTHON` was set (as `.ci/run` does): then a broken interpreter fails.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestNode;
+use liaison::formats::{self, Entry};
+
+/// How long one Python check may take before it is killed.
+const PYTHON_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Kind, value: every kind the three formats carry, fictional values only.
+const RECORDS: [(&str, &str); 7] = [
+    ("phone", "+44 7700 900123"),
+    ("email", "fraud@example.org"),
+    ("domain", "pay-now.example.org"),
+    ("url", "https://pay-now.example.org/login"),
+    ("ip", "192.0.2.10"),
+    ("iban", "GB82WEST12345698765432"),
+    ("wallet", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"),
+];
+/// The record that gets revoked (by its position in `RECORDS`).
+const REVOKED: usize = 4;
+
+/// A node holding `RECORDS` (GREEN), the revoked one withdrawn, and one AMBER
+/// record for the `--max-tlp` filter. Returns the node and the revoked record's id.
+fn node_with_records() -> (TestNode, String) {
+    let mut node = TestNode::init("Agency A (example)");
+    node.start();
+    let mut ids = Vec::new();
+    for (kind, value) in RECORDS {
+        let extra = ["--label", "scam-centre", "--case", "OP-EXAMPLE-1"];
+        ids.push(node.publish(kind, value, "green", &extra));
+    }
+    node.publish("phone", "+44 7700 900456", "amber", &[]);
+    node.cli_ok(&["revoke", &ids[REVOKED], "--reason", "attributed in error"]);
+    (node, ids.swap_remove(REVOKED))
+}
+
+/// `liaison export --format F --out DIR/export.F EXTRA… --json`: the summary and the path.
+fn export(node: &TestNode, format: &str, extra: &[&str]) -> (serde_json::Value, PathBuf) {
+    let out = node.tmp.path().join(format!("export.{format}"));
+    let mut args = vec!["export", "--format", format, "--out"];
+    args.push(out.to_str().expect("utf-8 path"));
+    args.extend_from_slice(extra);
+    (node.cli_json(&args), out)
+}
+
+/// Items, skipped entries and errors a reader yields.
+fn tally(entries: impl Iterator<Item = Entry>) -> (usize, usize, Vec<String>) {
+    let (mut items, mut skipped, mut errors) = (0, 0, Vec::new());
+    for entry in entries {
+        match entry {
+            Entry::Item(_) => items += 1,
+            Entry::Skipped(_) => skipped += 1,
+            Entry::Error(e) => errors.push(e.to_string()),
+        }
+    }
+    (items, skipped, errors)
+}
+
+fn open(path: &Path) -> std::io::BufReader<std::fs::File> {
+    std::io::BufReader::new(std::fs::File::open(path).expect("export file"))
+}
+
+#[test]
+fn exports_read_back_with_the_counts_and_the_revocation() {
+    let (node, revoked_id) = node_with_records();
+    let all = RECORDS.len() as u64 + 1;
+
+    // STIX and MISP carry the revoked record (to withdraw it); CSV cannot.
+    let (summary, stix) = export(&node, "stix", &[]);
+    assert_eq!(summary["exported"], all, "{summary}");
+    assert_eq!(summary["failed"], 0, "{summary}");
+    let (items, skipped, errors) = tally(formats::stix::read(open(&stix)));
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        (items as u64, skipped),
+        (all - 1, 1),
+        "the revoked one is skipped on reading"
+    );
+    let bundle: serde_json::Value =
+        serde_json::from_reader(open(&stix)).expect("the STIX export is JSON");
+    let indicators: Vec<_> = bundle["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .filter(|o| o["type"] == "indicator")
+        .collect();
+    assert_eq!(indicators.len() as u64, all);
+    let revoked: Vec<_> = indicators.iter().filter(|o| o["revoked"] == true).collect();
+    assert_eq!(revoked.len(), 1, "exactly one indicator is revoked");
+    assert!(
+        revoked[0].to_string().contains(&revoked_id),
+        "the revoked indicator is record {revoked_id}: {}",
+        revoked[0]
+    );
+
+    let (summary, misp) = export(&node, "misp", &[]);
+    assert_eq!(summary["exported"], all, "{summary}");
+    let (items, skipped, errors) = tally(formats::misp::read(open(&misp), Default::default()));
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        (items as u64, skipped),
+        (all - 1, 1),
+        "the revoked one is deleted"
+    );
+
+    let (summary, csv) = export(&node, "csv", &[]);
+    assert_eq!(summary["exported"], all - 1, "{summary}");
+    assert_eq!(summary["skipped"], 1, "{summary}");
+    let (items, skipped, errors) = tally(formats::csv::read(open(&csv)));
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!((items as u64, skipped), (all - 1, 0));
+
+    // Filters: --max-tlp client side, --kind on the server.
+    let (summary, _) = export(&node, "csv", &["--force", "--max-tlp", "green"]);
+    assert_eq!(summary["filtered"], 1, "{summary}");
+    assert_eq!(summary["exported"], all - 2, "{summary}");
+    let (summary, _) = export(&node, "csv", &["--force", "--kind", "phone"]);
+    assert_eq!(summary["exported"], 2, "{summary}");
+}
+
+#[test]
+fn export_never_replaces_a_file_without_force_nor_leaves_a_partial_one() {
+    let (node, _) = node_with_records();
+    let (_, stix) = export(&node, "stix", &[]);
+    let before = std::fs::read(&stix).expect("export");
+
+    // Same node, same filters: the same bytes (deterministic ids and times).
+    std::fs::write(&stix, b"precious").expect("overwrite");
+    let refused = node.cli(&[
+        "export",
+        "--format",
+        "stix",
+        "--out",
+        stix.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("--out") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&stix).unwrap(), b"precious");
+    export(&node, "stix", &["--force"]);
+    assert_eq!(
+        std::fs::read(&stix).unwrap(),
+        before,
+        "re-export is byte-identical"
+    );
+
+    // A bad flag fails before anything is written, and no temporary file stays.
+    let target = node.tmp.path().join("x.json");
+    let target_arg = target.to_str().unwrap();
+    let bad = node.cli(&[
+        "export", "--format", "stix", "--out", target_arg, "--kind", "nope",
+    ]);
+    assert!(!bad.status.success());
+    assert!(!target.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(node.tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".liaison-export-")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn stix_export_passes_the_oasis_validator_and_pymisp_loads_the_misp_export() {
+    let Some(python) = python_with_packages("interop python checks") else {
+        return;
+    };
+    let (node, _) = node_with_records();
+    let (_, stix) = export(&node, "stix", &[]);
+    let (_, misp) = export(&node, "misp", &[]);
+
+    let run = run_python(&python, &["-c", VALIDATE_STIX, stix.to_str().unwrap()]);
+    assert!(
+        run.success && run.stdout.trim_end().ends_with("VALID"),
+        "the OASIS validator rejects the STIX export:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    println!("stix2-validator: {}", run.stdout.lines().count() - 1);
+
+    let run = run_python(&python, &["-c", LOAD_MISP, misp.to_str().unwrap()]);
+    assert!(
+        run.success,
+        "PyMISP cannot load the MISP export:\n{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stdout.trim(),
+        (RECORDS.len() + 1).to_string(),
+        "{}",
+        run.stderr
+    );
+}
+
+/// The OASIS validator, with any schema fetch over the network made an error
+/// (the checks must run offline). Prints the results, then VALID or INVALID.
+const VALIDATE_STIX: &str = r#"
+import sys, requests
+def no_network(*args, **kwargs):
+    raise RuntimeError("stix2-validator tried to fetch %r" % (args,))
+requests.get = no_network
+from stix2validator import validate_file, print_results, ValidationOptions
+results = validate_file(sys.argv[1], ValidationOptions(strict=False))
+print_results(results)
+print("VALID" if results.is_valid else "INVALID")
+"#;
+
+const LOAD_MISP: &str = r#"
+import sys
+from pymisp import MISPEvent
+e = MISPEvent()
+e.load_file(sys.argv[1])
+print(len(e.attributes))
+"#;
+
+struct Run {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn python() -> String {
+    std::env::var("LIAISON_PYTHON")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| "python3".to_string())
+}
+
+/// The interpreter to use, or `None` (after saying why) when the test must skip.
+fn python_with_packages(test: &str) -> Option<String> {
+    let python = python();
+    let check = ["-c", "import stix2validator, pymisp"];
+    let why = match try_python(&python, &check) {
+        Ok(run) if run.success => return Some(python),
+        Ok(run) => run.stderr.trim().lines().last().unwrap_or("").to_string(),
+        Err(e) => e,
+    };
+    assert!(
+        std::env::var_os("LIAISON_PYTHON").is_none(),
+        "LIAISON_PYTHON={python} was given but cannot import stix2validator, pymisp: {why}"
+    );
+    eprintln!(
+        "skipped: {test}: {python} cannot import stix2validator, pymisp ({why}); set \
+         LIAISON_PYTHON to a Python with tests/python/requirements.txt installed"
+    );
+    None
+}
+
+fn run_python(python: &str, args: &[&str]) -> Run {
+    try_python(python, args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs `python ARGS…`, killing it after `PYTHON_TIMEOUT`. Output goes to files,
+/// so a chatty child can never block on a full pipe.
+fn try_python(python: &str, args: &[&str]) -> Result<Run, String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+    let out_path = dir.path().join("stdout");
+    let err_path = dir.path().join("stderr");
+    let out = std::fs::File::create(&out_path).map_err(|e| e.to_string())?;
+    let err = std::fs::File::create(&err_path).map_err(|e| e.to_string())?;
+    let mut child = Command::new(python)
+        .args(args)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("cannot run {python}: {e}"))?;
+    let deadline = Instant::now() + PYTHON_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{python} did not finish within {PYTHON_TIMEOUT:?}"));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => return Err(format!("waiting for {python}: {e}")),
+        }
+    };
+    Ok(Run {
+        success: status.success(),
+        stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
+    })
+}
