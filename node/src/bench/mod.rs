@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use ed25519_dalek::{Signer, SigningKey};
 
+mod export;
 mod preload;
 mod scale;
 
@@ -36,6 +37,10 @@ pub struct BenchArgs {
     /// Records stored for the correlation measurement.
     #[arg(long, default_value_t = 1_000_000)]
     pub correlation_records: u64,
+    /// Measure only `liaison export --format stix` of this many preloaded records
+    /// (time and the exporter's peak RSS), instead of the full benchmark.
+    #[arg(long)]
+    pub export_records: Option<u64>,
 }
 
 struct Percentiles {
@@ -266,6 +271,9 @@ async fn propagation(
 }
 
 pub async fn run(args: BenchArgs) -> Result<()> {
+    if let Some(records) = args.export_records {
+        return export::run(records).await;
+    }
     if args.records < 1_000 || args.publishes < 8 {
         bail!("use --records >= 1000 and --publishes >= 8");
     }

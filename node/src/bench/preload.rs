@@ -39,6 +39,9 @@ pub fn preload(dir: &NodeDir, count: u64, value_of: impl Fn(u64) -> String) -> R
         let outcome = store.apply(
             &WriteBatch {
                 records,
+                // Received now: a zero arrival time would make the retention
+                // rule treat every preloaded record as expired (List skips them).
+                received_ms: crate::now_ms(),
                 ..Default::default()
             },
             next_change,
