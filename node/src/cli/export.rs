@@ -143,7 +143,12 @@ pub async fn export(dir: &NodeDir, args: ExportArgs) -> Result<()> {
         .as_file()
         .try_clone()
         .context("--out: temporary file")?;
-    let mut writer = Writer::begin(args.format, BufWriter::new(file), &me, &filters(&args))?;
+    let mut writer = Writer::begin(
+        args.format,
+        BufWriter::with_capacity(1 << 16, file),
+        &me,
+        &filters(&args),
+    )?;
     let progress = progress_bar(me.records);
     let mut counts = Counts::default();
     loop {
@@ -154,7 +159,10 @@ pub async fn export(dir: &NodeDir, args: ExportArgs) -> Result<()> {
             .map_err(status_error)?
             .into_inner();
         for view in &page.records {
-            export_one(&mut writer, view, args.max_tlp, &mut counts)?;
+            if let Err(reason) = export_one(&mut writer, view, args.max_tlp, &mut counts)? {
+                // Above the progress line, not through it.
+                progress.suspend(|| report_failure(view, &reason));
+            }
             progress.inc(1);
         }
         request.page_token = page.next_page_token;
@@ -214,29 +222,26 @@ fn filters(args: &ExportArgs) -> String {
     .concat()
 }
 
-/// Verifies one listed record and writes it (or counts why not).
+/// Verifies one listed record and writes it (or counts why not). The inner
+/// `Err` is a record that failed verification (counted; the caller reports it);
+/// the outer one a failure to write the output, which ends the export.
 fn export_one<W: Write>(
     writer: &mut Writer<W>,
     view: &proto::RecordView,
     max_tlp: Option<Tlp>,
     counts: &mut Counts,
-) -> Result<()> {
+) -> Result<Result<(), String>> {
     let record = match verify(view) {
         Ok(record) => record,
         Err(reason) => {
-            eprintln!(
-                "record {}: {}",
-                crate::untrusted::quote(&view.record_id),
-                crate::untrusted::escape(&reason)
-            );
             counts.failed += 1;
-            return Ok(());
+            return Ok(Err(reason));
         }
     };
     if let (Some(max), Body::Indicator(indicator)) = (max_tlp, &record.payload.body) {
         if indicator.tlp > max {
             counts.filtered += 1;
-            return Ok(());
+            return Ok(Ok(()));
         }
     }
     let export = ExportRecord {
@@ -251,7 +256,17 @@ fn export_one<W: Write>(
         true => counts.exported += 1,
         false => counts.skipped += 1,
     }
-    Ok(())
+    Ok(Ok(()))
+}
+
+/// One line on stderr per record left out for a bad signature or envelope; the
+/// record id and reason come from the node, so they are quoted and escaped.
+fn report_failure(view: &proto::RecordView, reason: &str) {
+    eprintln!(
+        "record {}: not exported: {}",
+        crate::untrusted::quote(&view.record_id),
+        crate::untrusted::escape(reason)
+    );
 }
 
 /// The record the view's envelope signs, checked again here: the export never
