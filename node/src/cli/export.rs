@@ -152,13 +152,16 @@ pub async fn export(dir: &NodeDir, args: ExportArgs) -> Result<()> {
     )?;
     let progress = progress_bar(me.records);
     let mut counts = Counts::default();
-    loop {
-        let page = client
-            .analyst()
-            .list(request.clone())
-            .await
-            .map_err(status_error)?
-            .into_inner();
+    // The next page is fetched while this one is verified and written: the node
+    // and the exporter work at the same time, and at most two pages are held.
+    let analyst = client.analyst();
+    let mut next = Some(tokio::spawn(fetch(analyst.clone(), request.clone())));
+    while let Some(fetching) = next.take() {
+        let page = fetching.await.context("listing task")??;
+        if !page.next_page_token.is_empty() {
+            request.page_token = page.next_page_token.clone();
+            next = Some(tokio::spawn(fetch(analyst.clone(), request.clone())));
+        }
         let verified = verify_page(&page.records);
         for (view, record) in page.records.iter().zip(verified) {
             if let Err(reason) = export_one(&mut writer, view, record, args.max_tlp, &mut counts)? {
@@ -166,10 +169,6 @@ pub async fn export(dir: &NodeDir, args: ExportArgs) -> Result<()> {
                 progress.suspend(|| report_failure(view, &reason));
             }
             progress.inc(1);
-        }
-        request.page_token = page.next_page_token;
-        if request.page_token.is_empty() {
-            break;
         }
     }
     progress.finish_and_clear();
@@ -180,6 +179,18 @@ pub async fn export(dir: &NodeDir, args: ExportArgs) -> Result<()> {
     commit(temp, &args.out, args.force)?;
     summary(&counts, &args);
     Ok(())
+}
+
+/// One page of `Analyst.List`.
+async fn fetch(
+    mut analyst: proto::analyst_client::AnalystClient<tonic::transport::Channel>,
+    request: proto::ListRequest,
+) -> Result<proto::ListResponse> {
+    Ok(analyst
+        .list(request)
+        .await
+        .map_err(status_error)?
+        .into_inner())
 }
 
 /// The `Analyst.List` request for the filters the server applies.
