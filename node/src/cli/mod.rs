@@ -4,6 +4,7 @@
 //! behind a running node's back).
 
 mod commands;
+mod import;
 mod output;
 mod records;
 
@@ -63,6 +64,9 @@ pub enum Command {
         #[arg(long, default_value = "")]
         note: String,
     },
+    /// Import indicators from a CSV, MISP or STIX 2.1 file into the running node, as
+    /// records signed by this agency (progress, summary, rejects file).
+    Import(Box<import::ImportArgs>),
     /// List what the node holds (live indicators, own and partners'), newest first.
     List(Box<records::ListArgs>),
     /// Show one record by id.
