@@ -1,6 +1,9 @@
 //! Fuzz target for enrollment bundles, which admins receive by e-mail: the PEM
 //! armour and the signed protobuf inside must never panic the parser, and a
-//! bundle that verifies must survive its own PEM round trip.
+//! bundle that verifies, raw or PEM, must survive its own round trip.
+//!
+//! The input is tried both as raw `SignedBundle` bytes and, as lossy UTF-8, as
+//! PEM text.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,5 +14,8 @@ fuzz_target!(|data: &[u8]| {
         let again = Bundle::from_pem(&bundle.to_pem()).expect("own PEM parses");
         assert_eq!(again, bundle);
     }
-    let _ = Bundle::from_pem(&String::from_utf8_lossy(data));
+    if let Ok(bundle) = Bundle::from_pem(&String::from_utf8_lossy(data)) {
+        let again = Bundle::from_signed(&bundle.signed).expect("verified bytes verify again");
+        assert_eq!(again, bundle);
+    }
 });
