@@ -301,7 +301,10 @@ class Soak:
 
     def flapper(self):
         b = self.nodes["B"]
-        while not self.stop_event.wait(FLAP_SECONDS - DOWN_SECONDS):
+        # Out of phase with the samples, so that B is up (for a while) when sampled.
+        wait = FLAP_SECONDS * 0.4
+        while not self.stop_event.wait(wait):
+            wait = FLAP_SECONDS - DOWN_SECONDS
             with self.b_lock:
                 try:
                     b.stop()
