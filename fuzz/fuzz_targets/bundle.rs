@@ -6,8 +6,8 @@
 //! PEM text.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use liaison::identity::Bundle;
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(bundle) = Bundle::from_signed(data) {

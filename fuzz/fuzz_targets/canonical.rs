@@ -9,8 +9,8 @@
 //! The first input byte picks the kind; the rest (as lossy UTF-8) is the value.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use liaison::indicator::{check_canonical, normalize, normalize_any, Context, Kind};
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
@@ -21,11 +21,17 @@ fuzz_target!(|data: &[u8]| {
     };
     let value = String::from_utf8_lossy(rest);
     if let Ok(checked) = check_canonical(kind, &value) {
-        assert_eq!(checked.value, value, "{kind}: check_canonical changed the value");
+        assert_eq!(
+            checked.value, value,
+            "{kind}: check_canonical changed the value"
+        );
         // A job-ad value is the fingerprint, not the advert text normalize takes.
         if kind != Kind::JobAd {
             let again = normalize(kind, &value, &Context::default());
-            assert!(again.is_ok(), "{kind}: canonical {value:?} fails normalize: {again:?}");
+            assert!(
+                again.is_ok(),
+                "{kind}: canonical {value:?} fails normalize: {again:?}"
+            );
         }
     }
     let uk = Context {

@@ -3,8 +3,8 @@
 //! own `to_toml` round trip unchanged.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use liaison::config::Config;
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

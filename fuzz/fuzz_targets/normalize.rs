@@ -7,8 +7,8 @@
 //! The first input byte picks the kind; the rest (as lossy UTF-8) is the value.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use liaison::indicator::{check_canonical, normalize, Context, Kind, Normalized};
+use libfuzzer_sys::fuzz_target;
 
 /// Handles written `platform:@@name` keep one `@` after normalising, which a
 /// second pass strips by design; job adverts normalise to a hash.
@@ -37,10 +37,7 @@ fn check(kind: Kind, input: &str, ctx: &Context) {
         return;
     }
     match normalize(kind, &first.value, ctx) {
-        Ok(second) => assert_eq!(
-            second, first,
-            "{kind} not idempotent for input {input:?}"
-        ),
+        Ok(second) => assert_eq!(second, first, "{kind} not idempotent for input {input:?}"),
         Err(err) => panic!(
             "{kind}: normalised value {:?} of input {input:?} is rejected: {err}",
             first.value

@@ -7,8 +7,8 @@
 #![no_main]
 
 use ed25519_dalek::SigningKey;
-use libfuzzer_sys::fuzz_target;
 use liaison::record::{decode_payload, sign_payload, NodeId, RecordError};
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(mut payload) = decode_payload(data) else {
