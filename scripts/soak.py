@@ -23,7 +23,8 @@ process start, mutual-TLS connect, the RPC), and sync lag.
 
 Outputs in --out: soak.csv, soak.md (table and summary), soak.svg (plot), and
 the node logs when something failed. Exit status 1 with a clear message if a
-node dies, init/enrolment fails, or a publish at A or C fails.
+node dies or fails to start, init/enrolment fails, or B ignores SIGTERM; failed
+publishes and searches are counted in the table (`publishes (err)`), not fatal.
 """
 import argparse
 import json
@@ -37,6 +38,7 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import soak_plot  # noqa: E402
 
