@@ -54,7 +54,7 @@ pub struct ImportArgs {
     /// Case reference for rows that carry none.
     #[arg(long = "case")]
     pub case_reference: Option<String>,
-    /// Read and check every row as the node would, store nothing.
+    /// Read every row and check its value and labels here; send and store nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Write every rejected or skipped row here (tab-separated: location, field, reason).
