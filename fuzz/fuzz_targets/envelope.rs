@@ -3,9 +3,9 @@
 //! payload. It must never panic, and anything that verifies must round-trip.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use liaison::proto;
 use liaison::record::Envelope;
+use libfuzzer_sys::fuzz_target;
 use prost::Message;
 
 fuzz_target!(|data: &[u8]| {

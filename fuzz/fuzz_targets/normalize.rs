@@ -1,11 +1,14 @@
-//! Fuzz target for `liaison::indicator::normalize`: it must never panic, and
-//! whatever it accepts must normalise to itself.
+//! Fuzz target for `liaison::indicator::normalize`, covering every kind's
+//! normaliser (phone, email, domain, url, ip, wallet, iban, bank-account,
+//! handle, jobad, phash, alias, location): it must never panic, whatever it
+//! accepts must normalise to itself, and must pass `check_canonical` (the test
+//! a partner applies to the value this node signs).
 //!
 //! The first input byte picks the kind; the rest (as lossy UTF-8) is the value.
 #![no_main]
 
+use liaison::indicator::{check_canonical, normalize, Context, Kind, Normalized};
 use libfuzzer_sys::fuzz_target;
-use liaison::indicator::{normalize, Context, Kind, Normalized};
 
 /// Handles written `platform:@@name` keep one `@` after normalising, which a
 /// second pass strips by design; job adverts normalise to a hash.
@@ -24,14 +27,17 @@ fn check(kind: Kind, input: &str, ctx: &Context) {
     let Ok(first) = normalize(kind, input, ctx) else {
         return;
     };
+    if let Err(err) = check_canonical(kind, &first.value) {
+        panic!(
+            "{kind}: normalised value {:?} of input {input:?} is refused by partners: {err}",
+            first.value
+        );
+    }
     if !idempotence_applies(&first) {
         return;
     }
     match normalize(kind, &first.value, ctx) {
-        Ok(second) => assert_eq!(
-            second, first,
-            "{kind} not idempotent for input {input:?}"
-        ),
+        Ok(second) => assert_eq!(second, first, "{kind} not idempotent for input {input:?}"),
         Err(err) => panic!(
             "{kind}: normalised value {:?} of input {input:?} is rejected: {err}",
             first.value

@@ -37,6 +37,10 @@ pub struct BenchArgs {
     /// Records stored for the correlation measurement.
     #[arg(long, default_value_t = 1_000_000)]
     pub correlation_records: u64,
+    /// Only measure Ed25519 sign and verify rates (seconds; used by
+    /// scripts/bench-import.sh to relate import speed to the signing bound).
+    #[arg(long)]
+    pub signatures_only: bool,
     /// Measure only `liaison export --format stix` of this many preloaded records
     /// (time and the exporter's peak RSS), instead of the full benchmark.
     #[arg(long)]
@@ -271,6 +275,13 @@ async fn propagation(
 }
 
 pub async fn run(args: BenchArgs) -> Result<()> {
+    if args.signatures_only {
+        let sig = tokio::task::spawn_blocking(signature_rates).await?;
+        out!("sign {:.0} /s", sig.sign);
+        out!("verify {:.0} /s", sig.verify);
+        out!("batch_verify {:.0} /s", sig.batch_verify);
+        return Ok(());
+    }
     if let Some(records) = args.export_records {
         return export::run(records).await;
     }

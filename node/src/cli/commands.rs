@@ -49,6 +49,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Get { record_id, json } => get(&dir, record_id, json).await,
         Command::List(args) => super::records::list(&dir, *args).await,
         Command::Export(args) => super::export::export(&dir, *args).await,
+        Command::Import(args) => super::import::import(&dir, *args).await,
         Command::Identity(command) => identity(&dir, command).await,
         Command::Partner(command) => partner(&dir, command).await,
         Command::Audit(AuditCommand::Verify) => audit_verify(&dir),

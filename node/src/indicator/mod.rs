@@ -125,6 +125,8 @@ pub fn check_canonical(kind: Kind, value: &str) -> Result<Normalized, IndicatorE
         Kind::Phone => phone::normalize_once_without_country(value)?,
         // A job-ad value is the fingerprint itself, not the advert text.
         Kind::JobAd => text::check_jobad_fingerprint(value)?,
+        // `platform:@name` is canonical (from `@@name`) but not a fixed point.
+        Kind::Handle => text::normalize_handle_marked(value)?,
         _ => normalize(kind, value, &Context::default())?,
     };
     match normalized.value == value {

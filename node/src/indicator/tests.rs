@@ -315,3 +315,47 @@ fn check_canonical_accepts_exactly_the_normalised_forms() {
     assert!(check_canonical(Kind::JobAd, &fingerprint).is_ok());
     assert!(check_canonical(Kind::JobAd, "Customer service job").is_err());
 }
+
+/// Found by the `normalize` fuzz target: `tiktok:@@hr_agent` normalises to
+/// `tiktok:@hr_agent` (shared vector), which `check_canonical` refused, so a
+/// record this node signed was rejected by every partner.
+#[test]
+fn normalised_handles_with_a_leading_at_are_canonical() {
+    for raw in ["tiktok:@@hr_agent", "Telegram:@@@Some_Name", "x:@@a"] {
+        let canonical = ok(Kind::Handle, raw);
+        assert_eq!(
+            check_canonical(Kind::Handle, &canonical).map(|n| n.value),
+            Ok(canonical.clone()),
+            "{raw:?}"
+        );
+    }
+    for not_canonical in [
+        "Tiktok:@hr_agent",
+        "tiktok: @hr_agent",
+        " tiktok:hr_agent",
+        "tiktok:",
+    ] {
+        assert!(
+            check_canonical(Kind::Handle, not_canonical).is_err(),
+            "{not_canonical:?}"
+        );
+    }
+}
+
+/// Every value `normalize` produces from the shared vectors is accepted by
+/// `check_canonical`, the test a partner applies to the records we sign.
+#[test]
+fn every_normalised_vector_passes_check_canonical() {
+    for v in parse_vectors() {
+        let kind: Kind = v.kind.parse().unwrap();
+        if let Ok(n) = normalize(kind, &v.input, &context_of(v.context)) {
+            assert_eq!(
+                check_canonical(kind, &n.value).map(|c| c.value),
+                Ok(n.value.clone()),
+                "line {} {kind} {:?}",
+                v.line,
+                v.input
+            );
+        }
+    }
+}

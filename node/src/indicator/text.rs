@@ -59,6 +59,18 @@ pub(super) fn normalize_handle(input: &str) -> Result<Normalized, IndicatorError
     ))
 }
 
+/// The canonical-form check for a received handle. `normalize_handle` strips
+/// exactly one leading `@`, so `tiktok:@@hr_agent` becomes `tiktok:@hr_agent`,
+/// which a second pass would change again: normalising the value itself would
+/// refuse records this node signs. Normalising it with one `@` marker added
+/// gives the value back exactly when it is canonical.
+pub(super) fn normalize_handle_marked(value: &str) -> Result<Normalized, IndicatorError> {
+    match value.split_once(':') {
+        Some((platform, handle)) => normalize_handle(&format!("{platform}:@{handle}")),
+        None => normalize_handle(value),
+    }
+}
+
 fn check_handle(handle: &str) -> Result<(), IndicatorError> {
     if handle.is_empty() {
         return Err(invalid(

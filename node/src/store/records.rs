@@ -171,16 +171,11 @@ impl Store {
     ) -> Result<Vec<(u64, RecordId)>, StoreError> {
         let start = keys::change(cursor.saturating_add(1));
         let end = keys::change(u64::MAX);
-        let mut out = Vec::with_capacity(limit.min(1024));
-        for entry in self.tree().range(start..=end).take(limit) {
-            let (key, value) = entry?;
-            let seq = keys::decode_u64(&key, &key[1..])?;
-            out.push((
-                seq,
-                RecordId::from_slice(&value).map_err(|_| corrupt(&key, "bad record id"))?,
-            ));
-        }
-        Ok(out)
+        self.tree()
+            .range(start..=end)
+            .take(limit)
+            .map(change_entry)
+            .collect()
     }
 
     /// Whether a record is stored (no decoding: cheap enough to ask before
@@ -197,16 +192,12 @@ impl Store {
     ) -> Result<Vec<(u64, RecordId)>, StoreError> {
         let start = keys::change(0);
         let end = keys::change(before);
-        let mut out = Vec::with_capacity(limit.min(1024));
-        for entry in self.tree().range(start..end).rev().take(limit) {
-            let (key, value) = entry?;
-            let seq = keys::decode_u64(&key, &key[1..])?;
-            out.push((
-                seq,
-                RecordId::from_slice(&value).map_err(|_| corrupt(&key, "bad record id"))?,
-            ));
-        }
-        Ok(out)
+        self.tree()
+            .range(start..end)
+            .rev()
+            .take(limit)
+            .map(change_entry)
+            .collect()
     }
 
     /// The highest change-log sequence written, 0 for an empty log.
@@ -226,6 +217,16 @@ impl Store {
     pub fn origin_sequence(&self, origin: &NodeId) -> Result<u64, StoreError> {
         keys::read_u64(self.tree(), &keys::origin(origin))
     }
+}
+
+/// One change-log entry: (local sequence, record id).
+fn change_entry(
+    entry: Result<(sled::IVec, sled::IVec), sled::Error>,
+) -> Result<(u64, RecordId), StoreError> {
+    let (key, value) = entry?;
+    let seq = keys::decode_u64(&key, &key[1..])?;
+    let id = RecordId::from_slice(&value).map_err(|_| corrupt(&key, "bad record id"))?;
+    Ok((seq, id))
 }
 
 fn decode_stored(key: &[u8], bytes: &[u8]) -> Result<StoredRecord, StoreError> {

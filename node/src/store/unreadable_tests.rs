@@ -2,33 +2,9 @@
 
 use ed25519_dalek::SigningKey;
 
+use super::tests::record as domain;
 use super::*;
 use crate::indicator::Kind;
-use crate::record::{sign_payload, Body, Evaluation, Indicator, NodeId, Payload, Tlp};
-
-fn domain(key: &SigningKey, sequence: u64, value: &str) -> crate::record::VerifiedRecord {
-    let payload = Payload {
-        origin: NodeId(key.verifying_key().to_bytes()),
-        sequence,
-        created_ms: 1,
-        body: Body::Indicator(Indicator {
-            kind: Kind::Domain,
-            value: value.into(),
-            labels: vec![],
-            tlp: Tlp::Clear,
-            handling: vec![],
-            handling_note: String::new(),
-            evaluation: Evaluation::UNEVALUATED,
-            valid_until_ms: i64::MAX,
-            description: String::new(),
-            case_reference: String::new(),
-            recipients: vec![],
-            supersedes: None,
-            outside_known_ranges: false,
-        }),
-    };
-    sign_payload(key, &payload).unwrap()
-}
 
 #[test]
 fn an_unreadable_record_is_skipped_counted_once_and_the_rest_still_served() {
