@@ -10,16 +10,19 @@
 //! counted as failed), leave a half-written file at `--out`, replace an existing
 //! file without `--force`, or hold more than one page of records in memory.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::commands::{kind_code, status_error};
-use super::records::since_ms;
+mod output_file;
+
+use output_file::{commit, temp_beside};
+
+use crate::cli::commands::{kind_code, status_error};
+use crate::cli::records::since_ms;
 use crate::client::NodeClient;
 use crate::formats::csv::CsvWriter;
 use crate::formats::misp::MispWriter;
@@ -321,44 +324,6 @@ fn envelope_of(view: &proto::RecordView) -> Result<Envelope, String> {
     Envelope::from_wire(wire).map_err(|e| e.to_string())
 }
 
-/// A temporary file in `--out`'s directory, so the final rename stays on one
-/// file system (and is atomic). Deleted on drop if the export fails.
-fn temp_beside(out: &Path) -> Result<tempfile::NamedTempFile> {
-    let parent = parent_dir(out);
-    tempfile::Builder::new()
-        .prefix(".liaison-export-")
-        .tempfile_in(parent)
-        .with_context(|| format!("--out: cannot create a file in {}", parent.display()))
-}
-
-fn parent_dir(out: &Path) -> &Path {
-    match out.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    }
-}
-
-/// fsync, rename into place, fsync the directory: after this returns the file
-/// is complete at `out`, and before it nothing is there (or the old file is).
-fn commit(temp: tempfile::NamedTempFile, out: &Path, force: bool) -> Result<()> {
-    temp.as_file().sync_all().context("--out: fsync")?;
-    let persisted = match force {
-        true => temp.persist(out),
-        false => temp.persist_noclobber(out),
-    };
-    persisted.map_err(|e| {
-        anyhow::anyhow!(
-            "--out: cannot move the export to {}: {}",
-            out.display(),
-            e.error
-        )
-    })?;
-    File::open(parent_dir(out))
-        .and_then(|d| d.sync_all())
-        .context("--out: fsync of its directory")?;
-    Ok(())
-}
-
 /// A progress line on a terminal (hidden otherwise). The node's record count is
 /// an upper bound (it includes sightings and revocations), good enough for an ETA.
 fn progress_bar(total: u64) -> ProgressBar {
@@ -410,87 +375,4 @@ fn summary(counts: &Counts, args: &ExportArgs) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::indicator::Kind;
-    use crate::record::{sign_payload, Evaluation, Indicator, NodeId, Payload};
-
-    fn signed_view() -> proto::RecordView {
-        let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
-        let payload = Payload {
-            origin: NodeId(key.verifying_key().to_bytes()),
-            sequence: 1,
-            created_ms: 1_777_600_000_000,
-            body: Body::Indicator(Indicator {
-                kind: Kind::Domain,
-                value: "pay-now.example.org".into(),
-                labels: Vec::new(),
-                tlp: Tlp::Green,
-                handling: Vec::new(),
-                handling_note: String::new(),
-                evaluation: Evaluation::UNEVALUATED,
-                valid_until_ms: 1_809_136_000_000,
-                description: String::new(),
-                case_reference: String::new(),
-                recipients: Vec::new(),
-                supersedes: None,
-                outside_known_ranges: false,
-            }),
-        };
-        let record = sign_payload(&key, &payload).expect("signs");
-        proto::RecordView {
-            record_id: record.id.to_hex(),
-            envelope: Some(record.envelope.to_wire()),
-            ..Default::default()
-        }
-    }
-
-    fn verify(view: &proto::RecordView) -> Result<VerifiedRecord, String> {
-        let mut results = verify_page(std::slice::from_ref(view));
-        assert_eq!(results.len(), 1);
-        results.remove(0)
-    }
-
-    #[test]
-    fn in_a_page_only_the_bad_record_fails() {
-        let mut bad = signed_view();
-        if let Some(envelope) = bad.envelope.as_mut() {
-            envelope.signature[0] ^= 1;
-        }
-        let page = [signed_view(), bad, signed_view()];
-        let results = verify_page(&page);
-        let failed: Vec<bool> = results.iter().map(|r| r.is_err()).collect();
-        assert_eq!(failed, [false, true, false]);
-    }
-
-    #[test]
-    fn a_good_envelope_verifies() {
-        assert!(verify(&signed_view()).is_ok());
-    }
-
-    #[test]
-    fn a_tampered_payload_is_refused() {
-        let mut view = signed_view();
-        if let Some(envelope) = view.envelope.as_mut() {
-            let last = envelope.payload.len() - 1;
-            envelope.payload[last] ^= 1;
-        }
-        let reason = verify(&view).expect_err("tampered");
-        assert!(reason.contains("signature"), "{reason}");
-    }
-
-    #[test]
-    fn an_envelope_of_another_record_is_refused() {
-        let mut view = signed_view();
-        view.record_id = "00".repeat(32);
-        let reason = verify(&view).expect_err("mismatch");
-        assert!(reason.starts_with("record_id:"), "{reason}");
-    }
-
-    #[test]
-    fn a_missing_envelope_is_refused() {
-        let mut view = signed_view();
-        view.envelope = None;
-        assert_eq!(verify(&view).expect_err("missing"), "envelope: missing");
-    }
-}
+mod tests;
