@@ -10,8 +10,9 @@ use crate::client::NodeClient;
 use crate::identity::NodeDir;
 use crate::proto;
 
-#[derive(Args, Debug)]
-pub struct ListArgs {
+/// Which records: the filters `list` and `export` share.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RecordFilter {
     /// Only this kind (phone, email, domain, url, ip, wallet, iban, bank-account,
     /// handle, jobad, phash, alias, location).
     #[arg(long)]
@@ -29,6 +30,36 @@ pub struct ListArgs {
     /// such as 24h or 7days.
     #[arg(long)]
     pub since: Option<String>,
+}
+
+impl RecordFilter {
+    /// The first `Analyst.List` request for these filters.
+    pub(super) fn list_request(&self) -> Result<proto::ListRequest> {
+        Ok(proto::ListRequest {
+            kind: self
+                .kind
+                .as_deref()
+                .map(kind_code)
+                .transpose()?
+                .unwrap_or(0),
+            label: self.label.clone().unwrap_or_default(),
+            case_reference: self.case_reference.clone().unwrap_or_default(),
+            origin: self.origin.clone().unwrap_or_default(),
+            since_unix_ms: self
+                .since
+                .as_deref()
+                .map(since_ms)
+                .transpose()?
+                .unwrap_or(0),
+            ..Default::default()
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub filter: RecordFilter,
     /// Most records to show.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
@@ -38,24 +69,7 @@ pub struct ListArgs {
 }
 
 pub async fn list(dir: &NodeDir, args: ListArgs) -> Result<()> {
-    let mut request = proto::ListRequest {
-        kind: args
-            .kind
-            .as_deref()
-            .map(kind_code)
-            .transpose()?
-            .unwrap_or(0),
-        label: args.label.unwrap_or_default(),
-        case_reference: args.case_reference.unwrap_or_default(),
-        origin: args.origin.unwrap_or_default(),
-        since_unix_ms: args
-            .since
-            .as_deref()
-            .map(since_ms)
-            .transpose()?
-            .unwrap_or(0),
-        ..Default::default()
-    };
+    let mut request = args.filter.list_request()?;
     let client = NodeClient::for_dir(dir).await?;
     let mut records = Vec::new();
     while records.len() < args.limit {
@@ -92,7 +106,7 @@ pub async fn list(dir: &NodeDir, args: ListArgs) -> Result<()> {
 }
 
 /// `--since`: a date, an RFC 3339 time, or an age before now.
-pub(super) fn since_ms(text: &str) -> Result<i64> {
+fn since_ms(text: &str) -> Result<i64> {
     let text = text.trim();
     let moment = if let Ok(age) = humantime::parse_duration(text) {
         std::time::SystemTime::now()

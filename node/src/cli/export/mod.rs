@@ -21,8 +21,8 @@ mod output_file;
 
 use output_file::{commit, temp_beside};
 
-use crate::cli::commands::{kind_code, status_error};
-use crate::cli::records::since_ms;
+use crate::cli::commands::status_error;
+use crate::cli::records::RecordFilter;
 use crate::client::NodeClient;
 use crate::formats::csv::CsvWriter;
 use crate::formats::misp::MispWriter;
@@ -48,27 +48,12 @@ pub struct ExportArgs {
     /// Replace --out if it already exists (otherwise the export refuses).
     #[arg(long)]
     pub force: bool,
-    /// Only records stored since: a date (2026-11-20), an RFC 3339 time, or an age
-    /// such as 24h or 7days.
-    #[arg(long)]
-    pub since: Option<String>,
+    #[command(flatten)]
+    pub filter: RecordFilter,
     /// Leave out records marked more restrictively than this TLP (clear, green,
     /// amber, amber+strict, red). Default: every record the node holds.
     #[arg(long)]
     pub max_tlp: Option<Tlp>,
-    /// Only this kind (phone, email, domain, url, ip, wallet, iban, bank-account,
-    /// handle, jobad, phash, alias, location).
-    #[arg(long)]
-    pub kind: Option<String>,
-    /// Only records carrying this crime-area label (e.g. scam-centre).
-    #[arg(long)]
-    pub label: Option<String>,
-    /// Only records of this origin agency (its 64-hex node id, see `partner list`).
-    #[arg(long)]
-    pub origin: Option<String>,
-    /// Only records with exactly this case reference.
-    #[arg(long = "case")]
-    pub case_reference: Option<String>,
     /// Print the summary as JSON: {"exported": n, "skipped": n, "failed": n,
     /// "filtered": n, "out": path}.
     #[arg(long)]
@@ -199,24 +184,9 @@ async fn fetch(
 /// The `Analyst.List` request for the filters the server applies.
 fn list_request(args: &ExportArgs) -> Result<proto::ListRequest> {
     Ok(proto::ListRequest {
-        kind: args
-            .kind
-            .as_deref()
-            .map(kind_code)
-            .transpose()?
-            .unwrap_or(0),
-        label: args.label.clone().unwrap_or_default(),
-        case_reference: args.case_reference.clone().unwrap_or_default(),
-        origin: args.origin.clone().unwrap_or_default(),
-        since_unix_ms: args
-            .since
-            .as_deref()
-            .map(since_ms)
-            .transpose()?
-            .unwrap_or(0),
         limit: PAGE,
-        page_token: String::new(),
         include_revoked: true,
+        ..args.filter.list_request()?
     })
 }
 
@@ -228,11 +198,11 @@ fn filters(args: &ExportArgs) -> String {
         None => String::new(),
     };
     [
-        part("kind", &args.kind),
-        part("label", &args.label),
-        part("origin", &args.origin),
-        part("case", &args.case_reference),
-        part("since", &args.since),
+        part("kind", &args.filter.kind),
+        part("label", &args.filter.label),
+        part("origin", &args.filter.origin),
+        part("case", &args.filter.case_reference),
+        part("since", &args.filter.since),
         part("max_tlp", &args.max_tlp.map(|t| t.as_str().to_string())),
     ]
     .concat()
