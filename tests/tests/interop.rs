@@ -10,9 +10,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::python::{python, Run};
 use common::TestNode;
 use liaison::formats::{self, Entry};
 
@@ -233,19 +233,6 @@ e.load_file(sys.argv[1])
 print(len(e.attributes))
 "#;
 
-struct Run {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
-fn python() -> String {
-    std::env::var("LIAISON_PYTHON")
-        .ok()
-        .filter(|p| !p.trim().is_empty())
-        .unwrap_or_else(|| "python3".to_string())
-}
-
 /// The interpreter to use, or `None` (after saying why) when the test must skip.
 fn python_with_packages(test: &str) -> Option<String> {
     let python = python();
@@ -270,38 +257,6 @@ fn run_python(python: &str, args: &[&str]) -> Run {
     try_python(python, args).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Runs `python ARGS…`, killing it after `PYTHON_TIMEOUT`. Output goes to files,
-/// so a chatty child can never block on a full pipe.
 fn try_python(python: &str, args: &[&str]) -> Result<Run, String> {
-    let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
-    let out_path = dir.path().join("stdout");
-    let err_path = dir.path().join("stderr");
-    let out = std::fs::File::create(&out_path).map_err(|e| e.to_string())?;
-    let err = std::fs::File::create(&err_path).map_err(|e| e.to_string())?;
-    let mut child = Command::new(python)
-        .args(args)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .map_err(|e| format!("cannot run {python}: {e}"))?;
-    let deadline = Instant::now() + PYTHON_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{python} did not finish within {PYTHON_TIMEOUT:?}"));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => return Err(format!("waiting for {python}: {e}")),
-        }
-    };
-    Ok(Run {
-        success: status.success(),
-        stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
-        stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
-    })
+    common::python::run_python(python, args, PYTHON_TIMEOUT)
 }

@@ -281,4 +281,5 @@ pub fn holds(node: &TestNode, value: &str, id: &str) -> bool {
 pub mod rogue;
 
 pub mod proxy;
+pub mod python;
 pub mod reliability;
