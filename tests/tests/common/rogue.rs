@@ -192,6 +192,29 @@ pub async fn start_with(
     let victim = victim_dir
         .load_identity(&victim_config)
         .expect("victim identity");
+    let (address, incoming) = pinned_tls_listener(&identity, &victim).await;
+    let service = RogueFederation {
+        batch: hostile_batch(&identity.signing_key, victim.node_id()),
+        script: make(&identity.signing_key, victim.node_id()),
+    };
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(FederationServer::new(service))
+            .serve_with_incoming(incoming),
+    );
+    Bundle::create(&identity, vec![address], liaison::now_ms()).to_pem()
+}
+
+/// A TLS 1.3 listener on 127.0.0.1:0 with `identity`'s certificate that admits
+/// only `victim` (pinned), as a real node's would; its address and its stream of
+/// accepted connections for tonic.
+pub async fn pinned_tls_listener(
+    identity: &liaison::identity::NodeIdentity,
+    victim: &liaison::identity::NodeIdentity,
+) -> (
+    String,
+    ReceiverStream<Result<tokio_rustls::server::TlsStream<tokio::net::TcpStream>, std::io::Error>>,
+) {
     let pins = liaison::tls::PinSet::default();
     pins.insert(
         liaison::tls::PinSet::pin_of(&victim.tls_cert_der),
@@ -212,8 +235,7 @@ pub async fn start_with(
     let (tx, rx) = mpsc::channel(8);
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            let tx = tx.clone();
+            let (acceptor, tx) = (acceptor.clone(), tx.clone());
             tokio::spawn(async move {
                 if let Ok(stream) = acceptor.accept(tcp).await {
                     let _ = tx.send(Ok::<_, std::io::Error>(stream)).await;
@@ -221,16 +243,7 @@ pub async fn start_with(
             });
         }
     });
-    let service = RogueFederation {
-        batch: hostile_batch(&identity.signing_key, victim.node_id()),
-        script: make(&identity.signing_key, victim.node_id()),
-    };
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(FederationServer::new(service))
-            .serve_with_incoming(ReceiverStream::new(rx)),
-    );
-    Bundle::create(&identity, vec![address], liaison::now_ms()).to_pem()
+    (address, ReceiverStream::new(rx))
 }
 
 pub mod hostile;

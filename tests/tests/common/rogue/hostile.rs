@@ -193,34 +193,7 @@ impl HostilePeer {
         let records = tokio::task::spawn_blocking(move || records(&key))
             .await
             .expect("sign records");
-        let pins = liaison::tls::PinSet::default();
-        pins.insert(
-            liaison::tls::PinSet::pin_of(&victim.tls_cert_der),
-            victim.node_id(),
-        );
-        let tls = liaison::tls::server_config(
-            &identity.tls_cert_der,
-            &identity.tls_key_der,
-            &identity.ca_cert_der,
-            pins,
-        )
-        .expect("tls");
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let address = listener.local_addr().expect("addr").to_string();
-        let (tx, rx) = mpsc::channel(8);
-        tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let (acceptor, tx) = (acceptor.clone(), tx.clone());
-                tokio::spawn(async move {
-                    if let Ok(stream) = acceptor.accept(tcp).await {
-                        let _ = tx.send(Ok::<_, std::io::Error>(stream)).await;
-                    }
-                });
-            }
-        });
+        let (address, incoming) = super::pinned_tls_listener(&identity, &victim).await;
         let batches = Arc::new(AtomicU64::new(0));
         let service = HostileFederation {
             records: Arc::new(records),
@@ -232,7 +205,7 @@ impl HostilePeer {
                     FederationServer::new(service)
                         .max_encoding_message_size(liaison::service::MAX_SYNC_MESSAGE_BYTES),
                 )
-                .serve_with_incoming(ReceiverStream::new(rx)),
+                .serve_with_incoming(incoming),
         );
         let bundle_pem = Bundle::create(&identity, vec![address], liaison::now_ms()).to_pem();
         HostilePeer {
