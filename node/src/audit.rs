@@ -115,6 +115,7 @@ impl AuditLog {
         line.push(b'\n');
         tail.file.write_all(&line).map_err(io)?;
         tail.file.sync_data().map_err(io)?;
+        crate::metrics::audit_written();
         tail.seq = entry.seq;
         tail.hash = entry.hash;
         Ok(())

@@ -29,6 +29,7 @@
 //! - [`config`], [`error`]: settings file and the error type.
 //! - [`untrusted`]: rules for outside text (no control characters) and how it is quoted and shown.
 //! - [`formats`]: CSV, MISP and STIX 2.1 files ↔ import items and exported records (pure, streaming).
+//! - [`metrics`]: Prometheus counters, histograms and scrape-time figures, and their plain-HTTP endpoint.
 #![forbid(unsafe_code)]
 
 /// `println!` for command output that tolerates a closed pipe (`liaison … | head`):
@@ -62,6 +63,7 @@ pub mod indicator;
 pub mod lab;
 pub mod limits;
 pub mod listing;
+pub mod metrics;
 pub mod node;
 pub mod policy;
 pub mod record;

@@ -10,12 +10,11 @@ use tonic::Code;
 use super::output;
 use super::{
     AuditCommand, Cli, ClientCommand, Command, IdentityCommand, PartnerCommand, PublishArgs,
-    SearchArgs,
+    RunArgs, SearchArgs,
 };
 use crate::client::NodeClient;
 use crate::config::Config;
 use crate::identity::{issue_client_cert, Bundle, NodeDir};
-use crate::indicator::Kind;
 use crate::node::Shutdown;
 use crate::proto;
 
@@ -23,6 +22,8 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo => return crate::demo::run().await,
         Command::Bench(args) => return crate::bench::run(args).await,
+        Command::Completions { shell } => return super::reference::completions(shell),
+        Command::Man { out } => return super::reference::man(out.as_deref()),
         _ => {}
     }
     let dir = NodeDir::new(
@@ -37,7 +38,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             endpoints,
             country,
         } => init(&dir, &name, &listen, endpoints, &country),
-        Command::Run => run(dir).await,
+        Command::Run(args) => run(dir, args).await,
         Command::Client(ClientCommand::Issue { name, role, out }) => issue(&dir, &name, role, &out),
         Command::Client(ClientCommand::Revoke { cert, sha256 }) => {
             revoke_client(&dir, cert, sha256).await
@@ -53,7 +54,9 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Identity(command) => identity(&dir, command).await,
         Command::Partner(command) => partner(&dir, command).await,
         Command::Audit(AuditCommand::Verify) => audit_verify(&dir),
-        Command::Demo | Command::Bench(_) => Ok(()),
+        Command::Demo | Command::Bench(_) | Command::Completions { .. } | Command::Man { .. } => {
+            Ok(())
+        }
     }
 }
 
@@ -80,8 +83,9 @@ fn init(
     Ok(())
 }
 
-async fn run(dir: NodeDir) -> Result<()> {
+async fn run(dir: NodeDir, args: RunArgs) -> Result<()> {
     let config = dir.load_config()?;
+    let metrics = crate::metrics::bind(args.metrics_listen.as_deref(), &config).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -91,7 +95,7 @@ async fn run(dir: NodeDir) -> Result<()> {
         tracing::info!("shutdown requested");
         trigger.trigger();
     });
-    crate::server::run(dir, listener, shutdown).await?;
+    crate::server::run_with_metrics(dir, listener, shutdown, metrics).await?;
     Ok(())
 }
 
@@ -163,42 +167,29 @@ async fn revoke_client(dir: &NodeDir, cert: Option<PathBuf>, sha256: Option<Stri
     Ok(())
 }
 
-pub(super) fn kind_code(kind: &str) -> Result<i32> {
-    let kind: Kind = kind.parse()?;
-    Ok(i32::from(kind.code()))
-}
-
-fn tlp_code(tlp: &str) -> Result<i32> {
-    let tlp: crate::record::Tlp = tlp.parse()?;
-    Ok(crate::record::tlp_to_wire(tlp) as i32)
-}
-
 async fn publish(dir: &NodeDir, args: PublishArgs) -> Result<()> {
+    let client = NodeClient::for_dir(dir).await?;
     let handling = args
         .handling
         .iter()
-        .map(|h| {
-            h.parse::<crate::record::HandlingCode>()
-                .map(|c| crate::record::handling_to_wire(c) as i32)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|&h| crate::record::handling_to_wire(h) as i32)
+        .collect();
     let request = proto::PublishRequest {
-        kind: kind_code(&args.kind)?,
+        kind: i32::from(args.kind.code()),
         value: args.value,
         default_country: args.country.unwrap_or_default(),
-        labels: args.labels,
-        tlp: tlp_code(&args.tlp)?,
+        labels: args.labels.iter().map(|l| l.to_string()).collect(),
+        tlp: crate::record::tlp_to_wire(args.tlp) as i32,
         handling,
         handling_note: args.handling_note,
         evaluation: args.evaluation.unwrap_or_default(),
         valid_days: args.valid_days.unwrap_or(0),
         description: args.description,
         case_reference: args.case_reference,
-        recipients: args.recipients,
+        recipients: super::ids::resolve_all(&client, "--recipient", &args.recipients).await?,
         supersedes: args.supersedes.unwrap_or_default(),
         valid_until_unix_ms: 0,
     };
-    let client = NodeClient::for_dir(dir).await?;
     let response = client
         .analyst()
         .publish(request)
@@ -215,12 +206,7 @@ async fn publish(dir: &NodeDir, args: PublishArgs) -> Result<()> {
 async fn search(dir: &NodeDir, args: SearchArgs) -> Result<()> {
     let request = proto::SearchRequest {
         value: args.value,
-        kind: args
-            .kind
-            .as_deref()
-            .map(kind_code)
-            .transpose()?
-            .unwrap_or(0),
+        kind: args.kind.map(|k| i32::from(k.code())).unwrap_or(0),
         default_country: args.country.unwrap_or_default(),
         federated: args.federated,
         justification: args.justification,
@@ -349,6 +335,7 @@ async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
             bundle,
             max_tlp,
             relay,
+            expect_fingerprint,
             yes,
         } => {
             let text = std::fs::read_to_string(&bundle)
@@ -359,18 +346,23 @@ async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
             out!("Endpoints:   {}", parsed.endpoints.join(", "));
             out!("Fingerprint: {}", parsed.fingerprint());
             out!(
-                "Terms:       up to TLP:{}{}",
-                max_tlp.to_uppercase(),
+                "Terms:       up to TLP:{max_tlp}{}",
                 if relay { ", with relay rights" } else { "" }
             );
-            if !yes
-                && !confirm("Does this fingerprint match the one the partner read to you? [y/N] ")?
-            {
-                bail!("not enrolled: fingerprint not confirmed");
+            match expect_fingerprint {
+                Some(expected) => check_fingerprint(&expected, &parsed.fingerprint())?,
+                None if yes => {}
+                None => {
+                    if !confirm(
+                        "Does this fingerprint match the one the partner read to you? [y/N] ",
+                    )? {
+                        bail!("not enrolled: fingerprint not confirmed");
+                    }
+                }
             }
             let request = proto::AddPartnerRequest {
                 bundle: parsed.signed.clone(),
-                max_tlp,
+                max_tlp: max_tlp.as_str().to_string(),
                 relay,
                 confirmed_fingerprint: parsed.fingerprint(),
             };
@@ -380,7 +372,11 @@ async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
                 .await
                 .map_err(status_error)?
                 .into_inner();
-            out!("Enrolled {} ({}).", info.name, &info.node_id[..16]);
+            out!(
+                "Enrolled {} ({}).",
+                info.name,
+                super::ids::short(&info.node_id)
+            );
         }
         PartnerCommand::List { json } => {
             let list = client
@@ -395,6 +391,7 @@ async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
             }
         }
         PartnerCommand::Block { node_id } => {
+            let node_id = super::ids::resolve(&client, "node_id", &node_id).await?;
             let request = proto::BlockOriginRequest {
                 node_id: node_id.clone(),
             };
@@ -406,6 +403,7 @@ async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
             out!("Blocked origin {node_id}: its records are refused from now on (those already stored stay).");
         }
         PartnerCommand::Revoke { node_id } => {
+            let node_id = super::ids::resolve(&client, "node_id", &node_id).await?;
             let response = client
                 .admin()
                 .revoke_partner(proto::RevokePartnerRequest {
@@ -423,6 +421,27 @@ async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
                 }
             );
         }
+    }
+    Ok(())
+}
+
+/// `--expect-fingerprint`: the bundle's fingerprint must be the one given,
+/// compared as hex digits only (spaces, colons and case as typed do not matter).
+fn check_fingerprint(expected: &str, actual: &str) -> Result<()> {
+    let digits = |text: &str| -> String {
+        text.chars()
+            .filter(|c| !matches!(c, ' ' | ':' | '-'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    if digits(expected).is_empty() {
+        bail!("--expect-fingerprint: empty");
+    }
+    if digits(expected) != digits(actual) {
+        bail!(
+            "--expect-fingerprint: the bundle's fingerprint is {actual}, not {}; not enrolled",
+            crate::untrusted::quote(expected)
+        );
     }
     Ok(())
 }
@@ -452,4 +471,22 @@ pub(super) fn status_error(status: tonic::Status) -> anyhow::Error {
         _ => "node error",
     };
     anyhow::anyhow!("{what}: {}", status.message())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_fingerprint;
+
+    #[test]
+    fn expected_fingerprint_ignores_spacing_and_case_and_refuses_a_mismatch() {
+        let actual = "ab12 cd34 ef56";
+        check_fingerprint("AB12CD34EF56", actual).unwrap();
+        check_fingerprint("ab:12:cd:34:ef:56", actual).unwrap();
+        let wrong = check_fingerprint("ab12 cd34 ef57", actual).unwrap_err();
+        assert!(
+            wrong.to_string().starts_with("--expect-fingerprint:"),
+            "{wrong}"
+        );
+        assert!(check_fingerprint("  ", actual).is_err());
+    }
 }

@@ -37,16 +37,16 @@ pub struct ImportArgs {
     /// The file to import: CSV (docs/INTEROP.md lists the columns), a MISP event JSON
     /// export, a STIX 2.1 bundle, or a MISP feed directory (with manifest.json).
     pub file: PathBuf,
-    /// csv, misp or stix; guessed from the content when omitted.
-    #[arg(long)]
-    pub format: Option<String>,
-    /// Marking for rows that carry none: clear, green, amber, amber+strict or red
-    /// (amber by default: the careful choice for data whose marking is unknown).
-    #[arg(long, default_value = "amber")]
-    pub tlp: String,
-    /// Crime-area label added to every row (repeatable), e.g. scam-centre.
-    #[arg(long = "label")]
-    pub labels: Vec<String>,
+    /// The file's format; guessed from the content when omitted.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub format: Option<Format>,
+    /// Marking for rows that carry none (amber by default: the careful choice for
+    /// data whose marking is unknown).
+    #[arg(long, value_enum, ignore_case = true, default_value = "amber")]
+    pub tlp: crate::record::Tlp,
+    /// Crime-area label added to every row (repeatable).
+    #[arg(long = "label", value_enum, ignore_case = true)]
+    pub labels: Vec<crate::record::Label>,
     /// Country (ISO 3166 alpha-2) for phone numbers in national format and MISP bank
     /// accounts, in rows that name none.
     #[arg(long)]
@@ -81,7 +81,7 @@ impl Tally {
 }
 
 pub async fn import(dir: &NodeDir, args: ImportArgs) -> Result<()> {
-    let format = resolve_format(&args.file, args.format.as_deref())?;
+    let format = resolve_format(&args.file, args.format)?;
     let defaults = Defaults::from_args(&args)?;
     let (files, total_bytes) = input_files(&args.file, format)?;
     let mut rejects = Rejects::open(args.rejects.as_deref())?;
@@ -102,9 +102,9 @@ pub async fn import(dir: &NodeDir, args: ImportArgs) -> Result<()> {
     Ok(())
 }
 
-fn resolve_format(path: &Path, given: Option<&str>) -> Result<Format> {
+fn resolve_format(path: &Path, given: Option<Format>) -> Result<Format> {
     if let Some(given) = given {
-        return given.parse().map_err(|e: String| anyhow::anyhow!("--{e}"));
+        return Ok(given);
     }
     if path.is_dir() {
         return Ok(Format::Misp);
@@ -151,15 +151,9 @@ struct Defaults {
 
 impl Defaults {
     fn from_args(args: &ImportArgs) -> Result<Defaults> {
-        let tlp: crate::record::Tlp = args.tlp.parse().map_err(|e| anyhow::anyhow!("--{e}"))?;
-        for label in &args.labels {
-            label
-                .parse::<crate::record::Label>()
-                .map_err(|e| anyhow::anyhow!("--label: {e}"))?;
-        }
         Ok(Defaults {
-            tlp: crate::record::tlp_to_wire(tlp) as i32,
-            labels: args.labels.clone(),
+            tlp: crate::record::tlp_to_wire(args.tlp) as i32,
+            labels: args.labels.iter().map(|l| l.to_string()).collect(),
             country: args.default_country.clone().unwrap_or_default(),
             case_reference: args.case_reference.clone().unwrap_or_default(),
         })

@@ -5,13 +5,20 @@
 
 mod commands;
 mod export;
+mod ids;
 mod import;
+pub mod logging;
 mod output;
 mod records;
+mod reference;
+mod values;
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::indicator::Kind;
+use crate::record::{HandlingCode, Label, Tlp};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -23,8 +30,23 @@ pub struct Cli {
     /// The node directory (keys, certificates, config, database).
     #[arg(long, global = true, env = "LIAISON_DIR")]
     pub dir: Option<PathBuf>,
+    /// How log lines on stderr look: text (colour only on a terminal without
+    /// NO_COLOR) or json (one object per line, for log shippers).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        env = "LIAISON_LOG_FORMAT"
+    )]
+    pub log_format: logging::LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The whole command tree (for completions, the man page and the help test).
+pub fn command() -> clap::Command {
+    Cli::command()
 }
 
 #[derive(Subcommand, Debug)]
@@ -45,7 +67,7 @@ pub enum Command {
         country: String,
     },
     /// Serve the node until SIGINT/SIGTERM.
-    Run,
+    Run(RunArgs),
     /// Client certificates for the agency's analysts, admins and tools.
     #[command(subcommand)]
     Client(ClientCommand),
@@ -55,13 +77,17 @@ pub enum Command {
     Search(Box<SearchArgs>),
     /// Withdraw one of this agency's records everywhere it travelled.
     Revoke {
+        /// The record to withdraw (its 64-hex id, as `publish` and `list` print).
         record_id: String,
+        /// Why it is withdrawn; travels with the signed revocation to every partner.
         #[arg(long)]
         reason: String,
     },
     /// Record that this agency saw an indicator too.
     Sight {
+        /// The record seen (its 64-hex id; any agency's record).
         record_id: String,
+        /// Free text about the sighting (where, when), signed with it.
         #[arg(long, default_value = "")]
         note: String,
     },
@@ -72,7 +98,9 @@ pub enum Command {
     List(Box<records::ListArgs>),
     /// Show one record by id.
     Get {
+        /// The record's 64-hex id.
         record_id: String,
+        /// Print the record as one JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -91,24 +119,51 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// Write the node's indicators to a STIX 2.1 bundle, a MISP event or CSV.
     Export(Box<export::ExportArgs>),
+    /// Print a shell completion script (e.g. `liaison completions bash > /etc/bash_completion.d/liaison`).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man page (roff): to stdout, or with --out into a directory as liaison.1
+    /// and one page per subcommand (liaison-publish.1 …).
+    Man {
+        /// Directory to write the pages into (created if missing).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug, Default)]
+pub struct RunArgs {
+    /// Serve Prometheus metrics over plain HTTP on this address, e.g. 127.0.0.1:9464
+    /// (overrides `[metrics] listen` in config.toml). Bind it to loopback or a
+    /// monitoring network only: it has no TLS and no authentication.
+    #[arg(long, value_name = "ADDRESS")]
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ClientCommand {
     /// Issue a client certificate and key (offline, with the local CA in --dir).
     Issue {
+        /// Whom the certificate is for (a person or a tool); it appears in the audit log.
         #[arg(long)]
         name: String,
-        #[arg(long)]
+        /// What the holder may do.
+        #[arg(long, value_enum, ignore_case = true)]
         role: crate::identity::Role,
+        /// Directory to write client.crt, client.key and node.crt into.
         #[arg(long)]
         out: PathBuf,
     },
     /// Revoke a client certificate (a lost laptop, a departed analyst), by its file
     /// or by the SHA-256 that `client issue` printed. Needs the node running.
     Revoke {
+        /// The client certificate file (PEM) to revoke.
         #[arg(long, conflicts_with = "sha256", required_unless_present = "sha256")]
         cert: Option<PathBuf>,
+        /// The certificate's SHA-256 (hex), as `client issue` printed it.
         #[arg(long)]
         sha256: Option<String>,
     },
@@ -116,47 +171,57 @@ pub enum ClientCommand {
 
 #[derive(Args, Debug)]
 pub struct PublishArgs {
-    #[arg(long)]
-    pub kind: String,
+    /// What the value is; it is normalised and checked for this kind.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub kind: Kind,
+    /// The indicator itself, e.g. "+44 7700 900123" or scam.example.org.
     #[arg(long)]
     pub value: String,
-    #[arg(long, default_value = "green")]
-    pub tlp: String,
+    /// TLP 2.0 marking: who may receive the record.
+    #[arg(long, value_enum, ignore_case = true, default_value = "green")]
+    pub tlp: Tlp,
     /// Crime-area label (repeatable).
-    #[arg(long = "label")]
-    pub labels: Vec<String>,
+    #[arg(long = "label", value_enum, ignore_case = true)]
+    pub labels: Vec<Label>,
     /// 4x4 evaluation, e.g. B2.
     #[arg(long)]
     pub evaluation: Option<String>,
-    /// Handling code H0-H3 (repeatable).
-    #[arg(long = "handling")]
-    pub handling: Vec<String>,
+    /// Handling code (repeatable).
+    #[arg(long = "handling", value_enum, ignore_case = true)]
+    pub handling: Vec<HandlingCode>,
     /// The H3 restriction text.
     #[arg(long, default_value = "")]
     pub handling_note: String,
+    /// Days the record stays valid (default: `default_valid_days` in config.toml).
     #[arg(long)]
     pub valid_days: Option<u32>,
+    /// Free text for the receiving analyst, signed with the record.
     #[arg(long, default_value = "")]
     pub description: String,
+    /// This agency's case reference, signed with the record.
     #[arg(long = "case", default_value = "")]
     pub case_reference: String,
-    /// Node id of a RED record's recipient (repeatable).
+    /// Node id (or a unique prefix of 8+ hex digits) of a RED record's recipient (repeatable).
     #[arg(long = "recipient")]
     pub recipients: Vec<String>,
+    /// Id of this agency's earlier record that this one replaces.
     #[arg(long)]
     pub supersedes: Option<String>,
     /// Country for a phone number in national format.
     #[arg(long)]
     pub country: Option<String>,
+    /// Print the result as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
+    /// The value to look up, in any spelling the kind accepts.
     pub value: String,
-    #[arg(long)]
-    pub kind: Option<String>,
+    /// Read the value as this kind only (default: every kind it could be).
+    #[arg(long, value_enum, ignore_case = true)]
+    pub kind: Option<Kind>,
     /// Country for a phone number in national format.
     #[arg(long)]
     pub country: Option<String>,
@@ -166,23 +231,28 @@ pub struct SearchArgs {
     /// Why you search (sent to partners, who log it).
     #[arg(long, default_value = "")]
     pub justification: String,
+    /// The case this search is for (sent to partners, who log it).
     #[arg(long = "case", default_value = "")]
     pub case_reference: String,
     /// Federated deadline in milliseconds.
     #[arg(long, default_value_t = 2000)]
     pub deadline_ms: u32,
+    /// Print the answer as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum IdentityCommand {
+    /// Name, node id, fingerprint, endpoints and record counts of this node.
     Show {
+        /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Write the signed enrollment bundle for partners.
     Export {
+        /// The bundle file to create (it must not exist yet).
         #[arg(long)]
         out: PathBuf,
     },
@@ -192,25 +262,40 @@ pub enum IdentityCommand {
 pub enum PartnerCommand {
     /// Enroll a partner from its bundle, after comparing fingerprints.
     Add {
+        /// The partner's enrollment bundle (from its `identity export`).
         bundle: PathBuf,
-        /// Highest marking the partner may receive: clear, green, amber, amber+strict, red.
-        #[arg(long)]
-        max_tlp: String,
+        /// Highest marking the partner may receive.
+        #[arg(long, value_enum, ignore_case = true)]
+        max_tlp: Tlp,
         /// Relay rights in both directions (see docs/PROTOCOL.md).
         #[arg(long)]
         relay: bool,
-        /// Skip the interactive fingerprint confirmation (scripts).
+        /// For scripts: the fingerprint the partner gave you (spaces, colons and case
+        /// ignored); enrollment is refused if the bundle's differs. Replaces the
+        /// interactive check.
+        #[arg(long, value_name = "FINGERPRINT")]
+        expect_fingerprint: Option<String>,
+        /// Skip the interactive fingerprint confirmation without checking it
+        /// (prefer --expect-fingerprint).
         #[arg(long)]
         yes: bool,
     },
+    /// Enrolled partners (terms, connection, cursor, counts) and origins known via relays.
     List {
+        /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Remove a partner: its open streams end and new connections fail.
-    Revoke { node_id: String },
+    Revoke {
+        /// The partner's node id, or a unique prefix of 8+ hex digits (as `partner list` prints).
+        node_id: String,
+    },
     /// Refuse from now on the records of an origin known via a relay.
-    Block { node_id: String },
+    Block {
+        /// The origin's node id, or a unique prefix of 8+ hex digits.
+        node_id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -222,7 +307,7 @@ pub enum AuditCommand {
 /// Parses arguments and runs the command; the binary's whole `main`.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.command);
+    logging::init(cli.log_format, default_log_level(&cli.command));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -242,18 +327,12 @@ pub fn main() -> std::process::ExitCode {
     }
 }
 
-fn init_logging(command: &Command) {
-    let default = match command {
-        Command::Run => "info",
+fn default_log_level(command: &Command) -> &'static str {
+    match command {
+        Command::Run(_) => "info",
         // Their throwaway nodes are revoked and stopped on purpose: the warnings
         // that would cause are expected, and would break up the walk-through.
         Command::Demo | Command::Bench(_) => "error",
         _ => "warn",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LIAISON_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    }
 }

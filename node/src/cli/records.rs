@@ -4,26 +4,28 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use super::commands::{kind_code, status_error};
+use super::commands::status_error;
 use super::output;
 use crate::client::NodeClient;
 use crate::identity::NodeDir;
+use crate::indicator::Kind;
 use crate::proto;
+use crate::record::Label;
 
 /// Which records: the filters `list` and `export` share.
 #[derive(Args, Debug, Clone, Default)]
 pub struct RecordFilter {
-    /// Only this kind (phone, email, domain, url, ip, wallet, iban, bank-account,
-    /// handle, jobad, phash, alias, location).
-    #[arg(long)]
-    pub kind: Option<String>,
-    /// Only records carrying this crime-area label (e.g. scam-centre).
-    #[arg(long)]
-    pub label: Option<String>,
+    /// Only this kind.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub kind: Option<Kind>,
+    /// Only records carrying this crime-area label.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub label: Option<Label>,
     /// Only records with exactly this case reference.
     #[arg(long = "case")]
     pub case_reference: Option<String>,
-    /// Only records of this origin agency (its 64-hex node id, see `partner list`).
+    /// Only records of this origin agency: its node id or a unique prefix of 8+ hex
+    /// digits (see `partner list`).
     #[arg(long)]
     pub origin: Option<String>,
     /// Only records stored since: a date (2026-11-20), an RFC 3339 time, or an age
@@ -36,13 +38,8 @@ impl RecordFilter {
     /// The first `Analyst.List` request for these filters.
     pub(super) fn list_request(&self) -> Result<proto::ListRequest> {
         Ok(proto::ListRequest {
-            kind: self
-                .kind
-                .as_deref()
-                .map(kind_code)
-                .transpose()?
-                .unwrap_or(0),
-            label: self.label.clone().unwrap_or_default(),
+            kind: self.kind.map(|k| i32::from(k.code())).unwrap_or(0),
+            label: self.label.map(|l| l.to_string()).unwrap_or_default(),
             case_reference: self.case_reference.clone().unwrap_or_default(),
             origin: self.origin.clone().unwrap_or_default(),
             since_unix_ms: self
@@ -53,6 +50,17 @@ impl RecordFilter {
                 .unwrap_or(0),
             ..Default::default()
         })
+    }
+}
+
+impl RecordFilter {
+    /// `--origin` as a full node id (a prefix resolved against the agencies the
+    /// node knows), or empty.
+    pub(super) async fn resolved_origin(&self, client: &NodeClient) -> Result<String> {
+        match &self.origin {
+            Some(origin) => super::ids::resolve(client, "--origin", origin).await,
+            None => Ok(String::new()),
+        }
     }
 }
 
@@ -71,6 +79,7 @@ pub struct ListArgs {
 pub async fn list(dir: &NodeDir, args: ListArgs) -> Result<()> {
     let mut request = args.filter.list_request()?;
     let client = NodeClient::for_dir(dir).await?;
+    request.origin = args.filter.resolved_origin(&client).await?;
     let mut records = Vec::new();
     while records.len() < args.limit {
         request.limit = u32::try_from((args.limit - records.len()).min(1_000)).unwrap_or(1_000);

@@ -42,6 +42,16 @@ const CALLS_PER_CONNECTION: usize = 64;
 /// Opens the node in `dir` and serves on `listener` until `shutdown` fires; then
 /// drains in-flight calls (bounded), lets the committer finish and flushes.
 pub async fn run(dir: NodeDir, listener: TcpListener, shutdown: Shutdown) -> Result<()> {
+    run_with_metrics(dir, listener, shutdown, None).await
+}
+
+/// [`run`], also serving Prometheus metrics on `metrics` when given.
+pub async fn run_with_metrics(
+    dir: NodeDir,
+    listener: TcpListener,
+    shutdown: Shutdown,
+    metrics: Option<TcpListener>,
+) -> Result<()> {
     let (node, committer) = Node::open(dir, shutdown.clone())?;
     let address = listener
         .local_addr()
@@ -68,7 +78,18 @@ pub async fn run(dir: NodeDir, listener: TcpListener, shutdown: Shutdown) -> Res
         crate::sync::start_puller(node.clone(), partner);
     }
     crate::retention::start(node.clone(), node.config.purge_interval());
+    let metrics = metrics.map(|listener| {
+        tokio::spawn(crate::metrics::serve(
+            node.clone(),
+            listener,
+            shutdown.clone(),
+        ))
+    });
     serve(node.clone(), listener, shutdown).await?;
+    if let Some(metrics) = metrics {
+        // It ends on the same shutdown; its scrape collector holds the node.
+        let _ = metrics.await;
+    }
     let store = node.store.clone();
     drop(node);
     // The committer stops once every handle is gone; wait (bounded) so queued
@@ -124,6 +145,7 @@ async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Re
         .concurrency_limit_per_connection(CALLS_PER_CONNECTION)
         .http2_keepalive_interval(Some(Duration::from_secs(20)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .layer(crate::metrics::RpcMetricsLayer)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(

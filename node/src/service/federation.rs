@@ -256,7 +256,10 @@ fn build_batch(
     let Some(&(last_seq, _)) = changes.last() else {
         return Ok(None);
     };
-    let mut batch = proto::PullBatch::default();
+    let mut batch = proto::PullBatch {
+        head: durable,
+        ..Default::default()
+    };
     let mut disclosed = Vec::new();
     let mut bytes = 0;
     let mut origins: Vec<NodeId> = Vec::new();

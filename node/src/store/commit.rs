@@ -174,7 +174,9 @@ impl Committer {
             }
         };
         self.next_change = next;
+        let flush_started = std::time::Instant::now();
         let flushed = self.store.flush().await;
+        crate::metrics::flush_observed(flush_started.elapsed());
         match &flushed {
             Ok(()) => {
                 if let Some(changes) = &self.changes {

@@ -201,6 +201,7 @@ async fn pull_stream(
             return Err(refuse_batch(node, partner, &mut state, batch.records.len()).await);
         }
         let cursor = batch.cursor;
+        crate::metrics::partner_head(&partner, batch.head.max(cursor));
         let (node2, context) = (node.clone(), uncommitted.clone());
         let verdict =
             tokio::task::spawn_blocking(move || verify_batch(&node2, &grant, batch, &context))
@@ -224,6 +225,7 @@ async fn pull_stream(
         }
         state.cursor = cursor;
         state.rejected += verdict.rejected;
+        crate::metrics::rejected(&partner, &verdict.rejected_by_class);
         uncommitted = Arc::new(verdict.accepted.clone());
         let write = WriteBatch {
             records: verdict.accepted,
@@ -281,6 +283,7 @@ async fn retry_at_start(
         state.last_rejection = reason.clone();
     }
     state.rejected += verdict.rejected;
+    crate::metrics::rejected(&partner, &verdict.rejected_by_class);
     let write = WriteBatch {
         records: verdict.accepted,
         received_from: Some(partner),
@@ -315,6 +318,8 @@ async fn refuse_batch(
     tracing::warn!(partner = %partner.short(), %reason, "refused a batch from partner");
     state.rejected += records as u64;
     state.last_rejection = reason.clone();
+    let class = std::collections::BTreeMap::from([("batch_size".to_string(), records as u64)]);
+    crate::metrics::rejected(&partner, &class);
     let write = WriteBatch {
         received_from: Some(partner),
         received_ms: crate::now_ms(),

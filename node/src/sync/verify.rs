@@ -25,6 +25,8 @@ pub struct BatchVerdict {
     pub deferred: Vec<(VerifiedRecord, String)>,
     pub rejected: u64,
     pub last_rejection: Option<String>,
+    /// Rejections counted by reason class, for the metrics.
+    pub rejected_by_class: std::collections::BTreeMap<String, u64>,
     /// Third-party origins first learned from this batch's bundles.
     pub new_origins: Vec<(NodeId, PartnerEntry)>,
     /// Records skipped unverified because this node already stores them.
@@ -35,6 +37,10 @@ pub struct BatchVerdict {
 impl BatchVerdict {
     fn reject(&mut self, reason: String) {
         self.rejected += 1;
+        *self
+            .rejected_by_class
+            .entry(crate::metrics::reason_class(&reason))
+            .or_default() += 1;
         self.last_rejection = Some(reason);
     }
 }

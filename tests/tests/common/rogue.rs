@@ -128,6 +128,7 @@ impl Federation for RogueFederation {
             records: self.batch.clone(),
             cursor: 7,
             origins: vec![],
+            head: 0,
         });
         let resume = request.get_ref().cursor;
         tokio::spawn(async move {
@@ -150,6 +151,7 @@ impl Federation for RogueFederation {
                     records,
                     cursor,
                     origins: vec![],
+                    head: 0,
                 };
                 if tx.send(Ok(batch)).await.is_err() {
                     return;
@@ -169,6 +171,7 @@ impl Federation for RogueFederation {
         Ok(Response::new(proto::FederatedAnswer {
             records: self.batch.clone(),
             origins: vec![],
+            head: 0,
         }))
     }
 }

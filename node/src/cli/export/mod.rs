@@ -39,7 +39,7 @@ const PAGE: u32 = 1_000;
 pub struct ExportArgs {
     /// Output format: stix (a STIX 2.1 bundle), misp (one MISP event JSON) or csv
     /// (the import header, so export → import round-trips).
-    #[arg(long)]
+    #[arg(long, value_enum, ignore_case = true)]
     pub format: Format,
     /// The file to write. Written to a temporary file beside it and renamed into
     /// place when complete, so it is never half-written.
@@ -50,9 +50,9 @@ pub struct ExportArgs {
     pub force: bool,
     #[command(flatten)]
     pub filter: RecordFilter,
-    /// Leave out records marked more restrictively than this TLP (clear, green,
-    /// amber, amber+strict, red). Default: every record the node holds.
-    #[arg(long)]
+    /// Leave out records marked more restrictively than this TLP. Default: every
+    /// record the node holds.
+    #[arg(long, value_enum, ignore_case = true)]
     pub max_tlp: Option<Tlp>,
     /// Print the summary as JSON: {"exported": n, "skipped": n, "failed": n,
     /// "filtered": n, "out": path}.
@@ -121,6 +121,7 @@ pub async fn export(dir: &NodeDir, args: ExportArgs) -> Result<()> {
         );
     }
     let client = NodeClient::for_dir(dir).await?;
+    request.origin = args.filter.resolved_origin(&client).await?;
     let me = client
         .admin()
         .show_identity(proto::ShowIdentityRequest {})
@@ -198,8 +199,8 @@ fn filters(args: &ExportArgs) -> String {
         None => String::new(),
     };
     [
-        part("kind", &args.filter.kind),
-        part("label", &args.filter.label),
+        part("kind", &args.filter.kind.map(|k| k.to_string())),
+        part("label", &args.filter.label.map(|l| l.to_string())),
         part("origin", &args.filter.origin),
         part("case", &args.filter.case_reference),
         part("since", &args.filter.since),

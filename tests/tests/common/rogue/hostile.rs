@@ -131,6 +131,7 @@ impl Federation for HostileFederation {
                 records,
                 cursor,
                 origins: vec![],
+                head: 0,
             };
             let first = [
                 batch(records.ordinary.clone(), 1),
@@ -164,6 +165,7 @@ impl Federation for HostileFederation {
         Ok(Response::new(proto::FederatedAnswer {
             records: self.records.ordinary.clone(),
             origins: vec![],
+            head: 0,
         }))
     }
 }
