@@ -36,7 +36,7 @@ pub struct Config {
     #[serde(default)]
     pub limits: crate::limits::LimitsConfig,
     /// The Prometheus endpoint (`[metrics]` table; off unless `listen` is set).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "crate::metrics::MetricsConfig::is_off")]
     pub metrics: crate::metrics::MetricsConfig,
 }
 

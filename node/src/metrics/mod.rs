@@ -43,6 +43,13 @@ pub struct MetricsConfig {
     pub listen: Option<String>,
 }
 
+impl MetricsConfig {
+    /// No endpoint configured (the table is then left out of config.toml).
+    pub fn is_off(&self) -> bool {
+        self.listen.is_none()
+    }
+}
+
 /// Why the metrics endpoint could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {

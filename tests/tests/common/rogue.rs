@@ -171,7 +171,6 @@ impl Federation for RogueFederation {
         Ok(Response::new(proto::FederatedAnswer {
             records: self.batch.clone(),
             origins: vec![],
-            head: 0,
         }))
     }
 }

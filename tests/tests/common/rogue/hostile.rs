@@ -165,7 +165,6 @@ impl Federation for HostileFederation {
         Ok(Response::new(proto::FederatedAnswer {
             records: self.records.ordinary.clone(),
             origins: vec![],
-            head: 0,
         }))
     }
 }
