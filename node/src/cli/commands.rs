@@ -1,7 +1,7 @@
 //! What each subcommand does. Errors leave here as `anyhow` with a sentence the
 //! operator can act on.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -9,8 +9,7 @@ use tonic::Code;
 
 use super::output;
 use super::{
-    AuditCommand, Cli, ClientCommand, Command, IdentityCommand, PartnerCommand, PublishArgs,
-    RunArgs, SearchArgs,
+    AuditCommand, Cli, ClientCommand, Command, IdentityCommand, PublishArgs, RunArgs, SearchArgs,
 };
 use crate::client::NodeClient;
 use crate::config::Config;
@@ -37,22 +36,36 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             listen,
             endpoints,
             country,
-        } => init(&dir, &name, &listen, endpoints, &country),
+            json,
+        } => init(&dir, &name, &listen, endpoints, &country, json),
         Command::Run(args) => run(dir, args).await,
-        Command::Client(ClientCommand::Issue { name, role, out }) => issue(&dir, &name, role, &out),
-        Command::Client(ClientCommand::Revoke { cert, sha256 }) => {
-            revoke_client(&dir, cert, sha256).await
+        Command::Client(ClientCommand::Issue {
+            name,
+            role,
+            out,
+            json,
+        }) => issue(&dir, &name, role, &out, json),
+        Command::Client(ClientCommand::Revoke { cert, sha256, json }) => {
+            revoke_client(&dir, cert, sha256, json).await
         }
         Command::Publish(args) => publish(&dir, *args).await,
         Command::Search(args) => search(&dir, *args).await,
-        Command::Revoke { record_id, reason } => revoke(&dir, record_id, reason).await,
-        Command::Sight { record_id, note } => sight(&dir, record_id, note).await,
+        Command::Revoke {
+            record_id,
+            reason,
+            json,
+        } => revoke(&dir, record_id, reason, json).await,
+        Command::Sight {
+            record_id,
+            note,
+            json,
+        } => sight(&dir, record_id, note, json).await,
         Command::Get { record_id, json } => get(&dir, record_id, json).await,
         Command::List(args) => super::records::list(&dir, *args).await,
         Command::Export(args) => super::export::export(&dir, *args).await,
         Command::Import(args) => super::import::import(&dir, *args).await,
         Command::Identity(command) => identity(&dir, command).await,
-        Command::Partner(command) => partner(&dir, command).await,
+        Command::Partner(command) => super::partner::partner(&dir, command).await,
         Command::Audit(AuditCommand::Verify) => audit_verify(&dir),
         Command::Demo | Command::Bench(_) | Command::Completions { .. } | Command::Man { .. } => {
             Ok(())
@@ -66,6 +79,7 @@ fn init(
     listen: &str,
     endpoints: Vec<String>,
     country: &str,
+    json: bool,
 ) -> Result<()> {
     let mut config = Config::new(name, listen);
     if !endpoints.is_empty() {
@@ -75,6 +89,16 @@ fn init(
     // The same checks `run` applies when it loads the file.
     Config::from_toml(&config.to_toml()).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
     let identity = dir.init(&config)?;
+    if json {
+        out!(
+            "{}",
+            serde_json::json!({
+                "name": name, "dir": dir.root.display().to_string(), "node_id": identity.node_id().to_hex(),
+                "fingerprint": identity.fingerprint(), "listen": listen,
+            })
+        );
+        return Ok(());
+    }
     out!("Created node {:?} in {}", name, dir.root.display());
     out!("  node id:     {}", identity.node_id());
     out!("  fingerprint: {}", identity.fingerprint());
@@ -119,7 +143,13 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn issue(dir: &NodeDir, name: &str, role: crate::identity::Role, out: &Path) -> Result<()> {
+fn issue(
+    dir: &NodeDir,
+    name: &str,
+    role: crate::identity::Role,
+    out: &Path,
+    json: bool,
+) -> Result<()> {
     let ca_cert = std::fs::read_to_string(dir.ca_cert())
         .with_context(|| format!("reading {}", dir.ca_cert().display()))?;
     let ca_key = zeroize::Zeroizing::new(
@@ -132,6 +162,17 @@ fn issue(dir: &NodeDir, name: &str, role: crate::identity::Role, out: &Path) -> 
     // The node's certificate, for clients that pin it or use it as their root.
     std::fs::create_dir_all(out)?;
     std::fs::copy(dir.tls_cert(), out.join("node.crt")).context("copying the node certificate")?;
+    let sha256 = crate::identity::cert_pin(&cert.cert_der);
+    if json {
+        out!(
+            "{}",
+            serde_json::json!({
+                "name": name, "role": format!("{role:?}").to_lowercase(), "out": out.display().to_string(),
+                "cert_sha256": sha256, "server_name": crate::identity::NODE_CERT_NAME,
+            })
+        );
+        return Ok(());
+    }
     out!(
         "Issued a {role:?} certificate for {name:?} in {}:",
         out.display()
@@ -141,14 +182,16 @@ fn issue(dir: &NodeDir, name: &str, role: crate::identity::Role, out: &Path) -> 
         "  TLS server name to expect: {}",
         crate::identity::NODE_CERT_NAME
     );
-    out!(
-        "  certificate SHA-256 (keep it; `client revoke --sha256` refuses it): {}",
-        crate::identity::cert_pin(&cert.cert_der)
-    );
+    out!("  certificate SHA-256 (keep it; `client revoke --sha256` refuses it): {sha256}");
     Ok(())
 }
 
-async fn revoke_client(dir: &NodeDir, cert: Option<PathBuf>, sha256: Option<String>) -> Result<()> {
+async fn revoke_client(
+    dir: &NodeDir,
+    cert: Option<PathBuf>,
+    sha256: Option<String>,
+    json: bool,
+) -> Result<()> {
     let cert_sha256 = match (cert, sha256) {
         (Some(path), _) => crate::identity::cert_pin(&crate::identity::read_pem_cert(&path)?),
         (None, Some(hex)) => hex,
@@ -163,7 +206,15 @@ async fn revoke_client(dir: &NodeDir, cert: Option<PathBuf>, sha256: Option<Stri
         .revoke_client(request)
         .await
         .map_err(status_error)?;
-    out!("Revoked client certificate {cert_sha256}: refused from the next handshake and call.");
+    match json {
+        true => out!(
+            "{}",
+            serde_json::json!({ "cert_sha256": cert_sha256, "revoked": true })
+        ),
+        false => out!(
+            "Revoked client certificate {cert_sha256}: refused from the next handshake and call."
+        ),
+    }
     Ok(())
 }
 
@@ -227,7 +278,7 @@ async fn search(dir: &NodeDir, args: SearchArgs) -> Result<()> {
     Ok(())
 }
 
-async fn revoke(dir: &NodeDir, record_id: String, reason: String) -> Result<()> {
+async fn revoke(dir: &NodeDir, record_id: String, reason: String, json: bool) -> Result<()> {
     let client = NodeClient::for_dir(dir).await?;
     let request = proto::RevokeRequest {
         record_id: record_id.clone(),
@@ -239,6 +290,13 @@ async fn revoke(dir: &NodeDir, record_id: String, reason: String) -> Result<()> 
         .await
         .map_err(status_error)?
         .into_inner();
+    if json {
+        out!(
+            "{}",
+            serde_json::json!({ "record_id": record_id, "revocation_id": response.revocation_id })
+        );
+        return Ok(());
+    }
     out!(
         "Revoked {record_id}; the revocation {} travels to every partner that may hold it.",
         response.revocation_id
@@ -246,7 +304,7 @@ async fn revoke(dir: &NodeDir, record_id: String, reason: String) -> Result<()> 
     Ok(())
 }
 
-async fn sight(dir: &NodeDir, record_id: String, note: String) -> Result<()> {
+async fn sight(dir: &NodeDir, record_id: String, note: String, json: bool) -> Result<()> {
     let client = NodeClient::for_dir(dir).await?;
     let request = proto::SightRequest {
         record_id: record_id.clone(),
@@ -258,6 +316,13 @@ async fn sight(dir: &NodeDir, record_id: String, note: String) -> Result<()> {
         .await
         .map_err(status_error)?
         .into_inner();
+    if json {
+        out!(
+            "{}",
+            serde_json::json!({ "record_id": record_id, "sighting_id": response.sighting_id })
+        );
+        return Ok(());
+    }
     out!(
         "Recorded a sighting of {record_id} as record {}.",
         response.sighting_id
@@ -295,7 +360,7 @@ async fn identity(dir: &NodeDir, command: IdentityCommand) -> Result<()> {
                 false => output::print_identity(&info),
             }
         }
-        IdentityCommand::Export { out } => {
+        IdentityCommand::Export { out, json } => {
             let response = client
                 .admin()
                 .export_identity(proto::ExportIdentityRequest {})
@@ -304,6 +369,16 @@ async fn identity(dir: &NodeDir, command: IdentityCommand) -> Result<()> {
                 .into_inner();
             let bundle = Bundle::from_signed(&response.bundle)?;
             write_new_file(&out, bundle.to_pem().as_bytes())?;
+            if json {
+                out!(
+                    "{}",
+                    serde_json::json!({
+                        "out": out.display().to_string(), "name": bundle.name,
+                        "node_id": bundle.node_id.to_hex(), "fingerprint": bundle.fingerprint(),
+                    })
+                );
+                return Ok(());
+            }
             out!(
                 "Wrote the enrollment bundle of {:?} to {}",
                 bundle.name,
@@ -328,132 +403,6 @@ fn write_new_file(path: &PathBuf, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
-    let client = NodeClient::for_dir(dir).await?;
-    match command {
-        PartnerCommand::Add {
-            bundle,
-            max_tlp,
-            relay,
-            expect_fingerprint,
-            yes,
-        } => {
-            let text = std::fs::read_to_string(&bundle)
-                .with_context(|| format!("reading {}", bundle.display()))?;
-            let parsed = Bundle::from_pem(&text)?;
-            out!("Partner:     {}", parsed.name);
-            out!("Node id:     {}", parsed.node_id);
-            out!("Endpoints:   {}", parsed.endpoints.join(", "));
-            out!("Fingerprint: {}", parsed.fingerprint());
-            out!(
-                "Terms:       up to TLP:{max_tlp}{}",
-                if relay { ", with relay rights" } else { "" }
-            );
-            match expect_fingerprint {
-                Some(expected) => check_fingerprint(&expected, &parsed.fingerprint())?,
-                None if yes => {}
-                None => {
-                    if !confirm(
-                        "Does this fingerprint match the one the partner read to you? [y/N] ",
-                    )? {
-                        bail!("not enrolled: fingerprint not confirmed");
-                    }
-                }
-            }
-            let request = proto::AddPartnerRequest {
-                bundle: parsed.signed.clone(),
-                max_tlp: max_tlp.as_str().to_string(),
-                relay,
-                confirmed_fingerprint: parsed.fingerprint(),
-            };
-            let info = client
-                .admin()
-                .add_partner(request)
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            out!(
-                "Enrolled {} ({}).",
-                info.name,
-                super::ids::short(&info.node_id)
-            );
-        }
-        PartnerCommand::List { json } => {
-            let list = client
-                .admin()
-                .list_partners(proto::ListPartnersRequest {})
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            match json {
-                true => out!("{}", output::partners_json(&list)),
-                false => output::print_partners(&list),
-            }
-        }
-        PartnerCommand::Block { node_id } => {
-            let node_id = super::ids::resolve(&client, "node_id", &node_id).await?;
-            let request = proto::BlockOriginRequest {
-                node_id: node_id.clone(),
-            };
-            client
-                .admin()
-                .block_origin(request)
-                .await
-                .map_err(status_error)?;
-            out!("Blocked origin {node_id}: its records are refused from now on (those already stored stay).");
-        }
-        PartnerCommand::Revoke { node_id } => {
-            let node_id = super::ids::resolve(&client, "node_id", &node_id).await?;
-            let response = client
-                .admin()
-                .revoke_partner(proto::RevokePartnerRequest {
-                    node_id: node_id.clone(),
-                })
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            out!(
-                "Revoked {node_id}{}.",
-                if response.was_connected {
-                    "; its open streams were closed"
-                } else {
-                    ""
-                }
-            );
-        }
-    }
-    Ok(())
-}
-
-/// `--expect-fingerprint`: the bundle's fingerprint must be the one given,
-/// compared as hex digits only (spaces, colons and case as typed do not matter).
-fn check_fingerprint(expected: &str, actual: &str) -> Result<()> {
-    let digits = |text: &str| -> String {
-        text.chars()
-            .filter(|c| !matches!(c, ' ' | ':' | '-'))
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    if digits(expected).is_empty() {
-        bail!("--expect-fingerprint: empty");
-    }
-    if digits(expected) != digits(actual) {
-        bail!(
-            "--expect-fingerprint: the bundle's fingerprint is {actual}, not {}; not enrolled",
-            crate::untrusted::quote(expected)
-        );
-    }
-    Ok(())
-}
-
-fn confirm(prompt: &str) -> Result<bool> {
-    print!("{prompt}");
-    std::io::stdout().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
-}
-
 fn audit_verify(dir: &NodeDir) -> Result<()> {
     let (entries, head) = crate::audit::verify(&dir.audit_log())?;
     out!("audit log intact: {entries} entries, head {}", &head[..16]);
@@ -471,22 +420,4 @@ pub(super) fn status_error(status: tonic::Status) -> anyhow::Error {
         _ => "node error",
     };
     anyhow::anyhow!("{what}: {}", status.message())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::check_fingerprint;
-
-    #[test]
-    fn expected_fingerprint_ignores_spacing_and_case_and_refuses_a_mismatch() {
-        let actual = "ab12 cd34 ef56";
-        check_fingerprint("AB12CD34EF56", actual).unwrap();
-        check_fingerprint("ab:12:cd:34:ef:56", actual).unwrap();
-        let wrong = check_fingerprint("ab12 cd34 ef57", actual).unwrap_err();
-        assert!(
-            wrong.to_string().starts_with("--expect-fingerprint:"),
-            "{wrong}"
-        );
-        assert!(check_fingerprint("  ", actual).is_err());
-    }
 }

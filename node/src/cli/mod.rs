@@ -9,6 +9,7 @@ mod ids;
 mod import;
 pub mod logging;
 mod output;
+mod partner;
 mod records;
 mod reference;
 mod values;
@@ -65,6 +66,9 @@ pub enum Command {
         /// Country for phone numbers in national format (ISO 3166 alpha-2).
         #[arg(long, default_value = "")]
         country: String,
+        /// Print the result as one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Serve the node until SIGINT/SIGTERM.
     Run(RunArgs),
@@ -82,6 +86,9 @@ pub enum Command {
         /// Why it is withdrawn; travels with the signed revocation to every partner.
         #[arg(long)]
         reason: String,
+        /// Print the result as one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Record that this agency saw an indicator too.
     Sight {
@@ -90,6 +97,9 @@ pub enum Command {
         /// Free text about the sighting (where, when), signed with it.
         #[arg(long, default_value = "")]
         note: String,
+        /// Print the result as one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Import indicators from a CSV, MISP or STIX 2.1 file into the running node, as
     /// records signed by this agency (progress, summary, rejects file).
@@ -156,6 +166,9 @@ pub enum ClientCommand {
         /// Directory to write client.crt, client.key and node.crt into.
         #[arg(long)]
         out: PathBuf,
+        /// Print the result as one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Revoke a client certificate (a lost laptop, a departed analyst), by its file
     /// or by the SHA-256 that `client issue` printed. Needs the node running.
@@ -166,6 +179,9 @@ pub enum ClientCommand {
         /// The certificate's SHA-256 (hex), as `client issue` printed it.
         #[arg(long)]
         sha256: Option<String>,
+        /// Print the result as one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -255,6 +271,9 @@ pub enum IdentityCommand {
         /// The bundle file to create (it must not exist yet).
         #[arg(long)]
         out: PathBuf,
+        /// Print the result as one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -279,6 +298,9 @@ pub enum PartnerCommand {
         /// (prefer --expect-fingerprint).
         #[arg(long)]
         yes: bool,
+        /// Print the result as one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Enrolled partners (terms, connection, cursor, counts) and origins known via relays.
     List {
@@ -290,11 +312,17 @@ pub enum PartnerCommand {
     Revoke {
         /// The partner's node id, or a unique prefix of 8+ hex digits (as `partner list` prints).
         node_id: String,
+        /// Print the result as one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Refuse from now on the records of an origin known via a relay.
     Block {
         /// The origin's node id, or a unique prefix of 8+ hex digits.
         node_id: String,
+        /// Print the result as one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -286,14 +286,18 @@ pub fn print_identity(info: &proto::IdentityInfo) {
     }
 }
 
+pub fn partner_json(p: &proto::PartnerInfo) -> Value {
+    json!({
+        "name": p.name, "node_id": p.node_id, "fingerprint": p.fingerprint, "max_tlp": p.max_tlp,
+        "relay": p.relay, "endpoints": p.endpoints, "connection": p.connection, "cursor": p.cursor,
+        "records_received": p.records_received, "records_rejected": p.records_rejected,
+        "last_rejection": p.last_rejection, "records_pending": p.records_pending,
+    })
+}
+
 pub fn partners_json(list: &proto::ListPartnersResponse) -> Value {
     json!({
-        "partners": list.partners.iter().map(|p| json!({
-            "name": p.name, "node_id": p.node_id, "fingerprint": p.fingerprint, "max_tlp": p.max_tlp,
-            "relay": p.relay, "endpoints": p.endpoints, "connection": p.connection, "cursor": p.cursor,
-            "records_received": p.records_received, "records_rejected": p.records_rejected,
-            "last_rejection": p.last_rejection, "records_pending": p.records_pending,
-        })).collect::<Vec<_>>(),
+        "partners": list.partners.iter().map(partner_json).collect::<Vec<_>>(),
         "known_origins": list.known_origins.iter().map(|k| json!({
             "name": k.name, "node_id": k.node_id, "fingerprint": k.fingerprint, "known_via": k.known_via,
             "blocked": k.blocked,
