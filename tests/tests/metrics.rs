@@ -140,3 +140,36 @@ fn a_bad_metrics_address_fails_run_at_once() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("metrics listen:"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_refused_from_a_partner_are_counted_by_reason() {
+    let mut victim = TestNode::init("Agency Victim (example)");
+    let rogue = TestNode::init("Agency Rogue (example)");
+    with_metrics(&victim);
+    victim.start();
+    let bundle = common::rogue::start(&rogue.node_dir(), &victim.node_dir()).await;
+    let bundle_path = victim.tmp.path().join("rogue.pem");
+    std::fs::write(&bundle_path, bundle).expect("write bundle");
+    let path = bundle_path.to_str().expect("path");
+    victim.cli_ok(&["partner", "add", path, "--max-tlp", "red", "--yes"]);
+    let rogue_id = victim.cli_json(&["partner", "list"])["partners"][0]["node_id"]
+        .as_str()
+        .expect("node_id")
+        .to_string();
+    let rejected = format!("liaison_partner_records_rejected_total{{partner=\"{rogue_id}\"}}");
+    // The hostile batch: one good record and six bad ones (forged, tampered,
+    // malformed, relayed without rights, RED for someone else, oversized).
+    let counted = eventually(WAIT, || value(&scrape(&victim), &rejected) == Some(6.0));
+    let text = scrape(&victim);
+    assert!(counted, "rejections never reached 6:\n{text}");
+    let received = format!("liaison_partner_records_received_total{{partner=\"{rogue_id}\"}}");
+    assert_eq!(value(&text, &received), Some(1.0), "{text}");
+    let by_reason = format!("liaison_sync_rejected_by_reason_total{{partner=\"{rogue_id}\"");
+    assert_eq!(sum(&text, &by_reason), 6.0, "{text}");
+    let classes: Vec<&str> = text.lines().filter(|l| l.starts_with(&by_reason)).collect();
+    assert!(
+        classes.len() >= 2,
+        "one class for every reason: {classes:?}"
+    );
+    println!("rejection classes:\n{}", classes.join("\n"));
+}

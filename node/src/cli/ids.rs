@@ -24,18 +24,25 @@ pub fn short(id: &str) -> &str {
     id.get(..SHOWN).unwrap_or(id)
 }
 
-/// Resolves `given` (a full id or a prefix) among `known` (name, full id) pairs.
-/// `field` names the flag or argument in errors.
-pub fn resolve_among(field: &str, given: &str, known: &[(String, String)]) -> Result<String> {
+/// `given` in lower case if it can be a node id or a prefix of one.
+fn well_formed(field: &str, given: &str) -> Result<String> {
     let wanted = given.trim().to_ascii_lowercase();
     if wanted.len() < MIN_PREFIX
         || wanted.len() > FULL
         || !wanted.bytes().all(|b| b.is_ascii_hexdigit())
     {
         bail!(
-            "{field}: {given:?} is not a node id (64 hex digits) or a prefix of at least {MIN_PREFIX}"
+            "{field}: {} is not a node id (64 hex digits) or a prefix of at least {MIN_PREFIX}",
+            crate::untrusted::quote(given)
         );
     }
+    Ok(wanted)
+}
+
+/// Resolves `given` (a full id or a prefix) among `known` (name, full id) pairs.
+/// `field` names the flag or argument in errors.
+pub fn resolve_among(field: &str, given: &str, known: &[(String, String)]) -> Result<String> {
+    let wanted = well_formed(field, given)?;
     let mut matches: Vec<&(String, String)> = known
         .iter()
         .filter(|(_, id)| id.starts_with(&wanted))
@@ -95,12 +102,12 @@ pub async fn resolve_all(
     field: &str,
     given: &[String],
 ) -> Result<Vec<String>> {
-    let is_full = |id: &String| id.trim().len() == FULL;
-    if given.iter().all(is_full) {
-        return Ok(given
-            .iter()
-            .map(|id| id.trim().to_ascii_lowercase())
-            .collect());
+    let wanted = given
+        .iter()
+        .map(|id| well_formed(field, id))
+        .collect::<Result<Vec<_>>>()?;
+    if wanted.iter().all(|id| id.len() == FULL) {
+        return Ok(wanted);
     }
     let known = known(client).await?;
     given

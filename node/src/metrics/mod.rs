@@ -179,10 +179,21 @@ pub fn reason_class(reason: &str) -> String {
         return field.to_string();
     }
     let lower = reason.to_ascii_lowercase();
+    // The refusals sync/verify.rs and policy.rs make without a field name.
     let known = [
+        ("malformed envelope", "malformed"),
+        ("does not decode", "malformed"),
+        ("signature does not verify", "signature"),
+        ("weak ed25519", "signature"),
+        ("differs from envelope signer", "signer_mismatch"),
+        ("exceeds the limit", "oversized"),
+        ("without relay rights", "no_relay_rights"),
+        ("may not be relayed", "not_relayable"),
+        ("unknown origin", "unknown_origin"),
+        ("not addressed to this agency", "red_recipient"),
+        ("not among its recipients", "red_recipient"),
         ("blocked", "blocked_origin"),
         ("our own record", "own_record"),
-        ("signature", "signature"),
         ("batch of", "batch_size"),
         ("does not hold", "missing_target"),
         ("another origin", "wrong_origin"),
@@ -263,6 +274,18 @@ mod tests {
         assert_eq!(
             reason_class("batch of 9000 records refused: at most 1000 per batch"),
             "batch_size"
+        );
+        assert_eq!(
+            reason_class("record of third-party origin 12ab from a partner without relay rights"),
+            "no_relay_rights"
+        );
+        assert_eq!(
+            reason_class("record 0a1b: RED record not addressed to this agency"),
+            "red_recipient"
+        );
+        assert_eq!(
+            reason_class("payload of 65537 bytes exceeds the limit of 65536 bytes"),
+            "oversized"
         );
         assert_eq!(reason_class("Something \"odd\": with CAPS"), "other");
     }
