@@ -168,8 +168,12 @@ async fn records_refused_from_a_partner_are_counted_by_reason() {
     assert_eq!(sum(&text, &by_reason), 6.0, "{text}");
     let classes: Vec<&str> = text.lines().filter(|l| l.starts_with(&by_reason)).collect();
     assert!(
-        classes.len() >= 2,
-        "one class for every reason: {classes:?}"
+        classes.len() >= 4,
+        "one class per kind of refusal: {classes:?}"
+    );
+    assert!(
+        !classes.iter().any(|l| l.contains("reason=\"other\"")),
+        "every refusal of the hostile batch has a class: {classes:?}"
     );
     println!("rejection classes:\n{}", classes.join("\n"));
 }
