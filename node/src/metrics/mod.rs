@@ -197,7 +197,6 @@ pub fn reason_class(reason: &str) -> String {
         ("batch of", "batch_size"),
         ("does not hold", "missing_target"),
         ("another origin", "wrong_origin"),
-        ("pending", "pending_overflow"),
     ];
     known
         .iter()

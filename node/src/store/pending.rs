@@ -93,6 +93,8 @@ impl Store {
         state.pending = total.min(cap);
         if evicted > 0 {
             state.rejected += evicted;
+            let class = std::collections::BTreeMap::from([("pending".to_string(), evicted)]);
+            crate::metrics::rejected(peer, &class);
             state.last_rejection = format!(
                 "pending: dropped the {evicted} oldest records waiting for their target (at most {cap} kept per partner)"
             );
