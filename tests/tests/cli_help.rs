@@ -106,3 +106,35 @@ fn completions_and_man_page_come_from_the_same_tree() {
     assert!(dir.path().join("liaison.1").exists());
     assert!(dir.path().join("liaison-publish.1").exists());
 }
+
+#[test]
+fn enumerations_accept_the_spellings_the_node_always_accepted() {
+    use clap::Parser;
+    let parsed = liaison::cli::Cli::try_parse_from([
+        "liaison",
+        "publish",
+        "--kind",
+        "Bank_Account",
+        "--value",
+        "GB 12345678",
+        "--tlp",
+        "TLP:AMBER+STRICT",
+        "--handling",
+        "h2",
+        "--label",
+        "romance_scam",
+        "--label",
+        "Scam-Center",
+    ]);
+    assert!(parsed.is_ok(), "{parsed:?}");
+    for tlp in ["GREEN", "tlp:red", "amber_strict", "Clear"] {
+        let parsed = liaison::cli::Cli::try_parse_from([
+            "liaison", "publish", "--kind", "phone", "--value", "x", "--tlp", tlp,
+        ]);
+        assert!(parsed.is_ok(), "--tlp {tlp}: {parsed:?}");
+    }
+    let wrong =
+        liaison::cli::Cli::try_parse_from(["liaison", "export", "--format", "xml", "--out", "x"]);
+    let error = wrong.expect_err("xml is not a format").to_string();
+    assert!(error.contains("stix"), "{error}");
+}

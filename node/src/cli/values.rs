@@ -83,9 +83,13 @@ impl ValueEnum for Label {
     }
 
     fn to_possible_value(&self) -> Option<PossibleValue> {
+        // The spellings `Label::from_str` accepts: `_` for `-`, and "center".
         let value = PossibleValue::new(self.as_str());
         Some(match self {
-            Label::ScamCentre => value.alias("scam-center"),
+            Label::ScamCentre => value.aliases(["scam-center", "scam_centre", "scam_center"]),
+            Label::HumanTrafficking => value.alias("human_trafficking"),
+            Label::RomanceScam => value.alias("romance_scam"),
+            Label::MoneyLaundering => value.alias("money_laundering"),
             _ => value,
         })
     }
