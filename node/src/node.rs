@@ -388,6 +388,7 @@ impl Node {
     pub fn unregister_partner(&self, id: &NodeId) -> bool {
         self.pins.remove_node(id);
         let removed = self.partners.lock().ok().and_then(|mut p| p.remove(id));
+        crate::metrics::forget_partner(id);
         match removed {
             Some(live) => {
                 live.revoked.send_replace(true);

@@ -155,6 +155,15 @@ pub fn partner_head(partner: &crate::record::NodeId, head: u64) {
     METRICS.partner_head.get_or_create(&labels).set(head);
 }
 
+/// Drops a revoked partner's live series (its persisted totals go with its
+/// sync state; reason counters stay until restart, as counters should).
+pub fn forget_partner(partner: &crate::record::NodeId) {
+    let labels = PartnerLabels {
+        partner: partner.to_hex(),
+    };
+    METRICS.partner_head.remove(&labels);
+}
+
 pub(crate) fn partner_head_of(partner: &crate::record::NodeId) -> Option<u64> {
     let labels = PartnerLabels {
         partner: partner.to_hex(),
