@@ -29,6 +29,8 @@
 //! - [`config`], [`error`]: settings file and the error type.
 //! - [`untrusted`]: rules for outside text (no control characters) and how it is quoted and shown.
 //! - [`formats`]: CSV, MISP and STIX 2.1 files ↔ import items and exported records (pure, streaming).
+//! - [`backup`]: backup files (database snapshot, audit log, config, encrypted keys) and restore.
+//! - [`ops`]: `liaison doctor`'s checks (permissions, certificate expiry, database, partners).
 #![forbid(unsafe_code)]
 
 /// `println!` for command output that tolerates a closed pipe (`liaison … | head`):
@@ -47,6 +49,7 @@ macro_rules! out {
 }
 
 pub mod audit;
+pub mod backup;
 pub mod bench;
 pub mod bulk;
 pub mod cli;
@@ -63,6 +66,7 @@ pub mod lab;
 pub mod limits;
 pub mod listing;
 pub mod node;
+pub mod ops;
 pub mod policy;
 pub mod record;
 pub mod retention;

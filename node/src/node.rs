@@ -112,6 +112,9 @@ pub struct Node {
     bound: Mutex<Option<String>>,
     /// Rate limits and the one-Pull-stream-per-partner rule.
     pub limits: crate::limits::Limits,
+    /// The last TLS rotation, while its old certificate is on disk (partners
+    /// are told with it; see identity/rotation.rs).
+    pub rotation: Option<crate::identity::Rotation>,
 }
 
 impl Node {
@@ -121,7 +124,10 @@ impl Node {
         shutdown: Shutdown,
     ) -> Result<(Arc<Node>, tokio::task::JoinHandle<()>)> {
         let config = dir.load_config()?;
+        let promoted =
+            crate::identity::promote_staged_tls(&dir, config.rotation.tls_grace_seconds)?;
         let identity = dir.load_identity(&config)?;
+        let rotation = crate::identity::load_rotation(&dir)?;
         let store = Store::open(&dir.database(), config.cache_mb * 1024 * 1024)?;
         store.set_max_retention_ms(config.max_retention_ms());
         let audit =
@@ -144,7 +150,18 @@ impl Node {
             next_sequence: AtomicU64::new(next_sequence),
             bound: Mutex::new(None),
             limits,
+            rotation,
         };
+        if let Some(rotated) = promoted {
+            tracing::info!(new_pin = %rotated.new_pin, "new TLS certificate in force; partners are told at their next connection");
+            node.audit
+                .record(
+                    "node",
+                    "identity.rotate_tls",
+                    serde_json::json!({ "old_pin": rotated.old_pin, "new_pin": rotated.new_pin }),
+                )
+                .map_err(|e| Error::Audit(e.to_string()))?;
+        }
         for pin in node.store.revoked_clients()? {
             node.pins.deny(pin);
         }
@@ -368,6 +385,7 @@ impl Node {
             ));
         }
         self.pins.insert(pin, id);
+        self.pin_previous(&id, &entry);
         let (revoked, _) = watch::channel(false);
         let live = PartnerLive {
             entry,
@@ -472,5 +490,48 @@ impl Node {
             .ok()
             .and_then(|p| p.get(id).map(|l| l.connection.clone()))
             .unwrap_or_default()
+    }
+
+    /// Keeps a partner's rotated-out certificate pinned until its grace ends.
+    fn pin_previous(&self, id: &NodeId, entry: &PartnerEntry) {
+        let previous = entry
+            .previous_pin
+            .as_deref()
+            .and_then(|pin| hex::decode(pin).ok())
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+        if let Some(pin) = previous {
+            if entry.previous_pin_until_ms > crate::now_ms() {
+                self.pins
+                    .insert_until(pin, *id, entry.previous_pin_until_ms);
+            }
+        }
+    }
+
+    /// Replaces a partner's entry after a TLS rotation: the new pin at once,
+    /// the old one until its grace ends; its cached channel is dropped so the
+    /// next call pins the new certificate.
+    pub fn update_partner_entry(&self, id: &NodeId, entry: PartnerEntry) -> Result<()> {
+        let pin: [u8; 32] = hex::decode(&entry.tls_pin)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| Error::InvalidRequest("tls_pin: malformed".into()))?;
+        if self
+            .pins
+            .partner_for_pin(&pin)
+            .is_some_and(|other| other != *id)
+        {
+            return Err(Error::Conflict(
+                "new_bundle: its TLS certificate is enrolled for another partner".into(),
+            ));
+        }
+        self.pins.insert(pin, *id);
+        self.pin_previous(id, &entry);
+        if let Ok(mut partners) = self.partners.lock() {
+            if let Some(live) = partners.get_mut(id) {
+                live.entry = entry;
+                live.channel = None;
+            }
+        }
+        Ok(())
     }
 }

@@ -42,6 +42,13 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Client(ClientCommand::Revoke { cert, sha256 }) => {
             revoke_client(&dir, cert, sha256).await
         }
+        Command::Client(ClientCommand::Renew(args)) => super::rotate::renew_client(&dir, *args),
+        Command::Identity(IdentityCommand::Renewal(command)) => {
+            super::rotate::run(&dir, command).await
+        }
+        Command::Backup(args) => super::backup::backup(&dir, *args).await,
+        Command::Restore(args) => super::backup::restore(&dir, *args),
+        Command::Doctor(args) => super::doctor::doctor(&dir, args).await,
         Command::Publish(args) => publish(&dir, *args).await,
         Command::Search(args) => search(&dir, *args).await,
         Command::Revoke { record_id, reason } => revoke(&dir, record_id, reason).await,
@@ -125,6 +132,7 @@ fn issue(dir: &NodeDir, name: &str, role: crate::identity::Role, out: &Path) -> 
     let cert = issue_client_cert(&ca_cert, &ca_key, name, role)?;
     crate::identity::write_private(&out.join("client.key"), cert.key_pem.as_bytes())?;
     crate::identity::write_public(&out.join("client.crt"), cert.cert_pem.as_bytes())?;
+    super::rotate::register_issued(dir, &cert.cert_der, &cert.cert_pem)?;
     // The node's certificate, for clients that pin it or use it as their root.
     std::fs::create_dir_all(out)?;
     std::fs::copy(dir.tls_cert(), out.join("node.crt")).context("copying the node certificate")?;
@@ -309,6 +317,7 @@ async fn identity(dir: &NodeDir, command: IdentityCommand) -> Result<()> {
                 false => output::print_identity(&info),
             }
         }
+        IdentityCommand::Renewal(command) => super::rotate::run(dir, command).await?,
         IdentityCommand::Export { out } => {
             let response = client
                 .admin()

@@ -3,11 +3,14 @@
 //! admin certificate from the node directory (the CLI never opens the database
 //! behind a running node's back).
 
+mod backup;
 mod commands;
+mod doctor;
 mod export;
 mod import;
 mod output;
 mod records;
+mod rotate;
 
 use std::path::PathBuf;
 
@@ -91,6 +94,15 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// Write the node's indicators to a STIX 2.1 bundle, a MISP event or CSV.
     Export(Box<export::ExportArgs>),
+    /// Write a consistent backup file (database, cursors, partners, audit log,
+    /// config, certificates; keys only with --include-keys, encrypted), whether
+    /// the node runs or not.
+    Backup(Box<backup::BackupArgs>),
+    /// Rebuild a node in a new --dir from a backup file; it resumes sync from its cursors.
+    Restore(Box<backup::RestoreArgs>),
+    /// Check permissions, certificate expiry, database, audit chain, partners'
+    /// clocks and reachability; exits non-zero on any error.
+    Doctor(doctor::DoctorArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -112,6 +124,9 @@ pub enum ClientCommand {
         #[arg(long)]
         sha256: Option<String>,
     },
+    /// Reissue a client certificate under the same name and role (an expiring
+    /// or lost one), offline, with the local CA in --dir.
+    Renew(Box<rotate::RenewArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -186,6 +201,8 @@ pub enum IdentityCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    #[command(flatten)]
+    Renewal(rotate::RenewalCommand),
 }
 
 #[derive(Subcommand, Debug)]

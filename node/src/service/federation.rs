@@ -115,6 +115,25 @@ impl Federation for FederationService {
             .await?;
         Ok(Response::new(answer))
     }
+
+    async fn announce_tls_rotation(
+        &self,
+        request: Request<proto::SignedTlsRotation>,
+    ) -> Result<Response<proto::TlsRotationAck>, Status> {
+        let partner = require_partner(&self.node, &request)?;
+        super::rotation::accept_rotation(&self.node, partner, request.get_ref()).await?;
+        Ok(Response::new(proto::TlsRotationAck {}))
+    }
+
+    async fn ping(
+        &self,
+        request: Request<proto::PingRequest>,
+    ) -> Result<Response<proto::PingResponse>, Status> {
+        require_partner(&self.node, &request)?;
+        Ok(Response::new(proto::PingResponse {
+            now_unix_ms: crate::now_ms(),
+        }))
+    }
 }
 
 fn query_label(q: &proto::federated_query::Query) -> String {

@@ -1,0 +1,51 @@
+//! Telling a partner about this node's TLS rotation, before pulling from it:
+//! over the old certificate (which the partner still pins, or still accepts
+//! during the grace period), a statement signed by the identity key.
+
+use std::sync::Arc;
+
+use crate::node::Node;
+use crate::proto::federation_client::FederationClient;
+use crate::record::NodeId;
+
+/// Announces the rotation to `partner` once per run of the node, while the old
+/// certificate is within its grace period. An error keeps the puller backing
+/// off and trying again.
+pub(super) async fn announce_rotation(
+    node: &Arc<Node>,
+    partner: NodeId,
+    address: &str,
+    partner_cert: &[u8],
+) -> Result<(), String> {
+    let Some(rotation) = &node.rotation else {
+        return Ok(());
+    };
+    if !rotation.in_grace() || rotation.announced_to(&partner) {
+        return Ok(());
+    }
+    let config =
+        crate::tls::client_config(&rotation.old_cert_der, &rotation.old_key_der, partner_cert)
+            .map_err(|e| e.to_string())?;
+    let channel = crate::tls::connect_channel(address, config, false)
+        .await
+        .map_err(|e| format!("announcing the TLS rotation: {e}"))?;
+    let bundle = crate::identity::Bundle::create(
+        &node.identity,
+        node.advertised_endpoints(),
+        crate::now_ms(),
+    );
+    let statement = crate::identity::sign_rotation(&node.identity, &rotation.file, &bundle);
+    FederationClient::new(channel)
+        .announce_tls_rotation(statement)
+        .await
+        .map_err(|s| {
+            format!(
+                "announcing the TLS rotation: {:?}: {}",
+                s.code(),
+                s.message()
+            )
+        })?;
+    rotation.mark_announced(partner);
+    tracing::info!(partner = %partner.short(), "partner told of the new TLS certificate");
+    Ok(())
+}
