@@ -35,17 +35,26 @@ pub(super) async fn announce_rotation(
         crate::now_ms(),
     );
     let statement = crate::identity::sign_rotation(&node.identity, &rotation.file, &bundle);
-    FederationClient::new(channel)
+    let answer = FederationClient::new(channel)
         .announce_tls_rotation(statement)
-        .await
-        .map_err(|s| {
-            format!(
+        .await;
+    match answer {
+        Ok(_) => {
+            tracing::info!(partner = %partner.short(), "partner told of the new TLS certificate")
+        }
+        // A partner on an older version cannot move its pin: it must enroll
+        // this node again. Do not stop pulling from it over that.
+        Err(status) if status.code() == tonic::Code::Unimplemented => {
+            tracing::warn!(partner = %partner.short(), "partner cannot take a TLS rotation (older version): it must enroll this node again");
+        }
+        Err(s) => {
+            return Err(format!(
                 "announcing the TLS rotation: {:?}: {}",
                 s.code(),
                 s.message()
-            )
-        })?;
+            ))
+        }
+    }
     rotation.mark_announced(partner);
-    tracing::info!(partner = %partner.short(), "partner told of the new TLS certificate");
     Ok(())
 }
