@@ -131,6 +131,9 @@ fn a_live_backup_restores_every_acknowledged_record_and_sync_resumes_from_the_cu
     );
     stop.store(true, Ordering::SeqCst);
     burst.join().unwrap();
+    let all_acked: std::collections::HashSet<String> =
+        acked.lock().unwrap().iter().map(|(_, id)| id.clone()).collect();
+    let a_id = a.node_id();
     let must_hold: Vec<String> = acked
         .lock()
         .unwrap()
@@ -182,6 +185,14 @@ fn a_live_backup_restores_every_acknowledged_record_and_sync_resumes_from_the_cu
     );
     for id in &must_hold {
         restored.cli_ok(&["get", id]);
+    }
+    // And nothing that was not acknowledged: every own record it holds was.
+    let own = restored.cli_json(&["list", "--origin", &a_id, "--limit", "100000"]);
+    let own = own["records"].as_array().unwrap();
+    assert!(own.len() >= must_hold.len());
+    for record in own {
+        let id = record["record_id"].as_str().unwrap();
+        assert!(all_acked.contains(id), "{id} was never acknowledged");
     }
     // The cursor saved in the backup (B's change log also lists A's own
     // records, which B does not send back, so it moved on during the burst).
