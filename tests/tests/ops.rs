@@ -131,8 +131,12 @@ fn a_live_backup_restores_every_acknowledged_record_and_sync_resumes_from_the_cu
     );
     stop.store(true, Ordering::SeqCst);
     burst.join().unwrap();
-    let all_acked: std::collections::HashSet<String> =
-        acked.lock().unwrap().iter().map(|(_, id)| id.clone()).collect();
+    let all_acked: std::collections::HashSet<String> = acked
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, id)| id.clone())
+        .collect();
     let a_id = a.node_id();
     let must_hold: Vec<String> = acked
         .lock()
@@ -366,6 +370,40 @@ fn doctor_flags_a_world_readable_key_and_an_expiring_certificate() {
             .any(|l| l.starts_with("warn") && l.contains("\"Dana\"") && l.contains("expires in")),
         "{expiring}"
     );
+
+    // An expired certificate is an error: non-zero exit.
+    a.issue("Eve", "analyst");
+    let expired = a.tmp.path().join("eve-renewed");
+    a.cli_ok(&[
+        "client",
+        "renew",
+        "--name",
+        "Eve",
+        "--out",
+        expired.to_str().unwrap(),
+        "--valid-days",
+        "0",
+    ]);
+    let out = a.cli(&["doctor"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("error") && l.contains("\"Eve\"") && l.contains("expired")),
+        "{stdout}"
+    );
+    assert!(
+        text(&out).contains("doctor found 1 error(s)"),
+        "{}",
+        text(&out)
+    );
+    let copy = liaison::identity::read_pem_cert(&expired.join("client.crt")).unwrap();
+    let record = a
+        .dir()
+        .join("clients")
+        .join(format!("{}.crt", liaison::identity::cert_pin(&copy)));
+    std::fs::remove_file(record).unwrap();
 
     #[cfg(unix)]
     {
