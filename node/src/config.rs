@@ -97,6 +97,9 @@ impl Config {
             ));
         }
         config.limits.validate()?;
+        if config.rotation.tls_grace_seconds == 0 {
+            return Err("rotation.tls_grace_seconds: must be at least 1 (partners are told over the old certificate during the grace period)".into());
+        }
         Ok(config)
     }
 

@@ -29,21 +29,25 @@ pub(super) async fn backup(node: Arc<Node>, who: String) -> Result<BackupStream,
         let io = |e: std::io::Error| Error::InvalidRequest(format!("backup: {e}"));
         let mut file = tempfile::tempfile_in(&node.dir.root).map_err(io)?;
         let mut writer = BufWriter::new(&mut file);
+        let started = std::time::Instant::now();
         let summary = node.store.snapshot(&mut writer)?;
+        // Writes waited this long (the copy holds the write gate).
+        let paused_ms = started.elapsed().as_millis();
         writer.flush().map_err(io)?;
         drop(writer);
         let len = file.seek(SeekFrom::End(0)).map_err(io)?;
         file.seek(SeekFrom::Start(0)).map_err(io)?;
+        tracing::info!(
+            records = summary.records,
+            bytes = len,
+            paused_ms,
+            "backup snapshot taken"
+        );
         Ok::<_, Error>((file, (summary, len)))
     })
     .await
     .map_err(|_| Error::ShuttingDown)??;
     let (summary, total_bytes) = summary;
-    tracing::info!(
-        records = summary.records,
-        bytes = total_bytes,
-        "backup snapshot taken"
-    );
     let (tx, rx) = mpsc::channel(4);
     tokio::task::spawn_blocking(move || {
         if let Err(status) = stream_file(file, total_bytes, summary, &tx) {
