@@ -1,5 +1,7 @@
 //! Writing a backup file from a database snapshot (taken by the running node, or
-//! from the closed database) and the files of the node directory.
+//! from the closed database) and the files of the node directory. It must never
+//! leave a complete-looking file behind a failure: the file is written under a
+//! `.partial` name and renamed only once its checksum is written and synced.
 
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom};

@@ -1,5 +1,6 @@
 //! The checks that need the node's state: its database, and each partner's
-//! certificate, clock (a `Ping` round trip) and reachability.
+//! certificate, clock (a `Ping` round trip) and reachability. Each partner call
+//! is bounded in time, so a dead partner never stalls `doctor`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,5 +1,9 @@
 //! The Admin service's operations calls: `Backup` (a consistent database snapshot,
 //! streamed in chunks) and `Doctor` (the node's own health checks).
+//!
+//! This module must never hold the store's write gate while streaming (the copy
+//! goes to an unlinked temporary file first), nor send anything but the snapshot
+//! (keys stay on disk; the CLI reads them itself).
 
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
@@ -12,6 +16,7 @@ use tonic::Status;
 use crate::error::Error;
 use crate::node::Node;
 use crate::proto;
+use crate::store::StoreError;
 
 /// Bytes of snapshot per chunk (well under the message limit).
 const CHUNK_BYTES: usize = 1024 * 1024;
@@ -26,7 +31,7 @@ pub(super) async fn backup(node: Arc<Node>, who: String) -> Result<BackupStream,
     let snapshot_node = node.clone();
     let (file, summary) = tokio::task::spawn_blocking(move || {
         let node = snapshot_node;
-        let io = |e: std::io::Error| Error::InvalidRequest(format!("backup: {e}"));
+        let io = |e: std::io::Error| Error::Store(StoreError::Io(format!("backup snapshot: {e}")));
         let mut file = tempfile::tempfile_in(&node.dir.root).map_err(io)?;
         let mut writer = BufWriter::new(&mut file);
         let started = std::time::Instant::now();

@@ -1,6 +1,8 @@
 //! Telling a partner about this node's TLS rotation, before pulling from it:
 //! over the old certificate (which the partner still pins, or still accepts
-//! during the grace period), a statement signed by the identity key.
+//! during the grace period), a statement signed by the identity key. It must
+//! never use the old certificate for anything but this announcement, nor after
+//! its grace period.
 
 use std::sync::Arc;
 
