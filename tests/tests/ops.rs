@@ -138,6 +138,7 @@ fn a_live_backup_restores_every_acknowledged_record_and_sync_resumes_from_the_cu
         .map(|(_, id)| id.clone())
         .collect();
     let a_id = a.node_id();
+    let a_address = a.address();
     let must_hold: Vec<String> = acked
         .lock()
         .unwrap()
@@ -177,6 +178,15 @@ fn a_live_backup_restores_every_acknowledged_record_and_sync_resumes_from_the_cu
         &["restore", "--from", file.to_str().unwrap()],
     );
     assert!(out.status.success(), "restore: {}", text(&out));
+    // Where B still looks for A (its bundle's endpoint).
+    let config = tmp.path().join("node/config.toml");
+    let toml = std::fs::read_to_string(&config).unwrap();
+    let moved = toml.replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"{a_address}\""),
+    );
+    assert_ne!(toml, moved);
+    std::fs::write(&config, moved).unwrap();
     let mut restored = TestNode::adopt("Agency A (restored)", tmp);
     let audit_lines = std::fs::read_to_string(b.node_dir().audit_log())
         .unwrap()
@@ -222,6 +232,17 @@ fn a_live_backup_restores_every_acknowledged_record_and_sync_resumes_from_the_cu
     // B served the restored node only the three new records: no re-pull.
     assert!(eventually(WAIT, || disclosed_since(&b, audit_lines) == 3));
     assert_eq!(disclosed_since(&b, audit_lines), 3);
+
+    // B's cursor in A's change log is past the restored one (it pulled records
+    // published after the backup): it is served from the start again, so the
+    // restored node's next record reaches it.
+    let next = restored.publish("phone", "+44 7700 900099", "green", &[]);
+    assert!(
+        eventually(WAIT, || holds(&b, "+447700900099", &next)),
+        "{}",
+        restored.log()
+    );
+    assert!(restored.log().contains("past this node's change log"));
 }
 
 async fn ping_with(
