@@ -24,6 +24,8 @@ use crate::record::{
 use crate::store::{CommitHandle, Committer, PartnerEntry, Store, WriteBatch};
 use crate::tls::PinSet;
 
+mod partner_rotation;
+
 const MS_PER_DAY: i64 = 86_400_000;
 
 /// One shutdown signal that reaches every task.
@@ -490,48 +492,5 @@ impl Node {
             .ok()
             .and_then(|p| p.get(id).map(|l| l.connection.clone()))
             .unwrap_or_default()
-    }
-
-    /// Keeps a partner's rotated-out certificate pinned until its grace ends.
-    fn pin_previous(&self, id: &NodeId, entry: &PartnerEntry) {
-        let previous = entry
-            .previous_pin
-            .as_deref()
-            .and_then(|pin| hex::decode(pin).ok())
-            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
-        if let Some(pin) = previous {
-            if entry.previous_pin_until_ms > crate::now_ms() {
-                self.pins
-                    .insert_until(pin, *id, entry.previous_pin_until_ms);
-            }
-        }
-    }
-
-    /// Replaces a partner's entry after a TLS rotation: the new pin at once,
-    /// the old one until its grace ends; its cached channel is dropped so the
-    /// next call pins the new certificate.
-    pub fn update_partner_entry(&self, id: &NodeId, entry: PartnerEntry) -> Result<()> {
-        let pin: [u8; 32] = hex::decode(&entry.tls_pin)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| Error::InvalidRequest("tls_pin: malformed".into()))?;
-        if self
-            .pins
-            .partner_for_pin(&pin)
-            .is_some_and(|other| other != *id)
-        {
-            return Err(Error::Conflict(
-                "new_bundle: its TLS certificate is enrolled for another partner".into(),
-            ));
-        }
-        self.pins.insert(pin, *id);
-        self.pin_previous(id, &entry);
-        if let Ok(mut partners) = self.partners.lock() {
-            if let Some(live) = partners.get_mut(id) {
-                live.entry = entry;
-                live.channel = None;
-            }
-        }
-        Ok(())
     }
 }
