@@ -85,7 +85,7 @@ impl Store {
         if magic != MAGIC {
             return Err(malformed("not a Liaison database snapshot"));
         }
-        let store = Store::open(path, 64 * 1024 * 1024)?;
+        let store = Store::open(path, 16 * 1024 * 1024)?;
         let mut batch = sled::Batch::default();
         let (mut entries, mut in_batch) = (0u64, 0usize);
         while let Some(key) = read_part(input, MAX_KEY_BYTES, true)? {
@@ -96,6 +96,8 @@ impl Store {
             in_batch += 1;
             if in_batch == RESTORE_BATCH {
                 store.apply_gated(std::mem::take(&mut batch))?;
+                // Flushing as it goes keeps sled's dirty pages (memory) bounded.
+                store.flush_blocking()?;
                 in_batch = 0;
             }
         }
