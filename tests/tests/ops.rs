@@ -301,6 +301,12 @@ async fn a_tls_rotation_keeps_the_federation_without_re_enrollment_then_ends_the
         a.log(),
         b.log()
     );
+    let doctor = a.cli_ok(&["doctor"]);
+    assert!(
+        doctor
+            .contains("partner \"Agency B (example)\": TLS rotation: told of the new certificate"),
+        "{doctor}"
+    );
     // Both certificates are valid during the grace period.
     let b_cert = b.node_dir().tls_cert();
     ping_with(&b.address(), &old_cert, &old_key, &b_cert)

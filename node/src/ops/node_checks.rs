@@ -23,6 +23,7 @@ pub async fn node_checks(node: &Arc<Node>) -> Vec<Check> {
     let mut checks = database_checks(&node.store, node.commits.failed());
     let partners = node.store.partners().unwrap_or_default();
     checks.extend(partner_cert_checks(&partners, crate::now_ms()));
+    checks.extend(rotation_checks(node, &partners));
     // Pings run in parallel, each bounded by PING_TIMEOUT.
     let mut pings = tokio::task::JoinSet::new();
     for (index, (id, entry)) in partners.into_iter().enumerate() {
@@ -33,6 +34,33 @@ pub async fn node_checks(node: &Arc<Node>) -> Vec<Check> {
     answers.sort_by_key(|(index, _)| *index);
     checks.extend(answers.into_iter().map(|(_, check)| check));
     checks
+}
+
+/// While a TLS rotation's grace period runs: which partners were told.
+fn rotation_checks(node: &Node, partners: &[(NodeId, PartnerEntry)]) -> Vec<Check> {
+    let Some(rotation) = node.rotation.as_ref().filter(|r| r.in_grace()) else {
+        return Vec::new();
+    };
+    let until = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH
+            + Duration::from_millis(rotation.file.old_valid_until_ms.max(0) as u64),
+    );
+    partners
+        .iter()
+        .map(|(id, entry)| {
+            let check = format!("partner {:?}: TLS rotation", entry.name);
+            match rotation.announced_to(id) {
+                true => Check::new(check, Verdict::Ok, "told of the new certificate"),
+                false => Check::new(
+                    check,
+                    Verdict::Warn,
+                    format!(
+                        "not told yet; it must be reached before {until} or enroll this node again"
+                    ),
+                ),
+            }
+        })
+        .collect()
 }
 
 /// The database opened, its size, unreadable records, a stopped committer.
