@@ -38,6 +38,9 @@ pub struct Config {
     /// The Prometheus endpoint (`[metrics]` table; off unless `listen` is set).
     #[serde(default, skip_serializing_if = "crate::metrics::MetricsConfig::is_off")]
     pub metrics: crate::metrics::MetricsConfig,
+    /// Certificate rotation (`[rotation]` table).
+    #[serde(default)]
+    pub rotation: crate::identity::RotationConfig,
 }
 
 fn default_max_clock_skew_seconds() -> u64 {
@@ -74,6 +77,7 @@ impl Config {
             max_retention_days: default_max_retention_days(),
             limits: crate::limits::LimitsConfig::default(),
             metrics: crate::metrics::MetricsConfig::default(),
+            rotation: crate::identity::RotationConfig::default(),
         }
     }
 
@@ -97,6 +101,9 @@ impl Config {
             ));
         }
         config.limits.validate()?;
+        if config.rotation.tls_grace_seconds == 0 {
+            return Err("rotation.tls_grace_seconds: must be at least 1 (partners are told over the old certificate during the grace period)".into());
+        }
         Ok(config)
     }
 

@@ -30,6 +30,8 @@
 //! - [`untrusted`]: rules for outside text (no control characters) and how it is quoted and shown.
 //! - [`formats`]: CSV, MISP and STIX 2.1 files ↔ import items and exported records (pure, streaming).
 //! - [`metrics`]: Prometheus counters, histograms and scrape-time figures, and their plain-HTTP endpoint.
+//! - [`backup`]: backup files (database snapshot, audit log, config, encrypted keys) and restore.
+//! - [`ops`]: `liaison doctor`'s checks (permissions, certificate expiry, database, partners).
 #![forbid(unsafe_code)]
 
 /// `println!` for command output that tolerates a closed pipe (`liaison … | head`):
@@ -48,6 +50,7 @@ macro_rules! out {
 }
 
 pub mod audit;
+pub mod backup;
 pub mod bench;
 pub mod bulk;
 pub mod cli;
@@ -65,6 +68,7 @@ pub mod limits;
 pub mod listing;
 pub mod metrics;
 pub mod node;
+pub mod ops;
 pub mod policy;
 pub mod record;
 pub mod retention;

@@ -24,6 +24,8 @@ use crate::record::{
 use crate::store::{CommitHandle, Committer, PartnerEntry, Store, WriteBatch};
 use crate::tls::PinSet;
 
+mod partner_rotation;
+
 const MS_PER_DAY: i64 = 86_400_000;
 
 /// One shutdown signal that reaches every task.
@@ -112,6 +114,9 @@ pub struct Node {
     bound: Mutex<Option<String>>,
     /// Rate limits and the one-Pull-stream-per-partner rule.
     pub limits: crate::limits::Limits,
+    /// The last TLS rotation, while its old certificate is on disk (partners
+    /// are told with it; see identity/rotation.rs).
+    pub rotation: Option<crate::identity::Rotation>,
 }
 
 impl Node {
@@ -121,7 +126,10 @@ impl Node {
         shutdown: Shutdown,
     ) -> Result<(Arc<Node>, tokio::task::JoinHandle<()>)> {
         let config = dir.load_config()?;
+        let promoted =
+            crate::identity::promote_staged_tls(&dir, config.rotation.tls_grace_seconds)?;
         let identity = dir.load_identity(&config)?;
+        let rotation = crate::identity::load_rotation(&dir)?;
         let store = Store::open(&dir.database(), config.cache_mb * 1024 * 1024)?;
         store.set_max_retention_ms(config.max_retention_ms());
         let audit =
@@ -144,7 +152,18 @@ impl Node {
             next_sequence: AtomicU64::new(next_sequence),
             bound: Mutex::new(None),
             limits,
+            rotation,
         };
+        if let Some(rotated) = promoted {
+            tracing::info!(new_pin = %rotated.new_pin, "new TLS certificate in force; partners are told at their next connection");
+            node.audit
+                .record(
+                    "node",
+                    "identity.rotate_tls",
+                    serde_json::json!({ "old_pin": rotated.old_pin, "new_pin": rotated.new_pin }),
+                )
+                .map_err(|e| Error::Audit(e.to_string()))?;
+        }
         for pin in node.store.revoked_clients()? {
             node.pins.deny(pin);
         }
@@ -368,6 +387,7 @@ impl Node {
             ));
         }
         self.pins.insert(pin, id);
+        self.pin_previous(&id, &entry);
         let (revoked, _) = watch::channel(false);
         let live = PartnerLive {
             entry,

@@ -48,6 +48,13 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Client(ClientCommand::Revoke { cert, sha256, json }) => {
             revoke_client(&dir, cert, sha256, json).await
         }
+        Command::Client(ClientCommand::Renew(args)) => super::rotate::renew_client(&dir, *args),
+        Command::Identity(IdentityCommand::Renewal(command)) => {
+            super::rotate::run(&dir, command).await
+        }
+        Command::Backup(args) => super::backup::backup(&dir, *args).await,
+        Command::Restore(args) => super::backup::restore(&dir, *args),
+        Command::Doctor(args) => super::doctor::doctor(&dir, args).await,
         Command::Publish(args) => publish(&dir, *args).await,
         Command::Search(args) => search(&dir, *args).await,
         Command::Revoke {
@@ -159,6 +166,7 @@ fn issue(
     let cert = issue_client_cert(&ca_cert, &ca_key, name, role)?;
     crate::identity::write_private(&out.join("client.key"), cert.key_pem.as_bytes())?;
     crate::identity::write_public(&out.join("client.crt"), cert.cert_pem.as_bytes())?;
+    super::rotate::register_issued(dir, &cert.cert_der, &cert.cert_pem)?;
     // The node's certificate, for clients that pin it or use it as their root.
     std::fs::create_dir_all(out)?;
     std::fs::copy(dir.tls_cert(), out.join("node.crt")).context("copying the node certificate")?;
@@ -360,6 +368,7 @@ async fn identity(dir: &NodeDir, command: IdentityCommand) -> Result<()> {
                 false => output::print_identity(&info),
             }
         }
+        IdentityCommand::Renewal(command) => super::rotate::run(dir, command).await?,
         IdentityCommand::Export { out, json } => {
             let response = client
                 .admin()

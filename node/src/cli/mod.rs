@@ -3,7 +3,9 @@
 //! admin certificate from the node directory (the CLI never opens the database
 //! behind a running node's back).
 
+mod backup;
 mod commands;
+mod doctor;
 mod export;
 mod ids;
 mod import;
@@ -13,6 +15,7 @@ mod partner;
 mod records;
 mod reference;
 mod values;
+mod rotate;
 
 use std::path::PathBuf;
 
@@ -142,6 +145,15 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Write a consistent backup file (database, cursors, partners, audit log,
+    /// config, certificates; keys only with --include-keys, encrypted), whether
+    /// the node runs or not.
+    Backup(Box<backup::BackupArgs>),
+    /// Rebuild a node in a new --dir from a backup file; it resumes sync from its cursors.
+    Restore(Box<backup::RestoreArgs>),
+    /// Check permissions, certificate expiry, database, audit chain, partners'
+    /// clocks and reachability; exits non-zero on any error.
+    Doctor(doctor::DoctorArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -183,6 +195,9 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Reissue a client certificate under the same name and role (an expiring
+    /// or lost one), offline, with the local CA in --dir.
+    Renew(Box<rotate::RenewArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -275,6 +290,8 @@ pub enum IdentityCommand {
         #[arg(long)]
         json: bool,
     },
+    #[command(flatten)]
+    Renewal(rotate::RenewalCommand),
 }
 
 #[derive(Subcommand, Debug)]

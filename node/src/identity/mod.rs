@@ -8,10 +8,18 @@
 mod bundle;
 mod certs;
 mod files;
+mod rotation;
 
 pub use bundle::{Bundle, BundleError};
-pub use certs::{issue_client_cert, ClientCert, Role, NODE_CERT_NAME};
+pub use certs::{
+    cert_summary, issue_client_cert, issue_client_cert_for_days, renew_ca_cert, CertSummary,
+    ClientCert, Role, NODE_CERT_NAME,
+};
 pub use files::{read_pem_cert, read_pem_key, write_private, write_public, NodeDir};
+pub use rotation::{
+    load_rotation, promote_staged_tls, sign_rotation, stage_tls_rotation, verify_rotation,
+    Rotation, RotationConfig, RotationFile, VerifiedRotation, MAX_GRACE_MS,
+};
 
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};

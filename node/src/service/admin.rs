@@ -40,6 +40,25 @@ impl AdminService {
 
 #[tonic::async_trait]
 impl Admin for AdminService {
+    type BackupStream = super::ops::BackupStream;
+
+    async fn backup(
+        &self,
+        request: Request<proto::BackupRequest>,
+    ) -> Result<Response<Self::BackupStream>, Status> {
+        let who = require_local(&self.node, &request, Role::Admin)?;
+        let stream = super::ops::backup(self.node.clone(), who.describe()).await?;
+        Ok(Response::new(stream))
+    }
+
+    async fn doctor(
+        &self,
+        request: Request<proto::DoctorRequest>,
+    ) -> Result<Response<proto::DoctorReport>, Status> {
+        require_local(&self.node, &request, Role::Admin)?;
+        Ok(Response::new(super::ops::doctor(self.node.clone()).await))
+    }
+
     async fn show_identity(
         &self,
         request: Request<proto::ShowIdentityRequest>,

@@ -69,7 +69,7 @@ impl Federation for FederationService {
         let server = StreamServer {
             node: self.node.clone(),
             grant,
-            cursor: request.get_ref().cursor,
+            cursor: checked_cursor(&self.node, partner, request.get_ref().cursor),
             tx,
         };
         tokio::spawn(async move {
@@ -115,6 +115,37 @@ impl Federation for FederationService {
             .await?;
         Ok(Response::new(answer))
     }
+
+    async fn announce_tls_rotation(
+        &self,
+        request: Request<proto::SignedTlsRotation>,
+    ) -> Result<Response<proto::TlsRotationAck>, Status> {
+        let partner = require_partner(&self.node, &request)?;
+        super::rotation::accept_rotation(&self.node, partner, request.get_ref()).await?;
+        Ok(Response::new(proto::TlsRotationAck {}))
+    }
+
+    async fn ping(
+        &self,
+        request: Request<proto::PingRequest>,
+    ) -> Result<Response<proto::PingResponse>, Status> {
+        require_partner(&self.node, &request)?;
+        Ok(Response::new(proto::PingResponse {
+            now_unix_ms: crate::now_ms(),
+        }))
+    }
+}
+
+/// A partner's cursor past our durable change log means this node lost its
+/// tail (restored from a backup): serve from the start, or the partner would
+/// skip as many of our next records. It de-duplicates by record id.
+fn checked_cursor(node: &Node, partner: NodeId, cursor: u64) -> u64 {
+    let durable = node.commits.durable();
+    if cursor <= durable {
+        return cursor;
+    }
+    tracing::warn!(partner = %partner.short(), cursor, durable, "partner's cursor is past this node's change log (restored from a backup?); serving from the start");
+    0
 }
 
 fn query_label(q: &proto::federated_query::Query) -> String {

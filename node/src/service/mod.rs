@@ -14,6 +14,8 @@ mod analyst;
 mod bulk;
 mod convert;
 mod federation;
+mod ops;
+mod rotation;
 
 pub use admin::AdminService;
 pub use analyst::AnalystService;

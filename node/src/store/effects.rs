@@ -163,7 +163,7 @@ impl Store {
         }
         let count = self.record_count().saturating_sub(purged.len() as u64);
         batch.insert(keys::meta(keys::META_RECORDS), &count.to_be_bytes()[..]);
-        self.tree().apply_batch(batch)?;
+        self.apply_gated(batch)?;
         self.set_record_count(count);
         Ok(purged)
     }

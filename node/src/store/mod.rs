@@ -14,11 +14,13 @@ mod keys;
 mod partners;
 mod pending;
 mod records;
+mod snapshot;
 
 pub use commit::{CommitHandle, Committer};
 pub use partners::{PartnerEntry, SyncState};
 pub use pending::{PendingUpdate, MAX_PENDING_PER_PARTNER};
 pub use records::{BatchOutcome, StoredRecord, WriteBatch};
+pub use snapshot::{RestoreSummary, SnapshotSummary};
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -73,6 +75,9 @@ struct Inner {
     unreadable: Mutex<Unreadable>,
     /// Longest a record is kept after its receipt, whatever its valid-until.
     max_retention_ms: AtomicI64,
+    /// Every multi-key write holds this shared; a backup holds it exclusively
+    /// while it copies the tree, so it never sees half of a batch.
+    write_gate: std::sync::RwLock<()>,
     /// Test hook: the next flush fails (no production switch exists).
     #[cfg(test)]
     fail_next_flush: std::sync::atomic::AtomicBool,
@@ -120,6 +125,7 @@ impl Store {
                 record_count,
                 unreadable: Mutex::new(Unreadable::default()),
                 max_retention_ms: AtomicI64::new(DEFAULT_MAX_RETENTION_MS),
+                write_gate: std::sync::RwLock::new(()),
                 #[cfg(test)]
                 fail_next_flush: Default::default(),
             }),
@@ -128,6 +134,17 @@ impl Store {
 
     pub(crate) fn tree(&self) -> &sled::Tree {
         &self.inner.main
+    }
+
+    /// Applies a batch atomically, never in the middle of a backup's copy.
+    pub(crate) fn apply_gated(&self, batch: sled::Batch) -> Result<(), StoreError> {
+        let _shared = self
+            .inner
+            .write_gate
+            .read()
+            .map_err(|_| StoreError::Io("write gate poisoned".into()))?;
+        self.inner.main.apply_batch(batch)?;
+        Ok(())
     }
 
     /// Makes every earlier write durable (survives a process kill).

@@ -28,6 +28,12 @@ pub struct PartnerEntry {
     /// A known-via origin an admin blocked: its records are refused.
     #[serde(default)]
     pub blocked: bool,
+    /// Hex SHA-256 of the certificate a TLS rotation replaced, still accepted
+    /// until `previous_pin_until_ms` (the grace period).
+    #[serde(default)]
+    pub previous_pin: Option<String>,
+    #[serde(default)]
+    pub previous_pin_until_ms: i64,
 }
 
 impl PartnerEntry {
@@ -50,6 +56,8 @@ impl PartnerEntry {
             added_ms: crate::now_ms(),
             known_via,
             blocked: false,
+            previous_pin: None,
+            previous_pin_until_ms: 0,
         }
     }
 }
@@ -93,7 +101,7 @@ impl Store {
         for entry in self.tree().scan_prefix(keys::pending_prefix(id)) {
             batch.remove(entry?.0);
         }
-        self.tree().apply_batch(batch)?;
+        self.apply_gated(batch)?;
         self.flush().await?;
         Ok(existed)
     }

@@ -126,7 +126,7 @@ impl Store {
             sled_batch.insert(keys::sync_state(peer), state.to_bytes());
             outcome.sync_state = Some(state);
         }
-        tree.apply_batch(sled_batch)?;
+        self.apply_gated(sled_batch)?;
         self.add_records(outcome.stored.len() as u64);
         Ok(outcome)
     }

@@ -13,6 +13,7 @@
 //! This module must never store a record it has not verified, and never let a
 //! partner's bad record stop the others in its batch.
 
+mod announce;
 mod verify;
 
 use std::sync::Arc;
@@ -153,6 +154,7 @@ async fn pull_stream(
         .ok_or("partner bundle lists no endpoint")?
         .clone();
     let cert = partner_cert(&entry.bundle).ok_or("partner bundle unreadable")?;
+    announce::announce_rotation(node, partner, &address, &cert).await?;
     let identity = &node.identity;
     let config = crate::tls::client_config(&identity.tls_cert_der, &identity.tls_key_der, &cert)
         .map_err(|e| e.to_string())?;

@@ -14,6 +14,9 @@ pub struct PinSet {
     inner: Arc<RwLock<HashMap<[u8; 32], NodeId>>>,
     /// Local client certificates revoked by an admin (SHA-256 of the DER).
     denied: Arc<RwLock<HashSet<[u8; 32]>>>,
+    /// Pins that stop being valid at a time (ms): a partner's certificate
+    /// replaced by a TLS rotation, accepted until the end of its grace period.
+    expiring: Arc<RwLock<HashMap<[u8; 32], i64>>>,
 }
 
 impl PinSet {
@@ -29,11 +32,40 @@ impl PinSet {
 
     pub fn remove_node(&self, node: &NodeId) {
         if let Ok(mut map) = self.inner.write() {
+            let pins: Vec<[u8; 32]> = map
+                .iter()
+                .filter(|(_, n)| *n == node)
+                .map(|(pin, _)| *pin)
+                .collect();
             map.retain(|_, n| n != node);
+            if let Ok(mut expiring) = self.expiring.write() {
+                for pin in pins {
+                    expiring.remove(&pin);
+                }
+            }
         }
     }
 
+    /// Pins `pin` for `node` until `until_ms` only (a rotated-out certificate).
+    pub fn insert_until(&self, pin: [u8; 32], node: NodeId, until_ms: i64) {
+        if let Ok(mut expiring) = self.expiring.write() {
+            expiring.insert(pin, until_ms);
+        }
+        self.insert(pin, node);
+    }
+
+    /// Whether a pin's grace period is over (pins without one never expire).
+    fn expired(&self, pin: &[u8; 32]) -> bool {
+        self.expiring
+            .read()
+            .map(|e| e.get(pin).is_some_and(|until| *until <= crate::now_ms()))
+            .unwrap_or(true)
+    }
+
     pub fn partner_for_pin(&self, pin: &[u8; 32]) -> Option<NodeId> {
+        if self.expired(pin) {
+            return None;
+        }
         self.inner.read().ok().and_then(|map| map.get(pin).copied())
     }
 
@@ -52,10 +84,25 @@ impl PinSet {
 
     /// The partner whose enrolled certificate this is, if any.
     pub fn partner_for(&self, cert_der: &[u8]) -> Option<NodeId> {
-        let pin = Self::pin_of(cert_der);
-        self.inner
-            .read()
-            .ok()
-            .and_then(|map| map.get(&pin).copied())
+        self.partner_for_pin(&Self::pin_of(cert_der))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rotated_out_pin_is_refused_after_its_grace_period() {
+        let pins = PinSet::default();
+        let node = NodeId([7; 32]);
+        pins.insert([1; 32], node);
+        pins.insert_until([2; 32], node, crate::now_ms() + 60_000);
+        pins.insert_until([3; 32], node, crate::now_ms() - 1);
+        assert_eq!(pins.partner_for_pin(&[1; 32]), Some(node));
+        assert_eq!(pins.partner_for_pin(&[2; 32]), Some(node));
+        assert_eq!(pins.partner_for_pin(&[3; 32]), None);
+        pins.remove_node(&node);
+        assert_eq!(pins.partner_for_pin(&[2; 32]), None);
     }
 }

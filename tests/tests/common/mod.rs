@@ -41,6 +41,16 @@ impl TestNode {
         }
     }
 
+    /// A node whose directory (`tmp/node`) was made another way, e.g. by
+    /// `liaison restore`.
+    pub fn adopt(name: &str, tmp: tempfile::TempDir) -> TestNode {
+        TestNode {
+            name: name.to_string(),
+            tmp,
+            child: None,
+        }
+    }
+
     pub fn dir(&self) -> PathBuf {
         self.tmp.path().join("node")
     }

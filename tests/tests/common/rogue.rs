@@ -173,6 +173,20 @@ impl Federation for RogueFederation {
             origins: vec![],
         }))
     }
+
+    async fn announce_tls_rotation(
+        &self,
+        _request: Request<proto::SignedTlsRotation>,
+    ) -> Result<Response<proto::TlsRotationAck>, Status> {
+        Err(Status::unimplemented("a rogue peer does not rotate"))
+    }
+
+    async fn ping(
+        &self,
+        _request: Request<proto::PingRequest>,
+    ) -> Result<Response<proto::PingResponse>, Status> {
+        Ok(Response::new(proto::PingResponse { now_unix_ms: 0 }))
+    }
 }
 
 /// Starts the rogue server for `rogue_dir`, trusting the victim's TLS certificate.

@@ -1,0 +1,160 @@
+//! Writing a backup file from a database snapshot (taken by the running node, or
+//! from the closed database) and the files of the node directory. It must never
+//! leave a complete-looking file behind a failure: the file is written under a
+//! `.partial` name and renamed only once its checksum is written and synced.
+
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom};
+use std::path::Path;
+
+use age::secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use super::{file_error, BackupError, Writer, AUDIT, KEYS, MANIFEST, PUBLIC_FILES, SNAPSHOT};
+use crate::identity::NodeDir;
+use crate::store::SnapshotSummary;
+
+/// What a backup holds, written first so a restore can tell before unpacking.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Manifest {
+    pub format: u32,
+    pub created_ms: i64,
+    pub name: String,
+    pub node_id: String,
+    pub records: u64,
+    pub entries: u64,
+    pub includes_keys: bool,
+    pub version: String,
+}
+
+/// The outcome of [`write_backup`].
+#[derive(Debug, Clone)]
+pub struct BackupSummary {
+    pub manifest: Manifest,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Writes the backup file `out` (refusing an existing file): manifest, config and
+/// certificates, the audit log, the snapshot in `snapshot` (a file positioned
+/// anywhere), the keys when `keys` holds a passphrase, then the checksum. The file
+/// appears under its name only once complete.
+pub fn write_backup(
+    dir: &NodeDir,
+    out: &Path,
+    snapshot: &mut File,
+    summary: SnapshotSummary,
+    keys: Option<&SecretString>,
+) -> Result<BackupSummary, BackupError> {
+    if out.exists() {
+        return Err(file_error(out, "already exists; choose a new file name"));
+    }
+    let config = dir
+        .load_config()
+        .map_err(|e| BackupError::Invalid(e.to_string()))?;
+    let node_id = dir
+        .load_identity(&config)
+        .map(|identity| identity.node_id().to_hex())
+        .unwrap_or_default();
+    let manifest = Manifest {
+        format: 1,
+        created_ms: crate::now_ms(),
+        name: config.name.clone(),
+        node_id,
+        records: summary.records,
+        entries: summary.entries,
+        includes_keys: keys.is_some(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let partial = out.with_extension("partial");
+    let written = write_sections(dir, &partial, snapshot, &manifest, keys);
+    let (bytes, digest) = match written {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&partial, out).map_err(|e| file_error(out, e))?;
+    Ok(BackupSummary {
+        manifest,
+        bytes,
+        sha256: hex::encode(digest),
+    })
+}
+
+fn write_sections(
+    dir: &NodeDir,
+    path: &Path,
+    snapshot: &mut File,
+    manifest: &Manifest,
+    keys: Option<&SecretString>,
+) -> Result<(u64, [u8; 32]), BackupError> {
+    let io = |e: std::io::Error| file_error(path, e);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    // The backup holds every record the agency shares: owner only.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path).map_err(io)?;
+    let mut writer = Writer::new(BufWriter::new(file)).map_err(io)?;
+    let manifest_json =
+        serde_json::to_vec_pretty(manifest).map_err(|e| BackupError::Invalid(e.to_string()))?;
+    writer.bytes(MANIFEST, &manifest_json).map_err(io)?;
+    for name in PUBLIC_FILES {
+        let source = dir.root.join(name);
+        if source.exists() {
+            let bytes = std::fs::read(&source).map_err(|e| file_error(&source, e))?;
+            writer.bytes(name, &bytes).map_err(io)?;
+        }
+    }
+    for (name, bytes) in client_certs(dir)? {
+        writer.bytes(&name, &bytes).map_err(io)?;
+    }
+    writer
+        .bytes(AUDIT, &complete_audit_lines(dir)?)
+        .map_err(io)?;
+    let len = snapshot.seek(SeekFrom::End(0)).map_err(io)?;
+    snapshot.seek(SeekFrom::Start(0)).map_err(io)?;
+    writer.copy(SNAPSHOT, len, snapshot).map_err(io)?;
+    if let Some(passphrase) = keys {
+        let encrypted = super::keys::encrypt_keys(dir, passphrase)?;
+        writer.bytes(KEYS, &encrypted).map_err(io)?;
+    }
+    let (buffered, digest) = writer.finish().map_err(io)?;
+    let file = buffered.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    let bytes = file.metadata().map_err(io)?.len();
+    Ok((bytes, digest))
+}
+
+/// The audit log up to its last complete line: the node may be appending.
+fn complete_audit_lines(dir: &NodeDir) -> Result<Vec<u8>, BackupError> {
+    let path = dir.audit_log();
+    let mut bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(file_error(&path, e)),
+    };
+    let end = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    bytes.truncate(end);
+    Ok(bytes)
+}
+
+/// Copies of the client certificates issued here (`clients/<sha256>.crt`).
+fn client_certs(dir: &NodeDir) -> Result<Vec<(String, Vec<u8>)>, BackupError> {
+    let folder = dir.root.join("clients");
+    let Ok(entries) = std::fs::read_dir(&folder) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let name = format!("clients/{}", entry.file_name().to_string_lossy());
+        if super::is_client_cert(&name) {
+            let bytes = std::fs::read(entry.path()).map_err(|e| file_error(&entry.path(), e))?;
+            out.push((name, bytes));
+        }
+    }
+    out.sort();
+    Ok(out)
+}

@@ -1,0 +1,59 @@
+//! A partner's TLS rotation in the live registry: its new pin at once, its old
+//! one only until the grace period ends. Never pins a certificate already
+//! enrolled for another partner, nor this node's own.
+
+use super::Node;
+use crate::error::{Error, Result};
+use crate::record::NodeId;
+use crate::store::PartnerEntry;
+use crate::tls::PinSet;
+
+impl Node {
+    /// Keeps a partner's rotated-out certificate pinned until its grace ends.
+    pub(super) fn pin_previous(&self, id: &NodeId, entry: &PartnerEntry) {
+        let previous = entry
+            .previous_pin
+            .as_deref()
+            .and_then(|pin| hex::decode(pin).ok())
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
+        if let Some(pin) = previous {
+            if entry.previous_pin_until_ms > crate::now_ms() {
+                self.pins
+                    .insert_until(pin, *id, entry.previous_pin_until_ms);
+            }
+        }
+    }
+
+    /// Replaces a partner's entry after a TLS rotation: the new pin at once,
+    /// the old one until its grace ends; its cached channel is dropped so the
+    /// next call pins the new certificate.
+    pub fn update_partner_entry(&self, id: &NodeId, entry: PartnerEntry) -> Result<()> {
+        let pin: [u8; 32] = hex::decode(&entry.tls_pin)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| Error::InvalidRequest("tls_pin: malformed".into()))?;
+        if self
+            .pins
+            .partner_for_pin(&pin)
+            .is_some_and(|other| other != *id)
+        {
+            return Err(Error::Conflict(
+                "new_bundle: its TLS certificate is enrolled for another partner".into(),
+            ));
+        }
+        if pin == PinSet::pin_of(&self.identity.tls_cert_der) {
+            return Err(Error::InvalidRequest(
+                "new_bundle: carries this node's own TLS certificate".into(),
+            ));
+        }
+        self.pins.insert(pin, *id);
+        self.pin_previous(id, &entry);
+        if let Ok(mut partners) = self.partners.lock() {
+            if let Some(live) = partners.get_mut(id) {
+                live.entry = entry;
+                live.channel = None;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,67 @@
+//! A partner's TLS rotation, received on the Federation service: the statement is
+//! verified against the calling partner's identity key, then its pin moves to the
+//! new certificate while the old one stays valid until the grace period ends.
+//! Logged in the audit log before it takes effect.
+
+use std::sync::Arc;
+
+use tonic::Status;
+
+use crate::error::Error;
+use crate::identity::{verify_rotation, MAX_GRACE_MS};
+use crate::node::Node;
+use crate::proto;
+use crate::record::NodeId;
+
+/// Applies `signed` from `partner` (idempotent: a statement already applied is
+/// acknowledged again).
+pub(super) async fn accept_rotation(
+    node: &Arc<Node>,
+    partner: NodeId,
+    signed: &proto::SignedTlsRotation,
+) -> Result<(), Status> {
+    let verified = verify_rotation(signed, &partner).map_err(Error::from)?;
+    let mut entry = node
+        .partner_entry(&partner)
+        .ok_or_else(|| Status::permission_denied("partner is no longer enrolled"))?;
+    let new_pin = verified.bundle.tls_pin();
+    if entry.tls_pin == new_pin {
+        return Ok(());
+    }
+    if entry.tls_pin != verified.old_pin {
+        return Err(Error::InvalidRequest(
+            "old_cert_sha256: not the certificate enrolled here for this partner".into(),
+        )
+        .into());
+    }
+    let now = crate::now_ms();
+    let until = verified
+        .old_valid_until_ms
+        .clamp(now, now.saturating_add(MAX_GRACE_MS));
+    node.audit(
+        format!("partner {}", partner.to_hex()),
+        "partner.tls_rotate",
+        serde_json::json!({
+            "partner": partner.to_hex(),
+            "old_pin": entry.tls_pin,
+            "new_pin": new_pin,
+            "old_valid_until_ms": until,
+        }),
+    )
+    .await?;
+    entry.previous_pin = Some(std::mem::replace(&mut entry.tls_pin, new_pin));
+    entry.previous_pin_until_ms = until;
+    entry.bundle = hex::encode(&verified.bundle.signed);
+    entry.endpoints = verified.bundle.endpoints.clone();
+    node.update_partner_entry(&partner, entry.clone())?;
+    node.store
+        .put_partner(&partner, &entry)
+        .await
+        .map_err(Error::from)?;
+    tracing::info!(partner = %partner.short(), "partner rotated its TLS certificate; pin moved");
+    // Its puller may be backing off after refusing the new certificate.
+    if let Some(kick) = node.puller_kick(&partner) {
+        kick.notify_one();
+    }
+    Ok(())
+}

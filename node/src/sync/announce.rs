@@ -1,0 +1,62 @@
+//! Telling a partner about this node's TLS rotation, before pulling from it:
+//! over the old certificate (which the partner still pins, or still accepts
+//! during the grace period), a statement signed by the identity key. It must
+//! never use the old certificate for anything but this announcement, nor after
+//! its grace period.
+
+use std::sync::Arc;
+
+use crate::node::Node;
+use crate::proto::federation_client::FederationClient;
+use crate::record::NodeId;
+
+/// Announces the rotation to `partner` once per run of the node, while the old
+/// certificate is within its grace period. An error keeps the puller backing
+/// off and trying again.
+pub(super) async fn announce_rotation(
+    node: &Arc<Node>,
+    partner: NodeId,
+    address: &str,
+    partner_cert: &[u8],
+) -> Result<(), String> {
+    let Some(rotation) = &node.rotation else {
+        return Ok(());
+    };
+    if !rotation.in_grace() || rotation.announced_to(&partner) {
+        return Ok(());
+    }
+    let config =
+        crate::tls::client_config(&rotation.old_cert_der, &rotation.old_key_der, partner_cert)
+            .map_err(|e| e.to_string())?;
+    let channel = crate::tls::connect_channel(address, config, false)
+        .await
+        .map_err(|e| format!("announcing the TLS rotation: {e}"))?;
+    let bundle = crate::identity::Bundle::create(
+        &node.identity,
+        node.advertised_endpoints(),
+        crate::now_ms(),
+    );
+    let statement = crate::identity::sign_rotation(&node.identity, &rotation.file, &bundle);
+    let answer = FederationClient::new(channel)
+        .announce_tls_rotation(statement)
+        .await;
+    match answer {
+        Ok(_) => {
+            tracing::info!(partner = %partner.short(), "partner told of the new TLS certificate")
+        }
+        // A partner on an older version cannot move its pin: it must enroll
+        // this node again. Do not stop pulling from it over that.
+        Err(status) if status.code() == tonic::Code::Unimplemented => {
+            tracing::warn!(partner = %partner.short(), "partner cannot take a TLS rotation (older version): it must enroll this node again");
+        }
+        Err(s) => {
+            return Err(format!(
+                "announcing the TLS rotation: {:?}: {}",
+                s.code(),
+                s.message()
+            ))
+        }
+    }
+    rotation.mark_announced(partner);
+    Ok(())
+}
