@@ -35,6 +35,9 @@ pub struct Config {
     /// Bounds on work per caller and per connection (`[limits]` table).
     #[serde(default)]
     pub limits: crate::limits::LimitsConfig,
+    /// Standard HTTP endpoints beside gRPC (`[http]` table: TAXII 2.1, MISP feed).
+    #[serde(default)]
+    pub http: crate::http::HttpConfig,
 }
 
 fn default_max_clock_skew_seconds() -> u64 {
@@ -70,6 +73,7 @@ impl Config {
             max_clock_skew_seconds: default_max_clock_skew_seconds(),
             max_retention_days: default_max_retention_days(),
             limits: crate::limits::LimitsConfig::default(),
+            http: crate::http::HttpConfig::default(),
         }
     }
 

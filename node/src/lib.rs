@@ -29,6 +29,7 @@
 //! - [`config`], [`error`]: settings file and the error type.
 //! - [`untrusted`]: rules for outside text (no control characters) and how it is quoted and shown.
 //! - [`formats`]: CSV, MISP and STIX 2.1 files ↔ import items and exported records (pure, streaming).
+//! - [`http`]: TAXII 2.1 and a MISP feed over the node's own TLS port, beside gRPC.
 #![forbid(unsafe_code)]
 
 /// `println!` for command output that tolerates a closed pipe (`liaison … | head`):
@@ -57,6 +58,7 @@ pub mod demo;
 pub mod error;
 pub mod federated;
 pub mod formats;
+pub mod http;
 pub mod identity;
 pub mod indicator;
 pub mod lab;
