@@ -153,11 +153,23 @@ async fn answer(
             }
             false => (by_id(&node, scope, &query.ids)?, None, true),
         };
+        let limit = if query.ids.is_empty() {
+            query.limit
+        } else {
+            usize::MAX
+        };
+        let (served, used) = build(&node, &items, with_fixed, limit);
+        let next = match used < items.len() {
+            // Cut short by `limit`: go on after the last indicator served.
+            true => items[..used].last().map(|i| i.stored.local_seq).or(next),
+            false => next,
+        };
+        let items = &items[..used];
         let added = items
             .first()
             .zip(items.last())
             .map(|(f, l)| (f.stored.received_ms, l.stored.received_ms));
-        let served = build(&node, &items, with_fixed)
+        let served = served
             .into_iter()
             .filter(|s| keep(&s.object, &query))
             .collect();
@@ -192,20 +204,25 @@ fn by_id(node: &Node, scope: page::Scope, ids: &[String]) -> Result<Vec<Item>, H
     Ok(items)
 }
 
-/// The STIX objects of a page, in order: fixed objects (first page), then per
-/// indicator its origin's identity (first time in the page) and itself.
-fn build(node: &Node, items: &[Item], with_fixed: bool) -> Vec<Served> {
+/// The STIX objects of a page, in order: fixed objects (first page, when
+/// `limit` leaves room), then per indicator its origin's identity (first time
+/// in the page) and itself; at most `limit` objects, but always at least one
+/// indicator. Returns them and how many items they used.
+fn build(node: &Node, items: &[Item], with_fixed: bool, limit: usize) -> (Vec<Served>, usize) {
     let names = page::origin_names(node, items);
-    let mut served = Vec::with_capacity(items.len() + 2);
-    if let (true, Some(first)) = (with_fixed, items.first()) {
+    let mut served = Vec::with_capacity(items.len().min(limit) + 2);
+    let fixed = fixed_objects();
+    if let (true, Some(first)) = (with_fixed && limit >= fixed.len() + 2, items.first()) {
         let date_added = first.stored.received_ms;
         served.extend(
-            fixed_objects()
+            fixed
                 .into_iter()
                 .map(|object| Served { object, date_added }),
         );
     }
     let mut origins = HashSet::new();
+    let mut used = 0;
+    let mut any = false;
     for item in items {
         let record = &item.stored.record;
         let origin = record.origin();
@@ -217,16 +234,24 @@ fn build(node: &Node, items: &[Item], with_fixed: bool) -> Vec<Served> {
             received_ms: item.stored.received_ms,
         };
         let Some(object) = indicator_object(&export) else {
+            used += 1;
             continue;
         };
+        let new_origin = !origins.contains(&origin);
+        if any && served.len() + 1 + usize::from(new_origin) > limit {
+            break;
+        }
         let date_added = item.stored.received_ms;
-        if origins.insert(origin) {
+        if new_origin {
+            origins.insert(origin);
             let object = origin_identity(&origin, name);
             served.push(Served { object, date_added });
         }
         served.push(Served { object, date_added });
+        used += 1;
+        any = true;
     }
-    served
+    (served, used)
 }
 
 /// The `match[…]` filters on one object.
