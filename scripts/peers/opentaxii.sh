@@ -75,9 +75,9 @@ PY
 
     servers=(liaison)
     if (( n <= max_n )); then
-    servers=(opentaxii liaison)
-    # --- OpenTAXII: fresh SQLite databases, one account, one collection, the same indicators.
-    cat >"$dir/opentaxii.yml" <<YML
+        servers=(opentaxii liaison)
+        # --- OpenTAXII: fresh SQLite databases, one account, one collection, the same indicators.
+        cat >"$dir/opentaxii.yml" <<YML
 domain: "127.0.0.1:9300"
 support_basic_auth: yes
 auth_api:
@@ -96,15 +96,15 @@ taxii2:
     parameters: {db_connection: "sqlite:///$dir/data.db", create_tables: yes}
 logging: {opentaxii: warning, root: warning}
 YML
-    export OPENTAXII_CONFIG=$dir/opentaxii.yml
-    "$venv/bin/opentaxii-create-account" -u bench -p bench-password -a >/dev/null
-    drive setup >/dev/null
-    "$venv/bin/gunicorn" -w 1 -t 3600 -b 127.0.0.1:9300 opentaxii.http:app 2>"$dir/opentaxii.log" &
-    ot_pid=$!
-    for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:9300/taxii2/ && break; sleep 0.1; done
-    ot=(opentaxii http://127.0.0.1:9300/taxii2/ bench bench-password)
-    loaded=$(drive load http://127.0.0.1:9300/taxii2/ bench bench-password "$dir/indicators.json")
-    echo "# N=$n OpenTAXII load: $loaded" >&2
+        export OPENTAXII_CONFIG=$dir/opentaxii.yml
+        "$venv/bin/opentaxii-create-account" -u bench -p bench-password -a >/dev/null
+        drive setup >/dev/null
+        "$venv/bin/gunicorn" -w 1 -t 3600 -b 127.0.0.1:9300 opentaxii.http:app 2>"$dir/opentaxii.log" &
+        ot_pid=$!
+        for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:9300/taxii2/ && break; sleep 0.1; done
+        ot=(opentaxii http://127.0.0.1:9300/taxii2/ bench bench-password)
+        loaded=$(drive load http://127.0.0.1:9300/taxii2/ bench bench-password "$dir/indicators.json")
+        echo "# N=$n OpenTAXII load: $loaded" >&2
     fi
 
     for server in "${servers[@]}"; do
