@@ -41,6 +41,9 @@ pub struct Config {
     /// Certificate rotation (`[rotation]` table).
     #[serde(default)]
     pub rotation: crate::identity::RotationConfig,
+    /// Standard HTTP endpoints beside gRPC (`[http]` table: TAXII 2.1, MISP feed).
+    #[serde(default)]
+    pub http: crate::http::HttpConfig,
 }
 
 fn default_max_clock_skew_seconds() -> u64 {
@@ -78,6 +81,7 @@ impl Config {
             limits: crate::limits::LimitsConfig::default(),
             metrics: crate::metrics::MetricsConfig::default(),
             rotation: crate::identity::RotationConfig::default(),
+            http: crate::http::HttpConfig::default(),
         }
     }
 

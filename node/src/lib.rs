@@ -32,6 +32,7 @@
 //! - [`metrics`]: Prometheus counters, histograms and scrape-time figures, and their plain-HTTP endpoint.
 //! - [`backup`]: backup files (database snapshot, audit log, config, encrypted keys) and restore.
 //! - [`ops`]: `liaison doctor`'s checks (permissions, certificate expiry, database, partners).
+//! - [`http`]: TAXII 2.1 and a MISP feed over the node's own TLS port, beside gRPC.
 #![forbid(unsafe_code)]
 
 /// `println!` for command output that tolerates a closed pipe (`liaison … | head`):
@@ -61,6 +62,7 @@ pub mod demo;
 pub mod error;
 pub mod federated;
 pub mod formats;
+pub mod http;
 pub mod identity;
 pub mod indicator;
 pub mod lab;

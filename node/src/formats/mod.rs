@@ -16,7 +16,7 @@ pub mod csv;
 mod json_stream;
 pub mod misp;
 pub mod stix;
-mod time;
+pub(crate) mod time;
 
 #[cfg(test)]
 mod proptests;

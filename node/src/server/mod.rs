@@ -10,6 +10,9 @@
 //! one address), each for at most `handshake_timeout_seconds`, and at most
 //! `max_connections` open connections. A connection over any bound is closed at
 //! once, never queued (`gate`): the accept loop must never wait for a slot.
+//!
+//! The same connections also carry HTTP/1.1 and HTTP/2 requests for the
+//! standard endpoints ([`crate::http`]: TAXII 2.1, MISP feed), routed by path.
 
 mod gate;
 
@@ -21,6 +24,7 @@ use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::service::Routes;
 use tonic::transport::Server;
 
 use crate::error::{Error, Result};
@@ -139,14 +143,7 @@ async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Re
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| Error::Tls(format!("reflection setup: {e}")))?;
-    let router = Server::builder()
-        .tcp_nodelay(true)
-        .max_concurrent_streams(Some(node.config.limits.max_concurrent_streams))
-        .concurrency_limit_per_connection(CALLS_PER_CONNECTION)
-        .http2_keepalive_interval(Some(Duration::from_secs(20)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .layer(crate::metrics::RpcMetricsLayer)
-        .add_service(health_service)
+    let grpc = Routes::new(health_service)
         .add_service(reflection)
         .add_service(
             AnalystServer::new(AnalystService::new(node.clone()))
@@ -161,6 +158,22 @@ async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Re
                 .max_decoding_message_size(MAX_REQUEST_BYTES)
                 .max_encoding_message_size(MAX_SYNC_MESSAGE_BYTES),
         );
+    // TAXII and the MISP feed (crate::http) share the port, TLS and limits;
+    // their paths never collide with gRPC's `/package.Service/Method`.
+    let routes = Routes::from(
+        grpc.into_axum_router()
+            .merge(crate::http::routes(node.clone())),
+    )
+    .prepare();
+    let router = Server::builder()
+        .tcp_nodelay(true)
+        .accept_http1(true)
+        .max_concurrent_streams(Some(node.config.limits.max_concurrent_streams))
+        .concurrency_limit_per_connection(CALLS_PER_CONNECTION)
+        .http2_keepalive_interval(Some(Duration::from_secs(20)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .layer(crate::metrics::RpcMetricsLayer)
+        .add_routes(routes);
     let mut stop = shutdown.clone();
     let server = router
         .serve_with_incoming_shutdown(ReceiverStream::new(rx), async move { stop.wait().await });

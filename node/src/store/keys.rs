@@ -35,8 +35,13 @@ pub const REVOKED_CLIENT: u8 = b'X';
 /// partner node id, entry number -> Envelope waiting to be retried (store/pending.rs)
 pub const PENDING: u8 = b'W';
 
+/// public UUID of a record (formats::record_uuid, as in STIX and MISP ids) -> record id
+pub const PUBLIC_ID: u8 = b'U';
+
 pub const META_SCHEMA: &str = "schema";
 pub const META_RECORDS: &str = "records";
+/// Set once every stored record has its public-id entry (store/public_ids.rs).
+pub const META_PUBLIC_IDS: &str = "public-ids";
 
 pub fn meta(name: &str) -> Vec<u8> {
     [&[META], name.as_bytes()].concat()
@@ -104,6 +109,10 @@ pub fn pending_prefix(peer: &NodeId) -> Vec<u8> {
 
 pub fn pending(peer: &NodeId, seq: u64) -> Vec<u8> {
     [pending_prefix(peer).as_slice(), &seq.to_be_bytes()].concat()
+}
+
+pub fn public_id(uuid: &[u8; 16]) -> Vec<u8> {
+    [&[PUBLIC_ID][..], uuid].concat()
 }
 
 /// The last 32 bytes of a key, as a record id.

@@ -13,12 +13,14 @@ mod effects;
 mod keys;
 mod partners;
 mod pending;
+mod public_ids;
 mod records;
 mod snapshot;
 
 pub use commit::{CommitHandle, Committer};
 pub use partners::{PartnerEntry, SyncState};
 pub use pending::{PendingUpdate, MAX_PENDING_PER_PARTNER};
+use public_ids::public_uuid;
 pub use records::{BatchOutcome, StoredRecord, WriteBatch};
 pub use snapshot::{RestoreSummary, SnapshotSummary};
 
@@ -118,7 +120,7 @@ impl Store {
         let main = db.open_tree("main")?;
         check_schema(&main, &shown)?;
         let record_count = AtomicU64::new(keys::read_u64(&main, &keys::meta(keys::META_RECORDS))?);
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 db,
                 main,
@@ -129,7 +131,9 @@ impl Store {
                 #[cfg(test)]
                 fail_next_flush: Default::default(),
             }),
-        })
+        };
+        store.backfill_public_ids()?;
+        Ok(store)
     }
 
     pub(crate) fn tree(&self) -> &sled::Tree {

@@ -96,6 +96,10 @@ impl Store {
             };
             sled_batch.insert(key, stored.encode_to_vec());
             sled_batch.insert(keys::change(seq), &record.id.0[..]);
+            sled_batch.insert(
+                keys::public_id(&super::public_uuid(&record.id)),
+                &record.id.0[..],
+            );
             outcome.last_change = seq;
             if let Some(revocation) =
                 self.stage_effects(record, batch.received_ms, &mut sled_batch, &mut staged)?

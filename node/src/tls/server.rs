@@ -109,6 +109,7 @@ pub fn server_config(
         .with_client_cert_verifier(verifier)
         .with_single_cert(vec![CertificateDer::from(cert_der.to_vec())], key)
         .map_err(tls)?;
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    // h2 for gRPC (and HTTP/2 clients), http/1.1 for TAXII and MISP feed clients.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }

@@ -14,7 +14,17 @@ use serde_json::{json, Value};
 use super::{distribution_for, type_for};
 use crate::formats::time::{format_date, format_ms};
 use crate::formats::{record_uuid, stable_uuid, ExportRecord, FormatError};
-use crate::record::Body;
+use crate::record::{Body, Indicator};
+
+/// The attribute value written for an indicator: its value, except a bank
+/// account's number without its `CC:` country (which goes in a tag).
+pub fn attribute_value(indicator: &Indicator) -> String {
+    let (misp_type, _) = type_for(indicator.kind, &indicator.value);
+    match indicator.value.split_once(':') {
+        Some((_, number)) if misp_type == super::BANK_ACCOUNT_TYPE => number.to_string(),
+        _ => indicator.value.clone(),
+    }
+}
 
 /// Streams one MISP event: [`MispWriter::begin`], [`MispWriter::write`] per record, [`MispWriter::finish`].
 pub struct MispWriter<W: Write> {
@@ -58,14 +68,13 @@ impl<W: Write> MispWriter<W> {
         };
         let (misp_type, category) = type_for(indicator.kind, &indicator.value);
         let mut tags = vec![format!("tlp:{}", indicator.tlp.as_str())];
-        let mut value = indicator.value.clone();
+        let value = attribute_value(indicator);
         if misp_type == "text" {
             tags.push(format!("liaison:kind=\"{}\"", indicator.kind));
         }
         if misp_type == super::BANK_ACCOUNT_TYPE {
-            if let Some((country, number)) = indicator.value.split_once(':') {
+            if let Some((country, _)) = indicator.value.split_once(':') {
                 tags.push(format!("liaison:country=\"{country}\""));
-                value = number.to_string();
             }
         }
         tags.extend(

@@ -20,7 +20,7 @@ mod read;
 mod write;
 
 pub use read::{read, StixReader};
-pub use write::StixWriter;
+pub use write::{fixed_objects, indicator_object, origin_identity, StixWriter};
 
 use crate::indicator::Kind;
 use crate::record::Tlp;

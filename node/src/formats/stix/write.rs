@@ -76,86 +76,14 @@ impl<W: Write> StixWriter<W> {
     /// `Ok(false)` when it is left out: revocations, sightings, and kinds STIX has
     /// no object for.
     pub fn write(&mut self, export: &ExportRecord<'_>) -> Result<bool, FormatError> {
-        let record = export.record;
-        let Body::Indicator(indicator) = &record.payload.body else {
+        let Some(object) = indicator_object(export) else {
             return Ok(false);
         };
-        let Some(pattern) = pattern(indicator) else {
-            return Ok(false);
-        };
-        if self.origins.insert(record.origin()) {
-            let identity = json!({
-                "type": "identity",
-                "spec_version": "2.1",
-                "id": origin_identity_id(&record.origin()),
-                "created": FIXED_CREATED,
-                "modified": FIXED_CREATED,
-                "name": export.origin_name,
-                "identity_class": "organization",
-                "x_liaison_node_id": record.origin().to_hex(),
-                "extensions": { liaison_extension_id(): { "extension_type": "toplevel-property-extension" } },
-            });
-            self.object(&identity, false)?;
+        let origin = export.record.origin();
+        if self.origins.insert(origin) {
+            self.object(&origin_identity(&origin, export.origin_name), false)?;
         }
-        let created = format_ms(record.payload.created_ms);
-        let mut object = Map::new();
-        let mut put = |key: &str, value: Value| {
-            object.insert(key.to_string(), value);
-        };
-        put("type", json!("indicator"));
-        put("spec_version", json!("2.1"));
-        put(
-            "id",
-            json!(format!("indicator--{}", record_uuid(&record.id))),
-        );
-        put("created", json!(created));
-        put("modified", json!(created));
-        put(
-            "created_by_ref",
-            json!(origin_identity_id(&record.origin())),
-        );
-        put(
-            "name",
-            json!(format!("{} {}", indicator.kind, indicator.value)),
-        );
-        put("pattern", json!(pattern));
-        put("pattern_type", json!("stix"));
-        put("pattern_version", json!("2.1"));
-        put("valid_from", json!(created));
-        if indicator.valid_until_ms > record.payload.created_ms {
-            put("valid_until", json!(format_ms(indicator.valid_until_ms)));
-        }
-        if !indicator.description.is_empty() {
-            put("description", json!(indicator.description));
-        }
-        if !indicator.labels.is_empty() {
-            let labels: Vec<&str> = indicator.labels.iter().map(|l| l.as_str()).collect();
-            put("labels", json!(labels));
-        }
-        if export.revoked {
-            put("revoked", json!(true));
-        }
-        put("object_marking_refs", json!([marking_id(indicator.tlp)]));
-        put(
-            "extensions",
-            json!({ liaison_extension_id(): { "extension_type": "toplevel-property-extension" } }),
-        );
-        put("x_liaison_record_id", json!(record.id.to_hex()));
-        put(
-            "x_liaison_evaluation",
-            json!(indicator.evaluation.to_string()),
-        );
-        if !indicator.handling.is_empty() {
-            let codes: Vec<String> = indicator.handling.iter().map(|h| h.to_string()).collect();
-            put("x_liaison_handling", json!(codes));
-        }
-        if !indicator.handling_note.is_empty() {
-            put("x_liaison_handling_note", json!(indicator.handling_note));
-        }
-        if !indicator.case_reference.is_empty() {
-            put("x_liaison_case", json!(indicator.case_reference));
-        }
-        self.object(&Value::Object(object), false)?;
+        self.object(&object, false)?;
         Ok(true)
     }
 
@@ -167,6 +95,91 @@ impl<W: Write> StixWriter<W> {
     }
 }
 
+/// The identity object an origin agency is exported as.
+pub fn origin_identity(origin: &NodeId, name: &str) -> Value {
+    json!({
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": origin_identity_id(origin),
+        "created": FIXED_CREATED,
+        "modified": FIXED_CREATED,
+        "name": name,
+        "identity_class": "organization",
+        "x_liaison_node_id": origin.to_hex(),
+        "extensions": { liaison_extension_id(): { "extension_type": "toplevel-property-extension" } },
+    })
+}
+
+/// One record's STIX indicator object; `None` for revocations, sightings, and
+/// kinds STIX has no object for. It refers to its origin's identity
+/// ([`origin_identity`]) and to the [`fixed_objects`].
+pub fn indicator_object(export: &ExportRecord<'_>) -> Option<Value> {
+    let record = export.record;
+    let Body::Indicator(indicator) = &record.payload.body else {
+        return None;
+    };
+    let pattern = pattern(indicator)?;
+    let created = format_ms(record.payload.created_ms);
+    let mut object = Map::new();
+    let mut put = |key: &str, value: Value| {
+        object.insert(key.to_string(), value);
+    };
+    put("type", json!("indicator"));
+    put("spec_version", json!("2.1"));
+    put(
+        "id",
+        json!(format!("indicator--{}", record_uuid(&record.id))),
+    );
+    put("created", json!(created));
+    put("modified", json!(created));
+    put(
+        "created_by_ref",
+        json!(origin_identity_id(&record.origin())),
+    );
+    put(
+        "name",
+        json!(format!("{} {}", indicator.kind, indicator.value)),
+    );
+    put("pattern", json!(pattern));
+    put("pattern_type", json!("stix"));
+    put("pattern_version", json!("2.1"));
+    put("valid_from", json!(created));
+    if indicator.valid_until_ms > record.payload.created_ms {
+        put("valid_until", json!(format_ms(indicator.valid_until_ms)));
+    }
+    if !indicator.description.is_empty() {
+        put("description", json!(indicator.description));
+    }
+    if !indicator.labels.is_empty() {
+        let labels: Vec<&str> = indicator.labels.iter().map(|l| l.as_str()).collect();
+        put("labels", json!(labels));
+    }
+    if export.revoked {
+        put("revoked", json!(true));
+    }
+    put("object_marking_refs", json!([marking_id(indicator.tlp)]));
+    put(
+        "extensions",
+        json!({ liaison_extension_id(): { "extension_type": "toplevel-property-extension" } }),
+    );
+    put("x_liaison_record_id", json!(record.id.to_hex()));
+    put(
+        "x_liaison_evaluation",
+        json!(indicator.evaluation.to_string()),
+    );
+    if !indicator.handling.is_empty() {
+        let codes: Vec<String> = indicator.handling.iter().map(|h| h.to_string()).collect();
+        put("x_liaison_handling", json!(codes));
+    }
+    if !indicator.handling_note.is_empty() {
+        put("x_liaison_handling_note", json!(indicator.handling_note));
+    }
+    if !indicator.case_reference.is_empty() {
+        put("x_liaison_case", json!(indicator.case_reference));
+    }
+    Some(Value::Object(object))
+}
+
 /// `[type:property = 'value']`, with `\` and `'` escaped as STIX patterning requires.
 pub fn pattern(indicator: &Indicator) -> Option<String> {
     let (object, property) = object_property(indicator.kind, &indicator.value)?;
@@ -176,7 +189,7 @@ pub fn pattern(indicator: &Indicator) -> Option<String> {
 
 /// The objects every bundle starts with: the five TLP 2.0 markings, the
 /// community extension definitions, and the Liaison extension and its author.
-fn fixed_objects() -> Vec<Value> {
+pub fn fixed_objects() -> Vec<Value> {
     let mut objects: Vec<Value> = TLP_MARKINGS
         .iter()
         .map(|(tlp, id)| {
