@@ -35,6 +35,9 @@ pub struct Config {
     /// Bounds on work per caller and per connection (`[limits]` table).
     #[serde(default)]
     pub limits: crate::limits::LimitsConfig,
+    /// The audit log: checkpoints, and whether consultations are logged (`[audit]`).
+    #[serde(default)]
+    pub audit: crate::audit::AuditConfig,
 }
 
 fn default_max_clock_skew_seconds() -> u64 {
@@ -70,6 +73,7 @@ impl Config {
             max_clock_skew_seconds: default_max_clock_skew_seconds(),
             max_retention_days: default_max_retention_days(),
             limits: crate::limits::LimitsConfig::default(),
+            audit: crate::audit::AuditConfig::default(),
         }
     }
 
@@ -93,6 +97,7 @@ impl Config {
             ));
         }
         config.limits.validate()?;
+        config.audit.validate()?;
         Ok(config)
     }
 

@@ -124,8 +124,12 @@ impl Node {
         let identity = dir.load_identity(&config)?;
         let store = Store::open(&dir.database(), config.cache_mb * 1024 * 1024)?;
         store.set_max_retention_ms(config.max_retention_ms());
-        let audit =
-            AuditLog::open(&dir.audit_log()).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let audit = AuditLog::open_signed(
+            &dir.audit_log(),
+            identity.signing_key.clone(),
+            &config.audit,
+        )
+        .map_err(|e| Error::Audit(e.to_string()))?;
         let next_sequence = store.origin_sequence(&identity.node_id())? + 1;
         let local_ca = crate::tls::local_ca_verifier(&identity.ca_cert_der)?;
         let (commits, committer) = Committer::spawn(store.clone())?;

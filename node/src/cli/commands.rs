@@ -9,8 +9,7 @@ use tonic::Code;
 
 use super::output;
 use super::{
-    AuditCommand, Cli, ClientCommand, Command, IdentityCommand, PartnerCommand, PublishArgs,
-    SearchArgs,
+    Cli, ClientCommand, Command, IdentityCommand, PartnerCommand, PublishArgs, SearchArgs,
 };
 use crate::client::NodeClient;
 use crate::config::Config;
@@ -52,7 +51,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Import(args) => super::import::import(&dir, *args).await,
         Command::Identity(command) => identity(&dir, command).await,
         Command::Partner(command) => partner(&dir, command).await,
-        Command::Audit(AuditCommand::Verify) => audit_verify(&dir),
+        Command::Audit(command) => super::audit::run(&dir, command),
         Command::Demo | Command::Bench(_) => Ok(()),
     }
 }
@@ -433,12 +432,6 @@ fn confirm(prompt: &str) -> Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
-}
-
-fn audit_verify(dir: &NodeDir) -> Result<()> {
-    let (entries, head) = crate::audit::verify(&dir.audit_log())?;
-    out!("audit log intact: {entries} entries, head {}", &head[..16]);
-    Ok(())
 }
 
 /// Turns a gRPC status into a sentence, keeping the node's own message.

@@ -3,6 +3,7 @@
 //! admin certificate from the node directory (the CLI never opens the database
 //! behind a running node's back).
 
+mod audit;
 mod commands;
 mod export;
 mod import;
@@ -82,9 +83,9 @@ pub enum Command {
     /// Enroll, list and revoke partner agencies.
     #[command(subcommand)]
     Partner(PartnerCommand),
-    /// The hash-chained audit log.
+    /// The audit log: verify, list, per-partner report, export, signed log heads.
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit(audit::AuditCommand),
     /// Run a three-agency federation on loopback and show it working.
     Demo,
     /// Measure signing, verification, publish and search on this machine.
@@ -211,12 +212,6 @@ pub enum PartnerCommand {
     Revoke { node_id: String },
     /// Refuse from now on the records of an origin known via a relay.
     Block { node_id: String },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum AuditCommand {
-    /// Check the whole hash chain.
-    Verify,
 }
 
 /// Parses arguments and runs the command; the binary's whole `main`.

@@ -69,6 +69,13 @@ pub async fn run(dir: NodeDir, listener: TcpListener, shutdown: Shutdown) -> Res
     }
     crate::retention::start(node.clone(), node.config.purge_interval());
     serve(node.clone(), listener, shutdown).await?;
+    // A signed checkpoint over everything logged up to the shutdown.
+    let _ = node
+        .audit
+        .record("node", "node.stop", serde_json::json!({}));
+    if let Err(e) = node.audit.seal() {
+        tracing::error!(error = %e, "audit log not sealed at shutdown");
+    }
     let store = node.store.clone();
     drop(node);
     // The committer stops once every handle is gone; wait (bounded) so queued
