@@ -45,6 +45,8 @@ pub struct AuditLog {
     tx: Mutex<Option<SyncSender<Job>>>,
     enabled: bool,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Batches served whose receipts are awaited.
+    served: super::receipts::Served,
 }
 
 impl AuditLog {
@@ -79,7 +81,12 @@ impl AuditLog {
             tx: Mutex::new(Some(tx)),
             enabled: config.enabled,
             thread: Mutex::new(Some(thread)),
+            served: Default::default(),
         })
+    }
+
+    pub fn served(&self) -> &super::receipts::Served {
+        &self.served
     }
 
     pub fn path(&self) -> &Path {

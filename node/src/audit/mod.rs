@@ -18,6 +18,7 @@
 //! group sync, off the caller's path (disclosures on the sync stream).
 
 mod checkpoint;
+pub mod disclose;
 pub mod heads;
 mod log;
 pub mod query;

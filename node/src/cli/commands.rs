@@ -122,6 +122,23 @@ fn issue(dir: &NodeDir, name: &str, role: crate::identity::Role, out: &Path) -> 
             .with_context(|| format!("reading {}", dir.ca_key().display()))?,
     );
     let cert = issue_client_cert(&ca_cert, &ca_key, name, role)?;
+    // Logged before the key is handed out, under the audit log's file lock
+    // (safe whether or not the node is running).
+    let config = dir.load_config()?;
+    let identity = dir.load_identity(&config)?;
+    let detail = serde_json::json!({
+        "name": name,
+        "role": role.unit(),
+        "cert_sha256": crate::identity::cert_pin(&cert.cert_der),
+        "os_user": std::env::var("USER").unwrap_or_default(),
+    });
+    crate::audit::append_offline(
+        &dir.audit_log(),
+        &identity.signing_key,
+        "cli",
+        "client.issue",
+        detail,
+    )?;
     crate::identity::write_private(&out.join("client.key"), cert.key_pem.as_bytes())?;
     crate::identity::write_public(&out.join("client.crt"), cert.cert_pem.as_bytes())?;
     // The node's certificate, for clients that pin it or use it as their root.

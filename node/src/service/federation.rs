@@ -94,7 +94,7 @@ impl Federation for FederationService {
         let grant = self.enrolled_grant(&partner)?;
         let query = request.into_inner();
         let node = self.node.clone();
-        let (answer, ids, query) = tokio::task::spawn_blocking(move || {
+        let (answer, (ids, tally), query) = tokio::task::spawn_blocking(move || {
             answer_search(&node, &grant, &query).map(|(a, ids)| (a, ids, query))
         })
         .await
@@ -105,6 +105,7 @@ impl Federation for FederationService {
             "case_reference": query.case_reference,
             "queries": query.queries.iter().map(query_label).collect::<Vec<_>>(),
             "records": ids,
+            "counts": tally.to_json(),
         });
         self.node
             .audit(
@@ -114,6 +115,16 @@ impl Federation for FederationService {
             )
             .await?;
         Ok(Response::new(answer))
+    }
+
+    async fn acknowledge(
+        &self,
+        request: Request<proto::Receipt>,
+    ) -> Result<Response<proto::ReceiptAck>, Status> {
+        let partner = require_partner(&self.node, &request)?;
+        crate::audit::disclose::receipt(&self.node, &partner, request.get_ref())
+            .map_err(|reason| Status::from(Error::InvalidRequest(format!("receipt {reason}"))))?;
+        Ok(Response::new(proto::ReceiptAck {}))
     }
 }
 
@@ -135,14 +146,14 @@ fn answer_search(
     node: &Node,
     grant: &Grant,
     query: &proto::FederatedQuery,
-) -> Result<(proto::FederatedAnswer, Vec<String>), Error> {
+) -> Result<(proto::FederatedAnswer, (Vec<String>, crate::audit::report::Tally)), Error> {
     if query.queries.len() > MAX_QUERIES {
         return Err(Error::InvalidRequest(format!(
             "at most {MAX_QUERIES} queries per search"
         )));
     }
     let mut answer = proto::FederatedAnswer::default();
-    let mut disclosed = Vec::new();
+    let mut disclosed = (Vec::new(), crate::audit::report::Tally::default());
     let mut origins: Vec<NodeId> = Vec::new();
     for q in &query.queries {
         let kind = u8::try_from(q.kind)
@@ -159,7 +170,8 @@ fn answer_search(
                 origins.push(origin);
             }
             answer.records.push(stored.record.envelope.to_wire());
-            disclosed.push(stored.record.id.to_hex());
+            disclosed.0.push(stored.record.id.to_hex());
+            disclosed.1.add(&stored.record);
         }
     }
     answer.origins = origins
@@ -209,25 +221,20 @@ impl StreamServer {
     async fn send_pending(&mut self) -> Result<bool, Status> {
         let node = self.node.clone();
         let (grant, cursor) = (self.grant, self.cursor);
-        let built = tokio::task::spawn_blocking(move || build_batch(&node, &grant, cursor))
-            .await
-            .map_err(|_| Status::internal("batch builder failed"))?
-            .map_err(Status::from)?;
-        let Some((batch, disclosed)) = built else {
+        let built = tokio::task::spawn_blocking(move || {
+            let built = build_batch(&node, &grant, cursor)?;
+            // Logged (queued for the writer's next group sync) before it is sent.
+            if let Some((batch, (ids, tally))) = &built {
+                crate::audit::disclose::served_batch(&node, &grant.node, batch.cursor, ids, tally);
+            }
+            Ok::<_, Error>(built.map(|(batch, _)| batch))
+        })
+        .await
+        .map_err(|_| Status::internal("batch builder failed"))?
+        .map_err(Status::from)?;
+        let Some(batch) = built else {
             return Ok(false);
         };
-        if !disclosed.is_empty() {
-            let ids: Vec<String> = disclosed.iter().map(|id| id.to_string()).collect();
-            let detail =
-                serde_json::json!({ "count": ids.len(), "records": ids, "cursor": batch.cursor });
-            self.node
-                .audit(
-                    format!("partner {}", self.grant.node.to_hex()),
-                    "sync.disclose",
-                    detail,
-                )
-                .await?;
-        }
         self.cursor = batch.cursor;
         self.tx
             .send(Ok(batch))
@@ -237,7 +244,8 @@ impl StreamServer {
     }
 }
 
-type Disclosed = Vec<crate::record::RecordId>;
+/// The ids served, in batch order, and their counts by TLP, kind and label.
+type Disclosed = (Vec<crate::record::RecordId>, crate::audit::report::Tally);
 
 /// Reads the change log after `cursor` and keeps what the partner may receive.
 fn build_batch(
@@ -257,7 +265,7 @@ fn build_batch(
         return Ok(None);
     };
     let mut batch = proto::PullBatch::default();
-    let mut disclosed = Vec::new();
+    let mut disclosed: Disclosed = Default::default();
     let mut bytes = 0;
     let mut origins: Vec<NodeId> = Vec::new();
     for (seq, id) in changes {
@@ -274,7 +282,8 @@ fn build_batch(
         }
         bytes += stored.record.envelope.payload.len() + 96;
         batch.records.push(stored.record.envelope.to_wire());
-        disclosed.push(id);
+        disclosed.0.push(id);
+        disclosed.1.add(&stored.record);
         if bytes >= BATCH_BYTES {
             break;
         }

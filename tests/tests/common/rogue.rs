@@ -171,6 +171,14 @@ impl Federation for RogueFederation {
             origins: vec![],
         }))
     }
+
+    /// Receipts are accepted and ignored.
+    async fn acknowledge(
+        &self,
+        _request: Request<proto::Receipt>,
+    ) -> Result<Response<proto::ReceiptAck>, Status> {
+        Ok(Response::new(proto::ReceiptAck {}))
+    }
 }
 
 /// Starts the rogue server for `rogue_dir`, trusting the victim's TLS certificate.

@@ -166,6 +166,14 @@ impl Federation for HostileFederation {
             origins: vec![],
         }))
     }
+
+    /// Receipts are accepted and ignored.
+    async fn acknowledge(
+        &self,
+        _request: Request<proto::Receipt>,
+    ) -> Result<Response<proto::ReceiptAck>, Status> {
+        Ok(Response::new(proto::ReceiptAck {}))
+    }
 }
 
 /// A running hostile peer.
