@@ -32,8 +32,11 @@ pub fn served_batch(node: &Node, partner: &NodeId, cursor: u64, ids: &[RecordId]
         "records": ids.iter().map(|id| id.to_hex()).collect::<Vec<_>>(),
         "counts": tally.to_json(),
     });
-    node.audit
-        .note(&format!("partner {}", partner.to_hex()), "sync.disclose", detail);
+    node.audit.note(
+        &format!("partner {}", partner.to_hex()),
+        "sync.disclose",
+        detail,
+    );
 }
 
 /// Checks a partner's receipt and queues the `sync.receipt` entry.
@@ -51,7 +54,10 @@ pub fn receipt(node: &Node, partner: &NodeId, receipt: &proto::Receipt) -> Resul
         "signature": hex::encode(&receipt.signature),
         "matches_disclosure": matches,
     });
-    node.audit
-        .note(&format!("partner {}", partner.to_hex()), "sync.receipt", detail);
+    node.audit.note(
+        &format!("partner {}", partner.to_hex()),
+        "sync.receipt",
+        detail,
+    );
     Ok(())
 }

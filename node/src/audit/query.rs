@@ -29,12 +29,10 @@ impl Filter {
     pub fn matches(&self, entry: &Entry) -> bool {
         let after = self.since_ms.is_none_or(|t| entry.time_ms >= t);
         let before = self.until_ms.is_none_or(|t| entry.time_ms <= t);
-        let actor = self.actor.as_ref().is_none_or(|a| {
-            entry
-                .actor
-                .to_lowercase()
-                .contains(&a.to_lowercase())
-        });
+        let actor = self
+            .actor
+            .as_ref()
+            .is_none_or(|a| entry.actor.to_lowercase().contains(&a.to_lowercase()));
         let partner = self
             .partner
             .as_ref()
@@ -153,7 +151,9 @@ pub fn to_json(entries: &[Entry]) -> serde_json::Value {
 /// CSV (RFC 4180): seq, time, actor, action, partner, detail (JSON), hash.
 pub fn write_csv(entries: &[Entry], out: impl std::io::Write) -> Result<(), String> {
     let mut writer = csv::Writer::from_writer(out);
-    let header = ["seq", "time", "actor", "action", "partner", "detail", "hash"];
+    let header = [
+        "seq", "time", "actor", "action", "partner", "detail", "hash",
+    ];
     writer.write_record(header).map_err(|e| e.to_string())?;
     for e in entries {
         writer

@@ -37,7 +37,11 @@ pub fn batch_digest<'a>(cursor: u64, ids: impl IntoIterator<Item = &'a RecordId>
 
 /// The digest of a batch as received, before any record is verified.
 pub fn digest_of_wire(batch: &proto::PullBatch) -> [u8; 32] {
-    let ids: Vec<RecordId> = batch.records.iter().map(|r| payload_id(&r.payload)).collect();
+    let ids: Vec<RecordId> = batch
+        .records
+        .iter()
+        .map(|r| payload_id(&r.payload))
+        .collect();
     batch_digest(batch.cursor, &ids)
 }
 
@@ -84,8 +88,11 @@ pub fn verify(partner: &NodeId, server: &NodeId, receipt: &proto::Receipt) -> Re
         .map_err(|_| "signature: must be 64 bytes".to_string())?;
     let key = VerifyingKey::from_bytes(partner.as_bytes())
         .map_err(|_| "signature: the partner's node id is not a usable key".to_string())?;
-    key.verify_strict(&message(server, receipt), &Signature::from_bytes(&signature))
-        .map_err(|_| "signature: does not verify with the partner's node key".to_string())
+    key.verify_strict(
+        &message(server, receipt),
+        &Signature::from_bytes(&signature),
+    )
+    .map_err(|_| "signature: does not verify with the partner's node key".to_string())
 }
 
 /// A batch the puller stored durably: (cursor, digest, records).

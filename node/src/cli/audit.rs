@@ -5,10 +5,64 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
-use clap::Subcommand;
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
 
+use crate::audit::query::{self, Filter};
 use crate::identity::NodeDir;
+
+/// Which entries: the filters `audit list` and `audit export` share.
+#[derive(Args, Debug, Clone, Default)]
+pub struct EntryFilter {
+    /// Only entries since: a date (2026-11-20), an RFC 3339 time, or an age (24h, 7days).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only entries up to this time (same forms as --since).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only entries whose actor contains this text (e.g. a person's name, "admin").
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only entries about this partner: its node id or a unique prefix of it.
+    #[arg(long)]
+    pub partner: Option<String>,
+    /// Only this action (see docs/OPERATIONS.md), or a part of one: "disclose", "search".
+    #[arg(long)]
+    pub action: Option<String>,
+}
+
+impl EntryFilter {
+    fn resolve(&self, dir: &NodeDir) -> Result<Filter> {
+        let time = |flag: &str, t: &Option<String>| {
+            t.as_deref()
+                .map(|t| query::parse_time(flag, t))
+                .transpose()
+                .map_err(|e| anyhow!(e))
+        };
+        Ok(Filter {
+            since_ms: time("--since", &self.since)?,
+            until_ms: time("--until", &self.until)?,
+            actor: self.actor.clone(),
+            partner: self
+                .partner
+                .as_deref()
+                .map(|p| partner_id(dir, p))
+                .transpose()?,
+            action: self.action.clone(),
+        })
+    }
+}
+
+fn partner_id(dir: &NodeDir, prefix: &str) -> Result<String> {
+    query::resolve_partner(&dir.audit_log(), prefix, &[]).map_err(|e| anyhow!(e))
+}
+
+/// File formats of `audit export`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
@@ -21,11 +75,54 @@ pub enum AuditCommand {
         #[arg(long)]
         node_id: Option<String>,
     },
+    /// Show entries, oldest first, filtered.
+    List {
+        #[command(flatten)]
+        filter: EntryFilter,
+        /// JSON (an array of entries) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What was disclosed to one partner: counts by TLP, kind and label, receipted
+    /// and unreceipted batches, and the justifications of its searches.
+    Report {
+        /// The partner's node id or a unique prefix of it.
+        #[arg(long)]
+        partner: String,
+        /// Only since: a date, an RFC 3339 time, or an age (30days).
+        #[arg(long)]
+        since: Option<String>,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write entries as CSV or JSON (for a data-protection officer).
+    Export {
+        /// csv or json.
+        #[arg(long)]
+        format: ExportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        filter: EntryFilter,
+    },
 }
 
 pub fn run(dir: &NodeDir, command: AuditCommand) -> Result<()> {
     match command {
         AuditCommand::Verify { file, node_id } => verify(dir, file, node_id),
+        AuditCommand::List { filter, json } => list(dir, &filter, json),
+        AuditCommand::Report {
+            partner,
+            since,
+            json,
+        } => report(dir, &partner, since, json),
+        AuditCommand::Export {
+            format,
+            out,
+            filter,
+        } => export(dir, format, out, &filter),
     }
 }
 
@@ -63,6 +160,138 @@ fn verify(dir: &NodeDir, file: Option<PathBuf>, node_id: Option<String>) -> Resu
             "sealed through entry {}; {n} entries after it are unsealed (chained, not yet signed: the node is running, or it stopped without its shutdown checkpoint)",
             found.sealed_through
         ),
+    }
+    Ok(())
+}
+
+fn log_path(dir: &NodeDir) -> Result<PathBuf> {
+    let path = dir.audit_log();
+    match path.exists() {
+        true => Ok(path),
+        false => bail!("{}: no audit log there", path.display()),
+    }
+}
+
+fn list(dir: &NodeDir, filter: &EntryFilter, json: bool) -> Result<()> {
+    let entries = query::select(&log_path(dir)?, &filter.resolve(dir)?)?;
+    if json {
+        out!("{}", query::to_json(&entries));
+        return Ok(());
+    }
+    for e in &entries {
+        out!(
+            "{:>6}  {}  {:<28} {:<18} {}",
+            e.seq,
+            query::time_text(e.time_ms),
+            e.actor,
+            e.action,
+            summary(&e.detail)
+        );
+    }
+    out!("{} entries", entries.len());
+    Ok(())
+}
+
+/// One line of detail: the count for batches, else the JSON cut short.
+fn summary(detail: &serde_json::Value) -> String {
+    if let (Some(count), Some(cursor)) = (detail.get("count"), detail.get("cursor")) {
+        return format!("{count} records, cursor {cursor}");
+    }
+    let text = detail.to_string();
+    match text.char_indices().nth(100) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
+fn report(dir: &NodeDir, partner: &str, since: Option<String>, json: bool) -> Result<()> {
+    let path = log_path(dir)?;
+    let partner = partner_id(dir, partner)?;
+    let since_ms = since
+        .as_deref()
+        .map(|t| query::parse_time("--since", t))
+        .transpose()
+        .map_err(|e| anyhow!(e))?
+        .unwrap_or(0);
+    let report = crate::audit::report::partner_report(&path, &partner, since_ms)?;
+    if json {
+        out!("{report}");
+        return Ok(());
+    }
+    let sync = &report["sync"];
+    let receipts = &report["receipts"];
+    out!("Disclosed to partner {partner} since {}:", report["since"]);
+    out!(
+        "  by sync: {} records in {} batches",
+        sync["records"],
+        sync["batches"]
+    );
+    for field in ["tlp", "kind", "label"] {
+        out!("    by {field}: {}", counts_line(&sync["counts"][field]));
+    }
+    out!(
+        "  receipted: {} batches ({} records); unreceipted: {} batches ({} records)",
+        receipts["batches_receipted"],
+        receipts["records_receipted"],
+        receipts["batches_unreceipted"],
+        receipts["records_unreceipted"]
+    );
+    let answers = &report["search_answers"];
+    out!(
+        "  search answers: {} ({} records)",
+        answers["answers"],
+        answers["records"]
+    );
+    for search in report["searches"].as_array().into_iter().flatten() {
+        out!(
+            "    {} analyst {} case {} justification {} → {} records",
+            search["time"].as_str().unwrap_or_default(),
+            search["analyst"],
+            search["case_reference"],
+            search["justification"],
+            search["results"]
+        );
+    }
+    Ok(())
+}
+
+fn counts_line(counts: &serde_json::Value) -> String {
+    let parts: Vec<String> = counts
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    match parts.is_empty() {
+        true => "-".into(),
+        false => parts.join(", "),
+    }
+}
+
+fn export(
+    dir: &NodeDir,
+    format: ExportFormat,
+    out: Option<PathBuf>,
+    filter: &EntryFilter,
+) -> Result<()> {
+    let entries = query::select(&log_path(dir)?, &filter.resolve(dir)?)?;
+    let mut bytes = Vec::new();
+    match format {
+        ExportFormat::Csv => query::write_csv(&entries, &mut bytes).map_err(|e| anyhow!(e))?,
+        ExportFormat::Json => {
+            bytes = serde_json::to_vec_pretty(&query::to_json(&entries))?;
+            bytes.push(b'\n');
+        }
+    }
+    match out {
+        Some(path) => {
+            std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("{} entries written to {}", entries.len(), path.display());
+        }
+        None => {
+            use std::io::Write as _;
+            let _ = std::io::stdout().lock().write_all(&bytes);
+        }
     }
     Ok(())
 }

@@ -114,7 +114,11 @@ impl Analyst for AnalystService {
         let page = tokio::task::spawn_blocking(move || super::bulk::list(&node, &request))
             .await
             .map_err(|_| Status::from(Error::ShuttingDown))??;
-        self.consulted(&who, "list", serde_json::json!({ "filter": filter, "results": page.records.len() }));
+        self.consulted(
+            &who,
+            "list",
+            serde_json::json!({ "filter": filter, "results": page.records.len() }),
+        );
         Ok(Response::new(page))
     }
 
@@ -142,7 +146,8 @@ impl Analyst for AnalystService {
         let who = require_local(&self.node, &request, Role::Analyst)?;
         let id = record_id(&request.get_ref().record_id)?;
         let stored = self.node.store.get(&id).map_err(Error::from)?;
-        let detail = serde_json::json!({ "record": id.to_hex(), "results": usize::from(stored.is_some()) });
+        let detail =
+            serde_json::json!({ "record": id.to_hex(), "results": usize::from(stored.is_some()) });
         self.consulted(&who, "get", detail);
         match stored {
             Some(stored) => Ok(Response::new(stored_view(&self.node, &stored))),

@@ -146,7 +146,13 @@ fn answer_search(
     node: &Node,
     grant: &Grant,
     query: &proto::FederatedQuery,
-) -> Result<(proto::FederatedAnswer, (Vec<String>, crate::audit::report::Tally)), Error> {
+) -> Result<
+    (
+        proto::FederatedAnswer,
+        (Vec<String>, crate::audit::report::Tally),
+    ),
+    Error,
+> {
     if query.queries.len() > MAX_QUERIES {
         return Err(Error::InvalidRequest(format!(
             "at most {MAX_QUERIES} queries per search"
