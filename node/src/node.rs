@@ -112,6 +112,8 @@ pub struct Node {
     bound: Mutex<Option<String>>,
     /// Rate limits and the one-Pull-stream-per-partner rule.
     pub limits: crate::limits::Limits,
+    /// Signed heads of our own record log and those partners showed us.
+    pub heads: crate::audit::heads::Heads,
 }
 
 impl Node {
@@ -134,6 +136,7 @@ impl Node {
         let local_ca = crate::tls::local_ca_verifier(&identity.ca_cert_der)?;
         let (commits, committer) = Committer::spawn(store.clone())?;
         let limits = crate::limits::Limits::new(&config.limits);
+        let heads = crate::audit::heads::Heads::load(dir.heads_file());
         let node = Node {
             identity,
             config,
@@ -148,6 +151,7 @@ impl Node {
             next_sequence: AtomicU64::new(next_sequence),
             bound: Mutex::new(None),
             limits,
+            heads,
         };
         for pin in node.store.revoked_clients()? {
             node.pins.deny(pin);

@@ -139,9 +139,12 @@ async fn every_disclosure_and_consultation_is_logged_and_reported() {
     );
     assert_eq!(report["sync"]["counts"]["label"]["romance-scam"], 1);
     let receipts = entries(&a, &["--action", "sync.receipt", "--partner", &b_id]);
-    assert!(receipts
-        .iter()
-        .all(|r| r["detail"]["matches_disclosure"] == true));
+    assert!(!receipts.is_empty());
+    for receipt in &receipts {
+        for batch in receipt["detail"]["batches"].as_array().unwrap() {
+            assert_eq!(batch["matches_disclosure"], true, "{receipt}");
+        }
+    }
     // B's report for C shows C's search with its justification.
     let report = b.cli_json(&["audit", "report", "--partner", &c_id[..8]]);
     assert_eq!(
@@ -227,4 +230,79 @@ fn tampering_on_disk_is_named_and_a_forged_log_is_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("forged"));
     std::thread::sleep(Duration::from_millis(10));
+}
+
+/// Enrolls the rogue (serving `script`) at `victim`; returns nothing to keep:
+/// the rogue server runs on the test's runtime.
+async fn enroll_rogue(victim: &TestNode, rogue: &TestNode, script: common::rogue::Script) {
+    let bundle =
+        common::rogue::start_with(&rogue.node_dir(), &victim.node_dir(), |_, _| Some(script)).await;
+    let path = victim.tmp.path().join("rogue.pem");
+    std::fs::write(&path, bundle).unwrap();
+    victim.cli_ok(&[
+        "partner",
+        "add",
+        path.to_str().unwrap(),
+        "--max-tlp",
+        "green",
+        "--yes",
+    ]);
+}
+
+/// The rogue's history as shown to one victim: one record and its signed head.
+fn history(key: &ed25519_dalek::SigningKey, value: &str) -> common::rogue::Script {
+    use liaison::record::{Envelope, RecordId, Tlp};
+    let record = common::rogue::signed(key, 1, common::rogue::indicator(value, Tlp::Green, vec![]));
+    let id: RecordId = Envelope::from_wire(record.clone()).unwrap().id();
+    let head = liaison::proto::LogHead {
+        origin: key.verifying_key().to_bytes().to_vec(),
+        size: 1,
+        root: liaison::audit::heads::chain(&[0; 32], &id).to_vec(),
+        last_sequence: 1,
+        signed_unix_ms: liaison::now_ms(),
+    };
+    common::rogue::Script {
+        batches: vec![vec![record]],
+        gate: None,
+        head: Some(liaison::audit::heads::sign(key, &head)),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partner_showing_two_histories_is_caught_by_head_gossip() {
+    let mut a = TestNode::init("Agency A (example)");
+    let mut b = TestNode::init("Agency B (example)");
+    let rogue = TestNode::init("Agency Rogue (example)");
+    a.start();
+    b.start();
+    a.enroll(&b, "green", false);
+    b.enroll(&a, "green", false);
+    let key = {
+        let dir = rogue.node_dir();
+        dir.load_identity(&dir.load_config().unwrap())
+            .unwrap()
+            .signing_key
+    };
+    let rogue_id = hex::encode(key.verifying_key().to_bytes());
+    // The same origin, two different first records: one history each.
+    enroll_rogue(&a, &rogue, history(&key, "+447700900801")).await;
+    enroll_rogue(&b, &rogue, history(&key, "+447700900802")).await;
+
+    let conflict_at = |node: &TestNode| {
+        let heads = node.cli_json(&["audit", "heads"]);
+        heads["conflicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["origin"] == rogue_id.as_str() && c["size"] == 1)
+    };
+    let caught = eventually(WAIT, || conflict_at(&a) || conflict_at(&b));
+    let heads = b.cli_json(&["audit", "heads"]);
+    assert!(caught, "no conflict recorded: {heads:#}");
+    // Each node also holds the honest heads of the other.
+    assert!(heads["latest"][a.node_id()].is_object(), "{heads:#}");
+    let logged = entries(&a, &["--action", "heads.conflict"]).len()
+        + entries(&b, &["--action", "heads.conflict"]).len();
+    assert!(logged >= 1);
+    assert!(b.cli_ok(&["audit", "heads"]).contains("CONFLICT"));
 }

@@ -39,20 +39,26 @@ pub fn served_batch(node: &Node, partner: &NodeId, cursor: u64, ids: &[RecordId]
     );
 }
 
-/// Checks a partner's receipt and queues the `sync.receipt` entry.
+/// Checks a partner's receipt and queues one `sync.receipt` entry for it.
 pub fn receipt(node: &Node, partner: &NodeId, receipt: &proto::Receipt) -> Result<(), String> {
     receipts::verify(partner, &node.node_id(), receipt)?;
-    let matches = node
-        .audit
-        .served()
-        .acknowledge(partner, receipt.cursor, &receipt.batch_digest);
+    let served = node.audit.served();
+    let batches: Vec<_> = receipt
+        .batches
+        .iter()
+        .map(|b| {
+            json!({
+                "cursor": b.cursor,
+                "digest": hex::encode(&b.batch_digest),
+                "records": b.records,
+                "matches_disclosure": served.acknowledge(partner, b.cursor, &b.batch_digest),
+            })
+        })
+        .collect();
     let detail = json!({
-        "cursor": receipt.cursor,
-        "digest": hex::encode(&receipt.batch_digest),
-        "records": receipt.records,
+        "batches": batches,
         "stored_unix_ms": receipt.stored_unix_ms,
         "signature": hex::encode(&receipt.signature),
-        "matches_disclosure": matches,
     });
     node.audit.note(
         &format!("partner {}", partner.to_hex()),

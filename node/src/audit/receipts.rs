@@ -45,30 +45,44 @@ pub fn digest_of_wire(batch: &proto::PullBatch) -> [u8; 32] {
     batch_digest(batch.cursor, &ids)
 }
 
+/// At most this many batches in one receipt (each is 44 bytes on the wire).
+const MAX_BATCHES: usize = 512;
+/// Receipts waiting for the sender task; more are dropped (best effort: a
+/// missing receipt shows as "unreceipted", it never slows the stream).
+const QUEUED_RECEIPTS: usize = 2048;
+/// Pause between two receipt calls: a few calls a second, far below a
+/// partner's rate limit, whatever the batch rate.
+const PACE: std::time::Duration = std::time::Duration::from_millis(250);
+
 fn message(server: &NodeId, receipt: &proto::Receipt) -> Vec<u8> {
-    [
+    let mut message = [
         RECEIPT_PREFIX,
         server.as_bytes(),
-        &receipt.cursor.to_be_bytes(),
-        &receipt.batch_digest,
-        &receipt.records.to_be_bytes(),
         &receipt.stored_unix_ms.to_be_bytes(),
     ]
-    .concat()
+    .concat();
+    for batch in &receipt.batches {
+        message.extend_from_slice(&batch.cursor.to_be_bytes());
+        message.extend_from_slice(&batch.batch_digest);
+        message.extend_from_slice(&batch.records.to_be_bytes());
+    }
+    message
 }
 
-/// The puller's receipt for a batch from `server`, signed with its node key.
-pub fn sign(
-    key: &SigningKey,
-    server: &NodeId,
-    cursor: u64,
-    digest: [u8; 32],
-    records: u32,
-) -> proto::Receipt {
+/// A batch the puller stored durably: (cursor, digest, records).
+pub type Stored = (u64, [u8; 32], u32);
+
+/// The puller's receipt for batches from `server`, signed with its node key.
+pub fn sign(key: &SigningKey, server: &NodeId, batches: &[Stored]) -> proto::Receipt {
     let mut receipt = proto::Receipt {
-        cursor,
-        batch_digest: digest.to_vec(),
-        records,
+        batches: batches
+            .iter()
+            .map(|(cursor, digest, records)| proto::receipt::Batch {
+                cursor: *cursor,
+                batch_digest: digest.to_vec(),
+                records: *records,
+            })
+            .collect(),
         stored_unix_ms: crate::now_ms(),
         signature: Vec::new(),
     };
@@ -78,7 +92,10 @@ pub fn sign(
 
 /// Checks a receipt from `partner` for batches `server` (this node) served.
 pub fn verify(partner: &NodeId, server: &NodeId, receipt: &proto::Receipt) -> Result<(), String> {
-    if receipt.batch_digest.len() != 32 {
+    if receipt.batches.is_empty() || receipt.batches.len() > MAX_BATCHES {
+        return Err(format!("batches: between 1 and {MAX_BATCHES}"));
+    }
+    if receipt.batches.iter().any(|b| b.batch_digest.len() != 32) {
         return Err("batch_digest: must be 32 bytes".into());
     }
     let signature: [u8; 64] = receipt
@@ -95,15 +112,9 @@ pub fn verify(partner: &NodeId, server: &NodeId, receipt: &proto::Receipt) -> Re
     .map_err(|_| "signature: does not verify with the partner's node key".to_string())
 }
 
-/// A batch the puller stored durably: (cursor, digest, records).
-pub type Stored = (u64, [u8; 32], u32);
-
-/// Receipts waiting for the sender task; more are dropped (best effort: a
-/// missing receipt shows as "unreceipted", it never slows the stream).
-const QUEUED_RECEIPTS: usize = 64;
-
 /// Starts the task that signs and sends receipts to `server` for one Pull
-/// stream; it ends when the returned sender is dropped.
+/// stream: whatever stored batches have queued go in one receipt, then it
+/// pauses. It ends when the returned sender is dropped.
 pub fn start_sender(
     node: std::sync::Arc<crate::node::Node>,
     server: NodeId,
@@ -111,11 +122,14 @@ pub fn start_sender(
 ) -> tokio::sync::mpsc::Sender<Stored> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Stored>(QUEUED_RECEIPTS);
     tokio::spawn(async move {
-        while let Some((cursor, digest, records)) = rx.recv().await {
-            let receipt = sign(&node.identity.signing_key, &server, cursor, digest, records);
+        let mut batches = Vec::new();
+        while rx.recv_many(&mut batches, MAX_BATCHES).await > 0 {
+            let receipt = sign(&node.identity.signing_key, &server, &batches);
+            batches.clear();
             if let Err(status) = client.acknowledge(receipt).await {
                 tracing::debug!(partner = %server.short(), error = %status.message(), "receipt not delivered");
             }
+            tokio::time::sleep(PACE).await;
         }
     });
     tx
@@ -171,11 +185,11 @@ mod tests {
         let ids = [RecordId([2; 32]), RecordId([3; 32])];
         let digest = batch_digest(9, &ids);
         assert_ne!(digest, batch_digest(10, &ids), "the cursor is covered");
-        let receipt = sign(&puller, &server, 9, digest, 2);
+        let receipt = sign(&puller, &server, &[(9, digest, 2)]);
         assert!(verify(&partner, &server, &receipt).is_ok());
         assert!(verify(&partner, &NodeId([4; 32]), &receipt).is_err());
         let mut changed = receipt.clone();
-        changed.cursor = 10;
+        changed.batches[0].cursor = 10;
         assert!(verify(&partner, &server, &changed).is_err());
         let stranger = NodeId(SigningKey::from_bytes(&[6; 32]).verifying_key().to_bytes());
         assert!(verify(&stranger, &server, &receipt).is_err());

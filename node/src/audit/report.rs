@@ -108,9 +108,12 @@ pub fn partner_report(path: &Path, partner: &str, since_ms: i64) -> Result<Value
                     b.served.push((key, count));
                 }
             }
-            "sync.receipt" if detail["matches_disclosure"] == Value::Bool(true) => {
-                if let Some(key) = batch_key(detail) {
-                    b.receipted.insert(key);
+            "sync.receipt" => {
+                let batches = detail["batches"].as_array().into_iter().flatten();
+                for batch in batches.filter(|b| b["matches_disclosure"] == Value::Bool(true)) {
+                    if let Some(key) = batch_key(batch) {
+                        b.receipted.insert(key);
+                    }
                 }
             }
             "search.answer" => {

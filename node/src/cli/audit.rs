@@ -107,6 +107,13 @@ pub enum AuditCommand {
         #[command(flatten)]
         filter: EntryFilter,
     },
+    /// Signed log heads: the latest per origin (ours and partners'), and any
+    /// conflicting heads (an origin that showed two histories).
+    Heads {
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(dir: &NodeDir, command: AuditCommand) -> Result<()> {
@@ -123,6 +130,7 @@ pub fn run(dir: &NodeDir, command: AuditCommand) -> Result<()> {
             out,
             filter,
         } => export(dir, format, out, &filter),
+        AuditCommand::Heads { json } => heads(dir, json),
     }
 }
 
@@ -291,6 +299,61 @@ fn export(
         None => {
             use std::io::Write as _;
             let _ = std::io::stdout().lock().write_all(&bytes);
+        }
+    }
+    Ok(())
+}
+
+fn heads(dir: &NodeDir, json: bool) -> Result<()> {
+    let book = crate::audit::heads::read_book(&dir.heads_file()).map_err(|e| anyhow!(e))?;
+    if json {
+        let latest: serde_json::Map<String, serde_json::Value> = book
+            .latest
+            .iter()
+            .map(|(origin, seen)| {
+                (
+                    origin.clone(),
+                    serde_json::to_value(seen).unwrap_or_default(),
+                )
+            })
+            .collect();
+        out!(
+            "{}",
+            serde_json::json!({ "latest": latest, "conflicts": book.conflicts })
+        );
+        return Ok(());
+    }
+    out!("Latest signed head per origin:");
+    for (origin, seen) in &book.latest {
+        out!(
+            "  {}  size {:>7}  root {}  last sequence {}  signed {}  via {}",
+            &origin[..16],
+            seen.size,
+            &seen.root[..16],
+            seen.last_sequence,
+            query::time_text(seen.signed_unix_ms),
+            if seen.via == "self" {
+                "self"
+            } else {
+                &seen.via[..16.min(seen.via.len())]
+            }
+        );
+    }
+    match book.conflicts.len() {
+        0 => out!("No conflicting heads."),
+        n => {
+            out!("{n} CONFLICT(S): an origin signed two different histories of the same size");
+            for c in &book.conflicts {
+                out!(
+                    "  origin {} size {}: root {} (via {}) vs root {} (via {})",
+                    c.origin,
+                    c.size,
+                    &c.first.root[..16],
+                    c.first.via,
+                    &c.second.root[..16],
+                    c.second.via
+                );
+            }
         }
     }
     Ok(())

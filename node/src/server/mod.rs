@@ -68,6 +68,7 @@ pub async fn run(dir: NodeDir, listener: TcpListener, shutdown: Shutdown) -> Res
         crate::sync::start_puller(node.clone(), partner);
     }
     crate::retention::start(node.clone(), node.config.purge_interval());
+    crate::audit::heads::start(node.clone());
     serve(node.clone(), listener, shutdown).await?;
     // A signed checkpoint over everything logged up to the shutdown.
     let _ = node

@@ -71,6 +71,8 @@ impl Federation for FederationService {
             grant,
             cursor: request.get_ref().cursor,
             tx,
+            heads: self.node.heads.subscribe(),
+            head_sent: None,
         };
         tokio::spawn(async move {
             tokio::select! {
@@ -192,6 +194,9 @@ struct StreamServer {
     grant: Grant,
     cursor: u64,
     tx: mpsc::Sender<Result<proto::PullBatch, Status>>,
+    /// The version of the heads (ours and those seen), and the one last sent.
+    heads: tokio::sync::watch::Receiver<u64>,
+    head_sent: Option<u64>,
 }
 
 impl StreamServer {
@@ -209,6 +214,7 @@ impl StreamServer {
             }
             tokio::select! {
                 changed = changes.changed() => if changed.is_err() { return },
+                changed = self.heads.changed() => if changed.is_err() { return },
                 _ = crate::node::until_set(&mut revoked) => {
                     let _ = self.tx.send(Err(Status::permission_denied("partner enrollment revoked"))).await;
                     return;
@@ -220,6 +226,19 @@ impl StreamServer {
                 _ = self.tx.closed() => return,
             }
         }
+    }
+
+    /// Puts our latest head and the heads of other origins we have seen on the
+    /// batch if any changed since this stream last carried them.
+    fn attach_heads(&mut self, batch: &mut proto::PullBatch) -> bool {
+        let version = *self.heads.borrow_and_update();
+        if self.head_sent == Some(version) {
+            return false;
+        }
+        self.head_sent = Some(version);
+        batch.head = self.node.heads.own();
+        batch.seen_heads = self.node.heads.seen(&self.node.node_id(), &self.grant.node);
+        batch.head.is_some() || !batch.seen_heads.is_empty()
     }
 
     /// Sends one batch if the change log has moved past the cursor; returns
@@ -238,9 +257,21 @@ impl StreamServer {
         .await
         .map_err(|_| Status::internal("batch builder failed"))?
         .map_err(Status::from)?;
-        let Some(batch) = built else {
+        let Some(mut batch) = built else {
+            // Nothing new to disclose, but a new head of ours goes out alone.
+            let mut batch = proto::PullBatch {
+                cursor: self.cursor,
+                ..Default::default()
+            };
+            if self.attach_heads(&mut batch) {
+                self.tx
+                    .send(Ok(batch))
+                    .await
+                    .map_err(|_| Status::cancelled("partner went away"))?;
+            }
             return Ok(false);
         };
+        self.attach_heads(&mut batch);
         self.cursor = batch.cursor;
         self.tx
             .send(Ok(batch))

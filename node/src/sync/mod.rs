@@ -204,6 +204,7 @@ async fn pull_stream(
         let cursor = batch.cursor;
         let (node2, context) = (node.clone(), uncommitted.clone());
         let (verdict, stored) = tokio::task::spawn_blocking(move || {
+            node2.heads.receive(&node2, &partner, &batch);
             // What arrived, named before anything is verified (for the receipt).
             let stored = (!batch.records.is_empty()).then(|| {
                 let digest = crate::audit::receipts::digest_of_wire(&batch);

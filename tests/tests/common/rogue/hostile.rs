@@ -131,6 +131,7 @@ impl Federation for HostileFederation {
                 records,
                 cursor,
                 origins: vec![],
+                ..Default::default()
             };
             let first = [
                 batch(records.ordinary.clone(), 1),
