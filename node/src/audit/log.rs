@@ -24,6 +24,8 @@ use super::{io_error, AuditConfig, AuditError, Entry};
 const QUEUE: usize = 4096;
 /// Most entries written (and synced) as one group.
 const GROUP: usize = 1024;
+/// Longest a group of notes waits for more before it is written.
+const LINGER: Duration = Duration::from_millis(20);
 /// How long the writer sleeps when nothing is unsealed.
 const IDLE: Duration = Duration::from_secs(3600);
 
@@ -278,13 +280,30 @@ impl Writer {
                     return;
                 }
             }
-            while jobs.len() < GROUP {
-                match rx.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
-            }
+            self.gather(&rx, &mut jobs);
             self.write_group(jobs);
+        }
+    }
+
+    /// Adds what else is queued to the group. A group of notes only (nobody
+    /// waits) lingers a little for more, so a stream of consultations costs a
+    /// few syncs a second, not one each.
+    fn gather(&self, rx: &Receiver<Job>, jobs: &mut Vec<Job>) {
+        let waited_for = |jobs: &[Job]| {
+            jobs.iter().any(|job| {
+                matches!(job, Job::Seal { .. } | Job::Append { done: Some(_), .. })
+            })
+        };
+        let deadline = Instant::now() + LINGER;
+        while jobs.len() < GROUP {
+            let next = match waited_for(jobs) || jobs.is_empty() {
+                true => rx.try_recv().ok(),
+                false => rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).ok(),
+            };
+            match next {
+                Some(job) => jobs.push(job),
+                None => break,
+            }
         }
     }
 
