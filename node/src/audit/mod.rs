@@ -5,7 +5,8 @@
 //! checkpoint signed with its Ed25519 key over (sequence, chain hash), so an
 //! edit that recomputes the hashes is caught at the next checkpoint.
 //!
-//! - [`log`]: the writer thread (group sync, checkpoints, file lock).
+//! - [`log`]: the append API; [`writer`]: the writer thread (group sync,
+//!   checkpoints, file lock).
 //! - [`checkpoint`]: what a checkpoint signs and how it is checked.
 //! - [`verify`]: the whole-file check behind `liaison audit verify`.
 //! - [`query`], [`report`]: reading the file (node running or not) for the CLI.
@@ -25,6 +26,7 @@ pub mod query;
 pub mod receipts;
 pub mod report;
 mod verify;
+mod writer;
 
 use std::path::Path;
 

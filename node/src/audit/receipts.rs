@@ -135,10 +135,13 @@ pub fn start_sender(
     tx
 }
 
+/// A served batch: its cursor and digest.
+type BatchKey = (u64, [u8; 32]);
+
 /// The batches served to each partner whose receipts are still awaited.
 #[derive(Default)]
 pub struct Served {
-    batches: Mutex<HashMap<NodeId, VecDeque<(u64, [u8; 32])>>>,
+    batches: Mutex<HashMap<NodeId, VecDeque<BatchKey>>>,
 }
 
 impl Served {
