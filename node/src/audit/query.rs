@@ -160,8 +160,9 @@ pub fn write_csv(entries: &[Entry], out: impl std::io::Write) -> Result<(), Stri
             .write_record([
                 e.seq.to_string(),
                 time_text(e.time_ms),
-                e.actor.clone(),
-                e.action.clone(),
+                // Outside text never reaches a spreadsheet or terminal raw.
+                crate::untrusted::escape(&e.actor),
+                crate::untrusted::escape(&e.action),
                 e.partner().unwrap_or_default().to_string(),
                 e.detail.to_string(),
                 e.hash.clone(),
