@@ -44,6 +44,9 @@ pub struct Config {
     /// Standard HTTP endpoints beside gRPC (`[http]` table: TAXII 2.1, MISP feed).
     #[serde(default)]
     pub http: crate::http::HttpConfig,
+    /// The audit log: checkpoints, and whether consultations are logged (`[audit]`).
+    #[serde(default)]
+    pub audit: crate::audit::AuditConfig,
 }
 
 fn default_max_clock_skew_seconds() -> u64 {
@@ -82,6 +85,7 @@ impl Config {
             metrics: crate::metrics::MetricsConfig::default(),
             rotation: crate::identity::RotationConfig::default(),
             http: crate::http::HttpConfig::default(),
+            audit: crate::audit::AuditConfig::default(),
         }
     }
 
@@ -108,6 +112,7 @@ impl Config {
         if config.rotation.tls_grace_seconds == 0 {
             return Err("rotation.tls_grace_seconds: must be at least 1 (partners are told over the old certificate during the grace period)".into());
         }
+        config.audit.validate()?;
         Ok(config)
     }
 

@@ -21,7 +21,8 @@
 //! - [`service`]: the gRPC services (Analyst, Admin, Federation).
 //! - [`sync`]: pulling records from partners.
 //! - [`federated`]: asking every partner a search in parallel, within a deadline.
-//! - [`audit`]: the append-only, hash-chained audit log.
+//! - [`audit`]: the append-only audit log (hash chain, signed checkpoints), its queries,
+//!   signed receipts and signed log heads.
 //! - [`server`]: the listener, TLS accept loop (bounded handshakes and connections), shutdown.
 //! - [`limits`]: rate limits per partner and per client certificate, one Pull stream per partner.
 //! - [`client`]: connecting to a node as its admin/analyst (used by the CLI).

@@ -117,6 +117,8 @@ pub struct Node {
     /// The last TLS rotation, while its old certificate is on disk (partners
     /// are told with it; see identity/rotation.rs).
     pub rotation: Option<crate::identity::Rotation>,
+    /// Signed heads of our own record log and those partners showed us.
+    pub heads: crate::audit::heads::Heads,
 }
 
 impl Node {
@@ -132,12 +134,17 @@ impl Node {
         let rotation = crate::identity::load_rotation(&dir)?;
         let store = Store::open(&dir.database(), config.cache_mb * 1024 * 1024)?;
         store.set_max_retention_ms(config.max_retention_ms());
-        let audit =
-            AuditLog::open(&dir.audit_log()).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let audit = AuditLog::open_signed(
+            &dir.audit_log(),
+            identity.signing_key.clone(),
+            &config.audit,
+        )
+        .map_err(|e| Error::Audit(e.to_string()))?;
         let next_sequence = store.origin_sequence(&identity.node_id())? + 1;
         let local_ca = crate::tls::local_ca_verifier(&identity.ca_cert_der)?;
         let (commits, committer) = Committer::spawn(store.clone())?;
         let limits = crate::limits::Limits::new(&config.limits);
+        let heads = crate::audit::heads::Heads::load(dir.heads_file());
         let node = Node {
             identity,
             config,
@@ -153,6 +160,7 @@ impl Node {
             bound: Mutex::new(None),
             limits,
             rotation,
+            heads,
         };
         if let Some(rotated) = promoted {
             tracing::info!(new_pin = %rotated.new_pin, "new TLS certificate in force; partners are told at their next connection");

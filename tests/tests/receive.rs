@@ -56,6 +56,7 @@ async fn an_oversized_batch_is_refused_whole_and_the_analyst_still_publishes() {
             })
             .collect()],
         gate: None,
+        head: None,
     })
     .await;
     let refused = eventually(WAIT, || {
@@ -102,6 +103,7 @@ async fn a_far_future_record_is_rejected_with_the_reason_shown() {
                 signed_body(key, 2, fine, now + 10_000),
             ]],
             gate: None,
+            head: None,
         }
     })
     .await;
@@ -136,6 +138,7 @@ async fn a_sighting_before_its_target_waits_pending_then_is_applied() {
         Script {
             batches: vec![vec![signed_body(key, 2, sighting, now)], vec![target]],
             gate: Some((1, gate2)),
+            head: None,
         }
     })
     .await;

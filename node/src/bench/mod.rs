@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use ed25519_dalek::{Signer, SigningKey};
 
+mod audit_overhead;
 mod export;
 mod preload;
 mod scale;
@@ -45,6 +46,10 @@ pub struct BenchArgs {
     /// (time and the exporter's peak RSS), instead of the full benchmark.
     #[arg(long)]
     pub export_records: Option<u64>,
+    /// Measure only the audit log's overhead: publish, search and sync with
+    /// `[audit] enabled` on and off, alternating this many rounds each.
+    #[arg(long)]
+    pub audit_overhead: Option<usize>,
 }
 
 struct Percentiles {
@@ -284,6 +289,9 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     }
     if let Some(records) = args.export_records {
         return export::run(records).await;
+    }
+    if let Some(rounds) = args.audit_overhead {
+        return audit_overhead::run(args.records, args.publishes, rounds.max(1)).await;
     }
     if args.records < 1_000 || args.publishes < 8 {
         bail!("use --records >= 1000 and --publishes >= 8");

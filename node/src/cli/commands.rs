@@ -9,7 +9,7 @@ use tonic::Code;
 
 use super::output;
 use super::{
-    AuditCommand, Cli, ClientCommand, Command, IdentityCommand, PublishArgs, RunArgs, SearchArgs,
+    Cli, ClientCommand, Command, IdentityCommand, PublishArgs, RunArgs, SearchArgs,
 };
 use crate::client::NodeClient;
 use crate::config::Config;
@@ -73,7 +73,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Import(args) => super::import::import(&dir, *args).await,
         Command::Identity(command) => identity(&dir, command).await,
         Command::Partner(command) => super::partner::partner(&dir, command).await,
-        Command::Audit(AuditCommand::Verify) => audit_verify(&dir),
+        Command::Audit(command) => super::audit::run(&dir, command),
         Command::Demo | Command::Bench(_) | Command::Completions { .. } | Command::Man { .. } => {
             Ok(())
         }
@@ -164,6 +164,23 @@ fn issue(
             .with_context(|| format!("reading {}", dir.ca_key().display()))?,
     );
     let cert = issue_client_cert(&ca_cert, &ca_key, name, role)?;
+    // Logged before the key is handed out, under the audit log's file lock
+    // (safe whether or not the node is running).
+    let config = dir.load_config()?;
+    let identity = dir.load_identity(&config)?;
+    let detail = serde_json::json!({
+        "name": name,
+        "role": role.unit(),
+        "cert_sha256": crate::identity::cert_pin(&cert.cert_der),
+        "os_user": std::env::var("USER").unwrap_or_default(),
+    });
+    crate::audit::append_offline(
+        &dir.audit_log(),
+        &identity.signing_key,
+        "cli",
+        "client.issue",
+        detail,
+    )?;
     crate::identity::write_private(&out.join("client.key"), cert.key_pem.as_bytes())?;
     crate::identity::write_public(&out.join("client.crt"), cert.cert_pem.as_bytes())?;
     super::rotate::register_issued(dir, &cert.cert_der, &cert.cert_pem)?;
@@ -409,12 +426,6 @@ fn write_new_file(path: &PathBuf, bytes: &[u8]) -> Result<()> {
         .open(path)
         .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
     file.write_all(bytes)?;
-    Ok(())
-}
-
-fn audit_verify(dir: &NodeDir) -> Result<()> {
-    let (entries, head) = crate::audit::verify(&dir.audit_log())?;
-    out!("audit log intact: {entries} entries, head {}", &head[..16]);
     Ok(())
 }
 

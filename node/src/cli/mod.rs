@@ -4,6 +4,7 @@
 //! behind a running node's back).
 
 mod backup;
+mod audit;
 mod commands;
 mod doctor;
 mod export;
@@ -123,9 +124,9 @@ pub enum Command {
     /// Enroll, list and revoke partner agencies.
     #[command(subcommand)]
     Partner(PartnerCommand),
-    /// The hash-chained audit log.
+    /// The audit log: verify, list, per-partner report, export, signed log heads.
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit(audit::AuditCommand),
     /// Run a three-agency federation on loopback and show it working.
     Demo,
     /// Measure signing, verification, publish and search on this machine.
@@ -341,12 +342,6 @@ pub enum PartnerCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum AuditCommand {
-    /// Check the whole hash chain.
-    Verify,
 }
 
 /// Parses arguments and runs the command; the binary's whole `main`.

@@ -67,6 +67,10 @@ impl NodeDir {
     pub fn audit_log(&self) -> PathBuf {
         self.root.join("audit.log")
     }
+    /// Signed log heads seen (ours and partners'), and conflicts between them.
+    pub fn heads_file(&self) -> PathBuf {
+        self.root.join("heads.json")
+    }
 
     /// Creates a new node: keys, certificates, admin client certificate, config.
     /// Refuses if the directory already holds a node.

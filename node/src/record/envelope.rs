@@ -19,6 +19,15 @@ const SIGNING_PREFIX: &[u8] = b"liaison/v1/record\0";
 /// Largest payload a node signs or accepts.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
+/// The record id of a payload (SHA-256 of the signed content), computable
+/// before anything is verified (receipts name what arrived, good or bad).
+pub fn payload_id(payload: &[u8]) -> RecordId {
+    let mut hasher = Sha256::new();
+    hasher.update(SIGNING_PREFIX);
+    hasher.update(payload);
+    RecordId(hasher.finalize().into())
+}
+
 /// A signed record as it travels: exact payload bytes, signature, signer.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Envelope {
@@ -62,10 +71,7 @@ impl Envelope {
 
     /// SHA-256 of the signed content.
     pub fn id(&self) -> RecordId {
-        let mut hasher = Sha256::new();
-        hasher.update(SIGNING_PREFIX);
-        hasher.update(&self.payload);
-        RecordId(hasher.finalize().into())
+        payload_id(&self.payload)
     }
 
     fn signed_message(&self) -> Vec<u8> {

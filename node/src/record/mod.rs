@@ -12,7 +12,7 @@ mod model;
 mod signature;
 mod wire;
 
-pub use envelope::{sign_payload, Envelope, VerifiedRecord, MAX_PAYLOAD_BYTES};
+pub use envelope::{payload_id, sign_payload, Envelope, VerifiedRecord, MAX_PAYLOAD_BYTES};
 pub use ids::{NodeId, RecordId};
 pub use model::{
     Body, Evaluation, HandlingCode, Indicator, Label, Payload, Reliability, Revocation, Sighting,

@@ -89,10 +89,18 @@ pub async fn run_with_metrics(
             shutdown.clone(),
         ))
     });
+    crate::audit::heads::start(node.clone());
     serve(node.clone(), listener, shutdown).await?;
     if let Some(metrics) = metrics {
         // It ends on the same shutdown; its scrape collector holds the node.
         let _ = metrics.await;
+    }
+    // A signed checkpoint over everything logged up to the shutdown.
+    let _ = node
+        .audit
+        .record("node", "node.stop", serde_json::json!({}));
+    if let Err(e) = node.audit.seal() {
+        tracing::error!(error = %e, "audit log not sealed at shutdown");
     }
     let store = node.store.clone();
     drop(node);

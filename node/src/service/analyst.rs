@@ -52,6 +52,11 @@ impl AnalystService {
         }
     }
 
+    /// A consultation by one of the agency's users: queued, never delays the answer.
+    fn consulted(&self, who: &Principal, action: &str, detail: serde_json::Value) {
+        self.node.audit.note(&who.describe(), action, detail);
+    }
+
     fn local_views(&self, queries: &[Normalized]) -> Result<Vec<proto::RecordView>, Error> {
         let mut views = Vec::new();
         for query in queries {
@@ -99,12 +104,21 @@ impl Analyst for AnalystService {
         &self,
         request: Request<proto::ListRequest>,
     ) -> Result<Response<proto::ListResponse>, Status> {
-        require_local(&self.node, &request, Role::Analyst)?;
+        let who = require_local(&self.node, &request, Role::Analyst)?;
         let node = self.node.clone();
         let request = request.into_inner();
+        let filter = serde_json::json!({
+            "kind": request.kind, "label": request.label, "case_reference": request.case_reference,
+            "origin": request.origin, "since_unix_ms": request.since_unix_ms,
+        });
         let page = tokio::task::spawn_blocking(move || super::bulk::list(&node, &request))
             .await
             .map_err(|_| Status::from(Error::ShuttingDown))??;
+        self.consulted(
+            &who,
+            "list",
+            serde_json::json!({ "filter": filter, "results": page.records.len() }),
+        );
         Ok(Response::new(page))
     }
 
@@ -129,9 +143,13 @@ impl Analyst for AnalystService {
         &self,
         request: Request<proto::GetRequest>,
     ) -> Result<Response<proto::RecordView>, Status> {
-        require_local(&self.node, &request, Role::Analyst)?;
+        let who = require_local(&self.node, &request, Role::Analyst)?;
         let id = record_id(&request.get_ref().record_id)?;
-        match self.node.store.get(&id).map_err(Error::from)? {
+        let stored = self.node.store.get(&id).map_err(Error::from)?;
+        let detail =
+            serde_json::json!({ "record": id.to_hex(), "results": usize::from(stored.is_some()) });
+        self.consulted(&who, "get", detail);
+        match stored {
             Some(stored) => Ok(Response::new(stored_view(&self.node, &stored))),
             None => Err(Error::NotFound(id.to_hex()).into()),
         }
@@ -145,6 +163,12 @@ impl Analyst for AnalystService {
         let request = request.into_inner();
         let queries = self.normalize_query(&request)?;
         let mut records = self.local_views(&queries)?;
+        let detail = serde_json::json!({
+            "queries": queries.iter().map(|q| format!("{}:{}", q.kind, q.value)).collect::<Vec<_>>(),
+            "results": records.len(),
+            "federated": request.federated,
+        });
+        self.consulted(&who, "search.local", detail);
         let correlations = queries
             .iter()
             .map(|q| correlate(&self.node, q))
@@ -195,12 +219,17 @@ impl Analyst for AnalystService {
         &self,
         request: Request<proto::SearchRequest>,
     ) -> Result<Response<proto::CorrelateResponse>, Status> {
-        require_local(&self.node, &request, Role::Analyst)?;
+        let who = require_local(&self.node, &request, Role::Analyst)?;
         let queries = self.normalize_query(request.get_ref())?;
         let correlations = queries
             .iter()
             .map(|q| correlate(&self.node, q))
             .collect::<Result<Vec<_>, _>>()?;
+        let detail = serde_json::json!({
+            "queries": queries.iter().map(|q| format!("{}:{}", q.kind, q.value)).collect::<Vec<_>>(),
+            "results": correlations.len(),
+        });
+        self.consulted(&who, "correlate", detail);
         Ok(Response::new(proto::CorrelateResponse { correlations }))
     }
 

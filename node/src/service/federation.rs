@@ -71,6 +71,8 @@ impl Federation for FederationService {
             grant,
             cursor: checked_cursor(&self.node, partner, request.get_ref().cursor),
             tx,
+            heads: self.node.heads.subscribe(),
+            head_sent: None,
         };
         tokio::spawn(async move {
             tokio::select! {
@@ -94,7 +96,7 @@ impl Federation for FederationService {
         let grant = self.enrolled_grant(&partner)?;
         let query = request.into_inner();
         let node = self.node.clone();
-        let (answer, ids, query) = tokio::task::spawn_blocking(move || {
+        let (answer, (ids, tally), query) = tokio::task::spawn_blocking(move || {
             answer_search(&node, &grant, &query).map(|(a, ids)| (a, ids, query))
         })
         .await
@@ -105,6 +107,7 @@ impl Federation for FederationService {
             "case_reference": query.case_reference,
             "queries": query.queries.iter().map(query_label).collect::<Vec<_>>(),
             "records": ids,
+            "counts": tally.to_json(),
         });
         self.node
             .audit(
@@ -133,6 +136,16 @@ impl Federation for FederationService {
         Ok(Response::new(proto::PingResponse {
             now_unix_ms: crate::now_ms(),
         }))
+    }
+
+    async fn acknowledge(
+        &self,
+        request: Request<proto::Receipt>,
+    ) -> Result<Response<proto::ReceiptAck>, Status> {
+        let partner = require_partner(&self.node, &request)?;
+        crate::audit::disclose::receipt(&self.node, &partner, request.get_ref())
+            .map_err(|reason| Status::from(Error::InvalidRequest(format!("receipt {reason}"))))?;
+        Ok(Response::new(proto::ReceiptAck {}))
     }
 }
 
@@ -166,14 +179,20 @@ fn answer_search(
     node: &Node,
     grant: &Grant,
     query: &proto::FederatedQuery,
-) -> Result<(proto::FederatedAnswer, Vec<String>), Error> {
+) -> Result<
+    (
+        proto::FederatedAnswer,
+        (Vec<String>, crate::audit::report::Tally),
+    ),
+    Error,
+> {
     if query.queries.len() > MAX_QUERIES {
         return Err(Error::InvalidRequest(format!(
             "at most {MAX_QUERIES} queries per search"
         )));
     }
     let mut answer = proto::FederatedAnswer::default();
-    let mut disclosed = Vec::new();
+    let mut disclosed = (Vec::new(), crate::audit::report::Tally::default());
     let mut origins: Vec<NodeId> = Vec::new();
     for q in &query.queries {
         let kind = u8::try_from(q.kind)
@@ -190,7 +209,8 @@ fn answer_search(
                 origins.push(origin);
             }
             answer.records.push(stored.record.envelope.to_wire());
-            disclosed.push(stored.record.id.to_hex());
+            disclosed.0.push(stored.record.id.to_hex());
+            disclosed.1.add(&stored.record);
         }
     }
     answer.origins = origins
@@ -205,6 +225,9 @@ struct StreamServer {
     grant: Grant,
     cursor: u64,
     tx: mpsc::Sender<Result<proto::PullBatch, Status>>,
+    /// The version of the heads (ours and those seen), and the one last sent.
+    heads: tokio::sync::watch::Receiver<u64>,
+    head_sent: Option<u64>,
 }
 
 impl StreamServer {
@@ -222,6 +245,7 @@ impl StreamServer {
             }
             tokio::select! {
                 changed = changes.changed() => if changed.is_err() { return },
+                changed = self.heads.changed() => if changed.is_err() { return },
                 _ = crate::node::until_set(&mut revoked) => {
                     let _ = self.tx.send(Err(Status::permission_denied("partner enrollment revoked"))).await;
                     return;
@@ -235,30 +259,50 @@ impl StreamServer {
         }
     }
 
+    /// Puts our latest head and the heads of other origins we have seen on the
+    /// batch if any changed since this stream last carried them.
+    fn attach_heads(&mut self, batch: &mut proto::PullBatch) -> bool {
+        let version = *self.heads.borrow_and_update();
+        if self.head_sent == Some(version) {
+            return false;
+        }
+        self.head_sent = Some(version);
+        batch.signed_head = self.node.heads.own();
+        batch.seen_heads = self.node.heads.seen(&self.node.node_id(), &self.grant.node);
+        batch.signed_head.is_some() || !batch.seen_heads.is_empty()
+    }
+
     /// Sends one batch if the change log has moved past the cursor; returns
     /// whether there may be more to send right away.
     async fn send_pending(&mut self) -> Result<bool, Status> {
         let node = self.node.clone();
         let (grant, cursor) = (self.grant, self.cursor);
-        let built = tokio::task::spawn_blocking(move || build_batch(&node, &grant, cursor))
-            .await
-            .map_err(|_| Status::internal("batch builder failed"))?
-            .map_err(Status::from)?;
-        let Some((batch, disclosed)) = built else {
+        let built = tokio::task::spawn_blocking(move || {
+            let built = build_batch(&node, &grant, cursor)?;
+            // Logged (queued for the writer's next group sync) before it is sent.
+            if let Some((batch, (ids, tally))) = &built {
+                crate::audit::disclose::served_batch(&node, &grant.node, batch.cursor, ids, tally);
+            }
+            Ok::<_, Error>(built.map(|(batch, _)| batch))
+        })
+        .await
+        .map_err(|_| Status::internal("batch builder failed"))?
+        .map_err(Status::from)?;
+        let Some(mut batch) = built else {
+            // Nothing new to disclose, but a new head of ours goes out alone.
+            let mut batch = proto::PullBatch {
+                cursor: self.cursor,
+                ..Default::default()
+            };
+            if self.attach_heads(&mut batch) {
+                self.tx
+                    .send(Ok(batch))
+                    .await
+                    .map_err(|_| Status::cancelled("partner went away"))?;
+            }
             return Ok(false);
         };
-        if !disclosed.is_empty() {
-            let ids: Vec<String> = disclosed.iter().map(|id| id.to_string()).collect();
-            let detail =
-                serde_json::json!({ "count": ids.len(), "records": ids, "cursor": batch.cursor });
-            self.node
-                .audit(
-                    format!("partner {}", self.grant.node.to_hex()),
-                    "sync.disclose",
-                    detail,
-                )
-                .await?;
-        }
+        self.attach_heads(&mut batch);
         self.cursor = batch.cursor;
         self.tx
             .send(Ok(batch))
@@ -268,7 +312,8 @@ impl StreamServer {
     }
 }
 
-type Disclosed = Vec<crate::record::RecordId>;
+/// The ids served, in batch order, and their counts by TLP, kind and label.
+type Disclosed = (Vec<crate::record::RecordId>, crate::audit::report::Tally);
 
 /// Reads the change log after `cursor` and keeps what the partner may receive.
 fn build_batch(
@@ -291,7 +336,7 @@ fn build_batch(
         head: durable,
         ..Default::default()
     };
-    let mut disclosed = Vec::new();
+    let mut disclosed: Disclosed = Default::default();
     let mut bytes = 0;
     let mut origins: Vec<NodeId> = Vec::new();
     for (seq, id) in changes {
@@ -308,7 +353,8 @@ fn build_batch(
         }
         bytes += stored.record.envelope.payload.len() + 96;
         batch.records.push(stored.record.envelope.to_wire());
-        disclosed.push(id);
+        disclosed.0.push(id);
+        disclosed.1.add(&stored.record);
         if bytes >= BATCH_BYTES {
             break;
         }

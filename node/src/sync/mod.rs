@@ -181,6 +181,7 @@ async fn pull_stream(
     // Batch N+1 is verified while batch N commits; N is durable before N+1 is
     // written, and N's records are visible to N+1's checks (revocations, sightings).
     let mut pending: Option<PendingCommit> = None;
+    let receipts = crate::audit::receipts::start_sender(node.clone(), partner, client.clone());
     let mut uncommitted: Arc<Vec<VerifiedRecord>> = Arc::new(Vec::new());
     loop {
         let batch = match stream.message().await {
@@ -205,10 +206,17 @@ async fn pull_stream(
         let cursor = batch.cursor;
         crate::metrics::partner_head(&partner, batch.head.max(cursor));
         let (node2, context) = (node.clone(), uncommitted.clone());
-        let verdict =
-            tokio::task::spawn_blocking(move || verify_batch(&node2, &grant, batch, &context))
-                .await
-                .map_err(|e| e.to_string())?;
+        let (verdict, stored) = tokio::task::spawn_blocking(move || {
+            node2.heads.receive(&node2, &partner, &batch);
+            // What arrived, named before anything is verified (for the receipt).
+            let stored = (!batch.records.is_empty()).then(|| {
+                let digest = crate::audit::receipts::digest_of_wire(&batch);
+                (batch.cursor, digest, batch.records.len() as u32)
+            });
+            (verify_batch(&node2, &grant, batch, &context), stored)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
         finish(pending.take(), &mut state).await?;
         for (origin, known) in &verdict.new_origins {
             node.store
@@ -240,7 +248,15 @@ async fn pull_stream(
             },
         };
         let commits = node.commits.clone();
-        pending = Some(tokio::spawn(async move { commits.commit(write).await }));
+        let receipts = receipts.clone();
+        pending = Some(tokio::spawn(async move {
+            let outcome = commits.commit(write).await;
+            if let (Ok(_), Some(stored)) = (&outcome, stored) {
+                // Signed and sent by the receipt task once the batch is durable.
+                let _ = receipts.try_send(stored);
+            }
+            outcome
+        }));
     }
 }
 

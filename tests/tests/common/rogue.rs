@@ -90,6 +90,8 @@ pub fn hostile_batch(rogue: &SigningKey, victim: NodeId) -> Vec<proto::Envelope>
 pub struct Script {
     pub batches: Vec<Vec<proto::Envelope>>,
     pub gate: Option<(usize, Arc<watch::Sender<bool>>)>,
+    /// A signed log head sent with the first batch.
+    pub head: Option<proto::SignedHead>,
 }
 
 /// A record signed by `key` with any body and creation time.
@@ -120,15 +122,12 @@ impl Federation for RogueFederation {
         request: Request<proto::PullRequest>,
     ) -> Result<Response<Self::PullStream>, Status> {
         let (tx, rx) = mpsc::channel(2);
-        let script = self.script.clone().unwrap_or_else(|| Script {
-            batches: vec![],
-            gate: None,
-        });
+        let script = self.script.clone().unwrap_or_default();
         let single = self.script.is_none().then(|| proto::PullBatch {
             records: self.batch.clone(),
             cursor: 7,
             origins: vec![],
-            head: 0,
+            ..Default::default()
         });
         let resume = request.get_ref().cursor;
         tokio::spawn(async move {
@@ -151,7 +150,9 @@ impl Federation for RogueFederation {
                     records,
                     cursor,
                     origins: vec![],
-                    head: 0,
+                    // A scripted head rides on the first batch.
+                    signed_head: (i == 0).then(|| script.head.clone()).flatten(),
+                    ..Default::default()
                 };
                 if tx.send(Ok(batch)).await.is_err() {
                     return;
@@ -186,6 +187,14 @@ impl Federation for RogueFederation {
         _request: Request<proto::PingRequest>,
     ) -> Result<Response<proto::PingResponse>, Status> {
         Ok(Response::new(proto::PingResponse { now_unix_ms: 0 }))
+    }
+
+    /// Receipts are accepted and ignored.
+    async fn acknowledge(
+        &self,
+        _request: Request<proto::Receipt>,
+    ) -> Result<Response<proto::ReceiptAck>, Status> {
+        Ok(Response::new(proto::ReceiptAck {}))
     }
 }
 

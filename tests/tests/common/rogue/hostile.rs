@@ -131,7 +131,7 @@ impl Federation for HostileFederation {
                 records,
                 cursor,
                 origins: vec![],
-                head: 0,
+                ..Default::default()
             };
             let first = [
                 batch(records.ordinary.clone(), 1),
@@ -180,6 +180,14 @@ impl Federation for HostileFederation {
         _request: Request<proto::PingRequest>,
     ) -> Result<Response<proto::PingResponse>, Status> {
         Ok(Response::new(proto::PingResponse { now_unix_ms: 0 }))
+    }
+
+    /// Receipts are accepted and ignored.
+    async fn acknowledge(
+        &self,
+        _request: Request<proto::Receipt>,
+    ) -> Result<Response<proto::ReceiptAck>, Status> {
+        Ok(Response::new(proto::ReceiptAck {}))
     }
 }
 

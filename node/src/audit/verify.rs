@@ -1,0 +1,159 @@
+//! The whole-file check: every hash link, every checkpoint's coverage and
+//! signature, and the seal file (the latest checkpoint, kept beside the log) to
+//! recognise a log cut short. It names the first bad line.
+//!
+//! This module only reads; it must never repair the log.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use ed25519_dalek::VerifyingKey;
+
+use super::checkpoint::{self, CHECKPOINT_ACTION};
+use super::{io_error, AuditError, Entry, GENESIS};
+
+/// What a sound log holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Sequence number of the last entry (0 for an empty log).
+    pub last_seq: u64,
+    /// Hash of the last entry.
+    pub head: String,
+    pub checkpoints: u64,
+    /// The last entry a checkpoint covers (0 if none).
+    pub sealed_through: u64,
+    /// Entries after the last checkpoint: chained, not yet signed.
+    pub unsealed: u64,
+    /// Whether checkpoint signatures were checked (a key was given).
+    pub signatures_checked: bool,
+}
+
+/// Checks the chain without checkpoint signatures; returns the last sequence
+/// and hash.
+pub fn verify(path: &Path) -> Result<(u64, String), AuditError> {
+    verify_with(path, None).map(|v| (v.last_seq, v.head))
+}
+
+fn tampered(line: usize, reason: impl Into<String>) -> AuditError {
+    AuditError::Tampered {
+        line,
+        reason: reason.into(),
+    }
+}
+
+/// Checks every link and checkpoint; with `key`, every checkpoint signature.
+pub fn verify_with(path: &Path, key: Option<&VerifyingKey>) -> Result<Verified, AuditError> {
+    let mut found = Verified {
+        last_seq: 0,
+        head: GENESIS.to_string(),
+        checkpoints: 0,
+        sealed_through: 0,
+        unsealed: 0,
+        signatures_checked: key.is_some(),
+    };
+    if !path.exists() {
+        return Ok(found);
+    }
+    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    let mut reader = BufReader::new(file);
+    let mut checkpoints: HashMap<u64, String> = HashMap::new();
+    let mut line = String::new();
+    let mut line_no = 0;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).map_err(|e| io_error(path, e))? == 0 {
+            break;
+        }
+        line_no += 1;
+        let Some(text) = line.strip_suffix('\n') else {
+            return Err(tampered(
+                line_no,
+                "incomplete last line (log truncated mid-entry)",
+            ));
+        };
+        let entry: Entry = serde_json::from_str(text)
+            .map_err(|e| tampered(line_no, format!("not an audit entry: {e}")))?;
+        check_link(&entry, &found, line_no)?;
+        if entry.action == CHECKPOINT_ACTION {
+            checkpoint::check(&entry.detail, found.last_seq, &found.head, key)
+                .map_err(|reason| tampered(line_no, reason))?;
+            found.checkpoints += 1;
+            found.sealed_through = entry.seq;
+            found.unsealed = 0;
+            checkpoints.insert(entry.seq, entry.hash.clone());
+        } else {
+            found.unsealed += 1;
+        }
+        found.last_seq = entry.seq;
+        found.head = entry.hash;
+    }
+    check_seal(path, &found, &checkpoints)?;
+    Ok(found)
+}
+
+fn check_link(entry: &Entry, so_far: &Verified, line_no: usize) -> Result<(), AuditError> {
+    if entry.seq != so_far.last_seq + 1 {
+        return Err(tampered(
+            line_no,
+            format!(
+                "sequence {} follows {} (entry removed, inserted or reordered)",
+                entry.seq, so_far.last_seq
+            ),
+        ));
+    }
+    if entry.prev != so_far.head {
+        return Err(tampered(
+            line_no,
+            "previous-hash link broken (entry removed or reordered)",
+        ));
+    }
+    if entry.compute_hash() != entry.hash {
+        return Err(tampered(
+            line_no,
+            "content does not match its hash (entry edited)",
+        ));
+    }
+    Ok(())
+}
+
+/// The seal file names the latest checkpoint the node wrote: the log must
+/// still hold it.
+fn check_seal(
+    path: &Path,
+    found: &Verified,
+    checkpoints: &HashMap<u64, String>,
+) -> Result<(), AuditError> {
+    let seal = super::log::seal_path(path);
+    let Ok(text) = std::fs::read_to_string(&seal) else {
+        return Ok(());
+    };
+    let Ok(sealed) = serde_json::from_str::<Entry>(text.trim()) else {
+        // A torn seal write (crash) proves nothing either way.
+        return Ok(());
+    };
+    let next = usize::try_from(found.last_seq + 1).unwrap_or(usize::MAX);
+    if sealed.seq > found.last_seq {
+        return Err(tampered(
+            next,
+            format!(
+                "log truncated: it ends at entry {} but the node sealed entry {} ({})",
+                found.last_seq,
+                sealed.seq,
+                seal.display()
+            ),
+        ));
+    }
+    if checkpoints.get(&sealed.seq) != Some(&sealed.hash) {
+        let line = usize::try_from(sealed.seq).unwrap_or(usize::MAX);
+        return Err(tampered(
+            line,
+            format!(
+                "the checkpoint recorded in {} is not in the log (log replaced or rewritten)",
+                seal.display()
+            ),
+        ));
+    }
+    Ok(())
+}

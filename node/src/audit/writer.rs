@@ -1,0 +1,276 @@
+//! The writer thread's side of the log: the tail (sequence, hash, file length),
+//! group writes with one sync, checkpoints, and catching up with lines another
+//! process appended under the same lock.
+//!
+//! This module must never seek backwards or truncate, and never write without
+//! holding the file lock.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::SigningKey;
+
+use super::checkpoint::{self, CHECKPOINT_ACTION};
+use super::log::seal_path;
+use super::{io_error, AuditConfig, AuditError, Entry};
+
+/// Most entries written (and synced) as one group.
+const GROUP: usize = 1024;
+/// Longest a group of notes waits for more before it is written.
+const LINGER: Duration = Duration::from_millis(20);
+/// How long the writer sleeps when nothing is unsealed.
+const IDLE: Duration = Duration::from_secs(3600);
+
+pub(super) type Reply = SyncSender<Result<(), String>>;
+
+pub(super) enum Job {
+    Append {
+        actor: String,
+        action: String,
+        detail: serde_json::Value,
+        done: Option<Reply>,
+    },
+    /// A checkpoint now (shutdown, offline append), if anything is unsealed.
+    Seal { reason: &'static str, done: Reply },
+}
+
+pub(super) struct Writer {
+    path: PathBuf,
+    file: File,
+    /// Bytes of the file this writer has read or written.
+    len: u64,
+    seq: u64,
+    hash: String,
+    key: Option<SigningKey>,
+    every: u64,
+    interval: Duration,
+    unsealed: u64,
+    last_checkpoint: Instant,
+    /// A failed write leaves the tail unknown: refuse everything after it.
+    broken: Option<String>,
+}
+
+impl Writer {
+    pub(super) fn open(
+        path: &Path,
+        key: Option<SigningKey>,
+        config: &AuditConfig,
+    ) -> Result<Writer, AuditError> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)
+            .map_err(|e| io_error(path, e))?;
+        file.lock().map_err(|e| io_error(path, e))?;
+        let checked = super::verify_with(path, key.as_ref().map(|k| k.verifying_key()).as_ref());
+        let len = file.metadata().map(|m| m.len());
+        let _ = file.unlock();
+        let checked = checked?;
+        Ok(Writer {
+            path: path.to_path_buf(),
+            file,
+            len: len.map_err(|e| io_error(path, e))?,
+            seq: checked.last_seq,
+            hash: checked.head,
+            key,
+            every: config.checkpoint_every_entries.max(1),
+            interval: Duration::from_secs(config.checkpoint_interval_seconds.max(1)),
+            unsealed: checked.unsealed,
+            last_checkpoint: Instant::now(),
+            broken: None,
+        })
+    }
+
+    pub(super) fn run(mut self, rx: Receiver<Job>) {
+        loop {
+            let timeout = match self.unsealed > 0 && self.key.is_some() {
+                true => self.interval.saturating_sub(self.last_checkpoint.elapsed()),
+                false => IDLE,
+            };
+            let mut jobs = Vec::new();
+            match rx.recv_timeout(timeout) {
+                Ok(job) => jobs.push(job),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    let (done, _wait) = mpsc::sync_channel(1);
+                    let reason = "shutdown";
+                    self.write_group(vec![Job::Seal { reason, done }]);
+                    return;
+                }
+            }
+            self.gather(&rx, &mut jobs);
+            self.write_group(jobs);
+        }
+    }
+
+    /// Adds what else is queued to the group. A group of notes only (nobody
+    /// waits) lingers a little for more, so a stream of consultations costs a
+    /// few syncs a second, not one each.
+    fn gather(&self, rx: &Receiver<Job>, jobs: &mut Vec<Job>) {
+        let waited_for = |jobs: &[Job]| {
+            jobs.iter()
+                .any(|job| matches!(job, Job::Seal { .. } | Job::Append { done: Some(_), .. }))
+        };
+        let deadline = Instant::now() + LINGER;
+        while jobs.len() < GROUP {
+            let next = match waited_for(jobs) || jobs.is_empty() {
+                true => rx.try_recv().ok(),
+                false => rx
+                    .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                    .ok(),
+            };
+            match next {
+                Some(job) => jobs.push(job),
+                None => break,
+            }
+        }
+    }
+
+    /// Writes the jobs (and any checkpoint due) with one sync, then answers.
+    pub(super) fn write_group(&mut self, jobs: Vec<Job>) {
+        let mut replies = Vec::new();
+        let outcome = self.try_write(jobs, &mut replies);
+        if let Err(reason) = &outcome {
+            tracing::error!(%reason, "audit log write failed");
+        }
+        for reply in replies {
+            let _ = reply.send(outcome.clone());
+        }
+    }
+
+    fn try_write(&mut self, jobs: Vec<Job>, replies: &mut Vec<Reply>) -> Result<(), String> {
+        let mut buffer = Vec::new();
+        let (seq, hash) = (self.seq, self.hash.clone());
+        self.file.lock().map_err(|e| e.to_string())?;
+        let written = self.fill_and_write(jobs, replies, &mut buffer);
+        let _ = self.file.unlock();
+        if written.is_err() {
+            self.broken = written.clone().err();
+            (self.seq, self.hash) = (seq, hash);
+        }
+        written
+    }
+
+    fn fill_and_write(
+        &mut self,
+        jobs: Vec<Job>,
+        replies: &mut Vec<Reply>,
+        buffer: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        for job in &jobs {
+            match job {
+                Job::Append { done, .. } => replies.extend(done.clone()),
+                Job::Seal { done, .. } => replies.push(done.clone()),
+            }
+        }
+        if let Some(reason) = &self.broken {
+            return Err(format!(
+                "an earlier write failed ({reason}); restart the node"
+            ));
+        }
+        // Under the lock: chain from the file's real tail.
+        self.catch_up()?;
+        let mut sealed = None;
+        for job in jobs {
+            match job {
+                Job::Append {
+                    actor,
+                    action,
+                    detail,
+                    ..
+                } => {
+                    self.push(buffer, &actor, &action, detail)?;
+                    if self.key.is_some() && self.unsealed >= self.every {
+                        sealed = Some(self.checkpoint(buffer, "count")?);
+                    }
+                }
+                Job::Seal { reason, .. } => {
+                    if self.unsealed > 0 && self.key.is_some() {
+                        sealed = Some(self.checkpoint(buffer, reason)?);
+                    }
+                }
+            }
+        }
+        let due = self.last_checkpoint.elapsed() >= self.interval;
+        if self.key.is_some() && self.unsealed > 0 && due {
+            sealed = Some(self.checkpoint(buffer, "time")?);
+        }
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        self.file.write_all(buffer).map_err(|e| e.to_string())?;
+        self.file.sync_data().map_err(|e| e.to_string())?;
+        self.len += buffer.len() as u64;
+        if let Some(line) = sealed {
+            // Best effort: the seal file only helps to recognise a truncated log.
+            let _ = std::fs::write(seal_path(&self.path), line);
+        }
+        Ok(())
+    }
+
+    fn push(
+        &mut self,
+        buffer: &mut Vec<u8>,
+        actor: &str,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<Entry, String> {
+        let mut entry = Entry {
+            seq: self.seq + 1,
+            time_ms: crate::now_ms(),
+            actor: actor.to_string(),
+            action: action.to_string(),
+            detail,
+            prev: self.hash.clone(),
+            hash: String::new(),
+        };
+        entry.hash = entry.compute_hash();
+        serde_json::to_writer(&mut *buffer, &entry).map_err(|e| e.to_string())?;
+        buffer.push(b'\n');
+        self.seq = entry.seq;
+        self.hash = entry.hash.clone();
+        self.unsealed += 1;
+        crate::metrics::audit_written();
+        Ok(entry)
+    }
+
+    /// Appends a signed checkpoint over the current tail; returns its line.
+    fn checkpoint(&mut self, buffer: &mut Vec<u8>, reason: &str) -> Result<Vec<u8>, String> {
+        let key = self.key.as_ref().ok_or("no signing key")?;
+        let detail = checkpoint::sign(key, self.seq, &self.hash, reason);
+        let entry = self.push(buffer, "node", CHECKPOINT_ACTION, detail)?;
+        self.unsealed = 0;
+        self.last_checkpoint = Instant::now();
+        serde_json::to_vec(&entry).map_err(|e| e.to_string())
+    }
+
+    /// Reads the lines another process appended since our last write (the
+    /// CLI's offline appends), so the next entry chains from the real tail.
+    fn catch_up(&mut self) -> Result<(), String> {
+        let size = self.file.metadata().map_err(|e| e.to_string())?.len();
+        if size == self.len {
+            return Ok(());
+        }
+        let mut reader = BufReader::new(File::open(&self.path).map_err(|e| e.to_string())?);
+        reader
+            .seek(SeekFrom::Start(self.len))
+            .map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        while reader.read_line(&mut line).map_err(|e| e.to_string())? > 0 {
+            let entry: Entry = serde_json::from_str(line.trim_end())
+                .map_err(|e| format!("a line appended by another process: {e}"))?;
+            if entry.seq != self.seq + 1 || entry.compute_hash() != entry.hash {
+                return Err("a line appended by another process breaks the chain".into());
+            }
+            self.seq = entry.seq;
+            self.hash = entry.hash;
+            line.clear();
+        }
+        self.len = size;
+        Ok(())
+    }
+}
