@@ -48,7 +48,11 @@ impl LabNode {
     }
 
     /// Creates a node directory with settings changed from the lab defaults.
-    pub fn create_with(root: &Path, name: &str, adjust: impl FnOnce(&mut Config)) -> Result<NodeDir> {
+    pub fn create_with(
+        root: &Path,
+        name: &str,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Result<NodeDir> {
         let folder = name
             .split_whitespace()
             .next()
@@ -118,7 +122,13 @@ impl LabNode {
             if address_file.exists() {
                 break;
             }
-            if let Some(status) = child.0.as_mut().map(|c| c.try_wait()).transpose()?.flatten() {
+            if let Some(status) = child
+                .0
+                .as_mut()
+                .map(|c| c.try_wait())
+                .transpose()?
+                .flatten()
+            {
                 anyhow::bail!(
                     "{name} exited at start ({status}); see {}",
                     dir.root.join("node.log").display()

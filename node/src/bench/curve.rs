@@ -16,7 +16,12 @@ use super::report::{CurvePoint, Report};
 use super::{ms, phone, preload, rate};
 use crate::lab::{peak_rss_kb, LabNode};
 
-pub(super) async fn run(root: &Path, sizes: &[u64], samples: usize, report: &mut Report) -> Result<()> {
+pub(super) async fn run(
+    root: &Path,
+    sizes: &[u64],
+    samples: usize,
+    report: &mut Report,
+) -> Result<()> {
     if !sizes.is_empty() {
         out!("\nCost against records held (each node a separate process)");
         out!("  records    sync /s   search p50 ms  p99 ms   disk B/rec  envelope B/rec  peak RSS MB (receiver)");
@@ -36,10 +41,36 @@ pub(super) async fn run(root: &Path, sizes: &[u64], samples: usize, report: &mut
                 .map_or("-".to_string(), |m| format!("{m:.0}"))
         );
         let key = format!("curve.{n}");
-        report.add(&format!("{key}.sync_records_per_second"), point.sync_records_per_second, "records/s", "process to process");
-        report.add(&format!("{key}.search_p99_ms"), point.search_p99_ms, "ms", "at the receiving node");
-        report.add(&format!("{key}.disk_bytes_per_record"), point.disk_bytes_per_record, "bytes", "receiving node");
-        report.add(&format!("{key}.envelope_bytes_per_record"), point.envelope_bytes_per_record, "bytes", "signed envelope as on the wire");
+        report.add(
+            &format!("{key}.sync_records_per_second"),
+            point.sync_records_per_second,
+            "records/s",
+            "process to process",
+        );
+        report.add(
+            &format!("{key}.sync_ratio_to_batch_verify"),
+            point.sync_ratio_to_batch_verify,
+            "ratio",
+            "against one-core batch verify measured around it",
+        );
+        report.add(
+            &format!("{key}.search_p99_ms"),
+            point.search_p99_ms,
+            "ms",
+            "at the receiving node",
+        );
+        report.add(
+            &format!("{key}.disk_bytes_per_record"),
+            point.disk_bytes_per_record,
+            "bytes",
+            "receiving node",
+        );
+        report.add(
+            &format!("{key}.envelope_bytes_per_record"),
+            point.envelope_bytes_per_record,
+            "bytes",
+            "signed envelope as on the wire",
+        );
         report.add(
             &format!("{key}.disk_ratio_to_envelope"),
             point.disk_bytes_per_record / point.envelope_bytes_per_record,
@@ -47,7 +78,12 @@ pub(super) async fn run(root: &Path, sizes: &[u64], samples: usize, report: &mut
             "goal <= 2",
         );
         if let Some(rss) = point.node_peak_rss_mb {
-            report.add(&format!("{key}.node_peak_rss_mb"), rss, "MB", "receiving node VmHWM; goal < 300 at 1M");
+            report.add(
+                &format!("{key}.node_peak_rss_mb"),
+                rss,
+                "MB",
+                "receiving node VmHWM; goal < 300 at 1M",
+            );
         }
         report.curve.push(point);
     }
@@ -67,7 +103,9 @@ async fn one(root: &Path, n: u64, samples: usize) -> Result<CurvePoint> {
     let b = LabNode::spawn(LabNode::create(&here, "Receiver (example)")?).await?;
     a.enroll(&b, "green", false).await?;
     b.enroll(&a, "green", false).await?;
+    let before = tokio::task::spawn_blocking(super::rates::batch_verify_rate).await?;
     let took = wait_received(&b, &a, n).await?;
+    let after = tokio::task::spawn_blocking(super::rates::batch_verify_rate).await?;
     let search = search_latency(&b, n, samples).await?;
     let disk = b.database_bytes() as f64 / n as f64;
     let rss = b.pid().and_then(peak_rss_kb).map(|kb| kb as f64 / 1024.0);
@@ -78,6 +116,7 @@ async fn one(root: &Path, n: u64, samples: usize) -> Result<CurvePoint> {
     Ok(CurvePoint {
         records: n,
         sync_records_per_second: rate(n, took),
+        sync_ratio_to_batch_verify: rate(n, took) / ((before + after) / 2.0),
         search_p50_ms: ms(search.p50),
         search_p99_ms: ms(search.p99),
         disk_bytes_per_record: disk,

@@ -14,7 +14,12 @@ use crate::proto::{IndicatorKind as K, Tlp};
 
 /// `count` publishes from `clients` concurrent callers (rounded down to a
 /// multiple of `clients`); returns calls per second.
-pub(super) async fn publish_rate(node: &LabNode, first: u64, count: u64, clients: u64) -> Result<f64> {
+pub(super) async fn publish_rate(
+    node: &LabNode,
+    first: u64,
+    count: u64,
+    clients: u64,
+) -> Result<f64> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -35,7 +40,11 @@ pub(super) async fn publish_rate(node: &LabNode, first: u64, count: u64, clients
     Ok(rate(count / clients * clients, started.elapsed()))
 }
 
-pub(super) async fn search_latency(node: &LabNode, stored: u64, samples: usize) -> Result<Percentiles> {
+pub(super) async fn search_latency(
+    node: &LabNode,
+    stored: u64,
+    samples: usize,
+) -> Result<Percentiles> {
     let mut analyst = node.client.analyst();
     let mut times = Vec::with_capacity(samples);
     for i in 0..samples as u64 {
@@ -66,7 +75,11 @@ pub(super) async fn received_from(node: &LabNode, partner: &LabNode) -> Result<u
         .unwrap_or(0))
 }
 
-pub(super) async fn wait_received(node: &LabNode, partner: &LabNode, count: u64) -> Result<Duration> {
+pub(super) async fn wait_received(
+    node: &LabNode,
+    partner: &LabNode,
+    count: u64,
+) -> Result<Duration> {
     let started = Instant::now();
     while received_from(node, partner).await? < count {
         if started.elapsed() > Duration::from_secs(600) {
@@ -109,4 +122,3 @@ pub(super) async fn propagation(
     }
     Ok((to_b, to_c))
 }
-

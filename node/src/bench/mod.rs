@@ -126,7 +126,9 @@ impl Sizes {
             publishes: args.publishes.unwrap_or(preset.publishes),
             samples: args.samples.unwrap_or(preset.samples),
             partner_records: args.partner_records.unwrap_or(preset.partner_records),
-            correlation_records: args.correlation_records.unwrap_or(preset.correlation_records),
+            correlation_records: args
+                .correlation_records
+                .unwrap_or(preset.correlation_records),
             curve: args.curve.clone().unwrap_or(preset.curve),
         }
     }
@@ -249,12 +251,31 @@ async fn measure_all(sizes: &Sizes, report: &mut Report) -> Result<()> {
     progress.stage("search latency");
     let search = search_latency(&a, stored, sizes.samples).await?;
     out!("\nSearch at {stored} records (gRPC round trip, one client)");
-    out!("  p50 {:.3} ms   p99 {:.3} ms", ms(search.p50), ms(search.p99));
-    report.add("search.p50_ms", ms(search.p50), "ms", "local search, gRPC over mTLS");
-    report.add("search.p99_ms", ms(search.p99), "ms", "local search, gRPC over mTLS");
+    out!(
+        "  p50 {:.3} ms   p99 {:.3} ms",
+        ms(search.p50),
+        ms(search.p99)
+    );
+    report.add(
+        "search.p50_ms",
+        ms(search.p50),
+        "ms",
+        "local search, gRPC over mTLS",
+    );
+    report.add(
+        "search.p99_ms",
+        ms(search.p99),
+        "ms",
+        "local search, gRPC over mTLS",
+    );
     let per_record = a.database_bytes() as f64 / stored as f64;
     out!("  database: {per_record:.0} bytes per record on disk");
-    report.add("disk.bytes_per_record", per_record, "bytes", "publishing node");
+    report.add(
+        "disk.bytes_per_record",
+        per_record,
+        "bytes",
+        "publishing node",
+    );
 
     progress.stage("initial sync A -> B, relay B -> C");
     let b = LabNode::start(root.path(), "Bench-B (example)").await?;
@@ -263,21 +284,52 @@ async fn measure_all(sizes: &Sizes, report: &mut Report) -> Result<()> {
 
     progress.stage("propagation and revocation latency");
     let (to_b, to_c) = propagation(&a, &b, &c, stored + 10_000, sizes.samples).await?;
-    out!("\nPropagation latency over {} publishes (publish call to visible in search)", sizes.samples);
+    out!(
+        "\nPropagation latency over {} publishes (publish call to visible in search)",
+        sizes.samples
+    );
     for (path, samples) in [("A -> B", &to_b), ("A -> B -> C", &to_c)] {
         let p = percentiles(samples.clone());
-        out!("  {path:<12} p50 {:.2} ms   p99 {:.2} ms", ms(p.p50), ms(p.p99));
-        let key = if path == "A -> B" { "propagation.a_b" } else { "propagation.a_b_c" };
-        report.add(&format!("{key}.p50_ms"), ms(p.p50), "ms", "publish at A to visible in search");
-        report.add(&format!("{key}.p99_ms"), ms(p.p99), "ms", "publish at A to visible in search");
+        out!(
+            "  {path:<12} p50 {:.2} ms   p99 {:.2} ms",
+            ms(p.p50),
+            ms(p.p99)
+        );
+        let key = if path == "A -> B" {
+            "propagation.a_b"
+        } else {
+            "propagation.a_b_c"
+        };
+        report.add(
+            &format!("{key}.p50_ms"),
+            ms(p.p50),
+            "ms",
+            "publish at A to visible in search",
+        );
+        report.add(
+            &format!("{key}.p99_ms"),
+            ms(p.p99),
+            "ms",
+            "publish at A to visible in search",
+        );
         report
             .propagation_ms
             .push((path.to_string(), samples.iter().map(|d| ms(*d)).collect()));
     }
     let revocation = revocation_latency(&a, &c, stored + 20_000, sizes.samples.min(200)).await?;
     out!("  revocation A -> B -> C  p50 {:.2} ms   p99 {:.2} ms (revoke call to gone from C's search)", ms(revocation.p50), ms(revocation.p99));
-    report.add("revocation.a_b_c.p50_ms", ms(revocation.p50), "ms", "revoke at A to gone from C's search");
-    report.add("revocation.a_b_c.p99_ms", ms(revocation.p99), "ms", "revoke at A to gone from C's search");
+    report.add(
+        "revocation.a_b_c.p50_ms",
+        ms(revocation.p50),
+        "ms",
+        "revoke at A to gone from C's search",
+    );
+    report.add(
+        "revocation.a_b_c.p99_ms",
+        ms(revocation.p99),
+        "ms",
+        "revoke at A to gone from C's search",
+    );
     for node in [a, b, c] {
         node.stop().await?;
     }
@@ -318,12 +370,40 @@ async fn publishes(
         single / sig.sign,
         single / sig.commit
     );
-    out!("  8 clients             {eight:>10.0} /s   = {:.3} of the sign rate", eight / sig.sign);
-    report.add("publish.one_client_per_second", single, "records/s", "one gRPC client, durable before the answer");
-    report.add("publish.one_client.ratio_to_sign", single / sig.sign, "ratio", "");
-    report.add("publish.one_client.ratio_to_durable_commit", single / sig.commit, "ratio", "");
-    report.add("publish.eight_clients_per_second", eight, "records/s", "eight concurrent clients");
-    report.add("publish.eight_clients.ratio_to_sign", eight / sig.sign, "ratio", "");
+    out!(
+        "  8 clients             {eight:>10.0} /s   = {:.3} of the sign rate",
+        eight / sig.sign
+    );
+    report.add(
+        "publish.one_client_per_second",
+        single,
+        "records/s",
+        "one gRPC client, durable before the answer",
+    );
+    report.add(
+        "publish.one_client.ratio_to_sign",
+        single / sig.sign,
+        "ratio",
+        "",
+    );
+    report.add(
+        "publish.one_client.ratio_to_durable_commit",
+        single / sig.commit,
+        "ratio",
+        "",
+    );
+    report.add(
+        "publish.eight_clients_per_second",
+        eight,
+        "records/s",
+        "eight concurrent clients",
+    );
+    report.add(
+        "publish.eight_clients.ratio_to_sign",
+        eight / sig.sign,
+        "ratio",
+        "",
+    );
     let load = publish_rate(a, already, sizes.records.saturating_sub(already), 32).await?;
     let stored = a
         .client
@@ -333,9 +413,24 @@ async fn publishes(
         .into_inner()
         .records;
     out!("  32 clients (bulk load to {stored}) {load:>8.0} /s");
-    report.add("publish.thirty_two_clients_per_second", load, "records/s", "bulk load");
-    report.add("publish.thirty_two_clients.ratio_to_sign", load / sig.sign, "ratio", "");
-    report.add("records.stored", stored as f64, "records", "held by A for search and sync");
+    report.add(
+        "publish.thirty_two_clients_per_second",
+        load,
+        "records/s",
+        "bulk load",
+    );
+    report.add(
+        "publish.thirty_two_clients.ratio_to_sign",
+        load / sig.sign,
+        "ratio",
+        "",
+    );
+    report.add(
+        "records.stored",
+        stored as f64,
+        "records",
+        "held by A for search and sync",
+    );
     Ok(stored)
 }
 
@@ -347,24 +442,61 @@ async fn sync(
     sig: &rates::SignatureRates,
     report: &mut Report,
 ) -> Result<()> {
+    let before = tokio::task::spawn_blocking(rates::batch_verify_rate).await?;
     a.enroll(b, "green", true).await?;
     b.enroll(a, "green", true).await?;
     let took = wait_received(b, a, stored).await?;
+    let after = tokio::task::spawn_blocking(rates::batch_verify_rate).await?;
+    // The bound right around the sync (see rates::batch_verify_rate).
+    let bound = (before + after) / 2.0;
     let sync = rate(stored, took);
     out!("\nInitial sync A -> B of {stored} records");
     out!(
-        "  {sync:.0} records/s   = {:.3} of the batch-verify rate, {:.3} of the single-verify rate",
+        "  {sync:.0} records/s   = {:.3} of the batch-verify rate measured around it ({bound:.0} /s), {:.3} of the one at the start, {:.3} of the single-verify rate",
+        sync / bound,
         sync / sig.batch_verify,
         sync / sig.verify
     );
-    report.add("sync.records_per_second", sync, "records/s", "initial sync A -> B, both nodes in one process");
-    report.add("sync.ratio_to_batch_verify", sync / sig.batch_verify, "ratio", "goal >= 0.5");
+    report.add(
+        "sync.records_per_second",
+        sync,
+        "records/s",
+        "initial sync A -> B, both nodes in one process",
+    );
+    report.add(
+        "sync.batch_verify_around_per_second",
+        bound,
+        "signatures/s",
+        "one core, mean of just before and just after the sync",
+    );
+    report.add(
+        "sync.ratio_to_batch_verify",
+        sync / bound,
+        "ratio",
+        "against the bound measured around the sync; goal >= 0.5",
+    );
+    report.add(
+        "sync.ratio_to_batch_verify_at_start",
+        sync / sig.batch_verify,
+        "ratio",
+        "against the reference at the start of the run",
+    );
     report.add("sync.ratio_to_verify", sync / sig.verify, "ratio", "");
     b.enroll(c, "green", true).await?;
     c.enroll(b, "green", true).await?;
     let relay = rate(stored, wait_received(c, b, stored).await?);
     out!("  relayed sync B -> C: {relay:.0} records/s (third-party origin, bundle carried)");
-    report.add("sync.relayed_records_per_second", relay, "records/s", "B -> C, third-party origin");
-    report.add("sync.relayed.ratio_to_batch_verify", relay / sig.batch_verify, "ratio", "");
+    report.add(
+        "sync.relayed_records_per_second",
+        relay,
+        "records/s",
+        "B -> C, third-party origin",
+    );
+    report.add(
+        "sync.relayed.ratio_to_batch_verify",
+        relay / sig.batch_verify,
+        "ratio",
+        "",
+    );
     Ok(())
 }

@@ -15,6 +15,8 @@ use serde_json::{json, Map, Value};
 pub struct CurvePoint {
     pub records: u64,
     pub sync_records_per_second: f64,
+    /// Against the one-core batch-verify rate measured just before and after.
+    pub sync_ratio_to_batch_verify: f64,
     pub search_p50_ms: f64,
     pub search_p99_ms: f64,
     pub disk_bytes_per_record: f64,
@@ -65,7 +67,10 @@ impl Report {
         }
         md.push_str("\n| figure | value | unit | note |\n| --- | ---: | --- | --- |\n");
         for (key, value, unit, note) in &self.figures {
-            md.push_str(&format!("| `{key}` | {} | {unit} | {note} |\n", shown(*value)));
+            md.push_str(&format!(
+                "| `{key}` | {} | {unit} | {note} |\n",
+                shown(*value)
+            ));
         }
         if !self.curve.is_empty() {
             md.push_str("\n| records | sync /s | search p50 ms | search p99 ms | disk B/record | envelope B/record | node peak RSS MB |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
@@ -124,8 +129,13 @@ mod tests {
         report.add("sync.records_per_second", 1234.5, "records/s", "A to B");
         report.add("sync.ratio_to_batch_verify", f64::NAN, "ratio", "");
         let json = report.to_json();
-        assert_eq!(json["figures"]["sync.records_per_second"]["unit"], "records/s");
+        assert_eq!(
+            json["figures"]["sync.records_per_second"]["unit"],
+            "records/s"
+        );
         assert!(json["figures"]["sync.ratio_to_batch_verify"]["value"].is_null());
-        assert!(report.to_markdown().contains("| `sync.records_per_second` | 1234 | records/s |"));
+        assert!(report
+            .to_markdown()
+            .contains("| `sync.records_per_second` | 1234 | records/s |"));
     }
 }

@@ -102,9 +102,24 @@ Federated search, hub + 3 partners holding {n} records each (one client)"
         ms(latency.p50),
         ms(latency.p99)
     );
-    report.add("federated_search.p50_ms", ms(latency.p50), "ms", "hub + 3 partners");
-    report.add("federated_search.p99_ms", ms(latency.p99), "ms", "hub + 3 partners");
-    report.add("federated_search.partner_records", n as f64, "records", "held by each partner");
+    report.add(
+        "federated_search.p50_ms",
+        ms(latency.p50),
+        "ms",
+        "hub + 3 partners",
+    );
+    report.add(
+        "federated_search.p99_ms",
+        ms(latency.p99),
+        "ms",
+        "hub + 3 partners",
+    );
+    report.add(
+        "federated_search.partner_records",
+        n as f64,
+        "records",
+        "held by each partner",
+    );
     hub.stop().await?;
     for partner in partners {
         partner.stop().await?;
@@ -157,10 +172,30 @@ Correlation at {n} stored records ({distinct} values, signed and loaded at {load
         "  database: {:.0} bytes per record on disk",
         node.database_bytes() as f64 / n as f64
     );
-    report.add("correlation.p50_ms", ms(latency.p50), "ms", "gRPC round trip");
-    report.add("correlation.p99_ms", ms(latency.p99), "ms", "gRPC round trip");
-    report.add("correlation.records", n as f64, "records", "4 records per value");
-    report.add("correlation.preload_per_second", load, "records/s", "signed and stored in batches of 2000");
+    report.add(
+        "correlation.p50_ms",
+        ms(latency.p50),
+        "ms",
+        "gRPC round trip",
+    );
+    report.add(
+        "correlation.p99_ms",
+        ms(latency.p99),
+        "ms",
+        "gRPC round trip",
+    );
+    report.add(
+        "correlation.records",
+        n as f64,
+        "records",
+        "4 records per value",
+    );
+    report.add(
+        "correlation.preload_per_second",
+        load,
+        "records/s",
+        "signed and stored in batches of 2000",
+    );
     node.stop().await?;
     Ok(())
 }

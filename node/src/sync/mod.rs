@@ -13,6 +13,7 @@
 //! This module must never store a record it has not verified, and never let a
 //! partner's bad record stop the others in its batch.
 
+mod parallel;
 mod verify;
 
 use std::sync::Arc;

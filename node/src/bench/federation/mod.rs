@@ -88,8 +88,7 @@ pub async fn run(args: FederationArgs) -> Result<()> {
     let (nodes, steady, steady_curve) = converge(nodes, &args, first, &mut expected, 0).await?;
     progress.stage("convergence under churn");
     let next = first + args.records;
-    let (nodes, churned, churn_curve) =
-        converge(nodes, &args, next, &mut expected, churn).await?;
+    let (nodes, churned, churn_curve) = converge(nodes, &args, next, &mut expected, churn).await?;
     let rss: Vec<f64> = nodes
         .iter()
         .filter_map(|n| n.pid().and_then(peak_rss_kb))
@@ -120,9 +119,22 @@ pub async fn run(args: FederationArgs) -> Result<()> {
     for (h, p50, p99, n) in &by_hops {
         out!("  {h} hop(s)   p50 {p50:.2} ms   p99 {p99:.2} ms   ({n} samples)");
     }
-    out!("Convergence of {} records at all {} nodes: {:.1} s (lost {})", args.records, args.nodes, steady.seconds, steady.lost);
-    out!("  with {churn} nodes killed and restarted mid-stream: {:.1} s (lost {})", churned.seconds, churned.lost);
-    out!("  node peak RSS: max {:.0} MB", result["node_peak_rss_mb"]["max"].as_f64().unwrap_or(0.0));
+    out!(
+        "Convergence of {} records at all {} nodes: {:.1} s (lost {})",
+        args.records,
+        args.nodes,
+        steady.seconds,
+        steady.lost
+    );
+    out!(
+        "  with {churn} nodes killed and restarted mid-stream: {:.1} s (lost {})",
+        churned.seconds,
+        churned.lost
+    );
+    out!(
+        "  node peak RSS: max {:.0} MB",
+        result["node_peak_rss_mb"]["max"].as_f64().unwrap_or(0.0)
+    );
     if let Some(dir) = &args.out {
         write(dir, &result, &by_hops, [steady_curve, churn_curve])?;
         out!("wrote {}/federation.json and plots", dir.display());
@@ -134,7 +146,9 @@ pub async fn run(args: FederationArgs) -> Result<()> {
 async fn start_all(root: &Path, args: &FederationArgs) -> Result<Vec<LabNode>> {
     let mut nodes = Vec::with_capacity(args.nodes);
     for i in 0..args.nodes {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let dir = LabNode::create_with(root, &format!("Fed{i:02} (example)"), |config| {
             config.listen = format!("127.0.0.1:{port}");
             config.cache_mb = args.cache_mb;
@@ -160,7 +174,10 @@ async fn propagation_by_hops(
     for s in 0..samples as u64 {
         let value = phone(s);
         let started = Instant::now();
-        let id = nodes[0].publish(request(K::Phone, &value, Tlp::Green)).await?.record_id;
+        let id = nodes[0]
+            .publish(request(K::Phone, &value, Tlp::Green))
+            .await?
+            .record_id;
         let mut waiting: Vec<usize> = (0..watched.len()).collect();
         while !waiting.is_empty() {
             if started.elapsed() > Duration::from_secs(30) {
@@ -266,7 +283,10 @@ fn write(
     curves: [Vec<(f64, f64)>; 2],
 ) -> Result<()> {
     std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("federation.json"), serde_json::to_string_pretty(result)?)?;
+    std::fs::write(
+        dir.join("federation.json"),
+        serde_json::to_string_pretty(result)?,
+    )?;
     let p50 = by_hops.iter().map(|&(h, p, ..)| (h as f64, p)).collect();
     let p99 = by_hops.iter().map(|&(h, _, p, _)| (h as f64, p)).collect();
     plot::lines(

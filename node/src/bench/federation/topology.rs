@@ -86,7 +86,10 @@ mod tests {
         for (nodes, depth, mesh) in [(50, 5, 6), (6, 3, 1), (2, 5, 0), (10, 1, 0)] {
             let t = Topology::tree(nodes, depth, mesh);
             let hops = t.hops_from(0);
-            assert!(hops.iter().all(|&h| h != usize::MAX), "{nodes}: all reachable");
+            assert!(
+                hops.iter().all(|&h| h != usize::MAX),
+                "{nodes}: all reachable"
+            );
             let deepest = *hops.iter().max().unwrap();
             assert!(deepest <= depth.max(1), "{nodes}/{depth}: {deepest}");
             assert!(t.links.len() >= nodes - 1);
