@@ -79,7 +79,8 @@ impl LabNode {
         let (trigger, shutdown) = Shutdown::new();
         let task = tokio::spawn(crate::server::run(dir.clone(), listener, shutdown));
         let address_file = dir.bound_address();
-        for _ in 0..500 {
+        // Up to 30 s: opening a large store on a busy machine takes a while.
+        for _ in 0..3000 {
             if address_file.exists() {
                 break;
             }

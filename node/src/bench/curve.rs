@@ -101,9 +101,10 @@ async fn one(root: &Path, n: u64, samples: usize) -> Result<CurvePoint> {
     .await??;
     let a = LabNode::spawn(dir).await?;
     let b = LabNode::spawn(LabNode::create(&here, "Receiver (example)")?).await?;
+    // Measured before the partners are enrolled: the sync starts with that.
+    let before = tokio::task::spawn_blocking(super::rates::batch_verify_rate).await?;
     a.enroll(&b, "green", false).await?;
     b.enroll(&a, "green", false).await?;
-    let before = tokio::task::spawn_blocking(super::rates::batch_verify_rate).await?;
     let took = wait_received(&b, &a, n).await?;
     let after = tokio::task::spawn_blocking(super::rates::batch_verify_rate).await?;
     let search = search_latency(&b, n, samples).await?;
