@@ -15,8 +15,8 @@ pub struct Topology {
 impl Topology {
     /// `nodes` nodes: 0..=depth form a chain (so some node is `depth` hops
     /// away); every other node hangs under an earlier node less than `depth`
-    /// deep, spread round-robin; then `mesh` extra links join nodes far apart
-    /// in the tree.
+    /// deep, spread round-robin; then up to `mesh` extra links join nodes of
+    /// the same depth in different branches.
     pub fn tree(nodes: usize, depth: usize, mesh: usize) -> Topology {
         let depth = depth.clamp(1, nodes.saturating_sub(1).max(1));
         let mut level = vec![0usize; nodes];
@@ -33,18 +33,26 @@ impl Topology {
             links.push((parent, i));
         }
         let mut topology = Topology { nodes, links };
-        let mut added = 0;
-        let mut candidate = 0usize;
-        while added < mesh && nodes > 3 && candidate < nodes * nodes {
-            // Deterministic pairs across the tree: i and i + nodes/2.
-            let a = (candidate * 13 + 3) % nodes;
-            let b = (a + nodes / 2) % nodes;
-            candidate += 1;
-            if a == b || a == 0 || b == 0 || topology.linked(a, b) {
-                continue;
+        // Meshed links join nodes at the same depth (in different branches where
+        // there are several): they add paths without shortening any node's hop
+        // count from the root, so the tree keeps its depth.
+        let mut pairs = Vec::new();
+        for depth_here in 1..=depth {
+            let same: Vec<usize> = (1..nodes).filter(|&n| level[n] == depth_here).collect();
+            for (i, &a) in same.iter().enumerate() {
+                let b = same[(i + same.len() / 2) % same.len()];
+                pairs.push((a.min(b), a.max(b)));
             }
-            topology.links.push((a.min(b), a.max(b)));
-            added += 1;
+        }
+        // Spread the chosen links over the depths: every third candidate first.
+        pairs.sort_by_key(|&(a, b)| ((a * 7 + b) % 3, a, b));
+        for (a, b) in pairs {
+            if topology.links.len() >= nodes - 1 + mesh {
+                break;
+            }
+            if a != b && !topology.linked(a, b) {
+                topology.links.push((a, b));
+            }
         }
         topology
     }
@@ -96,6 +104,10 @@ mod tests {
         }
         let t = Topology::tree(50, 5, 6);
         assert_eq!(t.links.len(), 49 + 6);
-        assert!(*t.hops_from(0).iter().max().unwrap() >= 3);
+        assert_eq!(
+            *t.hops_from(0).iter().max().unwrap(),
+            5,
+            "mesh keeps the depth"
+        );
     }
 }
