@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
+use super::measure::wait_received;
 use super::report::Report;
-use super::{ms, percentiles, phone, preload, rate, wait_received, Percentiles, Sizes};
+use super::{ms, percentiles, phone, preload, rate, Percentiles, Sizes};
 use crate::lab::{request, LabNode};
 use crate::proto::{IndicatorKind as K, Tlp};
 
