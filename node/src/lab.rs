@@ -2,6 +2,10 @@
 //! directories, real certificates, the real server on 127.0.0.1:0, and every
 //! action through the real gRPC API with the admin certificate.
 //!
+//! A node either runs inside this process ([`LabNode::serve`]) or as a real
+//! `liaison run` child process ([`LabNode::spawn`]), whose memory can be measured
+//! on its own and which can be killed and restarted (churn).
+//!
 //! Never used by `liaison run`; nothing here shortcuts a check the node makes.
 
 use std::path::Path;
@@ -19,8 +23,17 @@ pub struct LabNode {
     pub dir: NodeDir,
     pub node_id: String,
     pub client: NodeClient,
-    trigger: ShutdownTrigger,
-    task: tokio::task::JoinHandle<crate::Result<()>>,
+    runner: Runner,
+}
+
+/// Where the node runs.
+enum Runner {
+    InProcess {
+        trigger: ShutdownTrigger,
+        task: tokio::task::JoinHandle<crate::Result<()>>,
+    },
+    /// Killed if dropped without [`LabNode::stop`] (a failed bench leaves nothing running).
+    Process(Killed),
 }
 
 impl LabNode {
@@ -31,6 +44,15 @@ impl LabNode {
 
     /// Creates a node directory (not yet serving).
     pub fn create(root: &Path, name: &str) -> Result<NodeDir> {
+        LabNode::create_with(root, name, |_| {})
+    }
+
+    /// Creates a node directory with settings changed from the lab defaults.
+    pub fn create_with(
+        root: &Path,
+        name: &str,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Result<NodeDir> {
         let folder = name
             .split_whitespace()
             .next()
@@ -43,6 +65,7 @@ impl LabNode {
         // back to back (~260/s), far above the per-partner default.
         config.limits.partner_calls_per_second = 100_000;
         config.limits.partner_burst = 100_000;
+        adjust(&mut config);
         dir.init(&config)?;
         Ok(dir)
     }
@@ -56,7 +79,8 @@ impl LabNode {
         let (trigger, shutdown) = Shutdown::new();
         let task = tokio::spawn(crate::server::run(dir.clone(), listener, shutdown));
         let address_file = dir.bound_address();
-        for _ in 0..500 {
+        // Up to 30 s: opening a large store on a busy machine takes a while.
+        for _ in 0..3000 {
             if address_file.exists() {
                 break;
             }
@@ -70,9 +94,76 @@ impl LabNode {
             dir,
             node_id,
             client,
-            trigger,
-            task,
+            runner: Runner::InProcess { trigger, task },
         })
+    }
+
+    /// Starts `liaison run` on an existing node directory as a child process
+    /// (this executable), logging to `DIR/node.log`.
+    pub async fn spawn(dir: NodeDir) -> Result<LabNode> {
+        let config = dir.load_config()?;
+        let name = config.name.clone();
+        let node_id = dir.load_identity(&config)?.node_id().to_hex();
+        let address_file = dir.bound_address();
+        let _ = std::fs::remove_file(&address_file);
+        let exe = std::env::current_exe().context("lab: the liaison executable")?;
+        let log = std::fs::File::create(dir.root.join("node.log"))?;
+        let child = std::process::Command::new(exe)
+            .arg("run")
+            .arg("--dir")
+            .arg(&dir.root)
+            .env("LIAISON_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        let mut child = Killed(Some(child));
+        for _ in 0..3000 {
+            if address_file.exists() {
+                break;
+            }
+            if let Some(status) = child
+                .0
+                .as_mut()
+                .map(|c| c.try_wait())
+                .transpose()?
+                .flatten()
+            {
+                anyhow::bail!(
+                    "{name} exited at start ({status}); see {}",
+                    dir.root.join("node.log").display()
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let client = NodeClient::for_dir(&dir)
+            .await
+            .with_context(|| format!("connecting to {name}"))?;
+        Ok(LabNode {
+            name,
+            dir,
+            node_id,
+            client,
+            runner: Runner::Process(child),
+        })
+    }
+
+    /// The child's process id, for a node started with [`LabNode::spawn`].
+    pub fn pid(&self) -> Option<u32> {
+        match &self.runner {
+            Runner::Process(Killed(child)) => child.as_ref().map(|c| c.id()),
+            Runner::InProcess { .. } => None,
+        }
+    }
+
+    /// SIGKILL (no shutdown path runs); returns the directory to spawn again.
+    pub fn kill(self) -> Result<NodeDir> {
+        match self.runner {
+            Runner::Process(killed) => drop(killed),
+            Runner::InProcess { task, .. } => task.abort(),
+        }
+        Ok(self.dir)
     }
 
     pub async fn fingerprint(&self) -> Result<String> {
@@ -149,6 +240,17 @@ impl LabNode {
         Ok(())
     }
 
+    /// Records the node stores (its identity summary).
+    pub async fn records(&self) -> Result<u64> {
+        Ok(self
+            .client
+            .admin()
+            .show_identity(proto::ShowIdentityRequest {})
+            .await?
+            .into_inner()
+            .records)
+    }
+
     /// Bytes the database occupies on disk.
     pub fn database_bytes(&self) -> u64 {
         directory_bytes(&self.dir.database())
@@ -156,11 +258,52 @@ impl LabNode {
 
     /// Triggers shutdown and waits for the node to drain and flush.
     pub async fn stop(self) -> Result<()> {
-        self.trigger.trigger();
         drop(self.client);
-        self.task.await.context("node task")??;
+        match self.runner {
+            Runner::InProcess { trigger, task } => {
+                trigger.trigger();
+                task.await.context("node task")??;
+            }
+            Runner::Process(mut killed) => {
+                let Some(mut child) = killed.0.take() else {
+                    return Ok(());
+                };
+                // SIGTERM: the node drains and flushes, as under a service manager.
+                let _ = std::process::Command::new("kill")
+                    .arg("-TERM")
+                    .arg(child.id().to_string())
+                    .status();
+                let status = tokio::task::spawn_blocking(move || child.wait()).await??;
+                if !status.success() {
+                    anyhow::bail!("node exited with {status}");
+                }
+            }
+        }
         Ok(())
     }
+}
+
+/// A child killed when dropped before it is handed over (a failed start
+/// must not leave a node running).
+struct Killed(Option<std::process::Child>);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `VmHWM` (peak resident set) of a live process, in KiB; `None` off Linux or
+/// once it has exited.
+pub fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn directory_bytes(path: &Path) -> u64 {

@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use super::{phone, preload::preload, publish_rate, rate, wait_received};
+use super::measure::{publish_rate, wait_received};
+use super::{phone, preload::preload, rate};
 use crate::lab::LabNode;
 use crate::proto;
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use super::{phone, preload::preload, rate};
-use crate::lab::LabNode;
+use crate::lab::{peak_rss_kb, LabNode};
 
 /// How often the exporter's peak RSS is sampled (it only grows, so the last
 /// sample before exit is within one interval of the true peak).
@@ -102,14 +102,4 @@ fn export_process(dir: &Path, out: &Path) -> Result<Measured> {
         took,
         peak_rss_kb: peak,
     })
-}
-
-/// `VmHWM` (peak resident set) of a live process, in KiB; `None` off Linux or
-/// once it has exited.
-fn peak_rss_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }

@@ -13,8 +13,9 @@ use crate::store::{Store, WriteBatch};
 const BATCH: u64 = 2_000;
 
 /// Writes `count` GREEN phone records with values from `value_of` into the
-/// store of the (stopped) node in `dir`.
-pub fn preload(dir: &NodeDir, count: u64, value_of: impl Fn(u64) -> String) -> Result<()> {
+/// store of the (stopped) node in `dir`; returns the bytes of their envelopes
+/// as encoded on the wire (signature, key and payload).
+pub fn preload(dir: &NodeDir, count: u64, value_of: impl Fn(u64) -> String) -> Result<u64> {
     let config = dir.load_config()?;
     let identity = dir.load_identity(&config)?;
     let origin = identity.node_id();
@@ -23,6 +24,7 @@ pub fn preload(dir: &NodeDir, count: u64, value_of: impl Fn(u64) -> String) -> R
     let mut sequence = store.origin_sequence(&origin)? + 1;
     let valid_until_ms = crate::now_ms() + 30 * 86_400_000;
     let mut done = 0;
+    let mut envelope_bytes = 0;
     while done < count {
         let n = BATCH.min(count - done);
         let mut records = Vec::with_capacity(n as usize);
@@ -34,7 +36,9 @@ pub fn preload(dir: &NodeDir, count: u64, value_of: impl Fn(u64) -> String) -> R
                 body: Body::Indicator(indicator(value_of(i), valid_until_ms)),
             };
             sequence += 1;
-            records.push(sign_payload(&identity.signing_key, &payload)?);
+            let record = sign_payload(&identity.signing_key, &payload)?;
+            envelope_bytes += prost::Message::encoded_len(&record.envelope.to_wire()) as u64;
+            records.push(record);
         }
         let outcome = store.apply(
             &WriteBatch {
@@ -50,7 +54,7 @@ pub fn preload(dir: &NodeDir, count: u64, value_of: impl Fn(u64) -> String) -> R
         done += n;
     }
     store.flush_blocking()?;
-    Ok(())
+    Ok(envelope_bytes)
 }
 
 pub(super) fn indicator(value: String, valid_until_ms: i64) -> Indicator {

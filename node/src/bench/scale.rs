@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
-use super::{ms, percentiles, phone, preload, rate, wait_received, BenchArgs, Percentiles};
+use super::measure::wait_received;
+use super::report::Report;
+use super::{ms, percentiles, phone, preload, rate, Percentiles, Sizes};
 use crate::lab::{request, LabNode};
 use crate::proto::{IndicatorKind as K, Tlp};
 
@@ -47,7 +49,11 @@ pub(super) async fn revocation_latency(
 }
 
 /// A hub asks three partners, each holding `partner_records`, in parallel.
-pub(super) async fn federated_search(root: &std::path::Path, args: &BenchArgs) -> Result<()> {
+pub(super) async fn federated_search(
+    root: &std::path::Path,
+    args: &Sizes,
+    report: &mut Report,
+) -> Result<()> {
     let n = args.partner_records;
     let hub = LabNode::start(root, "Hub (example)").await?;
     let mut partners = Vec::new();
@@ -97,6 +103,24 @@ Federated search, hub + 3 partners holding {n} records each (one client)"
         ms(latency.p50),
         ms(latency.p99)
     );
+    report.add(
+        "federated_search.p50_ms",
+        ms(latency.p50),
+        "ms",
+        "hub + 3 partners",
+    );
+    report.add(
+        "federated_search.p99_ms",
+        ms(latency.p99),
+        "ms",
+        "hub + 3 partners",
+    );
+    report.add(
+        "federated_search.partner_records",
+        n as f64,
+        "records",
+        "held by each partner",
+    );
     hub.stop().await?;
     for partner in partners {
         partner.stop().await?;
@@ -105,7 +129,11 @@ Federated search, hub + 3 partners holding {n} records each (one client)"
 }
 
 /// Correlation lookups on a node holding `correlation_records` (4 records per value).
-pub(super) async fn correlation(root: &std::path::Path, args: &BenchArgs) -> Result<()> {
+pub(super) async fn correlation(
+    root: &std::path::Path,
+    args: &Sizes,
+    report: &mut Report,
+) -> Result<()> {
     let n = args.correlation_records;
     let distinct = (n / 4).max(1);
     let dir = LabNode::create(root, "Corr (example)")?;
@@ -144,6 +172,30 @@ Correlation at {n} stored records ({distinct} values, signed and loaded at {load
     out!(
         "  database: {:.0} bytes per record on disk",
         node.database_bytes() as f64 / n as f64
+    );
+    report.add(
+        "correlation.p50_ms",
+        ms(latency.p50),
+        "ms",
+        "gRPC round trip",
+    );
+    report.add(
+        "correlation.p99_ms",
+        ms(latency.p99),
+        "ms",
+        "gRPC round trip",
+    );
+    report.add(
+        "correlation.records",
+        n as f64,
+        "records",
+        "4 records per value",
+    );
+    report.add(
+        "correlation.preload_per_second",
+        load,
+        "records/s",
+        "signed and stored in batches of 2000",
     );
     node.stop().await?;
     Ok(())

@@ -46,14 +46,31 @@ pub(super) fn normalize_once_without_country(input: &str) -> Result<Normalized, 
 }
 
 fn normalize_once(input: &str, region: Option<country::Id>) -> Result<Normalized, IndicatorError> {
-    let number = parse(input, region)?;
-    let number = drop_trunk_prefix_after_country_code(number);
-    check_possible_length(&number)?;
+    let number = parse_possible(input, region)?;
     Ok(Normalized {
         kind: Kind::Phone,
         value: number.format().mode(Mode::E164).to_string(),
         outside_known_ranges: !number.is_valid(),
     })
+}
+
+/// The E.164 form of one parse without a default country, without the range
+/// check (`is_valid`, the costliest part of a parse, which only sets
+/// `outside_known_ranges`): what checking a received record's value needs,
+/// since the record carries its own flag. Accepts exactly what
+/// [`normalize_once_without_country`] accepts.
+pub(super) fn e164_once_without_country(input: &str) -> Result<String, IndicatorError> {
+    Ok(parse_possible(input, None)?
+        .format()
+        .mode(Mode::E164)
+        .to_string())
+}
+
+fn parse_possible(input: &str, region: Option<country::Id>) -> Result<PhoneNumber, IndicatorError> {
+    let number = parse(input, region)?;
+    let number = drop_trunk_prefix_after_country_code(number);
+    check_possible_length(&number)?;
+    Ok(number)
 }
 
 fn default_region(ctx: &Context) -> Result<Option<country::Id>, IndicatorError> {

@@ -359,3 +359,32 @@ fn every_normalised_vector_passes_check_canonical() {
         }
     }
 }
+
+#[test]
+fn the_received_value_check_agrees_with_the_canonical_check() {
+    for value in [
+        "+447700900123",
+        "+4407700900123",
+        "+44 7700 900123",
+        "+66812345678",
+        "+15550100",
+        "+12025550123",
+        "+440",
+        "07700900123",
+        "+999123456",
+        "not a phone",
+        "+447700900123\u{0}",
+    ] {
+        let full = check_canonical(Kind::Phone, value).map(|_| ());
+        let received = check_received_value(Kind::Phone, value);
+        assert_eq!(
+            full.is_ok(),
+            received.is_ok(),
+            "{value}: {full:?} / {received:?}"
+        );
+        if let (Err(a), Err(b)) = (full, received) {
+            assert_eq!(a.to_string(), b.to_string(), "{value}");
+        }
+    }
+    assert!(check_received_value(Kind::Email, "analyst@example.org").is_ok());
+}

@@ -113,9 +113,18 @@ impl Envelope {
 
     fn batch_verifies(envelopes: &[Envelope]) -> bool {
         let mut batch = ed25519_zebra::batch::Verifier::new();
+        // Keys already decoded in this batch: decoding is the same for the same
+        // bytes, and a batch usually has one or a few signers.
+        let mut decoded: Vec<NodeId> = Vec::new();
         for envelope in envelopes {
-            if envelope.verifying_key().is_err() {
+            if signature::check_encodings(&envelope.signer.0, &envelope.signature).is_err() {
                 return false;
+            }
+            if !decoded.contains(&envelope.signer) {
+                if VerificationKey::try_from(envelope.signer.0).is_err() {
+                    return false;
+                }
+                decoded.push(envelope.signer);
             }
             let message = envelope.signed_message();
             batch.queue((

@@ -29,6 +29,14 @@ pub(super) fn verifying_key(
     key: &[u8; 32],
     signature: &[u8; 64],
 ) -> Result<VerificationKey, Refusal> {
+    check_encodings(key, signature)?;
+    VerificationKey::try_from(*key).map_err(|_| Refusal::BadSignature)
+}
+
+/// The pre-checks of [`verifying_key`] without decoding the key: a batch from
+/// one signer decodes its key once (decoding is deterministic), but every
+/// signature's encoding is still checked.
+pub(super) fn check_encodings(key: &[u8; 32], signature: &[u8; 64]) -> Result<(), Refusal> {
     if !is_acceptable_point(key) {
         return Err(Refusal::WeakKey);
     }
@@ -38,7 +46,7 @@ pub(super) fn verifying_key(
     if !is_acceptable_point(r) || bool::from(Scalar::from_canonical_bytes(s).is_none()) {
         return Err(Refusal::BadSignature);
     }
-    VerificationKey::try_from(*key).map_err(|_| Refusal::BadSignature)
+    Ok(())
 }
 
 /// Canonical (y < p) and not one of the eight small-order points. Comparing

@@ -183,8 +183,7 @@ pub fn check_count(field: &'static str, count: usize, max: usize) -> Result<(), 
 
 /// A received value must already be in the canonical form its kind defines.
 fn check_canonical(kind: Kind, value: &str) -> Result<(), RecordError> {
-    indicator::check_canonical(kind, value)
-        .map(|_| ())
+    indicator::check_received_value(kind, value)
         .map_err(|e| RecordError::field("value", e.to_string()))
 }
 

@@ -20,8 +20,10 @@ use crate::proto::federation_server::Federation;
 use crate::record::{Body, NodeId};
 use crate::store::StoredRecord;
 
-/// Change-log entries examined per batch.
-const PAGE: usize = 512;
+/// Change-log entries examined per batch: the receiver accepts up to 1024
+/// records per batch (`sync::MAX_BATCH_RECORDS`); bigger batches mean fewer
+/// flushes and audit entries per record on both sides.
+const PAGE: usize = 1024;
 /// Bytes of records per batch, kept well under the message limit.
 const BATCH_BYTES: usize = 2 * 1024 * 1024;
 /// Why an older Pull stream ended.
@@ -73,6 +75,7 @@ impl Federation for FederationService {
             tx,
             heads: self.node.heads.subscribe(),
             head_sent: None,
+            next: None,
         };
         tokio::spawn(async move {
             tokio::select! {
@@ -228,7 +231,12 @@ struct StreamServer {
     /// The version of the heads (ours and those seen), and the one last sent.
     heads: tokio::sync::watch::Receiver<u64>,
     head_sent: Option<u64>,
+    /// The batch after the one being audited and sent, built meanwhile.
+    next: Option<Building>,
 }
+
+type Built = Result<Option<(proto::PullBatch, Disclosed)>, Error>;
+type Building = tokio::task::JoinHandle<Built>;
 
 impl StreamServer {
     async fn run(mut self, mut revoked: tokio::sync::watch::Receiver<bool>) {
@@ -275,20 +283,15 @@ impl StreamServer {
     /// Sends one batch if the change log has moved past the cursor; returns
     /// whether there may be more to send right away.
     async fn send_pending(&mut self) -> Result<bool, Status> {
-        let node = self.node.clone();
-        let (grant, cursor) = (self.grant, self.cursor);
-        let built = tokio::task::spawn_blocking(move || {
-            let built = build_batch(&node, &grant, cursor)?;
-            // Logged (queued for the writer's next group sync) before it is sent.
-            if let Some((batch, (ids, tally))) = &built {
-                crate::audit::disclose::served_batch(&node, &grant.node, batch.cursor, ids, tally);
-            }
-            Ok::<_, Error>(built.map(|(batch, _)| batch))
-        })
-        .await
-        .map_err(|_| Status::internal("batch builder failed"))?
-        .map_err(Status::from)?;
-        let Some(mut batch) = built else {
+        let building = match self.next.take() {
+            Some(building) => building,
+            None => self.build(self.cursor),
+        };
+        let built = building
+            .await
+            .map_err(|_| Status::internal("batch builder failed"))?
+            .map_err(Status::from)?;
+        let Some((mut batch, (ids, tally))) = built else {
             // Nothing new to disclose, but a new head of ours goes out alone.
             let mut batch = proto::PullBatch {
                 cursor: self.cursor,
@@ -302,13 +305,34 @@ impl StreamServer {
             }
             return Ok(false);
         };
+        // Build the next batch while this one is audited and sent: reading and
+        // filtering records then overlaps the audit queue and the network.
+        self.next = Some(self.build(batch.cursor));
         self.attach_heads(&mut batch);
+        // Logged (queued for the writer's next group sync) before it is sent; only
+        // a batch about to be sent is logged, never the one built in advance.
+        let (node, partner, cursor) = (self.node.clone(), self.grant.node, batch.cursor);
+        tokio::task::spawn_blocking(move || {
+            crate::audit::disclose::served_batch(&node, &partner, cursor, &ids, &tally)
+        })
+        .await
+        .map_err(|_| Status::internal("audit queue failed"))?;
         self.cursor = batch.cursor;
         self.tx
             .send(Ok(batch))
             .await
             .map_err(|_| Status::cancelled("partner went away"))?;
         Ok(true)
+    }
+}
+
+impl StreamServer {
+    /// Starts building the batch after `cursor` on a blocking thread. One that
+    /// finds nothing new is simply dropped: the stream then waits for the next
+    /// commit announcement, which was not yet seen when it read.
+    fn build(&self, cursor: u64) -> Building {
+        let (node, grant) = (self.node.clone(), self.grant);
+        tokio::task::spawn_blocking(move || build_batch(&node, &grant, cursor))
     }
 }
 

@@ -14,6 +14,7 @@
 //! partner's bad record stop the others in its batch.
 
 mod announce;
+mod parallel;
 mod verify;
 
 use std::sync::Arc;

@@ -131,7 +131,7 @@ pub fn verify_records(
             Err(e) => verdict.reject(e.to_string()),
         }
     }
-    for result in Envelope::verify_many(envelopes) {
+    for result in super::parallel::verify_in_parallel(envelopes) {
         let record = match result {
             Ok(record) => record,
             Err(e) => {

@@ -1,0 +1,127 @@
+//! Cost curves against the number of records held: for each N, a node is
+//! preloaded with N signed records and a second node syncs them from it, both
+//! as separate `liaison run` processes, so each one's peak memory (VmHWM, read
+//! from /proc) is its own. Measured at each N: the sync rate, search latency at
+//! the receiving node, its bytes on disk per record against the envelope bytes,
+//! and its peak RSS.
+//!
+//! Nothing is asserted here: figures go to the report.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::measure::{search_latency, wait_received};
+use super::report::{CurvePoint, Report};
+use super::{ms, phone, preload, rate};
+use crate::lab::{peak_rss_kb, LabNode};
+
+pub(super) async fn run(
+    root: &Path,
+    sizes: &[u64],
+    samples: usize,
+    report: &mut Report,
+) -> Result<()> {
+    if !sizes.is_empty() {
+        out!("\nCost against records held (each node a separate process)");
+        out!("  records    sync /s   search p50 ms  p99 ms   disk B/rec  envelope B/rec  peak RSS MB (receiver)");
+    }
+    for &n in sizes {
+        let point = one(root, n.max(1), samples).await?;
+        out!(
+            "  {:>9} {:>9.0} {:>12.3} {:>8.3} {:>12.0} {:>15.0} {:>10}",
+            point.records,
+            point.sync_records_per_second,
+            point.search_p50_ms,
+            point.search_p99_ms,
+            point.disk_bytes_per_record,
+            point.envelope_bytes_per_record,
+            point
+                .node_peak_rss_mb
+                .map_or("-".to_string(), |m| format!("{m:.0}"))
+        );
+        let key = format!("curve.{n}");
+        report.add(
+            &format!("{key}.sync_records_per_second"),
+            point.sync_records_per_second,
+            "records/s",
+            "process to process",
+        );
+        report.add(
+            &format!("{key}.sync_ratio_to_batch_verify"),
+            point.sync_ratio_to_batch_verify,
+            "ratio",
+            "against one-core batch verify measured around it",
+        );
+        report.add(
+            &format!("{key}.search_p99_ms"),
+            point.search_p99_ms,
+            "ms",
+            "at the receiving node",
+        );
+        report.add(
+            &format!("{key}.disk_bytes_per_record"),
+            point.disk_bytes_per_record,
+            "bytes",
+            "receiving node",
+        );
+        report.add(
+            &format!("{key}.envelope_bytes_per_record"),
+            point.envelope_bytes_per_record,
+            "bytes",
+            "signed envelope as on the wire",
+        );
+        report.add(
+            &format!("{key}.disk_ratio_to_envelope"),
+            point.disk_bytes_per_record / point.envelope_bytes_per_record,
+            "ratio",
+            "goal <= 2",
+        );
+        if let Some(rss) = point.node_peak_rss_mb {
+            report.add(
+                &format!("{key}.node_peak_rss_mb"),
+                rss,
+                "MB",
+                "receiving node VmHWM; goal < 300 at 1M",
+            );
+        }
+        report.curve.push(point);
+    }
+    Ok(())
+}
+
+async fn one(root: &Path, n: u64, samples: usize) -> Result<CurvePoint> {
+    let here = root.join(format!("curve-{n}"));
+    std::fs::create_dir_all(&here)?;
+    let dir = LabNode::create(&here, "Source (example)")?;
+    let envelope_bytes = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || preload::preload(&dir, n, phone)
+    })
+    .await??;
+    let a = LabNode::spawn(dir).await?;
+    let b = LabNode::spawn(LabNode::create(&here, "Receiver (example)")?).await?;
+    // Measured before the partners are enrolled: the sync starts with that.
+    let before = tokio::task::spawn_blocking(super::rates::batch_verify_rate).await?;
+    a.enroll(&b, "green", false).await?;
+    b.enroll(&a, "green", false).await?;
+    let took = wait_received(&b, &a, n).await?;
+    let after = tokio::task::spawn_blocking(super::rates::batch_verify_rate).await?;
+    let search = search_latency(&b, n, samples).await?;
+    let disk = b.database_bytes() as f64 / n as f64;
+    let rss = b.pid().and_then(peak_rss_kb).map(|kb| kb as f64 / 1024.0);
+    a.stop().await?;
+    b.stop().await?;
+    // A million records take gigabytes: free them before the next size.
+    let _ = std::fs::remove_dir_all(&here);
+    Ok(CurvePoint {
+        records: n,
+        sync_records_per_second: rate(n, took),
+        sync_ratio_to_batch_verify: rate(n, took) / ((before + after) / 2.0),
+        search_p50_ms: ms(search.p50),
+        search_p99_ms: ms(search.p99),
+        disk_bytes_per_record: disk,
+        envelope_bytes_per_record: envelope_bytes as f64 / n as f64,
+        node_peak_rss_mb: rss,
+    })
+}
