@@ -38,6 +38,12 @@ pub struct Config {
     /// The Prometheus endpoint (`[metrics]` table; off unless `listen` is set).
     #[serde(default, skip_serializing_if = "crate::metrics::MetricsConfig::is_off")]
     pub metrics: crate::metrics::MetricsConfig,
+    /// Private lookups (`[lookup]` table: daily quota per partner, epoch length).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::lookup::LookupConfig::is_default"
+    )]
+    pub lookup: crate::lookup::LookupConfig,
 }
 
 fn default_max_clock_skew_seconds() -> u64 {
@@ -74,6 +80,7 @@ impl Config {
             max_retention_days: default_max_retention_days(),
             limits: crate::limits::LimitsConfig::default(),
             metrics: crate::metrics::MetricsConfig::default(),
+            lookup: crate::lookup::LookupConfig::default(),
         }
     }
 
@@ -97,6 +104,7 @@ impl Config {
             ));
         }
         config.limits.validate()?;
+        config.lookup.check().map_err(|e| e.to_string())?;
         Ok(config)
     }
 

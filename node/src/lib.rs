@@ -30,6 +30,7 @@
 //! - [`untrusted`]: rules for outside text (no control characters) and how it is quoted and shown.
 //! - [`formats`]: CSV, MISP and STIX 2.1 files ↔ import items and exported records (pure, streaming).
 //! - [`metrics`]: Prometheus counters, histograms and scrape-time figures, and their plain-HTTP endpoint.
+//! - [`lookup`]: private hit/no-hit lookups (VOPRF, signed binary fuse filters).
 #![forbid(unsafe_code)]
 
 /// `println!` for command output that tolerates a closed pipe (`liaison … | head`):
@@ -63,6 +64,7 @@ pub mod indicator;
 pub mod lab;
 pub mod limits;
 pub mod listing;
+pub mod lookup;
 pub mod metrics;
 pub mod node;
 pub mod policy;

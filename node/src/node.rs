@@ -112,6 +112,8 @@ pub struct Node {
     bound: Mutex<Option<String>>,
     /// Rate limits and the one-Pull-stream-per-partner rule.
     pub limits: crate::limits::Limits,
+    /// Private lookups: this node's filters and quotas, and partners' cached filters.
+    pub lookup: crate::lookup::LookupState,
 }
 
 impl Node {
@@ -144,6 +146,7 @@ impl Node {
             next_sequence: AtomicU64::new(next_sequence),
             bound: Mutex::new(None),
             limits,
+            lookup: Default::default(),
         };
         for pin in node.store.revoked_clients()? {
             node.pins.deny(pin);

@@ -12,6 +12,7 @@ use anyhow::{bail, Result};
 use ed25519_dalek::{Signer, SigningKey};
 
 mod export;
+mod lookup;
 mod preload;
 mod scale;
 
@@ -45,6 +46,11 @@ pub struct BenchArgs {
     /// (time and the exporter's peak RSS), instead of the full benchmark.
     #[arg(long)]
     pub export_records: Option<u64>,
+    /// Measure only private lookups: filter build and size at this many values,
+    /// the false-positive rate, and lookup latency across three partners each
+    /// holding --partner-records (docs/PRIVATE_LOOKUP.md).
+    #[arg(long)]
+    pub lookup_values: Option<u64>,
 }
 
 struct Percentiles {
@@ -284,6 +290,9 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     }
     if let Some(records) = args.export_records {
         return export::run(records).await;
+    }
+    if let Some(values) = args.lookup_values {
+        return lookup::run(values, args.partner_records, args.samples).await;
     }
     if args.records < 1_000 || args.publishes < 8 {
         bail!("use --records >= 1000 and --publishes >= 8");

@@ -67,6 +67,10 @@ impl NodeDir {
     pub fn audit_log(&self) -> PathBuf {
         self.root.join("audit.log")
     }
+    /// The current epoch's private-lookup (VOPRF) key seed, 0600.
+    pub fn lookup_key(&self) -> PathBuf {
+        self.root.join("keys/lookup.key")
+    }
 
     /// Creates a new node: keys, certificates, admin client certificate, config.
     /// Refuses if the directory already holds a node.
