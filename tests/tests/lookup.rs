@@ -107,12 +107,21 @@ fn lookups_answer_hit_and_no_hit_within_the_ceiling_and_leave_no_trace() {
 
 #[test]
 fn a_spent_quota_gives_resource_exhausted() {
-    let (a, mut b, _c) = three_agencies();
+    // As three_agencies(), with B's quota set before it starts (a restart
+    // would move it to another port).
+    let mut a = TestNode::init("Agency A (example)");
+    let mut b = TestNode::init("Agency B (example)");
+    let mut c = TestNode::init("Agency C (example)");
+    configure(&b, |config| config.lookup.daily_quota = 2);
+    a.start();
+    b.start();
+    c.start();
+    a.enroll(&b, "red", true);
+    b.enroll(&a, "red", true);
+    b.enroll(&c, "green", true);
+    c.enroll(&b, "green", true);
     let b_id = b.node_id();
     b.publish("phone", "+44 7700 900333", "green", &[]);
-    b.stop();
-    configure(&b, |config| config.lookup.daily_quota = 2);
-    b.start();
 
     assert_eq!(
         answer_of(&lookup(&a, "+447700900333"), &b_id)["quota_left"],
