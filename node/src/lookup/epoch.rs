@@ -80,8 +80,11 @@ fn key_error(path: &Path, reason: &str) -> LookupError {
     }
 }
 
+/// An epoch number and its seed.
+type StoredSeed = (u64, Zeroizing<[u8; 32]>);
+
 /// The stored (epoch, seed), or `None` when there is no file yet.
-fn read_seed(path: &Path) -> Result<Option<(u64, Zeroizing<[u8; 32]>)>, LookupError> {
+fn read_seed(path: &Path) -> Result<Option<StoredSeed>, LookupError> {
     let text = match fs::read_to_string(path) {
         Ok(text) => Zeroizing::new(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

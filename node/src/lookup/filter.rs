@@ -72,7 +72,9 @@ impl LookupFilter {
             return Ok(LookupFilter { inner: None });
         }
         let bad = |why: &str| LookupError::Untrusted(format!("filter: {why}"));
-        if bytes.len() > MAX_FILTER_BYTES || bytes.len() < HEADER || (bytes.len() - HEADER) % 4 != 0
+        if bytes.len() > MAX_FILTER_BYTES
+            || bytes.len() < HEADER
+            || !(bytes.len() - HEADER).is_multiple_of(4)
         {
             return Err(bad("wrong length"));
         }
