@@ -120,19 +120,20 @@ async fn ask(
         .map_err(|e| ("unreachable", e.to_string()))?;
     let mut client =
         FederationClient::new(channel).max_decoding_message_size(MAX_FILTER_BYTES + 64 * 1024);
-    let (cached, mut quota_left) = fresh_filter(node, partner, &mut client).await?;
+    let (mut cached, mut quota_left) = fresh_filter(node, partner, &mut client).await?;
     let mut hit = false;
     for candidate in candidates {
         let blinded = oprf::blind(candidate).map_err(untrusted)?;
-        let request = proto::EvaluateRequest {
-            epoch: cached.header.epoch,
-            blinded_element: blinded.message.clone(),
-        };
-        let answer = client
-            .evaluate(request)
-            .await
-            .map_err(rpc_failure)?
-            .into_inner();
+        let answer = match evaluate(&mut client, &cached, &blinded).await {
+            // The partner's epoch turned between the filter and the evaluation:
+            // the new epoch's filter, then the same blinded element once more.
+            Err(status) if is_epoch_turn(&status) => {
+                (cached, _) = fresh_filter(node, partner, &mut client).await?;
+                evaluate(&mut client, &cached, &blinded).await
+            }
+            other => other,
+        }
+        .map_err(rpc_failure)?;
         quota_left = answer.quota_left;
         if answer.epoch != cached.header.epoch {
             return Err(untrusted(LookupError::Untrusted(
@@ -149,6 +150,22 @@ async fn ask(
         hit |= cached.filter.contains(key);
     }
     Ok((hit, quota_left))
+}
+
+async fn evaluate(
+    client: &mut FederationClient<tonic::transport::Channel>,
+    cached: &Cached,
+    blinded: &oprf::Blinded,
+) -> Result<proto::EvaluateResponse, tonic::Status> {
+    let request = proto::EvaluateRequest {
+        epoch: cached.header.epoch,
+        blinded_element: blinded.message.clone(),
+    };
+    Ok(client.evaluate(request).await?.into_inner())
+}
+
+fn is_epoch_turn(status: &tonic::Status) -> bool {
+    status.code() == tonic::Code::InvalidArgument && status.message().starts_with("epoch:")
 }
 
 /// The partner's current filter: the cached one if its digest is still
