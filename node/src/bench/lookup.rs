@@ -85,6 +85,22 @@ fn filter_figures(n: u64, probes: u64) -> Result<()> {
     Ok(())
 }
 
+/// Serves a preloaded node; sled may release the preload's file lock a moment
+/// after the store is dropped, so opening is retried for a few seconds.
+async fn serve(dir: crate::identity::NodeDir) -> Result<LabNode> {
+    let mut tries = 0;
+    loop {
+        match LabNode::serve(dir.clone()).await {
+            Ok(node) => return Ok(node),
+            Err(e) if tries < 40 && format!("{e:#}").contains("lock") => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// A hub looks values up at three partners holding `records` each.
 async fn latency(root: &std::path::Path, records: u64, samples: usize) -> Result<()> {
     let hub = LabNode::start(root, "Hub (example)").await?;
@@ -96,7 +112,7 @@ async fn latency(root: &std::path::Path, records: u64, samples: usize) -> Result
             move || preload::preload(&dir, records, phone)
         })
         .await??;
-        let partner = LabNode::serve(dir).await?;
+        let partner = serve(dir).await?;
         hub.enroll(&partner, "green", false).await?;
         partner.enroll(&hub, "green", false).await?;
         partners.push(partner);
