@@ -47,6 +47,12 @@ pub struct Config {
     /// The audit log: checkpoints, and whether consultations are logged (`[audit]`).
     #[serde(default)]
     pub audit: crate::audit::AuditConfig,
+    /// Private lookups (`[lookup]` table: daily quota per partner, epoch length).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::lookup::LookupConfig::is_default"
+    )]
+    pub lookup: crate::lookup::LookupConfig,
 }
 
 fn default_max_clock_skew_seconds() -> u64 {
@@ -86,6 +92,7 @@ impl Config {
             rotation: crate::identity::RotationConfig::default(),
             http: crate::http::HttpConfig::default(),
             audit: crate::audit::AuditConfig::default(),
+            lookup: crate::lookup::LookupConfig::default(),
         }
     }
 
@@ -113,6 +120,7 @@ impl Config {
             return Err("rotation.tls_grace_seconds: must be at least 1 (partners are told over the old certificate during the grace period)".into());
         }
         config.audit.validate()?;
+        config.lookup.check().map_err(|e| e.to_string())?;
         Ok(config)
     }
 

@@ -272,6 +272,7 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
         .await?;
     let since = Instant::now();
     wait_for(&a, "+447700900123", &from_b.record_id, since).await?;
+    private_lookup(&a).await?;
     let query = crate::proto::SearchRequest {
         value: "+44 7700 900123".into(),
         federated: true,
@@ -386,6 +387,38 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
         bail!("the demo saw {surprises} unexpected deliveries; see above");
     }
     out!("Done: every marking was enforced.");
+    Ok(())
+}
+
+/// Before a search that shows the value to partners, A asks privately (a
+/// blinded VOPRF evaluation and each partner's signed filter) who holds it.
+async fn private_lookup(a: &LabNode) -> Result<()> {
+    out!("  First, privately (the value never leaves A; docs/PRIVATE_LOOKUP.md):");
+    for value in ["+44 7700 900123", "+44 7700 900555"] {
+        let answer = a
+            .client
+            .analyst()
+            .lookup(crate::proto::LookupRequest {
+                value: value.into(),
+                kind: K::Phone as i32,
+                default_country: String::new(),
+            })
+            .await?
+            .into_inner();
+        for p in &answer.partners {
+            let verdict = match (p.status.as_str(), p.hit) {
+                ("answered", true) => "HIT".to_string(),
+                ("answered", false) => "no hit".to_string(),
+                (status, _) => status.to_string(),
+            };
+            out!(
+                "    lookup {value}: {:<40} {verdict:<7} ({} evaluations left today)",
+                p.name,
+                p.quota_left
+            );
+        }
+    }
+    out!("  A hit, so A's analyst now searches with a justification, which B logs:");
     Ok(())
 }
 

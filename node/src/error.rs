@@ -37,6 +37,8 @@ pub enum Error {
     Audit(String),
     #[error(transparent)]
     RateLimited(#[from] crate::limits::RateLimited),
+    #[error(transparent)]
+    Lookup(#[from] crate::lookup::LookupError),
 }
 
 impl From<Error> for tonic::Status {
@@ -51,6 +53,7 @@ impl From<Error> for tonic::Status {
             Error::PermissionDenied(_) => Status::permission_denied(error.to_string()),
             Error::Conflict(_) => Status::already_exists(error.to_string()),
             Error::RateLimited(_) => Status::resource_exhausted(error.to_string()),
+            Error::Lookup(e) => lookup_status(e),
             Error::ShuttingDown
             | Error::Store(StoreError::Closed)
             | Error::Store(StoreError::Stopped(_)) => Status::unavailable(error.to_string()),
@@ -58,6 +61,19 @@ impl From<Error> for tonic::Status {
                 tracing::error!(%error, "internal error");
                 Status::internal("internal storage or configuration error on the node; its operator can see details in its log")
             }
+        }
+    }
+}
+
+fn lookup_status(error: &crate::lookup::LookupError) -> tonic::Status {
+    use crate::lookup::LookupError;
+    match error {
+        LookupError::Invalid(_) => tonic::Status::invalid_argument(error.to_string()),
+        LookupError::Untrusted(_) => tonic::Status::failed_precondition(error.to_string()),
+        LookupError::QuotaExhausted(_) => tonic::Status::resource_exhausted(error.to_string()),
+        LookupError::Key { .. } => {
+            tracing::error!(%error, "internal error");
+            tonic::Status::internal("internal storage or configuration error on the node; its operator can see details in its log")
         }
     }
 }

@@ -34,6 +34,7 @@
 //! - [`backup`]: backup files (database snapshot, audit log, config, encrypted keys) and restore.
 //! - [`ops`]: `liaison doctor`'s checks (permissions, certificate expiry, database, partners).
 //! - [`http`]: TAXII 2.1 and a MISP feed over the node's own TLS port, beside gRPC.
+//! - [`lookup`]: private hit/no-hit lookups (VOPRF, signed binary fuse filters).
 #![forbid(unsafe_code)]
 
 /// `println!` for command output that tolerates a closed pipe (`liaison … | head`):
@@ -69,6 +70,7 @@ pub mod indicator;
 pub mod lab;
 pub mod limits;
 pub mod listing;
+pub mod lookup;
 pub mod metrics;
 pub mod node;
 pub mod ops;

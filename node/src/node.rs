@@ -119,6 +119,8 @@ pub struct Node {
     pub rotation: Option<crate::identity::Rotation>,
     /// Signed heads of our own record log and those partners showed us.
     pub heads: crate::audit::heads::Heads,
+    /// Private lookups: this node's filters and quotas, and partners' cached filters.
+    pub lookup: crate::lookup::LookupState,
 }
 
 impl Node {
@@ -161,6 +163,7 @@ impl Node {
             limits,
             rotation,
             heads,
+            lookup: Default::default(),
         };
         if let Some(rotated) = promoted {
             tracing::info!(new_pin = %rotated.new_pin, "new TLS certificate in force; partners are told at their next connection");

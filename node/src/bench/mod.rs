@@ -20,6 +20,7 @@ mod export;
 mod federation;
 mod measure;
 mod plot;
+mod lookup;
 mod preload;
 mod rates;
 mod report;
@@ -80,6 +81,11 @@ pub struct BenchArgs {
     /// `[audit] enabled` on and off, alternating this many rounds each.
     #[arg(long)]
     pub audit_overhead: Option<usize>,
+    /// Measure only private lookups: filter build and size at this many values,
+    /// the false-positive rate, and lookup latency across three partners each
+    /// holding --partner-records (docs/PRIVATE_LOOKUP.md).
+    #[arg(long)]
+    pub lookup_values: Option<u64>,
 }
 
 #[derive(clap::Subcommand, Debug, Clone)]
@@ -221,6 +227,9 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     let sizes = Sizes::of(&args);
     if let Some(rounds) = args.audit_overhead {
         return audit_overhead::run(sizes.records, sizes.publishes, rounds.max(1)).await;
+    }
+    if let Some(values) = args.lookup_values {
+        return lookup::run(values, sizes.partner_records, sizes.samples).await;
     }
     if sizes.records < 1_000 || sizes.publishes < 8 {
         bail!("--records: use at least 1000 (and --publishes at least 8)");

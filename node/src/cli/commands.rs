@@ -57,6 +57,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Doctor(args) => super::doctor::doctor(&dir, args).await,
         Command::Publish(args) => publish(&dir, *args).await,
         Command::Search(args) => search(&dir, *args).await,
+        Command::Lookup(args) => super::lookup::lookup(&dir, *args).await,
         Command::Revoke {
             record_id,
             reason,

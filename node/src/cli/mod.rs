@@ -11,6 +11,7 @@ mod export;
 mod ids;
 mod import;
 pub mod logging;
+mod lookup;
 mod output;
 mod partner;
 mod records;
@@ -83,6 +84,9 @@ pub enum Command {
     Publish(Box<PublishArgs>),
     /// Search the node's records for a value (and, with --federated, every enrolled partner's).
     Search(Box<SearchArgs>),
+    /// Ask every partner privately whether it holds a value (hit / no hit),
+    /// without sending the value (VOPRF and signed filters).
+    Lookup(Box<lookup::LookupArgs>),
     /// Withdraw one of this agency's records everywhere it travelled.
     Revoke {
         /// The record to withdraw (its 64-hex id, as `publish` and `list` print).

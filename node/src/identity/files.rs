@@ -71,6 +71,10 @@ impl NodeDir {
     pub fn heads_file(&self) -> PathBuf {
         self.root.join("heads.json")
     }
+    /// The current epoch's private-lookup (VOPRF) key seed, 0600.
+    pub fn lookup_key(&self) -> PathBuf {
+        self.root.join("keys/lookup.key")
+    }
 
     /// Creates a new node: keys, certificates, admin client certificate, config.
     /// Refuses if the directory already holds a node.

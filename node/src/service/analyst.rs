@@ -264,4 +264,42 @@ impl Analyst for AnalystService {
             sighting_id: sighting.id.to_hex(),
         }))
     }
+
+    async fn lookup(
+        &self,
+        request: Request<proto::LookupRequest>,
+    ) -> Result<Response<proto::LookupResponse>, Status> {
+        let who = require_local(&self.node, &request, Role::Analyst)?;
+        let request = request.into_inner();
+        let as_search = proto::SearchRequest {
+            value: request.value,
+            kind: request.kind,
+            default_country: request.default_country,
+            ..Default::default()
+        };
+        let mut candidates = self.normalize_query(&as_search)?;
+        // Each reading costs one evaluation at every partner.
+        candidates.truncate(crate::lookup::query::MAX_READINGS);
+        let partners = crate::lookup::query::lookup(&self.node, &candidates).await;
+        let detail = serde_json::json!({
+            "analyst": analyst_name(&who),
+            "queries": candidates.iter().map(|q| format!("{}:{}", q.kind.as_str(), q.value)).collect::<Vec<_>>(),
+            "hits": partners.iter().filter(|p| p.hit).map(|p| p.partner.to_hex()).collect::<Vec<_>>(),
+        });
+        self.node
+            .audit(analyst_name(&who), "lookup.ask", detail)
+            .await?;
+        let partners = partners
+            .into_iter()
+            .map(|p| proto::LookupPartner {
+                node_id: p.partner.to_hex(),
+                name: super::origin_name(&self.node, &p.partner),
+                hit: p.hit,
+                quota_left: p.quota_left,
+                status: p.status,
+                detail: p.detail,
+            })
+            .collect();
+        Ok(Response::new(proto::LookupResponse { partners }))
+    }
 }

@@ -150,6 +150,27 @@ impl Federation for FederationService {
             .map_err(|reason| Status::from(Error::InvalidRequest(format!("receipt {reason}"))))?;
         Ok(Response::new(proto::ReceiptAck {}))
     }
+
+    async fn get_lookup_filter(
+        &self,
+        request: Request<proto::LookupFilterRequest>,
+    ) -> Result<Response<proto::LookupFilter>, Status> {
+        let partner = require_partner(&self.node, &request)?;
+        let grant = self.enrolled_grant(&partner)?;
+        let known = &request.get_ref().known_digest;
+        let filter = crate::lookup::serve::get_filter(&self.node, &grant, known).await?;
+        Ok(Response::new(filter))
+    }
+
+    async fn evaluate(
+        &self,
+        request: Request<proto::EvaluateRequest>,
+    ) -> Result<Response<proto::EvaluateResponse>, Status> {
+        let partner = require_partner(&self.node, &request)?;
+        self.enrolled_grant(&partner)?;
+        let answer = crate::lookup::serve::evaluate(&self.node, partner, request.get_ref()).await?;
+        Ok(Response::new(answer))
+    }
 }
 
 /// A partner's cursor past our durable change log means this node lost its

@@ -117,6 +117,20 @@ struct RogueFederation {
 impl Federation for RogueFederation {
     type PullStream = ReceiverStream<Result<proto::PullBatch, Status>>;
 
+    async fn get_lookup_filter(
+        &self,
+        _request: Request<proto::LookupFilterRequest>,
+    ) -> Result<Response<proto::LookupFilter>, Status> {
+        Err(Status::unimplemented("no private lookups here"))
+    }
+
+    async fn evaluate(
+        &self,
+        _request: Request<proto::EvaluateRequest>,
+    ) -> Result<Response<proto::EvaluateResponse>, Status> {
+        Err(Status::unimplemented("no private lookups here"))
+    }
+
     async fn pull(
         &self,
         request: Request<proto::PullRequest>,

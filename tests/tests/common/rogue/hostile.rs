@@ -116,6 +116,20 @@ struct HostileFederation {
 impl Federation for HostileFederation {
     type PullStream = ReceiverStream<Result<proto::PullBatch, Status>>;
 
+    async fn get_lookup_filter(
+        &self,
+        _request: Request<proto::LookupFilterRequest>,
+    ) -> Result<Response<proto::LookupFilter>, Status> {
+        Err(Status::unimplemented("no private lookups here"))
+    }
+
+    async fn evaluate(
+        &self,
+        _request: Request<proto::EvaluateRequest>,
+    ) -> Result<Response<proto::EvaluateResponse>, Status> {
+        Err(Status::unimplemented("no private lookups here"))
+    }
+
     /// Ordinary records (cursor 1), far-future records (2), the 10k batch (3),
     /// then replays of what was already sent every 100 ms (4, 5, …) until the
     /// puller hangs up. A resuming puller gets what follows its cursor.

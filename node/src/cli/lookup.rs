@@ -1,0 +1,85 @@
+//! `liaison lookup VALUE`: a private hit/no-hit lookup at every partner
+//! (`Analyst.Lookup`; docs/PRIVATE_LOOKUP.md). Prints one line per partner, or
+//! `{"partners":[{"node_id","name","hit","quota_left","status","detail"}]}`
+//! with --json. This module must never fall back to a clear-text search.
+
+use anyhow::Result;
+use clap::Args;
+use serde_json::json;
+
+use super::commands::status_error;
+use crate::client::NodeClient;
+use crate::identity::NodeDir;
+use crate::indicator::Kind;
+use crate::proto;
+
+#[derive(Args, Debug)]
+pub struct LookupArgs {
+    /// The value to look up, in any spelling its kind accepts; it is blinded
+    /// and never leaves this node in the clear.
+    pub value: String,
+    /// Read the value as this kind only (default: every kind it could be, at
+    /// one evaluation per reading per partner).
+    #[arg(long, value_enum, ignore_case = true)]
+    pub kind: Option<Kind>,
+    /// Country for a phone number in national format.
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Print the answer as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn lookup(dir: &NodeDir, args: LookupArgs) -> Result<()> {
+    let request = proto::LookupRequest {
+        value: args.value,
+        kind: args.kind.map(|k| i32::from(k.code())).unwrap_or(0),
+        default_country: args.country.unwrap_or_default(),
+    };
+    let client = NodeClient::for_dir(dir).await?;
+    let response = client
+        .analyst()
+        .lookup(request)
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    if args.json {
+        out!("{}", to_json(&response));
+        return Ok(());
+    }
+    if response.partners.is_empty() {
+        out!("No partners enrolled: nobody to ask.");
+    }
+    for p in &response.partners {
+        let answer = match (p.status.as_str(), p.hit) {
+            ("answered", true) => "HIT".to_string(),
+            ("answered", false) => "no hit".to_string(),
+            (status, _) => format!("no answer ({status}: {})", p.detail),
+        };
+        out!(
+            "{:<32} {:<10} {answer:<12} quota left today: {}",
+            p.name,
+            &p.node_id[..p.node_id.len().min(10)],
+            p.quota_left
+        );
+    }
+    Ok(())
+}
+
+fn to_json(response: &proto::LookupResponse) -> serde_json::Value {
+    let partners: Vec<_> = response
+        .partners
+        .iter()
+        .map(|p| {
+            json!({
+                "node_id": p.node_id,
+                "name": p.name,
+                "hit": p.hit,
+                "quota_left": p.quota_left,
+                "status": p.status,
+                "detail": p.detail,
+            })
+        })
+        .collect();
+    json!({ "partners": partners })
+}

@@ -1,0 +1,86 @@
+//! Private hit/no-hit lookups (issue 14; docs/PRIVATE_LOOKUP.md): an analyst asks
+//! every partner "do you hold this value?" without the value leaving this node.
+//!
+//! The answering node keeps a per-epoch VOPRF key (RFC 9497, ristretto255,
+//! [`epoch`]), evaluates F on every value a partner of a given TLP ceiling may
+//! learn about, and serves a signed binary fuse filter of those outputs
+//! ([`filter`], [`serve`]). The asking node blinds the normalised value, has the
+//! partner evaluate it with a proof, finalises, and checks the filter locally
+//! ([`query`]). The partner sees only a random group element and counts it
+//! against a daily quota.
+//!
+//! This module must never write a looked-up value (or anything derived from it
+//! without the blind) to the partner's disk or log, never answer an evaluation
+//! without a proof, and never trust a filter before its signature, digest and
+//! epoch are checked.
+
+pub mod epoch;
+pub mod filter;
+pub mod oprf;
+pub mod query;
+pub mod serve;
+
+use serde::{Deserialize, Serialize};
+
+/// The `[lookup]` table of config.toml.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LookupConfig {
+    /// Evaluations each partner may ask for per UTC day.
+    pub daily_quota: u32,
+    /// Length of a key epoch in hours (1..=168); keys and filters rotate with it.
+    pub epoch_hours: u32,
+    /// Shortest time between two rebuilds of the filters when records change.
+    pub rebuild_min_seconds: u64,
+}
+
+impl Default for LookupConfig {
+    fn default() -> Self {
+        LookupConfig {
+            daily_quota: 1000,
+            epoch_hours: 24,
+            rebuild_min_seconds: 10,
+        }
+    }
+}
+
+impl LookupConfig {
+    /// The default table (left out of config.toml).
+    pub fn is_default(&self) -> bool {
+        *self == LookupConfig::default()
+    }
+
+    /// Refuses settings that cannot work, naming the field.
+    pub fn check(&self) -> Result<(), LookupError> {
+        if !(1..=168).contains(&self.epoch_hours) {
+            return Err(LookupError::Invalid(
+                "lookup.epoch_hours: must be between 1 and 168".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Why a lookup step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    /// A request or setting is malformed (`field: reason`).
+    #[error("{0}")]
+    Invalid(String),
+    /// A partner's filter or proof does not check out.
+    #[error("{0}")]
+    Untrusted(String),
+    /// The caller has used up its evaluations for today.
+    #[error("lookup quota: {0}")]
+    QuotaExhausted(String),
+    /// The key file could not be read or written.
+    #[error("lookup key {path}: {reason}")]
+    Key { path: String, reason: String },
+}
+
+/// Both halves' live state, hung off [`crate::node::Node`].
+#[derive(Default)]
+pub struct LookupState {
+    pub server: serve::ServerState,
+    pub querier: query::FilterCache,
+}
