@@ -8,9 +8,7 @@ use anyhow::{bail, Context, Result};
 use tonic::Code;
 
 use super::output;
-use super::{
-    Cli, ClientCommand, Command, IdentityCommand, PublishArgs, RunArgs, SearchArgs,
-};
+use super::{Cli, ClientCommand, Command, IdentityCommand, PublishArgs, RunArgs, SearchArgs};
 use crate::client::NodeClient;
 use crate::config::Config;
 use crate::identity::{issue_client_cert, Bundle, NodeDir};

@@ -3,8 +3,8 @@
 //! admin certificate from the node directory (the CLI never opens the database
 //! behind a running node's back).
 
-mod backup;
 mod audit;
+mod backup;
 mod commands;
 mod doctor;
 mod export;
@@ -16,8 +16,8 @@ mod output;
 mod partner;
 mod records;
 mod reference;
-mod values;
 mod rotate;
+mod values;
 
 use std::path::PathBuf;
 
