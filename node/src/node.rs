@@ -292,8 +292,14 @@ impl Node {
         self.sign_and_commit(body, crate::now_ms()).await
     }
 
-    /// Records that this agency saw an indicator too.
-    pub async fn sight(&self, target: RecordId, note: String) -> Result<VerifiedRecord> {
+    /// Records that this agency saw an indicator too (or, by `kind`, that it is a
+    /// false positive or no longer in use).
+    pub async fn sight(
+        &self,
+        target: RecordId,
+        note: String,
+        kind: crate::record::SightingType,
+    ) -> Result<VerifiedRecord> {
         let stored = self
             .store
             .get(&target)?
@@ -306,6 +312,7 @@ impl Node {
         let body = Body::Sighting(crate::record::Sighting {
             record_id: target,
             note,
+            kind,
         });
         self.sign_and_commit(body, crate::now_ms()).await
     }

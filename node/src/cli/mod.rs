@@ -14,8 +14,8 @@ mod output;
 mod partner;
 mod records;
 mod reference;
-mod values;
 mod rotate;
+mod values;
 
 use std::path::PathBuf;
 
@@ -100,6 +100,10 @@ pub enum Command {
         /// Free text about the sighting (where, when), signed with it.
         #[arg(long, default_value = "")]
         note: String,
+        /// What the sighting asserts: seen (strengthens the record), false-positive
+        /// (it is wrong; the origin is told) or expired (no longer in use).
+        #[arg(long = "type", value_enum, default_value = "seen")]
+        kind: crate::record::SightingType,
         /// Print the result as one JSON object instead of text.
         #[arg(long)]
         json: bool,

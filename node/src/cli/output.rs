@@ -63,12 +63,19 @@ pub fn record_json(view: &proto::RecordView) -> Value {
         "refers_to": view.refers_to,
         "note": view.note,
         "revoked": view.revoked,
+        "false_positives": view.false_positives,
+        "false_positive_by": view.false_positive_by,
+        "expired_sightings": view.expired_sightings,
+        "sighting_type": view.sighting_type,
     })
 }
 
 /// A revocation or sighting: what it refers to and why.
 fn print_reference(view: &proto::RecordView) {
-    out!("{} of record {}", view.body, view.refers_to);
+    match view.sighting_type.as_str() {
+        "" | "seen" => out!("{} of record {}", view.body, view.refers_to),
+        kind => out!("{} ({kind}) of record {}", view.body, view.refers_to),
+    }
     out!("  record      {}", view.record_id);
     out!(
         "  origin      {} ({}), sequence {}",
@@ -144,6 +151,19 @@ pub fn print_record(view: &proto::RecordView) {
             time(view.last_sighting_unix_ms)
         );
     }
+    if view.false_positives > 0 {
+        out!(
+            "  WARNING     marked false positive by {} ({} sighting(s))",
+            view.false_positive_by.join(", "),
+            view.false_positives
+        );
+    }
+    if view.expired_sightings > 0 {
+        out!(
+            "  note        reported no longer in use by {} sighting(s)",
+            view.expired_sightings
+        );
+    }
     if view.source != "local" && !view.source.is_empty() {
         out!(
             "  answered by partner {} (not stored here)",
@@ -199,7 +219,8 @@ pub fn search_json(response: &proto::SearchResponse) -> Value {
             "query": c.query, "agencies": c.agencies,
             "holdings": c.holdings.iter().map(|h| json!({
                 "origin": h.origin, "name": h.name, "labels": h.labels, "records": h.records,
-                "sightings": h.sightings,
+                "sightings": h.sightings, "false_positives": h.false_positives,
+                "expired": h.expired,
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
@@ -225,6 +246,13 @@ pub fn print_search(response: &proto::SearchResponse) {
             c.agencies,
             names.join(", ")
         );
+        let false_positives: u32 = c.holdings.iter().map(|h| h.false_positives).sum();
+        if false_positives > 0 {
+            out!(
+                "  {}: {false_positives} false-positive sighting(s)",
+                c.query
+            );
+        }
     }
     for p in &response.partners {
         let who = if p.name.is_empty() {

@@ -12,7 +12,7 @@ use clap::ValueEnum;
 use crate::formats::Format;
 use crate::identity::Role;
 use crate::indicator::Kind;
-use crate::record::{HandlingCode, Label, Tlp};
+use crate::record::{HandlingCode, Label, SightingType, Tlp};
 
 impl ValueEnum for Kind {
     fn value_variants<'a>() -> &'a [Self] {
@@ -150,5 +150,19 @@ mod tests {
         check::<Label>();
         check::<Role>();
         check::<Format>();
+    }
+}
+
+impl ValueEnum for SightingType {
+    fn value_variants<'a>() -> &'a [Self] {
+        &SightingType::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let value = PossibleValue::new(self.as_str());
+        Some(match self {
+            SightingType::FalsePositive => value.aliases(["false_positive", "fp"]),
+            _ => value,
+        })
     }
 }

@@ -16,7 +16,7 @@ pub use envelope::{sign_payload, Envelope, VerifiedRecord, MAX_PAYLOAD_BYTES};
 pub use ids::{NodeId, RecordId};
 pub use model::{
     Body, Evaluation, HandlingCode, Indicator, Label, Payload, Reliability, Revocation, Sighting,
-    Tlp,
+    SightingType, Tlp,
 };
 pub use wire::{
     check_count, decode_payload, handling_from_wire, handling_to_wire, indicator_to_wire,

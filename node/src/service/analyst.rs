@@ -230,7 +230,8 @@ impl Analyst for AnalystService {
         require_local(&self.node, &request, Role::Analyst)?;
         let request = request.into_inner();
         let target = record_id(&request.record_id)?;
-        let sighting = self.node.sight(target, request.note).await?;
+        let kind: crate::record::SightingType = request.r#type.parse().map_err(Error::from)?;
+        let sighting = self.node.sight(target, request.note, kind).await?;
         Ok(Response::new(proto::SightResponse {
             sighting_id: sighting.id.to_hex(),
         }))

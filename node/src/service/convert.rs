@@ -170,8 +170,7 @@ pub fn record_view(
     received_from: Option<NodeId>,
     source: &str,
 ) -> proto::RecordView {
-    let (sightings, last_sighting) =
-        crate::correlation::sighting_summary(node, &record.id).unwrap_or((0, 0));
+    let summary = crate::correlation::sighting_summary(node, &record.id).unwrap_or_default();
     proto::RecordView {
         record_id: record.id.to_hex(),
         envelope: Some(record.envelope.to_wire()),
@@ -184,8 +183,8 @@ pub fn record_view(
             .indicator()
             .map(crate::record::indicator_to_wire),
         received_from: received_from.map(|n| n.to_hex()).unwrap_or_default(),
-        sightings,
-        last_sighting_unix_ms: last_sighting,
+        sightings: summary.seen,
+        last_sighting_unix_ms: summary.last_seen_ms,
         source: source.to_string(),
         body: body_name(&record.payload.body).to_string(),
         refers_to: refers_to(&record.payload.body)
@@ -198,6 +197,20 @@ pub fn record_view(
             .store
             .is_tombstoned_by(&record.id, &record.origin())
             .unwrap_or(false),
+        false_positives: summary.false_positives,
+        false_positive_by: summary
+            .false_positive_by
+            .iter()
+            .map(|by| match origin_name(node, by) {
+                name if name.is_empty() => by.short(),
+                name => name,
+            })
+            .collect(),
+        expired_sightings: summary.expired,
+        sighting_type: match &record.payload.body {
+            Body::Sighting(s) => s.kind.as_str().to_string(),
+            _ => String::new(),
+        },
     }
 }
 
