@@ -80,6 +80,7 @@ pub mod store;
 pub mod sync;
 pub mod tls;
 pub mod untrusted;
+pub mod warninglist;
 
 /// Generated protobuf and gRPC types: the wire contract from `proto/`.
 #[allow(clippy::all, missing_docs)]

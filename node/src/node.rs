@@ -330,7 +330,11 @@ impl Node {
         }
     }
 
-    async fn sign_and_commit(&self, body: Body, created_ms: i64) -> Result<VerifiedRecord> {
+    pub(crate) async fn sign_and_commit(
+        &self,
+        body: Body,
+        created_ms: i64,
+    ) -> Result<VerifiedRecord> {
         let record = self.sign_own(body, created_ms)?;
         let batch = WriteBatch {
             records: vec![record.clone()],

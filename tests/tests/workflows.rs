@@ -74,3 +74,102 @@ fn a_false_positive_sighting_reaches_the_origin_and_changes_correlation() {
     let bad = b.cli(&["sight", &id, "--type", "wrong"]);
     assert!(!bad.status.success());
 }
+
+#[test]
+fn a_warninglisted_value_is_flagged_at_publish_and_in_search() {
+    let mut node = TestNode::init("Agency W (example)");
+    node.start();
+    node.cli_ok(&[
+        "warninglist",
+        "add",
+        "--kind",
+        "phone",
+        "--value",
+        "07700 900999",
+        "--country",
+        "GB",
+        "--note",
+        "public victim helpline (fictional)",
+    ]);
+    let file = node.dir().join("misp-list.json");
+    std::fs::write(
+        &file,
+        r#"{"name": "Documentation domains", "type": "hostname",
+            "matching_attributes": ["domain", "hostname"],
+            "list": ["example.org", "example.net"]}"#,
+    )
+    .unwrap();
+    let imported = node.cli_json(&["warninglist", "import", file.to_str().unwrap()]);
+    assert_eq!(imported["entries"].as_array().unwrap().len(), 2);
+    let listed = node.cli_json(&["warninglist", "list"]);
+    assert_eq!(listed["entries"].as_array().unwrap().len(), 3, "{listed}");
+
+    // Published anyway, with a warning naming the list.
+    let published = node.cli_json(&[
+        "publish",
+        "--kind",
+        "phone",
+        "--value",
+        "+44 7700 900999",
+        "--tlp",
+        "green",
+    ]);
+    assert_eq!(published["warninglists"][0], "local", "{published}");
+    let text = node.cli_ok(&[
+        "publish",
+        "--kind",
+        "domain",
+        "--value",
+        "Example.org",
+        "--tlp",
+        "green",
+    ]);
+    assert!(text.contains("warninglist Documentation domains"), "{text}");
+    // --strict refuses, naming the field and the list; nothing is stored.
+    let refused = node.cli(&[
+        "publish",
+        "--kind",
+        "domain",
+        "--value",
+        "example.net",
+        "--tlp",
+        "green",
+        "--strict",
+    ]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("value:") && err.contains("Documentation domains"),
+        "{err}"
+    );
+    assert!(node.search_ids("example.net").is_empty());
+    // A value not on any list publishes silently.
+    let clean = node.cli_json(&[
+        "publish",
+        "--kind",
+        "domain",
+        "--value",
+        "jobs.example.com",
+        "--tlp",
+        "green",
+    ]);
+    assert!(clean["warninglists"].as_array().unwrap().is_empty());
+
+    // Search marks the match.
+    let found = node.cli_json(&["search", "+447700900999"]);
+    assert_eq!(found["records"][0]["warninglists"][0], "local", "{found}");
+
+    // A bad entry names its field and stores nothing; remove takes a value off.
+    let bad = node.cli(&["warninglist", "add", "--kind", "ip", "--value", "not-an-ip"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("value"));
+    node.cli_ok(&[
+        "warninglist",
+        "remove",
+        "--kind",
+        "domain",
+        "--value",
+        "example.org",
+    ]);
+    let listed = node.cli_json(&["warninglist", "list"]);
+    assert_eq!(listed["entries"].as_array().unwrap().len(), 2, "{listed}");
+}

@@ -55,6 +55,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Backup(args) => super::backup::backup(&dir, *args).await,
         Command::Restore(args) => super::backup::restore(&dir, *args),
         Command::Doctor(args) => super::doctor::doctor(&dir, args).await,
+        Command::Warninglist(command) => super::warninglist::warninglist(&dir, command).await,
         Command::Publish(args) => publish(&dir, *args).await,
         Command::Search(args) => search(&dir, *args).await,
         Command::Revoke {
@@ -249,6 +250,7 @@ async fn publish(dir: &NodeDir, args: PublishArgs) -> Result<()> {
         recipients: super::ids::resolve_all(&client, "--recipient", &args.recipients).await?,
         supersedes: args.supersedes.unwrap_or_default(),
         valid_until_unix_ms: 0,
+        strict: args.strict,
     };
     let response = client
         .analyst()

@@ -16,6 +16,7 @@ mod records;
 mod reference;
 mod rotate;
 mod values;
+mod warninglist;
 
 use std::path::PathBuf;
 
@@ -158,6 +159,10 @@ pub enum Command {
     /// Check permissions, certificate expiry, database, audit chain, partners'
     /// clocks and reachability; exits non-zero on any error.
     Doctor(doctor::DoctorArgs),
+    /// This node's warninglists: values known to be harmless or shared, flagged
+    /// at publish and in search results (add, list, remove, import MISP JSON).
+    #[command(subcommand)]
+    Warninglist(warninglist::WarninglistCommand),
 }
 
 #[derive(Args, Debug, Default)]
@@ -248,6 +253,10 @@ pub struct PublishArgs {
     /// Print the result as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Refuse to publish a value that is on one of this node's warninglists
+    /// (without it, the value is published and the warninglist named as a warning).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Args, Debug)]

@@ -67,6 +67,7 @@ pub fn record_json(view: &proto::RecordView) -> Value {
         "false_positive_by": view.false_positive_by,
         "expired_sightings": view.expired_sightings,
         "sighting_type": view.sighting_type,
+        "warninglists": view.warninglists,
     })
 }
 
@@ -151,6 +152,12 @@ pub fn print_record(view: &proto::RecordView) {
             time(view.last_sighting_unix_ms)
         );
     }
+    if !view.warninglists.is_empty() {
+        out!(
+            "  WARNING     on warninglist {} (known harmless or shared)",
+            view.warninglists.join(", ")
+        );
+    }
     if view.false_positives > 0 {
         out!(
             "  WARNING     marked false positive by {} ({} sighting(s))",
@@ -193,6 +200,7 @@ pub fn publish_json(response: &proto::PublishResponse) -> Value {
         "sequence": response.sequence,
         "normalized_value": response.normalized_value,
         "outside_known_ranges": response.outside_known_ranges,
+        "warninglists": response.warninglists,
     })
 }
 
@@ -204,6 +212,12 @@ pub fn print_published(response: &proto::PublishResponse) {
     );
     if response.outside_known_ranges {
         out!("Note: the number lies outside the known allocated ranges; it was accepted and flagged.");
+    }
+    if !response.warninglists.is_empty() {
+        out!(
+            "Warning: the value is on warninglist {} (known harmless or shared); published anyway (--strict refuses).",
+            response.warninglists.join(", ")
+        );
     }
 }
 

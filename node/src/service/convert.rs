@@ -207,6 +207,7 @@ pub fn record_view(
             })
             .collect(),
         expired_sightings: summary.expired,
+        warninglists: crate::warninglist::record_matches(node, record),
         sighting_type: match &record.payload.body {
             Body::Sighting(s) => s.kind.as_str().to_string(),
             _ => String::new(),
