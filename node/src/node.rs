@@ -375,6 +375,7 @@ impl Node {
             node: id,
             max_tlp: entry.max_tlp.parse()?,
             relay: entry.relay,
+            kind: entry.kind.parse()?,
         };
         let pin: [u8; 32] = hex::decode(&entry.tls_pin)
             .ok()

@@ -319,6 +319,14 @@ pub enum PartnerCommand {
         /// Relay rights in both directions (see docs/PROTOCOL.md).
         #[arg(long)]
         relay: bool,
+        /// What sort of partner: agency (full partner), ngo (CLEAR/GREEN only, no
+        /// federated search) or platform (submit-only, held until endorsed).
+        #[arg(long, value_enum, default_value = "agency")]
+        kind: crate::policy::PartnerKind,
+        /// For a platform: the best evaluation its records are shown with, e.g. C3
+        /// (default X4).
+        #[arg(long, value_name = "EVALUATION")]
+        max_evaluation: Option<String>,
         /// For scripts: the fingerprint the partner gave you (spaces, colons and case
         /// ignored); enrollment is refused if the bundle's differs. Replaces the
         /// interactive check.

@@ -334,6 +334,7 @@ pub fn partner_json(p: &proto::PartnerInfo) -> Value {
         "relay": p.relay, "endpoints": p.endpoints, "connection": p.connection, "cursor": p.cursor,
         "records_received": p.records_received, "records_rejected": p.records_rejected,
         "last_rejection": p.last_rejection, "records_pending": p.records_pending,
+        "kind": p.kind, "rules": p.rules, "max_evaluation": p.max_evaluation,
     })
 }
 
@@ -359,6 +360,10 @@ pub fn print_partners(list: &proto::ListPartnersResponse) {
             p.max_tlp.to_uppercase(),
             if p.relay { ", relay" } else { "" }
         );
+        out!("  kind        {}: {}", p.kind, p.rules);
+        if !p.max_evaluation.is_empty() {
+            out!("  evaluation  capped at {}", p.max_evaluation);
+        }
         out!(
             "  connection  {}   endpoints {}",
             p.connection,

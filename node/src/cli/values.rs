@@ -166,3 +166,13 @@ impl ValueEnum for SightingType {
         })
     }
 }
+
+impl ValueEnum for crate::policy::PartnerKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &crate::policy::PartnerKind::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
+}

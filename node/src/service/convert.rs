@@ -255,6 +255,14 @@ pub fn partner_info(
         records_rejected: state.rejected,
         last_rejection: state.last_rejection.clone(),
         records_pending: state.pending,
+        kind: entry.kind.parse::<crate::policy::PartnerKind>().unwrap_or_default().to_string(),
+        rules: entry
+            .kind
+            .parse::<crate::policy::PartnerKind>()
+            .unwrap_or_default()
+            .rules()
+            .to_string(),
+        max_evaluation: entry.max_evaluation.clone(),
     }
 }
 
