@@ -71,6 +71,7 @@ pub mod listing;
 pub mod metrics;
 pub mod node;
 pub mod ops;
+pub mod platform;
 pub mod policy;
 pub mod record;
 pub mod retention;

@@ -36,7 +36,8 @@ pub enum PartnerKind {
 }
 
 impl PartnerKind {
-    pub const ALL: [PartnerKind; 3] = [PartnerKind::Agency, PartnerKind::Ngo, PartnerKind::Platform];
+    pub const ALL: [PartnerKind; 3] =
+        [PartnerKind::Agency, PartnerKind::Ngo, PartnerKind::Platform];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -91,7 +92,10 @@ impl std::str::FromStr for PartnerKind {
             .ok_or_else(|| {
                 crate::record::RecordError::field(
                     "kind",
-                    format!("{} is not one of agency, ngo, platform", crate::untrusted::quote(s)),
+                    format!(
+                        "{} is not one of agency, ngo, platform",
+                        crate::untrusted::quote(s)
+                    ),
                 )
             })
     }
@@ -134,7 +138,10 @@ pub fn may_send_reference(
     markings: &Indicator,
     partner: &Grant,
 ) -> bool {
-    if reference.origin == partner.node || reference.received_from == Some(partner.node) {
+    if reference.origin == partner.node
+        || reference.received_from == Some(partner.node)
+        || markings.tlp > partner.kind.ceiling()
+    {
         return false;
     }
     if reference.origin != own && !(partner.relay && is_relayable(markings)) {

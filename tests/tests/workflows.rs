@@ -173,3 +173,118 @@ fn a_warninglisted_value_is_flagged_at_publish_and_in_search() {
     let listed = node.cli_json(&["warninglist", "list"]);
     assert_eq!(listed["entries"].as_array().unwrap().len(), 2, "{listed}");
 }
+
+/// Agency A with a full partner B, an NGO N and a platform P (evaluation capped at C3).
+fn agency_with_ngo_and_platform() -> (TestNode, TestNode, TestNode, TestNode) {
+    let mut a = TestNode::init("Agency A (example)");
+    let mut b = TestNode::init("Agency B (example)");
+    let mut n = TestNode::init("Hotline NGO (example)");
+    let mut p = TestNode::init("Platform P (example)");
+    for node in [&mut a, &mut b, &mut n, &mut p] {
+        node.start();
+    }
+    a.enroll(&b, "green", true);
+    b.enroll(&a, "green", true);
+    let add = |admin: &TestNode, other: &TestNode, kind: &[&str]| {
+        let bundle = other.export_bundle();
+        let mut args = vec![
+            "partner",
+            "add",
+            bundle.to_str().unwrap(),
+            "--max-tlp",
+            "amber",
+            "--yes",
+        ];
+        args.extend_from_slice(kind);
+        admin.cli_ok(&args);
+    };
+    add(&a, &n, &["--kind", "ngo"]);
+    add(&a, &p, &["--kind", "platform", "--max-evaluation", "C3"]);
+    n.enroll(&a, "green", false);
+    p.enroll(&a, "green", false);
+    (a, b, n, p)
+}
+
+#[test]
+fn ngo_and_platform_partners_get_only_what_their_kind_allows() {
+    let (a, b, n, p) = agency_with_ngo_and_platform();
+    let listed = a.cli_json(&["partner", "list"]);
+    let kinds: Vec<_> = listed["partners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert!(kinds.contains(&"ngo".into()) && kinds.contains(&"platform".into()));
+    // An NGO or platform never relays.
+    let bundle = b.export_bundle();
+    let refused = a.cli(&[
+        "partner",
+        "add",
+        bundle.to_str().unwrap(),
+        "--max-tlp",
+        "green",
+        "--kind",
+        "ngo",
+        "--relay",
+        "--yes",
+    ]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("relay"));
+
+    // The NGO gets GREEN but never AMBER, though enrolled up to AMBER; the
+    // platform gets neither.
+    let green = a.publish("phone", "+44 7700 900421", "green", &[]);
+    let amber = a.publish("phone", "+44 7700 900422", "amber", &[]);
+    let clear = a.publish("domain", "help.example.org", "clear", &[]);
+    assert!(eventually(WAIT, || holds(&n, "+447700900421", &green)));
+    assert!(eventually(WAIT, || holds(&p, "help.example.org", &clear)));
+    assert!(!holds(&n, "+447700900422", &amber));
+    assert!(!holds(&p, "+447700900421", &green));
+
+    // The NGO cannot run a federated search at A.
+    let found = n.cli_json(&[
+        "search",
+        "+44 7700 900422",
+        "--federated",
+        "--justification",
+        "hotline call (fictional)",
+    ]);
+    let answer = &found["partners"][0];
+    assert_eq!(answer["status"], "refused", "{found}");
+    assert!(answer["detail"]
+        .as_str()
+        .unwrap()
+        .contains("cannot run federated searches"));
+    assert!(found["records"].as_array().unwrap().is_empty());
+
+    // A platform's submission: reported by platform, evaluation capped, held from
+    // relay to B until an analyst at A endorses it.
+    let scam = p.publish("phone", "+44 7700 900431", "green", &["--evaluation", "A1"]);
+    assert!(eventually(WAIT, || holds(&a, "+447700900431", &scam)));
+    let view = local_view(&a, "+447700900431", &scam);
+    assert_eq!(view["reported_by_platform"], "Platform P (example)");
+    assert_eq!(view["held_until_endorsed"], true);
+    assert_eq!(view["evaluation"], "C3", "{view}");
+    let text = a.cli_ok(&["list"]);
+    assert!(
+        text.contains("reported by platform Platform P (example)"),
+        "{text}"
+    );
+    // B syncs A's later GREEN record, but not the held one.
+    let later = a.publish("phone", "+44 7700 900432", "green", &[]);
+    assert!(eventually(WAIT, || holds(&b, "+447700900432", &later)));
+    assert!(!holds(&b, "+447700900431", &scam));
+    a.cli_ok(&[
+        "sight",
+        &scam,
+        "--type",
+        "seen",
+        "--note",
+        "confirmed (fictional)",
+    ]);
+    assert!(eventually(WAIT, || holds(&b, "+447700900431", &scam)));
+    assert_eq!(
+        local_view(&a, "+447700900431", &scam)["held_until_endorsed"],
+        false
+    );
+}

@@ -68,6 +68,8 @@ pub fn record_json(view: &proto::RecordView) -> Value {
         "expired_sightings": view.expired_sightings,
         "sighting_type": view.sighting_type,
         "warninglists": view.warninglists,
+        "reported_by_platform": view.reported_by_platform,
+        "held_until_endorsed": view.held_until_endorsed,
     })
 }
 
@@ -150,6 +152,17 @@ pub fn print_record(view: &proto::RecordView) {
             "  sightings   {} (latest {})",
             view.sightings,
             time(view.last_sighting_unix_ms)
+        );
+    }
+    if !view.reported_by_platform.is_empty() {
+        out!(
+            "  reported by platform {}{}",
+            view.reported_by_platform,
+            if view.held_until_endorsed {
+                " (held from relay until an analyst here sights it)"
+            } else {
+                " (endorsed here)"
+            }
         );
     }
     if !view.warninglists.is_empty() {

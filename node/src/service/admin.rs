@@ -111,6 +111,7 @@ impl Admin for AdminService {
             ))
             .into());
         }
+        let (kind, max_evaluation) = partner_terms(&request)?;
         if self.node.partner_entry(&bundle.node_id).is_some() {
             return Err(Error::Conflict(format!(
                 "{} is already a partner; revoke it first to change its terms",
@@ -120,7 +121,8 @@ impl Admin for AdminService {
         }
         let max_tlp = tlp_name(&request.max_tlp)?;
         let mut entry = PartnerEntry::from_bundle(&bundle, max_tlp.as_str(), request.relay, None);
-        apply_kind(&mut entry, &request)?;
+        entry.kind = kind;
+        entry.max_evaluation = max_evaluation;
         self.audit(
             &who.describe(),
             "partner.add",
@@ -311,7 +313,7 @@ fn bundle_cert(entry: &PartnerEntry) -> Vec<u8> {
 
 /// The partner kind and its terms (issue 15): only an agency relays; only a
 /// platform has an evaluation cap.
-fn apply_kind(entry: &mut PartnerEntry, request: &proto::AddPartnerRequest) -> Result<(), Status> {
+fn partner_terms(request: &proto::AddPartnerRequest) -> Result<(String, String), Status> {
     use crate::policy::PartnerKind;
     let kind: PartnerKind = request.kind.parse().map_err(Error::from)?;
     if kind != PartnerKind::Agency && request.relay {
@@ -321,11 +323,13 @@ fn apply_kind(entry: &mut PartnerEntry, request: &proto::AddPartnerRequest) -> R
         .into());
     }
     let cap = request.max_evaluation.trim();
-    entry.max_evaluation = match (kind, cap) {
+    let max_evaluation = match (kind, cap) {
         (PartnerKind::Platform, "") => crate::record::Evaluation::UNEVALUATED.to_string(),
         (PartnerKind::Platform, cap) => cap
             .parse::<crate::record::Evaluation>()
-            .map_err(|e| Error::InvalidRequest(e.to_string().replacen("evaluation", "max_evaluation", 1)))?
+            .map_err(|e| {
+                Error::InvalidRequest(e.to_string().replacen("evaluation", "max_evaluation", 1))
+            })?
             .to_string(),
         (_, "") => String::new(),
         (_, _) => {
@@ -335,6 +339,5 @@ fn apply_kind(entry: &mut PartnerEntry, request: &proto::AddPartnerRequest) -> R
             .into())
         }
     };
-    entry.kind = kind.as_str().to_string();
-    Ok(())
+    Ok((kind.as_str().to_string(), max_evaluation))
 }

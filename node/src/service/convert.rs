@@ -171,7 +171,7 @@ pub fn record_view(
     source: &str,
 ) -> proto::RecordView {
     let summary = crate::correlation::sighting_summary(node, &record.id).unwrap_or_default();
-    proto::RecordView {
+    let mut view = proto::RecordView {
         record_id: record.id.to_hex(),
         envelope: Some(record.envelope.to_wire()),
         origin: record.origin().to_hex(),
@@ -212,7 +212,10 @@ pub fn record_view(
             Body::Sighting(s) => s.kind.as_str().to_string(),
             _ => String::new(),
         },
-    }
+        ..Default::default()
+    };
+    crate::platform::annotate(node, record, &mut view);
+    view
 }
 
 fn body_name(body: &Body) -> &'static str {
@@ -255,7 +258,11 @@ pub fn partner_info(
         records_rejected: state.rejected,
         last_rejection: state.last_rejection.clone(),
         records_pending: state.pending,
-        kind: entry.kind.parse::<crate::policy::PartnerKind>().unwrap_or_default().to_string(),
+        kind: entry
+            .kind
+            .parse::<crate::policy::PartnerKind>()
+            .unwrap_or_default()
+            .to_string(),
         rules: entry
             .kind
             .parse::<crate::policy::PartnerKind>()
