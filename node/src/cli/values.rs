@@ -128,6 +128,30 @@ impl ValueEnum for Format {
     }
 }
 
+impl ValueEnum for SightingType {
+    fn value_variants<'a>() -> &'a [Self] {
+        &SightingType::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let value = PossibleValue::new(self.as_str());
+        Some(match self {
+            SightingType::FalsePositive => value.aliases(["false_positive", "fp"]),
+            _ => value,
+        })
+    }
+}
+
+impl ValueEnum for crate::policy::PartnerKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &crate::policy::PartnerKind::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,29 +174,5 @@ mod tests {
         check::<Label>();
         check::<Role>();
         check::<Format>();
-    }
-}
-
-impl ValueEnum for SightingType {
-    fn value_variants<'a>() -> &'a [Self] {
-        &SightingType::ALL
-    }
-
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        let value = PossibleValue::new(self.as_str());
-        Some(match self {
-            SightingType::FalsePositive => value.aliases(["false_positive", "fp"]),
-            _ => value,
-        })
-    }
-}
-
-impl ValueEnum for crate::policy::PartnerKind {
-    fn value_variants<'a>() -> &'a [Self] {
-        &crate::policy::PartnerKind::ALL
-    }
-
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        Some(PossibleValue::new(self.as_str()))
     }
 }
