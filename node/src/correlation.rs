@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::indicator::Normalized;
 use crate::node::Node;
 use crate::proto;
-use crate::record::{Body, NodeId, RecordId};
+use crate::record::{Body, NodeId, RecordId, SightingType};
 
 #[derive(Default)]
 struct Holding {
@@ -17,19 +17,48 @@ struct Holding {
     records: u32,
     sightings: u32,
     last_sighting_ms: i64,
+    false_positives: u32,
+    expired: u32,
 }
 
-/// Sightings of a record: how many, and the latest time.
-pub fn sighting_summary(node: &Node, id: &RecordId) -> Result<(u32, i64)> {
-    let mut count = 0;
-    let mut last = 0;
+/// Sightings of one record, by type. `seen` and `last_seen_ms` count only type
+/// "seen": a false positive must weaken a record, never make it look stronger.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SightingSummary {
+    pub seen: u32,
+    pub last_seen_ms: i64,
+    pub false_positives: u32,
+    /// The agencies that marked the record a false positive (one entry each).
+    pub false_positive_by: Vec<NodeId>,
+    pub expired: u32,
+}
+
+/// Sightings of a record, counted by type.
+pub fn sighting_summary(node: &Node, id: &RecordId) -> Result<SightingSummary> {
+    let mut summary = SightingSummary::default();
     for sighting in node.store.sightings_of(id)? {
-        if let Some(stored) = node.store.get(&sighting)? {
-            count += 1;
-            last = last.max(stored.record.payload.created_ms);
+        let Some(stored) = node.store.get(&sighting)? else {
+            continue;
+        };
+        let Body::Sighting(s) = &stored.record.payload.body else {
+            continue;
+        };
+        match s.kind {
+            SightingType::Seen => {
+                summary.seen += 1;
+                summary.last_seen_ms = summary.last_seen_ms.max(stored.record.payload.created_ms);
+            }
+            SightingType::FalsePositive => {
+                summary.false_positives += 1;
+                let by = stored.record.origin();
+                if !summary.false_positive_by.contains(&by) {
+                    summary.false_positive_by.push(by);
+                }
+            }
+            SightingType::Expired => summary.expired += 1,
         }
     }
-    Ok((count, last))
+    Ok(summary)
 }
 
 /// The live (not expired, not revoked) records for one normalised value.
@@ -66,9 +95,19 @@ pub fn correlate(node: &Node, query: &Normalized) -> Result<proto::Correlation> 
             let Some(seen) = node.store.get(&sighting)? else {
                 continue;
             };
+            let Body::Sighting(s) = &seen.record.payload.body else {
+                continue;
+            };
             let sighter = agencies.entry(seen.record.origin()).or_default();
-            sighter.sightings += 1;
-            sighter.last_sighting_ms = sighter.last_sighting_ms.max(seen.record.payload.created_ms);
+            match s.kind {
+                SightingType::Seen => {
+                    sighter.sightings += 1;
+                    sighter.last_sighting_ms =
+                        sighter.last_sighting_ms.max(seen.record.payload.created_ms);
+                }
+                SightingType::FalsePositive => sighter.false_positives += 1,
+                SightingType::Expired => sighter.expired += 1,
+            }
         }
     }
     let holdings: Vec<proto::AgencyHolding> = agencies
@@ -80,6 +119,8 @@ pub fn correlate(node: &Node, query: &Normalized) -> Result<proto::Correlation> 
             records: h.records,
             sightings: h.sightings,
             last_sighting_unix_ms: h.last_sighting_ms,
+            false_positives: h.false_positives,
+            expired: h.expired,
         })
         .collect();
     Ok(proto::Correlation {

@@ -268,6 +268,7 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
         .sight(crate::proto::SightRequest {
             record_id: phone_id.clone(),
             note: "seen in a new statement".into(),
+            ..Default::default()
         })
         .await?;
     let since = Instant::now();

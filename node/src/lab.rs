@@ -191,6 +191,7 @@ impl LabNode {
             max_tlp: max_tlp.to_string(),
             relay,
             confirmed_fingerprint: bundle.fingerprint(),
+            ..Default::default()
         };
         self.client.admin().add_partner(request).await?;
         Ok(())

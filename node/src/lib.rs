@@ -74,6 +74,7 @@ pub mod lookup;
 pub mod metrics;
 pub mod node;
 pub mod ops;
+pub mod platform;
 pub mod policy;
 pub mod record;
 pub mod retention;
@@ -83,6 +84,7 @@ pub mod store;
 pub mod sync;
 pub mod tls;
 pub mod untrusted;
+pub mod warninglist;
 
 /// Generated protobuf and gRPC types: the wire contract from `proto/`.
 #[allow(clippy::all, missing_docs)]

@@ -303,8 +303,14 @@ impl Node {
         self.sign_and_commit(body, crate::now_ms()).await
     }
 
-    /// Records that this agency saw an indicator too.
-    pub async fn sight(&self, target: RecordId, note: String) -> Result<VerifiedRecord> {
+    /// Records that this agency saw an indicator too (or, by `kind`, that it is a
+    /// false positive or no longer in use).
+    pub async fn sight(
+        &self,
+        target: RecordId,
+        note: String,
+        kind: crate::record::SightingType,
+    ) -> Result<VerifiedRecord> {
         let stored = self
             .store
             .get(&target)?
@@ -317,6 +323,7 @@ impl Node {
         let body = Body::Sighting(crate::record::Sighting {
             record_id: target,
             note,
+            kind,
         });
         self.sign_and_commit(body, crate::now_ms()).await
     }
@@ -334,7 +341,11 @@ impl Node {
         }
     }
 
-    async fn sign_and_commit(&self, body: Body, created_ms: i64) -> Result<VerifiedRecord> {
+    pub(crate) async fn sign_and_commit(
+        &self,
+        body: Body,
+        created_ms: i64,
+    ) -> Result<VerifiedRecord> {
         let record = self.sign_own(body, created_ms)?;
         let batch = WriteBatch {
             records: vec![record.clone()],
@@ -375,6 +386,7 @@ impl Node {
             node: id,
             max_tlp: entry.max_tlp.parse()?,
             relay: entry.relay,
+            kind: entry.kind.parse()?,
         };
         let pin: [u8; 32] = hex::decode(&entry.tls_pin)
             .ok()

@@ -19,6 +19,86 @@ pub struct Grant {
     pub node: NodeId,
     pub max_tlp: Tlp,
     pub relay: bool,
+    /// What sort of partner it is; narrows what it may receive and do.
+    pub kind: PartnerKind,
+}
+
+/// The sort of partner (issue 15). Agencies are full partners; an NGO receives
+/// only CLEAR/GREEN and cannot run federated searches; a platform is submit-only
+/// (receives at most CLEAR, never relays, and its records are held here until an
+/// analyst endorses them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PartnerKind {
+    #[default]
+    Agency,
+    Ngo,
+    Platform,
+}
+
+impl PartnerKind {
+    pub const ALL: [PartnerKind; 3] =
+        [PartnerKind::Agency, PartnerKind::Ngo, PartnerKind::Platform];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartnerKind::Agency => "agency",
+            PartnerKind::Ngo => "ngo",
+            PartnerKind::Platform => "platform",
+        }
+    }
+
+    /// The most restricted marking this kind of partner may ever receive,
+    /// whatever its enrolled ceiling.
+    pub fn ceiling(self) -> Tlp {
+        match self {
+            PartnerKind::Agency => Tlp::Red,
+            PartnerKind::Ngo => Tlp::Green,
+            PartnerKind::Platform => Tlp::Clear,
+        }
+    }
+
+    /// Whether this kind may run federated searches against us.
+    pub fn may_search(self) -> bool {
+        self == PartnerKind::Agency
+    }
+
+    /// One line for `partner list`.
+    pub fn rules(self) -> &'static str {
+        match self {
+            PartnerKind::Agency => "full partner: receives up to its ceiling, may search",
+            PartnerKind::Ngo => "receives CLEAR/GREEN within its ceiling; no federated search; no relay",
+            PartnerKind::Platform => "submit-only: receives CLEAR at most; its records are held from relay until endorsed; evaluation capped; no search",
+        }
+    }
+}
+
+impl std::fmt::Display for PartnerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for PartnerKind {
+    type Err = crate::record::RecordError;
+    /// Empty means agency (entries from before partner kinds).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase();
+        if wanted.is_empty() {
+            return Ok(PartnerKind::Agency);
+        }
+        PartnerKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == wanted)
+            .ok_or_else(|| {
+                crate::record::RecordError::field(
+                    "kind",
+                    format!(
+                        "{} is not one of agency, ngo, platform",
+                        crate::untrusted::quote(s)
+                    ),
+                )
+            })
+    }
 }
 
 /// Where a record stands relative to this node.
@@ -38,7 +118,7 @@ pub fn may_send(
 ) -> bool {
     let already_has_it =
         provenance.origin == partner.node || provenance.received_from == Some(partner.node);
-    if already_has_it || markings.tlp > partner.max_tlp {
+    if already_has_it || markings.tlp > partner.max_tlp || markings.tlp > partner.kind.ceiling() {
         return false;
     }
     if provenance.origin == own {
@@ -58,7 +138,10 @@ pub fn may_send_reference(
     markings: &Indicator,
     partner: &Grant,
 ) -> bool {
-    if reference.origin == partner.node || reference.received_from == Some(partner.node) {
+    if reference.origin == partner.node
+        || reference.received_from == Some(partner.node)
+        || markings.tlp > partner.kind.ceiling()
+    {
         return false;
     }
     if reference.origin != own && !(partner.relay && is_relayable(markings)) {
@@ -177,7 +260,26 @@ mod tests {
             node,
             max_tlp,
             relay,
+            kind: PartnerKind::Agency,
         }
+    }
+
+    #[test]
+    fn ngo_and_platform_partners_get_at_most_green_and_clear() {
+        let ngo = Grant {
+            kind: PartnerKind::Ngo,
+            ..grant(C, Tlp::Red, false)
+        };
+        let platform = Grant {
+            kind: PartnerKind::Platform,
+            ..grant(C, Tlp::Red, false)
+        };
+        assert!(may_send(A, OWN, &markings(Tlp::Green), &ngo));
+        assert!(!may_send(A, OWN, &markings(Tlp::Amber), &ngo));
+        assert!(may_send(A, OWN, &markings(Tlp::Clear), &platform));
+        assert!(!may_send(A, OWN, &markings(Tlp::Green), &platform));
+        assert_eq!("".parse::<PartnerKind>().unwrap(), PartnerKind::Agency);
+        assert!("police".parse::<PartnerKind>().is_err());
     }
 
     const OWN: Provenance = Provenance {

@@ -84,6 +84,7 @@ async fn every_field_at_its_limit_is_accepted_and_one_past_it_refused() {
     let sight = |note: String| proto::SightRequest {
         record_id: ids[0].clone(),
         note,
+        ..Default::default()
     };
     assert_refused_naming(
         analyst.sight(sight("s".repeat(SHORT_TEXT + 1))).await,

@@ -134,6 +134,7 @@ async fn a_sighting_before_its_target_waits_pending_then_is_applied() {
         let sighting = Body::Sighting(Sighting {
             record_id: target_id,
             note: "seen again (fictional)".into(),
+            kind: Default::default(),
         });
         Script {
             batches: vec![vec![signed_body(key, 2, sighting, now)], vec![target]],

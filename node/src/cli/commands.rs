@@ -53,6 +53,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Backup(args) => super::backup::backup(&dir, *args).await,
         Command::Restore(args) => super::backup::restore(&dir, *args),
         Command::Doctor(args) => super::doctor::doctor(&dir, args).await,
+        Command::Warninglist(command) => super::warninglist::warninglist(&dir, command).await,
         Command::Publish(args) => publish(&dir, *args).await,
         Command::Search(args) => search(&dir, *args).await,
         Command::Lookup(args) => super::lookup::lookup(&dir, *args).await,
@@ -64,8 +65,9 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Sight {
             record_id,
             note,
+            kind,
             json,
-        } => sight(&dir, record_id, note, json).await,
+        } => sight(&dir, record_id, note, kind, json).await,
         Command::Get { record_id, json } => get(&dir, record_id, json).await,
         Command::List(args) => super::records::list(&dir, *args).await,
         Command::Export(args) => super::export::export(&dir, *args).await,
@@ -264,6 +266,7 @@ async fn publish(dir: &NodeDir, args: PublishArgs) -> Result<()> {
         recipients: super::ids::resolve_all(&client, "--recipient", &args.recipients).await?,
         supersedes: args.supersedes.unwrap_or_default(),
         valid_until_unix_ms: 0,
+        strict: args.strict,
     };
     let response = client
         .analyst()
@@ -328,11 +331,18 @@ async fn revoke(dir: &NodeDir, record_id: String, reason: String, json: bool) ->
     Ok(())
 }
 
-async fn sight(dir: &NodeDir, record_id: String, note: String, json: bool) -> Result<()> {
+async fn sight(
+    dir: &NodeDir,
+    record_id: String,
+    note: String,
+    kind: crate::record::SightingType,
+    json: bool,
+) -> Result<()> {
     let client = NodeClient::for_dir(dir).await?;
     let request = proto::SightRequest {
         record_id: record_id.clone(),
         note,
+        r#type: kind.as_str().to_string(),
     };
     let response = client
         .analyst()
@@ -343,12 +353,12 @@ async fn sight(dir: &NodeDir, record_id: String, note: String, json: bool) -> Re
     if json {
         out!(
             "{}",
-            serde_json::json!({ "record_id": record_id, "sighting_id": response.sighting_id })
+            serde_json::json!({ "record_id": record_id, "sighting_id": response.sighting_id, "type": kind.as_str() })
         );
         return Ok(());
     }
     out!(
-        "Recorded a sighting of {record_id} as record {}.",
+        "Recorded a {kind} sighting of {record_id} as record {}.",
         response.sighting_id
     );
     Ok(())

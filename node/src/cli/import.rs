@@ -198,6 +198,7 @@ impl Defaults {
             },
             recipients: Vec::new(),
             supersedes: String::new(),
+            strict: false,
             valid_until_unix_ms,
         }
     }

@@ -18,6 +18,7 @@ mod records;
 mod reference;
 mod rotate;
 mod values;
+mod warninglist;
 
 use std::path::PathBuf;
 
@@ -105,6 +106,10 @@ pub enum Command {
         /// Free text about the sighting (where, when), signed with it.
         #[arg(long, default_value = "")]
         note: String,
+        /// What the sighting asserts: seen (strengthens the record), false-positive
+        /// (it is wrong; the origin is told) or expired (no longer in use).
+        #[arg(long = "type", value_enum, default_value = "seen")]
+        kind: crate::record::SightingType,
         /// Print the result as one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -159,6 +164,10 @@ pub enum Command {
     /// Check permissions, certificate expiry, database, audit chain, partners'
     /// clocks and reachability; exits non-zero on any error.
     Doctor(doctor::DoctorArgs),
+    /// This node's warninglists: values known to be harmless or shared, flagged
+    /// at publish and in search results (add, list, remove, import MISP JSON).
+    #[command(subcommand)]
+    Warninglist(warninglist::WarninglistCommand),
 }
 
 #[derive(Args, Debug, Default)]
@@ -249,6 +258,10 @@ pub struct PublishArgs {
     /// Print the result as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Refuse to publish a value that is on one of this node's warninglists
+    /// (without it, the value is published and the warninglist named as a warning).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Args, Debug)]
@@ -311,6 +324,14 @@ pub enum PartnerCommand {
         /// Relay rights in both directions (see docs/PROTOCOL.md).
         #[arg(long)]
         relay: bool,
+        /// What sort of partner: agency (full partner), ngo (CLEAR/GREEN only, no
+        /// federated search) or platform (submit-only, held until endorsed).
+        #[arg(long, value_enum, default_value = "agency")]
+        kind: crate::policy::PartnerKind,
+        /// For a platform: the best evaluation its records are shown with, e.g. C3
+        /// (default X4).
+        #[arg(long, value_name = "EVALUATION")]
+        max_evaluation: Option<String>,
         /// For scripts: the fingerprint the partner gave you (spaces, colons and case
         /// ignored); enrollment is refused if the bundle's differs. Replaces the
         /// interactive check.

@@ -63,12 +63,22 @@ pub fn record_json(view: &proto::RecordView) -> Value {
         "refers_to": view.refers_to,
         "note": view.note,
         "revoked": view.revoked,
+        "false_positives": view.false_positives,
+        "false_positive_by": view.false_positive_by,
+        "expired_sightings": view.expired_sightings,
+        "sighting_type": view.sighting_type,
+        "warninglists": view.warninglists,
+        "reported_by_platform": view.reported_by_platform,
+        "held_until_endorsed": view.held_until_endorsed,
     })
 }
 
 /// A revocation or sighting: what it refers to and why.
 fn print_reference(view: &proto::RecordView) {
-    out!("{} of record {}", view.body, view.refers_to);
+    match view.sighting_type.as_str() {
+        "" | "seen" => out!("{} of record {}", view.body, view.refers_to),
+        kind => out!("{} ({kind}) of record {}", view.body, view.refers_to),
+    }
     out!("  record      {}", view.record_id);
     out!(
         "  origin      {} ({}), sequence {}",
@@ -144,6 +154,36 @@ pub fn print_record(view: &proto::RecordView) {
             time(view.last_sighting_unix_ms)
         );
     }
+    if !view.reported_by_platform.is_empty() {
+        out!(
+            "  reported by platform {}{}",
+            view.reported_by_platform,
+            if view.held_until_endorsed {
+                " (held from relay until an analyst here sights it)"
+            } else {
+                " (endorsed here)"
+            }
+        );
+    }
+    if !view.warninglists.is_empty() {
+        out!(
+            "  WARNING     on warninglist {} (known harmless or shared)",
+            view.warninglists.join(", ")
+        );
+    }
+    if view.false_positives > 0 {
+        out!(
+            "  WARNING     marked false positive by {} ({} sighting(s))",
+            view.false_positive_by.join(", "),
+            view.false_positives
+        );
+    }
+    if view.expired_sightings > 0 {
+        out!(
+            "  note        reported no longer in use by {} sighting(s)",
+            view.expired_sightings
+        );
+    }
     if view.source != "local" && !view.source.is_empty() {
         out!(
             "  answered by partner {} (not stored here)",
@@ -173,6 +213,7 @@ pub fn publish_json(response: &proto::PublishResponse) -> Value {
         "sequence": response.sequence,
         "normalized_value": response.normalized_value,
         "outside_known_ranges": response.outside_known_ranges,
+        "warninglists": response.warninglists,
     })
 }
 
@@ -184,6 +225,12 @@ pub fn print_published(response: &proto::PublishResponse) {
     );
     if response.outside_known_ranges {
         out!("Note: the number lies outside the known allocated ranges; it was accepted and flagged.");
+    }
+    if !response.warninglists.is_empty() {
+        out!(
+            "Warning: the value is on warninglist {} (known harmless or shared); published anyway (--strict refuses).",
+            response.warninglists.join(", ")
+        );
     }
 }
 
@@ -199,7 +246,8 @@ pub fn search_json(response: &proto::SearchResponse) -> Value {
             "query": c.query, "agencies": c.agencies,
             "holdings": c.holdings.iter().map(|h| json!({
                 "origin": h.origin, "name": h.name, "labels": h.labels, "records": h.records,
-                "sightings": h.sightings,
+                "sightings": h.sightings, "false_positives": h.false_positives,
+                "expired": h.expired,
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
@@ -225,6 +273,13 @@ pub fn print_search(response: &proto::SearchResponse) {
             c.agencies,
             names.join(", ")
         );
+        let false_positives: u32 = c.holdings.iter().map(|h| h.false_positives).sum();
+        if false_positives > 0 {
+            out!(
+                "  {}: {false_positives} false-positive sighting(s)",
+                c.query
+            );
+        }
     }
     for p in &response.partners {
         let who = if p.name.is_empty() {
@@ -292,6 +347,7 @@ pub fn partner_json(p: &proto::PartnerInfo) -> Value {
         "relay": p.relay, "endpoints": p.endpoints, "connection": p.connection, "cursor": p.cursor,
         "records_received": p.records_received, "records_rejected": p.records_rejected,
         "last_rejection": p.last_rejection, "records_pending": p.records_pending,
+        "kind": p.kind, "rules": p.rules, "max_evaluation": p.max_evaluation,
     })
 }
 
@@ -317,6 +373,10 @@ pub fn print_partners(list: &proto::ListPartnersResponse) {
             p.max_tlp.to_uppercase(),
             if p.relay { ", relay" } else { "" }
         );
+        out!("  kind        {}: {}", p.kind, p.rules);
+        if !p.max_evaluation.is_empty() {
+            out!("  evaluation  capped at {}", p.max_evaluation);
+        }
         out!(
             "  connection  {}   endpoints {}",
             p.connection,

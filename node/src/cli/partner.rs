@@ -25,6 +25,8 @@ pub async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
             bundle,
             max_tlp,
             relay,
+            kind,
+            max_evaluation,
             expect_fingerprint,
             yes,
             json,
@@ -34,7 +36,8 @@ pub async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
                 (None, true) => Check::Skip,
                 (None, false) => Check::Ask,
             };
-            add(&client, &bundle, max_tlp, relay, check, json).await
+            let terms = (kind, max_evaluation.unwrap_or_default());
+            add(&client, &bundle, max_tlp, relay, terms, check, json).await
         }
         PartnerCommand::List { json } => {
             let list = client
@@ -107,6 +110,7 @@ async fn add(
     bundle: &Path,
     max_tlp: Tlp,
     relay: bool,
+    (kind, max_evaluation): (crate::policy::PartnerKind, String),
     check: Check,
     json: bool,
 ) -> Result<()> {
@@ -138,6 +142,8 @@ async fn add(
         max_tlp: max_tlp.as_str().to_string(),
         relay,
         confirmed_fingerprint: fingerprint,
+        kind: kind.as_str().to_string(),
+        max_evaluation,
     };
     let info = client
         .admin()

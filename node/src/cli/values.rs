@@ -12,7 +12,7 @@ use clap::ValueEnum;
 use crate::formats::Format;
 use crate::identity::Role;
 use crate::indicator::Kind;
-use crate::record::{HandlingCode, Label, Tlp};
+use crate::record::{HandlingCode, Label, SightingType, Tlp};
 
 impl ValueEnum for Kind {
     fn value_variants<'a>() -> &'a [Self] {
@@ -125,6 +125,30 @@ impl ValueEnum for Format {
                 .aliases(["stix2", "stix2.1"])
                 .help("a STIX 2.1 bundle"),
         })
+    }
+}
+
+impl ValueEnum for SightingType {
+    fn value_variants<'a>() -> &'a [Self] {
+        &SightingType::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let value = PossibleValue::new(self.as_str());
+        Some(match self {
+            SightingType::FalsePositive => value.aliases(["false_positive", "fp"]),
+            _ => value,
+        })
+    }
+}
+
+impl ValueEnum for crate::policy::PartnerKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &crate::policy::PartnerKind::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
     }
 }
 

@@ -16,7 +16,7 @@ pub use envelope::{payload_id, sign_payload, Envelope, VerifiedRecord, MAX_PAYLO
 pub use ids::{NodeId, RecordId};
 pub use model::{
     Body, Evaluation, HandlingCode, Indicator, Label, Payload, Reliability, Revocation, Sighting,
-    Tlp,
+    SightingType, Tlp,
 };
 pub use wire::{
     check_count, decode_payload, handling_from_wire, handling_to_wire, indicator_to_wire,

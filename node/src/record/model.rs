@@ -302,6 +302,62 @@ pub struct Revocation {
 pub struct Sighting {
     pub record_id: RecordId,
     pub note: String,
+    /// What the sighter asserts; records from before sighting types decode as `Seen`.
+    pub kind: SightingType,
+}
+
+/// What a sighting asserts about the record it refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SightingType {
+    /// "We saw this indicator too": strengthens it.
+    #[default]
+    Seen,
+    /// "This indicator is wrong": weakens it; counted apart and told to the origin.
+    FalsePositive,
+    /// "This indicator is no longer in use."
+    Expired,
+}
+
+impl SightingType {
+    pub const ALL: [SightingType; 3] = [
+        SightingType::Seen,
+        SightingType::FalsePositive,
+        SightingType::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SightingType::Seen => "seen",
+            SightingType::FalsePositive => "false-positive",
+            SightingType::Expired => "expired",
+        }
+    }
+}
+
+impl fmt::Display for SightingType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SightingType {
+    type Err = RecordError;
+    /// Empty means the default, "seen"; `_` and `-` are interchangeable.
+    fn from_str(s: &str) -> Result<Self, RecordError> {
+        let wanted = s.trim().to_ascii_lowercase().replace('_', "-");
+        if wanted.is_empty() {
+            return Ok(SightingType::Seen);
+        }
+        SightingType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == wanted)
+            .ok_or_else(|| {
+                RecordError::field(
+                    "type",
+                    format!("{} is not one of seen, false-positive, expired", quote(s)),
+                )
+            })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,6 +32,7 @@ impl RawSigner {
             body: Body::Sighting(Sighting {
                 record_id: RecordId([5; 32]),
                 note: "signature edge case (test)".into(),
+                kind: SightingType::Seen,
             }),
         };
         encode_payload(&payload)

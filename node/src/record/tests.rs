@@ -327,3 +327,55 @@ fn markings_parse_and_print() {
     assert!("jaywalking".parse::<Label>().is_err());
     assert_eq!("h2".parse::<HandlingCode>().unwrap(), HandlingCode::H2);
 }
+
+#[test]
+fn a_sighting_without_a_type_decodes_as_seen_and_unknown_types_are_refused() {
+    use crate::proto;
+    use prost::Message;
+    let old = proto::Payload {
+        origin: vec![1; 32],
+        sequence: 1,
+        created_unix_ms: 1_700_000_000_000,
+        body: Some(proto::payload::Body::Sighting(proto::Sighting {
+            record_id: vec![5; 32],
+            note: "from before sighting types".into(),
+            r#type: 0,
+        })),
+    };
+    let payload = decode_payload(&old.encode_to_vec()).unwrap();
+    let Body::Sighting(sighting) = &payload.body else {
+        panic!("not a sighting");
+    };
+    assert_eq!(sighting.kind, SightingType::Seen);
+    // "seen" encodes to exactly the bytes an old node signed.
+    assert_eq!(super::wire::encode_payload(&payload), old.encode_to_vec());
+
+    let mut fp = old.clone();
+    if let Some(proto::payload::Body::Sighting(s)) = &mut fp.body {
+        s.r#type = proto::SightingType::FalsePositive as i32;
+    }
+    let payload = decode_payload(&fp.encode_to_vec()).unwrap();
+    assert!(matches!(&payload.body, Body::Sighting(s) if s.kind == SightingType::FalsePositive));
+
+    let mut unknown = old;
+    if let Some(proto::payload::Body::Sighting(s)) = &mut unknown.body {
+        s.r#type = 9;
+    }
+    let err = decode_payload(&unknown.encode_to_vec()).unwrap_err();
+    assert!(err.to_string().contains("type"), "{err}");
+}
+
+#[test]
+fn sighting_types_parse_by_name() {
+    assert_eq!("".parse::<SightingType>().unwrap(), SightingType::Seen);
+    assert_eq!(
+        "false_positive".parse::<SightingType>().unwrap(),
+        SightingType::FalsePositive
+    );
+    assert_eq!(
+        "Expired".parse::<SightingType>().unwrap(),
+        SightingType::Expired
+    );
+    let err = "wrong".parse::<SightingType>().unwrap_err().to_string();
+    assert!(err.starts_with("type:") || err.contains("type"), "{err}");
+}

@@ -58,6 +58,7 @@ fn payload_from_wire(wire: proto::Payload, checks: Checks) -> Result<Payload, Re
         }),
         Some(proto::payload::Body::Sighting(s)) => Body::Sighting(Sighting {
             record_id: RecordId::from_slice(&s.record_id)?,
+            kind: sighting_type_from_wire(s.r#type)?,
             note: bounded_text("note", s.note, MAX_SHORT_TEXT_CHARS, Lines::Multi)?,
         }),
         None => {
@@ -283,6 +284,7 @@ fn payload_to_wire(p: &Payload) -> proto::Payload {
         Body::Sighting(s) => proto::payload::Body::Sighting(proto::Sighting {
             record_id: s.record_id.0.to_vec(),
             note: s.note.clone(),
+            r#type: sighting_type_to_wire(s.kind) as i32,
         }),
     };
     proto::Payload {
@@ -290,5 +292,27 @@ fn payload_to_wire(p: &Payload) -> proto::Payload {
         sequence: p.sequence,
         created_unix_ms: p.created_ms,
         body: Some(body),
+    }
+}
+
+/// An unknown type is refused rather than read as "seen": a newer node's weakening
+/// assertion must never count as a strengthening one here.
+pub fn sighting_type_from_wire(value: i32) -> Result<SightingType, RecordError> {
+    match proto::SightingType::try_from(value) {
+        Ok(proto::SightingType::Seen) => Ok(SightingType::Seen),
+        Ok(proto::SightingType::FalsePositive) => Ok(SightingType::FalsePositive),
+        Ok(proto::SightingType::Expired) => Ok(SightingType::Expired),
+        Err(_) => Err(RecordError::field(
+            "type",
+            format!("unknown sighting type {value}"),
+        )),
+    }
+}
+
+pub fn sighting_type_to_wire(kind: SightingType) -> proto::SightingType {
+    match kind {
+        SightingType::Seen => proto::SightingType::Seen,
+        SightingType::FalsePositive => proto::SightingType::FalsePositive,
+        SightingType::Expired => proto::SightingType::Expired,
     }
 }

@@ -111,6 +111,7 @@ impl Admin for AdminService {
             ))
             .into());
         }
+        let (kind, max_evaluation) = partner_terms(&request)?;
         if self.node.partner_entry(&bundle.node_id).is_some() {
             return Err(Error::Conflict(format!(
                 "{} is already a partner; revoke it first to change its terms",
@@ -119,11 +120,13 @@ impl Admin for AdminService {
             .into());
         }
         let max_tlp = tlp_name(&request.max_tlp)?;
-        let entry = PartnerEntry::from_bundle(&bundle, max_tlp.as_str(), request.relay, None);
+        let mut entry = PartnerEntry::from_bundle(&bundle, max_tlp.as_str(), request.relay, None);
+        entry.kind = kind;
+        entry.max_evaluation = max_evaluation;
         self.audit(
             &who.describe(),
             "partner.add",
-            serde_json::json!({ "partner": entry.node_id, "name": entry.name, "max_tlp": entry.max_tlp, "relay": entry.relay, "fingerprint": bundle.fingerprint() }),
+            serde_json::json!({ "partner": entry.node_id, "name": entry.name, "max_tlp": entry.max_tlp, "relay": entry.relay, "fingerprint": bundle.fingerprint(), "kind": entry.kind, "max_evaluation": entry.max_evaluation }),
         ).await?;
         // Registering first refuses a pin already enrolled for someone else.
         self.node.register_partner(bundle.node_id, entry.clone())?;
@@ -306,4 +309,35 @@ fn bundle_cert(entry: &PartnerEntry) -> Vec<u8> {
         .and_then(|bytes| Bundle::from_signed(&bytes).ok())
         .map(|b| b.tls_cert_der)
         .unwrap_or_default()
+}
+
+/// The partner kind and its terms (issue 15): only an agency relays; only a
+/// platform has an evaluation cap.
+fn partner_terms(request: &proto::AddPartnerRequest) -> Result<(String, String), Status> {
+    use crate::policy::PartnerKind;
+    let kind: PartnerKind = request.kind.parse().map_err(Error::from)?;
+    if kind != PartnerKind::Agency && request.relay {
+        return Err(Error::InvalidRequest(format!(
+            "relay: a partner of kind {kind} never relays; enroll it without --relay"
+        ))
+        .into());
+    }
+    let cap = request.max_evaluation.trim();
+    let max_evaluation = match (kind, cap) {
+        (PartnerKind::Platform, "") => crate::record::Evaluation::UNEVALUATED.to_string(),
+        (PartnerKind::Platform, cap) => cap
+            .parse::<crate::record::Evaluation>()
+            .map_err(|e| {
+                Error::InvalidRequest(e.to_string().replacen("evaluation", "max_evaluation", 1))
+            })?
+            .to_string(),
+        (_, "") => String::new(),
+        (_, _) => {
+            return Err(Error::InvalidRequest(
+                "max_evaluation: only a platform partner has an evaluation cap".into(),
+            )
+            .into())
+        }
+    };
+    Ok((kind.as_str().to_string(), max_evaluation))
 }

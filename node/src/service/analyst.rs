@@ -127,8 +127,10 @@ impl Analyst for AnalystService {
         request: Request<proto::PublishRequest>,
     ) -> Result<Response<proto::PublishResponse>, Status> {
         let who = require_local(&self.node, &request, Role::Analyst)?;
-        let draft = draft_from_publish(request.into_inner())?;
-        let record = self.node.publish(draft).await?;
+        let request = request.into_inner();
+        let strict = request.strict;
+        let draft = draft_from_publish(request)?;
+        let (record, warninglists) = crate::warninglist::publish(&self.node, draft, strict).await?;
         let indicator = record.payload.indicator();
         tracing::info!(record = %record.id.short(), by = %who.describe(), "published");
         Ok(Response::new(proto::PublishResponse {
@@ -136,6 +138,7 @@ impl Analyst for AnalystService {
             sequence: record.payload.sequence,
             outside_known_ranges: indicator.map(|i| i.outside_known_ranges).unwrap_or(false),
             normalized_value: indicator.map(|i| i.value.clone()).unwrap_or_default(),
+            warninglists,
         }))
     }
 
@@ -259,7 +262,8 @@ impl Analyst for AnalystService {
         require_local(&self.node, &request, Role::Analyst)?;
         let request = request.into_inner();
         let target = record_id(&request.record_id)?;
-        let sighting = self.node.sight(target, request.note).await?;
+        let kind: crate::record::SightingType = request.r#type.parse().map_err(Error::from)?;
+        let sighting = self.node.sight(target, request.note, kind).await?;
         Ok(Response::new(proto::SightResponse {
             sighting_id: sighting.id.to_hex(),
         }))
@@ -301,5 +305,39 @@ impl Analyst for AnalystService {
             })
             .collect();
         Ok(Response::new(proto::LookupResponse { partners }))
+    }
+
+    async fn add_warninglist(
+        &self,
+        request: Request<proto::AddWarninglistRequest>,
+    ) -> Result<Response<proto::WarninglistResponse>, Status> {
+        let who = require_local(&self.node, &request, Role::Analyst)?;
+        let added = crate::warninglist::add(&self.node, request.into_inner()).await?;
+        let detail = serde_json::json!({ "entries": added.entries.len() });
+        self.node
+            .audit(who.describe(), "warninglist.add", detail)
+            .await?;
+        Ok(Response::new(added))
+    }
+
+    async fn list_warninglist(
+        &self,
+        request: Request<proto::ListWarninglistRequest>,
+    ) -> Result<Response<proto::WarninglistResponse>, Status> {
+        require_local(&self.node, &request, Role::Analyst)?;
+        Ok(Response::new(crate::warninglist::list(&self.node)?))
+    }
+
+    async fn remove_warninglist(
+        &self,
+        request: Request<proto::RemoveWarninglistRequest>,
+    ) -> Result<Response<proto::WarninglistResponse>, Status> {
+        let who = require_local(&self.node, &request, Role::Analyst)?;
+        let removed = crate::warninglist::remove(&self.node, request.into_inner()).await?;
+        let detail = serde_json::json!({ "entries": removed.entries.len() });
+        self.node
+            .audit(who.describe(), "warninglist.remove", detail)
+            .await?;
+        Ok(Response::new(removed))
     }
 }

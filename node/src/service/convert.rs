@@ -170,9 +170,8 @@ pub fn record_view(
     received_from: Option<NodeId>,
     source: &str,
 ) -> proto::RecordView {
-    let (sightings, last_sighting) =
-        crate::correlation::sighting_summary(node, &record.id).unwrap_or((0, 0));
-    proto::RecordView {
+    let summary = crate::correlation::sighting_summary(node, &record.id).unwrap_or_default();
+    let mut view = proto::RecordView {
         record_id: record.id.to_hex(),
         envelope: Some(record.envelope.to_wire()),
         origin: record.origin().to_hex(),
@@ -184,8 +183,8 @@ pub fn record_view(
             .indicator()
             .map(crate::record::indicator_to_wire),
         received_from: received_from.map(|n| n.to_hex()).unwrap_or_default(),
-        sightings,
-        last_sighting_unix_ms: last_sighting,
+        sightings: summary.seen,
+        last_sighting_unix_ms: summary.last_seen_ms,
         source: source.to_string(),
         body: body_name(&record.payload.body).to_string(),
         refers_to: refers_to(&record.payload.body)
@@ -198,7 +197,25 @@ pub fn record_view(
             .store
             .is_tombstoned_by(&record.id, &record.origin())
             .unwrap_or(false),
-    }
+        false_positives: summary.false_positives,
+        false_positive_by: summary
+            .false_positive_by
+            .iter()
+            .map(|by| match origin_name(node, by) {
+                name if name.is_empty() => by.short(),
+                name => name,
+            })
+            .collect(),
+        expired_sightings: summary.expired,
+        warninglists: crate::warninglist::record_matches(node, record),
+        sighting_type: match &record.payload.body {
+            Body::Sighting(s) => s.kind.as_str().to_string(),
+            _ => String::new(),
+        },
+        ..Default::default()
+    };
+    crate::platform::annotate(node, record, &mut view);
+    view
 }
 
 fn body_name(body: &Body) -> &'static str {
@@ -241,6 +258,18 @@ pub fn partner_info(
         records_rejected: state.rejected,
         last_rejection: state.last_rejection.clone(),
         records_pending: state.pending,
+        kind: entry
+            .kind
+            .parse::<crate::policy::PartnerKind>()
+            .unwrap_or_default()
+            .to_string(),
+        rules: entry
+            .kind
+            .parse::<crate::policy::PartnerKind>()
+            .unwrap_or_default()
+            .rules()
+            .to_string(),
+        max_evaluation: entry.max_evaluation.clone(),
     }
 }
 

@@ -97,6 +97,13 @@ impl Federation for FederationService {
     ) -> Result<Response<proto::FederatedAnswer>, Status> {
         let partner = require_partner(&self.node, &request)?;
         let grant = self.enrolled_grant(&partner)?;
+        if !grant.kind.may_search() {
+            return Err(Error::PermissionDenied(format!(
+                "search: a partner of kind {} cannot run federated searches",
+                grant.kind
+            ))
+            .into());
+        }
         let query = request.into_inner();
         let node = self.node.clone();
         let (answer, (ids, tally), query) = tokio::task::spawn_blocking(move || {
@@ -426,6 +433,8 @@ fn may_send(node: &Node, grant: &Grant, stored: &StoredRecord) -> Result<bool, E
         .is_some_and(|t| t <= crate::now_ms());
     let referenced = match &stored.record.payload.body {
         Body::Indicator(_) if expired => return Ok(false),
+        // A platform's submission goes nowhere until an analyst here endorses it.
+        Body::Indicator(_) if crate::platform::held(node, stored) => return Ok(false),
         Body::Indicator(indicator) => {
             return Ok(policy::may_send(
                 node.node_id(),

@@ -19,6 +19,7 @@ mod rotation;
 
 pub use admin::AdminService;
 pub use analyst::AnalystService;
+pub(crate) use convert::kind_from_wire;
 pub use convert::origin_name;
 pub use federation::FederationService;
 

@@ -144,3 +144,12 @@ pub fn corrupt(key: &[u8], reason: &str) -> StoreError {
         reason: reason.to_string(),
     }
 }
+
+/// kind, len(value) u16, value, warninglist name -> WarninglistEntry (JSON) (store/warninglists.rs)
+pub const WARNINGLIST: u8 = b'L';
+
+/// The prefix under which every warninglist entry for one (kind, value) sits.
+pub fn warninglist_prefix(kind: Kind, value: &str) -> Vec<u8> {
+    let len = u16::try_from(value.len()).unwrap_or(u16::MAX).to_be_bytes();
+    [&[WARNINGLIST, kind.code()][..], &len, value.as_bytes()].concat()
+}

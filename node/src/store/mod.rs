@@ -16,6 +16,7 @@ mod pending;
 mod public_ids;
 mod records;
 mod snapshot;
+mod warninglists;
 
 pub use commit::{CommitHandle, Committer};
 pub use partners::{PartnerEntry, SyncState};
@@ -23,6 +24,7 @@ pub use pending::{PendingUpdate, MAX_PENDING_PER_PARTNER};
 use public_ids::public_uuid;
 pub use records::{BatchOutcome, StoredRecord, WriteBatch};
 pub use snapshot::{RestoreSummary, SnapshotSummary};
+pub use warninglists::WarninglistEntry;
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -34,6 +34,12 @@ pub struct PartnerEntry {
     pub previous_pin: Option<String>,
     #[serde(default)]
     pub previous_pin_until_ms: i64,
+    /// "agency" (or empty, before partner kinds), "ngo" or "platform" (policy::PartnerKind).
+    #[serde(default)]
+    pub kind: String,
+    /// For a platform: the best evaluation its records are shown with (e.g. "C3").
+    #[serde(default)]
+    pub max_evaluation: String,
 }
 
 impl PartnerEntry {
@@ -58,6 +64,8 @@ impl PartnerEntry {
             blocked: false,
             previous_pin: None,
             previous_pin_until_ms: 0,
+            kind: String::new(),
+            max_evaluation: String::new(),
         }
     }
 }

@@ -84,6 +84,14 @@ impl Store {
                 outcome.duplicates += 1;
                 continue;
             }
+            if let Some(target) = self.endorsed_foreign(record, batch)? {
+                // Our own "seen" sighting of a partner's record: serve that record
+                // again just before it, so that one held from relay until endorsed
+                // (a platform's, crate::platform) reaches partners whose cursor
+                // passed it; receivers that hold it skip it as a duplicate.
+                outcome.last_change += 1;
+                sled_batch.insert(keys::change(outcome.last_change), &target.0[..]);
+            }
             let seq = outcome.last_change + 1;
             let stored = StoredWire {
                 envelope: Some(record.envelope.to_wire()),
@@ -254,4 +262,25 @@ fn decode_stored(key: &[u8], bytes: &[u8]) -> Result<StoredRecord, StoreError> {
         local_seq: wire.local_seq,
         received_ms: wire.received_ms,
     })
+}
+
+impl Store {
+    /// The target of an own (not received) "seen" sighting, when that target is
+    /// a record received from a partner.
+    fn endorsed_foreign(
+        &self,
+        record: &VerifiedRecord,
+        batch: &WriteBatch,
+    ) -> Result<Option<RecordId>, StoreError> {
+        let crate::record::Body::Sighting(sighting) = &record.payload.body else {
+            return Ok(None);
+        };
+        if batch.received_from.is_some() || sighting.kind != crate::record::SightingType::Seen {
+            return Ok(None);
+        }
+        Ok(self
+            .get(&sighting.record_id)?
+            .filter(|target| target.received_from.is_some())
+            .map(|target| target.record.id))
+    }
 }
