@@ -188,6 +188,7 @@ fn collect_keys(node: &Node, key: &EpochKey) -> Result<HashMap<(Tlp, bool), Vec<
                     node: nobody,
                     max_tlp: *ceiling,
                     relay: *relay,
+                    kind: policy::PartnerKind::Agency,
                 };
                 if policy::may_send(node.node_id(), provenance, indicator, &grant) {
                     keys.push(f);
@@ -208,7 +209,8 @@ pub async fn get_filter(
     let built = current(node).await?;
     let signed = built
         .filters
-        .get(&(grant.max_tlp, grant.relay))
+        // An NGO's or platform's kind narrows its enrolled ceiling.
+        .get(&(grant.max_tlp.min(grant.kind.ceiling()), grant.relay))
         .ok_or_else(|| Error::NotFound("lookup filter for this partner's ceiling".into()))?;
     let bytes = match known_digest == signed.header.digest {
         true => Vec::new(),

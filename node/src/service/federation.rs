@@ -164,6 +164,7 @@ impl Federation for FederationService {
     ) -> Result<Response<proto::LookupFilter>, Status> {
         let partner = require_partner(&self.node, &request)?;
         let grant = self.enrolled_grant(&partner)?;
+        refuse_lookup_unless_searcher(&grant)?;
         let known = &request.get_ref().known_digest;
         let filter = crate::lookup::serve::get_filter(&self.node, &grant, known).await?;
         Ok(Response::new(filter))
@@ -174,9 +175,22 @@ impl Federation for FederationService {
         request: Request<proto::EvaluateRequest>,
     ) -> Result<Response<proto::EvaluateResponse>, Status> {
         let partner = require_partner(&self.node, &request)?;
-        self.enrolled_grant(&partner)?;
+        refuse_lookup_unless_searcher(&self.enrolled_grant(&partner)?)?;
         let answer = crate::lookup::serve::evaluate(&self.node, partner, request.get_ref()).await?;
         Ok(Response::new(answer))
+    }
+}
+
+/// A private lookup is a search: kinds that may not search (NGOs, platforms)
+/// may not look up either.
+fn refuse_lookup_unless_searcher(grant: &Grant) -> Result<(), Status> {
+    match grant.kind.may_search() {
+        true => Ok(()),
+        false => Err(Error::PermissionDenied(format!(
+            "lookup: a partner of kind {} cannot run private lookups",
+            grant.kind
+        ))
+        .into()),
     }
 }
 
