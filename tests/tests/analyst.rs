@@ -2,7 +2,7 @@
 //! per-partner status, correlation, sightings, revocation and supersede carried
 //! to the far side of a relay, and the refusals that protect them.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! receipts come back for every batch, and tampering with the file on disk is
 //! named by `audit verify`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! Markdown and plots with every key, and a small federation of node processes
 //! (killed and restarted mid-stream) loses no record. Figures are not asserted.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

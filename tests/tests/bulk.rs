@@ -4,7 +4,7 @@
 //! bulk records reach a partner like published ones, and `Analyst.List` pages
 //! through what the node holds with filters.
 
-mod common;
+use crate::common;
 
 use common::{eventually, holds, TestNode, WAIT};
 use liaison::proto;

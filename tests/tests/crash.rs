@@ -4,7 +4,7 @@
 //! there, nothing is there twice, a puller holds exactly what it may receive.
 //! The seed is printed (`SEED …`); `LIAISON_TEST_SEED=N` replays a run.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

@@ -5,7 +5,7 @@
 //! must keep its deadline and say what happened to the partner, and a thousand
 //! reconnects must not leak descriptors, threads or memory.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! Federations of real node processes: enrollment with the CLI, propagation,
 //! relay, every TLP rule with its negative case, hostile input, resume, revocation.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! One node, real processes: init, serve, publish, search, mTLS, durability.
 
-mod common;
+use crate::common;
 
 use common::{eventually, TestNode, WAIT};
 use liaison::proto;

@@ -4,7 +4,7 @@
 //! partner-controlled text is refused or escaped, and revoking a relay forgets
 //! the origins it introduced.
 
-mod common;
+use crate::common;
 
 use common::{eventually, holds, three_agencies, TestNode, WAIT};
 use liaison::proto;

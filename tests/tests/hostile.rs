@@ -5,7 +5,7 @@
 //! latency at the victim are measured idle and under attack and printed as
 //! `FIGURE hostile …` lines; the test fails only on a hard bound.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};

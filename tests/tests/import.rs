@@ -3,7 +3,7 @@
 //! with each refused row in the rejects file, a re-run stores nothing twice,
 //! `--dry-run` stores nothing, and an imported record reaches a partner.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

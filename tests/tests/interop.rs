@@ -7,7 +7,7 @@
 //! else `python3`. Without the packages they print "skipped: …" and pass, unless
 //! `LIAISON_PYTHON` was set (as `.ci/run` does): then a broken interpreter fails.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! partner, rate limits per client certificate, and a bounded handshake pool
 //! that a flood of silent TCP connections cannot exhaust for everyone.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

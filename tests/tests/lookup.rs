@@ -2,7 +2,7 @@
 //! no-hits, the TLP ceiling, the daily quota, a tampered or stale filter, and
 //! the asked value never reaching the partner's disk.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! flushes, audit writes) and after a sync (partner received, cursor, lag,
 //! connection state).
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -2,7 +2,7 @@
 //! the 16-hex prefix `partner list` prints, `partner add --expect-fingerprint`,
 //! and log output fit for files and log shippers (no ANSI colour, JSON lines).
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! damaged backups refused, TLS rotation without re-enrollment (the old
 //! certificate refused after its grace period), and `doctor`'s verdicts.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -7,7 +7,7 @@
 //! "skipped: …" and pass — unless `LIAISON_PYTHON` was set (as `.ci/run` does), in
 //! which case a broken interpreter fails the test instead of hiding it.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! oversized batches, far-future records, references that arrive before their
 //! target, and sightings of RED records sent back to their origin.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@
 //! pymisp): `LIAISON_PYTHON` if set, else `python3`. Without them the test
 //! prints "skipped: …" and passes, unless `LIAISON_PYTHON` was set.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

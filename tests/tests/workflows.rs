@@ -2,7 +2,7 @@
 //! false positive travels back to the origin and is counted apart, never as a
 //! strengthening sighting.
 
-mod common;
+use crate::common;
 
 use common::{eventually, holds, three_agencies, TestNode, WAIT};
 

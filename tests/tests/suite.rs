@@ -1,0 +1,29 @@
+//! The black-box suite as one test binary: every file beside this one is a module
+//! here, so the shared harness (`common`) is compiled and linked once instead of
+//! once per file. Run one file's tests with `cargo test -p liaison-tests --test
+//! suite FILE::` (e.g. `--test suite taxii::`).
+
+mod common;
+
+mod analyst;
+mod audit;
+mod bench;
+mod bulk;
+mod cli_help;
+mod crash;
+mod faults;
+mod federation;
+mod foundation;
+mod hardening;
+mod hostile;
+mod import;
+mod interop;
+mod limits;
+mod lookup;
+mod metrics;
+mod operations_cli;
+mod ops;
+mod python_client;
+mod receive;
+mod taxii;
+mod workflows;
