@@ -57,6 +57,7 @@ impl Node {
                 received_ms: crate::now_ms(),
                 sync_state: None,
                 pending: Default::default(),
+                openings: Vec::new(),
             };
             self.commits.commit(batch).await?;
         }

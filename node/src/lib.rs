@@ -16,6 +16,7 @@
 //! - [`correlation`]: which agencies hold or sighted a value, from the indexes.
 //! - [`retention`]: purging records past their valid-until.
 //! - [`node`]: the running node's shared state and the publish path.
+//! - [`bulletin`]: signed bulletins grouping indicators; member commitments and their openings.
 //! - [`bulk`]: publishing a chunk of drafts in one durable write (import, `PublishBatch`).
 //! - [`listing`]: what the node holds, newest first, by pages over the change log.
 //! - [`service`]: the gRPC services (Analyst, Admin, Federation).
@@ -56,6 +57,7 @@ pub mod audit;
 pub mod backup;
 pub mod bench;
 pub mod bulk;
+pub mod bulletin;
 pub mod cli;
 pub mod client;
 pub mod config;

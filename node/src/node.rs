@@ -353,6 +353,7 @@ impl Node {
             received_ms: created_ms,
             sync_state: None,
             pending: Default::default(),
+            openings: Vec::new(),
         };
         self.commits.commit(batch).await?;
         Ok(record)

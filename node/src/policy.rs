@@ -11,7 +11,43 @@
 //! H2 is never relayed whatever its TLP. Pure functions, no I/O: the same rules
 //! serve outgoing sync, incoming verification and federated search.
 
-use crate::record::{Indicator, NodeId, Tlp};
+use crate::record::{Bulletin, HandlingCode, Indicator, NodeId, Tlp};
+
+/// The markings the sharing rules read: an indicator's, or a bulletin's
+/// (issue 15: a bulletin travels under exactly an indicator's rules).
+pub trait Markings {
+    fn tlp(&self) -> Tlp;
+    fn handling(&self) -> &[HandlingCode];
+    fn recipients(&self) -> &[NodeId];
+    /// H2: no onward sharing without the originator's permission.
+    fn forbids_relay(&self) -> bool {
+        self.handling().contains(&HandlingCode::H2)
+    }
+}
+
+impl Markings for Indicator {
+    fn tlp(&self) -> Tlp {
+        self.tlp
+    }
+    fn handling(&self) -> &[HandlingCode] {
+        &self.handling
+    }
+    fn recipients(&self) -> &[NodeId] {
+        &self.recipients
+    }
+}
+
+impl Markings for Bulletin {
+    fn tlp(&self) -> Tlp {
+        self.tlp
+    }
+    fn handling(&self) -> &[HandlingCode] {
+        &self.handling
+    }
+    fn recipients(&self) -> &[NodeId] {
+        &self.recipients
+    }
+}
 
 /// What an admin granted a partner at enrollment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,16 +149,17 @@ pub struct Provenance {
 pub fn may_send(
     own: NodeId,
     provenance: Provenance,
-    markings: &Indicator,
+    markings: &(impl Markings + ?Sized),
     partner: &Grant,
 ) -> bool {
     let already_has_it =
         provenance.origin == partner.node || provenance.received_from == Some(partner.node);
-    if already_has_it || markings.tlp > partner.max_tlp || markings.tlp > partner.kind.ceiling() {
+    if already_has_it || markings.tlp() > partner.max_tlp || markings.tlp() > partner.kind.ceiling()
+    {
         return false;
     }
     if provenance.origin == own {
-        return markings.tlp != Tlp::Red || markings.recipients.contains(&partner.node);
+        return markings.tlp() != Tlp::Red || markings.recipients().contains(&partner.node);
     }
     partner.relay && is_relayable(markings)
 }
@@ -135,12 +172,12 @@ pub fn may_send_reference(
     own: NodeId,
     reference: Provenance,
     target: Provenance,
-    markings: &Indicator,
+    markings: &(impl Markings + ?Sized),
     partner: &Grant,
 ) -> bool {
     if reference.origin == partner.node
         || reference.received_from == Some(partner.node)
-        || markings.tlp > partner.kind.ceiling()
+        || markings.tlp() > partner.kind.ceiling()
     {
         return false;
     }
@@ -153,8 +190,8 @@ pub fn may_send_reference(
 }
 
 /// Whether a receiver may pass the record on at all.
-pub fn is_relayable(markings: &Indicator) -> bool {
-    markings.tlp.is_relayable() && !markings.forbids_relay()
+pub fn is_relayable(markings: &(impl Markings + ?Sized)) -> bool {
+    markings.tlp().is_relayable() && !Markings::forbids_relay(markings)
 }
 
 /// Why an incoming record is refused, if it is.
@@ -163,10 +200,10 @@ pub fn check_incoming(
     sender: &Grant,
     provenance: Provenance,
     origin_trusted: bool,
-    markings: &Indicator,
+    markings: &(impl Markings + ?Sized),
 ) -> Result<(), String> {
     if provenance.origin == sender.node {
-        if markings.tlp == Tlp::Red && !markings.recipients.contains(&own) {
+        if markings.tlp() == Tlp::Red && !markings.recipients().contains(&own) {
             return Err("RED record not addressed to this agency".into());
         }
         return Ok(());
@@ -180,7 +217,8 @@ pub fn check_incoming(
     if !is_relayable(markings) {
         return Err(format!(
             "relayed record marked {} {:?} may not be relayed",
-            markings.tlp, markings.handling
+            markings.tlp(),
+            markings.handling()
         ));
     }
     if !origin_trusted {
@@ -204,7 +242,7 @@ pub fn check_incoming_reference(
     reference: Provenance,
     origin_trusted: bool,
     target_origin: NodeId,
-    markings: &Indicator,
+    markings: &(impl Markings + ?Sized),
 ) -> Result<(), String> {
     if reference.origin != sender.node {
         return check_incoming(own, sender, reference, origin_trusted, markings);
@@ -212,13 +250,13 @@ pub fn check_incoming_reference(
     if target_origin == own {
         return Ok(());
     }
-    if markings.tlp != Tlp::Red {
+    if markings.tlp() != Tlp::Red {
         return Ok(());
     }
-    if !markings.recipients.contains(&own) {
+    if !markings.recipients().contains(&own) {
         return Err("reference to a RED record not addressed to this agency".into());
     }
-    if reference.origin != target_origin && !markings.recipients.contains(&reference.origin) {
+    if reference.origin != target_origin && !markings.recipients().contains(&reference.origin) {
         return Err(format!(
             "reference to a RED record by {}, which is not among its recipients",
             reference.origin.short()

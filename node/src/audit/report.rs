@@ -32,6 +32,10 @@ impl Tally {
             }
             Body::Revocation(_) => "revocation",
             Body::Sighting(_) => "sighting",
+            Body::Bulletin(b) => {
+                *counts.tlp.entry(b.tlp.as_str().to_string()).or_default() += 1;
+                "bulletin"
+            }
         };
         *counts.kind.entry(kind.to_string()).or_default() += 1;
     }

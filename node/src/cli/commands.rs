@@ -54,6 +54,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Restore(args) => super::backup::restore(&dir, *args),
         Command::Doctor(args) => super::doctor::doctor(&dir, args).await,
         Command::Warninglist(command) => super::warninglist::warninglist(&dir, command).await,
+        Command::Bulletin(command) => super::bulletin::bulletin(&dir, command).await,
         Command::Publish(args) => publish(&dir, *args).await,
         Command::Search(args) => search(&dir, *args).await,
         Command::Lookup(args) => super::lookup::lookup(&dir, *args).await,

@@ -5,6 +5,7 @@
 
 mod audit;
 mod backup;
+mod bulletin;
 mod commands;
 mod doctor;
 mod export;
@@ -168,6 +169,10 @@ pub enum Command {
     /// at publish and in search results (add, list, remove, import MISP JSON).
     #[command(subcommand)]
     Warninglist(warninglist::WarninglistCommand),
+    /// Signed bulletins grouping indicators into a case or campaign (publish,
+    /// list, show); partners see only the members they may receive.
+    #[command(subcommand)]
+    Bulletin(bulletin::BulletinCommand),
 }
 
 #[derive(Args, Debug, Default)]

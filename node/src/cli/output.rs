@@ -70,6 +70,7 @@ pub fn record_json(view: &proto::RecordView) -> Value {
         "warninglists": view.warninglists,
         "reported_by_platform": view.reported_by_platform,
         "held_until_endorsed": view.held_until_endorsed,
+        "bulletins": view.bulletins.iter().map(|b| serde_json::json!({ "record_id": b.record_id, "title": b.title })).collect::<Vec<_>>(),
     })
 }
 
@@ -163,6 +164,13 @@ pub fn print_record(view: &proto::RecordView) {
             } else {
                 " (endorsed here)"
             }
+        );
+    }
+    for bulletin in &view.bulletins {
+        out!(
+            "  bulletin    {}  {}",
+            super::ids::short(&bulletin.record_id),
+            bulletin.title
         );
     }
     if !view.warninglists.is_empty() {

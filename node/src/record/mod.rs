@@ -6,17 +6,19 @@
 //! It must never decode a payload whose signature it has not verified, and never
 //! re-encode a foreign payload: the signed bytes are kept exactly as received.
 
+mod bulletin_wire;
 mod envelope;
 mod ids;
 mod model;
 mod signature;
 mod wire;
 
+pub use bulletin_wire::{check_bulletin, check_country};
 pub use envelope::{payload_id, sign_payload, Envelope, VerifiedRecord, MAX_PAYLOAD_BYTES};
 pub use ids::{NodeId, RecordId};
 pub use model::{
-    Body, Evaluation, HandlingCode, Indicator, Label, Payload, Reliability, Revocation, Sighting,
-    SightingType, Tlp,
+    Body, Bulletin, Evaluation, HandlingCode, Indicator, Label, Payload, Reliability, Revocation,
+    Sighting, SightingType, Tlp,
 };
 pub use wire::{
     check_count, decode_payload, handling_from_wire, handling_to_wire, indicator_to_wire,

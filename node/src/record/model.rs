@@ -365,6 +365,7 @@ pub enum Body {
     Indicator(Indicator),
     Revocation(Revocation),
     Sighting(Sighting),
+    Bulletin(Bulletin),
 }
 
 /// What the origin signs.
@@ -380,6 +381,35 @@ impl Payload {
     pub fn indicator(&self) -> Option<&Indicator> {
         match &self.body {
             Body::Indicator(indicator) => Some(indicator),
+            _ => None,
+        }
+    }
+}
+
+/// A bulletin grouping indicators (issue 15). Members are commitments
+/// (`crate::bulletin`), never record ids: one signed body serves partners who may
+/// see different subsets of the members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bulletin {
+    pub title: String,
+    pub summary: String,
+    pub modus_operandi: String,
+    pub labels: Vec<Label>,
+    /// ISO 3166 alpha-2, upper case.
+    pub countries: Vec<String>,
+    /// One commitment per member, in the origin's order.
+    pub members: Vec<[u8; 32]>,
+    pub tlp: Tlp,
+    pub handling: Vec<HandlingCode>,
+    pub handling_note: String,
+    pub recipients: Vec<NodeId>,
+    pub valid_until_ms: i64,
+}
+
+impl Payload {
+    pub fn bulletin(&self) -> Option<&Bulletin> {
+        match &self.body {
+            Body::Bulletin(bulletin) => Some(bulletin),
             _ => None,
         }
     }

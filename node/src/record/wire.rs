@@ -61,10 +61,13 @@ fn payload_from_wire(wire: proto::Payload, checks: Checks) -> Result<Payload, Re
             kind: sighting_type_from_wire(s.r#type)?,
             note: bounded_text("note", s.note, MAX_SHORT_TEXT_CHARS, Lines::Multi)?,
         }),
+        Some(proto::payload::Body::Bulletin(b)) => {
+            Body::Bulletin(super::bulletin_wire::bulletin_from_wire(b)?)
+        }
         None => {
             return Err(RecordError::field(
                 "body",
-                "missing: expected indicator, revocation or sighting",
+                "missing: expected indicator, revocation, sighting or bulletin",
             ))
         }
     };
@@ -189,7 +192,7 @@ fn check_canonical(kind: Kind, value: &str) -> Result<(), RecordError> {
 }
 
 /// A text field within its length limit and free of control characters.
-fn bounded_text(
+pub(super) fn bounded_text(
     field: &'static str,
     text: String,
     max_chars: usize,
@@ -286,6 +289,9 @@ fn payload_to_wire(p: &Payload) -> proto::Payload {
             note: s.note.clone(),
             r#type: sighting_type_to_wire(s.kind) as i32,
         }),
+        Body::Bulletin(b) => {
+            proto::payload::Body::Bulletin(super::bulletin_wire::bulletin_to_wire(b))
+        }
     };
     proto::Payload {
         origin: p.origin.0.to_vec(),

@@ -340,4 +340,48 @@ impl Analyst for AnalystService {
             .await?;
         Ok(Response::new(removed))
     }
+
+    async fn publish_bulletin(
+        &self,
+        request: Request<proto::PublishBulletinRequest>,
+    ) -> Result<Response<proto::PublishResponse>, Status> {
+        let who = require_local(&self.node, &request, Role::Analyst)?;
+        let draft = crate::bulletin::rpc::draft_from_request(request.into_inner())?;
+        let members = draft.members.len();
+        let record = self.node.publish_bulletin(draft).await?;
+        let detail = serde_json::json!({ "record": record.id.to_hex(), "members": members });
+        self.node
+            .audit(who.describe(), "bulletin.publish", detail)
+            .await?;
+        Ok(Response::new(proto::PublishResponse {
+            record_id: record.id.to_hex(),
+            sequence: record.payload.sequence,
+            ..Default::default()
+        }))
+    }
+
+    async fn list_bulletins(
+        &self,
+        request: Request<proto::ListBulletinsRequest>,
+    ) -> Result<Response<proto::ListBulletinsResponse>, Status> {
+        let who = require_local(&self.node, &request, Role::Analyst)?;
+        let listed = crate::bulletin::rpc::list(&self.node)?;
+        let detail = serde_json::json!({ "results": listed.bulletins.len() });
+        self.consulted(&who, "bulletin.list", detail);
+        Ok(Response::new(listed))
+    }
+
+    async fn get_bulletin(
+        &self,
+        request: Request<proto::GetRequest>,
+    ) -> Result<Response<proto::BulletinView>, Status> {
+        let who = require_local(&self.node, &request, Role::Analyst)?;
+        let view = crate::bulletin::rpc::get(&self.node, &request.get_ref().record_id)?;
+        self.consulted(
+            &who,
+            "bulletin.get",
+            serde_json::json!({ "record": view.record_id }),
+        );
+        Ok(Response::new(view))
+    }
 }

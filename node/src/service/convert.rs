@@ -212,6 +212,7 @@ pub fn record_view(
             Body::Sighting(s) => s.kind.as_str().to_string(),
             _ => String::new(),
         },
+        bulletins: crate::bulletin::bulletin_refs(node, &record.id),
         ..Default::default()
     };
     crate::platform::annotate(node, record, &mut view);
@@ -223,12 +224,13 @@ fn body_name(body: &Body) -> &'static str {
         Body::Indicator(_) => "indicator",
         Body::Revocation(_) => "revocation",
         Body::Sighting(_) => "sighting",
+        Body::Bulletin(_) => "bulletin",
     }
 }
 
 fn refers_to(body: &Body) -> Option<(RecordId, &str)> {
     match body {
-        Body::Indicator(_) => None,
+        Body::Indicator(_) | Body::Bulletin(_) => None,
         Body::Revocation(r) => Some((r.record_id, r.reason.as_str())),
         Body::Sighting(s) => Some((s.record_id, s.note.as_str())),
     }

@@ -419,6 +419,11 @@ fn build_batch(
         }
         bytes += stored.record.envelope.payload.len() + 96;
         batch.records.push(stored.record.envelope.to_wire());
+        if stored.record.payload.bulletin().is_some() {
+            batch
+                .bulletin_openings
+                .extend(crate::bulletin::openings_for(node, grant, &id)?);
+        }
         disclosed.0.push(id);
         disclosed.1.add(&stored.record);
         if bytes >= BATCH_BYTES {
@@ -435,7 +440,7 @@ fn build_batch(
 
 /// The policy decision for one stored record; revocations and sightings follow
 /// the record they refer to.
-fn may_send(node: &Node, grant: &Grant, stored: &StoredRecord) -> Result<bool, Error> {
+pub(crate) fn may_send(node: &Node, grant: &Grant, stored: &StoredRecord) -> Result<bool, Error> {
     let provenance = Provenance {
         origin: stored.record.origin(),
         received_from: stored.received_from,
@@ -454,6 +459,17 @@ fn may_send(node: &Node, grant: &Grant, stored: &StoredRecord) -> Result<bool, E
                 node.node_id(),
                 provenance,
                 indicator,
+                grant,
+            ))
+        }
+        // A bulletin travels under an indicator's rules (issue 15); its openings
+        // are filtered member by member (crate::bulletin::openings_for).
+        Body::Bulletin(_) if expired => return Ok(false),
+        Body::Bulletin(bulletin) => {
+            return Ok(policy::may_send(
+                node.node_id(),
+                provenance,
+                bulletin,
                 grant,
             ))
         }

@@ -13,7 +13,7 @@ mod admin;
 mod analyst;
 mod bulk;
 mod convert;
-mod federation;
+pub(crate) mod federation;
 mod ops;
 mod rotation;
 

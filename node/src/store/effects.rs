@@ -60,6 +60,11 @@ impl Store {
             Body::Sighting(sighting) => {
                 batch.insert(keys::sighting(&sighting.record_id, &record.id), &[][..])
             }
+            Body::Bulletin(bulletin) => {
+                self.stage_bulletin(&record.id, batch);
+                let expires = self.effective_expiry(bulletin.valid_until_ms, received_ms);
+                batch.insert(keys::expiry(expires, &record.id), &[][..]);
+            }
         }
         Ok(announce)
     }
@@ -157,6 +162,7 @@ impl Store {
             for sighting in self.sightings_of(&id)? {
                 batch.remove(keys::sighting(&id, &sighting));
             }
+            self.stage_bulletin_purge(&id, &mut batch)?;
             purged.push(id);
         }
         if purged.is_empty() {

@@ -153,3 +153,25 @@ pub fn warninglist_prefix(kind: Kind, value: &str) -> Vec<u8> {
     let len = u16::try_from(value.len()).unwrap_or(u16::MAX).to_be_bytes();
     [&[WARNINGLIST, kind.code()][..], &len, value.as_bytes()].concat()
 }
+
+/// bulletin id -> () (marks a stored bulletin), and
+/// bulletin id, position u32 -> member record id ‖ 16-byte salt (an opening; store/bulletins.rs)
+pub const BULLETIN: u8 = b'B';
+/// member record id, bulletin id -> () (which bulletins group a record; store/bulletins.rs)
+pub const MEMBER_OF: u8 = b'J';
+
+pub fn bulletin(id: &RecordId) -> Vec<u8> {
+    [&[BULLETIN][..], &id.0].concat()
+}
+
+pub fn opening(bulletin_id: &RecordId, position: u32) -> Vec<u8> {
+    [bulletin(bulletin_id).as_slice(), &position.to_be_bytes()].concat()
+}
+
+pub fn member_of_prefix(member: &RecordId) -> Vec<u8> {
+    [&[MEMBER_OF][..], &member.0].concat()
+}
+
+pub fn member_of(member: &RecordId, bulletin_id: &RecordId) -> Vec<u8> {
+    [member_of_prefix(member).as_slice(), &bulletin_id.0].concat()
+}

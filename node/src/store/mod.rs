@@ -8,6 +8,7 @@
 //! This module must never verify or sign anything (records arrive verified), and
 //! never hand sled types to callers.
 
+mod bulletins;
 mod commit;
 mod effects;
 mod keys;
@@ -183,10 +184,14 @@ impl Store {
         effective_expiry(valid_until_ms, received_ms, max)
     }
 
-    /// The effective expiry of a stored indicator (None for other bodies).
+    /// The effective expiry of a stored indicator or bulletin (None for other bodies).
     pub fn expires_ms(&self, stored: &StoredRecord) -> Option<i64> {
-        let indicator = stored.record.payload.indicator()?;
-        Some(self.effective_expiry(indicator.valid_until_ms, stored.received_ms))
+        let valid_until_ms = match &stored.record.payload.body {
+            crate::record::Body::Indicator(i) => i.valid_until_ms,
+            crate::record::Body::Bulletin(b) => b.valid_until_ms,
+            _ => return None,
+        };
+        Some(self.effective_expiry(valid_until_ms, stored.received_ms))
     }
 
     pub fn flush_blocking(&self) -> Result<(), StoreError> {

@@ -45,6 +45,9 @@ pub struct WriteBatch {
     pub sync_state: Option<(NodeId, SyncState)>,
     /// Changes to the peer's pending set, made with its sync state (needs one).
     pub pending: super::PendingUpdate,
+    /// Verified bulletin member openings (issue 15), by bulletin id: each
+    /// bulletin is in `records` or already stored.
+    pub openings: Vec<(RecordId, Vec<crate::bulletin::Opening>)>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -120,6 +123,9 @@ impl Store {
             *max = (*max).max(record.payload.sequence);
             seen.insert(record.id);
             outcome.stored.push(record.id);
+        }
+        for (bulletin_id, openings) in &batch.openings {
+            self.stage_openings(bulletin_id, openings, &mut sled_batch);
         }
         for (origin, seq) in origin_max {
             let key = keys::origin(&origin);

@@ -60,6 +60,7 @@ fn with_state(records: Vec<VerifiedRecordAlias>, peer: NodeId, state: SyncState)
         received_ms: 1,
         sync_state: Some((peer, state)),
         pending: PendingUpdate::default(),
+        openings: Vec::new(),
     }
 }
 

@@ -247,6 +247,7 @@ async fn pull_stream(
                 add: verdict.deferred.into_iter().map(|(r, _)| r).collect(),
                 resolved,
             },
+            openings: verdict.openings,
         };
         let commits = node.commits.clone();
         let receipts = receipts.clone();
@@ -312,6 +313,7 @@ async fn retry_at_start(
             add: Vec::new(),
             resolved,
         },
+        openings: Vec::new(),
     };
     let outcome = node
         .commits

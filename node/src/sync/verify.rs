@@ -31,6 +31,8 @@ pub struct BatchVerdict {
     pub new_origins: Vec<(NodeId, PartnerEntry)>,
     /// Records skipped unverified because this node already stores them.
     pub already_held: u64,
+    /// Bulletin member openings that open their commitments (issue 15).
+    pub openings: Vec<(RecordId, Vec<crate::bulletin::Opening>)>,
     learned: HashSet<NodeId>,
 }
 
@@ -106,6 +108,14 @@ pub fn verify_batch(
         &mut known,
         &mut verdict,
     );
+    // A bad opening is refused alone; the bulletin it came with stays.
+    let fresh = [verdict.accepted.as_slice(), uncommitted];
+    let (openings, refused) =
+        crate::bulletin::check_openings(node, batch.bulletin_openings, &fresh);
+    verdict.openings = openings;
+    for reason in refused {
+        verdict.reject(reason);
+    }
     verdict
 }
 
@@ -292,6 +302,11 @@ fn check_record(
                 "relayed revocation of a record this node does not hold (yet)".into(),
             )),
         },
+        // A bulletin is received under an indicator's rules; its members are
+        // commitments, so it refers to nothing that must arrive first.
+        Body::Bulletin(bulletin) => Ok(policy::check_incoming(
+            own, sender, provenance, trusted, bulletin,
+        )?),
         Body::Sighting(s) => match find_target(node, known, &s.record_id)? {
             Some((target_origin, markings)) => Ok(policy::check_incoming_reference(
                 own,

@@ -1,0 +1,105 @@
+use super::*;
+use crate::record::Tlp;
+
+fn bulletin_of(members: Vec<[u8; 32]>) -> Bulletin {
+    Bulletin {
+        title: "Fake job adverts".into(),
+        summary: String::new(),
+        modus_operandi: String::new(),
+        labels: vec![],
+        countries: vec!["KE".into()],
+        members,
+        tlp: Tlp::Green,
+        handling: vec![],
+        handling_note: String::new(),
+        recipients: vec![],
+        valid_until_ms: i64::MAX,
+    }
+}
+
+#[test]
+fn every_opening_opens_its_own_commitment_only() {
+    let ids = [RecordId([1; 32]), RecordId([2; 32]), RecordId([3; 32])];
+    let (commitments, openings) = commit_members(&ids);
+    let bulletin = bulletin_of(commitments);
+    for opening in &openings {
+        check_opening(&bulletin, opening).unwrap();
+    }
+    // An opening moved to another position fails.
+    let moved = Opening {
+        position: 1,
+        ..openings[0]
+    };
+    assert!(check_opening(&bulletin, &moved).is_err());
+}
+
+#[test]
+fn a_forged_record_id_or_salt_is_refused() {
+    let (commitments, openings) = commit_members(&[RecordId([7; 32])]);
+    let bulletin = bulletin_of(commitments);
+    let forged_id = Opening {
+        record_id: RecordId([8; 32]),
+        ..openings[0]
+    };
+    let err = check_opening(&bulletin, &forged_id).unwrap_err();
+    assert!(err.contains("does not match"), "{err}");
+    let forged_salt = Opening {
+        salt: [0; 16],
+        ..openings[0]
+    };
+    assert!(check_opening(&bulletin, &forged_salt).is_err());
+    let beyond = Opening {
+        position: 5,
+        ..openings[0]
+    };
+    assert!(check_opening(&bulletin, &beyond)
+        .unwrap_err()
+        .contains("beyond"));
+}
+
+#[test]
+fn salts_are_fresh_so_equal_members_commit_differently() {
+    let id = RecordId([9; 32]);
+    let (a, _) = commit_members(&[id]);
+    let (b, _) = commit_members(&[id]);
+    assert_ne!(
+        a, b,
+        "a commitment must not reveal that two bulletins share a member"
+    );
+    assert_ne!(new_salt(), new_salt());
+}
+
+#[test]
+fn commitment_is_domain_separated_sha256() {
+    let salt = [0xAB; 16];
+    let id = RecordId([0xCD; 32]);
+    let mut input = b"liaison/v1/bulletin-member\0".to_vec();
+    input.extend_from_slice(&salt);
+    input.extend_from_slice(&id.0);
+    let expected: [u8; 32] = Sha256::digest(&input).into();
+    assert_eq!(commitment(&salt, &id), expected);
+}
+
+#[test]
+fn wire_openings_are_checked_for_shape() {
+    let good = opening_to_wire(&Opening {
+        position: 3,
+        record_id: RecordId([4; 32]),
+        salt: [5; 16],
+    });
+    assert_eq!(opening_from_wire(&good).unwrap().position, 3);
+    let short_salt = proto::MemberOpening {
+        salt: vec![1; 15],
+        ..good.clone()
+    };
+    assert!(opening_from_wire(&short_salt)
+        .unwrap_err()
+        .starts_with("salt:"));
+    let short_id = proto::MemberOpening {
+        record_id: vec![1; 31],
+        ..good
+    };
+    assert!(opening_from_wire(&short_id)
+        .unwrap_err()
+        .starts_with("record_id:"));
+}
