@@ -9,6 +9,7 @@ mod analyst;
 mod audit;
 mod bench;
 mod bulk;
+mod bulletins;
 mod cli_help;
 mod crash;
 mod faults;

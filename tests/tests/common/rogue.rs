@@ -111,6 +111,8 @@ pub fn signed_body(key: &SigningKey, seq: u64, body: Body, created_ms: i64) -> p
 struct RogueFederation {
     batch: Vec<proto::Envelope>,
     script: Option<Script>,
+    /// Bulletin openings sent with the first scripted batch (issue 15).
+    openings: Vec<proto::BulletinOpenings>,
 }
 
 #[tonic::async_trait]
@@ -137,6 +139,7 @@ impl Federation for RogueFederation {
     ) -> Result<Response<Self::PullStream>, Status> {
         let (tx, rx) = mpsc::channel(2);
         let script = self.script.clone().unwrap_or_default();
+        let openings = self.openings.clone();
         let single = self.script.is_none().then(|| proto::PullBatch {
             records: self.batch.clone(),
             cursor: 7,
@@ -166,6 +169,7 @@ impl Federation for RogueFederation {
                     origins: vec![],
                     // A scripted head rides on the first batch.
                     signed_head: (i == 0).then(|| script.head.clone()).flatten(),
+                    bulletin_openings: if i == 0 { openings.clone() } else { vec![] },
                     ..Default::default()
                 };
                 if tx.send(Ok(batch)).await.is_err() {
@@ -225,6 +229,19 @@ pub async fn start_with(
     victim_dir: &NodeDir,
     make: impl FnOnce(&SigningKey, NodeId) -> Option<Script>,
 ) -> String {
+    start_with_openings(rogue_dir, victim_dir, |key, victim| {
+        (make(key, victim), Vec::new())
+    })
+    .await
+}
+
+/// Like [`start_with`], also sending bulletin openings (which may be forged)
+/// with the script's first batch.
+pub async fn start_with_openings(
+    rogue_dir: &NodeDir,
+    victim_dir: &NodeDir,
+    make: impl FnOnce(&SigningKey, NodeId) -> (Option<Script>, Vec<proto::BulletinOpenings>),
+) -> String {
     let config = rogue_dir.load_config().expect("config");
     let identity = rogue_dir.load_identity(&config).expect("identity");
     let victim_config = victim_dir.load_config().expect("victim config");
@@ -232,9 +249,11 @@ pub async fn start_with(
         .load_identity(&victim_config)
         .expect("victim identity");
     let (address, incoming) = pinned_tls_listener(&identity, &victim).await;
+    let (script, openings) = make(&identity.signing_key, victim.node_id());
     let service = RogueFederation {
         batch: hostile_batch(&identity.signing_key, victim.node_id()),
-        script: make(&identity.signing_key, victim.node_id()),
+        script,
+        openings,
     };
     tokio::spawn(
         tonic::transport::Server::builder()
