@@ -17,6 +17,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod bulletins;
 mod output_file;
 
 use output_file::{commit, temp_beside};
@@ -161,6 +162,9 @@ pub async fn export(dir: &NodeDir, args: ExportArgs) -> Result<()> {
         }
     }
     progress.finish_and_clear();
+    if let Writer::Stix(stix) = &mut writer {
+        bulletins::export_reports(stix, analyst, args.max_tlp, &mut counts).await?;
+    }
     let out = writer.finish()?;
     out.into_inner()
         .map_err(|e| e.into_error())

@@ -17,9 +17,11 @@
 //! | bank-account | `bank-account:account_number` (`CC:number`, community extension) |
 
 mod read;
+mod report;
 mod write;
 
 pub use read::{read, StixReader};
+pub use report::report_object;
 pub use write::{fixed_objects, indicator_object, origin_identity, StixWriter};
 
 use crate::indicator::Kind;

@@ -87,6 +87,16 @@ impl<W: Write> StixWriter<W> {
         Ok(true)
     }
 
+    /// Whether `origin`'s identity still has to be written (and notes it as written).
+    pub(super) fn note_origin(&mut self, origin: NodeId) -> bool {
+        self.origins.insert(origin)
+    }
+
+    /// Writes one more object after the fixed ones.
+    pub(super) fn push(&mut self, object: &Value) -> Result<(), FormatError> {
+        self.object(object, false)
+    }
+
     /// Closes the bundle and hands back the output.
     pub fn finish(mut self) -> Result<W, FormatError> {
         self.out.write_all(b"\n]}\n")?;
