@@ -103,3 +103,52 @@ fn wire_openings_are_checked_for_shape() {
         .unwrap_err()
         .starts_with("record_id:"));
 }
+
+/// A bulletin payload as a receiver decodes it, after `change` edits the wire body.
+fn decoded(change: impl FnOnce(&mut proto::Bulletin)) -> Result<(), String> {
+    use prost::Message;
+    let mut body = proto::Bulletin {
+        title: "Campaign (fictional)".into(),
+        members: vec![vec![1; 32]],
+        tlp: proto::Tlp::Green as i32,
+        countries: vec!["TH".into()],
+        ..Default::default()
+    };
+    change(&mut body);
+    let payload = proto::Payload {
+        origin: vec![3; 32],
+        sequence: 1,
+        created_unix_ms: 1,
+        body: Some(proto::payload::Body::Bulletin(body)),
+    };
+    crate::record::decode_payload(&payload.encode_to_vec())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn received_bulletins_are_checked_field_by_field() {
+    use crate::limits::bulletin as limits;
+    decoded(|_| {}).unwrap();
+    let err = decoded(|b| b.title = "t".repeat(limits::MAX_TITLE_CHARS + 1)).unwrap_err();
+    assert!(
+        err.contains("title: 201 characters; the limit is 200"),
+        "{err}"
+    );
+    let err = decoded(|b| b.summary = "s".repeat(limits::MAX_SUMMARY_CHARS + 1)).unwrap_err();
+    assert!(err.contains("summary:"), "{err}");
+    let err = decoded(|b| b.members = vec![vec![0; 32]; limits::MAX_MEMBERS + 1]).unwrap_err();
+    assert!(err.contains("members:"), "{err}");
+    let err = decoded(|b| b.members = vec![]).unwrap_err();
+    assert!(err.contains("members:"), "{err}");
+    let err = decoded(|b| b.members = vec![vec![0; 31]]).unwrap_err();
+    assert!(err.contains("members: 31 bytes"), "{err}");
+    let err = decoded(|b| b.countries = vec!["th".into()]).unwrap_err();
+    assert!(err.contains("countries:"), "{err}");
+    let err = decoded(|b| b.countries = vec!["ZZ".into()]).unwrap_err();
+    assert!(err.contains("countries:"), "{err}");
+    let err = decoded(|b| b.title = String::new()).unwrap_err();
+    assert!(err.contains("title:"), "{err}");
+    let err = decoded(|b| b.tlp = proto::Tlp::Red as i32).unwrap_err();
+    assert!(err.contains("recipients:"), "{err}");
+}

@@ -271,6 +271,8 @@ fn check_schema(main: &sled::Tree, path: &str) -> Result<(), StoreError> {
 }
 
 #[cfg(test)]
+mod bulletin_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_hardening;
