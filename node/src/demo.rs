@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 
 use crate::lab::{request, LabNode};
+
+mod bulletin_step;
 use crate::proto::{IndicatorKind as K, PublishRequest, Tlp};
 
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -343,6 +345,8 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
         ),
         None => bail!("the revocation did not reach C within {PATIENCE:?}"),
     }
+
+    bulletin_step::run(&a, root).await?;
 
     step(8, "Agency A revokes Agency B");
     a.revoke(&b).await?;
