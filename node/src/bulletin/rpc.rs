@@ -72,7 +72,7 @@ pub fn list(node: &Node) -> Result<proto::ListBulletinsResponse, Error> {
             bulletins.extend(super::view_of(node, &stored)?);
         }
     }
-    bulletins.sort_by(|a, b| b.created_unix_ms.cmp(&a.created_unix_ms));
+    bulletins.sort_by_key(|b| std::cmp::Reverse(b.created_unix_ms));
     Ok(proto::ListBulletinsResponse { bulletins })
 }
 

@@ -5,7 +5,7 @@
 //! node does both (a `show` lists only the members this node may know).
 
 use anyhow::Result;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
 use super::commands::status_error;
 use crate::client::NodeClient;
@@ -18,44 +18,7 @@ use crate::record::{handling_to_wire, tlp_from_wire, tlp_to_wire, HandlingCode, 
 pub enum BulletinCommand {
     /// Sign and share a bulletin grouping indicators this node holds; each
     /// partner learns only the members it may receive.
-    Publish {
-        /// One-line title, e.g. "Fake job adverts recruiting for Myawaddy compounds".
-        #[arg(long)]
-        title: String,
-        /// What the case or campaign is.
-        #[arg(long, default_value = "")]
-        summary: String,
-        /// How the criminals operate.
-        #[arg(long, default_value = "")]
-        modus_operandi: String,
-        /// Record id (or a unique prefix of 8+ hex digits) of a grouped indicator (repeatable).
-        #[arg(long = "indicator", required = true)]
-        indicators: Vec<String>,
-        /// TLP 2.0 marking of the bulletin itself.
-        #[arg(long, value_enum, ignore_case = true)]
-        tlp: Tlp,
-        /// Crime-area label (repeatable).
-        #[arg(long = "label", value_enum, ignore_case = true)]
-        labels: Vec<Label>,
-        /// ISO 3166 alpha-2 code of a country affected (repeatable).
-        #[arg(long = "country")]
-        countries: Vec<String>,
-        /// Handling code (repeatable).
-        #[arg(long = "handling", value_enum, ignore_case = true)]
-        handling: Vec<HandlingCode>,
-        /// The H3 restriction text.
-        #[arg(long, default_value = "")]
-        handling_note: String,
-        /// Node id (or a unique prefix of 8+ hex digits) of a RED bulletin's recipient (repeatable).
-        #[arg(long = "recipient")]
-        recipients: Vec<String>,
-        /// Days the bulletin stays valid (default: `default_valid_days`).
-        #[arg(long)]
-        valid_days: Option<u32>,
-        /// Print the result as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Publish(Box<PublishArgs>),
     /// Every bulletin this node holds, newest first.
     List {
         /// Print the result as JSON.
@@ -72,24 +35,65 @@ pub enum BulletinCommand {
     },
 }
 
+#[derive(Args, Debug)]
+pub struct PublishArgs {
+    /// One-line title, e.g. "Fake job adverts recruiting for Myawaddy compounds".
+    #[arg(long)]
+    pub title: String,
+    /// What the case or campaign is.
+    #[arg(long, default_value = "")]
+    pub summary: String,
+    /// How the criminals operate.
+    #[arg(long, default_value = "")]
+    pub modus_operandi: String,
+    /// Record id (or a unique prefix of 8+ hex digits) of a grouped indicator (repeatable).
+    #[arg(long = "indicator", required = true)]
+    pub indicators: Vec<String>,
+    /// TLP 2.0 marking of the bulletin itself.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub tlp: Tlp,
+    /// Crime-area label (repeatable).
+    #[arg(long = "label", value_enum, ignore_case = true)]
+    pub labels: Vec<Label>,
+    /// ISO 3166 alpha-2 code of a country affected (repeatable).
+    #[arg(long = "country")]
+    pub countries: Vec<String>,
+    /// Handling code (repeatable).
+    #[arg(long = "handling", value_enum, ignore_case = true)]
+    pub handling: Vec<HandlingCode>,
+    /// The H3 restriction text.
+    #[arg(long, default_value = "")]
+    pub handling_note: String,
+    /// Node id (or a unique prefix of 8+ hex digits) of a RED bulletin's recipient (repeatable).
+    #[arg(long = "recipient")]
+    pub recipients: Vec<String>,
+    /// Days the bulletin stays valid (default: `default_valid_days`).
+    #[arg(long)]
+    pub valid_days: Option<u32>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 pub async fn bulletin(dir: &NodeDir, command: BulletinCommand) -> Result<()> {
     let client = NodeClient::for_dir(dir).await?;
     let mut analyst = client.analyst();
     match command {
-        BulletinCommand::Publish {
-            title,
-            summary,
-            modus_operandi,
-            indicators,
-            tlp,
-            labels,
-            countries,
-            handling,
-            handling_note,
-            recipients,
-            valid_days,
-            json,
-        } => {
+        BulletinCommand::Publish(args) => {
+            let PublishArgs {
+                title,
+                summary,
+                modus_operandi,
+                indicators,
+                tlp,
+                labels,
+                countries,
+                handling,
+                handling_note,
+                recipients,
+                valid_days,
+                json,
+            } = *args;
             let request = proto::PublishBulletinRequest {
                 title,
                 summary,
