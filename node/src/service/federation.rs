@@ -465,6 +465,13 @@ pub(crate) fn may_send(node: &Node, grant: &Grant, stored: &StoredRecord) -> Res
         // A bulletin travels under an indicator's rules (issue 15); its openings
         // are filtered member by member (crate::bulletin::openings_for).
         Body::Bulletin(_) if expired => return Ok(false),
+        // A platform's bulletin is never passed on: a bulletin cannot be
+        // endorsed (sighted) as a platform's indicator can.
+        Body::Bulletin(_)
+            if crate::platform::platform_origin(node, &provenance.origin).is_some() =>
+        {
+            return Ok(false)
+        }
         Body::Bulletin(bulletin) => {
             return Ok(policy::may_send(
                 node.node_id(),
