@@ -152,3 +152,52 @@ fn received_bulletins_are_checked_field_by_field() {
     let err = decoded(|b| b.tlp = proto::Tlp::Red as i32).unwrap_err();
     assert!(err.contains("recipients:"), "{err}");
 }
+
+#[test]
+fn a_bulletin_goes_where_an_indicator_of_its_marking_would() {
+    use crate::policy::{may_send, Grant, PartnerKind, Provenance};
+    use crate::record::NodeId;
+    let own = NodeId([1; 32]);
+    let mine = Provenance {
+        origin: own,
+        received_from: None,
+    };
+    let grant = |kind, max_tlp| Grant {
+        node: NodeId([2; 32]),
+        max_tlp,
+        relay: false,
+        kind,
+    };
+    let mut bulletin = bulletin_of(vec![[0; 32]]);
+    for (kind, green, clear) in [
+        (PartnerKind::Agency, true, true),
+        (PartnerKind::Ngo, true, true),
+        (PartnerKind::Platform, false, true),
+    ] {
+        bulletin.tlp = Tlp::Green;
+        assert_eq!(
+            may_send(own, mine, &bulletin, &grant(kind, Tlp::Amber)),
+            green,
+            "{kind}"
+        );
+        bulletin.tlp = Tlp::Clear;
+        assert_eq!(
+            may_send(own, mine, &bulletin, &grant(kind, Tlp::Amber)),
+            clear,
+            "{kind}"
+        );
+    }
+    bulletin.tlp = Tlp::Amber;
+    assert!(!may_send(
+        own,
+        mine,
+        &bulletin,
+        &grant(PartnerKind::Ngo, Tlp::Red)
+    ));
+    assert!(!may_send(
+        own,
+        mine,
+        &bulletin,
+        &grant(PartnerKind::Agency, Tlp::Green)
+    ));
+}
