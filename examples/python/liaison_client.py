@@ -249,11 +249,7 @@ def cmd_search(args, stubs, channel):
     )
     response = stubs.analyst_pb2_grpc.AnalystStub(channel).Search(request, timeout=args.timeout)
     result = to_json(response)
-    for view, record in zip(response.records, result.get("records", [])):
-        # Record and node ids as hex, as everywhere else in Liaison (not base64).
-        indicator = record.get("indicator", {})
-        indicator["supersedes"] = view.indicator.supersedes.hex()
-        indicator["recipients"] = [r.hex() for r in view.indicator.recipients]
+    for record in result.get("records", []):
         if not args.envelopes:
             # The signed bytes (base64) are for verifiers; left out unless asked.
             record.pop("envelope", None)
