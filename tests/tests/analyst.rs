@@ -212,5 +212,8 @@ fn analyst_bad_input_is_refused_clearly() {
     let id = node.publish("ip", "192.0.2.10", "clear", &[]);
     let out = node.cli(&["revoke", &id, "--reason", " "]);
     assert!(stderr_of(&out).contains("reason"), "{}", stderr_of(&out));
-    assert_eq!(common::int(&node.cli_json(&["identity", "show"])["records"]), 1);
+    assert_eq!(
+        common::int(&node.cli_json(&["identity", "show"])["records"]),
+        1
+    );
 }

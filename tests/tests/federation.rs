@@ -223,7 +223,11 @@ fn a_puller_killed_mid_sync_resumes_without_gaps_or_duplicates() {
         received(&b)
     );
     let identity = b.cli_json(&["identity", "show"]);
-    assert_eq!(common::int(&identity["records"]), N, "every record exactly once");
+    assert_eq!(
+        common::int(&identity["records"]),
+        N,
+        "every record exactly once"
+    );
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(received(&b), N);
 }

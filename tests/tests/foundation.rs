@@ -170,7 +170,8 @@ fn invalid_values_are_refused_with_a_message_naming_the_problem() {
     }
     let identity = node.cli_json(&["identity", "show"]);
     assert_eq!(
-        common::int(&identity["records"]), 0,
+        common::int(&identity["records"]),
+        0,
         "nothing may be stored from bad input"
     );
     node.stop();

@@ -40,20 +40,29 @@ fn import_accounts_for_every_row_and_never_stores_twice() {
     let dry = import(&a, &fixture("good.csv"), &["--dry-run"]);
     assert_eq!(count(&dry, "rejected"), 0, "{dry}");
     assert!(count(&dry, "imported") >= 8, "{dry}");
-    assert_eq!(common::int(&a.cli_json(&["identity", "show"])["records"]), 0);
+    assert_eq!(
+        common::int(&a.cli_json(&["identity", "show"])["records"]),
+        0
+    );
 
     let csv = import(&a, &fixture("good.csv"), &["--rejects", rejects_arg]);
     assert_eq!(csv["format"], "csv", "guessed from the content");
     assert_eq!(count(&csv, "rejected"), 0, "{csv}");
     let imported = count(&csv, "imported");
     assert_eq!(imported, count(&dry, "imported"));
-    assert_eq!(common::int(&a.cli_json(&["identity", "show"])["records"]), imported);
+    assert_eq!(
+        common::int(&a.cli_json(&["identity", "show"])["records"]),
+        imported
+    );
 
     // The same file again: everything is found, nothing stored twice.
     let again = import(&a, &fixture("good.csv"), &[]);
     assert_eq!(count(&again, "imported"), 0, "{again}");
     assert_eq!(count(&again, "alreadyPresent"), imported, "{again}");
-    assert_eq!(common::int(&a.cli_json(&["identity", "show"])["records"]), imported);
+    assert_eq!(
+        common::int(&a.cli_json(&["identity", "show"])["records"]),
+        imported
+    );
 
     // Malformed rows: each reported with its location; the good ones imported.
     let bad = import(&a, &fixture("malformed.csv"), &["--rejects", rejects_arg]);

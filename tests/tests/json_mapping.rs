@@ -56,7 +56,11 @@ async fn cli_json_is_the_grpc_response_in_the_proto3_json_mapping() {
     assert_eq!(indicator["evaluation"]["sourceReliability"], "B");
     assert!(indicator["validUntilUnixMs"].is_string(), "{raw}");
     let supersedes = indicator["supersedes"].as_str().expect("supersedes");
-    assert_eq!(supersedes.len(), 44, "32 bytes in base64, not hex: {supersedes}");
+    assert_eq!(
+        supersedes.len(),
+        44,
+        "32 bytes in base64, not hex: {supersedes}"
+    );
     assert!(raw["envelope"]["payload"].is_string());
     assert_eq!(raw["held_until_endorsed"], serde_json::Value::Null);
     assert_eq!(raw["heldUntilEndorsed"], false, "defaults are printed too");
@@ -74,7 +78,10 @@ async fn cli_json_is_the_grpc_response_in_the_proto3_json_mapping() {
     let parsed = parse!(proto::RecordView, &text);
     assert_eq!(parsed, view);
     assert_eq!(
-        parsed.indicator.as_ref().map(|i| hex::encode(&i.supersedes)),
+        parsed
+            .indicator
+            .as_ref()
+            .map(|i| hex::encode(&i.supersedes)),
         Some(first.clone())
     );
 
@@ -113,7 +120,11 @@ async fn cli_json_is_the_grpc_response_in_the_proto3_json_mapping() {
 /// same bytes once encoded, and the same JSON printed again.
 fn python_reads_the_same_message(node: &TestNode, text: &str, view: &proto::RecordView) {
     let python = python();
-    match run_python(&python, &["-c", "import grpc_tools"], Duration::from_secs(30)) {
+    match run_python(
+        &python,
+        &["-c", "import grpc_tools"],
+        Duration::from_secs(30),
+    ) {
         Ok(run) if run.success => {}
         other => {
             let why = match other {
@@ -124,7 +135,9 @@ fn python_reads_the_same_message(node: &TestNode, text: &str, view: &proto::Reco
                 std::env::var_os("LIAISON_PYTHON").is_none(),
                 "LIAISON_PYTHON={python} cannot import grpc_tools: {why}"
             );
-            eprintln!("skipped: the Python half of the JSON round trip: {python} has no grpcio-tools");
+            eprintln!(
+                "skipped: the Python half of the JSON round trip: {python} has no grpcio-tools"
+            );
             return;
         }
     }

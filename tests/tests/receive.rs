@@ -74,7 +74,8 @@ async fn an_oversized_batch_is_refused_whole_and_the_analyst_still_publishes() {
     }
     let row = partner_row(&victim, ROGUE);
     assert_eq!(
-        common::int(&row["cursor"]), 0,
+        common::int(&row["cursor"]),
+        0,
         "the cursor moved past a refused batch: {row}"
     );
     assert_eq!(common::int(&row["recordsReceived"]), 0, "{row}");
@@ -87,7 +88,10 @@ async fn an_oversized_batch_is_refused_whole_and_the_analyst_still_publishes() {
         "{row}"
     );
     assert!(victim.search_ids("+447700900001").is_empty());
-    assert_eq!(common::int(&victim.cli_json(&["identity", "show"])["records"]), 5);
+    assert_eq!(
+        common::int(&victim.cli_json(&["identity", "show"])["records"]),
+        5
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,7 +111,9 @@ async fn a_far_future_record_is_rejected_with_the_reason_shown() {
         }
     })
     .await;
-    let settled = eventually(WAIT, || common::int(&partner_row(&victim, ROGUE)["cursor"]) == 1);
+    let settled = eventually(WAIT, || {
+        common::int(&partner_row(&victim, ROGUE)["cursor"]) == 1
+    });
     assert!(settled, "batch never processed; log:\n{}", victim.log());
     let row = partner_row(&victim, ROGUE);
     assert_eq!(common::int(&row["recordsReceived"]), 1, "{row}");
@@ -174,7 +180,10 @@ async fn a_sighting_before_its_target_waits_pending_then_is_applied() {
         partner_row(&victim, ROGUE),
         victim.log()
     );
-    assert_eq!(common::int(&partner_row(&victim, ROGUE)["recordsRejected"]), 0);
+    assert_eq!(
+        common::int(&partner_row(&victim, ROGUE)["recordsRejected"]),
+        0
+    );
     let found = victim.cli_json(&["search", "+447700900801"]);
     assert_eq!(found["records"][0]["sightings"], 1, "{found}");
 }
