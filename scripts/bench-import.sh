@@ -41,9 +41,12 @@ importer_rss=$(cat "$work/importer.rss")
 db_bytes=$(du -sb "$work/node/db" | cut -f1)
 python3 - "$work/summary.json" "$sign" "$node_rss" "$importer_rss" "$db_bytes" "$(stat -c %s "$work/rows.csv")" <<'PY'
 import json, sys
+# An ImportSummary in the proto3 JSON mapping: lowerCamelCase, uint64 counts as strings.
 summary = json.load(open(sys.argv[1]))
+for key in ("rows", "imported", "rejected", "alreadyPresent", "skipped"):
+    summary[key] = int(summary[key])
 sign, node_rss, importer_rss, db, csv = float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-rate = summary["rows_per_second"]
+rate = summary["rowsPerSecond"]
 print(f"rows                {summary['rows']:>12,}  (imported {summary['imported']:,}, rejected {summary['rejected']:,})")
 print(f"CSV size            {csv/1e6:>12.1f} MB")
 print(f"import time         {summary['seconds']:>12.1f} s")

@@ -152,8 +152,9 @@ class Node:
         if not ok:
             return None
         try:
-            return json.loads(stdout).get("records")
-        except ValueError:
+            # IdentityInfo in the proto3 JSON mapping: a uint64 prints as a string.
+            return int(json.loads(stdout).get("records"))
+        except (ValueError, TypeError):
             return None
 
     def holds(self, value):

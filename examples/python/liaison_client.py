@@ -167,11 +167,11 @@ def to_json(message):
 
     try:
         return json_format.MessageToDict(
-            message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+            message, always_print_fields_with_no_presence=True
         )
     except TypeError:  # protobuf < 5.26
         return json_format.MessageToDict(
-            message, preserving_proto_field_name=True, including_default_value_fields=True
+            message, including_default_value_fields=True
         )
 
 
@@ -220,14 +220,14 @@ def cmd_publish_batch(args, stubs, channel):
         if items:
             yield stubs.analyst_pb2.PublishBatchRequest(items=items)
 
-    summary = {"published": 0, "already_present": 0, "rejected": 0, "results": []}
+    summary = {"published": 0, "alreadyPresent": 0, "rejected": 0, "results": []}
     stub = stubs.analyst_pb2_grpc.AnalystStub(channel)
     for answer in stub.PublishBatch(chunks(), timeout=args.timeout):
         for result in answer.results:
             if result.error:
                 summary["rejected"] += 1
             elif result.already_present:
-                summary["already_present"] += 1
+                summary["alreadyPresent"] += 1
             else:
                 summary["published"] += 1
             summary["results"].append(to_json(result))
@@ -249,11 +249,7 @@ def cmd_search(args, stubs, channel):
     )
     response = stubs.analyst_pb2_grpc.AnalystStub(channel).Search(request, timeout=args.timeout)
     result = to_json(response)
-    for view, record in zip(response.records, result.get("records", [])):
-        # Record and node ids as hex, as everywhere else in Liaison (not base64).
-        indicator = record.get("indicator", {})
-        indicator["supersedes"] = view.indicator.supersedes.hex()
-        indicator["recipients"] = [r.hex() for r in view.indicator.recipients]
+    for record in result.get("records", []):
         if not args.envelopes:
             # The signed bytes (base64) are for verifiers; left out unless asked.
             record.pop("envelope", None)

@@ -92,6 +92,8 @@ pub mod warninglist;
 #[allow(clippy::all, missing_docs)]
 pub mod proto {
     tonic::include_proto!("liaison.v1");
+    // serde impls in the canonical proto3 JSON mapping (pbjson-build), for `--json`.
+    include!(concat!(env!("OUT_DIR"), "/liaison.v1.serde.rs"));
 
     /// The encoded descriptor set of every Liaison proto file (for reflection).
     pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -115,7 +115,7 @@ fn federated_search_answers_per_partner_within_the_deadline() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["record_id"].as_str().unwrap())
+        .map(|r| r["recordId"].as_str().unwrap())
         .collect();
     assert!(ids.contains(&amber.as_str()), "{found}");
     assert!(
@@ -175,7 +175,7 @@ fn correlation_and_sightings_show_how_many_agencies_know_a_value() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|r| r["record_id"] == from_a.as_str() && r["sightings"] == 1);
+            .any(|r| r["recordId"] == from_a.as_str() && r["sightings"] == 1);
         correlation["agencies"] == 3 && sighted
     };
     assert!(
@@ -212,5 +212,8 @@ fn analyst_bad_input_is_refused_clearly() {
     let id = node.publish("ip", "192.0.2.10", "clear", &[]);
     let out = node.cli(&["revoke", &id, "--reason", " "]);
     assert!(stderr_of(&out).contains("reason"), "{}", stderr_of(&out));
-    assert_eq!(node.cli_json(&["identity", "show"])["records"], 1);
+    assert_eq!(
+        common::int(&node.cli_json(&["identity", "show"])["records"]),
+        1
+    );
 }

@@ -28,8 +28,12 @@ fn held_by_tlp(holder: &TestNode, origin: &str) -> BTreeMap<String, u64> {
     let list = holder.cli_json(&["list", "--origin", origin, "--limit", "1000"]);
     let mut counts = BTreeMap::new();
     for record in list["records"].as_array().expect("records") {
-        let tlp = record["tlp"].as_str().unwrap_or_default();
-        let tlp = tlp.trim_start_matches("TLP:").to_lowercase();
+        // Enum names in the proto3 JSON mapping: TLP_AMBER_STRICT -> amber+strict.
+        let tlp = record["indicator"]["tlp"].as_str().unwrap_or_default();
+        let tlp = tlp
+            .trim_start_matches("TLP_")
+            .to_lowercase()
+            .replace('_', "+");
         *counts.entry(tlp).or_default() += 1;
     }
     counts

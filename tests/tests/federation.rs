@@ -82,9 +82,9 @@ fn markings_decide_who_receives_what_across_three_agencies() {
     let found = c.cli_json(&["search", "+447700900002"]);
     assert_eq!(found["records"][0]["origin"], a.node_id());
     let partners = c.cli_json(&["partner", "list"]);
-    assert_eq!(partners["known_origins"][0]["name"], "Agency A (example)");
+    assert_eq!(partners["knownOrigins"][0]["name"], "Agency A (example)");
     assert_eq!(
-        partner(&partners, "Agency B (example)")["records_rejected"],
+        common::int(&partner(&partners, "Agency B (example)")["recordsRejected"]),
         0
     );
 
@@ -108,8 +108,8 @@ fn markings_decide_who_receives_what_across_three_agencies() {
         "a blocked origin's record was stored"
     );
     let partners = c.cli_json(&["partner", "list"]);
-    assert_eq!(partners["known_origins"][0]["blocked"], true);
-    let last = partner(&partners, "Agency B (example)")["last_rejection"].to_string();
+    assert_eq!(partners["knownOrigins"][0]["blocked"], true);
+    let last = partner(&partners, "Agency B (example)")["lastRejection"].to_string();
     assert!(last.contains("blocked"), "{last}");
 }
 
@@ -131,7 +131,7 @@ async fn forged_and_malformed_records_from_a_peer_are_rejected_and_counted() {
     ]);
     let settled = eventually(WAIT, || {
         let list = victim.cli_json(&["partner", "list"]);
-        partner(&list, "Agency Rogue (example)")["cursor"] == 7
+        common::int(&partner(&list, "Agency Rogue (example)")["cursor"]) == 7
     });
     assert!(
         settled,
@@ -140,9 +140,9 @@ async fn forged_and_malformed_records_from_a_peer_are_rejected_and_counted() {
     );
     let list = victim.cli_json(&["partner", "list"]);
     let rogue_row = partner(&list, "Agency Rogue (example)");
-    assert_eq!(rogue_row["records_received"], 1, "{rogue_row}");
-    assert_eq!(rogue_row["records_rejected"], 6, "{rogue_row}");
-    assert!(!rogue_row["last_rejection"].as_str().unwrap().is_empty());
+    assert_eq!(common::int(&rogue_row["recordsReceived"]), 1, "{rogue_row}");
+    assert_eq!(common::int(&rogue_row["recordsRejected"]), 6, "{rogue_row}");
+    assert!(!rogue_row["lastRejection"].as_str().unwrap().is_empty());
     assert_eq!(
         victim.search_ids("+447700900501").len(),
         1,
@@ -208,9 +208,7 @@ fn a_puller_killed_mid_sync_resumes_without_gaps_or_duplicates() {
     b.enroll(&a, "green", false);
     let received = |b: &TestNode| -> u64 {
         let list = b.cli_json(&["partner", "list"]);
-        partner(&list, "Agency Source (example)")["records_received"]
-            .as_u64()
-            .unwrap_or(0)
+        common::int_opt(&partner(&list, "Agency Source (example)")["recordsReceived"]).unwrap_or(0)
     };
     assert!(
         eventually(WAIT, || received(&b) > 0),
@@ -225,7 +223,11 @@ fn a_puller_killed_mid_sync_resumes_without_gaps_or_duplicates() {
         received(&b)
     );
     let identity = b.cli_json(&["identity", "show"]);
-    assert_eq!(identity["records"], N, "every record exactly once");
+    assert_eq!(
+        common::int(&identity["records"]),
+        N,
+        "every record exactly once"
+    );
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(received(&b), N);
 }

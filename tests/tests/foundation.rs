@@ -59,15 +59,19 @@ fn publish_and_search_across_processes_with_normalisation() {
     );
     let found = node.cli_json(&["search", "+447700900123"]);
     let record = &found["records"][0];
-    assert_eq!(record["tlp"], "TLP:GREEN");
-    assert_eq!(record["evaluation"], "B2");
-    assert_eq!(record["labels"][0], "scam-centre");
+    // The proto3 JSON mapping: enum names, nested messages, lowerCamelCase.
+    let indicator = &record["indicator"];
+    assert_eq!(indicator["kind"], "INDICATOR_KIND_PHONE");
+    assert_eq!(indicator["tlp"], "TLP_GREEN");
+    assert_eq!(indicator["evaluation"]["sourceReliability"], "B");
+    assert_eq!(indicator["evaluation"]["informationAccuracy"], 2);
+    assert_eq!(indicator["labels"][0], "scam-centre");
     assert_eq!(
-        record["outside_known_ranges"], true,
+        indicator["outsideKnownRanges"], true,
         "drama range is flagged, not refused"
     );
     let got = node.cli_json(&["get", &id]);
-    assert_eq!(got["value"], "+447700900123");
+    assert_eq!(got["indicator"]["value"], "+447700900123");
     node.stop();
 }
 
@@ -166,7 +170,8 @@ fn invalid_values_are_refused_with_a_message_naming_the_problem() {
     }
     let identity = node.cli_json(&["identity", "show"]);
     assert_eq!(
-        identity["records"], 0,
+        common::int(&identity["records"]),
+        0,
         "nothing may be stored from bad input"
     );
     node.stop();
@@ -181,12 +186,8 @@ fn records_survive_restart_and_sequences_keep_rising() {
     node.start();
     assert_eq!(node.search_ids("recruit-example.org"), vec![first.clone()]);
     let second = node.publish("domain", "recruit-example.org", "clear", &[]);
-    let seq1 = node.cli_json(&["get", &first])["sequence"]
-        .as_u64()
-        .unwrap();
-    let seq2 = node.cli_json(&["get", &second])["sequence"]
-        .as_u64()
-        .unwrap();
+    let seq1 = common::int(&node.cli_json(&["get", &first])["sequence"]);
+    let seq2 = common::int(&node.cli_json(&["get", &second])["sequence"]);
     assert!(seq2 > seq1, "sequence went from {seq1} to {seq2}");
     node.stop();
 }

@@ -187,8 +187,8 @@ async fn a_hostile_partner_cannot_stall_an_honest_partner_or_the_analysts() {
             .unwrap_or_default()
     };
     let flood_handled = |row: &serde_json::Value| {
-        row["cursor"].as_u64().unwrap_or(0) >= 3
-            || row["records_rejected"].as_u64().unwrap_or(0) >= 1_000
+        common::int_opt(&row["cursor"]).unwrap_or(0) >= 3
+            || common::int_opt(&row["recordsRejected"]).unwrap_or(0) >= 1_000
             || row["connection"].as_str().unwrap_or("connected") != "connected"
     };
     let waited = Instant::now();
@@ -235,7 +235,7 @@ async fn a_hostile_partner_cannot_stall_an_honest_partner_or_the_analysts() {
         .cloned()
         .unwrap_or_default();
     println!("hostile partner row at the victim: {row}");
-    if row["records_rejected"].as_u64().unwrap_or(0) < hostile::FUTURE as u64 {
+    if common::int_opt(&row["recordsRejected"]).unwrap_or(0) < hostile::FUTURE as u64 {
         failures.push(format!("far-future records not counted as rejected: {row}"));
     }
     // The victim is still healthy and shuts down cleanly.

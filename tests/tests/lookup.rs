@@ -20,7 +20,7 @@ fn lookup(node: &TestNode, value: &str) -> Vec<serde_json::Value> {
 fn answer_of<'a>(answers: &'a [serde_json::Value], partner: &str) -> &'a serde_json::Value {
     answers
         .iter()
-        .find(|p| p["node_id"] == partner)
+        .find(|p| p["nodeId"] == partner)
         .unwrap_or_else(|| panic!("no answer from {partner} in {answers:?}"))
 }
 
@@ -73,14 +73,14 @@ fn lookups_answer_hit_and_no_hit_within_the_ceiling_and_leave_no_trace() {
     assert_eq!(answer_of(&lookup(&a, "+447700900222"), &b_id)["hit"], true);
 
     // A value B does not hold: no hit, and quota counted down.
-    let before = answer_of(&lookup(&a, "+447700900111"), &b_id)["quota_left"]
+    let before = answer_of(&lookup(&a, "+447700900111"), &b_id)["quotaLeft"]
         .as_u64()
         .expect("quota_left");
     let missing = lookup(&a, "+44 7700 900999");
     let at_b = answer_of(&missing, &b_id);
     assert_eq!(at_b["hit"], false, "{at_b}");
     assert_eq!(at_b["status"], "answered", "{at_b}");
-    assert_eq!(at_b["quota_left"].as_u64(), Some(before - 1));
+    assert_eq!(at_b["quotaLeft"].as_u64(), Some(before - 1));
 
     // The text output names the answer too.
     let text = a.cli_ok(&["lookup", "+447700900111", "--kind", "phone"]);
@@ -124,11 +124,11 @@ fn a_spent_quota_gives_resource_exhausted() {
     b.publish("phone", "+44 7700 900333", "green", &[]);
 
     assert_eq!(
-        answer_of(&lookup(&a, "+447700900333"), &b_id)["quota_left"],
+        answer_of(&lookup(&a, "+447700900333"), &b_id)["quotaLeft"],
         1
     );
     assert_eq!(
-        answer_of(&lookup(&a, "+447700900333"), &b_id)["quota_left"],
+        answer_of(&lookup(&a, "+447700900333"), &b_id)["quotaLeft"],
         0
     );
     let spent = lookup(&a, "+447700900333");

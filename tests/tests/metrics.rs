@@ -154,7 +154,7 @@ async fn records_refused_from_a_partner_are_counted_by_reason() {
     std::fs::write(&bundle_path, bundle).expect("write bundle");
     let path = bundle_path.to_str().expect("path");
     victim.cli_ok(&["partner", "add", path, "--max-tlp", "red", "--yes"]);
-    let rogue_id = victim.cli_json(&["partner", "list"])["partners"][0]["node_id"]
+    let rogue_id = victim.cli_json(&["partner", "list"])["partners"][0]["nodeId"]
         .as_str()
         .expect("node_id")
         .to_string();

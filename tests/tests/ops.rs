@@ -26,9 +26,7 @@ fn partner(node: &TestNode, name: &str) -> serde_json::Value {
 }
 
 fn received_from(node: &TestNode, name: &str) -> u64 {
-    partner(node, name)["records_received"]
-        .as_u64()
-        .unwrap_or(0)
+    common::int_opt(&partner(node, name)["recordsReceived"]).unwrap_or(0)
 }
 
 /// `liaison --dir DIR ARGS…` with the backup passphrase in the environment.
@@ -70,7 +68,7 @@ fn publish_burst(
                 .expect("publish");
             if out.status.success() {
                 let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-                let id = json["record_id"].as_str().expect("record_id").to_string();
+                let id = json["recordId"].as_str().expect("record_id").to_string();
                 acked.lock().unwrap().push((Instant::now(), id));
             }
             n += 1;
@@ -106,7 +104,7 @@ fn a_live_backup_restores_every_acknowledged_record_and_sync_resumes_from_the_cu
         "{}",
         a.log()
     );
-    let cursor = partner(&a, b_name)["cursor"].as_u64().unwrap();
+    let cursor = common::int(&partner(&a, b_name)["cursor"]);
 
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(Mutex::new(Vec::new()));
@@ -205,14 +203,14 @@ fn a_live_backup_restores_every_acknowledged_record_and_sync_resumes_from_the_cu
     let own = own["records"].as_array().unwrap();
     assert!(own.len() >= must_hold.len());
     for record in own {
-        let id = record["record_id"].as_str().unwrap();
+        let id = record["recordId"].as_str().unwrap();
         assert!(all_acked.contains(id), "{id} was never acknowledged");
     }
     // The cursor saved in the backup (B's change log also lists A's own
     // records, which B does not send back, so it moved on during the burst).
     let entry = partner(&restored, b_name);
-    assert!(entry["cursor"].as_u64().unwrap() >= cursor, "{entry}");
-    assert_eq!(entry["records_received"].as_u64(), Some(5));
+    assert!(common::int(&entry["cursor"]) >= cursor, "{entry}");
+    assert_eq!(common::int(&entry["recordsReceived"]), 5);
 
     let mut fresh = Vec::new();
     for i in 0..3 {
@@ -448,8 +446,8 @@ fn doctor_flags_a_world_readable_key_and_an_expiring_certificate() {
         );
         let out = a.cli(&["doctor", "--json"]);
         assert!(!out.status.success());
-        let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert!(checks
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(report["checks"]
             .as_array()
             .unwrap()
             .iter()

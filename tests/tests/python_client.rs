@@ -122,24 +122,24 @@ fn python_client_publishes_and_searches_over_mtls() {
             "B2",
         ],
     );
-    let id = published["record_id"]
+    let id = published["recordId"]
         .as_str()
         .expect("record_id")
         .to_string();
     assert_eq!(id.len(), 64, "hex SHA-256 record id: {published}");
-    assert_eq!(published["normalized_value"], "+447700900456");
+    assert_eq!(published["normalizedValue"], "+447700900456");
 
     // Searched in another written form, it is the same number.
     let found = client_json(&python, &node, &analyst, &["search", "+44 7700 900456"]);
     let records = found["records"].as_array().expect("records");
     let ids: Vec<&str> = records
         .iter()
-        .filter_map(|r| r["record_id"].as_str())
+        .filter_map(|r| r["recordId"].as_str())
         .collect();
     assert!(ids.contains(&id.as_str()), "{id} not in {found}");
     let record = records
         .iter()
-        .find(|r| r["record_id"] == id.as_str())
+        .find(|r| r["recordId"] == id.as_str())
         .expect("record");
     assert_eq!(record["indicator"]["kind"], "INDICATOR_KIND_PHONE");
     assert_eq!(record["indicator"]["tlp"], "TLP_GREEN");
@@ -173,10 +173,10 @@ fn python_client_publishes_and_searches_over_mtls() {
         ],
     );
     assert_eq!(batch["published"], 1, "{batch}");
-    assert_eq!(batch["already_present"], 1, "{batch}");
+    assert_eq!(batch["alreadyPresent"], 1, "{batch}");
     assert_eq!(batch["rejected"], 1, "{batch}");
-    assert_eq!(batch["results"][0]["record_id"], id.as_str());
-    assert_eq!(batch["results"][2]["error_field"], "value");
+    assert_eq!(batch["results"][0]["recordId"], id.as_str());
+    assert_eq!(batch["results"][2]["errorField"], "value");
 
     // A value the node refuses: the status code and message go to stderr, exit 1.
     let refused = client(

@@ -61,7 +61,7 @@ async fn an_oversized_batch_is_refused_whole_and_the_analyst_still_publishes() {
     .await;
     let refused = eventually(WAIT, || {
         let row = partner_row(&victim, ROGUE);
-        row["last_rejection"]
+        row["lastRejection"]
             .as_str()
             .is_some_and(|r| r.contains("at most 1024 per batch"))
     });
@@ -74,12 +74,13 @@ async fn an_oversized_batch_is_refused_whole_and_the_analyst_still_publishes() {
     }
     let row = partner_row(&victim, ROGUE);
     assert_eq!(
-        row["cursor"], 0,
+        common::int(&row["cursor"]),
+        0,
         "the cursor moved past a refused batch: {row}"
     );
-    assert_eq!(row["records_received"], 0, "{row}");
+    assert_eq!(common::int(&row["recordsReceived"]), 0, "{row}");
     assert!(
-        row["records_rejected"].as_u64().unwrap() >= 2_000,
+        common::int(&row["recordsRejected"]) >= 2_000,
         "the refused batch is counted: {row}"
     );
     assert!(
@@ -87,7 +88,10 @@ async fn an_oversized_batch_is_refused_whole_and_the_analyst_still_publishes() {
         "{row}"
     );
     assert!(victim.search_ids("+447700900001").is_empty());
-    assert_eq!(victim.cli_json(&["identity", "show"])["records"], 5);
+    assert_eq!(
+        common::int(&victim.cli_json(&["identity", "show"])["records"]),
+        5
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,12 +111,14 @@ async fn a_far_future_record_is_rejected_with_the_reason_shown() {
         }
     })
     .await;
-    let settled = eventually(WAIT, || partner_row(&victim, ROGUE)["cursor"] == 1);
+    let settled = eventually(WAIT, || {
+        common::int(&partner_row(&victim, ROGUE)["cursor"]) == 1
+    });
     assert!(settled, "batch never processed; log:\n{}", victim.log());
     let row = partner_row(&victim, ROGUE);
-    assert_eq!(row["records_received"], 1, "{row}");
-    assert_eq!(row["records_rejected"], 1, "{row}");
-    let reason = row["last_rejection"].as_str().unwrap();
+    assert_eq!(common::int(&row["recordsReceived"]), 1, "{row}");
+    assert_eq!(common::int(&row["recordsRejected"]), 1, "{row}");
+    let reason = row["lastRejection"].as_str().unwrap();
     assert!(
         reason.contains("created:") && reason.contains("ahead of this node's clock"),
         "{reason}"
@@ -145,7 +151,7 @@ async fn a_sighting_before_its_target_waits_pending_then_is_applied() {
     .await;
     let waiting = eventually(WAIT, || {
         let row = partner_row(&victim, ROGUE);
-        row["cursor"] == 1 && row["records_pending"] == 1
+        common::int(&row["cursor"]) == 1 && common::int(&row["recordsPending"]) == 1
     });
     assert!(
         waiting,
@@ -158,13 +164,15 @@ async fn a_sighting_before_its_target_waits_pending_then_is_applied() {
     // The pending set is durable: it survives a restart of the victim.
     victim.stop();
     victim.start();
-    assert!(eventually(WAIT, || partner_row(&victim, ROGUE)
-        ["records_pending"]
-        == 1));
+    assert!(eventually(WAIT, || common::int(
+        &partner_row(&victim, ROGUE)["recordsPending"]
+    ) == 1));
     gate.send_replace(true);
     let applied = eventually(WAIT, || {
         let row = partner_row(&victim, ROGUE);
-        row["cursor"] == 2 && row["records_pending"] == 0 && row["records_received"] == 2
+        common::int(&row["cursor"]) == 2
+            && common::int(&row["recordsPending"]) == 0
+            && common::int(&row["recordsReceived"]) == 2
     });
     assert!(
         applied,
@@ -172,7 +180,10 @@ async fn a_sighting_before_its_target_waits_pending_then_is_applied() {
         partner_row(&victim, ROGUE),
         victim.log()
     );
-    assert_eq!(partner_row(&victim, ROGUE)["records_rejected"], 0);
+    assert_eq!(
+        common::int(&partner_row(&victim, ROGUE)["recordsRejected"]),
+        0
+    );
     let found = victim.cli_json(&["search", "+447700900801"]);
     assert_eq!(found["records"][0]["sightings"], 1, "{found}");
 }
@@ -207,7 +218,7 @@ fn a_red_recipient_sights_the_record_back_to_its_origin_only() {
         a.log()
     );
     let from_b = &a.cli_json(&["partner", "list"])["partners"][0];
-    assert_eq!(from_b["records_rejected"], 0, "{from_b}");
+    assert_eq!(common::int(&from_b["recordsRejected"]), 0, "{from_b}");
     // C, not a recipient, gets neither the record nor the sighting. A sentinel
     // from B proves C is up to date with B.
     let sentinel = b.publish("phone", "+44 7700 900902", "green", &[]);

@@ -19,6 +19,7 @@ mod hardening;
 mod hostile;
 mod import;
 mod interop;
+mod json_mapping;
 mod limits;
 mod lookup;
 mod metrics;

@@ -13,7 +13,7 @@ fn local_view(node: &TestNode, value: &str, id: &str) -> serde_json::Value {
         .as_array()
         .expect("records")
         .iter()
-        .find(|r| r["record_id"] == id && r["source"] == "local")
+        .find(|r| r["recordId"] == id && r["source"] == "local")
         .cloned()
         .unwrap_or_default()
 }
@@ -36,12 +36,15 @@ fn a_false_positive_sighting_reaches_the_origin_and_changes_correlation() {
         "--note",
         "the number belongs to a victim (fictional)",
     ]);
-    assert_eq!(out["type"], "false-positive");
+    let sighting_id = out["sightingId"].as_str().expect("sightingId");
+    let sighting = b.cli_json(&["get", sighting_id]);
+    assert_eq!(sighting["sightingType"], "false-positive", "{sighting}");
+    assert_eq!(sighting["refersTo"], id.as_str(), "{sighting}");
 
     // The origin is told: its own record now shows who marked it a false positive.
     let told = || {
         let view = local_view(&a, "+447700900411", &id);
-        view["false_positives"] == 1 && view["sightings"] == 0
+        view["falsePositives"] == 1 && view["sightings"] == 0
     };
     assert!(
         eventually(WAIT, told),
@@ -49,7 +52,7 @@ fn a_false_positive_sighting_reaches_the_origin_and_changes_correlation() {
         a.cli_json(&["search", "+447700900411"])
     );
     let view = local_view(&a, "+447700900411", &id);
-    assert_eq!(view["false_positive_by"][0], "Agency B (example)");
+    assert_eq!(view["falsePositiveBy"][0], "Agency B (example)");
     let listed = a.cli_ok(&["list"]);
     assert!(
         listed.contains("marked false positive by Agency B (example)"),
@@ -63,7 +66,7 @@ fn a_false_positive_sighting_reaches_the_origin_and_changes_correlation() {
         .iter()
         .find(|h| h["name"] == "Agency B (example)")
         .expect("B in the correlation");
-    assert_eq!(by_b["false_positives"], 1);
+    assert_eq!(by_b["falsePositives"], 1);
     assert_eq!(by_b["sightings"], 0);
 
     // A plain sighting still counts as one, and an unknown type is refused by name.
@@ -262,9 +265,11 @@ fn ngo_and_platform_partners_get_only_what_their_kind_allows() {
     let scam = p.publish("phone", "+44 7700 900431", "green", &["--evaluation", "A1"]);
     assert!(eventually(WAIT, || holds(&a, "+447700900431", &scam)));
     let view = local_view(&a, "+447700900431", &scam);
-    assert_eq!(view["reported_by_platform"], "Platform P (example)");
-    assert_eq!(view["held_until_endorsed"], true);
-    assert_eq!(view["evaluation"], "C3", "{view}");
+    assert_eq!(view["reportedByPlatform"], "Platform P (example)");
+    assert_eq!(view["heldUntilEndorsed"], true);
+    let evaluation = &view["indicator"]["evaluation"];
+    assert_eq!(evaluation["sourceReliability"], "C", "{view}");
+    assert_eq!(evaluation["informationAccuracy"], 3, "{view}");
     let text = a.cli_ok(&["list"]);
     assert!(
         text.contains("reported by platform Platform P (example)"),
@@ -284,7 +289,7 @@ fn ngo_and_platform_partners_get_only_what_their_kind_allows() {
     ]);
     assert!(eventually(WAIT, || holds(&b, "+447700900431", &scam)));
     assert_eq!(
-        local_view(&a, "+447700900431", &scam)["held_until_endorsed"],
+        local_view(&a, "+447700900431", &scam)["heldUntilEndorsed"],
         false
     );
 }

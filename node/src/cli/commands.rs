@@ -99,14 +99,13 @@ fn init(
     Config::from_toml(&config.to_toml()).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
     let identity = dir.init(&config)?;
     if json {
-        out!(
-            "{}",
-            serde_json::json!({
-                "name": name, "dir": dir.root.display().to_string(), "node_id": identity.node_id().to_hex(),
-                "fingerprint": identity.fingerprint(), "listen": listen,
-            })
-        );
-        return Ok(());
+        return output::print_json(&proto::InitResult {
+            name: name.to_string(),
+            dir: dir.root.display().to_string(),
+            node_id: identity.node_id().to_hex(),
+            fingerprint: identity.fingerprint(),
+            listen: listen.to_string(),
+        });
     }
     out!("Created node {:?} in {}", name, dir.root.display());
     out!("  node id:     {}", identity.node_id());
@@ -191,14 +190,13 @@ fn issue(
     std::fs::copy(dir.tls_cert(), out.join("node.crt")).context("copying the node certificate")?;
     let sha256 = crate::identity::cert_pin(&cert.cert_der);
     if json {
-        out!(
-            "{}",
-            serde_json::json!({
-                "name": name, "role": format!("{role:?}").to_lowercase(), "out": out.display().to_string(),
-                "cert_sha256": sha256, "server_name": crate::identity::NODE_CERT_NAME,
-            })
-        );
-        return Ok(());
+        return output::print_json(&proto::ClientIssued {
+            name: name.to_string(),
+            role: format!("{role:?}").to_lowercase(),
+            out: out.display().to_string(),
+            cert_sha256: sha256,
+            server_name: crate::identity::NODE_CERT_NAME.to_string(),
+        });
     }
     out!(
         "Issued a {role:?} certificate for {name:?} in {}:",
@@ -233,15 +231,10 @@ async fn revoke_client(
         .revoke_client(request)
         .await
         .map_err(status_error)?;
-    match json {
-        true => out!(
-            "{}",
-            serde_json::json!({ "cert_sha256": cert_sha256, "revoked": true })
-        ),
-        false => out!(
-            "Revoked client certificate {cert_sha256}: refused from the next handshake and call."
-        ),
+    if json {
+        return output::print_json(&proto::ClientRevoked { cert_sha256 });
     }
+    out!("Revoked client certificate {cert_sha256}: refused from the next handshake and call.");
     Ok(())
 }
 
@@ -276,7 +269,7 @@ async fn publish(dir: &NodeDir, args: PublishArgs) -> Result<()> {
         .map_err(status_error)?
         .into_inner();
     match args.json {
-        true => out!("{}", output::publish_json(&response)),
+        true => output::print_json(&response)?,
         false => output::print_published(&response),
     }
     Ok(())
@@ -300,7 +293,7 @@ async fn search(dir: &NodeDir, args: SearchArgs) -> Result<()> {
         .map_err(status_error)?
         .into_inner();
     match args.json {
-        true => out!("{}", output::search_json(&response)),
+        true => output::print_json(&response)?,
         false => output::print_search(&response),
     }
     Ok(())
@@ -319,11 +312,7 @@ async fn revoke(dir: &NodeDir, record_id: String, reason: String, json: bool) ->
         .map_err(status_error)?
         .into_inner();
     if json {
-        out!(
-            "{}",
-            serde_json::json!({ "record_id": record_id, "revocation_id": response.revocation_id })
-        );
-        return Ok(());
+        return output::print_json(&response);
     }
     out!(
         "Revoked {record_id}; the revocation {} travels to every partner that may hold it.",
@@ -352,11 +341,7 @@ async fn sight(
         .map_err(status_error)?
         .into_inner();
     if json {
-        out!(
-            "{}",
-            serde_json::json!({ "record_id": record_id, "sighting_id": response.sighting_id, "type": kind.as_str() })
-        );
-        return Ok(());
+        return output::print_json(&response);
     }
     out!(
         "Recorded a {kind} sighting of {record_id} as record {}.",
@@ -374,7 +359,7 @@ async fn get(dir: &NodeDir, record_id: String, json: bool) -> Result<()> {
         .map_err(status_error)?
         .into_inner();
     match json {
-        true => out!("{}", output::record_json(&view)),
+        true => output::print_json(&view)?,
         false => output::print_record(&view),
     }
     Ok(())
@@ -391,7 +376,7 @@ async fn identity(dir: &NodeDir, command: IdentityCommand) -> Result<()> {
                 .map_err(status_error)?
                 .into_inner();
             match json {
-                true => out!("{}", output::identity_json(&info)),
+                true => output::print_json(&info)?,
                 false => output::print_identity(&info),
             }
         }
@@ -406,14 +391,12 @@ async fn identity(dir: &NodeDir, command: IdentityCommand) -> Result<()> {
             let bundle = Bundle::from_signed(&response.bundle)?;
             write_new_file(&out, bundle.to_pem().as_bytes())?;
             if json {
-                out!(
-                    "{}",
-                    serde_json::json!({
-                        "out": out.display().to_string(), "name": bundle.name,
-                        "node_id": bundle.node_id.to_hex(), "fingerprint": bundle.fingerprint(),
-                    })
-                );
-                return Ok(());
+                return output::print_json(&proto::IdentityExported {
+                    out: out.display().to_string(),
+                    name: bundle.name.clone(),
+                    node_id: bundle.node_id.to_hex(),
+                    fingerprint: bundle.fingerprint(),
+                });
             }
             out!(
                 "Wrote the enrollment bundle of {:?} to {}",

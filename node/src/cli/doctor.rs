@@ -14,7 +14,8 @@ use crate::proto;
 
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
-    /// Print the checks as a JSON array of {check, verdict, detail}.
+    /// Print the checks as one JSON object, a DoctorReport:
+    /// {"checks": [{"check", "verdict", "detail"}]}.
     #[arg(long)]
     pub json: bool,
 }
@@ -41,7 +42,16 @@ pub async fn doctor(dir: &NodeDir, args: DoctorArgs) -> Result<()> {
         None => checks.extend(offline_checks(dir)),
     }
     match args.json {
-        true => out!("{}", serde_json::to_string_pretty(&checks)?),
+        true => super::output::print_json(&proto::DoctorReport {
+            checks: checks
+                .iter()
+                .map(|c| proto::DoctorCheck {
+                    check: c.check.clone(),
+                    verdict: c.verdict.as_str().to_string(),
+                    detail: c.detail.clone(),
+                })
+                .collect(),
+        })?,
         false => {
             for check in &checks {
                 out!(

@@ -98,8 +98,7 @@ pub async fn import(dir: &NodeDir, args: ImportArgs) -> Result<()> {
     };
     progress.finish();
     rejects.finish()?;
-    report(&args, format, &tally, started.elapsed());
-    Ok(())
+    report(&args, format, &tally, started.elapsed())
 }
 
 fn resolve_format(path: &Path, given: Option<Format>) -> Result<Format> {
@@ -511,26 +510,26 @@ impl Progress {
     }
 }
 
-fn report(args: &ImportArgs, format: Format, tally: &Tally, elapsed: Duration) {
+fn report(args: &ImportArgs, format: Format, tally: &Tally, elapsed: Duration) -> Result<()> {
     let seconds = elapsed.as_secs_f64();
     let rate = tally.rows() as f64 / seconds.max(0.001);
     if args.json {
-        out!(
-            "{}",
-            serde_json::json!({
-                "imported": tally.imported,
-                "already_present": tally.already_present,
-                "rejected": tally.rejected,
-                "skipped": tally.skipped,
-                "rows": tally.rows(),
-                "format": format.as_str(),
-                "dry_run": args.dry_run,
-                "seconds": (seconds * 1000.0).round() / 1000.0,
-                "rows_per_second": rate.round(),
-                "rejects": args.rejects.as_ref().map(|p| p.display().to_string()),
-            })
-        );
-        return;
+        return super::output::print_json(&crate::proto::ImportSummary {
+            imported: tally.imported,
+            already_present: tally.already_present,
+            rejected: tally.rejected,
+            skipped: tally.skipped,
+            rows: tally.rows(),
+            format: format.as_str().to_string(),
+            dry_run: args.dry_run,
+            seconds: (seconds * 1000.0).round() / 1000.0,
+            rows_per_second: rate.round(),
+            rejects: args
+                .rejects
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        });
     }
     let verb = if args.dry_run {
         "would import"
@@ -555,4 +554,5 @@ fn report(args: &ImportArgs, format: Format, tally: &Tally, elapsed: Duration) {
             None => out!("give --rejects FILE to see each rejected or skipped row and why"),
         }
     }
+    Ok(())
 }

@@ -1,11 +1,10 @@
 //! `liaison lookup VALUE`: a private hit/no-hit lookup at every partner
 //! (`Analyst.Lookup`; docs/PRIVATE_LOOKUP.md). Prints one line per partner, or
-//! `{"partners":[{"node_id","name","hit","quota_left","status","detail"}]}`
-//! with --json. This module must never fall back to a clear-text search.
+//! the LookupResponse with --json
+//! (`{"partners":[{"nodeId","name","hit","quotaLeft","status","detail"}]}`). This module must never fall back to a clear-text search.
 
 use anyhow::Result;
 use clap::Args;
-use serde_json::json;
 
 use super::commands::status_error;
 use crate::client::NodeClient;
@@ -44,8 +43,7 @@ pub async fn lookup(dir: &NodeDir, args: LookupArgs) -> Result<()> {
         .map_err(status_error)?
         .into_inner();
     if args.json {
-        out!("{}", to_json(&response));
-        return Ok(());
+        return super::output::print_json(&response);
     }
     if response.partners.is_empty() {
         out!("No partners enrolled: nobody to ask.");
@@ -64,22 +62,4 @@ pub async fn lookup(dir: &NodeDir, args: LookupArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn to_json(response: &proto::LookupResponse) -> serde_json::Value {
-    let partners: Vec<_> = response
-        .partners
-        .iter()
-        .map(|p| {
-            json!({
-                "node_id": p.node_id,
-                "name": p.name,
-                "hit": p.hit,
-                "quota_left": p.quota_left,
-                "status": p.status,
-                "detail": p.detail,
-            })
-        })
-        .collect();
-    json!({ "partners": partners })
 }

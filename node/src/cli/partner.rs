@@ -9,7 +9,6 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use serde_json::json;
 
 use super::commands::status_error;
 use super::{ids, output, PartnerCommand};
@@ -47,7 +46,7 @@ pub async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
                 .map_err(status_error)?
                 .into_inner();
             match json {
-                true => out!("{}", output::partners_json(&list)),
+                true => output::print_json(&list)?,
                 false => output::print_partners(&list),
             }
             Ok(())
@@ -63,7 +62,7 @@ pub async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
                 .await
                 .map_err(status_error)?;
             match json {
-                true => out!("{}", json!({ "node_id": node_id, "blocked": true })),
+                true => output::print_json(&proto::OriginBlocked { node_id })?,
                 false => out!("Blocked origin {node_id}: its records are refused from now on (those already stored stay)."),
             }
             Ok(())
@@ -80,7 +79,10 @@ pub async fn partner(dir: &NodeDir, command: PartnerCommand) -> Result<()> {
                 .into_inner();
             let closed = response.was_connected;
             match json {
-                true => out!("{}", json!({ "node_id": node_id, "was_connected": closed })),
+                true => output::print_json(&proto::PartnerRevoked {
+                    node_id,
+                    was_connected: closed,
+                })?,
                 false => out!(
                     "Revoked {node_id}{}.",
                     if closed {
@@ -152,7 +154,7 @@ async fn add(
         .map_err(status_error)?
         .into_inner();
     match json {
-        true => out!("{}", output::partner_json(&info)),
+        true => output::print_json(&info)?,
         false => out!("Enrolled {} ({}).", info.name, ids::short(&info.node_id)),
     }
     Ok(())

@@ -71,7 +71,7 @@ pub struct ListArgs {
     /// Most records to show.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
-    /// One JSON document: {"records": [...], "next_page_token": "..."}.
+    /// One JSON document, a ListResponse: {"records": [...], "nextPageToken": "..."}.
     #[arg(long)]
     pub json: bool,
 }
@@ -96,13 +96,10 @@ pub async fn list(dir: &NodeDir, args: ListArgs) -> Result<()> {
         }
     }
     match args.json {
-        true => out!(
-            "{}",
-            serde_json::json!({
-                "records": records.iter().map(output::record_json).collect::<Vec<_>>(),
-                "next_page_token": request.page_token,
-            })
-        ),
+        true => output::print_json(&proto::ListResponse {
+            records,
+            next_page_token: request.page_token,
+        })?,
         false => {
             for view in &records {
                 output::print_record(view);

@@ -126,12 +126,11 @@ pub async fn warninglist(dir: &NodeDir, command: WarninglistCommand) -> Result<(
             (analyst.add_warninglist(request).await, json, "Imported")
         }
     };
-    let entries = response.map_err(status_error)?.into_inner().entries;
+    let response = response.map_err(status_error)?.into_inner();
     if json {
-        let rows: Vec<_> = entries.iter().map(entry_json).collect();
-        out!("{}", serde_json::json!({ "entries": rows }));
-        return Ok(());
+        return super::output::print_json(&response);
     }
+    let entries = response.entries;
     for entry in &entries {
         let kind = kind_name(entry.kind);
         match entry.note.is_empty() {
@@ -157,11 +156,4 @@ fn kind_name(code: i32) -> String {
         .and_then(Kind::from_code)
         .map(|k| k.to_string())
         .unwrap_or_default()
-}
-
-fn entry_json(entry: &proto::WarninglistEntry) -> serde_json::Value {
-    serde_json::json!({
-        "list": entry.list, "kind": kind_name(entry.kind), "value": entry.value,
-        "note": entry.note, "added_unix_ms": entry.added_unix_ms,
-    })
 }

@@ -144,6 +144,8 @@ impl TestNode {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs a CLI command with `--json`; its output in the proto3 JSON mapping
+    /// (lowerCamelCase keys, enum names, 64-bit integers as strings: see [`int`]).
     pub fn cli_json(&self, args: &[&str]) -> serde_json::Value {
         let mut all = args.to_vec();
         all.push("--json");
@@ -151,7 +153,7 @@ impl TestNode {
     }
 
     pub fn node_id(&self) -> String {
-        self.cli_json(&["identity", "show"])["node_id"]
+        self.cli_json(&["identity", "show"])["nodeId"]
             .as_str()
             .expect("node_id")
             .to_string()
@@ -161,7 +163,7 @@ impl TestNode {
     pub fn publish(&self, kind: &str, value: &str, tlp: &str, extra: &[&str]) -> String {
         let mut args = vec!["publish", "--kind", kind, "--value", value, "--tlp", tlp];
         args.extend_from_slice(extra);
-        self.cli_json(&args)["record_id"]
+        self.cli_json(&args)["recordId"]
             .as_str()
             .expect("record_id")
             .to_string()
@@ -174,7 +176,7 @@ impl TestNode {
             .as_array()
             .expect("records")
             .iter()
-            .map(|r| r["record_id"].as_str().unwrap_or_default().to_string())
+            .map(|r| r["recordId"].as_str().unwrap_or_default().to_string())
             .collect()
     }
 
@@ -249,6 +251,19 @@ impl Drop for TestNode {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// An integer from `--json` output: the proto3 JSON mapping prints 64-bit
+/// integers as strings ("5") and 32-bit ones as numbers; both read here.
+pub fn int(value: &serde_json::Value) -> u64 {
+    int_opt(value).unwrap_or_else(|| panic!("not an integer: {value}"))
+}
+
+/// [`int`] for a value that may be missing (e.g. a row not there yet).
+pub fn int_opt(value: &serde_json::Value) -> Option<u64> {
+    value
+        .as_u64()
+        .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
 }
 
 /// Polls `check` until it holds or `timeout` passes.

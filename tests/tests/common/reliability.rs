@@ -199,9 +199,7 @@ pub fn partner_row(node: &TestNode, name: &str) -> serde_json::Value {
 
 /// Records received from partner `name` (0 when unknown).
 pub fn received_from(node: &TestNode, name: &str) -> u64 {
-    partner_row(node, name)["records_received"]
-        .as_u64()
-        .unwrap_or(0)
+    crate::common::int(&partner_row(node, name)["recordsReceived"])
 }
 
 /// p50 and p99 of durations, in milliseconds.

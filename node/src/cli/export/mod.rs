@@ -170,7 +170,7 @@ pub async fn export(dir: &NodeDir, args: ExportArgs) -> Result<()> {
         .map_err(|e| e.into_error())
         .context("--out: writing")?;
     commit(temp, &args.out, args.force)?;
-    summary(&counts, &args);
+    summary(&counts, &args)?;
     Ok(())
 }
 
@@ -311,19 +311,16 @@ fn progress_bar(total: u64) -> ProgressBar {
     bar
 }
 
-fn summary(counts: &Counts, args: &ExportArgs) {
+fn summary(counts: &Counts, args: &ExportArgs) -> Result<()> {
     let out = args.out.display().to_string();
     match args.json {
-        true => out!(
-            "{}",
-            serde_json::json!({
-                "exported": counts.exported,
-                "skipped": counts.skipped,
-                "failed": counts.failed,
-                "filtered": counts.filtered,
-                "out": out,
-            })
-        ),
+        true => super::output::print_json(&crate::proto::ExportSummary {
+            exported: counts.exported,
+            skipped: counts.skipped,
+            failed: counts.failed,
+            filtered: counts.filtered,
+            out,
+        })?,
         false => {
             out!(
                 "Exported {} record(s) as {} to {out}",
@@ -347,6 +344,7 @@ fn summary(counts: &Counts, args: &ExportArgs) {
             }
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
