@@ -41,7 +41,7 @@ fn member_ids(view: &serde_json::Value) -> BTreeSet<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| m["record_id"].as_str().unwrap().to_string())
+        .map(|m| m["recordId"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -105,11 +105,11 @@ fn each_partner_sees_exactly_the_members_it_may_and_a_relay_keeps_the_rule() {
         "--country",
         "MM",
     ]);
-    let bulletin = published["record_id"].as_str().unwrap().to_string();
+    let bulletin = published["recordId"].as_str().unwrap().to_string();
 
     // The origin sees every member.
     let at_a = shown(&a, &bulletin).expect("origin holds its bulletin");
-    assert_eq!(at_a["members_total"], 5);
+    assert_eq!(at_a["membersTotal"], 5);
     assert_eq!(at_a["withheld"], 0);
     assert_eq!(at_a["countries"], serde_json::json!(["KE", "MM"]));
 
@@ -132,7 +132,7 @@ fn each_partner_sees_exactly_the_members_it_may_and_a_relay_keeps_the_rule() {
             node.name
         );
         let view = view.unwrap();
-        assert_eq!(view["members_total"], 5, "{}", node.name);
+        assert_eq!(view["membersTotal"], 5, "{}", node.name);
         assert_eq!(
             view["withheld"],
             5 - members.len() as u64,
@@ -152,10 +152,10 @@ fn each_partner_sees_exactly_the_members_it_may_and_a_relay_keeps_the_rule() {
     // Search shows the bulletin an indicator belongs to, where it is known.
     let found = c.cli_json(&["search", "+44 7700 900501"]);
     let refs = &found["records"][0]["bulletins"];
-    assert_eq!(refs[0]["record_id"], bulletin.as_str(), "{found}");
+    assert_eq!(refs[0]["recordId"], bulletin.as_str(), "{found}");
     let found = a.cli_json(&["search", "+44 7700 900503"]);
     assert_eq!(
-        found["records"][0]["bulletins"][0]["record_id"],
+        found["records"][0]["bulletins"][0]["recordId"],
         bulletin.as_str()
     );
     let text = c.cli_ok(&["search", "+44 7700 900501"]);
@@ -264,7 +264,7 @@ async fn a_forged_opening_is_refused_and_the_bulletin_kept() {
     assert!(arrived, "bulletin never arrived; log:\n{}", victim.log());
     let listed = victim.cli_json(&["bulletin", "list"]);
     let view = &listed["bulletins"][0];
-    assert_eq!(view["members_total"], 2, "{view}");
+    assert_eq!(view["membersTotal"], 2, "{view}");
     assert_eq!(
         view["withheld"], 1,
         "the forged opening must not count: {view}"
@@ -278,6 +278,6 @@ async fn a_forged_opening_is_refused_and_the_bulletin_kept() {
         .find(|p| p["name"] == "Agency Rogue (example)")
         .cloned()
         .unwrap();
-    let reason = row["last_rejection"].as_str().unwrap_or_default();
+    let reason = row["lastRejection"].as_str().unwrap_or_default();
     assert!(reason.contains("does not match the commitment"), "{row}");
 }

@@ -116,10 +116,7 @@ pub async fn bulletin(dir: &NodeDir, command: BulletinCommand) -> Result<()> {
                 .map_err(status_error)?
                 .into_inner();
             match json {
-                true => out!(
-                    "{}",
-                    serde_json::json!({ "record_id": published.record_id, "sequence": published.sequence })
-                ),
+                true => super::output::print_json(&published)?,
                 false => out!("Published bulletin {}", published.record_id),
             }
         }
@@ -130,9 +127,7 @@ pub async fn bulletin(dir: &NodeDir, command: BulletinCommand) -> Result<()> {
                 .map_err(status_error)?
                 .into_inner();
             if json {
-                let rows: Vec<_> = listed.bulletins.iter().map(view_json).collect();
-                out!("{}", serde_json::json!({ "bulletins": rows }));
-                return Ok(());
+                return super::output::print_json(&listed);
             }
             for b in &listed.bulletins {
                 out!(
@@ -154,7 +149,7 @@ pub async fn bulletin(dir: &NodeDir, command: BulletinCommand) -> Result<()> {
                 .map_err(status_error)?
                 .into_inner();
             match json {
-                true => out!("{}", view_json(&view)),
+                true => super::output::print_json(&view)?,
                 false => print_view(&view),
             }
         }
@@ -223,25 +218,4 @@ fn kind_name(code: i32) -> String {
         .and_then(Kind::from_code)
         .map(|k| k.to_string())
         .unwrap_or_default()
-}
-
-fn view_json(b: &proto::BulletinView) -> serde_json::Value {
-    let members: Vec<_> = b
-        .members
-        .iter()
-        .map(|m| {
-            serde_json::json!({
-                "record_id": m.record_id, "held": m.held, "kind": kind_name(m.kind),
-                "value": m.value, "tlp": tlp_name(m.tlp),
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "record_id": b.record_id, "origin": b.origin, "origin_name": b.origin_name,
-        "created_unix_ms": b.created_unix_ms, "title": b.title, "summary": b.summary,
-        "modus_operandi": b.modus_operandi, "labels": b.labels, "countries": b.countries,
-        "tlp": tlp_name(b.tlp), "valid_until_unix_ms": b.valid_until_unix_ms,
-        "received_from": b.received_from, "members_total": b.members_total,
-        "withheld": b.withheld, "members": members,
-    })
 }
