@@ -153,3 +153,12 @@ pub fn warninglist_prefix(kind: Kind, value: &str) -> Vec<u8> {
     let len = u16::try_from(value.len()).unwrap_or(u16::MAX).to_be_bytes();
     [&[WARNINGLIST, kind.code()][..], &len, value.as_bytes()].concat()
 }
+
+/// origin node id -> records of that origin held (u64; store/held.rs)
+pub const HELD: u8 = b'H';
+/// Set once the per-origin held counters are built (store/held.rs).
+pub const META_HELD: &str = "held-by-origin";
+
+pub fn held(origin: &NodeId) -> Vec<u8> {
+    [&[HELD][..], &origin.0].concat()
+}

@@ -10,6 +10,7 @@
 
 mod commit;
 mod effects;
+mod held;
 mod keys;
 mod partners;
 mod pending;
@@ -135,6 +136,7 @@ impl Store {
             }),
         };
         store.backfill_public_ids()?;
+        store.backfill_held()?;
         Ok(store)
     }
 
