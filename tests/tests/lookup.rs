@@ -203,14 +203,27 @@ fn add_kind(admin: &TestNode, other: &TestNode, kind: &str) {
     let bundle = other.export_bundle();
     let path = bundle.to_str().expect("bundle path");
     admin.cli_ok(&[
-        "partner", "add", path, "--max-tlp", "amber", "--kind", kind, "--yes",
+        "partner",
+        "add",
+        path,
+        "--max-tlp",
+        "amber",
+        "--kind",
+        kind,
+        "--yes",
     ]);
 }
 
 /// A Federation client to `server`, authenticated as `caller` (its own TLS key).
-async fn federation_as(caller: &TestNode, server: &TestNode) -> FederationClient<tonic::transport::Channel> {
+async fn federation_as(
+    caller: &TestNode,
+    server: &TestNode,
+) -> FederationClient<tonic::transport::Channel> {
     let config = caller.node_dir().load_config().expect("caller config");
-    let identity = caller.node_dir().load_identity(&config).expect("caller identity");
+    let identity = caller
+        .node_dir()
+        .load_identity(&config)
+        .expect("caller identity");
     let server_config = server.node_dir().load_config().expect("server config");
     let server_identity = server
         .node_dir()

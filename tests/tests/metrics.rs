@@ -193,11 +193,23 @@ fn records_held_by_origin_equals_the_records_held_after_a_sync() {
     let first = a.publish("phone", "+44 7700 900781", "green", &[]);
     let second = a.publish("phone", "+44 7700 900782", "green", &[]);
     b.publish("phone", "+44 7700 900783", "green", &[]);
-    assert!(eventually(WAIT, || common::holds(&b, "+447700900781", &first)
-        && common::holds(&b, "+447700900782", &second)));
+    assert!(eventually(WAIT, || common::holds(
+        &b,
+        "+447700900781",
+        &first
+    ) && common::holds(
+        &b,
+        "+447700900782",
+        &second
+    )));
 
     let text = scrape(&b);
-    let held_from = |origin: &str| value(&text, &format!("liaison_records_held_by_origin{{origin=\"{origin}\"}}"));
+    let held_from = |origin: &str| {
+        value(
+            &text,
+            &format!("liaison_records_held_by_origin{{origin=\"{origin}\"}}"),
+        )
+    };
     assert_eq!(held_from(&a_id), Some(2.0), "{text}");
     assert_eq!(held_from(&b_id), Some(1.0), "{text}");
     assert_eq!(

@@ -480,7 +480,11 @@ async fn a_live_tls_rotation_needs_no_restart() {
     let before = a.cli_json(&["identity", "show"])["fingerprint"].clone();
     let out = a.cli_ok(&["identity", "rotate-tls"]);
     assert!(out.contains("no restart needed"), "{out}");
-    assert!(out.contains("told Agency B (example)"), "{out}\n{}", a.log());
+    assert!(
+        out.contains("told Agency B (example)"),
+        "{out}\n{}",
+        a.log()
+    );
 
     // The same process, on the same port, now shows and serves the new certificate.
     assert_eq!(a.address(), address);
@@ -492,7 +496,9 @@ async fn a_live_tls_rotation_needs_no_restart() {
         .await
         .expect("a new connection to A sees A's new certificate");
     assert!(
-        ping_with(&address, &b_cert, &b_key, &old_cert).await.is_err(),
+        ping_with(&address, &b_cert, &b_key, &old_cert)
+            .await
+            .is_err(),
         "A no longer presents its old certificate"
     );
     // B accepts both of A's certificates during the grace period.

@@ -295,7 +295,14 @@ fn import_reports_warninglisted_rows_and_strict_refuses_them() {
     node.start();
     let add = |kind: &str, value: &str| {
         node.cli_ok(&[
-            "warninglist", "add", "--kind", kind, "--value", value, "--list", "Helplines (fictional)",
+            "warninglist",
+            "add",
+            "--kind",
+            kind,
+            "--value",
+            value,
+            "--list",
+            "Helplines (fictional)",
         ]);
     };
     add("phone", "+44 7700 900998");
@@ -315,7 +322,12 @@ fn import_reports_warninglisted_rows_and_strict_refuses_them() {
     let warnings = summary["warnings"].as_array().expect("warnings");
     let shown: Vec<_> = warnings
         .iter()
-        .map(|w| (w["location"].as_str().unwrap(), w["value"].as_str().unwrap()))
+        .map(|w| {
+            (
+                w["location"].as_str().unwrap(),
+                w["value"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         shown,
@@ -325,8 +337,14 @@ fn import_reports_warninglisted_rows_and_strict_refuses_them() {
     assert_eq!(warnings[0]["warninglists"][0], "Helplines (fictional)");
     // The plain summary says it too (a re-run: already present, still warned).
     let text = node.cli_ok(&["import", path]);
-    assert!(text.contains("2 imported row(s) are on this node's warninglists"), "{text}");
-    assert!(text.contains("help.example.org on warninglist Helplines (fictional)"), "{text}");
+    assert!(
+        text.contains("2 imported row(s) are on this node's warninglists"),
+        "{text}"
+    );
+    assert!(
+        text.contains("help.example.org on warninglist Helplines (fictional)"),
+        "{text}"
+    );
 
     // --strict refuses the warninglisted rows, naming the list; the others go in.
     let strict_csv = node.dir().join("strict.csv");
@@ -350,7 +368,8 @@ fn import_reports_warninglisted_rows_and_strict_refuses_them() {
     assert_eq!(strict["warninglisted"], 0, "{strict}");
     let refused = std::fs::read_to_string(&rejects).expect("rejects file");
     assert!(
-        refused.contains("row 2\tvalue\t") && refused.contains("Helplines (fictional) (refused: strict)"),
+        refused.contains("row 2\tvalue\t")
+            && refused.contains("Helplines (fictional) (refused: strict)"),
         "{refused}"
     );
     assert!(node.search_ids("other-jobs.example.org").len() == 1);

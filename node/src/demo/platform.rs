@@ -70,7 +70,11 @@ pub(super) async fn platform_submits(
         out!(
             "    {value:<38} reported by platform {}  evaluation {evaluation}  {}",
             view.reported_by_platform,
-            if view.held_until_endorsed { "held" } else { "released" }
+            if view.held_until_endorsed {
+                "held"
+            } else {
+                "released"
+            }
         );
     }
 
@@ -82,7 +86,10 @@ pub(super) async fn platform_submits(
             "A's own record, published after the platform's",
         ))
         .await?;
-    if wait_for(b, "+447700900609", &marker.record_id, Instant::now()).await?.is_none() {
+    if wait_for(b, "+447700900609", &marker.record_id, Instant::now())
+        .await?
+        .is_none()
+    {
         bail!("B did not sync A's record within {PATIENCE:?}");
     }
     let mut surprises = 0;
@@ -91,7 +98,11 @@ pub(super) async fn platform_submits(
         surprises += usize::from(leaked);
         out!(
             "  B (synced with A) holds {value}: {}",
-            if leaked { "YES (unexpected!)" } else { "no, held at A" }
+            if leaked {
+                "YES (unexpected!)"
+            } else {
+                "no, held at A"
+            }
         );
     }
 

@@ -112,15 +112,32 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
         let store = Store::open(&path, 1 << 20).unwrap();
-        let (a, b) = (SigningKey::from_bytes(&[1; 32]), SigningKey::from_bytes(&[2; 32]));
+        let (a, b) = (
+            SigningKey::from_bytes(&[1; 32]),
+            SigningKey::from_bytes(&[2; 32]),
+        );
         let first = record(&a, 1, "a1.example.org");
         store
-            .apply(&batch(vec![first.clone(), record(&a, 2, "a2.example.org"), first]), 1)
+            .apply(
+                &batch(vec![first.clone(), record(&a, 2, "a2.example.org"), first]),
+                1,
+            )
             .unwrap();
-        store.apply(&batch(vec![record(&b, 1, "b1.example.org")]), 3).unwrap();
-        assert_eq!(store.held_by_origin(&origin(&a)).unwrap(), 2, "duplicate not counted");
+        store
+            .apply(&batch(vec![record(&b, 1, "b1.example.org")]), 3)
+            .unwrap();
+        assert_eq!(
+            store.held_by_origin(&origin(&a)).unwrap(),
+            2,
+            "duplicate not counted"
+        );
         assert_eq!(store.held_by_origin(&origin(&b)).unwrap(), 1);
-        let total: u64 = store.held_by_origins().unwrap().iter().map(|(_, n)| n).sum();
+        let total: u64 = store
+            .held_by_origins()
+            .unwrap()
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
         assert_eq!(total, store.record_count());
 
         // An old database: no counters, no marker. Opening builds them once.

@@ -157,7 +157,8 @@ async fn pull_stream(
         .clone();
     let cert = partner_cert(&entry.bundle).ok_or("partner bundle unreadable")?;
     announce::announce_rotation(node, partner, &address, &cert).await?;
-    let config = crate::tls::client_config_live(&node.live_tls, &cert).map_err(|e| e.to_string())?;
+    let config =
+        crate::tls::client_config_live(&node.live_tls, &cert).map_err(|e| e.to_string())?;
     let channel = crate::tls::connect_channel(&address, config, false)
         .await
         .map_err(|e| e.to_string())?;
