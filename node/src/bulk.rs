@@ -9,6 +9,10 @@
 //! answered with that record's id. This module must never sign an item it then
 //! does not commit without saying so, nor acknowledge an item before its write
 //! is durable.
+//!
+//! Warninglists (issue 15) apply here as at single publish: each item answers
+//! with the warninglists naming its value, and an item marked strict whose value
+//! is warninglisted is refused before anything is signed.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,14 +25,23 @@ use crate::store::WriteBatch;
 /// What happened to one item.
 #[derive(Debug, Clone)]
 pub enum BulkOutcome {
-    /// Signed and durably stored.
-    Stored(Box<VerifiedRecord>),
+    /// Signed and durably stored; the warninglists naming its value (a warning).
+    Stored(Box<VerifiedRecord>, Vec<String>),
     /// This agency already holds a live record with the same content.
     AlreadyPresent {
         id: RecordId,
         normalized_value: String,
         outside_known_ranges: bool,
+        warninglists: Vec<String>,
     },
+}
+
+/// One item of a bulk publish: the draft, and whether a warninglisted value
+/// must be refused (`PublishRequest.strict`).
+#[derive(Debug, Clone)]
+pub struct BulkDraft {
+    pub draft: Draft,
+    pub strict: bool,
 }
 
 impl Node {
@@ -37,7 +50,7 @@ impl Node {
     /// then nothing of it was stored.
     pub async fn publish_many(
         self: &Arc<Self>,
-        drafts: Vec<Draft>,
+        drafts: Vec<BulkDraft>,
     ) -> Result<Vec<Result<BulkOutcome>>> {
         let node = self.clone();
         let prepared = tokio::task::spawn_blocking(move || node.prepare_many(drafts))
@@ -46,7 +59,7 @@ impl Node {
         let records: Vec<VerifiedRecord> = prepared
             .iter()
             .filter_map(|r| match r {
-                Ok(BulkOutcome::Stored(record)) => Some(record.as_ref().clone()),
+                Ok(BulkOutcome::Stored(record, _)) => Some(record.as_ref().clone()),
                 _ => None,
             })
             .collect();
@@ -64,13 +77,15 @@ impl Node {
         Ok(prepared)
     }
 
-    fn prepare_many(&self, drafts: Vec<Draft>) -> Vec<Result<BulkOutcome>> {
+    fn prepare_many(&self, drafts: Vec<BulkDraft>) -> Vec<Result<BulkOutcome>> {
         let created_ms = crate::now_ms();
         let mut in_chunk: HashMap<Indicator, RecordId> = HashMap::new();
         drafts
             .into_iter()
-            .map(|draft| {
+            .map(|BulkDraft { draft, strict }| {
                 let indicator = self.indicator_from_draft(draft, created_ms)?;
+                let warninglists =
+                    crate::warninglist::checked(self, indicator.kind, &indicator.value, strict)?;
                 let key = content_key(&indicator);
                 let earlier = match in_chunk.get(&key) {
                     Some(id) => Some(*id),
@@ -81,11 +96,12 @@ impl Node {
                         id,
                         normalized_value: indicator.value,
                         outside_known_ranges: indicator.outside_known_ranges,
+                        warninglists,
                     });
                 }
                 let record = self.sign_own(Body::Indicator(indicator), created_ms)?;
                 in_chunk.insert(key, record.id);
-                Ok(BulkOutcome::Stored(Box::new(record)))
+                Ok(BulkOutcome::Stored(Box::new(record), warninglists))
             })
             .collect()
     }

@@ -1,6 +1,7 @@
 //! `liaison demo`: three agencies on loopback, each a real node with real
 //! certificates on a real socket, showing enrollment, propagation with measured
-//! latency, relay, the TLP rules and revocation, then cleaning up.
+//! latency, relay, the TLP rules, a platform partner's held submissions, and
+//! revocation, then cleaning up.
 //!
 //! All data is fictional: UK drama-range numbers, BIP-173 test-vector wallets,
 //! example.org names.
@@ -13,6 +14,8 @@ use crate::lab::{request, LabNode};
 
 mod bulletin_step;
 use crate::proto::{IndicatorKind as K, PublishRequest, Tlp};
+
+mod platform;
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -346,9 +349,11 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
         None => bail!("the revocation did not reach C within {PATIENCE:?}"),
     }
 
-    bulletin_step::run(&a, root).await?;
+    bulletin_step::run(8, &a, root).await?;
 
-    step(8, "Agency A revokes Agency B");
+    let platform_surprises = platform::platform_submits(root, 9, &a, &b).await?;
+
+    step(10, "Agency A revokes Agency B");
     a.revoke(&b).await?;
     let revoked_at = Instant::now();
     let mut state = String::new();
@@ -388,8 +393,11 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
     for node in [a, b, c] {
         node.stop().await?;
     }
-    if surprises > 0 || leaked || state == "connected" || agencies < 3 {
-        bail!("the demo saw {surprises} unexpected deliveries; see above");
+    if surprises + platform_surprises > 0 || leaked || state == "connected" || agencies < 3 {
+        bail!(
+            "the demo saw {} unexpected deliveries; see above",
+            surprises + platform_surprises
+        );
     }
     out!("Done: every marking was enforced.");
     Ok(())

@@ -197,6 +197,54 @@ impl LabNode {
         Ok(())
     }
 
+    /// Enrolls `other` here as a partner of `kind` ("agency", "ngo", "platform"),
+    /// with a platform's evaluation cap (issue 15).
+    pub async fn enroll_as(
+        &self,
+        other: &LabNode,
+        max_tlp: &str,
+        kind: &str,
+        max_evaluation: &str,
+    ) -> Result<()> {
+        let exported = other
+            .client
+            .admin()
+            .export_identity(proto::ExportIdentityRequest {})
+            .await?
+            .into_inner();
+        let bundle = Bundle::from_signed(&exported.bundle)?;
+        let request = proto::AddPartnerRequest {
+            bundle: exported.bundle,
+            max_tlp: max_tlp.to_string(),
+            confirmed_fingerprint: bundle.fingerprint(),
+            kind: kind.to_string(),
+            max_evaluation: max_evaluation.to_string(),
+            ..Default::default()
+        };
+        self.client.admin().add_partner(request).await?;
+        Ok(())
+    }
+
+    /// This node's view of a record it holds, found by searching its value.
+    pub async fn view(
+        &self,
+        kind: proto::IndicatorKind,
+        value: &str,
+        record_id: &str,
+    ) -> Result<proto::RecordView> {
+        let request = proto::SearchRequest {
+            value: value.to_string(),
+            kind: kind as i32,
+            ..Default::default()
+        };
+        let found = self.client.analyst().search(request).await?.into_inner();
+        found
+            .records
+            .into_iter()
+            .find(|r| r.record_id == record_id)
+            .with_context(|| format!("{} does not hold {record_id}", self.name))
+    }
+
     pub async fn publish(&self, request: proto::PublishRequest) -> Result<proto::PublishResponse> {
         Ok(self.client.analyst().publish(request).await?.into_inner())
     }

@@ -24,6 +24,7 @@ use crate::record::{
 use crate::store::{CommitHandle, Committer, PartnerEntry, Store, WriteBatch};
 use crate::tls::PinSet;
 
+mod live_rotation;
 mod partner_rotation;
 
 const MS_PER_DAY: i64 = 86_400_000;
@@ -115,12 +116,15 @@ pub struct Node {
     /// Rate limits and the one-Pull-stream-per-partner rule.
     pub limits: crate::limits::Limits,
     /// The last TLS rotation, while its old certificate is on disk (partners
-    /// are told with it; see identity/rotation.rs).
-    pub rotation: Option<crate::identity::Rotation>,
+    /// are told with it; see identity/rotation.rs); replaced by a live rotation.
+    rotation: std::sync::RwLock<Option<Arc<crate::identity::Rotation>>>,
     /// Signed heads of our own record log and those partners showed us.
     pub heads: crate::audit::heads::Heads,
     /// Private lookups: this node's filters and quotas, and partners' cached filters.
     pub lookup: crate::lookup::LookupState,
+    /// The TLS certificate and key in force (a live rotation swaps them);
+    /// `identity.tls_*` keep the pair loaded at start.
+    pub live_tls: Arc<crate::tls::LiveTls>,
 }
 
 impl Node {
@@ -144,6 +148,7 @@ impl Node {
         .map_err(|e| Error::Audit(e.to_string()))?;
         let next_sequence = store.origin_sequence(&identity.node_id())? + 1;
         let local_ca = crate::tls::local_ca_verifier(&identity.ca_cert_der)?;
+        let live_tls = crate::tls::LiveTls::new(&identity.tls_cert_der, &identity.tls_key_der)?;
         let (commits, committer) = Committer::spawn(store.clone())?;
         let limits = crate::limits::Limits::new(&config.limits);
         let heads = crate::audit::heads::Heads::load(dir.heads_file());
@@ -161,9 +166,10 @@ impl Node {
             next_sequence: AtomicU64::new(next_sequence),
             bound: Mutex::new(None),
             limits,
-            rotation,
+            rotation: std::sync::RwLock::new(rotation.map(Arc::new)),
             heads,
             lookup: Default::default(),
+            live_tls,
         };
         if let Some(rotated) = promoted {
             tracing::info!(new_pin = %rotated.new_pin, "new TLS certificate in force; partners are told at their next connection");
@@ -405,7 +411,7 @@ impl Node {
                 entry.name
             )));
         }
-        if pin == PinSet::pin_of(&self.identity.tls_cert_der) {
+        if pin == PinSet::pin_of(&self.live_tls.cert_der()) {
             return Err(Error::InvalidRequest(
                 "the bundle carries this node's own TLS certificate".into(),
             ));
@@ -478,11 +484,7 @@ impl Node {
             .ok_or_else(|| Error::InvalidRequest("partner lists no endpoint".into()))?;
         let bundle =
             crate::identity::Bundle::from_signed(&hex::decode(&entry.bundle).unwrap_or_default())?;
-        let config = crate::tls::client_config(
-            &self.identity.tls_cert_der,
-            &self.identity.tls_key_der,
-            &bundle.tls_cert_der,
-        )?;
+        let config = crate::tls::client_config_live(&self.live_tls, &bundle.tls_cert_der)?;
         let channel = crate::tls::connect_channel(address, config, true).await?;
         if let Ok(mut partners) = self.partners.lock() {
             if let Some(live) = partners.get_mut(id) {

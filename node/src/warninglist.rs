@@ -174,18 +174,25 @@ pub async fn publish(
 ) -> Result<(VerifiedRecord, Vec<String>)> {
     let created_ms = crate::now_ms();
     let indicator = node.indicator_from_draft(draft, created_ms)?;
-    let lists = matches(node, indicator.kind, &indicator.value);
-    if strict && !lists.is_empty() {
-        return Err(Error::InvalidRequest(format!(
-            "value: {} is on warninglist {} (refused: strict)",
-            indicator.value,
-            lists.join(", ")
-        )));
-    }
+    let lists = checked(node, indicator.kind, &indicator.value, strict)?;
     let record = node
         .sign_and_commit(Body::Indicator(indicator), created_ms)
         .await?;
     Ok((record, lists))
+}
+
+/// The warninglists naming a canonical value (a warning), or, when `strict` and
+/// there are any, the refusal naming them (before anything is signed). Shared by
+/// single and bulk publishing.
+pub fn checked(node: &Node, kind: Kind, value: &str, strict: bool) -> Result<Vec<String>> {
+    let lists = matches(node, kind, value);
+    if strict && !lists.is_empty() {
+        return Err(Error::InvalidRequest(format!(
+            "value: {value} is on warninglist {} (refused: strict)",
+            lists.join(", ")
+        )));
+    }
+    Ok(lists)
 }
 
 /// A MISP warninglist file (github.com/MISP/misp-warninglists, `list.json`).

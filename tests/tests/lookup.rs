@@ -197,3 +197,93 @@ async fn a_tampered_or_stale_filter_from_a_real_node_is_refused() {
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
     assert!(status.message().starts_with("epoch:"), "{status:?}");
 }
+
+/// Enrolls `other` at `admin` as a partner of `kind` (issue 15), up to AMBER.
+fn add_kind(admin: &TestNode, other: &TestNode, kind: &str) {
+    let bundle = other.export_bundle();
+    let path = bundle.to_str().expect("bundle path");
+    admin.cli_ok(&[
+        "partner",
+        "add",
+        path,
+        "--max-tlp",
+        "amber",
+        "--kind",
+        kind,
+        "--yes",
+    ]);
+}
+
+/// A Federation client to `server`, authenticated as `caller` (its own TLS key).
+async fn federation_as(
+    caller: &TestNode,
+    server: &TestNode,
+) -> FederationClient<tonic::transport::Channel> {
+    let config = caller.node_dir().load_config().expect("caller config");
+    let identity = caller
+        .node_dir()
+        .load_identity(&config)
+        .expect("caller identity");
+    let server_config = server.node_dir().load_config().expect("server config");
+    let server_identity = server
+        .node_dir()
+        .load_identity(&server_config)
+        .expect("server identity");
+    let tls = liaison::tls::client_config(
+        &identity.tls_cert_der,
+        &identity.tls_key_der,
+        &server_identity.tls_cert_der,
+    )
+    .expect("client tls");
+    let channel = liaison::tls::connect_channel(&server.address(), tls, false)
+        .await
+        .expect("connect");
+    FederationClient::new(channel).max_decoding_message_size(64 << 20)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ngo_and_platform_partners_may_not_look_up() {
+    let mut a = TestNode::init("Agency A (example)");
+    let mut n = TestNode::init("Hotline NGO (example)");
+    let mut p = TestNode::init("Platform P (example)");
+    for node in [&mut a, &mut n, &mut p] {
+        node.start();
+    }
+    add_kind(&a, &n, "ngo");
+    add_kind(&a, &p, "platform");
+    n.enroll(&a, "green", false);
+    p.enroll(&a, "green", false);
+    a.publish("phone", "+44 7700 900451", "green", &[]);
+
+    // Both RPCs of a private lookup are refused to both kinds, with the reason.
+    for (caller, kind) in [(&n, "ngo"), (&p, "platform")] {
+        let mut client = federation_as(caller, &a).await;
+        let filter = client
+            .get_lookup_filter(proto::LookupFilterRequest::default())
+            .await
+            .expect_err("no filter for this kind");
+        let evaluate = client
+            .evaluate(proto::EvaluateRequest {
+                epoch: 0,
+                blinded_element: vec![0; 32],
+            })
+            .await
+            .expect_err("no evaluation for this kind");
+        let expected = format!("lookup: a partner of kind {kind} cannot run private lookups");
+        for status in [filter, evaluate] {
+            assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+            assert_eq!(status.message(), expected, "{status:?}");
+        }
+    }
+
+    // The NGO's own `liaison lookup` reports the refusal, and no hit.
+    let answers = lookup(&n, "+44 7700 900451");
+    let at_a = answer_of(&answers, &a.node_id());
+    assert_eq!(at_a["status"], "refused", "{at_a}");
+    assert_eq!(at_a["hit"], false, "{at_a}");
+    let detail = at_a["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("PermissionDenied"), "{detail}");
+    assert!(detail.contains("cannot run private lookups"), "{detail}");
+    let text = n.cli_ok(&["lookup", "+44 7700 900451", "--kind", "phone"]);
+    assert!(text.contains("refused"), "{text}");
+}

@@ -179,3 +179,42 @@ async fn records_refused_from_a_partner_are_counted_by_reason() {
     );
     println!("rejection classes:\n{}", classes.join("\n"));
 }
+
+#[test]
+fn records_held_by_origin_equals_the_records_held_after_a_sync() {
+    let mut a = TestNode::init("Agency A (example)");
+    let mut b = TestNode::init("Agency B (example)");
+    with_metrics(&b);
+    a.start();
+    b.start();
+    a.enroll(&b, "green", false);
+    b.enroll(&a, "green", false);
+    let (a_id, b_id) = (a.node_id(), b.node_id());
+    let first = a.publish("phone", "+44 7700 900781", "green", &[]);
+    let second = a.publish("phone", "+44 7700 900782", "green", &[]);
+    b.publish("phone", "+44 7700 900783", "green", &[]);
+    assert!(eventually(WAIT, || common::holds(
+        &b,
+        "+447700900781",
+        &first
+    ) && common::holds(
+        &b,
+        "+447700900782",
+        &second
+    )));
+
+    let text = scrape(&b);
+    let held_from = |origin: &str| {
+        value(
+            &text,
+            &format!("liaison_records_held_by_origin{{origin=\"{origin}\"}}"),
+        )
+    };
+    assert_eq!(held_from(&a_id), Some(2.0), "{text}");
+    assert_eq!(held_from(&b_id), Some(1.0), "{text}");
+    assert_eq!(
+        sum(&text, "liaison_records_held_by_origin{"),
+        value(&text, "liaison_records_held ").unwrap_or(-1.0),
+        "{text}"
+    );
+}

@@ -1,7 +1,8 @@
 //! Operations with real node processes: a live backup during a publish burst and
 //! its restore (every acknowledged record back, sync resumed from the cursor),
 //! damaged backups refused, TLS rotation without re-enrollment (the old
-//! certificate refused after its grace period), and `doctor`'s verdicts.
+//! certificate refused after its grace period; live, without a restart), and
+//! `doctor`'s verdicts.
 
 use crate::common;
 
@@ -286,9 +287,11 @@ async fn a_tls_rotation_keeps_the_federation_without_re_enrollment_then_ends_the
     std::fs::copy(a.node_dir().tls_cert(), &old_cert).unwrap();
     std::fs::copy(a.node_dir().tls_key(), &old_key).unwrap();
     let before = a.cli_json(&["identity", "show"])["fingerprint"].clone();
-    let out = a.cli_ok(&["identity", "rotate-tls"]);
-    assert!(out.contains("restart"), "{out}");
+    // Rotated with the node stopped (a running node rotates live: see
+    // a_live_tls_rotation_needs_no_restart); partners are told at its start.
     a.stop();
+    let out = a.cli_ok(&["identity", "rotate-tls"]);
+    assert!(out.contains("New TLS certificate in force"), "{out}");
     a.start();
     let after = a.cli_json(&["identity", "show"])["fingerprint"].clone();
     assert_ne!(before, after);
@@ -453,4 +456,77 @@ fn doctor_flags_a_world_readable_key_and_an_expiring_certificate() {
             .iter()
             .any(|c| c["verdict"] == "error" && c["check"] == "permissions: tls/node.key"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_tls_rotation_needs_no_restart() {
+    let mut a = TestNode::init("Agency A (example)");
+    let mut b = TestNode::init("Agency B (example)");
+    a.start();
+    b.start();
+    a.enroll(&b, "green", false);
+    b.enroll(&a, "green", false);
+    let first = a.publish("phone", "+44 7700 900311", "green", &[]);
+    assert!(eventually(WAIT, || holds(&b, "+447700900311", &first)));
+    let early = b.publish("phone", "+44 7700 900312", "green", &[]);
+    assert!(eventually(WAIT, || holds(&a, "+447700900312", &early)));
+
+    let (old_cert, old_key) = (a.tmp.path().join("old.crt"), a.tmp.path().join("old.key"));
+    std::fs::copy(a.node_dir().tls_cert(), &old_cert).unwrap();
+    std::fs::copy(a.node_dir().tls_key(), &old_key).unwrap();
+    let address = a.address();
+    let before = a.cli_json(&["identity", "show"])["fingerprint"].clone();
+    let out = a.cli_ok(&["identity", "rotate-tls"]);
+    assert!(out.contains("no restart needed"), "{out}");
+    assert!(
+        out.contains("told Agency B (example)"),
+        "{out}\n{}",
+        a.log()
+    );
+
+    // The same process, on the same port, now shows and serves the new certificate.
+    assert_eq!(a.address(), address);
+    let after = a.cli_json(&["identity", "show"])["fingerprint"].clone();
+    assert_ne!(before, after);
+    assert_eq!(partner(&b, "Agency A (example)")["fingerprint"], after);
+    let (b_cert, b_key) = (b.node_dir().tls_cert(), b.node_dir().tls_key());
+    ping_with(&address, &b_cert, &b_key, &a.node_dir().tls_cert())
+        .await
+        .expect("a new connection to A sees A's new certificate");
+    assert!(
+        ping_with(&address, &b_cert, &b_key, &old_cert)
+            .await
+            .is_err(),
+        "A no longer presents its old certificate"
+    );
+    // B accepts both of A's certificates during the grace period.
+    let b_server = b.node_dir().tls_cert();
+    ping_with(&b.address(), &old_cert, &old_key, &b_server)
+        .await
+        .expect("old certificate accepted during the grace period");
+    ping_with(
+        &b.address(),
+        &a.node_dir().tls_cert(),
+        &a.node_dir().tls_key(),
+        &b_server,
+    )
+    .await
+    .expect("new certificate accepted");
+
+    // The federation keeps syncing both ways, with no restart and no re-enrollment.
+    let second = a.publish("phone", "+44 7700 900313", "green", &[]);
+    assert!(
+        eventually(WAIT, || holds(&b, "+447700900313", &second)),
+        "{}",
+        b.log()
+    );
+    let back = b.publish("phone", "+44 7700 900314", "green", &[]);
+    assert!(
+        eventually(WAIT, || holds(&a, "+447700900314", &back)),
+        "{}",
+        a.log()
+    );
+    let audit = std::fs::read_to_string(a.node_dir().audit_log()).expect("audit log");
+    assert!(audit.contains("identity.rotate_tls"), "{audit}");
+    assert!(!a.log().contains("node stopped"), "{}", a.log());
 }

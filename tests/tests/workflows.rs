@@ -293,3 +293,89 @@ fn ngo_and_platform_partners_get_only_what_their_kind_allows() {
         false
     );
 }
+
+#[test]
+fn import_reports_warninglisted_rows_and_strict_refuses_them() {
+    let mut node = TestNode::init("Agency W (example)");
+    node.start();
+    let add = |kind: &str, value: &str| {
+        node.cli_ok(&[
+            "warninglist",
+            "add",
+            "--kind",
+            kind,
+            "--value",
+            value,
+            "--list",
+            "Helplines (fictional)",
+        ]);
+    };
+    add("phone", "+44 7700 900998");
+    add("domain", "help.example.org");
+    let csv = node.dir().join("rows.csv");
+    std::fs::write(
+        &csv,
+        "kind,value,tlp\nphone,+44 7700 900998,green\ndomain,scam-jobs.example.org,green\ndomain,help.example.org,green\n",
+    )
+    .expect("write csv");
+    let path = csv.to_str().expect("path");
+
+    // Imported with a warning per row: the count, and each row named.
+    let summary = node.cli_json(&["import", path]);
+    assert_eq!(summary["imported"], 3, "{summary}");
+    assert_eq!(summary["warninglisted"], 2, "{summary}");
+    let warnings = summary["warnings"].as_array().expect("warnings");
+    let shown: Vec<_> = warnings
+        .iter()
+        .map(|w| {
+            (
+                w["location"].as_str().unwrap(),
+                w["value"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [("row 2", "+447700900998"), ("row 4", "help.example.org")],
+        "{summary}"
+    );
+    assert_eq!(warnings[0]["warninglists"][0], "Helplines (fictional)");
+    // The plain summary says it too (a re-run: already present, still warned).
+    let text = node.cli_ok(&["import", path]);
+    assert!(
+        text.contains("2 imported row(s) are on this node's warninglists"),
+        "{text}"
+    );
+    assert!(
+        text.contains("help.example.org on warninglist Helplines (fictional)"),
+        "{text}"
+    );
+
+    // --strict refuses the warninglisted rows, naming the list; the others go in.
+    let strict_csv = node.dir().join("strict.csv");
+    std::fs::write(
+        &strict_csv,
+        "kind,value,tlp\nphone,07700 900998,amber\ndomain,other-jobs.example.org,amber\n",
+    )
+    .expect("write csv");
+    let rejects = node.dir().join("rejects.tsv");
+    let strict = node.cli_json(&[
+        "import",
+        strict_csv.to_str().unwrap(),
+        "--default-country",
+        "GB",
+        "--strict",
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    assert_eq!(strict["imported"], 1, "{strict}");
+    assert_eq!(strict["rejected"], 1, "{strict}");
+    assert_eq!(strict["warninglisted"], 0, "{strict}");
+    let refused = std::fs::read_to_string(&rejects).expect("rejects file");
+    assert!(
+        refused.contains("row 2\tvalue\t")
+            && refused.contains("Helplines (fictional) (refused: strict)"),
+        "{refused}"
+    );
+    assert!(node.search_ids("other-jobs.example.org").len() == 1);
+}

@@ -60,9 +60,26 @@ pub struct ImportArgs {
     /// Write every rejected or skipped row here (tab-separated: location, field, reason).
     #[arg(long)]
     pub rejects: Option<PathBuf>,
-    /// Print the summary as JSON: {"imported", "already_present", "rejected", "skipped", ...}.
+    /// Print the summary as JSON: {"imported", "already_present", "rejected", "skipped",
+    /// "warninglisted", "warnings": [{"location", "value", "warninglists"}], ...}.
     #[arg(long)]
     pub json: bool,
+    /// Refuse rows whose value is on one of this node's warninglists (without it,
+    /// they are imported and counted and listed as warnings).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Warninglisted rows listed in the summary at most (the count is always exact).
+const MAX_WARNINGS: usize = 1_000;
+/// Warninglisted rows shown in the plain-text summary.
+const SHOWN_WARNINGS: usize = 5;
+
+/// A row imported although its value is on a warninglist.
+struct Warned {
+    location: String,
+    value: String,
+    warninglists: Vec<String>,
 }
 
 /// What became of the rows.
@@ -72,6 +89,9 @@ struct Tally {
     already_present: u64,
     rejected: u64,
     skipped: u64,
+    /// Imported or already present rows whose value is warninglisted.
+    warninglisted: u64,
+    warnings: Vec<Warned>,
 }
 
 impl Tally {
@@ -146,6 +166,7 @@ struct Defaults {
     labels: Vec<String>,
     country: String,
     case_reference: String,
+    strict: bool,
 }
 
 impl Defaults {
@@ -155,6 +176,7 @@ impl Defaults {
             labels: args.labels.iter().map(|l| l.to_string()).collect(),
             country: args.default_country.clone().unwrap_or_default(),
             case_reference: args.case_reference.clone().unwrap_or_default(),
+            strict: args.strict,
         })
     }
 
@@ -197,7 +219,7 @@ impl Defaults {
             },
             recipients: Vec::new(),
             supersedes: String::new(),
-            strict: false,
+            strict: self.strict,
             valid_until_unix_ms,
         }
     }
@@ -340,13 +362,30 @@ fn settle(
         if !result.error.is_empty() {
             tally.rejected += 1;
             rejects.write(location, &result.error_field, &result.error)?;
+            continue;
         } else if result.already_present {
             tally.already_present += 1;
         } else {
             tally.imported += 1;
         }
+        if !result.warninglists.is_empty() {
+            tally.warn(location, result);
+        }
     }
     Ok(())
+}
+
+impl Tally {
+    fn warn(&mut self, location: &Location, result: &proto::PublishResult) {
+        self.warninglisted += 1;
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(Warned {
+                location: location.to_string(),
+                value: result.normalized_value.clone(),
+                warninglists: result.warninglists.clone(),
+            });
+        }
+    }
 }
 
 /// `--dry-run`: every row normalised and its markings checked here, nothing sent.
@@ -529,6 +568,16 @@ fn report(args: &ImportArgs, format: Format, tally: &Tally, elapsed: Duration) -
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
+            warninglisted: tally.warninglisted,
+            warnings: tally
+                .warnings
+                .iter()
+                .map(|w| crate::proto::ImportWarning {
+                    location: w.location.clone(),
+                    value: w.value.clone(),
+                    warninglists: w.warninglists.clone(),
+                })
+                .collect(),
         });
     }
     let verb = if args.dry_run {
@@ -545,6 +594,20 @@ fn report(args: &ImportArgs, format: Format, tally: &Tally, elapsed: Duration) -
         tally.skipped,
         tally.rows()
     );
+    if tally.warninglisted > 0 {
+        out!(
+            "warning: {} imported row(s) are on this node's warninglists (known harmless or shared; --strict refuses them), e.g.:",
+            tally.warninglisted
+        );
+        for w in tally.warnings.iter().take(SHOWN_WARNINGS) {
+            out!(
+                "  {}: {} on warninglist {}",
+                w.location,
+                w.value,
+                w.warninglists.join(", ")
+            );
+        }
+    }
     if tally.rejected + tally.skipped > 0 {
         match &args.rejects {
             Some(path) => out!(

@@ -1,8 +1,9 @@
 //! Certificate renewal: `identity rotate-tls` (new TLS key and certificate,
 //! partners move their pin without re-enrollment), `identity renew-ca` (new CA
 //! certificate from the same key) and `client renew` (a client certificate
-//! reissued under the same name and role). All work with the node stopped; with
-//! the node running they say that a restart puts the change in force.
+//! reissued under the same name and role). With the node running, `rotate-tls`
+//! asks it (Admin.RotateTls) to rotate live, without a restart; `renew-ca` says
+//! that a restart puts the change in force.
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +19,8 @@ pub enum RenewalCommand {
     /// Issue a new TLS key and certificate. Partners are told by a statement
     /// signed with the node's identity key and move their pin without a new
     /// enrollment; they accept the old certificate for `[rotation]
-    /// tls_grace_seconds` (default 7 days). Needs a restart if the node runs.
+    /// tls_grace_seconds` (default 7 days). A running node rotates live: new
+    /// connections get the new certificate at once, no restart.
     RotateTls,
     /// Renew the local CA's certificate from its same key: client certificates
     /// it issued stay valid. Needs a restart if the node runs.
@@ -54,13 +56,10 @@ async fn rotate_tls(dir: &NodeDir) -> Result<()> {
     let grace = humantime::format_duration(std::time::Duration::from_secs(
         config.rotation.tls_grace_seconds,
     ));
-    let new_pin = crate::identity::stage_tls_rotation(dir, &config.name)?;
-    if running_node(dir).await.is_some() {
-        out!("Staged a new TLS certificate (SHA-256 {new_pin}) in tls/next.crt.");
-        out!("The node is running with the old one: restart it (e.g. systemctl restart liaison) to put the new one in force.");
-        out!("At start it tells every partner, who accept the old certificate for {grace} more.");
-        return Ok(());
+    if let Some(client) = running_node(dir).await {
+        return rotate_live(client, &grace.to_string()).await;
     }
+    let new_pin = crate::identity::stage_tls_rotation(dir, &config.name)?;
     let rotation = crate::identity::promote_staged_tls(dir, config.rotation.tls_grace_seconds)?
         .context("the staged certificate disappeared; run the command again")?;
     audit_offline(
@@ -70,6 +69,28 @@ async fn rotate_tls(dir: &NodeDir) -> Result<()> {
     )?;
     out!("New TLS certificate in force (SHA-256 {new_pin}); the old one is kept as tls/previous.crt.");
     out!("Start the node: it tells every partner at its next connection; they accept the old certificate for {grace}.");
+    out!("A partner unreachable for that whole time must enroll this node again. Tools that pin node.crt need the new tls/node.crt.");
+    Ok(())
+}
+
+/// The running node rotates (Admin.RotateTls) and tells its partners at once.
+async fn rotate_live(client: crate::client::NodeClient, grace: &str) -> Result<()> {
+    let done = client
+        .admin()
+        .rotate_tls(crate::proto::RotateTlsRequest {})
+        .await
+        .map_err(super::commands::status_error)?
+        .into_inner();
+    out!(
+        "New TLS certificate in force on the running node (SHA-256 {}), no restart needed; the old one is kept as tls/previous.crt.",
+        done.new_pin
+    );
+    for name in &done.told {
+        out!("  told {name}: it accepts the old certificate for {grace} more");
+    }
+    for reason in &done.not_told {
+        out!("  not told yet ({reason}): told at its next connection within {grace}");
+    }
     out!("A partner unreachable for that whole time must enroll this node again. Tools that pin node.crt need the new tls/node.crt.");
     Ok(())
 }

@@ -14,8 +14,11 @@ use crate::proto::{self, IndicatorKind as K, Tlp};
 const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Runs the step against A (running); starts and stops its own NGO node.
-pub async fn run(a: &LabNode, root: &std::path::Path) -> Result<()> {
-    out!("\n== Bulletin: Agency A warns a victim-hotline NGO of a campaign; the NGO sees only what it may");
+pub async fn run(step_no: u32, a: &LabNode, root: &std::path::Path) -> Result<()> {
+    super::step(
+        step_no,
+        "Agency A warns a victim-hotline NGO of a campaign in a bulletin; the NGO sees only what it may",
+    );
     let n = LabNode::start(root, "Hotline-N (example victim-support NGO)").await?;
     enroll_ngo(a, &n).await?;
     n.enroll(a, "green", false).await?;

@@ -126,6 +126,19 @@ impl Collector for NodeState {
             gauge(sequence).encode(family.encode_family(&labels)?)?;
         }
 
+        // Exact: per-origin counters moved with each record write and purge
+        // (store/held.rs), read without scanning the records.
+        let mut family = encoder.encode_descriptor(
+            "records_held_by_origin",
+            "Records stored on this node from each origin agency (this node, partners, origins known via relays)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (origin, held) in self.node.store.held_by_origins().unwrap_or_default() {
+            let labels = [("origin", origin.to_hex())];
+            gauge(held).encode(family.encode_family(&labels)?)?;
+        }
+
         let partners = self.partners();
         let gauges: [(&str, &str, PerPartner); 3] = [
             ("partner_cursor", "Our position in the partner's change log (durable)", |p| p.cursor),

@@ -41,7 +41,7 @@ impl Node {
                 "new_bundle: its TLS certificate is enrolled for another partner".into(),
             ));
         }
-        if pin == PinSet::pin_of(&self.identity.tls_cert_der) {
+        if pin == PinSet::pin_of(&self.live_tls.cert_der()) {
             return Err(Error::InvalidRequest(
                 "new_bundle: carries this node's own TLS certificate".into(),
             ));

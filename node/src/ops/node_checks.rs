@@ -38,7 +38,7 @@ pub async fn node_checks(node: &Arc<Node>) -> Vec<Check> {
 
 /// While a TLS rotation's grace period runs: which partners were told.
 fn rotation_checks(node: &Node, partners: &[(NodeId, PartnerEntry)]) -> Vec<Check> {
-    let Some(rotation) = node.rotation.as_ref().filter(|r| r.in_grace()) else {
+    let Some(rotation) = node.rotation().filter(|r| r.in_grace()) else {
         return Vec::new();
     };
     let until = humantime::format_rfc3339_seconds(

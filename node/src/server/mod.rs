@@ -119,11 +119,9 @@ pub async fn run_with_metrics(
 }
 
 async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Result<()> {
-    let identity = &node.identity;
-    let tls = crate::tls::server_config(
-        &identity.tls_cert_der,
-        &identity.tls_key_der,
-        &identity.ca_cert_der,
+    let tls = crate::tls::server_config_live(
+        &node.live_tls,
+        &node.identity.ca_cert_der,
         node.pins.clone(),
     )?;
     let acceptor = TlsAcceptor::from(Arc::new(tls));

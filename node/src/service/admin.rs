@@ -34,7 +34,11 @@ impl AdminService {
     }
 
     pub fn own_bundle(node: &Node) -> Bundle {
-        Bundle::create(&node.identity, node.advertised_endpoints(), crate::now_ms())
+        Bundle::create(
+            &node.live_identity(),
+            node.advertised_endpoints(),
+            crate::now_ms(),
+        )
     }
 }
 
@@ -49,6 +53,21 @@ impl Admin for AdminService {
         let who = require_local(&self.node, &request, Role::Admin)?;
         let stream = super::ops::backup(self.node.clone(), who.describe()).await?;
         Ok(Response::new(stream))
+    }
+
+    async fn rotate_tls(
+        &self,
+        request: Request<proto::RotateTlsRequest>,
+    ) -> Result<Response<proto::RotateTlsResponse>, Status> {
+        let who = require_local(&self.node, &request, Role::Admin)?;
+        let done = self.node.rotate_tls_live(who.describe()).await?;
+        Ok(Response::new(proto::RotateTlsResponse {
+            old_pin: done.file.old_pin,
+            new_pin: done.file.new_pin,
+            old_valid_until_unix_ms: done.file.old_valid_until_ms,
+            told: done.told,
+            not_told: done.not_told,
+        }))
     }
 
     async fn doctor(
@@ -68,7 +87,7 @@ impl Admin for AdminService {
         Ok(Response::new(proto::IdentityInfo {
             name: self.node.identity.name.clone(),
             node_id: self.node.node_id().to_hex(),
-            fingerprint: self.node.identity.fingerprint(),
+            fingerprint: self.node.live_identity().fingerprint(),
             endpoints: self.node.advertised_endpoints(),
             records: self.node.store.record_count(),
             unreadable_records: unreadable,
@@ -212,7 +231,7 @@ impl Admin for AdminService {
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| Error::InvalidRequest("cert_sha256: not 64 hex digits".into()))?;
-        if pin == crate::tls::PinSet::pin_of(&self.node.identity.tls_cert_der) {
+        if pin == crate::tls::PinSet::pin_of(&self.node.live_tls.cert_der()) {
             return Err(
                 Error::InvalidRequest("that is this node's own TLS certificate".into()).into(),
             );

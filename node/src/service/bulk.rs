@@ -14,7 +14,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
 
 use super::convert::{draft_from_publish, error_field, kind_from_wire, stored_view};
-use crate::bulk::BulkOutcome;
+use crate::bulk::{BulkDraft, BulkOutcome};
 use crate::error::{Error, Result};
 use crate::listing::{self, Filter};
 use crate::node::Node;
@@ -68,7 +68,14 @@ async fn answer_chunk(
             chunk.items.len()
         )));
     }
-    let checked: Vec<Result<_>> = chunk.items.into_iter().map(draft_from_publish).collect();
+    let checked: Vec<Result<_>> = chunk
+        .items
+        .into_iter()
+        .map(|item| {
+            let strict = item.strict;
+            draft_from_publish(item).map(|draft| BulkDraft { draft, strict })
+        })
+        .collect();
     let drafts = checked
         .iter()
         .filter_map(|d| d.as_ref().ok().cloned())
@@ -96,8 +103,9 @@ fn publish_result(index: u64, outcome: Result<BulkOutcome>) -> proto::PublishRes
         ..Default::default()
     };
     match outcome {
-        Ok(BulkOutcome::Stored(record)) => {
+        Ok(BulkOutcome::Stored(record, warninglists)) => {
             let indicator = record.payload.indicator();
+            result.warninglists = warninglists;
             result.record_id = record.id.to_hex();
             result.normalized_value = indicator.map(|i| i.value.clone()).unwrap_or_default();
             result.outside_known_ranges = indicator.is_some_and(|i| i.outside_known_ranges);
@@ -106,7 +114,9 @@ fn publish_result(index: u64, outcome: Result<BulkOutcome>) -> proto::PublishRes
             id,
             normalized_value,
             outside_known_ranges,
+            warninglists,
         }) => {
+            result.warninglists = warninglists;
             result.record_id = id.to_hex();
             result.already_present = true;
             result.normalized_value = normalized_value;

@@ -144,6 +144,7 @@ impl Store {
     pub(crate) fn purge_expired(&self, now_ms: i64) -> Result<Vec<RecordId>, StoreError> {
         let mut batch = sled::Batch::default();
         let mut purged = Vec::new();
+        let mut held = super::held::HeldDelta::default();
         let start = [keys::EXPIRY];
         for entry in self
             .tree()
@@ -156,6 +157,7 @@ impl Store {
                 if let Some(indicator) = stored.record.payload.indicator() {
                     batch.remove(keys::index(indicator.kind, &indicator.value, &id));
                 }
+                held.add(stored.record.origin(), -1);
             }
             batch.remove(keys::record(&id));
             batch.remove(keys::public_id(&super::public_uuid(&id)));
@@ -170,6 +172,7 @@ impl Store {
         }
         let count = self.record_count().saturating_sub(purged.len() as u64);
         batch.insert(keys::meta(keys::META_RECORDS), &count.to_be_bytes()[..]);
+        self.stage_held(&held, &mut batch)?;
         self.apply_gated(batch)?;
         self.set_record_count(count);
         Ok(purged)

@@ -175,3 +175,12 @@ pub fn member_of_prefix(member: &RecordId) -> Vec<u8> {
 pub fn member_of(member: &RecordId, bulletin_id: &RecordId) -> Vec<u8> {
     [member_of_prefix(member).as_slice(), &bulletin_id.0].concat()
 }
+
+/// origin node id -> records of that origin held (u64; store/held.rs)
+pub const HELD: u8 = b'H';
+/// Set once the per-origin held counters are built (store/held.rs).
+pub const META_HELD: &str = "held-by-origin";
+
+pub fn held(origin: &NodeId) -> Vec<u8> {
+    [&[HELD][..], &origin.0].concat()
+}

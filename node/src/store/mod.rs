@@ -11,6 +11,7 @@
 mod bulletins;
 mod commit;
 mod effects;
+mod held;
 mod keys;
 mod partners;
 mod pending;
@@ -136,6 +137,7 @@ impl Store {
             }),
         };
         store.backfill_public_ids()?;
+        store.backfill_held()?;
         Ok(store)
     }
 

@@ -81,6 +81,7 @@ impl Store {
         let mut origin_max: HashMap<NodeId, u64> = HashMap::new();
         let mut seen: HashSet<RecordId> = HashSet::with_capacity(batch.records.len());
         let mut staged = super::effects::Staged::default();
+        let mut held = super::held::HeldDelta::default();
         for record in &batch.records {
             let key = keys::record(&record.id);
             if seen.contains(&record.id) || tree.contains_key(&key)? {
@@ -122,11 +123,13 @@ impl Store {
             let max = origin_max.entry(record.origin()).or_default();
             *max = (*max).max(record.payload.sequence);
             seen.insert(record.id);
+            held.add(record.origin(), 1);
             outcome.stored.push(record.id);
         }
         for (bulletin_id, openings) in &batch.openings {
             self.stage_openings(bulletin_id, openings, &mut sled_batch);
         }
+        self.stage_held(&held, &mut sled_batch)?;
         for (origin, seq) in origin_max {
             let key = keys::origin(&origin);
             if seq > keys::read_u64(tree, &key)? {

@@ -19,7 +19,7 @@ pub(super) async fn announce_rotation(
     address: &str,
     partner_cert: &[u8],
 ) -> Result<(), String> {
-    let Some(rotation) = &node.rotation else {
+    let Some(rotation) = node.rotation() else {
         return Ok(());
     };
     if !rotation.in_grace() || rotation.announced_to(&partner) {
@@ -32,7 +32,7 @@ pub(super) async fn announce_rotation(
         .await
         .map_err(|e| format!("announcing the TLS rotation: {e}"))?;
     let bundle = crate::identity::Bundle::create(
-        &node.identity,
+        &node.live_identity(),
         node.advertised_endpoints(),
         crate::now_ms(),
     );
@@ -59,4 +59,44 @@ pub(super) async fn announce_rotation(
     }
     rotation.mark_announced(partner);
     Ok(())
+}
+
+/// Tells every partner of the rotation now (a live `identity rotate-tls`), in
+/// parallel, each within `deadline`. Returns (told, not told with the reason);
+/// a partner not told here is told by its puller at its next connection.
+pub async fn announce_now(
+    node: &Arc<Node>,
+    deadline: std::time::Duration,
+) -> (Vec<String>, Vec<String>) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for partner in node.partner_ids() {
+        let Some(entry) = node.partner_entry(&partner) else {
+            continue;
+        };
+        let node = node.clone();
+        tasks.spawn(async move {
+            let address = entry.endpoints.first().cloned().unwrap_or_default();
+            let told = match super::partner_cert(&entry.bundle) {
+                None => Err("partner bundle unreadable".to_string()),
+                Some(cert) => tokio::time::timeout(
+                    deadline,
+                    announce_rotation(&node, partner, &address, &cert),
+                )
+                .await
+                .unwrap_or_else(|_| Err("no answer in time".into())),
+            };
+            (entry.name, told)
+        });
+    }
+    let (mut told, mut not_told) = (Vec::new(), Vec::new());
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok((name, Ok(()))) => told.push(name),
+            Ok((name, Err(reason))) => not_told.push(format!("{name}: {reason}")),
+            Err(e) => not_told.push(format!("announcement task failed: {e}")),
+        }
+    }
+    told.sort();
+    not_told.sort();
+    (told, not_told)
 }

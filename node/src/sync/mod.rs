@@ -27,6 +27,7 @@ use crate::record::{NodeId, VerifiedRecord};
 use crate::service::MAX_SYNC_MESSAGE_BYTES;
 use crate::store::{PendingUpdate, WriteBatch};
 
+pub use announce::announce_now;
 pub use verify::{check_created, retry_pending, verify_batch, BatchVerdict};
 
 /// Most records accepted in one incoming batch (a serving node sends at most 512):
@@ -156,9 +157,8 @@ async fn pull_stream(
         .clone();
     let cert = partner_cert(&entry.bundle).ok_or("partner bundle unreadable")?;
     announce::announce_rotation(node, partner, &address, &cert).await?;
-    let identity = &node.identity;
-    let config = crate::tls::client_config(&identity.tls_cert_der, &identity.tls_key_der, &cert)
-        .map_err(|e| e.to_string())?;
+    let config =
+        crate::tls::client_config_live(&node.live_tls, &cert).map_err(|e| e.to_string())?;
     let channel = crate::tls::connect_channel(&address, config, false)
         .await
         .map_err(|e| e.to_string())?;

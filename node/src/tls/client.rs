@@ -87,6 +87,26 @@ pub fn client_config(
     Ok(config)
 }
 
+/// Like [`client_config`], offering the node's current certificate at each
+/// handshake (it changes at a live TLS rotation).
+pub fn client_config_live(
+    live: &Arc<super::LiveTls>,
+    server_cert_der: &[u8],
+) -> Result<ClientConfig, Error> {
+    let tls = |e: rustls::Error| Error::Tls(e.to_string());
+    let verifier = Arc::new(PinnedServer {
+        pin: PinSet::pin_of(server_cert_der),
+    });
+    let mut config = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(tls13_only())
+        .map_err(tls)?
+        .dangerous() // rustls' name for "custom verifier"; ours checks the pin.
+        .with_custom_certificate_verifier(verifier)
+        .with_client_cert_resolver(Arc::new(super::live::ClientCert(live.clone())));
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(config)
+}
+
 /// A gRPC channel to `address` (host:port) over pinned mTLS. `lazy` channels
 /// connect on first use and reconnect by themselves.
 pub async fn connect_channel(

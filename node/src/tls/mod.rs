@@ -7,14 +7,16 @@
 //! or the local CA, and never enable TLS 1.2.
 
 mod client;
+mod live;
 mod pins;
 mod principal;
 mod server;
 
-pub use client::{client_config, connect_channel};
+pub use client::{client_config, client_config_live, connect_channel};
+pub use live::LiveTls;
 pub use pins::PinSet;
 pub use principal::{principal_of, Principal};
-pub use server::{local_ca_verifier, server_config};
+pub use server::{local_ca_verifier, server_config, server_config_live};
 
 use std::sync::Arc;
 

@@ -113,3 +113,22 @@ pub fn server_config(
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
+
+/// Like [`server_config`], presenting the node's current certificate at each
+/// handshake (it changes at a live TLS rotation).
+pub fn server_config_live(
+    live: &Arc<super::LiveTls>,
+    ca_cert_der: &[u8],
+    pins: PinSet,
+) -> Result<ServerConfig, Error> {
+    let tls = |e: rustls::Error| Error::Tls(e.to_string());
+    let local_ca = local_ca_verifier(ca_cert_der)?;
+    let verifier = Arc::new(PartnerOrLocalCa { pins, local_ca });
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(tls13_only())
+        .map_err(tls)?
+        .with_client_cert_verifier(verifier)
+        .with_cert_resolver(Arc::new(super::live::ServerCert(live.clone())));
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}

@@ -1,0 +1,82 @@
+//! `identity rotate-tls` while the node runs (issue 13): the new key and
+//! certificate are made and put in force on disk as at start, then swapped into
+//! the running node (every later handshake, served or made, uses them) and
+//! announced to every partner at once, signed by the identity key; partners keep
+//! accepting the old certificate for the grace period. No restart.
+//!
+//! Must never put a pair in force that does not match (checked before the swap),
+//! nor announce a rotation that was not recorded on disk first.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Node;
+use crate::error::{Error, Result};
+use crate::identity::{NodeIdentity, Rotation, RotationFile};
+
+/// How long the announcement waits for each partner before leaving it to the
+/// puller's next connection.
+const ANNOUNCE_DEADLINE: Duration = Duration::from_secs(10);
+
+/// What a live rotation did.
+pub struct LiveRotation {
+    pub file: RotationFile,
+    pub told: Vec<String>,
+    pub not_told: Vec<String>,
+}
+
+impl Node {
+    /// The last TLS rotation, while its old certificate is on disk.
+    pub fn rotation(&self) -> Option<Arc<Rotation>> {
+        self.rotation.read().ok().and_then(|r| r.clone())
+    }
+
+    /// This node's identity with the TLS certificate now in force (bundles,
+    /// fingerprints).
+    pub fn live_identity(&self) -> NodeIdentity {
+        NodeIdentity {
+            name: self.identity.name.clone(),
+            signing_key: self.identity.signing_key.clone(),
+            tls_cert_der: self.live_tls.cert_der(),
+            tls_key_der: self.live_tls.key_der().to_vec(),
+            ca_cert_der: self.identity.ca_cert_der.clone(),
+        }
+    }
+
+    /// Rotates the TLS certificate without a restart; `actor` is logged.
+    pub async fn rotate_tls_live(self: &Arc<Self>, actor: String) -> Result<LiveRotation> {
+        let dir = self.dir.clone();
+        let agency = self.config.name.clone();
+        let grace = self.config.rotation.tls_grace_seconds;
+        let made = tokio::task::spawn_blocking(move || -> Result<_> {
+            crate::identity::stage_tls_rotation(&dir, &agency)?;
+            let file = crate::identity::promote_staged_tls(&dir, grace)?
+                .ok_or_else(|| Error::Tls("rotation: the staged certificate disappeared".into()))?;
+            let rotation = crate::identity::load_rotation(&dir)?
+                .ok_or_else(|| Error::Tls("rotation: tls/previous.* missing".into()))?;
+            let cert = crate::identity::read_pem_cert(&dir.tls_cert())?;
+            let key = crate::identity::read_pem_key(&dir.tls_key())?;
+            Ok((file, rotation, cert, key))
+        })
+        .await
+        .map_err(|_| Error::ShuttingDown)??;
+        let (file, rotation, cert, key) = made;
+        self.live_tls.replace(&cert, &key)?;
+        if let Ok(mut current) = self.rotation.write() {
+            *current = Some(Arc::new(rotation));
+        }
+        self.audit(
+            actor,
+            "identity.rotate_tls",
+            serde_json::json!({ "old_pin": file.old_pin, "new_pin": file.new_pin, "live": true }),
+        )
+        .await?;
+        tracing::info!(new_pin = %file.new_pin, "new TLS certificate in force without a restart; telling partners");
+        let (told, not_told) = crate::sync::announce_now(self, ANNOUNCE_DEADLINE).await;
+        Ok(LiveRotation {
+            file,
+            told,
+            not_told,
+        })
+    }
+}
