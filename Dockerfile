@@ -9,7 +9,7 @@
 #   docker run -d --name liaison -v liaison-data:/var/lib/liaison -p 7400:7400 liaison
 
 # --- build --------------------------------------------------------------------
-FROM rust:1.88-slim-bookworm AS build
+FROM rust:1.89-slim-bookworm AS build
 WORKDIR /src
 # No system protoc is needed: protox compiles the .proto files in build.rs.
 COPY Cargo.toml Cargo.lock ./
