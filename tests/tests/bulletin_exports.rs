@@ -148,3 +148,40 @@ fn bulletins_reach_misp_feed_and_taxii_with_only_visible_members() {
 fn analyst_path(path: &std::path::Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
+
+#[test]
+fn a_misp_file_export_says_bulletins_come_through_the_feed() {
+    let mut a = TestNode::init("Agency A (example)");
+    a.start();
+    let member = a.publish("phone", "+44 7700 900611", "green", &[]);
+    let out = a.tmp.path().join("event.json");
+    let export = |force: &str| {
+        let mut args = vec!["export", "--format", "misp", "--out", out.to_str().unwrap()];
+        if !force.is_empty() {
+            args.push(force);
+        }
+        let run = a.cli(&args);
+        assert!(run.status.success(), "{run:?}");
+        String::from_utf8_lossy(&run.stderr).into_owned()
+    };
+    assert!(!export("").contains("bulletin"));
+    a.cli_ok(&[
+        "bulletin",
+        "publish",
+        "--title",
+        TITLE,
+        "--indicator",
+        &member,
+        "--tlp",
+        "green",
+    ]);
+    let stderr = export("--force");
+    assert!(
+        stderr.contains("1 bulletin(s) are not in this one-event MISP export")
+            && stderr.contains("/misp-feed/"),
+        "{stderr}"
+    );
+    // The file is still exactly one event with the indicator.
+    let event: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(event["Event"]["Attribute"].as_array().unwrap().len(), 1);
+}
