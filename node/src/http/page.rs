@@ -71,7 +71,7 @@ pub fn walk(
             }
             // Bulletins are served as STIX reports (issue 15).
             let item = match stored.record.payload.bulletin() {
-                Some(_) => super::taxii_reports::bulletin_item(scope, stored, now)?,
+                Some(_) => super::taxii_reports::bulletin_item(node, scope, stored, now)?,
                 None => served(node, scope, stored, now, true)?,
             };
             if let Some(item) = item {

@@ -250,7 +250,13 @@ fn build(
         let object = match record.payload.bulletin() {
             Some(_) => {
                 let members = taxii_reports::visible_members(node, scope, &record.id)?;
-                report_object(record, &members)
+                report_object(record, &members).map(|mut report| {
+                    // A revoked bulletin stays visible as withdrawn, like an indicator.
+                    if item.revoked {
+                        report["revoked"] = serde_json::json!(true);
+                    }
+                    report
+                })
             }
             None => indicator_object(&export),
         };

@@ -15,6 +15,7 @@ use crate::store::{StoreError, StoredRecord};
 
 /// The bulletin as an item of a collection in `scope`, or `None`.
 pub(super) fn bulletin_item(
+    node: &Node,
     scope: Scope,
     stored: StoredRecord,
     now: i64,
@@ -29,10 +30,10 @@ pub(super) fn bulletin_item(
     if !in_scope || bulletin.valid_until_ms <= now {
         return Ok(None);
     }
-    Ok(Some(Item {
-        stored,
-        revoked: false,
-    }))
+    let revoked = node
+        .store
+        .is_tombstoned_by(&stored.record.id, &stored.record.origin())?;
+    Ok(Some(Item { stored, revoked }))
 }
 
 /// The members a report in `scope` may name: opened here, served here as
@@ -79,7 +80,7 @@ pub(super) fn by_report_id(
         return Ok(None);
     };
     match node.store.get(&id)? {
-        Some(stored) => bulletin_item(scope, stored, crate::now_ms()),
+        Some(stored) => bulletin_item(node, scope, stored, crate::now_ms()),
         None => Ok(None),
     }
 }
