@@ -131,7 +131,12 @@ def reports(address, client_dir):
         invalid.extend(validate(objects))
         result[collection.title] = {
             "reports": [
-                {"id": o["id"], "name": o["name"], "object_refs": sorted(o["object_refs"])}
+                {
+                    "id": o["id"],
+                    "name": o["name"],
+                    "object_refs": sorted(o["object_refs"]),
+                    "revoked": o.get("revoked", False),
+                }
                 for o in objects
                 if o["type"] == "report"
             ],

@@ -142,7 +142,22 @@ fn bulletins_reach_misp_feed_and_taxii_with_only_visible_members() {
         assert_eq!(allowed.len(), 2, "{taxii}");
         let amber_c = collection(&taxii, "TLP:AMBER");
         assert!(amber_c["reports"].as_array().unwrap().is_empty(), "{taxii}");
+        assert_eq!(reports[0]["revoked"], false);
     }
+
+    // Revoked: the feed event is tagged so, the report says `revoked`.
+    a.cli_ok(&["revoke", &bulletin, "--reason", "misattributed"]);
+    let analyst = a.issue("Analyst Two", "analyst");
+    let feed = check(&python, &["feed", &a.address(), analyst_path(&analyst)]);
+    let tags = strings(&feed["bulletins"][0]["tags"]);
+    assert!(tags.contains(&"liaison:revoked".to_string()), "{feed}");
+    let taxii = check(&python, &["reports", &a.address(), analyst_path(&analyst)]);
+    assert_eq!(
+        collection(&taxii, "All")["reports"][0]["revoked"],
+        true,
+        "{taxii}"
+    );
+    assert_eq!(taxii["invalid"], serde_json::json!([]), "{taxii}");
 }
 
 fn analyst_path(path: &std::path::Path) -> &str {

@@ -2,7 +2,8 @@
 //! holds, its attributes the members visible here (held, live; revoked ones
 //! `deleted`), `info` its title, tags its TLP (`tlp:…`), crime labels
 //! (`liaison:label="…"`) and countries (`liaison:country="…"`). The event uuid
-//! is derived from the bulletin's record id, so it is the same in every fetch.
+//! is derived from the bulletin's record id, so it is the same in every fetch;
+//! a revoked bulletin's event gains the tag `liaison:revoked`.
 //!
 //! Must never name a member this node holds no opening for (members withheld
 //! from this node are simply absent), and never serve an expired bulletin.
@@ -81,13 +82,18 @@ pub(super) fn events(node: &Node) -> Result<Vec<BulletinEvent>, HttpError> {
             .iter()
             .map(|i| i.stored.received_ms)
             .fold(stored.received_ms, i64::max);
+        let mut tags = tags(bulletin);
+        // Withdrawn by its origin: kept (MISP holds it already), marked so.
+        if node.store.is_tombstoned_by(&id, &stored.record.origin())? {
+            tags.push("liaison:revoked".to_string());
+        }
         let name = event_name(&id);
         events.push(BulletinEvent {
             uuid: crate::formats::stable_uuid("misp-event", name.as_bytes()).to_string(),
             name,
             info: bulletin.title.clone(),
             time,
-            tags: tags(bulletin),
+            tags,
             items,
         });
     }
