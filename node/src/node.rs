@@ -292,9 +292,11 @@ impl Node {
                 "only the origin agency can revoke its record; ask its origin to".into(),
             ));
         }
-        if stored.record.payload.indicator().is_none() {
+        // A bulletin can be withdrawn like an indicator (issue 15).
+        if stored.record.payload.indicator().is_none() && stored.record.payload.bulletin().is_none()
+        {
             return Err(Error::InvalidRequest(
-                "record_id: only an indicator record can be revoked".into(),
+                "record_id: only an indicator or a bulletin can be revoked".into(),
             ));
         }
         if self.store.is_tombstoned(&target)? {

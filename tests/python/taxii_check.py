@@ -9,6 +9,7 @@ connection checks that name (never skips verification). Prints one JSON line.
   taxii_check.py resume ADDRESS CLIENT_DIR ADDED_AFTER
   taxii_check.py get ADDRESS NODE_CRT CERT|- KEY|- PATH
   taxii_check.py feed ADDRESS CLIENT_DIR
+  taxii_check.py reports ADDRESS CLIENT_DIR
 """
 import json
 import ssl
@@ -117,6 +118,39 @@ def pull(address, client_dir, per_request):
     }
 
 
+def reports(address, client_dir):
+    """Per collection: its reports (id, name, object_refs) and indicator ids."""
+    from taxii2client.v21 import as_pages
+
+    server, collections, everything = taxii_collection(address, client_dir)
+    result, invalid = {}, []
+    for collection in collections:
+        objects = []
+        for envelope in as_pages(collection.get_objects, per_request=50):
+            objects.extend(envelope.get("objects", []))
+        invalid.extend(validate(objects))
+        result[collection.title] = {
+            "reports": [
+                {
+                    "id": o["id"],
+                    "name": o["name"],
+                    "object_refs": sorted(o["object_refs"]),
+                    "revoked": o.get("revoked", False),
+                }
+                for o in objects
+                if o["type"] == "report"
+            ],
+            "indicators": sorted(o["id"] for o in objects if o["type"] == "indicator"),
+        }
+    reports = result.get("All indicators", {}).get("reports", [])
+    one = everything.get_object(reports[0]["id"]) if reports else {}
+    return {
+        "collections": result,
+        "invalid": invalid,
+        "by_id": [o["id"] for o in one.get("objects", [])],
+    }
+
+
 def resume(address, client_dir, added_after):
     from taxii2client.v21 import as_pages
 
@@ -157,10 +191,19 @@ def feed(address, client_dir):
     manifest = s.get(f"{base}/manifest.json", timeout=30)
     manifest.raise_for_status()
     attributes, deleted, events = 0, 0, 0
+    bulletins = []
     for uuid in manifest.json():
         event = MISPEvent()
         event.load(s.get(f"{base}/{uuid}.json", timeout=30).text)
         events += 1
+        tags = sorted(t.name for t in event.tags)
+        if "liaison:bulletin" in tags:
+            bulletins.append({
+                "uuid": str(event.uuid),
+                "info": event.info,
+                "tags": tags,
+                "values": sorted(a.value for a in event.attributes),
+            })
         attributes += len(event.attributes)
         deleted += sum(1 for a in event.attributes if a.deleted)
         assert str(event.uuid) == uuid, (event.uuid, uuid)
@@ -174,10 +217,11 @@ def feed(address, client_dir):
         "hash_lines": len(lines),
         "hash_events": sorted({line.split(",")[1] for line in lines}),
         "manifest": sorted(manifest.json()),
+        "bulletins": bulletins,
     }
 
 
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
-    result = {"pull": pull, "resume": resume, "get": get, "feed": feed}[mode](*args)
+    result = {"pull": pull, "resume": resume, "get": get, "feed": feed, "reports": reports}[mode](*args)
     print(json.dumps(result))

@@ -281,3 +281,53 @@ async fn a_forged_opening_is_refused_and_the_bulletin_kept() {
     let reason = row["lastRejection"].as_str().unwrap_or_default();
     assert!(reason.contains("does not match the commitment"), "{row}");
 }
+
+#[test]
+fn a_revoked_bulletin_reaches_partners_marked_revoked() {
+    let mut a = TestNode::init("Agency A (example)");
+    let mut b = TestNode::init("Agency B (example)");
+    a.start();
+    b.start();
+    add(&a, &b, "green", &[]);
+    add(&b, &a, "green", &[]);
+    let member = a.publish("phone", "+44 7700 900531", "green", &[]);
+    let published = a.cli_json(&[
+        "bulletin",
+        "publish",
+        "--title",
+        "Withdrawn campaign (fictional)",
+        "--indicator",
+        &member,
+        "--tlp",
+        "green",
+    ]);
+    let bulletin = published["recordId"].as_str().unwrap().to_string();
+    assert!(eventually(WAIT, || shown(&b, &bulletin).is_some()));
+    assert_eq!(shown(&b, &bulletin).unwrap()["revoked"], false);
+
+    // Only the origin may withdraw it; a reason is required as for indicators.
+    let out = b.cli(&["revoke", &bulletin, "--reason", "not ours"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only the origin"));
+
+    let revoked = a.cli_json(&["revoke", &bulletin, "--reason", "campaign misattributed"]);
+    assert!(revoked["revocationId"].is_string(), "{revoked}");
+    assert_eq!(shown(&a, &bulletin).unwrap()["revoked"], true);
+    let arrived = eventually(WAIT, || {
+        shown(&b, &bulletin).is_some_and(|v| v["revoked"] == true)
+    });
+    assert!(
+        arrived,
+        "B never learned of the revocation; log:\n{}",
+        b.log()
+    );
+    let text = b.cli_ok(&["bulletin", "show", &bulletin]);
+    assert!(text.contains("REVOKED"), "{text}");
+    let list = b.cli_ok(&["bulletin", "list"]);
+    assert!(list.contains("[REVOKED]"), "{list}");
+    // Revoking it twice is a conflict; the member indicator stays live.
+    let out = a.cli(&["revoke", &bulletin, "--reason", "again"]);
+    assert!(!out.status.success());
+    let found = b.cli_json(&["search", "+44 7700 900531"]);
+    assert_eq!(found["records"].as_array().unwrap().len(), 1, "{found}");
+}

@@ -9,6 +9,7 @@ mod analyst;
 mod audit;
 mod bench;
 mod bulk;
+mod bulletin_exports;
 mod bulletins;
 mod cli_help;
 mod crash;

@@ -38,7 +38,7 @@ fn script() -> PathBuf {
 }
 
 /// Runs a mode of taxii_check.py; its one JSON line.
-fn check(python: &str, args: &[&str]) -> Value {
+pub(crate) fn check(python: &str, args: &[&str]) -> Value {
     let script = script();
     let mut all = vec![script.to_str().expect("utf-8 path")];
     all.extend_from_slice(args);
@@ -53,7 +53,7 @@ fn check(python: &str, args: &[&str]) -> Value {
 }
 
 /// The interpreter, or `None` (after saying why) when the test must skip.
-fn python_with_packages() -> Option<String> {
+pub(crate) fn python_with_packages() -> Option<String> {
     let python = python();
     let imports = "import taxii2client, stix2validator, pymisp";
     let run = run_python(&python, &["-c", imports], PYTHON_TIMEOUT);

@@ -58,6 +58,7 @@ pub fn view_of(node: &Node, stored: &StoredRecord) -> Result<Option<proto::Bulle
         members_total: total,
         withheld: total.saturating_sub(members.len() as u32),
         members,
+        revoked: node.store.is_tombstoned_by(&record.id, &record.origin())?,
     }))
 }
 

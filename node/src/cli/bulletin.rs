@@ -131,9 +131,10 @@ pub async fn bulletin(dir: &NodeDir, command: BulletinCommand) -> Result<()> {
             }
             for b in &listed.bulletins {
                 out!(
-                    "{}  {:<6} {}  ({} of {} members visible; from {})",
+                    "{}  {:<6} {}{}  ({} of {} members visible; from {})",
                     super::ids::short(&b.record_id),
                     tlp_name(b.tlp),
+                    if b.revoked { "[REVOKED] " } else { "" },
                     b.title,
                     b.members.len(),
                     b.members_total,
@@ -159,6 +160,9 @@ pub async fn bulletin(dir: &NodeDir, command: BulletinCommand) -> Result<()> {
 
 fn print_view(b: &proto::BulletinView) {
     out!("Bulletin {}", b.record_id);
+    if b.revoked {
+        out!("  REVOKED by its origin");
+    }
     out!("  title:    {}", b.title);
     out!("  TLP:      {}", tlp_name(b.tlp));
     out!("  from:     {}", origin(b));

@@ -91,7 +91,8 @@ pub enum Command {
     Lookup(Box<lookup::LookupArgs>),
     /// Withdraw one of this agency's records everywhere it travelled.
     Revoke {
-        /// The record to withdraw (its 64-hex id, as `publish` and `list` print).
+        /// The record to withdraw: an indicator or a bulletin (its 64-hex id, as
+        /// `publish`, `list` and `bulletin list` print).
         record_id: String,
         /// Why it is withdrawn; travels with the signed revocation to every partner.
         #[arg(long)]

@@ -9,6 +9,7 @@
 //! event's date and timestamp are the receipt time of its newest record, so
 //! MISP fetches it again when it grows. Attributes are exactly the MISP
 //! export's ([`crate::formats::misp::MispWriter`]), revoked ones `deleted`.
+//! Bulletins are extra events, one each (`misp_feed_bulletins`).
 //! Must never serve past the durable change-log position.
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use md5::{Digest, Md5};
 use serde_json::{json, Map, Value};
 
 use super::errors::HttpError;
+use super::misp_feed_bulletins as bulletins;
 use super::page::{self, Item, Scope};
 use crate::formats::misp::{attribute_value, MispWriter};
 use crate::formats::time::format_date;
@@ -110,6 +112,10 @@ async fn manifest(State(node): State<Arc<Node>>, request: Request) -> Result<Res
             });
             manifest.insert(event_uuid(&work, block), entry);
         }
+        for event in bulletins::events(&work)? {
+            let entry = bulletins::manifest_entry(&work, &event);
+            manifest.insert(event.uuid, entry);
+        }
         Ok(manifest)
     })
     .await?;
@@ -137,7 +143,14 @@ async fn event(
         // UUIDv5 ids do not invert; the feed has one block per 1000 changes,
         // so trying each is cheap (one SHA-1 per block).
         let Some(block) = blocks(&work).find(|b| event_uuid(&work, *b) == uuid) else {
-            return Ok(None);
+            let events = bulletins::events(&work)?;
+            let Some(event) = events.iter().find(|e| e.uuid == uuid) else {
+                return Ok(None);
+            };
+            return Ok(Some((
+                bulletins::event_body(&work, event)?,
+                event.items.len(),
+            )));
         };
         let items = block_items(&work, block)?;
         let time = block_time(&work, block)?.unwrap_or(0);
@@ -182,6 +195,15 @@ async fn hashes(State(node): State<Arc<Node>>, request: Request) -> Result<Respo
                 if let Some(indicator) = item.stored.record.payload.indicator() {
                     let digest = Md5::digest(attribute_value(indicator).as_bytes());
                     body.push_str(&format!("{},{uuid}\n", hex::encode(digest)));
+                    lines += 1;
+                }
+            }
+        }
+        for event in bulletins::events(&work)? {
+            for item in &event.items {
+                if let Some(indicator) = item.stored.record.payload.indicator() {
+                    let digest = Md5::digest(attribute_value(indicator).as_bytes());
+                    body.push_str(&format!("{},{}\n", hex::encode(digest), event.uuid));
                     lines += 1;
                 }
             }

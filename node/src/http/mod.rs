@@ -13,10 +13,12 @@
 
 mod errors;
 mod misp_feed;
+mod misp_feed_bulletins;
 mod page;
 mod query;
 mod taxii;
 mod taxii_objects;
+mod taxii_reports;
 
 pub use errors::{HttpError, TAXII_MEDIA};
 

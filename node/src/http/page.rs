@@ -3,7 +3,7 @@
 //! starts at a change-log position (the `next` token, or where `added_after`
 //! falls, found by binary search: receipt order is change-log order) and stops
 //! after `limit` matches or [`MAX_SCAN`] entries. Never serves past the durable
-//! position, an expired record, or anything but indicators.
+//! position, an expired record, or anything but indicators and bulletins.
 
 use crate::node::Node;
 use crate::record::{NodeId, Tlp};
@@ -35,7 +35,7 @@ pub struct Page {
     pub next: Option<u64>,
 }
 
-/// Up to `limit` indicators in `scope` after change-log position `after`,
+/// Up to `limit` indicators and bulletins in `scope` after change-log position `after`,
 /// received after `added_after` when given.
 pub fn walk(
     node: &Node,
@@ -69,7 +69,12 @@ pub fn walk(
             if added_after.is_some_and(|ms| stored.received_ms <= ms) {
                 continue;
             }
-            if let Some(item) = served(node, scope, stored, now, true)? {
+            // Bulletins are served as STIX reports (issue 15).
+            let item = match stored.record.payload.bulletin() {
+                Some(_) => super::taxii_reports::bulletin_item(node, scope, stored, now)?,
+                None => served(node, scope, stored, now, true)?,
+            };
+            if let Some(item) = item {
                 items.push(item);
             }
         }

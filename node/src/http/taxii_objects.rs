@@ -1,7 +1,7 @@
 //! TAXII 2.1 object endpoints: `objects`, `objects/{id}`, `objects/{id}/versions`
 //! and `manifest`. Objects are exactly the STIX export's: each indicator
 //! ([`crate::formats::stix::indicator_object`], revoked ones `revoked: true`),
-//! preceded in its page by its origin's identity, and the first page of a
+//! bulletins as `report`s ([`taxii_reports`]), each preceded in its page by its origin's identity, and the first page of a
 //! collection by the fixed objects every export starts with (TLP markings,
 //! extension definitions). `limit` counts indicators. Must never build a page
 //! any other way than [`page::walk`] (O(page)) or a public-id lookup (O(log N)).
@@ -18,7 +18,8 @@ use super::errors::HttpError;
 use super::page::{self, Item};
 use super::query::{self, Query, VersionMatch};
 use super::taxii::{admit, taxii_response, Collection, STIX_MEDIA};
-use crate::formats::stix::{fixed_objects, indicator_object, origin_identity};
+use super::taxii_reports;
+use crate::formats::stix::{fixed_objects, indicator_object, origin_identity, report_object};
 use crate::formats::time::{format_ms, parse_ms};
 use crate::formats::ExportRecord;
 use crate::node::Node;
@@ -158,7 +159,7 @@ async fn answer(
         } else {
             usize::MAX
         };
-        let (served, used) = build(&node, &items, with_fixed, limit);
+        let (served, used) = build(&node, scope, &items, with_fixed, limit)?;
         let next = match used < items.len() {
             // Cut short by `limit`: go on after the last indicator served.
             true => items[..used].last().map(|i| i.stored.local_seq).or(next),
@@ -187,6 +188,13 @@ fn by_id(node: &Node, scope: page::Scope, ids: &[String]) -> Result<Vec<Item>, H
     let now = crate::now_ms();
     let mut items = Vec::new();
     for id in ids {
+        if let Some(uuid) = id
+            .strip_prefix("report--")
+            .and_then(|u| uuid::Uuid::try_parse(u).ok())
+        {
+            items.extend(taxii_reports::by_report_id(node, scope, &uuid)?);
+            continue;
+        }
         let Some(uuid) = id
             .strip_prefix("indicator--")
             .and_then(|u| uuid::Uuid::try_parse(u).ok())
@@ -208,7 +216,13 @@ fn by_id(node: &Node, scope: page::Scope, ids: &[String]) -> Result<Vec<Item>, H
 /// `limit` leaves room), then per indicator its origin's identity (first time
 /// in the page) and itself; at most `limit` objects, but always at least one
 /// indicator. Returns them and how many items they used.
-fn build(node: &Node, items: &[Item], with_fixed: bool, limit: usize) -> (Vec<Served>, usize) {
+fn build(
+    node: &Node,
+    scope: page::Scope,
+    items: &[Item],
+    with_fixed: bool,
+    limit: usize,
+) -> Result<(Vec<Served>, usize), HttpError> {
     let names = page::origin_names(node, items);
     let mut served = Vec::with_capacity(items.len().min(limit) + 2);
     let fixed = fixed_objects();
@@ -233,7 +247,20 @@ fn build(node: &Node, items: &[Item], with_fixed: bool, limit: usize) -> (Vec<Se
             revoked: item.revoked,
             received_ms: item.stored.received_ms,
         };
-        let Some(object) = indicator_object(&export) else {
+        let object = match record.payload.bulletin() {
+            Some(_) => {
+                let members = taxii_reports::visible_members(node, scope, &record.id)?;
+                report_object(record, &members).map(|mut report| {
+                    // A revoked bulletin stays visible as withdrawn, like an indicator.
+                    if item.revoked {
+                        report["revoked"] = serde_json::json!(true);
+                    }
+                    report
+                })
+            }
+            None => indicator_object(&export),
+        };
+        let Some(object) = object else {
             used += 1;
             continue;
         };
@@ -251,7 +278,7 @@ fn build(node: &Node, items: &[Item], with_fixed: bool, limit: usize) -> (Vec<Se
         used += 1;
         any = true;
     }
-    (served, used)
+    Ok((served, used))
 }
 
 /// The `match[…]` filters on one object.

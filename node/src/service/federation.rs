@@ -486,8 +486,13 @@ pub(crate) fn may_send(node: &Node, grant: &Grant, stored: &StoredRecord) -> Res
     let Some(target) = node.store.get(&referenced)? else {
         return Ok(false);
     };
-    let Some(markings) = target.record.payload.indicator() else {
-        return Ok(false);
+    // A revocation may refer to a bulletin (issue 15); a sighting never does.
+    let markings: &dyn policy::Markings = match &target.record.payload.body {
+        Body::Indicator(indicator) => indicator,
+        Body::Bulletin(bulletin) if matches!(stored.record.payload.body, Body::Revocation(_)) => {
+            bulletin
+        }
+        _ => return Ok(false),
     };
     let target_provenance = Provenance {
         origin: target.record.origin(),

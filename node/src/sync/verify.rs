@@ -14,7 +14,7 @@ use crate::identity::Bundle;
 use crate::node::Node;
 use crate::policy::{self, Grant, Provenance};
 use crate::proto;
-use crate::record::{Body, Envelope, Indicator, NodeId, RecordId, VerifiedRecord};
+use crate::record::{Body, Bulletin, Envelope, Indicator, NodeId, RecordId, VerifiedRecord};
 use crate::store::PartnerEntry;
 
 /// What to store, what to keep for a retry, and what to count against the sender.
@@ -69,7 +69,7 @@ impl From<&str> for Refusal {
 /// being stored yet: this batch's accepted records and the previous batch's.
 #[derive(Default)]
 pub struct Known {
-    indicators: HashMap<RecordId, (NodeId, Option<Indicator>)>,
+    indicators: HashMap<RecordId, (NodeId, Option<Target>)>,
 }
 
 impl Known {
@@ -82,9 +82,12 @@ impl Known {
     }
 
     fn add(&mut self, record: &VerifiedRecord) {
-        let indicator = record.payload.indicator().cloned();
-        self.indicators
-            .insert(record.id, (record.origin(), indicator));
+        let target = match &record.payload.body {
+            Body::Indicator(i) => Some(Target::Indicator(i.clone())),
+            Body::Bulletin(b) => Some(Target::Bulletin(b.clone())),
+            _ => None,
+        };
+        self.indicators.insert(record.id, (record.origin(), target));
     }
 }
 
@@ -276,13 +279,18 @@ fn check_record(
     match &record.payload.body {
         Body::Indicator(indicator) => {
             if let Some(target) = indicator.supersedes {
-                check_same_origin(find_target(node, known, &target)?, origin, "supersede")?;
+                check_same_origin(
+                    find_target(node, known, &target, false)?,
+                    origin,
+                    "supersede",
+                )?;
             }
             Ok(policy::check_incoming(
                 own, sender, provenance, trusted, indicator,
             )?)
         }
-        Body::Revocation(r) => match find_target(node, known, &r.record_id)? {
+        // A revocation may withdraw a bulletin too; it follows the bulletin's markings.
+        Body::Revocation(r) => match find_target(node, known, &r.record_id, true)? {
             Some(target) => {
                 check_same_origin(Some(target.clone()), origin, "revoke")?;
                 let (target_origin, markings) = target;
@@ -307,7 +315,7 @@ fn check_record(
         Body::Bulletin(bulletin) => Ok(policy::check_incoming(
             own, sender, provenance, trusted, bulletin,
         )?),
-        Body::Sighting(s) => match find_target(node, known, &s.record_id)? {
+        Body::Sighting(s) => match find_target(node, known, &s.record_id, false)? {
             Some((target_origin, markings)) => Ok(policy::check_incoming_reference(
                 own,
                 sender,
@@ -350,28 +358,64 @@ fn find_target(
     node: &Node,
     known: &Known,
     id: &RecordId,
-) -> Result<Option<(NodeId, Indicator)>, Refusal> {
+    bulletins: bool,
+) -> Result<Option<(NodeId, Target)>, Refusal> {
     let not_indicator = || Refusal::from("refers to a record that is not an indicator");
-    if let Some((origin, indicator)) = known.indicators.get(id) {
-        let indicator = indicator.clone().ok_or_else(not_indicator)?;
-        return Ok(Some((*origin, indicator)));
+    let allowed = |target: Option<Target>| match target {
+        Some(Target::Bulletin(_)) if !bulletins => Err(not_indicator()),
+        Some(target) => Ok(target),
+        None => Err(not_indicator()),
+    };
+    if let Some((origin, target)) = known.indicators.get(id) {
+        return Ok(Some((*origin, allowed(target.clone())?)));
     }
     let stored = node
         .store
         .get(id)
         .map_err(|e| Refusal::Temporary(format!("reading the referenced record: {e}")))?;
-    match stored {
-        Some(stored) => match stored.record.payload.indicator() {
-            Some(indicator) => Ok(Some((stored.record.origin(), indicator.clone()))),
-            None => Err(not_indicator()),
-        },
-        None => Ok(None),
+    let Some(stored) = stored else {
+        return Ok(None);
+    };
+    let target = match &stored.record.payload.body {
+        Body::Indicator(i) => Some(Target::Indicator(i.clone())),
+        Body::Bulletin(b) => Some(Target::Bulletin(b.clone())),
+        _ => None,
+    };
+    Ok(Some((stored.record.origin(), allowed(target)?)))
+}
+
+/// What a reference may point at: an indicator, or (a revocation only) a
+/// bulletin; the sharing rules read either's markings.
+#[derive(Clone)]
+pub enum Target {
+    Indicator(Indicator),
+    Bulletin(Bulletin),
+}
+
+impl policy::Markings for Target {
+    fn tlp(&self) -> crate::record::Tlp {
+        match self {
+            Target::Indicator(i) => i.tlp,
+            Target::Bulletin(b) => b.tlp,
+        }
+    }
+    fn handling(&self) -> &[crate::record::HandlingCode] {
+        match self {
+            Target::Indicator(i) => &i.handling,
+            Target::Bulletin(b) => &b.handling,
+        }
+    }
+    fn recipients(&self) -> &[NodeId] {
+        match self {
+            Target::Indicator(i) => &i.recipients,
+            Target::Bulletin(b) => &b.recipients,
+        }
     }
 }
 
 /// Only a record's origin may revoke or supersede it.
 fn check_same_origin(
-    target: Option<(NodeId, Indicator)>,
+    target: Option<(NodeId, Target)>,
     origin: NodeId,
     what: &str,
 ) -> Result<(), Refusal> {

@@ -1,6 +1,7 @@
 //! Bulletins in a STIX export (issue 15): each bulletin this node holds becomes
 //! a `report` whose `object_refs` are the members visible here (held, and within
 //! `--max-tlp`). Every bulletin's signature is checked again before it is written.
+//! A MISP export (one event) only notes that bulletins come through the MISP feed.
 
 use std::io::Write;
 
@@ -70,6 +71,27 @@ pub(super) async fn export_reports<W: Write>(
             true => counts.exported += 1,
             false => counts.skipped += 1,
         }
+    }
+    Ok(())
+}
+
+/// A MISP export is one event (what MISP's "import event" expects), so it
+/// cannot also carry bulletins, which are events of their own: MISP gets them,
+/// one event each, from the node's MISP feed. Says so when there are any.
+pub(super) async fn note_misp_feed(
+    mut analyst: proto::analyst_client::AnalystClient<tonic::transport::Channel>,
+) -> Result<()> {
+    let listed = analyst
+        .list_bulletins(proto::ListBulletinsRequest {})
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    if !listed.bulletins.is_empty() {
+        eprintln!(
+            "note: {} bulletin(s) are not in this one-event MISP export; a MISP instance \
+             receives each as an event of its own from the node's MISP feed (/misp-feed/)",
+            listed.bulletins.len()
+        );
     }
     Ok(())
 }

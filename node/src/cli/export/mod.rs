@@ -162,8 +162,12 @@ pub async fn export(dir: &NodeDir, args: ExportArgs) -> Result<()> {
         }
     }
     progress.finish_and_clear();
-    if let Writer::Stix(stix) = &mut writer {
-        bulletins::export_reports(stix, analyst, args.max_tlp, &mut counts).await?;
+    match &mut writer {
+        Writer::Stix(stix) => {
+            bulletins::export_reports(stix, analyst, args.max_tlp, &mut counts).await?
+        }
+        Writer::Misp(_) => bulletins::note_misp_feed(analyst).await?,
+        Writer::Csv(_) => {}
     }
     let out = writer.finish()?;
     out.into_inner()

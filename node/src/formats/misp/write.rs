@@ -36,12 +36,19 @@ impl<W: Write> MispWriter<W> {
     /// Writes the event head. `event_name` makes the event uuid (e.g. the
     /// exporting node's id and the export's filters); `info` is the event title;
     /// `date_ms` the event date (e.g. the export time).
-    pub fn begin(
+    pub fn begin(out: W, event_name: &str, info: &str, date_ms: i64) -> Result<Self, FormatError> {
+        Self::begin_tagged(out, event_name, info, date_ms, &[])
+    }
+
+    /// [`MispWriter::begin`] with event-level tags (e.g. a bulletin's TLP and labels).
+    pub fn begin_tagged(
         mut out: W,
         event_name: &str,
         info: &str,
         date_ms: i64,
+        tags: &[String],
     ) -> Result<Self, FormatError> {
+        let tags: Vec<Value> = tags.iter().map(|name| json!({ "name": name })).collect();
         let head = json!({
             "uuid": stable_uuid("misp-event", event_name.as_bytes()).to_string(),
             "info": info,
@@ -51,7 +58,7 @@ impl<W: Write> MispWriter<W> {
             "threat_level_id": "4",
             "analysis": "2",
             "published": false,
-            "Tag": [],
+            "Tag": tags,
         });
         let head = serde_json::to_string(&head)?;
         // Reopen the head object to append the attribute list to it.

@@ -1,0 +1,86 @@
+//! Bulletins in TAXII collections (issue 15), as STIX `report` objects
+//! ([`crate::formats::stix::report_object`]): a collection holds the live
+//! bulletins of its scope (the TLP collections those of their TLP), and a
+//! report's `object_refs` name only members this node holds an opening for and
+//! serves as indicators, and in a TLP collection only members at or below that
+//! TLP (a report shared onwards at GREEN never names an AMBER indicator).
+//!
+//! Must never name a member withheld from this node, nor serve an expired bulletin.
+
+use super::page::{self, Item, Scope};
+use crate::formats::record_uuid;
+use crate::node::Node;
+use crate::record::RecordId;
+use crate::store::{StoreError, StoredRecord};
+
+/// The bulletin as an item of a collection in `scope`, or `None`.
+pub(super) fn bulletin_item(
+    node: &Node,
+    scope: Scope,
+    stored: StoredRecord,
+    now: i64,
+) -> Result<Option<Item>, StoreError> {
+    let Some(bulletin) = stored.record.payload.bulletin() else {
+        return Ok(None);
+    };
+    let in_scope = match scope {
+        Scope::All => true,
+        Scope::Tlp(tlp) => bulletin.tlp == tlp,
+    };
+    if !in_scope || bulletin.valid_until_ms <= now {
+        return Ok(None);
+    }
+    let revoked = node
+        .store
+        .is_tombstoned_by(&stored.record.id, &stored.record.origin())?;
+    Ok(Some(Item { stored, revoked }))
+}
+
+/// The members a report in `scope` may name: opened here, served here as
+/// STIX indicators, and within the collection's TLP.
+pub(super) fn visible_members(
+    node: &Node,
+    scope: Scope,
+    bulletin: &RecordId,
+) -> Result<Vec<RecordId>, StoreError> {
+    let now = crate::now_ms();
+    let mut members = Vec::new();
+    for opening in node.store.openings(bulletin)? {
+        let Some(stored) = node.store.get(&opening.record_id)? else {
+            continue;
+        };
+        let Some(item) = page::served(node, Scope::All, stored, now, true)? else {
+            continue;
+        };
+        let tlp = item.stored.record.payload.indicator().map(|i| i.tlp);
+        let within = match scope {
+            Scope::All => true,
+            Scope::Tlp(max) => tlp.is_some_and(|t| t <= max),
+        };
+        if within {
+            members.push(opening.record_id);
+        }
+    }
+    Ok(members)
+}
+
+/// The bulletin whose report id is `report--{uuid}`, as an item in `scope`.
+/// Bulletins are few: a scan of their ids costs one hash each.
+pub(super) fn by_report_id(
+    node: &Node,
+    scope: Scope,
+    uuid: &uuid::Uuid,
+) -> Result<Option<Item>, StoreError> {
+    let Some(id) = node
+        .store
+        .bulletin_ids()?
+        .into_iter()
+        .find(|id| record_uuid(id) == *uuid)
+    else {
+        return Ok(None);
+    };
+    match node.store.get(&id)? {
+        Some(stored) => bulletin_item(node, scope, stored, crate::now_ms()),
+        None => Ok(None),
+    }
+}
