@@ -113,6 +113,10 @@ impl LabNode {
             .arg("--dir")
             .arg(&dir.root)
             .env("LIAISON_LOG", "warn")
+            // Two malloc arenas, as the systemd unit sets: glibc's default of
+            // 8 per core keeps freed memory of the blocking pool's threads
+            // resident (docs/BENCHMARKS.md, "Space and memory").
+            .env("MALLOC_ARENA_MAX", malloc_arena_max())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(log)
@@ -329,4 +333,9 @@ pub fn request(kind: proto::IndicatorKind, value: &str, tlp: proto::Tlp) -> prot
         tlp: tlp as i32,
         ..Default::default()
     }
+}
+
+/// The malloc arena limit for spawned nodes: the caller's own setting if it has one.
+fn malloc_arena_max() -> String {
+    std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "2".into())
 }
