@@ -30,7 +30,7 @@ fn decode_run(
 ) -> Result<Vec<(u64, RecordId)>, StoreError> {
     let (key, value) = entry?;
     let first = keys::decode_u64(&key, &key[1..])?;
-    if value.is_empty() || value.len() % 32 != 0 {
+    if value.is_empty() || !value.len().is_multiple_of(32) {
         return Err(corrupt(&key, "change-log run is not a list of record ids"));
     }
     value

@@ -64,7 +64,7 @@ fn encode(entries: &[(i64, RecordId)]) -> Option<(i64, Vec<u8>)> {
 }
 
 fn decode(key: &[u8], value: &[u8]) -> Result<Vec<(i64, RecordId)>, StoreError> {
-    if value.is_empty() || value.len() % ENTRY != 0 {
+    if value.is_empty() || !value.len().is_multiple_of(ENTRY) {
         return Err(keys::corrupt(key, "expiry group is not a list of entries"));
     }
     value
