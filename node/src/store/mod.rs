@@ -282,6 +282,8 @@ fn check_schema(main: &sled::Tree, path: &str) -> Result<(), StoreError> {
 #[cfg(test)]
 mod layout_tests;
 #[cfg(test)]
+mod space_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_hardening;
