@@ -81,8 +81,14 @@ impl LabNode {
         let address_file = dir.bound_address();
         // Up to 30 s: opening a large store on a busy machine takes a while.
         for _ in 0..3000 {
-            if address_file.exists() {
+            if address_written(&address_file) {
                 break;
+            }
+            if task.is_finished() {
+                // Say why it stopped, not that port 0 cannot be reached.
+                let outcome = task.await.context("node task")?;
+                let reason = outcome.err().map_or("no error".into(), |e| e.to_string());
+                anyhow::bail!("{name} stopped at start: {reason}");
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
@@ -124,7 +130,7 @@ impl LabNode {
             .with_context(|| format!("starting {name}"))?;
         let mut child = Killed(Some(child));
         for _ in 0..3000 {
-            if address_file.exists() {
+            if address_written(&address_file) {
                 break;
             }
             if let Some(status) = child
@@ -338,4 +344,10 @@ pub fn request(kind: proto::IndicatorKind, value: &str, tlp: proto::Tlp) -> prot
 /// The malloc arena limit for spawned nodes: the caller's own setting if it has one.
 fn malloc_arena_max() -> String {
     std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "2".into())
+}
+
+/// Whether a starting node has written its bound address: the file exists
+/// before its content does, and an empty read is not an address.
+fn address_written(path: &std::path::Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|address| !address.trim().is_empty())
 }
