@@ -75,10 +75,10 @@ impl LabNode {
         let config = dir.load_config()?;
         let name = config.name.clone();
         let node_id = dir.load_identity(&config)?.node_id().to_hex();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let (trigger, shutdown) = Shutdown::new();
-        let task = tokio::spawn(crate::server::run(dir.clone(), listener, shutdown));
         let address_file = dir.bound_address();
+        let (mut trigger, mut shutdown) = Shutdown::new();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let mut task = tokio::spawn(crate::server::run(dir.clone(), listener, shutdown));
         // Up to 30 s: opening a large store on a busy machine takes a while.
         for _ in 0..3000 {
             if address_written(&address_file) {
@@ -88,7 +88,16 @@ impl LabNode {
                 // Say why it stopped, not that port 0 cannot be reached.
                 let outcome = task.await.context("node task")?;
                 let reason = outcome.err().map_or("no error".into(), |e| e.to_string());
-                anyhow::bail!("{name} stopped at start: {reason}");
+                // sled's flusher thread may still hold the lock of a store that
+                // was just closed (a preload): try again shortly.
+                if !reason.contains("could not acquire lock") {
+                    anyhow::bail!("{name} stopped at start: {reason}");
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                (trigger, shutdown) = Shutdown::new();
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                task = tokio::spawn(crate::server::run(dir.clone(), listener, shutdown));
+                continue;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
