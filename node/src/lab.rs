@@ -75,14 +75,29 @@ impl LabNode {
         let config = dir.load_config()?;
         let name = config.name.clone();
         let node_id = dir.load_identity(&config)?.node_id().to_hex();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let (trigger, shutdown) = Shutdown::new();
-        let task = tokio::spawn(crate::server::run(dir.clone(), listener, shutdown));
         let address_file = dir.bound_address();
+        let (mut trigger, mut shutdown) = Shutdown::new();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let mut task = tokio::spawn(crate::server::run(dir.clone(), listener, shutdown));
         // Up to 30 s: opening a large store on a busy machine takes a while.
         for _ in 0..3000 {
-            if address_file.exists() {
+            if address_written(&address_file) {
                 break;
+            }
+            if task.is_finished() {
+                // Say why it stopped, not that port 0 cannot be reached.
+                let outcome = task.await.context("node task")?;
+                let reason = outcome.err().map_or("no error".into(), |e| e.to_string());
+                // sled's flusher thread may still hold the lock of a store that
+                // was just closed (a preload): try again shortly.
+                if !reason.contains("could not acquire lock") {
+                    anyhow::bail!("{name} stopped at start: {reason}");
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                (trigger, shutdown) = Shutdown::new();
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                task = tokio::spawn(crate::server::run(dir.clone(), listener, shutdown));
+                continue;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
@@ -113,6 +128,10 @@ impl LabNode {
             .arg("--dir")
             .arg(&dir.root)
             .env("LIAISON_LOG", "warn")
+            // Two malloc arenas, as the systemd unit sets: glibc's default of
+            // 8 per core keeps freed memory of the blocking pool's threads
+            // resident (docs/BENCHMARKS.md, "Space and memory").
+            .env("MALLOC_ARENA_MAX", malloc_arena_max())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(log)
@@ -120,7 +139,7 @@ impl LabNode {
             .with_context(|| format!("starting {name}"))?;
         let mut child = Killed(Some(child));
         for _ in 0..3000 {
-            if address_file.exists() {
+            if address_written(&address_file) {
                 break;
             }
             if let Some(status) = child
@@ -377,4 +396,15 @@ pub fn request(kind: proto::IndicatorKind, value: &str, tlp: proto::Tlp) -> prot
         tlp: tlp as i32,
         ..Default::default()
     }
+}
+
+/// The malloc arena limit for spawned nodes: the caller's own setting if it has one.
+fn malloc_arena_max() -> String {
+    std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "2".into())
+}
+
+/// Whether a starting node has written its bound address: the file exists
+/// before its content does, and an empty read is not an address.
+fn address_written(path: &std::path::Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|address| !address.trim().is_empty())
 }

@@ -1,7 +1,7 @@
 //! What storing a record does to other records: a revocation or a superseding
 //! version tombstones its target (the target leaves the value index and is kept
-//! only as a tombstone), a sighting is indexed under the record it sighted, and
-//! retention purges records past their valid-until.
+//! only as a tombstone), and a sighting is indexed under the record it sighted.
+//! (Retention, which purges records past their expiry, is in `expiry.rs`.)
 //!
 //! A tombstone may arrive before its target (relays reorder); it is kept, the
 //! target is never indexed when it comes, and the revocation is announced again
@@ -31,7 +31,6 @@ impl Store {
     pub(super) fn stage_effects(
         &self,
         record: &VerifiedRecord,
-        received_ms: i64,
         batch: &mut sled::Batch,
         staged: &mut Staged,
     ) -> Result<Option<RecordId>, StoreError> {
@@ -46,10 +45,6 @@ impl Store {
                     batch.insert(index.clone(), &[][..]);
                     staged.indexed.insert((record.id, record.origin()), index);
                 }
-                // Revoked or not, the record leaves at its valid-until, or
-                // earlier at the local maximum retention (the bytes stay as signed).
-                let expires = self.effective_expiry(indicator.valid_until_ms, received_ms);
-                batch.insert(keys::expiry(expires, &record.id), &[][..]);
                 if let Some(earlier) = indicator.supersedes {
                     self.stage_tombstone(earlier, record, batch, staged)?;
                 }
@@ -60,10 +55,9 @@ impl Store {
             Body::Sighting(sighting) => {
                 batch.insert(keys::sighting(&sighting.record_id, &record.id), &[][..])
             }
-            Body::Bulletin(bulletin) => {
+            Body::Bulletin(_) => {
+                // Its expiry is staged with the indicators' (records.rs).
                 self.stage_bulletin(&record.id, batch);
-                let expires = self.effective_expiry(bulletin.valid_until_ms, received_ms);
-                batch.insert(keys::expiry(expires, &record.id), &[][..]);
             }
         }
         Ok(announce)
@@ -136,45 +130,5 @@ impl Store {
             ids.push(keys::trailing_id(&key)?);
         }
         Ok(ids)
-    }
-
-    /// Removes, in one batch, records whose valid-until is before `now_ms`: the
-    /// record, its index and expiry entries, and the sightings indexed under it.
-    /// Only the committer calls this. Returns the purged ids.
-    pub(crate) fn purge_expired(&self, now_ms: i64) -> Result<Vec<RecordId>, StoreError> {
-        let mut batch = sled::Batch::default();
-        let mut purged = Vec::new();
-        let mut held = super::held::HeldDelta::default();
-        let start = [keys::EXPIRY];
-        for entry in self
-            .tree()
-            .range(start.to_vec()..keys::expiry_until(now_ms))
-        {
-            let (key, _) = entry?;
-            let id = keys::trailing_id(&key)?;
-            batch.remove(key);
-            if let Some(stored) = self.get(&id)? {
-                if let Some(indicator) = stored.record.payload.indicator() {
-                    batch.remove(keys::index(indicator.kind, &indicator.value, &id));
-                }
-                held.add(stored.record.origin(), -1);
-            }
-            batch.remove(keys::record(&id));
-            batch.remove(keys::public_id(&super::public_uuid(&id)));
-            for sighting in self.sightings_of(&id)? {
-                batch.remove(keys::sighting(&id, &sighting));
-            }
-            self.stage_bulletin_purge(&id, &mut batch)?;
-            purged.push(id);
-        }
-        if purged.is_empty() {
-            return Ok(purged);
-        }
-        let count = self.record_count().saturating_sub(purged.len() as u64);
-        batch.insert(keys::meta(keys::META_RECORDS), &count.to_be_bytes()[..]);
-        self.stage_held(&held, &mut batch)?;
-        self.apply_gated(batch)?;
-        self.set_record_count(count);
-        Ok(purged)
     }
 }

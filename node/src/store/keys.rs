@@ -9,11 +9,12 @@ use crate::record::{NodeId, RecordId};
 pub const RECORD: u8 = b'R';
 /// kind, len(value) u16, value, record id -> ()
 pub const INDEX: u8 = b'I';
-/// local change sequence -> record id
+/// first local change sequence of a run -> record ids, 32 bytes each (store/changelog.rs)
 pub const CHANGE: u8 = b'C';
 /// origin -> highest sequence stored from it
 pub const ORIGIN: u8 = b'O';
-/// valid-until ms, record id -> ()   (retention)
+/// earliest expiry ms, group id -> (expiry ms, record id)...   (retention, store/expiry.rs;
+/// `liaison-store-v1` wrote expiry ms, record id -> () per record, still read)
 pub const EXPIRY: u8 = b'E';
 /// name -> value
 pub const META: u8 = b'M';
@@ -69,6 +70,8 @@ pub fn origin(node: &NodeId) -> Vec<u8> {
     [&[ORIGIN][..], &node.0].concat()
 }
 
+/// A per-record expiry key, as `liaison-store-v1` wrote them (tests of the old layout).
+#[cfg(test)]
 pub fn expiry(valid_until_ms: i64, id: &RecordId) -> Vec<u8> {
     let ms = u64::try_from(valid_until_ms.max(0)).unwrap_or(0);
     [&[EXPIRY][..], &ms.to_be_bytes(), &id.0].concat()

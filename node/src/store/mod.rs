@@ -9,8 +9,10 @@
 //! never hand sled types to callers.
 
 mod bulletins;
+mod changelog;
 mod commit;
 mod effects;
+mod expiry;
 mod held;
 mod keys;
 mod partners;
@@ -36,7 +38,13 @@ use std::sync::{Arc, Mutex};
 
 use crate::record::RecordId;
 
-const SCHEMA: &[u8] = b"liaison-store-v1";
+/// The layout this build writes. v2 keeps the change log in runs and expiries in
+/// groups (store/changelog.rs, store/expiry.rs); it reads every v1 key as it is,
+/// so opening a v1 database only moves the marker (an older build then refuses
+/// the database with a clear error instead of misreading runs).
+const SCHEMA: &[u8] = b"liaison-store-v2";
+/// Earlier layouts this build reads without rewriting data.
+const READABLE_SCHEMAS: &[&[u8]] = &[b"liaison-store-v1"];
 
 /// Local maximum retention until the node sets its configured one (3650 days).
 const DEFAULT_MAX_RETENTION_MS: i64 = 3650 * 86_400_000;
@@ -254,6 +262,12 @@ fn check_schema(main: &sled::Tree, path: &str) -> Result<(), StoreError> {
     let key = keys::meta(keys::META_SCHEMA);
     match main.get(&key)? {
         Some(found) if found.as_ref() == SCHEMA => Ok(()),
+        Some(found) if READABLE_SCHEMAS.contains(&found.as_ref()) => {
+            main.insert(key, SCHEMA)?;
+            main.flush()?;
+            tracing::info!(path, from = %String::from_utf8_lossy(&found), "database layout marker moved to {}", String::from_utf8_lossy(SCHEMA));
+            Ok(())
+        }
         Some(found) => Err(StoreError::Version {
             path: path.to_string(),
             found: String::from_utf8_lossy(&found).into_owned(),
@@ -274,6 +288,10 @@ fn check_schema(main: &sled::Tree, path: &str) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod bulletin_tests;
+#[cfg(test)]
+mod layout_tests;
+#[cfg(test)]
+mod space_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

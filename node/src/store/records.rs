@@ -9,7 +9,7 @@ use super::partners::SyncState;
 use super::{Store, StoreError};
 use crate::indicator::Kind;
 use crate::proto;
-use crate::record::{Envelope, NodeId, RecordId, VerifiedRecord};
+use crate::record::{Body, Envelope, NodeId, RecordId, VerifiedRecord};
 
 /// How a record is kept: the envelope exactly as received, plus local facts.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -82,6 +82,10 @@ impl Store {
         let mut seen: HashSet<RecordId> = HashSet::with_capacity(batch.records.len());
         let mut staged = super::effects::Staged::default();
         let mut held = super::held::HeldDelta::default();
+        // Change-log entries from `next_change` on, and expiries: written as a
+        // few run and group keys after the loop, not one key per record.
+        let mut log: Vec<RecordId> = Vec::with_capacity(batch.records.len());
+        let mut expiries = super::expiry::Expiries::default();
         for record in &batch.records {
             let key = keys::record(&record.id);
             if seen.contains(&record.id) || tree.contains_key(&key)? {
@@ -94,7 +98,7 @@ impl Store {
                 // (a platform's, crate::platform) reaches partners whose cursor
                 // passed it; receivers that hold it skip it as a duplicate.
                 outcome.last_change += 1;
-                sled_batch.insert(keys::change(outcome.last_change), &target.0[..]);
+                log.push(target);
             }
             let seq = outcome.last_change + 1;
             let stored = StoredWire {
@@ -107,18 +111,22 @@ impl Store {
                 received_ms: batch.received_ms,
             };
             sled_batch.insert(key, stored.encode_to_vec());
-            sled_batch.insert(keys::change(seq), &record.id.0[..]);
+            log.push(record.id);
             sled_batch.insert(
                 keys::public_id(&super::public_uuid(&record.id)),
                 &record.id.0[..],
             );
             outcome.last_change = seq;
-            if let Some(revocation) =
-                self.stage_effects(record, batch.received_ms, &mut sled_batch, &mut staged)?
-            {
+            if let Some(valid_until_ms) = expiring_valid_until(record) {
+                // Revoked or not, the record leaves at its valid-until, or
+                // earlier at the local maximum retention (the bytes stay as signed).
+                let expires = self.effective_expiry(valid_until_ms, batch.received_ms);
+                expiries.add(seq, expires, record.id);
+            }
+            if let Some(revocation) = self.stage_effects(record, &mut sled_batch, &mut staged)? {
                 // The revocation came first; serve it again after its record.
                 outcome.last_change += 1;
-                sled_batch.insert(keys::change(outcome.last_change), &revocation.0[..]);
+                log.push(revocation);
             }
             let max = origin_max.entry(record.origin()).or_default();
             *max = (*max).max(record.payload.sequence);
@@ -130,6 +138,9 @@ impl Store {
             self.stage_openings(bulletin_id, openings, &mut sled_batch);
         }
         self.stage_held(&held, &mut sled_batch)?;
+        debug_assert_eq!(next_change + log.len() as u64, outcome.last_change + 1);
+        super::changelog::stage(&mut sled_batch, next_change, &log);
+        expiries.stage(&mut sled_batch);
         for (origin, seq) in origin_max {
             let key = keys::origin(&origin);
             if seq > keys::read_u64(tree, &key)? {
@@ -184,70 +195,16 @@ impl Store {
         Ok(ids)
     }
 
-    /// Change-log entries strictly after `cursor`, at most `limit`.
-    pub fn changes_after(
-        &self,
-        cursor: u64,
-        limit: usize,
-    ) -> Result<Vec<(u64, RecordId)>, StoreError> {
-        let start = keys::change(cursor.saturating_add(1));
-        let end = keys::change(u64::MAX);
-        self.tree()
-            .range(start..=end)
-            .take(limit)
-            .map(change_entry)
-            .collect()
-    }
-
     /// Whether a record is stored (no decoding: cheap enough to ask before
     /// verifying a received record's signature).
     pub fn holds(&self, id: &RecordId) -> Result<bool, StoreError> {
         Ok(self.tree().contains_key(keys::record(id))?)
     }
 
-    /// Change-log entries strictly before `before`, newest first, at most `limit`.
-    pub fn changes_before(
-        &self,
-        before: u64,
-        limit: usize,
-    ) -> Result<Vec<(u64, RecordId)>, StoreError> {
-        let start = keys::change(0);
-        let end = keys::change(before);
-        self.tree()
-            .range(start..end)
-            .rev()
-            .take(limit)
-            .map(change_entry)
-            .collect()
-    }
-
-    /// The highest change-log sequence written, 0 for an empty log.
-    pub fn last_change(&self) -> Result<u64, StoreError> {
-        let first = keys::change(0);
-        let last = keys::change(u64::MAX);
-        match self.tree().range(first..=last).next_back() {
-            Some(entry) => {
-                let (key, _) = entry?;
-                keys::decode_u64(&key, &key[1..])
-            }
-            None => Ok(0),
-        }
-    }
-
     /// The highest sequence stored from an origin (0 if none).
     pub fn origin_sequence(&self, origin: &NodeId) -> Result<u64, StoreError> {
         keys::read_u64(self.tree(), &keys::origin(origin))
     }
-}
-
-/// One change-log entry: (local sequence, record id).
-fn change_entry(
-    entry: Result<(sled::IVec, sled::IVec), sled::Error>,
-) -> Result<(u64, RecordId), StoreError> {
-    let (key, value) = entry?;
-    let seq = keys::decode_u64(&key, &key[1..])?;
-    let id = RecordId::from_slice(&value).map_err(|_| corrupt(&key, "bad record id"))?;
-    Ok((seq, id))
 }
 
 fn decode_stored(key: &[u8], bytes: &[u8]) -> Result<StoredRecord, StoreError> {
@@ -291,5 +248,15 @@ impl Store {
             .get(&sighting.record_id)?
             .filter(|target| target.received_from.is_some())
             .map(|target| target.record.id))
+    }
+}
+
+/// The valid-until of a record that expires: indicators and bulletins. Sightings
+/// and revocations live as long as what they refer to.
+fn expiring_valid_until(record: &VerifiedRecord) -> Option<i64> {
+    match &record.payload.body {
+        Body::Indicator(indicator) => Some(indicator.valid_until_ms),
+        Body::Bulletin(bulletin) => Some(bulletin.valid_until_ms),
+        Body::Revocation(_) | Body::Sighting(_) => None,
     }
 }

@@ -9,7 +9,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use super::{keys, Store, StoreError, SCHEMA};
+use super::{keys, Store, StoreError, READABLE_SCHEMAS, SCHEMA};
 
 const MAGIC: &[u8] = b"LIAISON-SNAPSHOT-1\n";
 /// A key length that ends the snapshot.
@@ -106,8 +106,13 @@ impl Store {
             return Err(malformed("bytes after the end marker"));
         }
         let schema = store.tree().get(keys::meta(keys::META_SCHEMA))?;
-        if schema.as_deref() != Some(SCHEMA) {
-            return Err(malformed("written by another version of the database"));
+        match schema.as_deref() {
+            Some(found) if found == SCHEMA => {}
+            // An older layout this build reads as it is: only the marker moves.
+            Some(found) if READABLE_SCHEMAS.contains(&found) => {
+                store.tree().insert(keys::meta(keys::META_SCHEMA), SCHEMA)?;
+            }
+            _ => return Err(malformed("written by another version of the database")),
         }
         let records = keys::read_u64(store.tree(), &keys::meta(keys::META_RECORDS))?;
         store.flush_blocking()?;
