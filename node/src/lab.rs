@@ -198,26 +198,16 @@ impl LabNode {
     /// Enrolls `other` here, the way an admin does: its exported bundle, with the
     /// fingerprint read from that bundle.
     pub async fn enroll(&self, other: &LabNode, max_tlp: &str, relay: bool) -> Result<()> {
-        let exported = other
-            .client
-            .admin()
-            .export_identity(proto::ExportIdentityRequest {})
-            .await?
-            .into_inner();
-        let bundle = Bundle::from_signed(&exported.bundle)?;
         let request = proto::AddPartnerRequest {
-            bundle: exported.bundle,
             max_tlp: max_tlp.to_string(),
             relay,
-            confirmed_fingerprint: bundle.fingerprint(),
             ..Default::default()
         };
-        self.client.admin().add_partner(request).await?;
-        Ok(())
+        self.enroll_with(other, request).await
     }
 
     /// Enrolls `other` here as a partner of `kind` ("agency", "ngo", "platform"),
-    /// with a platform's evaluation cap (issue 15).
+    /// with a platform's evaluation cap (issue 15; empty for the default).
     pub async fn enroll_as(
         &self,
         other: &LabNode,
@@ -225,21 +215,30 @@ impl LabNode {
         kind: &str,
         max_evaluation: &str,
     ) -> Result<()> {
+        let request = proto::AddPartnerRequest {
+            max_tlp: max_tlp.to_string(),
+            kind: kind.to_string(),
+            max_evaluation: max_evaluation.to_string(),
+            ..Default::default()
+        };
+        self.enroll_with(other, request).await
+    }
+
+    /// Sends `request` with `other`'s exported bundle and the fingerprint read
+    /// from that bundle filled in.
+    async fn enroll_with(
+        &self,
+        other: &LabNode,
+        mut request: proto::AddPartnerRequest,
+    ) -> Result<()> {
         let exported = other
             .client
             .admin()
             .export_identity(proto::ExportIdentityRequest {})
             .await?
             .into_inner();
-        let bundle = Bundle::from_signed(&exported.bundle)?;
-        let request = proto::AddPartnerRequest {
-            bundle: exported.bundle,
-            max_tlp: max_tlp.to_string(),
-            confirmed_fingerprint: bundle.fingerprint(),
-            kind: kind.to_string(),
-            max_evaluation: max_evaluation.to_string(),
-            ..Default::default()
-        };
+        request.confirmed_fingerprint = Bundle::from_signed(&exported.bundle)?.fingerprint();
+        request.bundle = exported.bundle;
         self.client.admin().add_partner(request).await?;
         Ok(())
     }

@@ -244,6 +244,30 @@ fn a_live_backup_restores_every_acknowledged_record_and_sync_resumes_from_the_cu
     assert!(restored.log().contains("past this node's change log"));
 }
 
+/// After A rotated: B accepts both of A's certificates during the grace period,
+/// and the federation keeps syncing both ways with no re-enrollment (a phone
+/// published at A reaches B, and one published at B reaches A).
+async fn grace_period_holds(a: &TestNode, b: &TestNode, old: (&Path, &Path), phones: [&str; 2]) {
+    let b_server = b.node_dir().tls_cert();
+    ping_with(&b.address(), old.0, old.1, &b_server)
+        .await
+        .expect("old certificate accepted during the grace period");
+    let (new_cert, new_key) = (a.node_dir().tls_cert(), a.node_dir().tls_key());
+    ping_with(&b.address(), &new_cert, &new_key, &b_server)
+        .await
+        .expect("new certificate accepted");
+    for (from, to, phone) in [(a, b, phones[0]), (b, a, phones[1])] {
+        let id = from.publish("phone", phone, "green", &[]);
+        let normalised = phone.replace(' ', "");
+        assert!(
+            eventually(WAIT, || holds(to, &normalised, &id)),
+            "{} did not get {phone}:\n{}",
+            to.name,
+            to.log()
+        );
+    }
+}
+
 async fn ping_with(
     address: &str,
     cert: &Path,
@@ -308,32 +332,13 @@ async fn a_tls_rotation_keeps_the_federation_without_re_enrollment_then_ends_the
             .contains("partner \"Agency B (example)\": TLS rotation: told of the new certificate"),
         "{doctor}"
     );
-    // Both certificates are valid during the grace period.
-    let b_cert = b.node_dir().tls_cert();
-    ping_with(&b.address(), &old_cert, &old_key, &b_cert)
-        .await
-        .expect("old certificate still accepted during the grace period");
-    ping_with(
-        &b.address(),
-        &a.node_dir().tls_cert(),
-        &a.node_dir().tls_key(),
-        &b_cert,
+    grace_period_holds(
+        &a,
+        &b,
+        (&old_cert, &old_key),
+        ["+44 7700 900302", "+44 7700 900303"],
     )
-    .await
-    .expect("new certificate accepted");
-    // The federation works both ways, with no new enrollment.
-    let second = a.publish("phone", "+44 7700 900302", "green", &[]);
-    assert!(
-        eventually(WAIT, || holds(&b, "+447700900302", &second)),
-        "{}",
-        b.log()
-    );
-    let back = b.publish("phone", "+44 7700 900303", "green", &[]);
-    assert!(
-        eventually(WAIT, || holds(&a, "+447700900303", &back)),
-        "{}",
-        a.log()
-    );
+    .await;
     assert_eq!(
         b.cli_json(&["partner", "list"])["partners"]
             .as_array()
@@ -343,6 +348,7 @@ async fn a_tls_rotation_keeps_the_federation_without_re_enrollment_then_ends_the
     );
 
     // After the grace period the old certificate is refused.
+    let b_cert = b.node_dir().tls_cert();
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         if ping_with(&b.address(), &old_cert, &old_key, &b_cert)
@@ -499,33 +505,13 @@ async fn a_live_tls_rotation_needs_no_restart() {
             .is_err(),
         "A no longer presents its old certificate"
     );
-    // B accepts both of A's certificates during the grace period.
-    let b_server = b.node_dir().tls_cert();
-    ping_with(&b.address(), &old_cert, &old_key, &b_server)
-        .await
-        .expect("old certificate accepted during the grace period");
-    ping_with(
-        &b.address(),
-        &a.node_dir().tls_cert(),
-        &a.node_dir().tls_key(),
-        &b_server,
+    grace_period_holds(
+        &a,
+        &b,
+        (&old_cert, &old_key),
+        ["+44 7700 900313", "+44 7700 900314"],
     )
-    .await
-    .expect("new certificate accepted");
-
-    // The federation keeps syncing both ways, with no restart and no re-enrollment.
-    let second = a.publish("phone", "+44 7700 900313", "green", &[]);
-    assert!(
-        eventually(WAIT, || holds(&b, "+447700900313", &second)),
-        "{}",
-        b.log()
-    );
-    let back = b.publish("phone", "+44 7700 900314", "green", &[]);
-    assert!(
-        eventually(WAIT, || holds(&a, "+447700900314", &back)),
-        "{}",
-        a.log()
-    );
+    .await;
     let audit = std::fs::read_to_string(a.node_dir().audit_log()).expect("audit log");
     assert!(audit.contains("identity.rotate_tls"), "{audit}");
     assert!(!a.log().contains("node stopped"), "{}", a.log());

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
-use crate::identity::Bundle;
 use crate::lab::{request, LabNode};
 use crate::proto::{self, IndicatorKind as K, Tlp};
 
@@ -20,7 +19,7 @@ pub async fn run(step_no: u32, a: &LabNode, root: &std::path::Path) -> Result<()
         "Agency A warns a victim-hotline NGO of a campaign in a bulletin; the NGO sees only what it may",
     );
     let n = LabNode::start(root, "Hotline-N (example victim-support NGO)").await?;
-    enroll_ngo(a, &n).await?;
+    a.enroll_as(&n, "amber", "ngo", "").await?;
     n.enroll(a, "green", false).await?;
     out!(
         "  A enrolled {} as an NGO partner (receives CLEAR/GREEN only)",
@@ -110,26 +109,5 @@ pub async fn run(step_no: u32, a: &LabNode, root: &std::path::Path) -> Result<()
     if leaked || view.withheld != 2 {
         bail!("the NGO saw a member it may not see");
     }
-    Ok(())
-}
-
-async fn enroll_ngo(a: &LabNode, ngo: &LabNode) -> Result<()> {
-    let exported = ngo
-        .client
-        .admin()
-        .export_identity(proto::ExportIdentityRequest {})
-        .await?
-        .into_inner();
-    let bundle = Bundle::from_signed(&exported.bundle)?;
-    a.client
-        .admin()
-        .add_partner(proto::AddPartnerRequest {
-            bundle: exported.bundle,
-            max_tlp: "amber".into(),
-            confirmed_fingerprint: bundle.fingerprint(),
-            kind: "ngo".into(),
-            ..Default::default()
-        })
-        .await?;
     Ok(())
 }

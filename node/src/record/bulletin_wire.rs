@@ -2,7 +2,7 @@
 //! every field (bounds from [`crate::limits::bulletin`], ISO 3166 countries,
 //! 32-byte commitments, the same marking rules as an indicator).
 
-use super::model::{Bulletin, HandlingCode, Label, Tlp};
+use super::model::{Bulletin, Label};
 use super::wire::{
     bounded_text, check_count, handling_from_wire, handling_to_wire, tlp_from_wire, tlp_to_wire,
     MAX_HANDLING_CODES, MAX_LABELS, MAX_RECIPIENTS, MAX_SHORT_TEXT_CHARS,
@@ -91,31 +91,13 @@ pub(super) fn bulletin_from_wire(wire: proto::Bulletin) -> Result<Bulletin, Reco
         recipients,
         valid_until_ms: wire.valid_until_unix_ms,
     };
-    check_markings(&bulletin)?;
+    super::wire::check_markings(
+        bulletin.tlp,
+        &bulletin.recipients,
+        &bulletin.handling,
+        &bulletin.handling_note,
+    )?;
     Ok(bulletin)
-}
-
-/// The marking rules of an indicator (`wire::check_markings`), for a bulletin.
-fn check_markings(b: &Bulletin) -> Result<(), RecordError> {
-    if b.tlp == Tlp::Red && b.recipients.is_empty() {
-        return Err(RecordError::field(
-            "recipients",
-            "a RED record must name at least one recipient",
-        ));
-    }
-    if b.tlp != Tlp::Red && !b.recipients.is_empty() {
-        return Err(RecordError::field(
-            "recipients",
-            "only a RED record names recipients",
-        ));
-    }
-    if b.handling.contains(&HandlingCode::H3) && b.handling_note.trim().is_empty() {
-        return Err(RecordError::field(
-            "handling_note",
-            "H3 needs the restriction text",
-        ));
-    }
-    Ok(())
 }
 
 /// An ISO 3166 alpha-2 code, upper case, as the phone-number tables know them.

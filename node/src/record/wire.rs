@@ -146,25 +146,36 @@ fn indicator_from_wire(wire: proto::Indicator, checks: Checks) -> Result<Indicat
         supersedes,
         outside_known_ranges: wire.outside_known_ranges,
     };
-    check_markings(&indicator)?;
+    check_markings(
+        indicator.tlp,
+        &indicator.recipients,
+        &indicator.handling,
+        &indicator.handling_note,
+    )?;
     Ok(indicator)
 }
 
-/// Rules that tie markings together.
-fn check_markings(indicator: &Indicator) -> Result<(), RecordError> {
-    if indicator.tlp == Tlp::Red && indicator.recipients.is_empty() {
+/// Rules that tie markings together, for any record that carries them
+/// (indicators and bulletins).
+pub(super) fn check_markings(
+    tlp: Tlp,
+    recipients: &[NodeId],
+    handling: &[HandlingCode],
+    handling_note: &str,
+) -> Result<(), RecordError> {
+    if tlp == Tlp::Red && recipients.is_empty() {
         return Err(RecordError::field(
             "recipients",
             "a RED record must name at least one recipient",
         ));
     }
-    if indicator.tlp != Tlp::Red && !indicator.recipients.is_empty() {
+    if tlp != Tlp::Red && !recipients.is_empty() {
         return Err(RecordError::field(
             "recipients",
             "only a RED record names recipients",
         ));
     }
-    if indicator.handling.contains(&HandlingCode::H3) && indicator.handling_note.trim().is_empty() {
+    if handling.contains(&HandlingCode::H3) && handling_note.trim().is_empty() {
         return Err(RecordError::field(
             "handling_note",
             "H3 needs the restriction text",
