@@ -86,9 +86,14 @@ pub async fn object(
     request: Request,
 ) -> Result<Response, HttpError> {
     let who = admit(&node, &request)?;
-    let answer = one_object(&node, &collection, &object, raw.as_deref()).await?;
-    let collection = Collection::find(&collection)?;
-    audit(&node, &who, &collection, "object", answer.served.len()).await?;
+    let answer = one_object(
+        &node,
+        &who,
+        (&collection, &object),
+        raw.as_deref(),
+        "object",
+    )
+    .await?;
     let objects: Vec<Value> = answer.served.iter().map(|s| s.object.clone()).collect();
     Ok(envelope(&answer, "objects", objects))
 }
@@ -100,9 +105,14 @@ pub async fn versions(
     request: Request,
 ) -> Result<Response, HttpError> {
     let who = admit(&node, &request)?;
-    let answer = one_object(&node, &collection, &object, raw.as_deref()).await?;
-    let collection = Collection::find(&collection)?;
-    audit(&node, &who, &collection, "versions", answer.served.len()).await?;
+    let answer = one_object(
+        &node,
+        &who,
+        (&collection, &object),
+        raw.as_deref(),
+        "versions",
+    )
+    .await?;
     let versions: Vec<Value> = answer
         .served
         .iter()
@@ -111,12 +121,14 @@ pub async fn versions(
     Ok(envelope(&answer, "versions", versions))
 }
 
-/// One object by id (with the query's other filters), or 404.
+/// One object by id (with the query's other filters), or 404: for the admitted
+/// caller `who`, audited as a page of `what` ("object" or "versions").
 async fn one_object(
     node: &Arc<Node>,
-    collection: &str,
-    object: &str,
+    who: &crate::tls::Principal,
+    (collection, object): (&str, &str),
     raw: Option<&str>,
+    what: &str,
 ) -> Result<Answer, HttpError> {
     let collection = Collection::find(collection)?;
     let mut query = query::parse(raw)?;
@@ -134,6 +146,7 @@ async fn one_object(
             crate::untrusted::quote(object)
         )));
     }
+    audit(node, who, &collection, what, answer.served.len()).await?;
     Ok(answer)
 }
 
