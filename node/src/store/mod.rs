@@ -108,13 +108,32 @@ struct Unreadable {
 /// Most unreadable record ids remembered (with their reason) for the status output.
 const MAX_UNREADABLE_KEPT: usize = 100_000;
 
+/// How long an open waits for a handle closed moments ago to let go of the file lock.
+const LOCK_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Opens with sled, catching its panics. A handle dropped moments ago (a backup's
+/// restore, a check before `run`) keeps the file lock until sled's background
+/// writers finish, so a lock refusal is retried for a short, bounded time; a
+/// database held by another running node is still refused after that.
+fn open_waiting_for_release(config: &sled::Config) -> std::thread::Result<sled::Result<sled::Db>> {
+    let deadline = std::time::Instant::now() + LOCK_RELEASE_WAIT;
+    loop {
+        let opened = catch_unwind(AssertUnwindSafe(|| config.open()));
+        let lock_refused =
+            matches!(&opened, Ok(Err(e)) if e.to_string().contains("could not acquire lock"));
+        if !lock_refused || std::time::Instant::now() >= deadline {
+            return opened;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 impl Store {
     /// Opens (or creates) the database. `cache_bytes` bounds sled's page cache.
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         let shown = path.display().to_string();
         let config = sled::Config::new().path(path).cache_capacity(cache_bytes);
-        let opened = catch_unwind(AssertUnwindSafe(|| config.open()));
-        let db = match opened {
+        let db = match open_waiting_for_release(&config) {
             Ok(Ok(db)) => db,
             Ok(Err(e)) => {
                 return Err(StoreError::Open {
