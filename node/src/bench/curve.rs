@@ -13,21 +13,17 @@ use anyhow::Result;
 
 use super::measure::{search_latency, wait_received};
 use super::report::{CurvePoint, Report};
-use super::{ms, phone, preload, rate};
+use super::{ms, phone, preload, rate, Sizes};
+use crate::identity::NodeDir;
 use crate::lab::{peak_rss_kb, LabNode};
 
-pub(super) async fn run(
-    root: &Path,
-    sizes: &[u64],
-    samples: usize,
-    report: &mut Report,
-) -> Result<()> {
-    if !sizes.is_empty() {
+pub(super) async fn run(root: &Path, sizes: &Sizes, report: &mut Report) -> Result<()> {
+    if !sizes.curve.is_empty() {
         out!("\nCost against records held (each node a separate process)");
         out!("  records    sync /s   search p50 ms  p99 ms   disk B/rec  envelope B/rec  peak RSS MB (receiver)");
     }
-    for &n in sizes {
-        let point = one(root, n.max(1), samples).await?;
+    for &n in &sizes.curve {
+        let point = one(root, n.max(1), sizes).await?;
         out!(
             "  {:>9} {:>9.0} {:>12.3} {:>8.3} {:>12.0} {:>15.0} {:>10}",
             point.records,
@@ -90,17 +86,27 @@ pub(super) async fn run(
     Ok(())
 }
 
-async fn one(root: &Path, n: u64, samples: usize) -> Result<CurvePoint> {
+/// A node directory for the curve, with the run's page cache if one was given.
+fn create(here: &Path, name: &str, sizes: &Sizes) -> Result<NodeDir> {
+    LabNode::create_with(here, name, |config| {
+        if let Some(mb) = sizes.curve_cache_mb {
+            config.cache_mb = mb;
+        }
+    })
+}
+
+async fn one(root: &Path, n: u64, sizes: &Sizes) -> Result<CurvePoint> {
+    let samples = sizes.samples;
     let here = root.join(format!("curve-{n}"));
     std::fs::create_dir_all(&here)?;
-    let dir = LabNode::create(&here, "Source (example)")?;
+    let dir = create(&here, "Source (example)", sizes)?;
     let envelope_bytes = tokio::task::spawn_blocking({
         let dir = dir.clone();
         move || preload::preload(&dir, n, phone)
     })
     .await??;
     let a = LabNode::spawn(dir).await?;
-    let b = LabNode::spawn(LabNode::create(&here, "Receiver (example)")?).await?;
+    let b = LabNode::spawn(create(&here, "Receiver (example)", sizes)?).await?;
     // Measured before the partners are enrolled: the sync starts with that.
     let before = tokio::task::spawn_blocking(super::rates::batch_verify_rate).await?;
     a.enroll(&b, "green", false).await?;

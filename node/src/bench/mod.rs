@@ -60,6 +60,10 @@ pub struct BenchArgs {
     /// --quick: 2000,10000].
     #[arg(long, value_delimiter = ',')]
     pub curve: Option<Vec<u64>>,
+    /// sled page cache (MB) of the two nodes of each cost-curve point, to see
+    /// how memory and search latency follow it [default: the node's default].
+    #[arg(long)]
+    pub curve_cache_mb: Option<u64>,
     /// Small sizes that finish in under two minutes on a 2-core machine.
     #[arg(long)]
     pub quick: bool,
@@ -104,6 +108,8 @@ pub(crate) struct Sizes {
     pub partner_records: u64,
     pub correlation_records: u64,
     pub curve: Vec<u64>,
+    /// `cache_mb` of the curve's nodes; `None` keeps the node's default.
+    pub curve_cache_mb: Option<u64>,
 }
 
 impl Sizes {
@@ -116,6 +122,7 @@ impl Sizes {
                 partner_records: 300,
                 correlation_records: 1_000,
                 curve: vec![300, 1_000],
+                curve_cache_mb: None,
             },
             (false, true) => Sizes {
                 records: 10_000,
@@ -124,6 +131,7 @@ impl Sizes {
                 partner_records: 5_000,
                 correlation_records: 20_000,
                 curve: vec![2_000, 10_000],
+                curve_cache_mb: None,
             },
             (false, false) => Sizes {
                 records: 100_000,
@@ -132,6 +140,7 @@ impl Sizes {
                 partner_records: 100_000,
                 correlation_records: 1_000_000,
                 curve: vec![10_000, 100_000, 1_000_000],
+                curve_cache_mb: None,
             },
         };
         Sizes {
@@ -143,6 +152,7 @@ impl Sizes {
                 .correlation_records
                 .unwrap_or(preset.correlation_records),
             curve: args.curve.clone().unwrap_or(preset.curve),
+            curve_cache_mb: args.curve_cache_mb,
         }
     }
 }
@@ -357,7 +367,7 @@ async fn measure_all(sizes: &Sizes, report: &mut Report) -> Result<()> {
     progress.stage("correlation");
     correlation(root.path(), sizes, report).await?;
     progress.stage("cost curves against records held (node processes)");
-    curve::run(root.path(), &sizes.curve, sizes.samples, report).await?;
+    curve::run(root.path(), sizes, report).await?;
     drop(root);
     Ok(())
 }
@@ -369,5 +379,9 @@ fn context(sizes: &Sizes) -> serde_json::Map<String, serde_json::Value> {
     context.insert("version".into(), env!("CARGO_PKG_VERSION").into());
     context.insert("sizes".into(), format!("{sizes:?}").into());
     context.insert("unix_time".into(), (crate::now_ms() / 1000).into());
+    // Figures on a shared machine follow its load: say what it was.
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        context.insert("load_average_at_start".into(), load.trim().into());
+    }
     context
 }
