@@ -5,6 +5,7 @@
 //! Every batch served is written to the audit log (who was given what).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -26,6 +27,14 @@ use crate::store::StoredRecord;
 const PAGE: usize = 1024;
 /// Bytes of records per batch, kept well under the message limit.
 const BATCH_BYTES: usize = 2 * 1024 * 1024;
+/// A caught-up stream that sent a batch this recently is following a burst of
+/// commits (a bulk publish, a relay's own stream)...
+const BURST_GAP: Duration = Duration::from_millis(2);
+/// ...and waits this long before reading the change log again, so one batch
+/// (one flush at the receiver, one audit entry at each end) carries several
+/// commits instead of one each. The first commit after a quiet spell goes out
+/// at once, so a single publish is not delayed.
+const COALESCE: Duration = Duration::from_millis(2);
 /// Why an older Pull stream ended.
 pub const REPLACED: &str = "replaced by a newer Pull stream from the same partner";
 
@@ -76,6 +85,7 @@ impl Federation for FederationService {
             heads: self.node.heads.subscribe(),
             head_sent: None,
             next: None,
+            last_sent: None,
         };
         tokio::spawn(async move {
             tokio::select! {
@@ -275,6 +285,8 @@ struct StreamServer {
     head_sent: Option<u64>,
     /// The batch after the one being audited and sent, built meanwhile.
     next: Option<Building>,
+    /// When the last batch of records went out.
+    last_sent: Option<Instant>,
 }
 
 type Built = Result<Option<(proto::PullBatch, Disclosed)>, Error>;
@@ -294,7 +306,10 @@ impl StreamServer {
                 }
             }
             tokio::select! {
-                changed = changes.changed() => if changed.is_err() { return },
+                changed = changes.changed() => {
+                    if changed.is_err() { return }
+                    self.coalesce_during_a_burst().await;
+                }
                 changed = self.heads.changed() => if changed.is_err() { return },
                 _ = crate::node::until_set(&mut revoked) => {
                     let _ = self.tx.send(Err(Status::permission_denied("partner enrollment revoked"))).await;
@@ -306,6 +321,15 @@ impl StreamServer {
                 }
                 _ = self.tx.closed() => return,
             }
+        }
+    }
+
+    async fn coalesce_during_a_burst(&self) {
+        if self
+            .last_sent
+            .is_some_and(|sent| sent.elapsed() < BURST_GAP)
+        {
+            tokio::time::sleep(COALESCE).await;
         }
     }
 
@@ -347,9 +371,13 @@ impl StreamServer {
             }
             return Ok(false);
         };
-        // Build the next batch while this one is audited and sent: reading and
-        // filtering records then overlaps the audit queue and the network.
-        self.next = Some(self.build(batch.cursor));
+        // Behind the durable head: build the next batch while this one is audited
+        // and sent, so reading and filtering overlaps the audit queue and the
+        // network. Caught up: wait for the next commit instead.
+        let backlog = batch.cursor < batch.head;
+        if backlog {
+            self.next = Some(self.build(batch.cursor));
+        }
         self.attach_heads(&mut batch);
         // Logged (queued for the writer's next group sync) before it is sent; only
         // a batch about to be sent is logged, never the one built in advance.
@@ -364,7 +392,8 @@ impl StreamServer {
             .send(Ok(batch))
             .await
             .map_err(|_| Status::cancelled("partner went away"))?;
-        Ok(true)
+        self.last_sent = Some(Instant::now());
+        Ok(backlog)
     }
 }
 

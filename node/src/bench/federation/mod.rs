@@ -106,10 +106,12 @@ pub async fn run(args: FederationArgs) -> Result<()> {
         "propagation_by_hops": by_hops.iter().map(|(h, p50, p99, n)| json!({
             "hops": h, "p50_ms": p50, "p99_ms": p99, "samples": n })).collect::<Vec<_>>(),
         "convergence_seconds": steady.seconds,
+        "publishing_seconds": steady.publishing_seconds,
         "records_lost": steady.lost + churned.lost,
         "churn": {
             "nodes_killed": churn,
             "convergence_seconds": churned.seconds,
+            "publishing_seconds": churned.publishing_seconds,
             "records_lost": churned.lost,
         },
         "node_peak_rss_mb": { "max": rss.iter().cloned().fold(0.0, f64::max),
@@ -120,15 +122,17 @@ pub async fn run(args: FederationArgs) -> Result<()> {
         out!("  {h} hop(s)   p50 {p50:.2} ms   p99 {p99:.2} ms   ({n} samples)");
     }
     out!(
-        "Convergence of {} records at all {} nodes: {:.1} s (lost {})",
+        "Convergence of {} records at all {} nodes: {:.1} s (publishing at the root: {:.1} s; lost {})",
         args.records,
         args.nodes,
         steady.seconds,
+        steady.publishing_seconds,
         steady.lost
     );
     out!(
-        "  with {churn} nodes killed and restarted mid-stream: {:.1} s (lost {})",
+        "  with {churn} nodes killed and restarted mid-stream: {:.1} s (publishing: {:.1} s; lost {})",
         churned.seconds,
+        churned.publishing_seconds,
         churned.lost
     );
     out!(
@@ -206,6 +210,8 @@ async fn propagation_by_hops(
 
 struct Converged {
     seconds: f64,
+    /// Of which the root took this long to publish the records (8 clients).
+    publishing_seconds: f64,
     lost: u64,
 }
 
@@ -227,14 +233,16 @@ async fn converge(
     let mut slots: Vec<Option<LabNode>> = nodes.into_iter().map(Some).collect();
     let mut dead = Vec::new();
     let mut published = 0;
+    let mut publishing = Duration::ZERO;
     for part in 0..3u64 {
         let count = match part {
             2 => args.records.saturating_sub(2 * third),
             _ => third.min(args.records),
         };
         let publisher = slots[0].as_ref().context("the root node")?;
-        let made = publish_rate(publisher, first + published, count, 8).await?;
-        let _ = made;
+        let publish_started = Instant::now();
+        publish_rate(publisher, first + published, count, 8).await?;
+        publishing += publish_started.elapsed();
         published += count / 8 * 8;
         if churn > 0 && part == 0 {
             for &v in &victims {
@@ -270,7 +278,12 @@ async fn converge(
         curve.push((t, complete as f64));
         if complete == nodes.len() || started.elapsed() > deadline {
             let lost = expected.saturating_sub(least);
-            return Ok((nodes, Converged { seconds: t, lost }, curve));
+            let converged = Converged {
+                seconds: t,
+                publishing_seconds: publishing.as_secs_f64(),
+                lost,
+            };
+            return Ok((nodes, converged, curve));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
