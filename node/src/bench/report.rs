@@ -19,6 +19,9 @@ pub struct CurvePoint {
     pub sync_ratio_to_batch_verify: f64,
     pub search_p50_ms: f64,
     pub search_p99_ms: f64,
+    /// The same, measured again once the node had settled (large points only).
+    pub settled_search_p50_ms: Option<f64>,
+    pub settled_search_p99_ms: Option<f64>,
     pub disk_bytes_per_record: f64,
     pub envelope_bytes_per_record: f64,
     pub node_peak_rss_mb: Option<f64>,
