@@ -27,7 +27,6 @@ use super::misp_feed_bulletins as bulletins;
 use super::page::{self, Item, Scope};
 use crate::formats::misp::{attribute_value, MispWriter};
 use crate::formats::time::format_date;
-use crate::formats::ExportRecord;
 use crate::node::Node;
 
 /// Change-log positions per event.
@@ -154,26 +153,14 @@ async fn event(
         };
         let items = block_items(&work, block)?;
         let time = block_time(&work, block)?.unwrap_or(0);
-        let names = page::origin_names(&work, &items);
-        let mut writer = MispWriter::begin(
+        let writer = MispWriter::begin(
             Vec::new(),
             &event_name(&work, block),
             &info(&work, block),
             time,
         )
         .map_err(HttpError::internal)?;
-        for item in &items {
-            let origin = item.stored.record.origin();
-            writer
-                .write(&ExportRecord {
-                    record: &item.stored.record,
-                    origin_name: names.get(&origin).map(String::as_str).unwrap_or_default(),
-                    revoked: item.revoked,
-                    received_ms: item.stored.received_ms,
-                })
-                .map_err(HttpError::internal)?;
-        }
-        let body = writer.finish().map_err(HttpError::internal)?;
+        let body = bulletins::write_items(&work, writer, &items)?;
         Ok(Some((body, items.len())))
     })
     .await?;

@@ -120,8 +120,7 @@ pub(super) fn manifest_entry(node: &Node, event: &BulletinEvent) -> Value {
 
 /// The event file of a bulletin.
 pub(super) fn event_body(node: &Node, event: &BulletinEvent) -> Result<Vec<u8>, HttpError> {
-    let names = page::origin_names(node, &event.items);
-    let mut writer = MispWriter::begin_tagged(
+    let writer = MispWriter::begin_tagged(
         Vec::new(),
         &event.name,
         &event.info,
@@ -129,7 +128,18 @@ pub(super) fn event_body(node: &Node, event: &BulletinEvent) -> Result<Vec<u8>, 
         &event.tags,
     )
     .map_err(HttpError::internal)?;
-    for item in &event.items {
+    write_items(node, writer, &event.items)
+}
+
+/// Writes served items as the event's attributes and closes it; the feed's
+/// block events and the bulletin events share this.
+pub(super) fn write_items(
+    node: &Node,
+    mut writer: MispWriter<Vec<u8>>,
+    items: &[Item],
+) -> Result<Vec<u8>, HttpError> {
+    let names = page::origin_names(node, items);
+    for item in items {
         let origin = item.stored.record.origin();
         writer
             .write(&ExportRecord {
