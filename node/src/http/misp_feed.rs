@@ -52,31 +52,33 @@ fn event_uuid(node: &Node, block: u64) -> String {
     crate::formats::stable_uuid("misp-event", event_name(node, block).as_bytes()).to_string()
 }
 
-/// The indicators of one block, in change-log order.
+/// The indicators of one block, in change-log order: those whose latest
+/// position is in the block (a record logged again later is in a later block
+/// only, so the feed lists each attribute once).
 fn block_items(node: &Node, block: u64) -> Result<Vec<Item>, HttpError> {
     let end = ((block + 1) * BLOCK).min(node.commits.durable());
     let now = crate::now_ms();
     let mut items = Vec::new();
-    for (seq, id) in node.store.changes_after(block * BLOCK, BLOCK as usize)? {
-        if seq > end {
-            break;
-        }
-        if let Some(stored) = node.store.get(&id)? {
-            items.extend(page::served(node, Scope::All, stored, now, false)?);
+    for entry in node.store.log_after(block * BLOCK, end) {
+        let (seq, id) = entry?;
+        if let Some(current) = node.store.current_at(seq, &id)? {
+            items.extend(page::served(node, Scope::All, current, now, false)?);
         }
     }
     Ok(items)
 }
 
-/// Receipt time of the block's newest record still stored (`None`: empty).
+/// When the block's newest record still standing in it was logged there
+/// (`None`: empty).
 fn block_time(node: &Node, block: u64) -> Result<Option<i64>, HttpError> {
     let end = ((block + 1) * BLOCK).min(node.commits.durable());
-    for (seq, id) in node.store.changes_before(end + 1, BLOCK as usize)? {
+    for entry in node.store.log_before(end + 1) {
+        let (seq, id) = entry?;
         if seq <= block * BLOCK {
             break;
         }
-        if let Some(stored) = node.store.get(&id)? {
-            return Ok(Some(stored.received_ms));
+        if let Some(current) = node.store.current_at(seq, &id)? {
+            return Ok(Some(current.added_ms));
         }
     }
     Ok(None)

@@ -71,16 +71,20 @@ pub(super) fn events(node: &Node) -> Result<Vec<BulletinEvent>, HttpError> {
         }
         let mut items = Vec::new();
         for opening in node.store.openings(&id)? {
-            if let Some(member) = node.store.get(&opening.record_id)? {
-                items.extend(page::served(node, Scope::All, member, now, false)?);
-            }
+            items.extend(page::served_by_id(
+                node,
+                Scope::All,
+                &opening.record_id,
+                now,
+                false,
+            )?);
         }
         if items.is_empty() {
             continue;
         }
         let time = items
             .iter()
-            .map(|i| i.stored.received_ms)
+            .map(|i| i.added_ms)
             .fold(stored.received_ms, i64::max);
         let mut tags = tags(bulletin);
         // Withdrawn by its origin: kept (MISP holds it already), marked so.

@@ -1,18 +1,23 @@
 //! One page of a collection, walked forwards over the node's change log: the
 //! HTTP side's only way through what the node holds. A page costs O(page): it
 //! starts at a change-log position (the `next` token, or where `added_after`
-//! falls, found by binary search: receipt order is change-log order) and stops
-//! after `limit` matches or [`MAX_SCAN`] entries. Never serves past the durable
-//! position, an expired record, or anything but indicators and bulletins.
+//! falls, found by binary search) and stops after `limit` matches or
+//! [`MAX_SCAN`] entries. The log is read through the store's one iterator
+//! ([`crate::store::Store::log_after`]), and a record is served only at its
+//! latest position ([`crate::store::Store::current_at`]): one logged again
+//! (a partner's record after our "seen" sighting) is skipped at its earlier
+//! positions, so a walk serves each record once and `next` (the position where
+//! the walk stopped) always moves forward. An item's `date_added` is when it was
+//! logged at that position, so it rises along the positions served and the
+//! binary search holds. Never serves past the durable position, an expired
+//! record, or anything but indicators and bulletins.
 
 use crate::node::Node;
 use crate::record::{NodeId, Tlp};
-use crate::store::{StoreError, StoredRecord};
+use crate::store::{Current, StoreError, StoredRecord};
 
 pub use crate::listing::MAX_SCAN;
 
-/// Change-log entries read per store call.
-const CHUNK: usize = 512;
 /// Entries a binary-search probe looks past purged records for a live one.
 const PROBE: usize = 64;
 
@@ -27,6 +32,21 @@ pub enum Scope {
 pub struct Item {
     pub stored: StoredRecord,
     pub revoked: bool,
+    /// Its latest change-log position: where a walk serves it.
+    pub position: u64,
+    /// When it was logged there: its `date_added`.
+    pub added_ms: i64,
+}
+
+impl Item {
+    fn new(current: Current, revoked: bool) -> Item {
+        Item {
+            stored: current.stored,
+            revoked,
+            position: current.position,
+            added_ms: current.added_ms,
+        }
+    }
 }
 
 /// A page, and the position to go on after (`None`: the end for now).
@@ -36,7 +56,7 @@ pub struct Page {
 }
 
 /// Up to `limit` indicators and bulletins in `scope` after change-log position `after`,
-/// received after `added_after` when given.
+/// logged after `added_after` when given.
 pub fn walk(
     node: &Node,
     scope: Scope,
@@ -46,40 +66,38 @@ pub fn walk(
 ) -> Result<Page, StoreError> {
     let durable = node.commits.durable();
     let mut cursor = match added_after {
-        Some(ms) => after.max(first_received_after(node, ms, durable)?.saturating_sub(1)),
+        Some(ms) => after.max(first_added_after(node, ms, durable)?.saturating_sub(1)),
         None => after,
     };
     let now = crate::now_ms();
     let mut items = Vec::new();
     let mut scanned = 0;
-    'scan: while cursor < durable && scanned < MAX_SCAN && items.len() < limit {
-        let changes = node.store.changes_after(cursor, CHUNK)?;
-        if changes.is_empty() {
-            break;
+    let mut log = node.store.log_after(cursor, durable);
+    let ended = loop {
+        if scanned == MAX_SCAN || items.len() == limit {
+            break false;
         }
-        for (seq, id) in changes {
-            if seq > durable || scanned == MAX_SCAN || items.len() == limit {
-                break 'scan;
-            }
-            cursor = seq;
-            scanned += 1;
-            let Some(stored) = node.store.get(&id)? else {
-                continue;
-            };
-            if added_after.is_some_and(|ms| stored.received_ms <= ms) {
-                continue;
-            }
-            // Bulletins are served as STIX reports (issue 15).
-            let item = match stored.record.payload.bulletin() {
-                Some(_) => super::taxii_reports::bulletin_item(node, scope, stored, now)?,
-                None => served(node, scope, stored, now, true)?,
-            };
-            if let Some(item) = item {
-                items.push(item);
-            }
+        let Some(entry) = log.next() else {
+            break true;
+        };
+        let (seq, id) = entry?;
+        cursor = seq;
+        scanned += 1;
+        // Purged, unreadable, or logged again later: served there, not here.
+        let Some(current) = node.store.current_at(seq, &id)? else {
+            continue;
+        };
+        if added_after.is_some_and(|ms| current.added_ms <= ms) {
+            continue;
         }
-    }
-    let next = (cursor < durable).then_some(cursor);
+        // Bulletins are served as STIX reports (issue 15).
+        let item = match current.stored.record.payload.bulletin() {
+            Some(_) => super::taxii_reports::bulletin_item(node, scope, current, now)?,
+            None => served(node, scope, current, now, true)?,
+        };
+        items.extend(item);
+    };
+    let next = (!ended && cursor < durable).then_some(cursor);
     Ok(Page { items, next })
 }
 
@@ -88,11 +106,11 @@ pub fn walk(
 pub fn served(
     node: &Node,
     scope: Scope,
-    stored: StoredRecord,
+    current: Current,
     now: i64,
     stix: bool,
 ) -> Result<Option<Item>, StoreError> {
-    let Some(indicator) = stored.record.payload.indicator() else {
+    let Some(indicator) = current.stored.record.payload.indicator() else {
         return Ok(None);
     };
     let in_scope = match scope {
@@ -101,26 +119,46 @@ pub fn served(
     };
     let expressible =
         !stix || crate::formats::stix::object_property(indicator.kind, &indicator.value).is_some();
-    let live = node.store.expires_ms(&stored).is_some_and(|t| t > now);
+    let live = node.store.expires_ms(&current.stored).is_some_and(|t| t > now);
     if !(in_scope && expressible && live) {
         return Ok(None);
     }
-    let revoked = node
-        .store
-        .is_tombstoned_by(&stored.record.id, &stored.record.origin())?;
-    Ok(Some(Item { stored, revoked }))
+    Ok(Some(with_revoked(node, current)?))
 }
 
-/// The first change-log position whose record was received after `ms`
-/// (`durable + 1` if none), by binary search over positions. A probe looks up
-/// to [`PROBE`] entries on for a record still stored; a run of purged ones
-/// longer than that counts as older (retention purges the oldest first).
-fn first_received_after(node: &Node, ms: i64, durable: u64) -> Result<u64, StoreError> {
+/// The item, marked revoked when its origin withdrew it.
+pub fn with_revoked(node: &Node, current: Current) -> Result<Item, StoreError> {
+    let record = &current.stored.record;
+    let revoked = node.store.is_tombstoned_by(&record.id, &record.origin())?;
+    Ok(Item::new(current, revoked))
+}
+
+/// A stored record as served (see [`served`]), found by id.
+pub fn served_by_id(
+    node: &Node,
+    scope: Scope,
+    id: &crate::record::RecordId,
+    now: i64,
+    stix: bool,
+) -> Result<Option<Item>, StoreError> {
+    match node.store.current(id)? {
+        Some(current) => served(node, scope, current, now, stix),
+        None => Ok(None),
+    }
+}
+
+/// The first change-log position whose record was logged there after `ms`
+/// (`durable + 1` if none), by binary search over positions: the times of the
+/// positions a walk serves rise along the log. A probe looks up to [`PROBE`]
+/// entries on for one that is a record's latest; a longer run of purged or
+/// stale ones counts as older (retention purges the oldest first, and a stale
+/// position is older than the one its record stands at now).
+fn first_added_after(node: &Node, ms: i64, durable: u64) -> Result<u64, StoreError> {
     let (mut low, mut high) = (1u64, durable.saturating_add(1));
     while low < high {
         let mid = low + (high - low) / 2;
         match probe(node, mid, high)? {
-            Some((seq, received)) if received <= ms => low = seq + 1,
+            Some((seq, added)) if added <= ms => low = seq + 1,
             Some(_) => high = mid,
             None => low = mid.saturating_add(PROBE as u64).min(high),
         }
@@ -128,15 +166,14 @@ fn first_received_after(node: &Node, ms: i64, durable: u64) -> Result<u64, Store
     Ok(low)
 }
 
-/// The first stored record at or after `position` (and before `end`), with its
-/// receipt time.
+/// The first position at or after `position` (and before `end`) that is its
+/// record's latest, with when it was logged there.
 fn probe(node: &Node, position: u64, end: u64) -> Result<Option<(u64, i64)>, StoreError> {
-    for (seq, id) in node.store.changes_after(position - 1, PROBE)? {
-        if seq >= end {
-            break;
-        }
-        if let Some(stored) = node.store.get(&id)? {
-            return Ok(Some((seq, stored.received_ms)));
+    let log = node.store.log_after(position - 1, end.saturating_sub(1));
+    for entry in log.take(PROBE) {
+        let (seq, id) = entry?;
+        if let Some(current) = node.store.current_at(seq, &id)? {
+            return Ok(Some((seq, current.added_ms)));
         }
     }
     Ok(None)

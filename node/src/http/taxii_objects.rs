@@ -175,14 +175,14 @@ async fn answer(
         let (served, used) = build(&node, scope, &items, with_fixed, limit)?;
         let next = match used < items.len() {
             // Cut short by `limit`: go on after the last indicator served.
-            true => items[..used].last().map(|i| i.stored.local_seq).or(next),
+            true => items[..used].last().map(|i| i.position).or(next),
             false => next,
         };
         let items = &items[..used];
         let added = items
             .first()
             .zip(items.last())
-            .map(|(f, l)| (f.stored.received_ms, l.stored.received_ms));
+            .map(|(f, l)| (f.added_ms, l.added_ms));
         let served = served
             .into_iter()
             .filter(|s| keep(&s.object, &query))
@@ -217,10 +217,7 @@ fn by_id(node: &Node, scope: page::Scope, ids: &[String]) -> Result<Vec<Item>, H
         let Some(record) = node.store.record_for_public_id(uuid.as_bytes())? else {
             continue;
         };
-        let Some(stored) = node.store.get(&record)? else {
-            continue;
-        };
-        items.extend(page::served(node, scope, stored, now, true)?);
+        items.extend(page::served_by_id(node, scope, &record, now, true)?);
     }
     Ok(items)
 }
@@ -240,7 +237,7 @@ fn build(
     let mut served = Vec::with_capacity(items.len().min(limit) + 2);
     let fixed = fixed_objects();
     if let (true, Some(first)) = (with_fixed && limit >= fixed.len() + 2, items.first()) {
-        let date_added = first.stored.received_ms;
+        let date_added = first.added_ms;
         served.extend(
             fixed
                 .into_iter()
@@ -281,7 +278,7 @@ fn build(
         if any && served.len() + 1 + usize::from(new_origin) > limit {
             break;
         }
-        let date_added = item.stored.received_ms;
+        let date_added = item.added_ms;
         if new_origin {
             origins.insert(origin);
             let object = origin_identity(&origin, name);

@@ -11,16 +11,16 @@ use super::page::{self, Item, Scope};
 use crate::formats::record_uuid;
 use crate::node::Node;
 use crate::record::RecordId;
-use crate::store::{StoreError, StoredRecord};
+use crate::store::{Current, StoreError};
 
 /// The bulletin as an item of a collection in `scope`, or `None`.
 pub(super) fn bulletin_item(
     node: &Node,
     scope: Scope,
-    stored: StoredRecord,
+    current: Current,
     now: i64,
 ) -> Result<Option<Item>, StoreError> {
-    let Some(bulletin) = stored.record.payload.bulletin() else {
+    let Some(bulletin) = current.stored.record.payload.bulletin() else {
         return Ok(None);
     };
     let in_scope = match scope {
@@ -30,10 +30,7 @@ pub(super) fn bulletin_item(
     if !in_scope || bulletin.valid_until_ms <= now {
         return Ok(None);
     }
-    let revoked = node
-        .store
-        .is_tombstoned_by(&stored.record.id, &stored.record.origin())?;
-    Ok(Some(Item { stored, revoked }))
+    page::with_revoked(node, current).map(Some)
 }
 
 /// The members a report in `scope` may name: opened here, served here as
@@ -46,10 +43,7 @@ pub(super) fn visible_members(
     let now = crate::now_ms();
     let mut members = Vec::new();
     for opening in node.store.openings(bulletin)? {
-        let Some(stored) = node.store.get(&opening.record_id)? else {
-            continue;
-        };
-        let Some(item) = page::served(node, Scope::All, stored, now, true)? else {
+        let Some(item) = page::served_by_id(node, Scope::All, &opening.record_id, now, true)? else {
             continue;
         };
         let tlp = item.stored.record.payload.indicator().map(|i| i.tlp);
@@ -79,8 +73,8 @@ pub(super) fn by_report_id(
     else {
         return Ok(None);
     };
-    match node.store.get(&id)? {
-        Some(stored) => bulletin_item(node, scope, stored, crate::now_ms()),
+    match node.store.current(&id)? {
+        Some(current) => bulletin_item(node, scope, current, crate::now_ms()),
         None => Ok(None),
     }
 }

@@ -143,6 +143,7 @@ impl Store {
         }
         batch.remove(keys::record(id));
         batch.remove(keys::public_id(&super::public_uuid(id)));
+        batch.remove(keys::relogged(id));
         for sighting in self.sightings_of(id)? {
             batch.remove(keys::sighting(id, &sighting));
         }

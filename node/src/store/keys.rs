@@ -187,3 +187,13 @@ pub const META_HELD: &str = "held-by-origin";
 pub fn held(origin: &NodeId) -> Vec<u8> {
     [&[HELD][..], &origin.0].concat()
 }
+
+/// record id -> change-log position it was logged at again last, u64, and when, i64 ms
+/// (only for records logged more than once; store/changelog.rs)
+pub const RELOGGED: u8 = b'Q';
+/// Set once every record logged more than once has its `RELOGGED` entry (store/changelog.rs).
+pub const META_RELOGGED: &str = "relogged";
+
+pub fn relogged(id: &RecordId) -> Vec<u8> {
+    [&[RELOGGED][..], &id.0].concat()
+}

@@ -22,6 +22,7 @@ mod records;
 mod snapshot;
 mod warninglists;
 
+pub use changelog::{Current, LogIter};
 pub use commit::{CommitHandle, Committer};
 pub use partners::{PartnerEntry, SyncState};
 pub use pending::{PendingUpdate, MAX_PENDING_PER_PARTNER};
@@ -165,6 +166,7 @@ impl Store {
         };
         store.backfill_public_ids()?;
         store.backfill_held()?;
+        store.backfill_relogged()?;
         Ok(store)
     }
 
@@ -307,6 +309,8 @@ fn check_schema(main: &sled::Tree, path: &str) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod bulletin_tests;
+#[cfg(test)]
+mod changelog_tests;
 #[cfg(test)]
 mod layout_tests;
 #[cfg(test)]

@@ -99,6 +99,8 @@ impl Store {
                 // passed it; receivers that hold it skip it as a duplicate.
                 outcome.last_change += 1;
                 log.push(target);
+                let at = outcome.last_change;
+                super::changelog::stage_relogged(&mut sled_batch, &target, at, batch.received_ms);
             }
             let seq = outcome.last_change + 1;
             let stored = StoredWire {
@@ -127,6 +129,8 @@ impl Store {
                 // The revocation came first; serve it again after its record.
                 outcome.last_change += 1;
                 log.push(revocation);
+                let at = outcome.last_change;
+                super::changelog::stage_relogged(&mut sled_batch, &revocation, at, batch.received_ms);
             }
             let max = origin_max.entry(record.origin()).or_default();
             *max = (*max).max(record.payload.sequence);
@@ -199,6 +203,16 @@ impl Store {
     /// verifying a received record's signature).
     pub fn holds(&self, id: &RecordId) -> Result<bool, StoreError> {
         Ok(self.tree().contains_key(keys::record(id))?)
+    }
+
+    /// A stored record's first change-log position and receipt time, decoding
+    /// only the local facts (`None`: absent or unreadable, as for [`Store::get`]).
+    pub(super) fn first_logged(&self, id: &RecordId) -> Result<Option<(u64, i64)>, StoreError> {
+        Ok(self
+            .tree()
+            .get(keys::record(id))?
+            .and_then(|bytes| StoredWire::decode(&bytes[..]).ok())
+            .map(|wire| (wire.local_seq, wire.received_ms)))
     }
 
     /// The highest sequence stored from an origin (0 if none).
