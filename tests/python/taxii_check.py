@@ -10,6 +10,7 @@ connection checks that name (never skips verification). Prints one JSON line.
   taxii_check.py get ADDRESS NODE_CRT CERT|- KEY|- PATH
   taxii_check.py feed ADDRESS CLIENT_DIR
   taxii_check.py reports ADDRESS CLIENT_DIR
+  taxii_check.py walk ADDRESS CLIENT_DIR PER_REQUEST
 """
 import json
 import ssl
@@ -118,6 +119,24 @@ def pull(address, client_dir, per_request):
     }
 
 
+def walk(address, client_dir, per_request):
+    """as_pages over the All collection, stopping (as a failure) after 50 pages."""
+    from taxii2client.v21 import as_pages
+
+    server, collections, everything = taxii_collection(address, client_dir)
+    indicators, pages = [], 0
+    for envelope in as_pages(everything.get_objects, per_request=int(per_request)):
+        pages += 1
+        indicators.extend(o["id"] for o in envelope.get("objects", []) if o["type"] == "indicator")
+        if pages >= 50:
+            break
+    return {
+        "pages": pages,
+        "indicators": len(indicators),
+        "distinct_indicators": len(set(indicators)),
+    }
+
+
 def reports(address, client_dir):
     """Per collection: its reports (id, name, object_refs) and indicator ids."""
     from taxii2client.v21 import as_pages
@@ -223,5 +242,5 @@ def feed(address, client_dir):
 
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
-    result = {"pull": pull, "resume": resume, "get": get, "feed": feed, "reports": reports}[mode](*args)
+    result = {"pull": pull, "resume": resume, "get": get, "feed": feed, "reports": reports, "walk": walk}[mode](*args)
     print(json.dumps(result))

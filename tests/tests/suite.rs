@@ -29,4 +29,5 @@ mod ops;
 mod python_client;
 mod receive;
 mod taxii;
+mod taxii_paging;
 mod workflows;

@@ -305,6 +305,7 @@ pub fn holds(node: &TestNode, value: &str, id: &str) -> bool {
 
 pub mod rogue;
 
+pub mod https;
 pub mod proxy;
 pub mod python;
 pub mod reliability;
