@@ -20,6 +20,7 @@ mod export;
 mod federation;
 mod lookup;
 mod measure;
+mod misp_feed;
 mod plot;
 mod preload;
 mod rates;
@@ -90,6 +91,11 @@ pub struct BenchArgs {
     /// holding --partner-records (docs/PRIVATE_LOOKUP.md).
     #[arg(long)]
     pub lookup_values: Option<u64>,
+    /// Measure only MISP feed requests (manifest.json, hashes.csv, an event;
+    /// latency, requests/s, bytes) at this many preloaded records, each
+    /// --samples times [samples default here: 50].
+    #[arg(long)]
+    pub misp_feed_records: Option<u64>,
 }
 
 #[derive(clap::Subcommand, Debug, Clone)]
@@ -233,6 +239,9 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     }
     if let Some(records) = args.export_records {
         return export::run(records).await;
+    }
+    if let Some(records) = args.misp_feed_records {
+        return misp_feed::run(records, args.samples.unwrap_or(50)).await;
     }
     let sizes = Sizes::of(&args);
     if let Some(rounds) = args.audit_overhead {
