@@ -24,6 +24,7 @@ mod json_mapping;
 mod limits;
 mod lookup;
 mod metrics;
+mod misp_feed_state;
 mod operations_cli;
 mod ops;
 mod python_client;

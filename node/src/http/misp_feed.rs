@@ -14,41 +14,35 @@
 
 use std::sync::Arc;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
-use md5::{Digest, Md5};
+use axum::{Extension, Router};
 use serde_json::{json, Map, Value};
 
 use super::errors::HttpError;
 use super::misp_feed_bulletins as bulletins;
+use super::misp_feed_cache::{FeedCache, BLOCK};
 use super::page::{self, Item, Scope};
-use crate::formats::misp::{attribute_value, MispWriter};
+use crate::formats::misp::MispWriter;
 use crate::formats::time::format_date;
 use crate::node::Node;
-
-/// Change-log positions per event.
-const BLOCK: u64 = 1_000;
 
 pub fn router() -> Router<Arc<Node>> {
     Router::new()
         .route("/misp-feed/manifest.json", get(manifest))
         .route("/misp-feed/hashes.csv", get(hashes))
         .route("/misp-feed/{file}", get(event))
-}
-
-/// The blocks holding anything durable: 0 ..= last.
-fn blocks(node: &Node) -> std::ops::Range<u64> {
-    0..node.commits.durable().div_ceil(BLOCK)
+        .layer(Extension(Arc::new(FeedCache::default())))
 }
 
 fn event_name(node: &Node, block: u64) -> String {
     format!("{}:feed-block:{block}", node.node_id().to_hex())
 }
 
-fn event_uuid(node: &Node, block: u64) -> String {
+pub(super) fn event_uuid(node: &Node, block: u64) -> String {
     crate::formats::stable_uuid("misp-event", event_name(node, block).as_bytes()).to_string()
 }
 
@@ -68,22 +62,6 @@ fn block_items(node: &Node, block: u64) -> Result<Vec<Item>, HttpError> {
     Ok(items)
 }
 
-/// When the block's newest record still standing in it was logged there
-/// (`None`: empty).
-fn block_time(node: &Node, block: u64) -> Result<Option<i64>, HttpError> {
-    let end = ((block + 1) * BLOCK).min(node.commits.durable());
-    for entry in node.store.log_before(end + 1) {
-        let (seq, id) = entry?;
-        if seq <= block * BLOCK {
-            break;
-        }
-        if let Some(current) = node.store.current_at(seq, &id)? {
-            return Ok(Some(current.added_ms));
-        }
-    }
-    Ok(None)
-}
-
 fn info(node: &Node, block: u64) -> String {
     format!(
         "Liaison {}: records {}–{} received",
@@ -93,33 +71,43 @@ fn info(node: &Node, block: u64) -> String {
     )
 }
 
-async fn manifest(State(node): State<Arc<Node>>, request: Request) -> Result<Response, HttpError> {
+/// The feed as of now, from the shared cache (off the async workers).
+async fn view(
+    node: &Arc<Node>,
+    cache: &Arc<FeedCache>,
+) -> Result<super::misp_feed_cache::View, HttpError> {
+    let (node, cache) = (node.clone(), cache.clone());
+    super::blocking(move || cache.view(&node)).await
+}
+
+async fn manifest(
+    State(node): State<Arc<Node>>,
+    Extension(cache): Extension<Arc<FeedCache>>,
+    request: Request,
+) -> Result<Response, HttpError> {
     let who = super::reader(&node, request.extensions())?;
-    let work = node.clone();
-    let manifest = super::blocking(move || {
-        let mut manifest = Map::new();
-        for block in blocks(&work) {
-            let Some(time) = block_time(&work, block)? else {
-                continue;
-            };
-            let entry = json!({
-                "info": info(&work, block),
-                "date": format_date(time),
-                "timestamp": (time / 1000).to_string(),
-                "analysis": "2",
-                "threat_level_id": "4",
-                "Orgc": { "name": work.identity.name, "uuid": crate::formats::stable_uuid("misp-org", work.node_id().as_bytes()).to_string() },
-                "Tag": [],
-            });
-            manifest.insert(event_uuid(&work, block), entry);
-        }
-        for event in bulletins::events(&work)? {
-            let entry = bulletins::manifest_entry(&work, &event);
-            manifest.insert(event.uuid, entry);
-        }
-        Ok(manifest)
-    })
-    .await?;
+    let view = view(&node, &cache).await?;
+    let org = json!({ "name": node.identity.name, "uuid": crate::formats::stable_uuid("misp-org", node.node_id().as_bytes()).to_string() });
+    let mut manifest = Map::new();
+    for (block, entry) in view.blocks.iter().enumerate() {
+        let Some(time) = entry.time else {
+            continue;
+        };
+        let block = block as u64;
+        let entry = json!({
+            "info": info(&node, block),
+            "date": format_date(time),
+            "timestamp": (time / 1000).to_string(),
+            "analysis": "2",
+            "threat_level_id": "4",
+            "Orgc": org,
+            "Tag": [],
+        });
+        manifest.insert(event_uuid(&node, block), entry);
+    }
+    for event in view.bulletins.iter() {
+        manifest.insert(event.uuid.clone(), event.manifest.clone());
+    }
     audit(&node, &who, "manifest.json", manifest.len()).await?;
     Ok(json_response(
         Value::Object(manifest).to_string().into_bytes(),
@@ -128,6 +116,7 @@ async fn manifest(State(node): State<Arc<Node>>, request: Request) -> Result<Res
 
 async fn event(
     State(node): State<Arc<Node>>,
+    Extension(cache): Extension<Arc<FeedCache>>,
     Path(file): Path<String>,
     request: Request,
 ) -> Result<Response, HttpError> {
@@ -139,77 +128,74 @@ async fn event(
         ))
     };
     let uuid = file.strip_suffix(".json").ok_or_else(missing)?.to_string();
-    let work = node.clone();
-    let built = super::blocking(move || {
-        // UUIDv5 ids do not invert; the feed has one block per 1000 changes,
-        // so trying each is cheap (one SHA-1 per block).
-        let Some(block) = blocks(&work).find(|b| event_uuid(&work, *b) == uuid) else {
-            let events = bulletins::events(&work)?;
-            let Some(event) = events.iter().find(|e| e.uuid == uuid) else {
-                return Ok(None);
-            };
-            return Ok(Some((
-                bulletins::event_body(&work, event)?,
-                event.items.len(),
-            )));
-        };
-        let items = block_items(&work, block)?;
-        let time = block_time(&work, block)?.unwrap_or(0);
-        let writer = MispWriter::begin(
-            Vec::new(),
-            &event_name(&work, block),
-            &info(&work, block),
-            time,
-        )
-        .map_err(HttpError::internal)?;
-        let body = bulletins::write_items(&work, writer, &items)?;
-        Ok(Some((body, items.len())))
-    })
-    .await?;
-    let (body, count) = built.ok_or_else(missing)?;
+    let view = view(&node, &cache).await?;
+    let (body, count) = match view.uuids.get(&uuid) {
+        Some(&block) => {
+            let time = view.blocks.get(block as usize).and_then(|b| b.time);
+            let work = node.clone();
+            // One block: at most BLOCK records read, whatever the feed's size.
+            super::blocking(move || {
+                let items = block_items(&work, block)?;
+                let writer = MispWriter::begin(
+                    Vec::new(),
+                    &event_name(&work, block),
+                    &info(&work, block),
+                    time.unwrap_or(0),
+                )
+                .map_err(HttpError::internal)?;
+                let body = bulletins::write_items(&work, writer, &items)?;
+                Ok((Bytes::from(body), items.len()))
+            })
+            .await?
+        }
+        None => {
+            let event = view
+                .bulletins
+                .iter()
+                .find(|e| e.uuid == uuid)
+                .ok_or_else(missing)?;
+            (event.body.clone(), event.attributes)
+        }
+    };
     audit(&node, &who, &file, count).await?;
     Ok(json_response(body))
 }
 
-/// `md5(value),event uuid` per attribute: MISP's feed hashes file.
-async fn hashes(State(node): State<Arc<Node>>, request: Request) -> Result<Response, HttpError> {
+/// `md5(value),event uuid` per attribute: MISP's feed hashes file, streamed
+/// from the cached blocks' lines (nothing is read from the store here).
+async fn hashes(
+    State(node): State<Arc<Node>>,
+    Extension(cache): Extension<Arc<FeedCache>>,
+    request: Request,
+) -> Result<Response, HttpError> {
     let who = super::reader(&node, request.extensions())?;
-    let work = node.clone();
-    let (body, lines) = super::blocking(move || {
-        let mut body = String::new();
-        let mut lines = 0;
-        for block in blocks(&work) {
-            let uuid = event_uuid(&work, block);
-            for item in block_items(&work, block)? {
-                if let Some(indicator) = item.stored.record.payload.indicator() {
-                    let digest = Md5::digest(attribute_value(indicator).as_bytes());
-                    body.push_str(&format!("{},{uuid}\n", hex::encode(digest)));
-                    lines += 1;
-                }
-            }
-        }
-        for event in bulletins::events(&work)? {
-            for item in &event.items {
-                if let Some(indicator) = item.stored.record.payload.indicator() {
-                    let digest = Md5::digest(attribute_value(indicator).as_bytes());
-                    body.push_str(&format!("{},{}\n", hex::encode(digest), event.uuid));
-                    lines += 1;
-                }
-            }
-        }
-        Ok((body, lines))
-    })
-    .await?;
+    let view = view(&node, &cache).await?;
+    let mut lines = 0;
+    let mut chunks: Vec<Bytes> = Vec::with_capacity(view.blocks.len() + view.bulletins.len());
+    for block in view.blocks.iter() {
+        lines += block.attributes;
+        chunks.push(block.lines.clone());
+    }
+    for event in view.bulletins.iter() {
+        lines += event.attributes;
+        chunks.push(event.lines.clone());
+    }
     audit(&node, &who, "hashes.csv", lines).await?;
-    let mut response = body.into_response();
+    let stream = tokio_stream::iter(
+        chunks
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .map(Ok::<_, std::io::Error>),
+    );
+    let mut response = Body::from_stream(stream).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv"));
     Ok(response)
 }
 
-fn json_response(body: Vec<u8>) -> Response {
-    let mut response = body.into_response();
+fn json_response(body: impl Into<Bytes>) -> Response {
+    let mut response = body.into().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -33,6 +33,8 @@ pub(super) struct BulletinEvent {
     pub time: i64,
     pub tags: Vec<String>,
     pub items: Vec<Item>,
+    /// The bulletin's valid-until: it leaves the feed then.
+    pub valid_until_ms: i64,
 }
 
 fn tags(bulletin: &Bulletin) -> Vec<String> {
@@ -99,6 +101,7 @@ pub(super) fn events(node: &Node) -> Result<Vec<BulletinEvent>, HttpError> {
             time,
             tags,
             items,
+            valid_until_ms: bulletin.valid_until_ms,
         });
     }
     Ok(events)

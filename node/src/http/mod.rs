@@ -14,6 +14,7 @@
 mod errors;
 mod misp_feed;
 mod misp_feed_bulletins;
+mod misp_feed_cache;
 mod page;
 mod query;
 mod taxii;
