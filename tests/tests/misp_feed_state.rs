@@ -94,7 +94,10 @@ fn the_kept_feed_follows_arrivals_a_record_logged_again_in_a_later_block_and_exp
     assert!(feed.hashes().is_empty());
 
     let file = b.dir().join("many.csv");
-    csv(&file, (1..=RECORDS).map(|i| format!("domain,{},green,", value(i))));
+    csv(
+        &file,
+        (1..=RECORDS).map(|i| format!("domain,{},green,", value(i))),
+    );
     b.cli_ok(&["import", file.to_str().expect("path")]);
     // Read while the records arrive: each read sees a consistent, growing feed.
     assert!(
@@ -113,7 +116,10 @@ fn the_kept_feed_follows_arrivals_a_record_logged_again_in_a_later_block_and_exp
     // And publishes one of its own that expires in a few seconds.
     let soon = rfc3339(liaison::now_ms() / 1000 + 6);
     let own = a.dir().join("own.csv");
-    csv(&own, std::iter::once(format!("domain,{},green,{soon}", value(0))));
+    csv(
+        &own,
+        std::iter::once(format!("domain,{},green,{soon}", value(0))),
+    );
     a.cli_ok(&["import", own.to_str().expect("path")]);
 
     // Both calls answered after their durable write: the feed has them now.
@@ -129,8 +135,16 @@ fn the_kept_feed_follows_arrivals_a_record_logged_again_in_a_later_block_and_exp
             .map(|(i, _)| i)
             .collect()
     };
-    assert_eq!(holding(&value(1)).len(), 1, "the sighted record in one event");
-    assert_eq!(holding(&value(1)), holding(&value(0)), "both in the later block");
+    assert_eq!(
+        holding(&value(1)).len(),
+        1,
+        "the sighted record in one event"
+    );
+    assert_eq!(
+        holding(&value(1)),
+        holding(&value(0)),
+        "both in the later block"
+    );
     assert_eq!(holding(&value(2)).len(), 1);
     assert_ne!(holding(&value(2)), holding(&value(1)), "it left block 0");
     let total: usize = events.iter().map(|(_, values)| values.len()).sum();
@@ -146,7 +160,10 @@ fn the_kept_feed_follows_arrivals_a_record_logged_again_in_a_later_block_and_exp
         .into_iter()
         .flat_map(|(_, values)| values.into_iter().map(Value::from))
         .collect();
-    assert!(!after.contains(&Value::from(value(0))), "expired record still listed");
+    assert!(
+        !after.contains(&Value::from(value(0))),
+        "expired record still listed"
+    );
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of a Unix time (civil-from-days, proleptic Gregorian).

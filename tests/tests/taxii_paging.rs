@@ -146,13 +146,24 @@ fn a_record_logged_again_after_a_sighting_is_served_once_and_paging_ends() {
     let (manifest, _) = reader.walk(&all, "manifest", "");
     let added: BTreeMap<String, String> = manifest
         .iter()
-        .filter(|m| m["id"].as_str().is_some_and(|i| i.starts_with("indicator--")))
+        .filter(|m| {
+            m["id"]
+                .as_str()
+                .is_some_and(|i| i.starts_with("indicator--"))
+        })
         .map(|m| {
             let id = m["id"].as_str().unwrap_or_default().to_string();
-            (id, m["date_added"].as_str().expect("date_added").to_string())
+            (
+                id,
+                m["date_added"].as_str().expect("date_added").to_string(),
+            )
         })
         .collect();
-    assert_eq!(added.len(), 6, "manifest lists each indicator once: {added:?}");
+    assert_eq!(
+        added.len(),
+        6,
+        "manifest lists each indicator once: {added:?}"
+    );
     assert_eq!(
         added.keys().map(String::as_str).collect::<BTreeSet<_>>(),
         ids,
@@ -220,7 +231,8 @@ fn a_record_logged_again_after_a_sighting_is_served_once_and_paging_ends() {
 
     // A stock client's `as_pages` walk agrees (when taxii2-client is installed).
     if let Some(python) = crate::taxii::python_with_packages() {
-        let walked = crate::taxii::check(&python, &["walk", &a.address(), analyst_str(&analyst), "2"]);
+        let walked =
+            crate::taxii::check(&python, &["walk", &a.address(), analyst_str(&analyst), "2"]);
         assert_eq!(walked["indicators"], 6, "{walked}");
         assert_eq!(walked["distinct_indicators"], 6, "{walked}");
         assert!(walked["pages"].as_u64().unwrap_or(0) >= 3, "{walked}");

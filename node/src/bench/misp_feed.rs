@@ -42,14 +42,13 @@ pub async fn run(records: u64, samples: usize) -> Result<()> {
     let node = LabNode::serve(dir.clone()).await?;
     let reader = Reader::new(&dir)?;
     let manifest = reader.get("/misp-feed/manifest.json").await?;
-    let first_event = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(
-        &manifest.body,
-    )
-    .context("bench: manifest.json")?
-    .keys()
-    .next()
-    .cloned()
-    .context("bench: the feed has no event")?;
+    let first_event =
+        serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&manifest.body)
+            .context("bench: manifest.json")?
+            .keys()
+            .next()
+            .cloned()
+            .context("bench: the feed has no event")?;
     out!("  endpoint                 first ms    p50 ms    p99 ms     req/s   bytes/response");
     for path in [
         "/misp-feed/manifest.json".to_string(),
@@ -153,7 +152,11 @@ fn short(path: &str) -> String {
 }
 
 /// The CLI's pinned TLS 1.3 client configuration, offering HTTP/1.1.
-pub fn client_config(cert: &Path, key: &Path, node_cert: &Path) -> Result<Arc<rustls::ClientConfig>> {
+pub fn client_config(
+    cert: &Path,
+    key: &Path,
+    node_cert: &Path,
+) -> Result<Arc<rustls::ClientConfig>> {
     let mut config = crate::tls::client_config(
         &read_pem_cert(cert)?,
         &read_pem_key(key)?,

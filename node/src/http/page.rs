@@ -119,7 +119,10 @@ pub fn served(
     };
     let expressible =
         !stix || crate::formats::stix::object_property(indicator.kind, &indicator.value).is_some();
-    let live = node.store.expires_ms(&current.stored).is_some_and(|t| t > now);
+    let live = node
+        .store
+        .expires_ms(&current.stored)
+        .is_some_and(|t| t > now);
     if !(in_scope && expressible && live) {
         return Ok(None);
     }

@@ -43,7 +43,8 @@ pub(super) fn visible_members(
     let now = crate::now_ms();
     let mut members = Vec::new();
     for opening in node.store.openings(bulletin)? {
-        let Some(item) = page::served_by_id(node, Scope::All, &opening.record_id, now, true)? else {
+        let Some(item) = page::served_by_id(node, Scope::All, &opening.record_id, now, true)?
+        else {
             continue;
         };
         let tlp = item.stored.record.payload.indicator().map(|i| i.tlp);

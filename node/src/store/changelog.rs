@@ -166,7 +166,9 @@ impl Store {
     /// Positions strictly before `before`, descending.
     pub fn log_before(&self, before: u64) -> LogIter {
         LogIter {
-            runs: self.tree().range(keys::change(0)..=keys::change(before.saturating_sub(1))),
+            runs: self
+                .tree()
+                .range(keys::change(0)..=keys::change(before.saturating_sub(1))),
             pending: Vec::new().into_iter(),
             low: 0,
             high: before.saturating_sub(1),

@@ -42,7 +42,10 @@ fn every_position_once_forwards_and_backwards_across_runs() {
     store
         .apply(&batch(vec![record(&key, 201, "last.example.org")]), 201)
         .unwrap();
-    assert_eq!(seqs(store.log_after(0, u64::MAX)), (1..=201).collect::<Vec<_>>());
+    assert_eq!(
+        seqs(store.log_after(0, u64::MAX)),
+        (1..=201).collect::<Vec<_>>()
+    );
     assert_eq!(seqs(store.log_after(126, 130)), vec![127, 128, 129, 130]);
     assert_eq!(seqs(store.log_after(199, 500)), vec![200, 201]);
     assert!(seqs(store.log_after(201, 500)).is_empty());
@@ -91,7 +94,10 @@ fn a_partner_record_sighted_here_stands_at_its_later_position_only() {
 
     // A database from before the re-log entries gets them at open.
     store.tree().remove(keys::relogged(&theirs.id)).unwrap();
-    store.tree().remove(keys::meta(keys::META_RELOGGED)).unwrap();
+    store
+        .tree()
+        .remove(keys::meta(keys::META_RELOGGED))
+        .unwrap();
     assert!(store.current_at(1, &theirs.id).unwrap().is_some());
     store.flush_blocking().unwrap();
     drop(store);
@@ -117,5 +123,8 @@ fn a_revocation_logged_again_after_its_late_record_stands_there_and_leaves_with_
     // The purge takes the re-log entry with the record.
     store.purge_expired(1_000).unwrap();
     assert!(store.current(&target.id).unwrap().is_none());
-    assert!(!store.tree().contains_key(keys::relogged(&target.id)).unwrap());
+    assert!(!store
+        .tree()
+        .contains_key(keys::relogged(&target.id))
+        .unwrap());
 }

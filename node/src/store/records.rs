@@ -130,7 +130,12 @@ impl Store {
                 outcome.last_change += 1;
                 log.push(revocation);
                 let at = outcome.last_change;
-                super::changelog::stage_relogged(&mut sled_batch, &revocation, at, batch.received_ms);
+                super::changelog::stage_relogged(
+                    &mut sled_batch,
+                    &revocation,
+                    at,
+                    batch.received_ms,
+                );
             }
             let max = origin_max.entry(record.origin()).or_default();
             *max = (*max).max(record.payload.sequence);
