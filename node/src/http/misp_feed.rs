@@ -2,15 +2,21 @@
 //! `/misp-feed/hashes.csv`, in MISP's feed format, so a MISP instance
 //! subscribes to the node with a client certificate.
 //!
-//! Events group records by change-log block: event `k` holds the indicators at
-//! change-log positions `k·1000+1 ..= (k+1)·1000` (arrival order), so an event
-//! is bounded (≤ 1000 attributes) and costs O(1000) to build, finished blocks
-//! never change their membership, and the last block grows until full. An
-//! event's date and timestamp are the receipt time of its newest record, so
-//! MISP fetches it again when it grows. Attributes are exactly the MISP
-//! export's ([`crate::formats::misp::MispWriter`]), revoked ones `deleted`.
-//! Bulletins are extra events, one each (`misp_feed_bulletins`).
-//! Must never serve past the durable change-log position.
+//! Events group records by change-log block: event `k` holds the indicators
+//! whose latest change-log position is in `k·1000+1 ..= (k+1)·1000` (arrival
+//! order), so an event is bounded (≤ 1000 attributes) and costs O(1000) to
+//! build, and the last block grows until full. A record logged again (a
+//! partner's, after our "seen" sighting) moves to the later block: the feed
+//! lists each attribute once. An event's date and timestamp are when anything
+//! in its block last changed (a record logged there, or one leaving it), so
+//! MISP fetches it again then. Attributes are exactly the MISP export's
+//! ([`crate::formats::misp::MispWriter`]), revoked ones `deleted`. Bulletins
+//! are extra events, one each (`misp_feed_bulletins`).
+//!
+//! The manifest, `hashes.csv` and the bulletin events come from the feed's
+//! kept state ([`misp_feed_cache`]), updated from what changed: a request costs
+//! O(blocks), never a read of every record; a block's event is built on request
+//! (O(1000)). Must never serve past the durable change-log position.
 
 use std::sync::Arc;
 
@@ -24,7 +30,7 @@ use serde_json::{json, Map, Value};
 
 use super::errors::HttpError;
 use super::misp_feed_bulletins as bulletins;
-use super::misp_feed_cache::{FeedCache, BLOCK};
+use super::misp_feed_cache::{self, FeedCache, BLOCK};
 use super::page::{self, Item, Scope};
 use crate::formats::misp::MispWriter;
 use crate::formats::time::format_date;
@@ -75,7 +81,7 @@ fn info(node: &Node, block: u64) -> String {
 async fn view(
     node: &Arc<Node>,
     cache: &Arc<FeedCache>,
-) -> Result<super::misp_feed_cache::View, HttpError> {
+) -> Result<misp_feed_cache::View, HttpError> {
     let (node, cache) = (node.clone(), cache.clone());
     super::blocking(move || cache.view(&node)).await
 }

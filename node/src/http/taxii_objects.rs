@@ -3,8 +3,11 @@
 //! ([`crate::formats::stix::indicator_object`], revoked ones `revoked: true`),
 //! bulletins as `report`s ([`taxii_reports`]), each preceded in its page by its origin's identity, and the first page of a
 //! collection by the fixed objects every export starts with (TLP markings,
-//! extension definitions). `limit` counts indicators. Must never build a page
-//! any other way than [`page::walk`] (O(page)) or a public-id lookup (O(log N)).
+//! extension definitions). `limit` counts indicators. `next` is the change-log
+//! position of the last item served (or where the walk stopped), so it always
+//! moves forward; `date_added` is when the item was logged at the position it
+//! is served from ([`page::Item`]). Must never build a page any other way than
+//! [`page::walk`] (O(page)) or a public-id lookup (O(log N)).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
