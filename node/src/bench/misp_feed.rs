@@ -1,8 +1,9 @@
 //! `liaison bench --misp-feed-records N`: what MISP feed requests cost at N
 //! stored records. The node is filled with [`super::preload`], served on
 //! loopback, and read over HTTPS with the node's admin certificate exactly as
-//! a MISP instance reads it: `manifest.json`, `hashes.csv` and one event, each
-//! `--samples` times in a row (latency, requests/s, response bytes), then the
+//! a MISP instance reads it: the first request after start (whatever the feed
+//! builds before it can answer), then `manifest.json`, `hashes.csv` and one
+//! event, each `--samples` times in a row (latency, requests/s, response bytes), then the
 //! first `hashes.csv` and `manifest.json` after a record is published (the
 //! feed's state moved). Never asserts a figure; it prints them.
 
@@ -41,7 +42,12 @@ pub async fn run(records: u64, samples: usize) -> Result<()> {
     );
     let node = LabNode::serve(dir.clone()).await?;
     let reader = Reader::new(&dir)?;
+    let at = Instant::now();
     let manifest = reader.get("/misp-feed/manifest.json").await?;
+    out!(
+        "  first request after start (manifest.json) {:>8.1} ms",
+        ms(at.elapsed())
+    );
     let first_event =
         serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&manifest.body)
             .context("bench: manifest.json")?
