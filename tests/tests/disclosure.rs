@@ -166,7 +166,12 @@ async fn nothing_withheld_leaks_through_any_disclosure_path() {
         .to_string();
     a.cli_ok(&["partner", "block", &x_id]);
     let revoked = a.publish("phone", "+44 7700 900113", "green", &[]);
-    a.cli_ok(&["revoke", &revoked, "--reason", "entered in error (fictional)"]);
+    a.cli_ok(&[
+        "revoke",
+        &revoked,
+        "--reason",
+        "entered in error (fictional)",
+    ]);
     let expired = publish_expiring(a, "+44 7700 900112", 2).await;
     // Still held at A (purges run hourly), and past its valid-until.
     assert!(stores(a, &expired) && stores(a, &revoked) && stores(a, &blocked));

@@ -29,5 +29,6 @@ mod operations_cli;
 mod ops;
 mod python_client;
 mod receive;
+mod seams;
 mod taxii;
 mod workflows;
