@@ -78,11 +78,10 @@ impl<'a> Judge<'a> {
             return Ok(None);
         };
         // A revocation may refer to a bulletin (issue 15); a sighting never does.
-        let fits = match (&stored.record.payload.body, &target.record.payload.body) {
-            (_, Body::Indicator(_)) => true,
-            (Body::Revocation(_), Body::Bulletin(_)) => true,
-            _ => false,
-        };
+        let fits = matches!(
+            (&stored.record.payload.body, &target.record.payload.body),
+            (_, Body::Indicator(_)) | (Body::Revocation(_), Body::Bulletin(_))
+        );
         if !fits {
             return Ok(None);
         }
