@@ -397,27 +397,7 @@ impl Node {
             relay: entry.relay,
             kind: entry.kind.parse()?,
         };
-        let pin: [u8; 32] = hex::decode(&entry.tls_pin)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| {
-                Error::InvalidRequest(format!("partner {} has a malformed TLS pin", entry.name))
-            })?;
-        if self
-            .pins
-            .partner_for_pin(&pin)
-            .is_some_and(|other| other != id)
-        {
-            return Err(Error::Conflict(format!(
-                "{}'s TLS certificate is already enrolled for another partner",
-                entry.name
-            )));
-        }
-        if pin == PinSet::pin_of(&self.live_tls.cert_der()) {
-            return Err(Error::InvalidRequest(
-                "the bundle carries this node's own TLS certificate".into(),
-            ));
-        }
+        let pin = self.check_new_partner_pin(&id, &entry)?;
         self.pins.insert(pin, id);
         self.pin_previous(&id, &entry);
         let (revoked, _) = watch::channel(false);

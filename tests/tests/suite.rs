@@ -19,6 +19,7 @@ mod federation;
 mod foundation;
 mod hardening;
 mod hostile;
+mod hostile_relay;
 mod import;
 mod interop;
 mod json_mapping;

@@ -142,6 +142,10 @@ impl Admin for AdminService {
         let mut entry = PartnerEntry::from_bundle(&bundle, max_tlp.as_str(), request.relay, None);
         entry.kind = kind;
         entry.max_evaluation = max_evaluation;
+        // A refused pin must not reach the audit log as an enrollment.
+        self.node
+            .check_new_partner_pin(&bundle.node_id, &entry)
+            .map_err(Status::from)?;
         self.audit(
             &who.describe(),
             "partner.add",

@@ -34,6 +34,8 @@ pub(super) async fn accept_rotation(
         )
         .into());
     }
+    // A refused pin must not reach the audit log as a rotation.
+    node.check_partner_pin(&partner, &new_pin, "new_bundle")?;
     let now = crate::now_ms();
     let until = verified
         .old_valid_until_ms
