@@ -158,8 +158,7 @@ async fn a_revoked_partner_is_refused_and_starts_from_zero_when_added_again() {
         client
             .pull(proto::PullRequest { cursor: 0 })
             .await
-            .err()
-            .expect("pull after revocation"),
+            .expect_err("pull after revocation"),
     );
     refused(
         client

@@ -87,7 +87,7 @@ async fn downgrade(address: &str, config: rustls::ClientConfig) -> rustls::Error
     let result = tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(name, tcp)
         .await;
-    let error = result.err().expect("a TLS 1.2 handshake completed");
+    let error = result.expect_err("a TLS 1.2 handshake completed");
     error
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
