@@ -68,6 +68,17 @@ async fn a_bundle_or_rotation_carrying_another_certificate_is_refused() {
         assert_eq!(status.code(), code, "{status:?}");
         assert!(status.message().contains(reason), "{status:?}");
     }
+    let relay_short = &relay.identity.node_id().to_hex()[..8];
+    let logged = victim.log();
+    let refusals: Vec<&str> = logged
+        .lines()
+        .filter(|l| l.contains("partner's TLS rotation refused") && l.contains(relay_short))
+        .collect();
+    assert_eq!(
+        refusals.len(),
+        2,
+        "refusals not logged against the partner:\n{logged}"
+    );
     assert_eq!(partner_row(&victim, RELAY)["fingerprint"], pin_before);
     let rotated = audit_entries(&victim, "partner.tls_rotate");
     assert!(
