@@ -13,6 +13,7 @@ mod bulletin_exports;
 mod bulletins;
 mod cli_help;
 mod crash;
+mod evidence;
 mod faults;
 mod federation;
 mod foundation;
