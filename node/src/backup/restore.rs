@@ -181,8 +181,11 @@ fn unpack(
         Some(keys) => keys.write(staging)?,
         None => Vec::new(),
     };
-    crate::identity::check_key_pairs(&NodeDir::new(staging))
-        .map_err(|e| BackupError::Corrupt(e.to_string()))?;
+    crate::identity::check_key_pairs(&NodeDir::new(staging)).map_err(|e| {
+        // Name the files as the backup does, not by the staging directory.
+        let staged = format!("{}/", staging.display());
+        BackupError::Corrupt(e.to_string().replace(&staged, ""))
+    })?;
     let mut snapshot =
         BufReader::new(File::open(&snapshot_path).map_err(|e| file_error(&snapshot_path, e))?);
     let restored = Store::restore_snapshot(&staging.join("db"), &mut snapshot)?;
