@@ -18,6 +18,7 @@ mod faults;
 mod federation;
 mod foundation;
 mod hardening;
+mod heads_flood;
 mod hostile;
 mod import;
 mod interop;
