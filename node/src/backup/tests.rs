@@ -8,6 +8,8 @@ fn passphrase() -> age::secrecy::SecretString {
     age::secrecy::SecretString::from("correct horse battery staple".to_string())
 }
 
+const HEADS_JSON: &str = r#"{"latest":{},"roots":{},"conflicts":[],"own":{"position":7,"size":3,"root":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"last_sequence":3}}"#;
+
 /// A fresh node directory and a backup of it (with keys when asked).
 fn node_and_backup(with_keys: bool) -> (tempfile::TempDir, NodeDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
@@ -17,6 +19,8 @@ fn node_and_backup(with_keys: bool) -> (tempfile::TempDir, NodeDir, std::path::P
         "127.0.0.1:0",
     ))
     .unwrap();
+    // Our head chain's state: a restored node resumes it (see HEADS).
+    std::fs::write(dir.heads_file(), HEADS_JSON).unwrap();
     let store = Store::open(&dir.database(), 1 << 20).unwrap();
     let mut snapshot = tempfile::tempfile().unwrap();
     let summary = store.snapshot(&mut snapshot).unwrap();
@@ -58,6 +62,10 @@ fn a_backup_with_keys_restores_a_complete_node() {
     assert!(report.manifest.includes_keys);
     assert!(report.keys_missing.is_empty(), "{:?}", report.keys_missing);
     let restored = NodeDir::new(&target);
+    assert_eq!(
+        std::fs::read_to_string(restored.heads_file()).unwrap(),
+        HEADS_JSON
+    );
     let config = restored.load_config().unwrap();
     let original = dir.load_identity(&dir.load_config().unwrap()).unwrap();
     let identity = restored.load_identity(&config).unwrap();
