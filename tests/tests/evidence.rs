@@ -94,8 +94,16 @@ fn refused(bytes: &[u8], extra: &[&str], says: &str) {
     std::fs::create_dir(&parent).unwrap();
     let (out, target) = restore(&parent, &file, extra);
     assert!(!out.status.success(), "restored: {}", text(&out));
-    assert!(text(&out).contains(says), "expected {says:?} in: {}", text(&out));
-    assert!(text(&out).contains("nothing was restored"), "{}", text(&out));
+    assert!(
+        text(&out).contains(says),
+        "expected {says:?} in: {}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("nothing was restored"),
+        "{}",
+        text(&out)
+    );
     assert!(!target.exists(), "a node directory was written");
     let left: Vec<_> = std::fs::read_dir(&parent).unwrap().flatten().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
@@ -132,24 +140,56 @@ fn a_tampered_backup_is_refused_and_nothing_is_written() {
     let mut planted = parsed.clone();
     replace(&mut planted, "ca/ca.crt", foreign_ca.clone());
     let planted = assemble(&planted, true);
-    refused(&planted, &["--expect-node", &a_id], "signature does not verify");
-    refused(&planted, &["--expect-node", &fingerprint(&a)], "signature does not verify");
+    refused(
+        &planted,
+        &["--expect-node", &a_id],
+        "signature does not verify",
+    );
+    refused(
+        &planted,
+        &["--expect-node", &fingerprint(&a)],
+        "signature does not verify",
+    );
 
     let mut digest = parsed.clone();
     flip(&mut digest, "sha256");
-    refused(&assemble(&digest, false), &["--expect-node", &a_id], "checksum mismatch");
+    refused(
+        &assemble(&digest, false),
+        &["--expect-node", &a_id],
+        "checksum mismatch",
+    );
 
     let mut signature = parsed.clone();
     flip(&mut signature, "ed25519");
-    refused(&assemble(&signature, false), &["--expect-node", &a_id], "signature does not verify");
+    refused(
+        &assemble(&signature, false),
+        &["--expect-node", &a_id],
+        "signature does not verify",
+    );
 
     // A's genuine backup is not the other agency's.
-    refused(&original, &["--expect-node", &other_id], "signature does not verify");
-    refused(&original, &["--expect-node", &fingerprint(&other)], "fingerprint");
+    refused(
+        &original,
+        &["--expect-node", &other_id],
+        "signature does not verify",
+    );
+    refused(
+        &original,
+        &["--expect-node", &fingerprint(&other)],
+        "fingerprint",
+    );
 
-    refused(&original[..original.len() - 100], &["--expect-node", &a_id], "truncated");
+    refused(
+        &original[..original.len() - 100],
+        &["--expect-node", &a_id],
+        "truncated",
+    );
     // Cut just before the signature: a checksum alone proves nothing.
-    refused(&original[..original.len() - 80], &["--expect-node", &a_id], "no signature");
+    refused(
+        &original[..original.len() - 80],
+        &["--expect-node", &a_id],
+        "no signature",
+    );
 
     // Without keys nothing inside vouches for the file: the operator must say
     // whose it is.
@@ -187,12 +227,20 @@ fn a_backup_with_keys_is_vouched_for_by_its_keys_and_still_refuses_a_planted_ca(
     );
     refused(&assemble(&planted, true), &[], "signature does not verify");
     // The keys are A's: a backup of A is not accepted as the other agency's.
-    refused(&original, &["--expect-node", &node_id(&other)], "signature does not verify");
+    refused(
+        &original,
+        &["--expect-node", &node_id(&other)],
+        "signature does not verify",
+    );
 
     let tmp = tempfile::tempdir().unwrap();
     let (out, target) = restore(tmp.path(), &file, &[]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("vouched for by the keys"), "{}", text(&out));
+    assert!(
+        text(&out).contains("vouched for by the keys"),
+        "{}",
+        text(&out)
+    );
     let mut restored = TestNode::adopt("Agency A (restored)", tmp);
     assert_eq!(restored.dir(), target);
     restored.start();
@@ -249,7 +297,11 @@ fn verify_refused(node: &TestNode, says: &[&str]) {
     let out = node.cli(&["audit", "verify"]);
     assert!(!out.status.success(), "verified: {}", text(&out));
     for part in says {
-        assert!(text(&out).contains(part), "expected {part:?} in: {}", text(&out));
+        assert!(
+            text(&out).contains(part),
+            "expected {part:?} in: {}",
+            text(&out)
+        );
     }
     let doctor = node.cli(&["doctor"]);
     assert!(!doctor.status.success(), "{}", text(&doctor));
@@ -296,7 +348,11 @@ fn a_missing_or_garbled_seal_is_unverified_and_a_cut_log_is_named() {
     // A start on a log without its seal says so, and records the gap.
     std::fs::remove_file(&seal).unwrap();
     a.start();
-    assert!(a.log().contains("audit log UNVERIFIED at start"), "{}", a.log());
+    assert!(
+        a.log().contains("audit log UNVERIFIED at start"),
+        "{}",
+        a.log()
+    );
     a.stop();
     let verified = a.cli_ok(&["audit", "verify"]);
     assert!(verified.contains("WARNING: entry"), "{verified}");

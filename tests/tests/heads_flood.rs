@@ -109,7 +109,11 @@ fn batch(cursor: u64, records: Vec<proto::Envelope>) -> proto::PullBatch {
 
 /// The rogue's script: its honest first head, then floods, then a sentinel.
 fn flood(key: &SigningKey) -> Vec<proto::PullBatch> {
-    let first = common::rogue::signed(key, 1, common::rogue::indicator("+447700900811", Tlp::Green, vec![]));
+    let first = common::rogue::signed(
+        key,
+        1,
+        common::rogue::indicator("+447700900811", Tlp::Green, vec![]),
+    );
     let id: RecordId = Envelope::from_wire(first.clone()).unwrap().id();
     let mut one = batch(1, vec![first]);
     one.signed_head = Some(head(key, 1, liaison::audit::heads::chain(&[0; 32], &id)));
@@ -118,12 +122,21 @@ fn flood(key: &SigningKey) -> Vec<proto::PullBatch> {
     let mut two = batch(2, vec![]);
     // Two roots for each of 30 later sizes, and 3 heads of a made-up origin.
     two.seen_heads = (0..30u8)
-        .flat_map(|i| [head(key, 10 + u64::from(i), [i; 32]), head(key, 10 + u64::from(i), [!i; 32])])
+        .flat_map(|i| {
+            [
+                head(key, 10 + u64::from(i), [i; 32]),
+                head(key, 10 + u64::from(i), [!i; 32]),
+            ]
+        })
         .collect();
     let invented = SigningKey::from_bytes(&[0x01; 32]);
-    two.seen_heads.extend((0..3).map(|i| head(&invented, 5, [i; 32])));
-    let sentinel =
-        common::rogue::signed(key, 2, common::rogue::indicator("+447700900812", Tlp::Green, vec![]));
+    two.seen_heads
+        .extend((0..3).map(|i| head(&invented, 5, [i; 32])));
+    let sentinel = common::rogue::signed(
+        key,
+        2,
+        common::rogue::indicator("+447700900812", Tlp::Green, vec![]),
+    );
     vec![one, two, batch(3, vec![sentinel])]
 }
 
@@ -143,11 +156,14 @@ async fn a_partner_flooding_conflicting_heads_leaves_one_proof_and_is_counted() 
     with_metrics(&victim);
     victim.start();
     let (rogue_dir, victim_dir) = (rogue.node_dir(), victim.node_dir());
-    let identity = rogue_dir.load_identity(&rogue_dir.load_config().unwrap()).unwrap();
-    let victim_identity = victim_dir.load_identity(&victim_dir.load_config().unwrap()).unwrap();
+    let identity = rogue_dir
+        .load_identity(&rogue_dir.load_config().unwrap())
+        .unwrap();
+    let victim_identity = victim_dir
+        .load_identity(&victim_dir.load_config().unwrap())
+        .unwrap();
     let rogue_id = identity.node_id().to_hex();
-    let (address, incoming) =
-        common::rogue::pinned_tls_listener(&identity, &victim_identity).await;
+    let (address, incoming) = common::rogue::pinned_tls_listener(&identity, &victim_identity).await;
     let service = Flood {
         batches: flood(&identity.signing_key),
     };
@@ -157,8 +173,19 @@ async fn a_partner_flooding_conflicting_heads_leaves_one_proof_and_is_counted() 
             .serve_with_incoming(incoming),
     );
     let bundle = victim.tmp.path().join("rogue.pem");
-    std::fs::write(&bundle, Bundle::create(&identity, vec![address], liaison::now_ms()).to_pem()).unwrap();
-    victim.cli_ok(&["partner", "add", bundle.to_str().unwrap(), "--max-tlp", "green", "--yes"]);
+    std::fs::write(
+        &bundle,
+        Bundle::create(&identity, vec![address], liaison::now_ms()).to_pem(),
+    )
+    .unwrap();
+    victim.cli_ok(&[
+        "partner",
+        "add",
+        bundle.to_str().unwrap(),
+        "--max-tlp",
+        "green",
+        "--yes",
+    ]);
 
     // The sentinel comes after both floods on the same stream.
     assert!(
@@ -166,27 +193,51 @@ async fn a_partner_flooding_conflicting_heads_leaves_one_proof_and_is_counted() 
         "sentinel not received; log:\n{}",
         victim.log()
     );
-    assert!(holds(&victim, "+447700900811", &victim.search_ids("+447700900811")[0]));
+    assert!(holds(
+        &victim,
+        "+447700900811",
+        &victim.search_ids("+447700900811")[0]
+    ));
 
     let heads = victim.cli_json(&["audit", "heads"]);
     let conflicts = heads["conflicts"].as_array().unwrap();
     assert_eq!(conflicts.len(), 1, "one proof per origin: {heads:#}");
     assert_eq!(conflicts[0]["origin"], rogue_id.as_str());
-    let invented = hex::encode(SigningKey::from_bytes(&[0x01; 32]).verifying_key().to_bytes());
-    assert!(heads["latest"].get(&invented).is_none(), "a made-up origin was kept");
+    let invented = hex::encode(
+        SigningKey::from_bytes(&[0x01; 32])
+            .verifying_key()
+            .to_bytes(),
+    );
+    assert!(
+        heads["latest"].get(&invented).is_none(),
+        "a made-up origin was kept"
+    );
     let logged = || {
         let list = victim.cli_json(&["audit", "list", "--action", "heads.conflict"]);
         list.as_array().map_or(0, Vec::len)
     };
-    assert!(eventually(WAIT, || logged() > 0), "heads.conflict not logged");
+    assert!(
+        eventually(WAIT, || logged() > 0),
+        "heads.conflict not logged"
+    );
     assert_eq!(logged(), 1);
 
     let (_, metrics) = get(&victim, "/metrics");
     assert_eq!(counted(&metrics, &rogue_id, "conflict"), 1, "{metrics}");
     // 63 more of size 1, then 30 second roots of later sizes.
-    assert_eq!(counted(&metrics, &rogue_id, "conflict_repeat"), 63 + 30, "{metrics}");
+    assert_eq!(
+        counted(&metrics, &rogue_id, "conflict_repeat"),
+        63 + 30,
+        "{metrics}"
+    );
     assert_eq!(counted(&metrics, &rogue_id, "excess"), 6, "{metrics}");
-    assert_eq!(counted(&metrics, &rogue_id, "unknown_origin"), 3, "{metrics}");
-    assert!(victim.log().contains("signed heads from this partner refused or not kept"));
+    assert_eq!(
+        counted(&metrics, &rogue_id, "unknown_origin"),
+        3,
+        "{metrics}"
+    );
+    assert!(victim
+        .log()
+        .contains("signed heads from this partner refused or not kept"));
     victim.stop();
 }

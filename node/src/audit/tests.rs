@@ -1,8 +1,8 @@
 //! Unit tests of the log: chain, checkpoints, tampering of each kind.
 
 use super::*;
-use ed25519_dalek::SigningKey;
 use checkpoint::CHECKPOINT_ACTION;
+use ed25519_dalek::SigningKey;
 
 fn key() -> SigningKey {
     SigningKey::from_bytes(&[11; 32])
@@ -185,29 +185,50 @@ fn a_missing_or_garbled_seal_is_unverified_and_recorded_at_the_next_open() {
     sample(&path);
     let seal = log::seal_path(&path);
     let good = std::fs::read(&seal).unwrap();
-    assert!(verify_with(&path, None).unwrap().require_sealed(&path).is_ok());
+    assert!(verify_with(&path, None)
+        .unwrap()
+        .require_sealed(&path)
+        .is_ok());
     // Cut at a checkpoint and the seal removed: the chain alone still links.
     let all = lines(&path);
-    let cut = all.iter().rposition(|l| l.contains(CHECKPOINT_ACTION)).unwrap() - 1;
-    let cut = all[..cut].iter().rposition(|l| l.contains(CHECKPOINT_ACTION)).unwrap();
+    let cut = all
+        .iter()
+        .rposition(|l| l.contains(CHECKPOINT_ACTION))
+        .unwrap()
+        - 1;
+    let cut = all[..cut]
+        .iter()
+        .rposition(|l| l.contains(CHECKPOINT_ACTION))
+        .unwrap();
     write_lines(&path, &all[..=cut]);
     std::fs::remove_file(&seal).unwrap();
     let found = verify_with(&path, Some(&key().verifying_key())).unwrap();
     assert_eq!(found.seal, SealState::Missing);
     let error = found.require_sealed(&path).unwrap_err().to_string();
-    assert!(error.contains("UNVERIFIED") && error.contains("missing"), "{error}");
+    assert!(
+        error.contains("UNVERIFIED") && error.contains("missing"),
+        "{error}"
+    );
     std::fs::write(&seal, &good[..good.len() / 2]).unwrap();
     let found = verify_with(&path, None).unwrap();
-    assert!(matches!(found.seal, SealState::Unreadable(_)), "{:?}", found.seal);
+    assert!(
+        matches!(found.seal, SealState::Unreadable(_)),
+        "{:?}",
+        found.seal
+    );
     assert!(found.require_sealed(&path).is_err());
     // With the whole seal back, the cut is named.
     std::fs::write(&seal, &good).unwrap();
-    assert!(verify_with(&path, None).unwrap_err().to_string().contains("truncated"));
+    assert!(verify_with(&path, None)
+        .unwrap_err()
+        .to_string()
+        .contains("truncated"));
 
     // The next writer records the gap and seals again.
     std::fs::remove_file(&seal).unwrap();
     let log = AuditLog::open_signed(&path, key(), &config(100)).unwrap();
-    log.record("node", "node.start", serde_json::json!({})).unwrap();
+    log.record("node", "node.start", serde_json::json!({}))
+        .unwrap();
     let found = verify_with(&path, Some(&key().verifying_key())).unwrap();
     assert_eq!(found.seal, SealState::Matched, "sealed at the first write");
     assert_eq!(found.unverified_at, vec![cut as u64 + 2]);
@@ -220,7 +241,8 @@ fn catch_up_refuses_a_line_that_does_not_link_to_the_one_before() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
     let log = AuditLog::open_signed(&path, key(), &config(100)).unwrap();
-    log.record("node", "node.start", serde_json::json!({})).unwrap();
+    log.record("node", "node.start", serde_json::json!({}))
+        .unwrap();
     // Another process appends a line with the right sequence and a valid own
     // hash, but linked to a different history.
     let tail = lines(&path).last().cloned().unwrap();
@@ -235,8 +257,15 @@ fn catch_up_refuses_a_line_that_does_not_link_to_the_one_before() {
         hash: String::new(),
     };
     foreign.hash = foreign.compute_hash();
-    let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
-    std::io::Write::write_all(&mut file, (serde_json::to_string(&foreign).unwrap() + "\n").as_bytes()).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut file,
+        (serde_json::to_string(&foreign).unwrap() + "\n").as_bytes(),
+    )
+    .unwrap();
     let error = log
         .record("node", "after", serde_json::json!({}))
         .unwrap_err()

@@ -212,7 +212,11 @@ fn check_seal(
                 entry.action
             )))
         }
-        Err(reason) => return Ok(SealState::Unreadable(format!("not an audit entry: {reason}"))),
+        Err(reason) => {
+            return Ok(SealState::Unreadable(format!(
+                "not an audit entry: {reason}"
+            )))
+        }
     };
     let next = usize::try_from(found.last_seq + 1).unwrap_or(usize::MAX);
     if sealed.seq > found.last_seq {

@@ -232,7 +232,9 @@ impl Writer {
             // (still valid) seal, or none, which `audit verify` reports.
             match write_seal(&self.path, &line) {
                 Ok(()) => self.sealed = true,
-                Err(e) => tracing::error!(path = %seal_path(&self.path).display(), error = %e, "could not write the audit seal"),
+                Err(e) => {
+                    tracing::error!(path = %seal_path(&self.path).display(), error = %e, "could not write the audit seal")
+                }
             }
         }
         Ok(())

@@ -87,9 +87,9 @@ pub fn write_backup(
     let config = dir
         .load_config()
         .map_err(|e| BackupError::Invalid(e.to_string()))?;
-    let identity = dir.load_identity(&config).map_err(|e| {
-        BackupError::Invalid(format!("{e} (a backup is signed with the node key)"))
-    })?;
+    let identity = dir
+        .load_identity(&config)
+        .map_err(|e| BackupError::Invalid(format!("{e} (a backup is signed with the node key)")))?;
     let manifest = Manifest {
         format: FORMAT,
         created_ms: crate::now_ms(),

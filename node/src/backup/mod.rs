@@ -290,7 +290,12 @@ impl<R: Read> Reader<R> {
         if self.inner.read(&mut name_len).unwrap_or(0) == 0 {
             return Ok(None);
         }
-        let expected = [&[SIGNATURE.len() as u8], SIGNATURE.as_bytes(), &64u64.to_be_bytes()].concat();
+        let expected = [
+            &[SIGNATURE.len() as u8],
+            SIGNATURE.as_bytes(),
+            &64u64.to_be_bytes(),
+        ]
+        .concat();
         let mut header = vec![0u8; expected.len() - 1];
         let mut signature = [0u8; 64];
         if self.inner.read_exact(&mut header).is_err() {

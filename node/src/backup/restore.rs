@@ -160,7 +160,14 @@ fn unpack(
         .manifest
         .take()
         .ok_or_else(|| BackupError::Corrupt("no manifest section".into()))?;
-    let (signer, keys) = authenticate(&trailer, &found, &manifest_bytes, passphrase, expect, staging)?;
+    let (signer, keys) = authenticate(
+        &trailer,
+        &found,
+        &manifest_bytes,
+        passphrase,
+        expect,
+        staging,
+    )?;
     // Signed by the node the operator vouches for: now the content may be decoded.
     let manifest = decode_manifest(&manifest_bytes)?;
     if manifest.node_id != hex::encode(signer.to_bytes()) {

@@ -45,11 +45,15 @@ fn an_expected_node_is_a_node_id_or_a_fingerprint() {
     assert!(matches!(id.parse(), Ok(ExpectedNode::NodeId(_))));
     assert_eq!(
         "12345 67890 12345 67890 12345".parse::<ExpectedNode>(),
-        Ok(ExpectedNode::Fingerprint("12345 67890 12345 67890 12345".into()))
+        Ok(ExpectedNode::Fingerprint(
+            "12345 67890 12345 67890 12345".into()
+        ))
     );
     assert_eq!(
         "1234567890123456789012345".parse::<ExpectedNode>(),
-        Ok(ExpectedNode::Fingerprint("12345 67890 12345 67890 12345".into()))
+        Ok(ExpectedNode::Fingerprint(
+            "12345 67890 12345 67890 12345".into()
+        ))
     );
     assert!("1234".parse::<ExpectedNode>().is_err());
 }

@@ -15,7 +15,10 @@ use super::{read_pem_cert, read_pem_key, IdentityError, NodeDir};
 /// Checks every pair whose private key is present (the CA key may be kept
 /// offline: its certificate alone is then taken as it is).
 pub fn check_key_pairs(dir: &NodeDir) -> Result<(), IdentityError> {
-    for (cert, key) in [(dir.ca_cert(), dir.ca_key()), (dir.tls_cert(), dir.tls_key())] {
+    for (cert, key) in [
+        (dir.ca_cert(), dir.ca_key()),
+        (dir.tls_cert(), dir.tls_key()),
+    ] {
         if !key.exists() {
             continue;
         }
@@ -32,12 +35,11 @@ pub fn check_key_pairs(dir: &NodeDir) -> Result<(), IdentityError> {
 fn matches(cert: &Path, key: &Path) -> Result<bool, IdentityError> {
     let cert_der = read_pem_cert(cert)?;
     let key_der = zeroize::Zeroizing::new(read_pem_key(key)?);
-    let (_, parsed) = x509_parser::parse_x509_certificate(&cert_der).map_err(|e| {
-        IdentityError::File {
+    let (_, parsed) =
+        x509_parser::parse_x509_certificate(&cert_der).map_err(|e| IdentityError::File {
             path: cert.display().to_string(),
             reason: format!("not an X.509 certificate: {e}"),
-        }
-    })?;
+        })?;
     let pair = KeyPair::try_from(key_der.as_slice()).map_err(|e| IdentityError::File {
         path: key.display().to_string(),
         reason: format!("not a private key this node can use: {e}"),

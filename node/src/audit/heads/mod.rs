@@ -162,7 +162,8 @@ impl Heads {
         let skip = [own.to_hex(), except.to_hex()];
         let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
         let cursor = cursors.get(except).map(String::as_str);
-        let (origins, cursor) = book::gossip_order(&book.latest, &partners, &skip, cursor, MAX_SEEN);
+        let (origins, cursor) =
+            book::gossip_order(&book.latest, &partners, &skip, cursor, MAX_SEEN);
         if let Some(cursor) = cursor {
             cursors.insert(*except, cursor);
         }
@@ -260,7 +261,10 @@ impl Heads {
         }
         // An honest relay may pass on heads of origins we do not know: counted
         // only. The rest is a partner misbehaving (or a proven equivocator).
-        let noted: Vec<_> = tally.iter().filter(|(r, _)| **r != "unknown_origin").collect();
+        let noted: Vec<_> = tally
+            .iter()
+            .filter(|(r, _)| **r != "unknown_origin")
+            .collect();
         if !noted.is_empty() {
             tracing::warn!(partner = %via.short(), refused = ?noted, "signed heads from this partner refused or not kept");
         }

@@ -27,14 +27,20 @@ fn one_proof_of_equivocation_per_origin_however_many_conflicting_heads_arrive() 
     assert_eq!(book.observe(&a, seen(1, "x0", 3), 3), Outcome::NewConflict);
     for i in 0..500 {
         let outcome = book.observe(&a, seen(1, &format!("x{i}"), 4), 4);
-        assert!(matches!(outcome, Outcome::RepeatConflict | Outcome::Unchanged));
+        assert!(matches!(
+            outcome,
+            Outcome::RepeatConflict | Outcome::Unchanged
+        ));
     }
     assert_eq!(book.conflicts.len(), 1);
     assert_eq!(book.conflicts[0].first.root, "r1");
     assert_eq!(book.conflicts[0].second.root, "x0");
     // Conflicts at other sizes of the same origin add nothing either.
     book.observe(&a, seen(2, "y", 5), 5);
-    assert_eq!(book.observe(&a, seen(2, "z", 5), 5), Outcome::RepeatConflict);
+    assert_eq!(
+        book.observe(&a, seen(2, "z", 5), 5),
+        Outcome::RepeatConflict
+    );
     assert_eq!(book.conflicts.len(), 1);
     // Roots per origin stay bounded.
     for size in 3..1000 {
