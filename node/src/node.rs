@@ -137,6 +137,8 @@ impl Node {
         let promoted =
             crate::identity::promote_staged_tls(&dir, config.rotation.tls_grace_seconds)?;
         let identity = dir.load_identity(&config)?;
+        // A planted certificate must stop the node before it trusts anyone.
+        crate::identity::check_key_pairs(&dir)?;
         let rotation = crate::identity::load_rotation(&dir)?;
         let store = Store::open(&dir.database(), config.cache_mb * 1024 * 1024)?;
         store.set_max_retention_ms(config.max_retention_ms());

@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::{eventually, TestNode, WAIT};
 
 /// Turns the metrics endpoint on (port 0) before the node starts.
-fn with_metrics(node: &TestNode) {
+pub(crate) fn with_metrics(node: &TestNode) {
     let config = node.dir().join("config.toml");
     let mut text = std::fs::read_to_string(&config).expect("config.toml");
     text.push_str("\n[metrics]\nlisten = \"127.0.0.1:0\"\n");
@@ -20,7 +20,7 @@ fn with_metrics(node: &TestNode) {
 }
 
 /// One plain HTTP/1.1 GET; returns (status line, body).
-fn get(node: &TestNode, path: &str) -> (String, String) {
+pub(crate) fn get(node: &TestNode, path: &str) -> (String, String) {
     let address = std::fs::read_to_string(node.dir().join("metrics.addr")).expect("metrics.addr");
     let mut stream = TcpStream::connect(address.trim()).expect("connect to metrics");
     stream

@@ -8,6 +8,7 @@
 mod bundle;
 mod certs;
 mod files;
+mod pairs;
 mod rotation;
 
 pub use bundle::{Bundle, BundleError};
@@ -16,6 +17,7 @@ pub use certs::{
     ClientCert, Role, NODE_CERT_NAME,
 };
 pub use files::{read_pem_cert, read_pem_key, write_private, write_public, NodeDir};
+pub use pairs::check_key_pairs;
 pub use rotation::{
     load_rotation, promote_staged_tls, sign_rotation, stage_tls_rotation, verify_rotation,
     Rotation, RotationConfig, RotationFile, VerifiedRotation, MAX_GRACE_MS,
@@ -37,6 +39,8 @@ pub enum IdentityError {
     Certificate(String),
     #[error("invalid configuration in {path}: {reason}")]
     Config { path: String, reason: String },
+    #[error("{cert} does not match {key}: the certificate was replaced (by a tampered backup or an edit); put back the certificate issued for that key, or restore from a backup whose signature you checked")]
+    KeyMismatch { cert: String, key: String },
 }
 
 /// Everything a running node needs from its directory, loaded once.
