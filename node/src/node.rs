@@ -118,6 +118,9 @@ pub struct Node {
     /// The last TLS rotation, while its old certificate is on disk (partners
     /// are told with it; see identity/rotation.rs); replaced by a live rotation.
     rotation: std::sync::RwLock<Option<Arc<crate::identity::Rotation>>>,
+    /// Held through a live rotation: the check that no partner is locked out
+    /// and the rotation itself are one step.
+    rotating: tokio::sync::Mutex<()>,
     /// Signed heads of our own record log and those partners showed us.
     pub heads: crate::audit::heads::Heads,
     /// Private lookups: this node's filters and quotas, and partners' cached filters.
@@ -169,6 +172,7 @@ impl Node {
             bound: Mutex::new(None),
             limits,
             rotation: std::sync::RwLock::new(rotation.map(Arc::new)),
+            rotating: tokio::sync::Mutex::new(()),
             heads,
             lookup: Default::default(),
             live_tls,

@@ -60,13 +60,15 @@ impl Admin for AdminService {
         request: Request<proto::RotateTlsRequest>,
     ) -> Result<Response<proto::RotateTlsResponse>, Status> {
         let who = require_local(&self.node, &request, Role::Admin)?;
-        let done = self.node.rotate_tls_live(who.describe()).await?;
+        let force = request.get_ref().force;
+        let done = self.node.rotate_tls_live(who.describe(), force).await?;
         Ok(Response::new(proto::RotateTlsResponse {
             old_pin: done.file.old_pin,
             new_pin: done.file.new_pin,
             old_valid_until_unix_ms: done.file.old_valid_until_ms,
             told: done.told,
             not_told: done.not_told,
+            locked_out: done.locked_out,
         }))
     }
 
