@@ -32,6 +32,7 @@ mod operations_cli;
 mod ops;
 mod python_client;
 mod receive;
+mod rotation_grace;
 mod seams;
 mod taxii;
 mod workflows;
