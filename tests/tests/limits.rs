@@ -166,6 +166,7 @@ async fn silent_connections_cannot_starve_a_real_client() {
     a.start();
     let target: std::net::SocketAddr = a.address().parse().expect("address");
     let timeout = Duration::from_secs(5); // limits.handshake_timeout_seconds default
+    let hello_timeout = Duration::from_secs(1); // limits.client_hello_timeout_ms default
 
     let flood: Vec<_> = (0..220)
         .map(|_| tokio::spawn(silent_connection("127.0.0.2", target)))
@@ -194,20 +195,26 @@ async fn silent_connections_cannot_starve_a_real_client() {
             .await
             .expect("join")
             .expect("every silent connection is closed by the node");
-        if closed < Duration::from_secs(2) {
+        if closed < Duration::from_millis(500) {
             closed_at_once += 1;
         } else {
-            assert!(closed >= timeout - Duration::from_millis(500), "{closed:?}");
+            // Cut when its ClientHello did not come, long before the
+            // handshake timeout (loose upper bound for a loaded machine).
+            assert!(closed >= hello_timeout - Duration::from_millis(200), "{closed:?}");
+            assert!(closed < timeout - Duration::from_secs(1), "{closed:?}");
             cut_later += 1;
         }
     }
-    println!("silent connections: {closed_at_once} closed at once, {cut_later} cut at the handshake timeout");
-    // At most max_handshakes_per_ip (8) wait for the timeout; the rest are refused.
+    println!("silent connections: {closed_at_once} closed at once, {cut_later} cut at the ClientHello timeout");
+    // At most max_handshakes_per_prefix (8) at a time wait for the ClientHello
+    // timeout; the rest are refused. A connection the kernel admitted late
+    // (its SYN retried after a second) can take a slot the first eight freed,
+    // so allow a few rounds; without the per-network bound it would be ~64.
     assert!(
-        cut_later <= 8,
+        cut_later <= 3 * 8,
         "{cut_later} connections held a handshake slot"
     );
-    assert!(closed_at_once >= 212, "{closed_at_once}");
+    assert!(closed_at_once >= 220 - 3 * 8, "{closed_at_once}");
     assert!(
         a.log().contains("closing new connections at once"),
         "{}",
