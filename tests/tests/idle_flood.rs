@@ -145,9 +145,8 @@ async fn idle_connections_from_many_addresses_leave_analysts_and_partners_throug
         b.start();
         a.publish("phone", "+44 7700 900331", "green", &[])
     });
-    let synced = tokio::task::block_in_place(|| {
-        eventually(PROMPTLY, || holds(&b, "+447700900331", &id))
-    });
+    let synced =
+        tokio::task::block_in_place(|| eventually(PROMPTLY, || holds(&b, "+447700900331", &id)));
     let sync_took = started.elapsed();
     let still_flooding = counts.refused.load(Ordering::Relaxed);
     stop.store(true, Ordering::SeqCst);
@@ -170,7 +169,10 @@ async fn idle_connections_from_many_addresses_leave_analysts_and_partners_throug
     );
     assert!(listed < PROMPTLY, "`liaison list` took {listed:?}");
     assert!(connected < PROMPTLY, "the analyst waited {connected:?}");
-    assert!(searched < PROMPTLY, "the analyst's search took {searched:?}");
+    assert!(
+        searched < PROMPTLY,
+        "the analyst's search took {searched:?}"
+    );
     assert!(still_flooding > 0, "the flood was refused throughout");
     assert!(
         counts.cut.load(Ordering::Relaxed) > 0,

@@ -200,7 +200,10 @@ async fn silent_connections_cannot_starve_a_real_client() {
         } else {
             // Cut when its ClientHello did not come, long before the
             // handshake timeout (loose upper bound for a loaded machine).
-            assert!(closed >= hello_timeout - Duration::from_millis(200), "{closed:?}");
+            assert!(
+                closed >= hello_timeout - Duration::from_millis(200),
+                "{closed:?}"
+            );
             assert!(closed < timeout - Duration::from_secs(1), "{closed:?}");
             cut_later += 1;
         }

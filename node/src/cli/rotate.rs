@@ -102,11 +102,13 @@ fn offline_check(dir: &NodeDir, force: bool) -> Result<Vec<String>> {
     let partners = store.partners()?;
     let locked_out = crate::identity::check_rotation(
         Some(&rotation),
-        partners.iter().map(|(id, entry)| crate::identity::Enrolled {
-            id: *id,
-            name: &entry.name,
-            added_ms: entry.added_ms,
-        }),
+        partners
+            .iter()
+            .map(|(id, entry)| crate::identity::Enrolled {
+                id: *id,
+                name: &entry.name,
+                added_ms: entry.added_ms,
+            }),
         force,
     )?;
     Ok(locked_out)
@@ -135,7 +137,13 @@ async fn rotate_live(client: crate::client::NodeClient, grace: &str, force: bool
         out!("  told {name}: it accepts the old certificate for {grace} more");
     }
     for reason in &done.not_told {
-        out!("  not told yet ({reason}): told at its next connection within {grace}");
+        let locked = done
+            .locked_out
+            .iter()
+            .any(|name| reason.starts_with(&format!("{name}:")));
+        if !locked {
+            out!("  not told yet ({reason}): told at its next connection within {grace}");
+        }
     }
     out!("A partner unreachable for that whole time must enroll this node again. Tools that pin node.crt need the new tls/node.crt.");
     Ok(())

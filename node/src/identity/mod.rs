@@ -19,11 +19,11 @@ pub use certs::{
 };
 pub use files::{read_pem_cert, read_pem_key, write_private, write_public, NodeDir};
 pub use pairs::check_key_pairs;
-pub use rotation_guard::{check_rotation, would_lock_out, Enrolled};
 pub use rotation::{
     load_rotation, promote_staged_tls, sign_rotation, stage_tls_rotation, verify_rotation,
     Rotation, RotationConfig, RotationFile, VerifiedRotation, MAX_GRACE_MS,
 };
+pub use rotation_guard::{check_rotation, would_lock_out, Enrolled};
 
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};

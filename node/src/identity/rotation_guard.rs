@@ -107,10 +107,22 @@ mod tests {
         let (b, c, late) = (NodeId([1; 32]), NodeId([2; 32]), NodeId([3; 32]));
         let partners = || {
             vec![
-                Enrolled { id: c, name: "Agency C (example)", added_ms: at - 5 },
-                Enrolled { id: b, name: "Agency B (example)", added_ms: at - 10 },
+                Enrolled {
+                    id: c,
+                    name: "Agency C (example)",
+                    added_ms: at - 5,
+                },
+                Enrolled {
+                    id: b,
+                    name: "Agency B (example)",
+                    added_ms: at - 10,
+                },
                 // Enrolled after the rotation: it took the new certificate.
-                Enrolled { id: late, name: "Agency L (example)", added_ms: at + 1 },
+                Enrolled {
+                    id: late,
+                    name: "Agency L (example)",
+                    added_ms: at + 1,
+                },
             ]
         };
         let now = crate::now_ms();
@@ -120,7 +132,10 @@ mod tests {
         );
         let refused = check_rotation(Some(&rotation), partners(), false).unwrap_err();
         let message = refused.to_string();
-        assert!(message.contains("\"Agency B (example)\", \"Agency C (example)\""), "{message}");
+        assert!(
+            message.contains("\"Agency B (example)\", \"Agency C (example)\""),
+            "{message}"
+        );
         assert!(message.contains("--force"), "{message}");
         assert_eq!(
             check_rotation(Some(&rotation), partners(), true).unwrap(),

@@ -65,11 +65,13 @@ impl Node {
             .collect();
         let locked_out = crate::identity::check_rotation(
             self.rotation().as_deref(),
-            partners.iter().map(|(id, entry)| crate::identity::Enrolled {
-                id: *id,
-                name: &entry.name,
-                added_ms: entry.added_ms,
-            }),
+            partners
+                .iter()
+                .map(|(id, entry)| crate::identity::Enrolled {
+                    id: *id,
+                    name: &entry.name,
+                    added_ms: entry.added_ms,
+                }),
             force,
         )?;
         if !locked_out.is_empty() {

@@ -117,7 +117,10 @@ impl Gate {
     }
 
     fn expected(&self) -> std::sync::MutexGuard<'_, Expected> {
-        self.inner.expected.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner
+            .expected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// The enrolled partners' endpoint addresses, as last resolved.
@@ -167,7 +170,11 @@ impl Gate {
         share: Share,
     ) -> std::result::Result<HandshakeSlot, &'static str> {
         let permit = pool.clone().try_acquire_owned().map_err(|_| "pool")?;
-        let mut in_flight = self.inner.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let mut in_flight = self
+            .inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let count = in_flight.entry(share).or_insert(0);
         if *count >= self.inner.share_max {
             return Err("max_handshakes_per_prefix");
@@ -198,7 +205,11 @@ impl HandshakeSlot {
 
 impl Drop for HandshakeSlot {
     fn drop(&mut self) {
-        let mut in_flight = self.gate.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let mut in_flight = self
+            .gate
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(count) = in_flight.get_mut(&self.share) {
             *count = count.saturating_sub(1);
             if *count == 0 {
@@ -286,7 +297,9 @@ mod tests {
             max_connections: 4,
             ..LimitsConfig::default()
         });
-        let first = gate.admit(ip("192.0.2.1")).expect("first from 192.0.2.0/24");
+        let first = gate
+            .admit(ip("192.0.2.1"))
+            .expect("first from 192.0.2.0/24");
         // Another address in the same /24 shares its bound.
         let second = gate.admit(ip("192.0.2.99")).expect("second from the /24");
         assert_eq!(
@@ -302,11 +315,14 @@ mod tests {
             handshake,
         } = first;
         drop(handshake);
-        let fourth = gate.admit(ip("192.0.2.1")).expect("a slot for the /24 again");
+        let fourth = gate
+            .admit(ip("192.0.2.1"))
+            .expect("a slot for the /24 again");
         assert_eq!(gate.admit(ip("203.0.113.1")).err(), Some("max_connections"));
         drop((open, second, third, fourth));
         assert_eq!(in_flight(&gate), 0, "no entry outlives its handshakes");
-        gate.admit(ip("203.0.113.1")).expect("everything was given back");
+        gate.admit(ip("203.0.113.1"))
+            .expect("everything was given back");
     }
 
     #[test]
@@ -334,8 +350,12 @@ mod tests {
         gate.set_partner_endpoints([ip("192.0.2.10")].into());
         gate.authenticated(ip("198.51.100.7"));
         let admin = gate.admit(ip("127.0.0.1")).expect("local admin");
-        let partner = gate.admit(ip("::ffff:192.0.2.10")).expect("partner endpoint");
-        let analyst = gate.admit(ip("198.51.100.7")).expect("authenticated before");
+        let partner = gate
+            .admit(ip("::ffff:192.0.2.10"))
+            .expect("partner endpoint");
+        let analyst = gate
+            .admit(ip("198.51.100.7"))
+            .expect("authenticated before");
         assert!([&admin, &partner, &analyst]
             .iter()
             .all(|a| a.handshake.reserved()));
@@ -363,7 +383,9 @@ mod tests {
         );
         assert!(gate.admit(ip("127.0.0.1")).is_err());
         gate.set_partner_endpoints([ip("192.0.2.10")].into());
-        let partner = gate.admit(ip("192.0.2.10")).expect("a partner still gets in");
+        let partner = gate
+            .admit(ip("192.0.2.10"))
+            .expect("a partner still gets in");
         assert!(partner.handshake.reserved());
     }
 }

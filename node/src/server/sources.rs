@@ -120,7 +120,10 @@ mod tests {
             network(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
             ip("2001:db8:1:2::")
         );
-        assert_ne!(network(ip("2001:db8:1:2::1")), network(ip("2001:db8:1:3::1")));
+        assert_ne!(
+            network(ip("2001:db8:1:2::1")),
+            network(ip("2001:db8:1:3::1"))
+        );
     }
 
     #[test]
@@ -153,7 +156,10 @@ mod tests {
         }
         assert_eq!(expected.authenticated.len(), MAX_REMEMBERED);
         let at = start + Duration::from_secs(1);
-        assert!(!expected.expects(ip("10.0.0.0"), at), "the oldest went first");
+        assert!(
+            !expected.expects(ip("10.0.0.0"), at),
+            "the oldest went first"
+        );
         assert!(expected.expects(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + 4100u32)), at));
     }
 }
