@@ -215,6 +215,7 @@ impl StepPeer {
             new_pin: liaison::identity::cert_pin(new_cert_der),
             rotated_ms: now,
             old_valid_until_ms: now + 3_600_000,
+            acknowledged: Vec::new(),
         };
         let claimed = with_cert(&self.identity, &self.identity.name, new_cert_der);
         let bundle = Bundle::create(&claimed, vec!["127.0.0.1:9".into()], now);
