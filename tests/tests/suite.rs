@@ -22,6 +22,7 @@ mod hardening;
 mod heads_flood;
 mod hostile;
 mod hostile_relay;
+mod http_access;
 mod import;
 mod interop;
 mod json_mapping;
