@@ -192,8 +192,14 @@ async fn a_hostile_partner_cannot_stall_an_honest_partner_or_the_analysts() {
     );
     // Every Pull stream the rogue opened was answered (held open, or refused:
     // one stream per partner), and its searches ran.
-    let answered =
-        counts.streams_open.load(Ordering::SeqCst) + counts.streams_refused.load(Ordering::SeqCst);
+    let answered = || {
+        counts.streams_open.load(Ordering::SeqCst) + counts.streams_refused.load(Ordering::SeqCst)
+    };
+    let deadline = Instant::now() + WAIT;
+    while answered() < STREAMS && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let answered = answered();
     let searches = counts.searches_answered.load(Ordering::SeqCst)
         + counts.searches_refused.load(Ordering::SeqCst);
     drop(attack);
@@ -291,13 +297,15 @@ async fn a_hostile_partner_cannot_stall_an_honest_partner_or_the_analysts() {
         .unwrap_or_default();
     println!("hostile partner row at the victim: {row}");
     // Refused for their creation time, not for the flood's other reasons.
-    let skewed: f64 = scrape(&victim)
+    let skewed: u64 = scrape(&victim)
         .lines()
         .filter(|l| l.starts_with("liaison_sync_rejected_by_reason_total{"))
         .filter(|l| l.contains("reason=\"created\""))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
         .sum();
-    if skewed < hostile::FUTURE as f64 {
+    println!("FIGURE hostile rejected_for_creation_time={skewed}");
+    if skewed < hostile::FUTURE as u64 {
         failures.push(format!(
             "{skewed} records rejected for their creation time, expected the {} far-future ones: {row}",
             hostile::FUTURE
