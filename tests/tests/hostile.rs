@@ -3,7 +3,10 @@
 //! concurrent streams, a search flood and slow (byte-a-second) connections.
 //! Meanwhile the honest partner's propagation latency and an analyst's publish
 //! latency at the victim are measured idle and under attack and printed as
-//! `FIGURE hostile …` lines; the test fails only on a hard bound.
+//! `FIGURE hostile …` lines; the test fails on a hard bound, on a sample that
+//! never completes, and when the attack it claims (every Pull stream answered,
+//! searches run, far-future records refused for their creation time) did not
+//! happen.
 
 use crate::common;
 
