@@ -23,6 +23,7 @@ mod heads_flood;
 mod hostile;
 mod hostile_relay;
 mod idle_flood;
+mod http_access;
 mod import;
 mod interop;
 mod json_mapping;

@@ -46,6 +46,17 @@ const MAX_PENDING_CONNECTIONS: usize = 64;
 /// Calls handled at once on one connection; more wait for a slot (HTTP/2 flow).
 const CALLS_PER_CONNECTION: usize = 64;
 
+/// Writes a bound address for scripts and tests that poll for it (port 0):
+/// through a temporary file and a rename, so a reader sees either no file or the
+/// whole address, never an empty or partial one.
+pub(crate) fn write_address_file(path: &std::path::Path, address: &str) -> std::io::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".partial");
+    let temporary = std::path::PathBuf::from(temporary);
+    std::fs::write(&temporary, address)?;
+    std::fs::rename(&temporary, path)
+}
+
 /// Opens the node in `dir` and serves on `listener` until `shutdown` fires; then
 /// drains in-flight calls (bounded), lets the committer finish and flushes.
 pub async fn run(dir: NodeDir, listener: TcpListener, shutdown: Shutdown) -> Result<()> {
@@ -73,7 +84,7 @@ pub async fn run_with_metrics(
     );
     node.set_bound_address(address.to_string());
     let address_file = node.dir.bound_address();
-    std::fs::write(&address_file, address.to_string()).map_err(|e| {
+    write_address_file(&address_file, &address.to_string()).map_err(|e| {
         Error::InvalidRequest(format!("cannot write {}: {e}", address_file.display()))
     })?;
     let _ = node.audit.record(
