@@ -1,7 +1,7 @@
 //! The node's side of "may this record leave to this receiver": it reads, for a
 //! stored record, the facts only this node knows (expiry against its retention,
-//! revocation by the origin, a platform's unendorsed submission, a blocked
-//! origin) and asks [`crate::policy::disclose::may_disclose`]. Every path that
+//! revocation by the origin, a platform's unendorsed submission, a blocked or
+//! no longer vouched-for origin) and asks [`crate::policy::disclose::may_disclose`]. Every path that
 //! hands a record, or anything derived from it, to a partner goes through a
 //! [`Judge`]: Pull batches (and so relay), federated search answers, private
 //! lookup filters and bulletin openings.
@@ -19,9 +19,10 @@ use crate::store::StoredRecord;
 use crate::Error;
 
 /// What is known of an origin for the length of one judgement pass.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct OriginFacts {
     blocked: bool,
+    unvouched: bool,
     platform: bool,
 }
 
@@ -139,6 +140,7 @@ impl<'a> Judge<'a> {
             expired,
             revoked,
             origin_blocked: facts.blocked,
+            origin_unvouched: facts.unvouched,
             from_platform: facts.platform,
             held,
         })
@@ -149,20 +151,25 @@ impl<'a> Judge<'a> {
             return Ok(*facts);
         }
         let facts = if *origin == self.node.node_id() {
-            OriginFacts {
-                blocked: false,
-                platform: false,
-            }
+            OriginFacts::default()
         } else if let Some(partner) = self.node.partner_entry(origin) {
             OriginFacts {
-                blocked: false,
                 platform: partner.kind.parse::<PartnerKind>().ok() == Some(PartnerKind::Platform),
+                ..Default::default()
             }
         } else {
-            let known = self.node.store.known_origin(origin)?;
-            OriginFacts {
-                blocked: known.is_some_and(|k| k.blocked),
-                platform: false,
+            // A revoked partner's records stay here as evidence, but this node
+            // no longer vouches for it (nor knows whether it was a platform
+            // whose submissions were held): they do not leave.
+            match self.node.store.known_origin(origin)? {
+                Some(known) => OriginFacts {
+                    blocked: known.blocked,
+                    ..Default::default()
+                },
+                None => OriginFacts {
+                    unvouched: true,
+                    ..Default::default()
+                },
             }
         };
         self.origins.insert(*origin, facts);

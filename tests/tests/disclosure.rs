@@ -256,4 +256,15 @@ async fn nothing_withheld_leaks_through_any_disclosure_path() {
         assert_eq!(members, expected, "{}'s bulletin members", receiver.name);
         assert_eq!(withheld, 5 - expected.len() as u64, "{}", receiver.name);
     }
+
+    // Revoking the platform keeps its submission here as evidence, but this
+    // node no longer vouches for its origin (nor knows it was held): it still
+    // goes nowhere.
+    a.cli_ok(&["partner", "revoke", &p.node_id()]);
+    assert!(stores(a, &held));
+    let ids = federated_ids(b, "+447700900111");
+    assert!(
+        !ids.contains(&held),
+        "a revoked platform's held record leaked"
+    );
 }

@@ -21,6 +21,10 @@ pub struct Standing {
     pub revoked: bool,
     /// Its origin is one an admin here blocked.
     pub origin_blocked: bool,
+    /// Its origin is no longer vouched for here: neither this node, an enrolled
+    /// partner nor an origin known via a relay (a partner since revoked, whose
+    /// identity this node can no longer hand over).
+    pub origin_unvouched: bool,
     /// Its origin is an enrolled platform partner (submit-only).
     pub from_platform: bool,
     /// A platform's indicator that no analyst here has endorsed yet.
@@ -57,12 +61,12 @@ pub fn may_disclose(own: NodeId, subject: &Subject<'_>, receiver: &Grant) -> boo
     match subject {
         Subject::Indicator(item) => {
             let s = item.standing;
-            !(s.expired || s.revoked || s.origin_blocked || s.held)
+            !(s.expired || s.revoked || s.origin_blocked || s.origin_unvouched || s.held)
                 && may_send(own, item.provenance, item.markings, receiver)
         }
         Subject::Bulletin(item) => {
             let s = item.standing;
-            !(s.expired || s.revoked || s.origin_blocked || s.from_platform)
+            !(s.expired || s.revoked || s.origin_blocked || s.origin_unvouched || s.from_platform)
                 && may_send(own, item.provenance, item.markings, receiver)
         }
         Subject::Reference {
@@ -73,7 +77,9 @@ pub fn may_disclose(own: NodeId, subject: &Subject<'_>, receiver: &Grant) -> boo
             // A revocation must still reach whoever holds its (now revoked or
             // expired) target, so the target's own withdrawal does not stop it;
             // nothing about a blocked origin or a held submission leaves at all.
-            let blocked = reference_standing.origin_blocked || target.standing.origin_blocked;
+            let blocked = [reference_standing, &target.standing]
+                .iter()
+                .any(|s| s.origin_blocked || s.origin_unvouched);
             !(blocked || target.standing.held)
                 && may_send_reference(
                     own,
@@ -159,6 +165,10 @@ mod tests {
             },
             Standing {
                 origin_blocked: true,
+                ..Default::default()
+            },
+            Standing {
+                origin_unvouched: true,
                 ..Default::default()
             },
             Standing {
