@@ -15,6 +15,10 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY node ./node
 COPY tests ./tests
+# A workspace member (its manifest and sources, not the corpus): cargo loads every member.
+COPY fuzz/Cargo.toml ./fuzz/Cargo.toml
+COPY fuzz/src ./fuzz/src
+COPY fuzz/fuzz_targets ./fuzz/fuzz_targets
 COPY proto ./proto
 RUN cargo build --release --locked -p liaison --bin liaison \
     && install -D -m 0755 target/release/liaison /out/liaison

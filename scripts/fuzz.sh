@@ -49,7 +49,7 @@ max_len() {
 }
 
 echo "== building the fuzz targets (sanitizer build; slow the first time)"
-cargo +nightly fuzz build
+cargo +nightly fuzz build --features libfuzzer
 
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/liaison-fuzz.XXXXXX")
 trap 'rm -rf "$logdir"' EXIT
@@ -60,7 +60,7 @@ for target in "${targets[@]}"; do
     log="$logdir/$target.log"
     echo "== $target: ${minutes} min"
     status=0
-    cargo +nightly fuzz run "$target" "corpus/$target" -- \
+    cargo +nightly fuzz run --features libfuzzer "$target" "corpus/$target" -- \
         -max_total_time=$((minutes * 60)) -rss_limit_mb="$rss_mb" \
         -max_len="$(max_len "$target")" -timeout=10 -print_final_stats=1 \
         >"$log" 2>&1 || status=$?
@@ -72,7 +72,7 @@ for target in "${targets[@]}"; do
         tail -40 "$log"
         ls -1 "artifacts/$target" 2>/dev/null | sed 's/^/   artifact: /' || true
     elif [[ $cmin == 1 ]]; then
-        cargo +nightly fuzz cmin "$target" "corpus/$target" >"$log.cmin" 2>&1 ||
+        cargo +nightly fuzz cmin --features libfuzzer "$target" "corpus/$target" >"$log.cmin" 2>&1 ||
             echo "!! cmin of $target failed (corpus left unminimised): see the log above" >&2
     fi
     units=$(find "corpus/$target" -type f | wc -l)
@@ -86,6 +86,6 @@ echo
 echo "== summary ($(date -u +%Y-%m-%dT%H:%MZ), $(cargo +nightly --version))"
 printf '%s\n' "${summary[@]}"
 if [[ ${#failed[@]} -gt 0 ]]; then
-    echo "FAILED: ${failed[*]} (reproduce: cd fuzz && cargo +nightly fuzz run TARGET artifacts/TARGET/FILE)" >&2
+    echo "FAILED: ${failed[*]} (reproduce: cd fuzz && cargo +nightly fuzz run --features libfuzzer TARGET artifacts/TARGET/FILE)" >&2
     exit 1
 fi

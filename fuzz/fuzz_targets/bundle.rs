@@ -4,7 +4,9 @@
 //!
 //! The input is tried both as raw `SignedBundle` bytes and, as lossy UTF-8, as
 //! PEM text.
-#![no_main]
+// libFuzzer provides `main` under cargo-fuzz (`--cfg fuzzing`); elsewhere
+// (`cargo build --workspace`) a stand-in says how to fuzz.
+#![cfg_attr(fuzzing, no_main)]
 
 use liaison::identity::Bundle;
 use libfuzzer_sys::fuzz_target;
@@ -19,3 +21,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again, bundle);
     }
 });
+
+#[cfg(not(fuzzing))]
+fn main() {
+    liaison_fuzz::not_fuzzing("bundle");
+}

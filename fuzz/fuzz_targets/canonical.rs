@@ -7,7 +7,9 @@
 //! value this node would sign is one every partner accepts.
 //!
 //! The first input byte picks the kind; the rest (as lossy UTF-8) is the value.
-#![no_main]
+// libFuzzer provides `main` under cargo-fuzz (`--cfg fuzzing`); elsewhere
+// (`cargo build --workspace`) a stand-in says how to fuzz.
+#![cfg_attr(fuzzing, no_main)]
 
 use liaison::indicator::{check_canonical, normalize, normalize_any, Context, Kind};
 use libfuzzer_sys::fuzz_target;
@@ -56,3 +58,8 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+#[cfg(not(fuzzing))]
+fn main() {
+    liaison_fuzz::not_fuzzing("canonical");
+}

@@ -1,7 +1,9 @@
 //! Fuzz target for `Config::from_toml`, which reads the operator-edited
 //! `config.toml`: it must never panic, and an accepted config must survive its
 //! own `to_toml` round trip unchanged.
-#![no_main]
+// libFuzzer provides `main` under cargo-fuzz (`--cfg fuzzing`); elsewhere
+// (`cargo build --workspace`) a stand-in says how to fuzz.
+#![cfg_attr(fuzzing, no_main)]
 
 use liaison::config::Config;
 use libfuzzer_sys::fuzz_target;
@@ -17,3 +19,8 @@ fuzz_target!(|data: &[u8]| {
         Err(err) => panic!("own output {written:?} is refused: {err}"),
     }
 });
+
+#[cfg(not(fuzzing))]
+fn main() {
+    liaison_fuzz::not_fuzzing("config");
+}

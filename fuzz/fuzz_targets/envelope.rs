@@ -1,7 +1,9 @@
 //! Fuzz target for the path every byte from a partner takes: decode a wire
 //! envelope, check its shape, verify its signature, decode and validate the
 //! payload. It must never panic, and anything that verifies must round-trip.
-#![no_main]
+// libFuzzer provides `main` under cargo-fuzz (`--cfg fuzzing`); elsewhere
+// (`cargo build --workspace`) a stand-in says how to fuzz.
+#![cfg_attr(fuzzing, no_main)]
 
 use liaison::proto;
 use liaison::record::Envelope;
@@ -22,3 +24,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again.id(), id);
     }
 });
+
+#[cfg(not(fuzzing))]
+fn main() {
+    liaison_fuzz::not_fuzzing("envelope");
+}

@@ -5,7 +5,9 @@
 //! a partner applies to the value this node signs).
 //!
 //! The first input byte picks the kind; the rest (as lossy UTF-8) is the value.
-#![no_main]
+// libFuzzer provides `main` under cargo-fuzz (`--cfg fuzzing`); elsewhere
+// (`cargo build --workspace`) a stand-in says how to fuzz.
+#![cfg_attr(fuzzing, no_main)]
 
 use liaison::indicator::{check_canonical, normalize, Context, Kind, Normalized};
 use libfuzzer_sys::fuzz_target;
@@ -59,3 +61,8 @@ fuzz_target!(|data: &[u8]| {
     };
     check(kind, &input, &uk);
 });
+
+#[cfg(not(fuzzing))]
+fn main() {
+    liaison_fuzz::not_fuzzing("normalize");
+}

@@ -4,7 +4,9 @@
 //! Checks: no panic; a payload that decodes, signed by this node
 //! (`sign_payload`, with the origin set to our key), verifies and decodes back
 //! to the same payload: what a node signs, its partners accept.
-#![no_main]
+// libFuzzer provides `main` under cargo-fuzz (`--cfg fuzzing`); elsewhere
+// (`cargo build --workspace`) a stand-in says how to fuzz.
+#![cfg_attr(fuzzing, no_main)]
 
 use ed25519_dalek::SigningKey;
 use liaison::record::{decode_payload, sign_payload, NodeId, RecordError};
@@ -27,3 +29,8 @@ fuzz_target!(|data: &[u8]| {
         Err(err) => panic!("our own signed payload is refused: {err}"),
     }
 });
+
+#[cfg(not(fuzzing))]
+fn main() {
+    liaison_fuzz::not_fuzzing("payload");
+}

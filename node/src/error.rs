@@ -54,6 +54,9 @@ impl From<Error> for tonic::Status {
             Error::Conflict(_) => Status::already_exists(error.to_string()),
             Error::RateLimited(_) => Status::resource_exhausted(error.to_string()),
             Error::Lookup(e) => lookup_status(e),
+            Error::Identity(IdentityError::RotationPending { .. }) => {
+                Status::failed_precondition(error.to_string())
+            }
             Error::ShuttingDown
             | Error::Store(StoreError::Closed)
             | Error::Store(StoreError::Stopped(_)) => Status::unavailable(error.to_string()),

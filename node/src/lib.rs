@@ -12,7 +12,10 @@
 //! - [`store`]: durable storage behind our own interface (sled inside), group commit.
 //! - [`identity`]: keys, certificates, the node directory, enrollment bundles.
 //! - [`tls`]: rustls verifiers (partner pins, local CA) and caller principals.
-//! - [`policy`]: who may receive which record (TLP, handling, relay).
+//! - [`policy`]: who may receive which record (TLP, handling, relay), and
+//!   [`policy::disclose`], the one decision every disclosure path asks.
+//! - [`disclosure`]: the node's facts for that decision (expiry, revocation, platform
+//!   hold, blocked origin), read once per pass by a [`disclosure::Judge`].
 //! - [`correlation`]: which agencies hold or sighted a value, from the indexes.
 //! - [`retention`]: purging records past their valid-until.
 //! - [`node`]: the running node's shared state and the publish path.
@@ -63,6 +66,7 @@ pub mod client;
 pub mod config;
 pub mod correlation;
 pub mod demo;
+pub mod disclosure;
 pub mod error;
 pub mod federated;
 pub mod formats;

@@ -43,10 +43,22 @@ pub struct LimitsConfig {
     pub partner_burst: u32,
     /// Open connections (after the handshake) the node keeps at once.
     pub max_connections: usize,
-    /// TLS handshakes in flight at once, from everyone.
+    /// TLS handshakes in flight at once, from strangers (sources not reserved
+    /// below).
     pub max_handshakes: usize,
-    /// TLS handshakes in flight at once from one source IP address.
-    pub max_handshakes_per_ip: usize,
+    /// TLS handshakes in flight at once from one network: an IPv4 /24, an
+    /// IPv6 /64, or the whole loopback 127.0.0.0/8. Also the most one address
+    /// may hold of the reserved slots. (`max_handshakes_per_ip` is the older
+    /// name, still read.)
+    #[serde(alias = "max_handshakes_per_ip")]
+    pub max_handshakes_per_prefix: usize,
+    /// Handshake slots kept for enrolled partners' endpoint addresses,
+    /// addresses that recently completed an authenticated handshake, and local
+    /// admin use from 127.0.0.1 / ::1; strangers never take them.
+    pub reserved_handshakes: usize,
+    /// Milliseconds a new connection has to send its whole TLS ClientHello;
+    /// a silent or dribbling connection is closed then.
+    pub client_hello_timeout_ms: u64,
     /// Seconds a peer has to finish its TLS handshake.
     pub handshake_timeout_seconds: u64,
     /// HTTP/2 streams (calls) open at once on one connection.
@@ -67,7 +79,9 @@ impl Default for LimitsConfig {
             partner_burst: 100,
             max_connections: 1024,
             max_handshakes: 64,
-            max_handshakes_per_ip: 8,
+            max_handshakes_per_prefix: 8,
+            reserved_handshakes: 16,
+            client_hello_timeout_ms: 1000,
             handshake_timeout_seconds: 5,
             max_concurrent_streams: 128,
             admin_calls_per_second: 5000,
@@ -98,8 +112,16 @@ impl LimitsConfig {
             ("limits.max_connections", self.max_connections as u64),
             ("limits.max_handshakes", self.max_handshakes as u64),
             (
-                "limits.max_handshakes_per_ip",
-                self.max_handshakes_per_ip as u64,
+                "limits.max_handshakes_per_prefix",
+                self.max_handshakes_per_prefix as u64,
+            ),
+            (
+                "limits.reserved_handshakes",
+                self.reserved_handshakes as u64,
+            ),
+            (
+                "limits.client_hello_timeout_ms",
+                self.client_hello_timeout_ms,
             ),
             (
                 "limits.handshake_timeout_seconds",
@@ -118,6 +140,10 @@ impl LimitsConfig {
 
     pub fn handshake_timeout(&self) -> Duration {
         Duration::from_secs(self.handshake_timeout_seconds.max(1))
+    }
+
+    pub fn client_hello_timeout(&self) -> Duration {
+        Duration::from_millis(self.client_hello_timeout_ms.max(1))
     }
 }
 
@@ -416,13 +442,16 @@ mod tests {
             .unwrap_err()
             .starts_with("limits.partner_calls_per_second:"));
         let bad = LimitsConfig {
-            max_handshakes_per_ip: 0,
+            max_handshakes_per_prefix: 0,
             ..LimitsConfig::default()
         };
         assert!(bad
             .validate()
             .unwrap_err()
-            .starts_with("limits.max_handshakes_per_ip:"));
+            .starts_with("limits.max_handshakes_per_prefix:"));
+        // The older name is still read.
+        let old: LimitsConfig = toml::from_str("max_handshakes_per_ip = 3").unwrap();
+        assert_eq!(old.max_handshakes_per_prefix, 3);
     }
 }
 

@@ -118,6 +118,9 @@ pub struct Node {
     /// The last TLS rotation, while its old certificate is on disk (partners
     /// are told with it; see identity/rotation.rs); replaced by a live rotation.
     rotation: std::sync::RwLock<Option<Arc<crate::identity::Rotation>>>,
+    /// Held through a live rotation: the check that no partner is locked out
+    /// and the rotation itself are one step.
+    rotating: tokio::sync::Mutex<()>,
     /// Signed heads of our own record log and those partners showed us.
     pub heads: crate::audit::heads::Heads,
     /// Private lookups: this node's filters and quotas, and partners' cached filters.
@@ -137,6 +140,8 @@ impl Node {
         let promoted =
             crate::identity::promote_staged_tls(&dir, config.rotation.tls_grace_seconds)?;
         let identity = dir.load_identity(&config)?;
+        // A planted certificate must stop the node before it trusts anyone.
+        crate::identity::check_key_pairs(&dir)?;
         let rotation = crate::identity::load_rotation(&dir)?;
         let store = Store::open(&dir.database(), config.cache_mb * 1024 * 1024)?;
         store.set_max_retention_ms(config.max_retention_ms());
@@ -167,6 +172,7 @@ impl Node {
             bound: Mutex::new(None),
             limits,
             rotation: std::sync::RwLock::new(rotation.map(Arc::new)),
+            rotating: tokio::sync::Mutex::new(()),
             heads,
             lookup: Default::default(),
             live_tls,
@@ -397,27 +403,7 @@ impl Node {
             relay: entry.relay,
             kind: entry.kind.parse()?,
         };
-        let pin: [u8; 32] = hex::decode(&entry.tls_pin)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| {
-                Error::InvalidRequest(format!("partner {} has a malformed TLS pin", entry.name))
-            })?;
-        if self
-            .pins
-            .partner_for_pin(&pin)
-            .is_some_and(|other| other != id)
-        {
-            return Err(Error::Conflict(format!(
-                "{}'s TLS certificate is already enrolled for another partner",
-                entry.name
-            )));
-        }
-        if pin == PinSet::pin_of(&self.live_tls.cert_der()) {
-            return Err(Error::InvalidRequest(
-                "the bundle carries this node's own TLS certificate".into(),
-            ));
-        }
+        let pin = self.check_new_partner_pin(&id, &entry)?;
         self.pins.insert(pin, id);
         self.pin_previous(&id, &entry);
         let (revoked, _) = watch::channel(false);

@@ -11,7 +11,7 @@ use crate::node::Node;
 use crate::policy::PartnerKind;
 use crate::proto;
 use crate::record::{Body, Evaluation, NodeId, RecordId, SightingType, VerifiedRecord};
-use crate::store::{PartnerEntry, StoredRecord};
+use crate::store::PartnerEntry;
 
 /// The enrolled platform partner that originated records of `origin`, if any.
 pub fn platform_origin(node: &Node, origin: &NodeId) -> Option<PartnerEntry> {
@@ -31,13 +31,6 @@ pub fn endorsed(node: &Node, id: &RecordId) -> bool {
             s.record.origin() == own
                 && matches!(&s.record.payload.body, Body::Sighting(x) if x.kind == SightingType::Seen)
         })
-}
-
-/// A platform's indicator not yet endorsed here: never sent on to anyone.
-pub fn held(node: &Node, stored: &StoredRecord) -> bool {
-    stored.record.payload.indicator().is_some()
-        && platform_origin(node, &stored.record.origin()).is_some()
-        && !endorsed(node, &stored.record.id)
 }
 
 /// Marks a platform's record in a view: who reported it, whether it is still

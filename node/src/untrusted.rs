@@ -54,6 +54,17 @@ pub fn quote(text: &str) -> String {
     format!("{head:?}… ({total} characters)")
 }
 
+/// `text` cut to [`quote`]'s length for a message that does its own quoting
+/// (clap's usage errors), saying how long it was; unchanged when short.
+pub fn shorten(text: &str) -> String {
+    let total = text.chars().count();
+    if total <= QUOTE_CHARS {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(QUOTE_CHARS).collect();
+    format!("{head}… ({total} characters)")
+}
+
 /// `text` made safe for a terminal: control and bidi characters other than line
 /// breaks become `\uXXXX` escapes, so partner-controlled text cannot move the
 /// cursor, recolour the screen or reorder what an admin reads. The escape is

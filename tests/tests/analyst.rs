@@ -94,6 +94,13 @@ fn federated_search_answers_per_partner_within_the_deadline() {
         "amber+strict",
         &[],
     );
+    let silent_id = silent.node_id();
+    let red = holder.publish(
+        "wallet",
+        "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+        "red",
+        &["--recipient", &silent_id],
+    );
     silent.stop();
     let started = Instant::now();
     let found = asker.cli_json(&[
@@ -121,6 +128,10 @@ fn federated_search_answers_per_partner_within_the_deadline() {
     assert!(
         !ids.contains(&strict.as_str()),
         "AMBER+STRICT above the asker's ceiling was disclosed"
+    );
+    assert!(
+        !ids.contains(&red.as_str()),
+        "a RED record addressed to another agency was disclosed"
     );
     let statuses = found["partners"].as_array().unwrap();
     let status_of = |name: &str| {

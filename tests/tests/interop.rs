@@ -3,9 +3,9 @@
 //! own readers, counts checked, the revoked record marked; the STIX bundle checked
 //! by the OASIS validator and the MISP event loaded by PyMISP.
 //!
-//! The Python checks need `tests/python/requirements.txt`: `LIAISON_PYTHON` if set,
-//! else `python3`. Without the packages they print "skipped: …" and pass, unless
-//! `LIAISON_PYTHON` was set (as `.ci/run` does): then a broken interpreter fails.
+//! The Python checks need `tests/python/requirements.txt`: `common::python`
+//! provides it (`LIAISON_PYTHON`, or a venv it makes) or fails the test saying
+//! how to provide one; they never skip.
 
 use crate::common;
 
@@ -182,14 +182,12 @@ fn export_never_replaces_a_file_without_force_nor_leaves_a_partial_one() {
 
 #[test]
 fn stix_export_passes_the_oasis_validator_and_pymisp_loads_the_misp_export() {
-    let Some(python) = python_with_packages("interop python checks") else {
-        return;
-    };
+    let python = python();
     let (node, _) = node_with_records();
     let (_, stix) = export(&node, "stix", &[]);
     let (_, misp) = export(&node, "misp", &[]);
 
-    let run = run_python(&python, &["-c", VALIDATE_STIX, stix.to_str().unwrap()]);
+    let run = run_python(python, &["-c", VALIDATE_STIX, stix.to_str().unwrap()]);
     assert!(
         run.success && run.stdout.trim_end().ends_with("VALID"),
         "the OASIS validator rejects the STIX export:\n{}\n{}",
@@ -198,7 +196,7 @@ fn stix_export_passes_the_oasis_validator_and_pymisp_loads_the_misp_export() {
     );
     println!("stix2-validator: {}", run.stdout.lines().count() - 1);
 
-    let run = run_python(&python, &["-c", LOAD_MISP, misp.to_str().unwrap()]);
+    let run = run_python(python, &["-c", LOAD_MISP, misp.to_str().unwrap()]);
     assert!(
         run.success,
         "PyMISP cannot load the MISP export:\n{}",
@@ -232,26 +230,6 @@ e = MISPEvent()
 e.load_file(sys.argv[1])
 print(len(e.attributes))
 "#;
-
-/// The interpreter to use, or `None` (after saying why) when the test must skip.
-fn python_with_packages(test: &str) -> Option<String> {
-    let python = python();
-    let check = ["-c", "import stix2validator, pymisp"];
-    let why = match try_python(&python, &check) {
-        Ok(run) if run.success => return Some(python),
-        Ok(run) => run.stderr.trim().lines().last().unwrap_or("").to_string(),
-        Err(e) => e,
-    };
-    assert!(
-        std::env::var_os("LIAISON_PYTHON").is_none(),
-        "LIAISON_PYTHON={python} was given but cannot import stix2validator, pymisp: {why}"
-    );
-    eprintln!(
-        "skipped: {test}: {python} cannot import stix2validator, pymisp ({why}); set \
-         LIAISON_PYTHON to a Python with tests/python/requirements.txt installed"
-    );
-    None
-}
 
 fn run_python(python: &str, args: &[&str]) -> Run {
     try_python(python, args).unwrap_or_else(|e| panic!("{e}"))

@@ -6,7 +6,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::TestNode;
+use common::{TestNode, WAIT};
 use liaison::config::Config;
 use liaison::proto;
 use liaison::proto::federation_client::FederationClient;
@@ -170,7 +170,16 @@ async fn silent_connections_cannot_starve_a_real_client() {
     let flood: Vec<_> = (0..220)
         .map(|_| tokio::spawn(silent_connection("127.0.0.2", target)))
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The flood holds its slots once the node starts turning connections away.
+    let deadline = Instant::now() + WAIT;
+    while !a.log().contains("closing new connections at once") {
+        assert!(
+            Instant::now() < deadline,
+            "the flood never hit a limit:\n{}",
+            a.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // A real client (from 127.0.0.1) is served while the flood holds its slots.
     let started = Instant::now();
@@ -194,20 +203,25 @@ async fn silent_connections_cannot_starve_a_real_client() {
             .await
             .expect("join")
             .expect("every silent connection is closed by the node");
-        if closed < Duration::from_secs(2) {
+        if closed < Duration::from_millis(500) {
             closed_at_once += 1;
         } else {
-            assert!(closed >= timeout - Duration::from_millis(500), "{closed:?}");
+            // Cut when its ClientHello did not come, long before the
+            // handshake timeout (loose bound for a loaded machine).
+            assert!(closed < timeout - Duration::from_secs(1), "{closed:?}");
             cut_later += 1;
         }
     }
-    println!("silent connections: {closed_at_once} closed at once, {cut_later} cut at the handshake timeout");
-    // At most max_handshakes_per_ip (8) wait for the timeout; the rest are refused.
+    println!("silent connections: {closed_at_once} closed at once, {cut_later} cut at the ClientHello timeout");
+    // At most max_handshakes_per_prefix (8) at a time wait for the ClientHello
+    // timeout; the rest are refused. A connection the kernel admitted late
+    // (its SYN retried after a second) can take a slot the first eight freed,
+    // so allow a few rounds; without the per-network bound it would be ~64.
     assert!(
-        cut_later <= 8,
+        cut_later <= 3 * 8,
         "{cut_later} connections held a handshake slot"
     );
-    assert!(closed_at_once >= 212, "{closed_at_once}");
+    assert!(closed_at_once >= 220 - 3 * 8, "{closed_at_once}");
     assert!(
         a.log().contains("closing new connections at once"),
         "{}",

@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::{eventually, TestNode, WAIT};
 
 /// Turns the metrics endpoint on (port 0) before the node starts.
-fn with_metrics(node: &TestNode) {
+pub(crate) fn with_metrics(node: &TestNode) {
     let config = node.dir().join("config.toml");
     let mut text = std::fs::read_to_string(&config).expect("config.toml");
     text.push_str("\n[metrics]\nlisten = \"127.0.0.1:0\"\n");
@@ -20,8 +20,16 @@ fn with_metrics(node: &TestNode) {
 }
 
 /// One plain HTTP/1.1 GET; returns (status line, body).
-fn get(node: &TestNode, path: &str) -> (String, String) {
-    let address = std::fs::read_to_string(node.dir().join("metrics.addr")).expect("metrics.addr");
+pub(crate) fn get(node: &TestNode, path: &str) -> (String, String) {
+    // The endpoint starts beside the gRPC listener, not before it: wait for
+    // its address file (written whole, by rename).
+    let file = node.dir().join("metrics.addr");
+    assert!(
+        eventually(WAIT, || file.exists()),
+        "no metrics.addr; log:\n{}",
+        node.log()
+    );
+    let address = std::fs::read_to_string(&file).expect("metrics.addr");
     let mut stream = TcpStream::connect(address.trim()).expect("connect to metrics");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -40,7 +48,7 @@ fn get(node: &TestNode, path: &str) -> (String, String) {
     )
 }
 
-fn scrape(node: &TestNode) -> String {
+pub(crate) fn scrape(node: &TestNode) -> String {
     let (status, body) = get(node, "/metrics");
     assert!(status.contains("200"), "{status}");
     body
@@ -55,7 +63,7 @@ fn value(text: &str, series: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
-fn sum(text: &str, prefix: &str) -> f64 {
+pub(crate) fn sum(text: &str, prefix: &str) -> f64 {
     text.lines()
         .filter(|line| line.starts_with(prefix))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())

@@ -297,7 +297,14 @@ async fn a_tls_rotation_keeps_the_federation_without_re_enrollment_then_ends_the
     let mut b = TestNode::init("Agency B (example)");
     let config = a.node_dir().config();
     let toml = std::fs::read_to_string(&config).unwrap();
-    let short = toml.replace("tls_grace_seconds = 604800", "tls_grace_seconds = 30");
+    // Long enough to cover every hard bound before the old certificate's last
+    // use (a restart, up to 30 s, and the pin move, up to 15 s) on a loaded
+    // machine; short enough to watch it end.
+    let grace = Duration::from_secs(60);
+    let short = toml.replace(
+        "tls_grace_seconds = 604800",
+        &format!("tls_grace_seconds = {}", grace.as_secs()),
+    );
     assert_ne!(toml, short, "{toml}");
     std::fs::write(&config, short).unwrap();
     a.start();
@@ -314,6 +321,7 @@ async fn a_tls_rotation_keeps_the_federation_without_re_enrollment_then_ends_the
     // Rotated with the node stopped (a running node rotates live: see
     // a_live_tls_rotation_needs_no_restart); partners are told at its start.
     a.stop();
+    let rotated = Instant::now();
     let out = a.cli_ok(&["identity", "rotate-tls"]);
     assert!(out.contains("New TLS certificate in force"), "{out}");
     a.start();
@@ -349,7 +357,7 @@ async fn a_tls_rotation_keeps_the_federation_without_re_enrollment_then_ends_the
 
     // After the grace period the old certificate is refused.
     let b_cert = b.node_dir().tls_cert();
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = rotated + grace + Duration::from_secs(60);
     loop {
         if ping_with(&b.address(), &old_cert, &old_key, &b_cert)
             .await

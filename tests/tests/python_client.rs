@@ -3,9 +3,8 @@
 //! certificate from another node's CA refused.
 //!
 //! Needs a Python with grpcio and grpcio-tools (examples/python/requirements.txt):
-//! `LIAISON_PYTHON` if set, else `python3`. Without them the tests print
-//! "skipped: …" and pass — unless `LIAISON_PYTHON` was set (as `.ci/run` does), in
-//! which case a broken interpreter fails the test instead of hiding it.
+//! `common::python` provides it (`LIAISON_PYTHON`, or a venv it makes) or fails
+//! the test saying how to provide one; these tests never skip.
 
 use crate::common;
 
@@ -24,25 +23,6 @@ fn repo_root() -> PathBuf {
 
 fn run_python(python: &str, args: &[&str]) -> Result<Run, String> {
     common::python::run_python(python, args, PYTHON_TIMEOUT)
-}
-
-/// The interpreter to use, or `None` (after saying why) when the test must skip.
-fn python_with_grpc(test: &str) -> Option<String> {
-    let python = python();
-    let why = match run_python(&python, &["-c", "import grpc, grpc_tools"]) {
-        Ok(run) if run.success => return Some(python),
-        Ok(run) => run.stderr.trim().lines().last().unwrap_or("").to_string(),
-        Err(e) => e,
-    };
-    assert!(
-        std::env::var_os("LIAISON_PYTHON").is_none(),
-        "LIAISON_PYTHON={python} was given but cannot import grpc, grpc_tools: {why}"
-    );
-    eprintln!(
-        "skipped: {test}: {python} cannot import grpc, grpc_tools ({why}); set LIAISON_PYTHON \
-         to a Python with examples/python/requirements.txt installed"
-    );
-    None
 }
 
 /// Runs the example client against `node` with the certificates in `folder`.
@@ -93,19 +73,17 @@ fn client_json(python: &str, node: &TestNode, folder: &Path, args: &[&str]) -> s
 
 #[test]
 fn python_client_publishes_and_searches_over_mtls() {
-    let Some(python) = python_with_grpc("python_client_publishes_and_searches_over_mtls") else {
-        return;
-    };
+    let python = python();
     let mut node = TestNode::init("Agency Python (example)");
     node.start();
     let analyst = node.issue("Analyst Example", "analyst");
 
-    let health = client_json(&python, &node, &analyst, &["health"]);
+    let health = client_json(python, &node, &analyst, &["health"]);
     assert_eq!(health["status"], "SERVING", "{health}");
 
     // National format: the node's country (GB, from the harness's init) applies.
     let published = client_json(
-        &python,
+        python,
         &node,
         &analyst,
         &[
@@ -130,7 +108,7 @@ fn python_client_publishes_and_searches_over_mtls() {
     assert_eq!(published["normalizedValue"], "+447700900456");
 
     // Searched in another written form, it is the same number.
-    let found = client_json(&python, &node, &analyst, &["search", "+44 7700 900456"]);
+    let found = client_json(python, &node, &analyst, &["search", "+44 7700 900456"]);
     let records = found["records"].as_array().expect("records");
     let ids: Vec<&str> = records
         .iter()
@@ -162,7 +140,7 @@ fn python_client_publishes_and_searches_over_mtls() {
     )
     .expect("write items");
     let batch = client_json(
-        &python,
+        python,
         &node,
         &analyst,
         &[
@@ -180,7 +158,7 @@ fn python_client_publishes_and_searches_over_mtls() {
 
     // A value the node refuses: the status code and message go to stderr, exit 1.
     let refused = client(
-        &python,
+        python,
         &node,
         &analyst,
         &["publish", "--kind", "phone", "--value", "hello world"],
@@ -201,10 +179,7 @@ fn python_client_publishes_and_searches_over_mtls() {
 
 #[test]
 fn python_client_with_another_nodes_certificate_is_refused() {
-    let Some(python) = python_with_grpc("python_client_with_another_nodes_certificate_is_refused")
-    else {
-        return;
-    };
+    let python = python();
     let mut node = TestNode::init("Agency Python Pinned (example)");
     node.start();
     let own = node.issue("Analyst Example", "analyst");
@@ -223,17 +198,17 @@ fn python_client_with_another_nodes_certificate_is_refused() {
         std::fs::copy(from.join(name), mixed.join(name)).unwrap();
     }
 
-    let run = client(&python, &node, &mixed, &["search", "+44 7700 900456"]);
+    let run = client(python, &node, &mixed, &["search", "+44 7700 900456"]);
     assert!(!run.success, "a foreign CA's certificate was accepted");
     assert!(run.stdout.trim().is_empty(), "stdout: {}", run.stdout);
     assert!(run.stderr.contains("error: "), "stderr: {}", run.stderr);
 
     // As issued by the other node (its node.crt as the root): neither side accepts.
-    let run = client(&python, &node, &foreign, &["health"]);
+    let run = client(python, &node, &foreign, &["health"]);
     assert!(!run.success, "connected with the other node's certificates");
 
     // The same client with its own node's certificate still works.
-    let health = client_json(&python, &node, &own, &["health"]);
+    let health = client_json(python, &node, &own, &["health"]);
     assert_eq!(health["status"], "SERVING");
     node.stop();
 }

@@ -6,8 +6,9 @@
 //! bad parameters 400 and an unknown collection 404 (TAXII error JSON).
 //!
 //! Needs `tests/python/requirements.txt` (taxii2-client, stix2-validator,
-//! pymisp): `LIAISON_PYTHON` if set, else `python3`. Without them the test
-//! prints "skipped: …" and passes, unless `LIAISON_PYTHON` was set.
+//! pymisp): `common::python` provides it or fails the test saying how; it never
+//! skips. The same access rules are also checked without Python in
+//! `http_access.rs`.
 
 use crate::common;
 
@@ -52,33 +53,13 @@ pub(crate) fn check(python: &str, args: &[&str]) -> Value {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr))
 }
 
-/// The interpreter, or `None` (after saying why) when the test must skip.
-pub(crate) fn python_with_packages() -> Option<String> {
-    let python = python();
-    let imports = "import taxii2client, stix2validator, pymisp";
-    let run = run_python(&python, &["-c", imports], PYTHON_TIMEOUT);
-    let why = match run {
-        Ok(run) if run.success => return Some(python),
-        Ok(run) => run.stderr.trim().lines().last().unwrap_or("").to_string(),
-        Err(e) => e,
-    };
-    assert!(
-        std::env::var_os("LIAISON_PYTHON").is_none(),
-        "LIAISON_PYTHON={python} was given but cannot {imports}: {why}"
-    );
-    eprintln!("skipped: TAXII checks: {python} cannot {imports} ({why})");
-    None
-}
-
 fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
 #[test]
 fn a_stock_taxii_client_and_pymisp_read_the_node_and_others_are_refused() {
-    let Some(python) = python_with_packages() else {
-        return;
-    };
+    let python = python();
     let mut node = TestNode::init("Agency A (example)");
     node.start();
     let mut ids = Vec::new();
@@ -90,7 +71,7 @@ fn a_stock_taxii_client_and_pymisp_read_the_node_and_others_are_refused() {
     let address = node.address();
 
     // Discovery, collections, a paginated pull (3 objects a page), all valid.
-    let pull = check(&python, &["pull", &address, path(&analyst), "3"]);
+    let pull = check(python, &["pull", &address, path(&analyst), "3"]);
     assert_eq!(
         pull["api_roots"].as_array().map(Vec::len),
         Some(1),
@@ -123,21 +104,21 @@ fn a_stock_taxii_client_and_pymisp_read_the_node_and_others_are_refused() {
     std::thread::sleep(Duration::from_millis(5));
     node.publish("domain", "later.example.org", "green", &[]);
     node.publish("ip", "192.0.2.77", "green", &[]);
-    let resumed = check(&python, &["resume", &address, path(&analyst), &last]);
+    let resumed = check(python, &["resume", &address, path(&analyst), &last]);
     assert_eq!(resumed["indicators"], 2, "{resumed}");
     assert!(resumed["patterns"]
         .to_string()
         .contains("later.example.org"));
 
     // The MISP feed: every event loads in PyMISP, hashes.csv covers them.
-    let feed = check(&python, &["feed", &address, path(&analyst)]);
+    let feed = check(python, &["feed", &address, path(&analyst)]);
     let all = RECORDS.len() + 2;
     assert_eq!(feed["attributes"], all, "{feed}");
     assert_eq!(feed["deleted"], 1, "{feed}");
     assert_eq!(feed["hash_lines"], all, "{feed}");
     assert_eq!(feed["hash_events"], feed["manifest"], "{feed}");
 
-    refusals(&python, &node, &analyst);
+    refusals(python, &node, &analyst);
 }
 
 /// GET `path` with a certificate (or none); the JSON the script printed.

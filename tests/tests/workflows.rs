@@ -239,7 +239,10 @@ fn ngo_and_platform_partners_get_only_what_their_kind_allows() {
     let green = a.publish("phone", "+44 7700 900421", "green", &[]);
     let amber = a.publish("phone", "+44 7700 900422", "amber", &[]);
     let clear = a.publish("domain", "help.example.org", "clear", &[]);
+    // CLEAR was published last: once each holds it, the sync has moved past
+    // what it must not have.
     assert!(eventually(WAIT, || holds(&n, "+447700900421", &green)));
+    assert!(eventually(WAIT, || holds(&n, "help.example.org", &clear)));
     assert!(eventually(WAIT, || holds(&p, "help.example.org", &clear)));
     assert!(!holds(&n, "+447700900422", &amber));
     assert!(!holds(&p, "+447700900421", &green));

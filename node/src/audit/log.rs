@@ -195,7 +195,7 @@ pub(super) fn append_locked(
 }
 
 /// Where the latest checkpoint line is copied, to recognise a truncated log.
-pub(crate) fn seal_path(log: &Path) -> PathBuf {
+pub fn seal_path(log: &Path) -> PathBuf {
     let mut name = log.as_os_str().to_owned();
     name.push(".seal");
     PathBuf::from(name)

@@ -34,8 +34,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use checkpoint::{CHECKPOINT_ACTION, CHECKPOINT_PREFIX};
-pub use log::AuditLog;
-pub use verify::{verify, verify_with, Verified};
+pub use log::{seal_path, AuditLog};
+pub use verify::{verify, verify_with, SealState, Verified, UNVERIFIED_ACTION};
 
 pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -45,6 +45,8 @@ pub enum AuditError {
     Io { path: String, reason: String },
     #[error("audit log broken at entry {line}: {reason}")]
     Tampered { line: usize, reason: String },
+    #[error("audit log {path} UNVERIFIED: {reason}")]
+    Unverified { path: String, reason: String },
 }
 
 /// Settings of the `[audit]` table in config.toml.

@@ -1,6 +1,7 @@
 //! Unit tests of the log: chain, checkpoints, tampering of each kind.
 
 use super::*;
+use checkpoint::CHECKPOINT_ACTION;
 use ed25519_dalek::SigningKey;
 
 fn key() -> SigningKey {
@@ -74,14 +75,20 @@ fn an_edit_is_named_and_a_recomputed_chain_fails_at_the_next_checkpoint() {
     let path = dir.path().join("audit.log");
     sample(&path);
     let mut all = lines(&path);
-    all[1] = all[1].replacen("\"i\":1", "\"i\":9", 1);
+    let edited = all.iter().position(|l| l.contains("\"i\":1")).unwrap();
+    all[edited] = all[edited].replacen("\"i\":1", "\"i\":9", 1);
     write_lines(&path, &all);
     let (line, reason) = broken_at(&path);
-    assert_eq!(line, 2);
+    assert_eq!(line, edited + 1);
     assert!(reason.contains("edited"), "{reason}");
+    let next_checkpoint = edited
+        + all[edited..]
+            .iter()
+            .position(|l| l.contains(CHECKPOINT_ACTION))
+            .unwrap();
 
     // The attacker recomputes every hash after the edit: the next checkpoint
-    // (line 4) no longer covers its predecessor.
+    // no longer covers its predecessor.
     let mut prev = GENESIS.to_string();
     let rewritten: Vec<String> = all
         .iter()
@@ -95,7 +102,7 @@ fn an_edit_is_named_and_a_recomputed_chain_fails_at_the_next_checkpoint() {
         .collect();
     write_lines(&path, &rewritten);
     let (line, reason) = broken_at(&path);
-    assert_eq!(line, 4);
+    assert_eq!(line, next_checkpoint + 1);
     assert!(reason.contains("rewritten"), "{reason}");
 }
 
@@ -166,6 +173,102 @@ fn offline_appends_interleave_with_a_running_writer() {
     log.record("node", "after", serde_json::json!({})).unwrap();
     drop(log);
     let found = verify_with(&path, Some(&key().verifying_key())).unwrap();
-    // start, issue, offline seal, after, shutdown seal.
-    assert_eq!(found.last_seq, 5);
+    // start, the first seal, issue, offline seal, after, shutdown seal.
+    assert_eq!(found.last_seq, 6);
+    assert_eq!(found.seal, SealState::Matched);
+}
+
+#[test]
+fn a_missing_or_garbled_seal_is_unverified_and_recorded_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    sample(&path);
+    let seal = log::seal_path(&path);
+    let good = std::fs::read(&seal).unwrap();
+    assert!(verify_with(&path, None)
+        .unwrap()
+        .require_sealed(&path)
+        .is_ok());
+    // Cut at a checkpoint and the seal removed: the chain alone still links.
+    let all = lines(&path);
+    let cut = all
+        .iter()
+        .rposition(|l| l.contains(CHECKPOINT_ACTION))
+        .unwrap()
+        - 1;
+    let cut = all[..cut]
+        .iter()
+        .rposition(|l| l.contains(CHECKPOINT_ACTION))
+        .unwrap();
+    write_lines(&path, &all[..=cut]);
+    std::fs::remove_file(&seal).unwrap();
+    let found = verify_with(&path, Some(&key().verifying_key())).unwrap();
+    assert_eq!(found.seal, SealState::Missing);
+    let error = found.require_sealed(&path).unwrap_err().to_string();
+    assert!(
+        error.contains("UNVERIFIED") && error.contains("missing"),
+        "{error}"
+    );
+    std::fs::write(&seal, &good[..good.len() / 2]).unwrap();
+    let found = verify_with(&path, None).unwrap();
+    assert!(
+        matches!(found.seal, SealState::Unreadable(_)),
+        "{:?}",
+        found.seal
+    );
+    assert!(found.require_sealed(&path).is_err());
+    // With the whole seal back, the cut is named.
+    std::fs::write(&seal, &good).unwrap();
+    assert!(verify_with(&path, None)
+        .unwrap_err()
+        .to_string()
+        .contains("truncated"));
+
+    // The next writer records the gap and seals again.
+    std::fs::remove_file(&seal).unwrap();
+    let log = AuditLog::open_signed(&path, key(), &config(100)).unwrap();
+    log.record("node", "node.start", serde_json::json!({}))
+        .unwrap();
+    let found = verify_with(&path, Some(&key().verifying_key())).unwrap();
+    assert_eq!(found.seal, SealState::Matched, "sealed at the first write");
+    assert_eq!(found.unverified_at, vec![cut as u64 + 2]);
+    drop(log);
+    assert!(!dir.path().join("audit.log.seal.tmp").exists());
+}
+
+#[test]
+fn catch_up_refuses_a_line_that_does_not_link_to_the_one_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let log = AuditLog::open_signed(&path, key(), &config(100)).unwrap();
+    log.record("node", "node.start", serde_json::json!({}))
+        .unwrap();
+    // Another process appends a line with the right sequence and a valid own
+    // hash, but linked to a different history.
+    let tail = lines(&path).last().cloned().unwrap();
+    let last: Entry = serde_json::from_str(&tail).unwrap();
+    let mut foreign = Entry {
+        seq: last.seq + 1,
+        time_ms: 1,
+        actor: "cli".into(),
+        action: "client.issue".into(),
+        detail: serde_json::json!({}),
+        prev: GENESIS.to_string(),
+        hash: String::new(),
+    };
+    foreign.hash = foreign.compute_hash();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut file,
+        (serde_json::to_string(&foreign).unwrap() + "\n").as_bytes(),
+    )
+    .unwrap();
+    let error = log
+        .record("node", "after", serde_json::json!({}))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("breaks the chain"), "{error}");
 }

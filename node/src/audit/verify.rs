@@ -2,6 +2,12 @@
 //! signature, and the seal file (the latest checkpoint, kept beside the log) to
 //! recognise a log cut short. It names the first bad line.
 //!
+//! A chain that links is not proof of a whole log: cut at a checkpoint, it
+//! still links. Only the seal tells, so a log that holds entries but whose seal
+//! is missing or unreadable is reported as [`SealState::Missing`] /
+//! [`SealState::Unreadable`] — unverified, never "intact" ([`Verified::require_sealed`]).
+//! The writer replaces the seal atomically, so a crash cannot garble it.
+//!
 //! This module only reads; it must never repair the log.
 
 use std::collections::HashMap;
@@ -13,6 +19,24 @@ use ed25519_dalek::VerifyingKey;
 
 use super::checkpoint::{self, CHECKPOINT_ACTION};
 use super::{io_error, AuditError, Entry, GENESIS};
+
+/// The action of the entry a writer appends when it opened a log it could not
+/// verify whole (seal missing or unreadable): the gap stays on record.
+pub const UNVERIFIED_ACTION: &str = "audit.unverified";
+
+/// What the seal file says about the log's end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SealState {
+    /// The log holds no entries: nothing to seal.
+    Empty,
+    /// The seal names a checkpoint the log holds: the log was not cut short
+    /// before it.
+    Matched,
+    /// The log holds entries and there is no seal file beside it.
+    Missing,
+    /// The seal file exists but is not a checkpoint entry (why).
+    Unreadable(String),
+}
 
 /// What a sound log holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +52,42 @@ pub struct Verified {
     pub unsealed: u64,
     /// Whether checkpoint signatures were checked (a key was given).
     pub signatures_checked: bool,
+    pub seal: SealState,
+    /// Sequence numbers of the `audit.unverified` entries: starts at which a
+    /// writer found the log unverified (its seal missing or unreadable).
+    pub unverified_at: Vec<u64>,
+}
+
+impl Verified {
+    /// The log as verified, or [`AuditError::Unverified`] when its seal is
+    /// missing or unreadable (a truncation could not be recognised).
+    pub fn require_sealed(self, log: &Path) -> Result<Verified, AuditError> {
+        match self.unsealed_reason(log) {
+            Some(reason) => Err(AuditError::Unverified {
+                path: log.display().to_string(),
+                reason,
+            }),
+            None => Ok(self),
+        }
+    }
+
+    /// Why the log's end cannot be vouched for, if it cannot.
+    pub fn unsealed_reason(&self, log: &Path) -> Option<String> {
+        let seal = super::log::seal_path(log);
+        match &self.seal {
+            SealState::Empty | SealState::Matched => None,
+            SealState::Missing => Some(format!(
+                "its {} entries chain correctly, but the seal file {} is missing, so a log cut short cannot be told from a whole one",
+                self.last_seq,
+                seal.display()
+            )),
+            SealState::Unreadable(why) => Some(format!(
+                "its {} entries chain correctly, but the seal file {} is unreadable ({why}), so a log cut short cannot be told from a whole one",
+                self.last_seq,
+                seal.display()
+            )),
+        }
+    }
 }
 
 /// Checks the chain without checkpoint signatures; returns the last sequence
@@ -52,6 +112,8 @@ pub fn verify_with(path: &Path, key: Option<&VerifyingKey>) -> Result<Verified, 
         sealed_through: 0,
         unsealed: 0,
         signatures_checked: key.is_some(),
+        seal: SealState::Empty,
+        unverified_at: Vec::new(),
     };
     if !path.exists() {
         return Ok(found);
@@ -84,12 +146,15 @@ pub fn verify_with(path: &Path, key: Option<&VerifyingKey>) -> Result<Verified, 
             found.unsealed = 0;
             checkpoints.insert(entry.seq, entry.hash.clone());
         } else {
+            if entry.action == UNVERIFIED_ACTION {
+                found.unverified_at.push(entry.seq);
+            }
             found.unsealed += 1;
         }
         found.last_seq = entry.seq;
         found.head = entry.hash;
     }
-    check_seal(path, &found, &checkpoints)?;
+    found.seal = check_seal(path, &found, &checkpoints)?;
     Ok(found)
 }
 
@@ -124,14 +189,34 @@ fn check_seal(
     path: &Path,
     found: &Verified,
     checkpoints: &HashMap<u64, String>,
-) -> Result<(), AuditError> {
+) -> Result<SealState, AuditError> {
     let seal = super::log::seal_path(path);
-    let Ok(text) = std::fs::read_to_string(&seal) else {
-        return Ok(());
+    let text = match std::fs::read(&seal) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(match found.last_seq {
+                0 => SealState::Empty,
+                _ => SealState::Missing,
+            })
+        }
+        Err(e) => return Ok(SealState::Unreadable(e.to_string())),
     };
-    let Ok(sealed) = serde_json::from_str::<Entry>(text.trim()) else {
-        // A torn seal write (crash) proves nothing either way.
-        return Ok(());
+    let sealed = match std::str::from_utf8(&text)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str::<Entry>(t.trim()).map_err(|e| e.to_string()))
+    {
+        Ok(entry) if entry.action == CHECKPOINT_ACTION => entry,
+        Ok(entry) => {
+            return Ok(SealState::Unreadable(format!(
+                "it holds a {:?} entry, not a checkpoint",
+                entry.action
+            )))
+        }
+        Err(reason) => {
+            return Ok(SealState::Unreadable(format!(
+                "not an audit entry: {reason}"
+            )))
+        }
     };
     let next = usize::try_from(found.last_seq + 1).unwrap_or(usize::MAX);
     if sealed.seq > found.last_seq {
@@ -155,5 +240,5 @@ fn check_seal(
             ),
         ));
     }
-    Ok(())
+    Ok(SealState::Matched)
 }

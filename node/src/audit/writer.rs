@@ -1,6 +1,12 @@
 //! The writer thread's side of the log: the tail (sequence, hash, file length),
-//! group writes with one sync, checkpoints, and catching up with lines another
-//! process appended under the same lock.
+//! group writes with one sync, checkpoints and the seal file beside the log
+//! (replaced atomically: temporary file, fsync, rename), and catching up with
+//! lines another process appended under the same lock (each must link to the
+//! one before).
+//!
+//! A log it opens unverified (entries but no readable seal) is logged at error
+//! level, recorded as an `audit.unverified` entry, and sealed at the first
+//! write, so the gap stays on record rather than being papered over.
 //!
 //! This module must never seek backwards or truncate, and never write without
 //! holding the file lock.
@@ -15,7 +21,8 @@ use ed25519_dalek::SigningKey;
 
 use super::checkpoint::{self, CHECKPOINT_ACTION};
 use super::log::seal_path;
-use super::{io_error, AuditConfig, AuditError, Entry};
+use super::verify::UNVERIFIED_ACTION;
+use super::{io_error, AuditConfig, AuditError, Entry, SealState};
 
 /// Most entries written (and synced) as one group.
 const GROUP: usize = 1024;
@@ -51,6 +58,11 @@ pub(super) struct Writer {
     last_checkpoint: Instant,
     /// A failed write leaves the tail unknown: refuse everything after it.
     broken: Option<String>,
+    /// Whether the seal file names a checkpoint of this log; until it does,
+    /// the first write is followed by a checkpoint.
+    sealed: bool,
+    /// Why the log was unverified when opened: written as an entry first.
+    unverified: Option<String>,
 }
 
 impl Writer {
@@ -70,6 +82,10 @@ impl Writer {
         let len = file.metadata().map(|m| m.len());
         let _ = file.unlock();
         let checked = checked?;
+        let unverified = checked.unsealed_reason(path);
+        if let Some(reason) = &unverified {
+            tracing::error!(path = %path.display(), %reason, "audit log UNVERIFIED at start: an `audit.unverified` entry records the gap; compare the log with a backup (docs/OPERATIONS.md)");
+        }
         Ok(Writer {
             path: path.to_path_buf(),
             file,
@@ -82,6 +98,8 @@ impl Writer {
             unsealed: checked.unsealed,
             last_checkpoint: Instant::now(),
             broken: None,
+            sealed: checked.seal == SealState::Matched,
+            unverified,
         })
     }
 
@@ -175,6 +193,10 @@ impl Writer {
         // Under the lock: chain from the file's real tail.
         self.catch_up()?;
         let mut sealed = None;
+        if let Some(reason) = self.unverified.take() {
+            let detail = serde_json::json!({ "reason": reason, "through": self.seq });
+            self.push(buffer, "node", UNVERIFIED_ACTION, detail)?;
+        }
         for job in jobs {
             match job {
                 Job::Append {
@@ -195,7 +217,7 @@ impl Writer {
                 }
             }
         }
-        let due = self.last_checkpoint.elapsed() >= self.interval;
+        let due = self.last_checkpoint.elapsed() >= self.interval || !self.sealed;
         if self.key.is_some() && self.unsealed > 0 && due {
             sealed = Some(self.checkpoint(buffer, "time")?);
         }
@@ -206,8 +228,14 @@ impl Writer {
         self.file.sync_data().map_err(|e| e.to_string())?;
         self.len += buffer.len() as u64;
         if let Some(line) = sealed {
-            // Best effort: the seal file only helps to recognise a truncated log.
-            let _ = std::fs::write(seal_path(&self.path), line);
+            // The entries are durable already: a failed seal leaves an older
+            // (still valid) seal, or none, which `audit verify` reports.
+            match write_seal(&self.path, &line) {
+                Ok(()) => self.sealed = true,
+                Err(e) => {
+                    tracing::error!(path = %seal_path(&self.path).display(), error = %e, "could not write the audit seal")
+                }
+            }
         }
         Ok(())
     }
@@ -263,8 +291,20 @@ impl Writer {
         while reader.read_line(&mut line).map_err(|e| e.to_string())? > 0 {
             let entry: Entry = serde_json::from_str(line.trim_end())
                 .map_err(|e| format!("a line appended by another process: {e}"))?;
-            if entry.seq != self.seq + 1 || entry.compute_hash() != entry.hash {
-                return Err("a line appended by another process breaks the chain".into());
+            if entry.seq != self.seq + 1
+                || entry.prev != self.hash
+                || entry.compute_hash() != entry.hash
+            {
+                return Err(format!(
+                    "a line appended by another process (entry {}) breaks the chain",
+                    entry.seq
+                ));
+            }
+            if entry.action == CHECKPOINT_ACTION {
+                // Its writer wrote the seal too.
+                self.unsealed = 0;
+            } else {
+                self.unsealed += 1;
             }
             self.seq = entry.seq;
             self.hash = entry.hash;
@@ -273,4 +313,25 @@ impl Writer {
         self.len = size;
         Ok(())
     }
+}
+
+/// Replaces the seal file with `line`: a temporary file beside it, synced, then
+/// renamed over it and the directory synced, so a crash leaves the old seal or
+/// the new one, never a torn one.
+fn write_seal(log: &Path, line: &[u8]) -> std::io::Result<()> {
+    let seal = seal_path(log);
+    let mut name = seal.as_os_str().to_owned();
+    name.push(".tmp");
+    let temporary = PathBuf::from(name);
+    let mut file = File::create(&temporary)?;
+    file.write_all(line)?;
+    file.write_all(b"\n")?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&temporary, &seal)?;
+    #[cfg(unix)]
+    if let Some(parent) = seal.parent().filter(|p| !p.as_os_str().is_empty()) {
+        File::open(parent)?.sync_all()?;
+    }
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! Writing a backup file from a database snapshot (taken by the running node, or
-//! from the closed database) and the files of the node directory. It must never
-//! leave a complete-looking file behind a failure: the file is written under a
-//! `.partial` name and renamed only once its checksum is written and synced.
+//! from the closed database) and the files of the node directory, signed with
+//! the node key. It must never leave a complete-looking file behind a failure:
+//! the file is written under a `.partial` name and renamed only once its
+//! checksum and signature are written and synced.
 
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom};
@@ -10,9 +11,41 @@ use std::path::Path;
 use age::secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use super::{file_error, BackupError, Writer, AUDIT, KEYS, MANIFEST, PUBLIC_FILES, SNAPSHOT};
+use super::{
+    file_error, BackupError, Writer, AUDIT, AUDIT_SEAL, HEADS, KEYS, MANIFEST, PUBLIC_FILES,
+    SNAPSHOT,
+};
 use crate::identity::NodeDir;
 use crate::store::SnapshotSummary;
+
+/// The manifest format this build writes and reads: 2 is signed (format 1 was
+/// protected by an unkeyed checksum only, and is refused).
+pub const FORMAT: u32 = 2;
+
+/// What must be read from the node directory before the database snapshot is
+/// taken: the heads file names a change-log position our own chain has scanned
+/// to, and a restored node resumes from there, so it must not be past the
+/// snapshot.
+#[derive(Debug, Default)]
+pub struct PreSnapshot {
+    heads: Option<Vec<u8>>,
+}
+
+impl PreSnapshot {
+    pub fn capture(dir: &NodeDir) -> Result<PreSnapshot, BackupError> {
+        Ok(PreSnapshot {
+            heads: read_optional(&dir.heads_file())?,
+        })
+    }
+}
+
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, BackupError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(file_error(path, e)),
+    }
+}
 
 /// What a backup holds, written first so a restore can tell before unpacking.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -36,12 +69,14 @@ pub struct BackupSummary {
 }
 
 /// Writes the backup file `out` (refusing an existing file): manifest, config and
-/// certificates, the audit log, the snapshot in `snapshot` (a file positioned
-/// anywhere), the keys when `keys` holds a passphrase, then the checksum. The file
-/// appears under its name only once complete.
+/// certificates, the heads read before the snapshot (`pre`), the audit log and
+/// its seal, the snapshot in `snapshot` (a file positioned anywhere), the keys
+/// when `keys` holds a passphrase, then the checksum and the node's signature.
+/// The file appears under its name only once complete.
 pub fn write_backup(
     dir: &NodeDir,
     out: &Path,
+    pre: PreSnapshot,
     snapshot: &mut File,
     summary: SnapshotSummary,
     keys: Option<&SecretString>,
@@ -52,22 +87,27 @@ pub fn write_backup(
     let config = dir
         .load_config()
         .map_err(|e| BackupError::Invalid(e.to_string()))?;
-    let node_id = dir
+    let identity = dir
         .load_identity(&config)
-        .map(|identity| identity.node_id().to_hex())
-        .unwrap_or_default();
+        .map_err(|e| BackupError::Invalid(format!("{e} (a backup is signed with the node key)")))?;
     let manifest = Manifest {
-        format: 1,
+        format: FORMAT,
         created_ms: crate::now_ms(),
         name: config.name.clone(),
-        node_id,
+        node_id: identity.node_id().to_hex(),
         records: summary.records,
         entries: summary.entries,
         includes_keys: keys.is_some(),
         version: env!("CARGO_PKG_VERSION").to_string(),
     };
     let partial = out.with_extension("partial");
-    let written = write_sections(dir, &partial, snapshot, &manifest, keys);
+    let sections = Sections {
+        pre,
+        manifest: &manifest,
+        keys,
+        signer: &identity.signing_key,
+    };
+    let written = write_sections(dir, &partial, snapshot, sections);
     let (bytes, digest) = match written {
         Ok(done) => done,
         Err(e) => {
@@ -83,13 +123,26 @@ pub fn write_backup(
     })
 }
 
+/// What goes into the file besides the node directory's files and the snapshot.
+struct Sections<'a> {
+    pre: PreSnapshot,
+    manifest: &'a Manifest,
+    keys: Option<&'a SecretString>,
+    signer: &'a ed25519_dalek::SigningKey,
+}
+
 fn write_sections(
     dir: &NodeDir,
     path: &Path,
     snapshot: &mut File,
-    manifest: &Manifest,
-    keys: Option<&SecretString>,
+    sections: Sections<'_>,
 ) -> Result<(u64, [u8; 32]), BackupError> {
+    let Sections {
+        pre,
+        manifest,
+        keys,
+        signer,
+    } = sections;
     let io = |e: std::io::Error| file_error(path, e);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -111,9 +164,16 @@ fn write_sections(
     for (name, bytes) in client_certs(dir)? {
         writer.bytes(&name, &bytes).map_err(io)?;
     }
-    writer
-        .bytes(AUDIT, &complete_audit_lines(dir)?)
-        .map_err(io)?;
+    if let Some(heads) = &pre.heads {
+        writer.bytes(HEADS, heads).map_err(io)?;
+    }
+    // The seal before the log: the checkpoint it names is then in the lines read.
+    let seal = read_optional(&crate::audit::seal_path(&dir.audit_log()))?;
+    let audit = complete_audit_lines(dir)?;
+    if let Some(seal) = &seal {
+        writer.bytes(AUDIT_SEAL, seal).map_err(io)?;
+    }
+    writer.bytes(AUDIT, &audit).map_err(io)?;
     let len = snapshot.seek(SeekFrom::End(0)).map_err(io)?;
     snapshot.seek(SeekFrom::Start(0)).map_err(io)?;
     writer.copy(SNAPSHOT, len, snapshot).map_err(io)?;
@@ -121,7 +181,7 @@ fn write_sections(
         let encrypted = super::keys::encrypt_keys(dir, passphrase)?;
         writer.bytes(KEYS, &encrypted).map_err(io)?;
     }
-    let (buffered, digest) = writer.finish().map_err(io)?;
+    let (buffered, digest) = writer.finish(Some(signer)).map_err(io)?;
     let file = buffered.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
     let bytes = file.metadata().map_err(io)?.len();

@@ -55,7 +55,7 @@ pub(super) fn encrypt_keys(
     }
     let plain = Zeroizing::new(
         packed
-            .finish()
+            .finish(None)
             .map_err(|e| BackupError::Invalid(e.to_string()))?
             .0,
     );
@@ -71,12 +71,48 @@ pub(super) fn encrypt_keys(
     Ok(encrypted)
 }
 
-/// Decrypts the keys section and writes each key into `root` with mode 0600.
-pub(super) fn restore_keys(
+/// Key files decrypted from a backup, not yet written anywhere.
+pub(super) struct DecryptedKeys(Vec<(String, Zeroizing<Vec<u8>>)>);
+
+impl DecryptedKeys {
+    /// The public half of `keys/signing.key`: the node id these keys belong to.
+    pub fn node_key(&self) -> Result<ed25519_dalek::VerifyingKey, BackupError> {
+        let (_, seed_hex) = self
+            .0
+            .iter()
+            .find(|(name, _)| name == KEY_FILES[0])
+            .ok_or_else(|| BackupError::Corrupt("keys section: no keys/signing.key".into()))?;
+        let seed = Zeroizing::new(
+            std::str::from_utf8(seed_hex)
+                .ok()
+                .and_then(|text| hex::decode(text.trim()).ok())
+                .ok_or_else(|| BackupError::Corrupt("keys/signing.key: not a hex seed".into()))?,
+        );
+        let seed: &[u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| BackupError::Corrupt("keys/signing.key: not 32 bytes".into()))?;
+        Ok(ed25519_dalek::SigningKey::from_bytes(seed).verifying_key())
+    }
+
+    /// Writes each key into `root` with mode 0600; returns their names.
+    pub fn write(&self, root: &Path) -> Result<Vec<String>, BackupError> {
+        let mut written = Vec::new();
+        for (name, bytes) in &self.0 {
+            crate::identity::write_private(&root.join(name), bytes)
+                .map_err(|e| BackupError::Invalid(e.to_string()))?;
+            written.push(name.clone());
+        }
+        Ok(written)
+    }
+}
+
+/// Decrypts the keys section (age authenticates it: only the passphrase
+/// holder can have written it) into memory.
+pub(super) fn decrypt_keys(
     encrypted: &[u8],
     passphrase: &SecretString,
-    root: &Path,
-) -> Result<Vec<String>, BackupError> {
+) -> Result<DecryptedKeys, BackupError> {
     let decryptor = age::Decryptor::new(encrypted)
         .map_err(|e| BackupError::Corrupt(format!("keys section: {e}")))?;
     let identity = age::scrypt::Identity::new(passphrase.clone());
@@ -88,7 +124,7 @@ pub(super) fn restore_keys(
         .read_to_end(&mut plain)
         .map_err(|e| BackupError::Corrupt(format!("keys section: {e}")))?;
     let mut inner = Reader::new(&plain[..], plain.len() as u64)?;
-    let mut written = Vec::new();
+    let mut keys = Vec::new();
     while let Some((name, len)) = inner.next()? {
         if !KEY_FILES.contains(&name.as_str()) {
             return Err(BackupError::Corrupt(format!(
@@ -96,9 +132,7 @@ pub(super) fn restore_keys(
             )));
         }
         let bytes = Zeroizing::new(inner.read_small(&name, len)?);
-        crate::identity::write_private(&root.join(&name), &bytes)
-            .map_err(|e| BackupError::Invalid(e.to_string()))?;
-        written.push(name);
+        keys.push((name, bytes));
     }
-    Ok(written)
+    Ok(DecryptedKeys(keys))
 }

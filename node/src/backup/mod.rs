@@ -1,40 +1,58 @@
-//! Backup files: one file holding a node's database snapshot, audit log, config
-//! and certificates (and, only when asked, its private keys encrypted with a
-//! passphrase), ending with a SHA-256 over everything before it.
+//! Backup files: one file holding a node's database snapshot, audit log (and its
+//! seal), signed log heads, config and certificates (and, only when asked, its
+//! private keys encrypted with a passphrase), ending with a SHA-256 over
+//! everything before it and the node's Ed25519 signature over that digest.
 //!
 //! ```text
 //! "LIAISON-BACKUP-1\n"
 //! section*      [u8 name length][name][u64 BE length][bytes]
-//! "sha256"      the last section: SHA-256 of every byte before it
+//! "sha256"      SHA-256 of every byte before it
+//! "ed25519"     signature by the node key over SIGNATURE_PREFIX ‖ digest
 //! ```
 //!
-//! Restoring ([`restore`]) checks the checksum while it unpacks into a staging
-//! directory and renames it into place only when everything verified.
+//! An unkeyed checksum only catches damage: whoever can edit the file can
+//! recompute it. The signature is what ties the file to one node; [`restore`]
+//! checks it against a key the operator vouches for (`--expect-node`, or the
+//! keys inside the backup that the passphrase unlocks), before it decodes
+//! anything, and unpacks into a staging directory renamed into place only when
+//! everything verified.
 //!
 //! This module must never write a private key unencrypted into a backup, never
-//! take a passphrase from a command-line argument, and never unpack a section
-//! name that is not on its list (no path from a file reaches the filesystem).
+//! take a passphrase from a command-line argument, never unpack a section name
+//! that is not on its list (no path from a file reaches the filesystem), and
+//! never trust a section before the signature over it verified.
 
 mod create;
 mod keys;
 mod restore;
 
-pub use create::{write_backup, BackupSummary, Manifest};
+pub use create::{write_backup, BackupSummary, Manifest, PreSnapshot, FORMAT};
 pub use keys::passphrase;
-pub use restore::{restore, RestoreReport};
+pub use restore::{restore, ExpectedNode, RestoreReport};
 
 use std::io::{Read, Write};
 
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use crate::store::StoreError;
 
 pub const MAGIC: &[u8] = b"LIAISON-BACKUP-1\n";
 const CHECKSUM: &str = "sha256";
+const SIGNATURE: &str = "ed25519";
+/// Domain separation: a backup signature can never be taken for a record's,
+/// a checkpoint's or a head's.
+const SIGNATURE_PREFIX: &[u8] = b"liaison/v1/backup\0";
 const MANIFEST: &str = "manifest.json";
 const SNAPSHOT: &str = "db.snapshot";
 const AUDIT: &str = "audit.log";
 const KEYS: &str = "keys.age";
+/// The audit log's seal (its latest checkpoint), so the restored log verifies.
+const AUDIT_SEAL: &str = "audit.log.seal";
+/// Signed log heads: our own chain's position and the heads seen. Without it a
+/// restored node whose old records were purged would rebuild a different chain
+/// and partners would record a false conflict.
+const HEADS: &str = "heads.json";
 
 /// Files copied as they are (config and certificates), relative to the node directory.
 const PUBLIC_FILES: &[&str] = &[
@@ -67,6 +85,8 @@ pub enum BackupError {
     Passphrase(String),
     #[error("database: {0}")]
     Store(#[from] StoreError),
+    #[error("backup not authenticated: {0}; nothing was restored")]
+    Unauthenticated(String),
     #[error("{0}")]
     Invalid(String),
 }
@@ -125,15 +145,55 @@ impl<W: Write> Writer<W> {
         Ok(())
     }
 
-    /// Appends the checksum section; returns the inner writer and the checksum.
-    pub fn finish(mut self) -> std::io::Result<(W, [u8; 32])> {
+    /// Appends the checksum section and, with `signer`, the signature over
+    /// it; returns the inner writer and the checksum.
+    pub fn finish(mut self, signer: Option<&SigningKey>) -> std::io::Result<(W, [u8; 32])> {
         let digest: [u8; 32] = self.hasher.clone().finalize().into();
-        let name_len = CHECKSUM.len() as u8;
-        self.inner.write_all(&[name_len])?;
-        self.inner.write_all(CHECKSUM.as_bytes())?;
-        self.inner.write_all(&32u64.to_be_bytes())?;
-        self.inner.write_all(&digest)?;
+        self.trailer(CHECKSUM, &digest)?;
+        if let Some(key) = signer {
+            let signature = key.sign(&signed_message(&digest));
+            self.trailer(SIGNATURE, &signature.to_bytes())?;
+        }
         Ok((self.inner, digest))
+    }
+
+    /// A section outside the checksum.
+    fn trailer(&mut self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let name_len = u8::try_from(name.len()).map_err(std::io::Error::other)?;
+        self.inner.write_all(&[name_len])?;
+        self.inner.write_all(name.as_bytes())?;
+        self.inner.write_all(&(bytes.len() as u64).to_be_bytes())?;
+        self.inner.write_all(bytes)
+    }
+}
+
+fn signed_message(digest: &[u8; 32]) -> Vec<u8> {
+    [SIGNATURE_PREFIX, digest.as_slice()].concat()
+}
+
+/// The end of a file whose checksum verified: the digest and, if the file
+/// carries one, the signature over it (not yet checked).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Trailer {
+    pub digest: [u8; 32],
+    pub signature: Option<[u8; 64]>,
+}
+
+impl Trailer {
+    /// Checks the signature against `key` (the node the operator vouches for).
+    pub fn verify(&self, key: &VerifyingKey) -> Result<(), BackupError> {
+        let node = hex::encode(key.to_bytes());
+        let signature = self.signature.ok_or_else(|| {
+            BackupError::Unauthenticated(
+                "the file carries no signature (written before backups were signed, or its end was cut off); make a new backup with this release".into(),
+            )
+        })?;
+        key.verify_strict(&signed_message(&self.digest), &Signature::from_bytes(&signature))
+            .map_err(|_| {
+                BackupError::Unauthenticated(format!(
+                    "the signature does not verify under node {node}: the file was altered after it was written, or it is not a backup of that node"
+                ))
+            })
     }
 }
 
@@ -143,6 +203,8 @@ pub(crate) struct Reader<R: Read> {
     hasher: Sha256,
     /// Bytes left in the file: a section claiming more is a truncated file.
     left: u64,
+    /// Set once the checksum verified.
+    trailer: Option<Trailer>,
 }
 
 impl<R: Read> Reader<R> {
@@ -151,6 +213,7 @@ impl<R: Read> Reader<R> {
             inner,
             hasher: Sha256::new(),
             left: file_len,
+            trailer: None,
         };
         let mut magic = vec![0u8; MAGIC.len()];
         reader
@@ -175,7 +238,13 @@ impl<R: Read> Reader<R> {
         BackupError::Corrupt(format!("the file is truncated (it ends inside {what})"))
     }
 
-    /// The next section's name and length; `None` once the checksum verified.
+    /// The digest and signature, once [`Reader::next`] returned `None`.
+    pub fn trailer(&self) -> Option<Trailer> {
+        self.trailer
+    }
+
+    /// The next section's name and length; `None` once the checksum verified
+    /// (the signature after it is read, not checked: see [`Trailer::verify`]).
     pub fn next(&mut self) -> Result<Option<(String, u64)>, BackupError> {
         let digest: [u8; 32] = self.hasher.clone().finalize().into();
         let mut name_len = [0u8; 1];
@@ -205,12 +274,42 @@ impl<R: Read> Reader<R> {
                 "checksum mismatch: the file was altered or damaged since it was written".into(),
             ));
         }
+        let signature = self.read_signature()?;
         if self.inner.read(&mut [0u8; 1]).unwrap_or(0) != 0 {
             return Err(BackupError::Corrupt(
-                "bytes after the checksum (two files joined?)".into(),
+                "bytes after the signature (two files joined?)".into(),
             ));
         }
+        self.trailer = Some(Trailer { digest, signature });
         Ok(None)
+    }
+
+    /// The signature section after the checksum, if the file goes on.
+    fn read_signature(&mut self) -> Result<Option<[u8; 64]>, BackupError> {
+        let mut name_len = [0u8; 1];
+        if self.inner.read(&mut name_len).unwrap_or(0) == 0 {
+            return Ok(None);
+        }
+        let expected = [
+            &[SIGNATURE.len() as u8],
+            SIGNATURE.as_bytes(),
+            &64u64.to_be_bytes(),
+        ]
+        .concat();
+        let mut header = vec![0u8; expected.len() - 1];
+        let mut signature = [0u8; 64];
+        if self.inner.read_exact(&mut header).is_err() {
+            return Err(self.truncated("the signature"));
+        }
+        if name_len[0] != expected[0] || header != expected[1..] {
+            return Err(BackupError::Corrupt(
+                "the section after the checksum is not the signature".into(),
+            ));
+        }
+        self.inner
+            .read_exact(&mut signature)
+            .map_err(|_| self.truncated("the signature"))?;
+        Ok(Some(signature))
     }
 
     /// Copies the current section (`len` bytes) into `out`.

@@ -100,6 +100,22 @@ impl Node {
                     id.short()
                 )));
             }
+            if self.store.is_tombstoned_by(&id, &stored.record.origin())? {
+                return Err(Error::InvalidRequest(format!(
+                    "members: {} was revoked by its origin; a bulletin groups live indicators only",
+                    id.short()
+                )));
+            }
+            if self
+                .store
+                .expires_ms(&stored)
+                .is_some_and(|t| t <= crate::now_ms())
+            {
+                return Err(Error::InvalidRequest(format!(
+                    "members: {} is past its valid-until; a bulletin groups live indicators only",
+                    id.short()
+                )));
+            }
             if members.contains(&id) {
                 return Err(Error::InvalidRequest(format!(
                     "members: {} is given twice",

@@ -1,9 +1,11 @@
 //! Which openings go with a bulletin to one partner: only those of members this
 //! node would itself send that partner now (the same decision as for the member
-//! record in a Pull batch: TLP and kind ceilings, RED recipients, relay rules,
-//! expiry, platform holds). Members this node holds no opening for, or does not
-//! hold at all, stay withheld.
+//! record in a Pull batch, [`crate::disclosure::Judge`]: TLP and kind ceilings,
+//! RED recipients, relay rules, expiry, revocation, platform holds, blocked
+//! origins). Members this node holds no opening for, or does not hold at all,
+//! stay withheld.
 
+use crate::disclosure::Judge;
 use crate::node::Node;
 use crate::policy::Grant;
 use crate::proto;
@@ -13,6 +15,7 @@ use crate::Error;
 /// The openings to attach for `bulletin_id` when serving `grant`; None when
 /// there is none to attach.
 pub fn openings_for(
+    judge: &mut Judge<'_>,
     node: &Node,
     grant: &Grant,
     bulletin_id: &RecordId,
@@ -22,9 +25,7 @@ pub fn openings_for(
         let Some(member) = node.store.get(&opening.record_id)? else {
             continue;
         };
-        if member.record.payload.indicator().is_some()
-            && crate::service::federation::may_send(node, grant, &member)?
-        {
+        if member.record.payload.indicator().is_some() && judge.may_disclose(&member, grant)? {
             members.push(super::opening_to_wire(&opening));
         }
     }

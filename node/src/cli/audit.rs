@@ -154,7 +154,7 @@ fn verify(dir: &NodeDir, file: Option<PathBuf>, node_id: Option<String>) -> Resu
         bail!("{}: no audit log there", path.display());
     }
     let key = node_key(dir, node_id)?;
-    let found = crate::audit::verify_with(&path, Some(&key))?;
+    let found = crate::audit::verify_with(&path, Some(&key))?.require_sealed(&path)?;
     out!(
         "audit log intact: {} entries, {} signed checkpoints (node key {}), head {}",
         found.last_seq,
@@ -168,6 +168,9 @@ fn verify(dir: &NodeDir, file: Option<PathBuf>, node_id: Option<String>) -> Resu
             "sealed through entry {}; {n} entries after it are unsealed (chained, not yet signed: the node is running, or it stopped without its shutdown checkpoint)",
             found.sealed_through
         ),
+    }
+    for seq in &found.unverified_at {
+        out!("WARNING: entry {seq} records a start at which the log was unverified (its seal was missing or unreadable): entries before it may have been cut off; compare with a backup");
     }
     Ok(())
 }

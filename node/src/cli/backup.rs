@@ -43,6 +43,17 @@ pub struct RestoreArgs {
     /// passphrase; else LIAISON_BACKUP_PASSPHRASE is used.
     #[arg(long)]
     pub passphrase_file: Option<PathBuf>,
+    /// The node the backup must come from: its node id (64 hex, printed by
+    /// `liaison backup` and `liaison identity show`) or its 25-digit
+    /// fingerprint. The backup's signature must verify under it. Required for
+    /// a backup without keys; for one with keys, the keys the passphrase
+    /// unlocks vouch for it, and this flag checks them too.
+    #[arg(long, value_name = "NODE_ID|FINGERPRINT", value_parser = parse_expected)]
+    pub expect_node: Option<crate::backup::ExpectedNode>,
+}
+
+fn parse_expected(text: &str) -> Result<crate::backup::ExpectedNode, String> {
+    text.parse()
 }
 
 /// A client to the node in `dir` if it is running (it wrote its address file
@@ -75,12 +86,20 @@ pub async fn backup(dir: &NodeDir, args: BackupArgs) -> Result<()> {
     };
     let mut snapshot = tempfile::tempfile_in(&folder)
         .with_context(|| format!("--out: cannot write in {}", folder.display()))?;
+    // Before the snapshot: the heads file must not be ahead of it.
+    let pre = crate::backup::PreSnapshot::capture(dir)?;
     let (summary, live) = match running_node(dir).await {
         Some(client) => (fetch_snapshot(&client, &mut snapshot).await?, true),
         None => (offline_snapshot(dir, &mut snapshot)?, false),
     };
-    let written =
-        crate::backup::write_backup(dir, &args.out, &mut snapshot, summary, passphrase.as_ref())?;
+    let written = crate::backup::write_backup(
+        dir,
+        &args.out,
+        pre,
+        &mut snapshot,
+        summary,
+        passphrase.as_ref(),
+    )?;
     out!(
         "Wrote {} ({} records, {} bytes{}), taken {}.",
         args.out.display(),
@@ -98,6 +117,11 @@ pub async fn backup(dir: &NodeDir, args: BackupArgs) -> Result<()> {
         }
     );
     out!("  SHA-256 of the file: {}", sha256_file(&args.out)?);
+    out!(
+        "  Signed by node {}: restore with `liaison restore --from FILE --expect-node {}`.",
+        written.manifest.node_id,
+        written.manifest.node_id
+    );
     if !written.manifest.includes_keys {
         out!("  Keys are not in it: keep a copy of keys/, tls/node.key, ca/ca.key and admin/client.key elsewhere (docs/OPERATIONS.md).");
     }
@@ -151,8 +175,12 @@ fn offline_snapshot(dir: &NodeDir, file: &mut std::fs::File) -> Result<SnapshotS
     let summary = store.snapshot(&mut writer)?;
     writer.flush()?;
     drop(writer);
-    let audit = crate::audit::AuditLog::open(&dir.audit_log())?;
-    audit.record(
+    // Signed and sealed like the node's own entries, so the log in the backup
+    // verifies whole.
+    let identity = dir.load_identity(&dir.load_config()?)?;
+    crate::audit::append_offline(
+        &dir.audit_log(),
+        &identity.signing_key,
         "admin (offline CLI)",
         "backup.create",
         serde_json::json!({ "records": summary.records }),
@@ -169,7 +197,12 @@ fn sha256_file(path: &std::path::Path) -> Result<String> {
 
 pub fn restore(dir: &NodeDir, args: RestoreArgs) -> Result<()> {
     let passphrase = crate::backup::passphrase(args.passphrase_file.as_deref())?;
-    let report = crate::backup::restore(&args.from, &dir.root, passphrase.as_ref())?;
+    let report = crate::backup::restore(
+        &args.from,
+        &dir.root,
+        passphrase.as_ref(),
+        args.expect_node.as_ref(),
+    )?;
     out!(
         "Restored {:?} ({} records, backup of {}) into {}.",
         report.manifest.name,
@@ -180,7 +213,18 @@ pub fn restore(dir: &NodeDir, args: RestoreArgs) -> Result<()> {
         ),
         dir.root.display()
     );
+    out!(
+        "  Signature verified: written by node {}{}.",
+        report.manifest.node_id,
+        match args.expect_node {
+            Some(_) => " (the node you expected)",
+            None => " (vouched for by the keys your passphrase unlocked)",
+        }
+    );
     out!("  The node resumes sync with each partner from its saved cursor.");
+    if let Some(reason) = &report.audit_unverified {
+        out!("  WARNING: the audit log in the backup is unverified: {reason}.");
+    }
     if !report.keys_missing.is_empty() {
         out!("  The backup holds no keys. Before `liaison run`, copy these files from the old node directory (or your key store), mode 0600:");
         for name in &report.keys_missing {

@@ -377,7 +377,10 @@ pub enum PartnerCommand {
 
 /// Parses arguments and runs the command; the binary's whole `main`.
 pub fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     logging::init(cli.log_format, default_log_level(&cli.command));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -396,6 +399,35 @@ pub fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a command-line error as clap words it, but with every value the user
+/// gave cut to [`crate::untrusted::shorten`]'s length and escaped: a
+/// 20,000-character `--label` gets a two-line error, not a 20 KB one.
+fn usage_error(error: clap::Error) -> std::process::ExitCode {
+    use clap::error::{ContextValue, ErrorKind};
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        error.exit();
+    }
+    let mut text = error.render().to_string();
+    for (_, value) in error.context() {
+        let given: Vec<&String> = match value {
+            ContextValue::String(s) => vec![s],
+            ContextValue::Strings(list) => list.iter().collect(),
+            _ => continue,
+        };
+        for given in given {
+            let short = crate::untrusted::shorten(given);
+            if short.len() < given.len() {
+                text = text.replace(given.as_str(), &short);
+            }
+        }
+    }
+    eprint!("{}", crate::untrusted::escape(&text));
+    std::process::ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))
 }
 
 fn default_log_level(command: &Command) -> &'static str {

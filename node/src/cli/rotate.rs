@@ -20,8 +20,16 @@ pub enum RenewalCommand {
     /// signed with the node's identity key and move their pin without a new
     /// enrollment; they accept the old certificate for `[rotation]
     /// tls_grace_seconds` (default 7 days). A running node rotates live: new
-    /// connections get the new certificate at once, no restart.
-    RotateTls,
+    /// connections get the new certificate at once, no restart. Refused while
+    /// the last rotation is in its grace period and a partner has not
+    /// acknowledged it (the message names them).
+    RotateTls {
+        /// Rotate even though partners have not acknowledged the last rotation:
+        /// they are locked out and must enroll this node again (named in the
+        /// output).
+        #[arg(long)]
+        force: bool,
+    },
     /// Renew the local CA's certificate from its same key: client certificates
     /// it issued stay valid. Needs a restart if the node runs.
     RenewCa,
@@ -46,38 +54,77 @@ pub struct RenewArgs {
 
 pub async fn run(dir: &NodeDir, command: RenewalCommand) -> Result<()> {
     match command {
-        RenewalCommand::RotateTls => rotate_tls(dir).await,
+        RenewalCommand::RotateTls { force } => rotate_tls(dir, force).await,
         RenewalCommand::RenewCa => renew_ca(dir).await,
     }
 }
 
-async fn rotate_tls(dir: &NodeDir) -> Result<()> {
+async fn rotate_tls(dir: &NodeDir, force: bool) -> Result<()> {
     let config = dir.load_config()?;
     let grace = humantime::format_duration(std::time::Duration::from_secs(
         config.rotation.tls_grace_seconds,
     ));
     if let Some(client) = running_node(dir).await {
-        return rotate_live(client, &grace.to_string()).await;
+        return rotate_live(client, &grace.to_string(), force).await;
     }
+    let locked_out = offline_check(dir, force)?;
     let new_pin = crate::identity::stage_tls_rotation(dir, &config.name)?;
     let rotation = crate::identity::promote_staged_tls(dir, config.rotation.tls_grace_seconds)?
         .context("the staged certificate disappeared; run the command again")?;
     audit_offline(
         dir,
         "identity.rotate_tls",
-        serde_json::json!({ "old_pin": rotation.old_pin, "new_pin": rotation.new_pin }),
+        serde_json::json!({
+            "old_pin": rotation.old_pin,
+            "new_pin": rotation.new_pin,
+            "forced_lock_out": locked_out,
+        }),
     )?;
     out!("New TLS certificate in force (SHA-256 {new_pin}); the old one is kept as tls/previous.crt.");
+    say_locked_out(&locked_out);
     out!("Start the node: it tells every partner at its next connection; they accept the old certificate for {grace}.");
     out!("A partner unreachable for that whole time must enroll this node again. Tools that pin node.crt need the new tls/node.crt.");
     Ok(())
 }
 
+/// The stopped node's rotation check (the running node makes it itself):
+/// the partners it would lock out, from the database.
+fn offline_check(dir: &NodeDir, force: bool) -> Result<Vec<String>> {
+    let Some(rotation) = crate::identity::load_rotation(dir)? else {
+        return Ok(Vec::new());
+    };
+    let store = crate::store::Store::open(&dir.database(), 16 * 1024 * 1024).with_context(|| {
+        format!(
+            "the node does not answer, and its database cannot be opened to check which partners acknowledged the last rotation; if `liaison run --dir {}` is running, check that it is reachable",
+            dir.root.display()
+        )
+    })?;
+    let partners = store.partners()?;
+    let locked_out = crate::identity::check_rotation(
+        Some(&rotation),
+        partners
+            .iter()
+            .map(|(id, entry)| crate::identity::Enrolled {
+                id: *id,
+                name: &entry.name,
+                added_ms: entry.added_ms,
+            }),
+        force,
+    )?;
+    Ok(locked_out)
+}
+
+fn say_locked_out(locked_out: &[String]) {
+    for name in locked_out {
+        out!("  LOCKED OUT: {name:?} never acknowledged the last rotation; it can no longer reach this node nor be reached by it. It must enroll this node again: send it the bundle from `liaison identity export`.");
+    }
+}
+
 /// The running node rotates (Admin.RotateTls) and tells its partners at once.
-async fn rotate_live(client: crate::client::NodeClient, grace: &str) -> Result<()> {
+async fn rotate_live(client: crate::client::NodeClient, grace: &str, force: bool) -> Result<()> {
     let done = client
         .admin()
-        .rotate_tls(crate::proto::RotateTlsRequest {})
+        .rotate_tls(crate::proto::RotateTlsRequest { force })
         .await
         .map_err(super::commands::status_error)?
         .into_inner();
@@ -85,11 +132,18 @@ async fn rotate_live(client: crate::client::NodeClient, grace: &str) -> Result<(
         "New TLS certificate in force on the running node (SHA-256 {}), no restart needed; the old one is kept as tls/previous.crt.",
         done.new_pin
     );
+    say_locked_out(&done.locked_out);
     for name in &done.told {
         out!("  told {name}: it accepts the old certificate for {grace} more");
     }
     for reason in &done.not_told {
-        out!("  not told yet ({reason}): told at its next connection within {grace}");
+        let locked = done
+            .locked_out
+            .iter()
+            .any(|name| reason.starts_with(&format!("{name}:")));
+        if !locked {
+            out!("  not told yet ({reason}): told at its next connection within {grace}");
+        }
     }
     out!("A partner unreachable for that whole time must enroll this node again. Tools that pin node.crt need the new tls/node.crt.");
     Ok(())

@@ -186,13 +186,15 @@ fn writers_leave_out_revoked_csv_rows_and_mark_them_in_stix() {
     assert!(got.skipped[0].what.contains("revoked"));
 }
 
-/// Bytes made on the fly: a head, `count` copies of a body, a tail.
+/// Bytes made on the fly: a head, `count` copies of a body, a tail. `consumed`
+/// is shared with the test: how far a reader has read, to bound its read-ahead.
 struct Generated {
     parts: Vec<u8>,
     head: usize,
     body: usize,
     count: usize,
     position: usize,
+    consumed: std::rc::Rc<std::cell::Cell<usize>>,
 }
 
 impl Generated {
@@ -203,6 +205,7 @@ impl Generated {
             body: body.len(),
             count,
             position: 0,
+            consumed: Default::default(),
         }
     }
 }
@@ -228,8 +231,48 @@ impl std::io::Read for Generated {
             written += n;
             self.position += n;
         }
+        self.consumed.set(self.position);
         Ok(written)
     }
+}
+
+/// A sink that counts what reached it, in a cell the test keeps.
+#[derive(Default)]
+struct Counting(std::rc::Rc<std::cell::Cell<usize>>);
+
+impl std::io::Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.set(self.0.get() + buf.len());
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// How far a streaming reader may read past the item it yields, or a writer
+/// hold back what it was given: a few buffers, never the file. The inputs
+/// below are many times larger, so a reader that loads the whole input (or a
+/// writer that keeps the whole output) fails.
+const BUFFERED: usize = 128 * 1024;
+
+/// Reads `input` item by item; the most it ever read past the end of the
+/// `k`-th body copy (`head + (k + 1) * body`) when yielding item `k`.
+fn items_and_read_ahead<I: Iterator<Item = Entry>>(
+    entries: I,
+    consumed: &std::cell::Cell<usize>,
+    head: usize,
+    body: usize,
+) -> (usize, usize) {
+    let (mut items, mut ahead) = (0, 0);
+    for entry in entries {
+        if matches!(entry, Entry::Item(_)) {
+            let due = head + (items + 1) * body;
+            ahead = ahead.max(consumed.get().saturating_sub(due));
+            items += 1;
+        }
+    }
+    (items, ahead)
 }
 
 fn peak_rss_mib() -> f64 {
@@ -241,32 +284,41 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Figures, not assertions: `LIAISON_FORMATS_ROWS=1000000 cargo test -p liaison
-/// --lib formats::roundtrip_tests::large -- --ignored --nocapture`.
+/// CSV and STIX read and STIX write in bounded memory: the readers never read
+/// more than [`BUFFERED`] past the item they yield, the writer never holds more
+/// than that back, on inputs of several MiB. Figures (rows/s, peak RSS) are
+/// printed; for big files: `LIAISON_FORMATS_ROWS=1000000 cargo test -p liaison
+/// --release --lib formats::roundtrip_tests::large -- --nocapture`.
 #[test]
-#[ignore]
 fn large_files_stream_in_bounded_memory() {
     let rows: usize = std::env::var("LIAISON_FORMATS_ROWS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(1_000_000);
+        .unwrap_or(6_000);
     let header = csv::COLUMNS.join(",") + "\r\n";
     let row = b"phone,+44 7700 900123,scam-centre;fraud,amber,B2,H0,2027-01-31,\"a, \"\"quoted\"\" note\",CASE-1,GB,\r\n";
+    assert!(rows * row.len() > 4 * BUFFERED, "too few rows to tell");
     let started = std::time::Instant::now();
-    let items = csv::read(Generated::new(header.as_bytes(), row, b"", rows))
-        .filter(|e| matches!(e, Entry::Item(_)))
-        .count();
+    let input = Generated::new(header.as_bytes(), row, b"", rows);
+    let consumed = input.consumed.clone();
+    let (items, ahead) = items_and_read_ahead(csv::read(input), &consumed, header.len(), row.len());
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(items, rows);
+    assert!(
+        ahead <= BUFFERED,
+        "csv read {ahead} bytes ahead of its rows"
+    );
     println!(
-        "csv read: {rows} rows in {secs:.2} s ({:.0} rows/s), peak RSS {:.1} MiB",
+        "csv read: {rows} rows in {secs:.2} s ({:.0} rows/s), read ahead at most {ahead} B, peak RSS {:.1} MiB",
         rows as f64 / secs,
         peak_rss_mib()
     );
 
     let records = sample_records();
     let started = std::time::Instant::now();
-    let mut writer = stix::StixWriter::begin(std::io::sink(), "large").unwrap();
+    let sink = Counting::default();
+    let reached = sink.0.clone();
+    let mut writer = stix::StixWriter::begin(sink, "large").unwrap();
     for n in 0..rows {
         let record = &records[n % records.len()];
         let export = ExportRecord {
@@ -277,8 +329,17 @@ fn large_files_stream_in_bounded_memory() {
         };
         writer.write(&export).unwrap();
     }
+    // Everything written so far has reached the sink, but for a buffer.
+    let before_finish = reached.get();
     writer.finish().unwrap();
+    let total = reached.get();
     let secs = started.elapsed().as_secs_f64();
+    assert!(total > 4 * BUFFERED, "{total} bytes: too few rows to tell");
+    assert!(
+        total - before_finish <= BUFFERED,
+        "stix writer held back {} of {total} bytes until finish",
+        total - before_finish
+    );
     println!(
         "stix write: {rows} records in {secs:.2} s ({:.0} records/s), peak RSS {:.1} MiB",
         rows as f64 / secs,
@@ -292,22 +353,29 @@ fn large_files_stream_in_bounded_memory() {
     let body = format!("{object},\n");
     let tail = format!("{object}\n]}}\n");
     let started = std::time::Instant::now();
-    let items = stix::read(Generated::new(
-        head.as_bytes(),
-        body.as_bytes(),
-        tail.as_bytes(),
-        rows,
-    ))
-    .filter(|e| matches!(e, Entry::Item(_)))
-    .count();
+    let input = Generated::new(head.as_bytes(), body.as_bytes(), tail.as_bytes(), rows);
+    let consumed = input.consumed.clone();
+    let (items, ahead) = items_and_read_ahead(stix::read(input), &consumed, head.len(), body.len());
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(items, rows + 1);
+    // The last item is the tail's object, past the last body copy.
+    assert!(
+        ahead <= BUFFERED + tail.len(),
+        "stix read {ahead} bytes ahead of its objects"
+    );
     println!(
-        "stix read: {items} indicators in {secs:.2} s ({:.0} objects/s), peak RSS {:.1} MiB",
+        "stix read: {items} indicators in {secs:.2} s ({:.0} objects/s), read ahead at most {ahead} B, peak RSS {:.1} MiB",
         items as f64 / secs,
         peak_rss_mib()
     );
+}
 
+/// Figures only (a MISP event is read whole by design, bounded by
+/// `MAX_EVENT_BYTES`): `cargo test -p liaison --release --lib
+/// formats::roundtrip_tests::misp_event_figures -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn misp_event_figures() {
     // One MISP event just under the limit, loaded whole.
     let head = br#"{"Event": {"uuid": "5f1e6a44-2c8e-4c39-9b8e-0d4c3f7a0099", "info": "large", "Tag": [{"name": "tlp:green"}], "Attribute": ["#;
     let body = br#"{"uuid": "a0000000-0000-4000-8000-000000000001", "type": "ip-dst", "category": "Network activity", "value": "192.0.2.77", "comment": "fictional", "Tag": [{"name": "liaison:evaluation=\"B2\""}]},"#;

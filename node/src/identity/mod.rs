@@ -8,7 +8,9 @@
 mod bundle;
 mod certs;
 mod files;
+mod pairs;
 mod rotation;
+mod rotation_guard;
 
 pub use bundle::{Bundle, BundleError};
 pub use certs::{
@@ -16,10 +18,12 @@ pub use certs::{
     ClientCert, Role, NODE_CERT_NAME,
 };
 pub use files::{read_pem_cert, read_pem_key, write_private, write_public, NodeDir};
+pub use pairs::check_key_pairs;
 pub use rotation::{
     load_rotation, promote_staged_tls, sign_rotation, stage_tls_rotation, verify_rotation,
     Rotation, RotationConfig, RotationFile, VerifiedRotation, MAX_GRACE_MS,
 };
+pub use rotation_guard::{check_rotation, would_lock_out, Enrolled};
 
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
@@ -37,6 +41,10 @@ pub enum IdentityError {
     Certificate(String),
     #[error("invalid configuration in {path}: {reason}")]
     Config { path: String, reason: String },
+    #[error("{cert} does not match {key}: the certificate was replaced (by a tampered backup or an edit); put back the certificate issued for that key, or restore from a backup whose signature you checked")]
+    KeyMismatch { cert: String, key: String },
+    #[error("refusing to rotate the TLS certificate: the last rotation has not reached {partners} yet, and a new one now would lock them out (they would have to enroll this node again). Wait until they connect and acknowledge it (`liaison doctor` shows who is still waiting) or until its grace period ends at {until}, or run `liaison identity rotate-tls --force` to rotate anyway and lock them out")]
+    RotationPending { partners: String, until: String },
 }
 
 /// Everything a running node needs from its directory, loaded once.

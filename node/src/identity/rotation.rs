@@ -53,14 +53,21 @@ pub struct RotationFile {
     pub new_pin: String,
     pub rotated_ms: i64,
     pub old_valid_until_ms: i64,
+    /// Partners (hex node ids) that acknowledged the statement: a second
+    /// rotation inside the grace period is refused while any other partner
+    /// enrolled before this one has not (`rotation_guard`).
+    #[serde(default)]
+    pub acknowledged: Vec<String>,
 }
 
 /// A rotation in force: the old certificate and key (used to tell partners, who
-/// still pin it) and which partners were told since the node started.
+/// still pin it) and which partners acknowledged it (kept in `rotation.json`,
+/// so a restart neither forgets nor repeats an acknowledgement).
 pub struct Rotation {
     pub file: RotationFile,
     pub old_cert_der: Vec<u8>,
     pub old_key_der: Zeroizing<Vec<u8>>,
+    record: PathBuf,
     announced: Mutex<HashSet<NodeId>>,
 }
 
@@ -77,11 +84,28 @@ impl Rotation {
             .unwrap_or(false)
     }
 
-    pub fn mark_announced(&self, partner: NodeId) {
-        if let Ok(mut told) = self.announced.lock() {
-            told.insert(partner);
+    /// Records that `partner` acknowledged the statement, durably (temporary
+    /// file, fsync, rename) before returning. Blocking: call it off the async
+    /// workers.
+    pub fn mark_announced(&self, partner: NodeId) -> Result<(), IdentityError> {
+        let mut told = self.announced.lock().unwrap_or_else(|e| e.into_inner());
+        if !told.insert(partner) {
+            return Ok(());
         }
+        let mut file = self.file.clone();
+        file.acknowledged = told.iter().map(NodeId::to_hex).collect();
+        file.acknowledged.sort();
+        write_record(&self.record, &file)
     }
+}
+
+/// Replaces `rotation.json` atomically.
+fn write_record(record: &Path, rotation: &RotationFile) -> Result<(), IdentityError> {
+    let json = serde_json::to_vec_pretty(rotation).map_err(|e| file_error(record, e))?;
+    let temporary = record.with_extension("json.tmp");
+    let _ = std::fs::remove_file(&temporary);
+    files::write_public(&temporary, &json)?;
+    std::fs::rename(&temporary, record).map_err(|e| file_error(record, e))
 }
 
 fn tls_path(dir: &NodeDir, name: &str) -> PathBuf {
@@ -133,18 +157,14 @@ pub fn promote_staged_tls(
         new_pin: cert_pin(&files::read_pem_cert(&next_cert)?),
         rotated_ms: now,
         old_valid_until_ms: now.saturating_add(grace_ms.min(MAX_GRACE_MS)),
+        acknowledged: Vec::new(),
     };
     if dir.tls_cert().exists() {
         for name in ["previous.crt", "previous.key"] {
             let _ = std::fs::remove_file(tls_path(dir, name));
         }
     }
-    let json = serde_json::to_vec_pretty(&rotation).map_err(|e| file_error(&next_cert, e))?;
-    let record = tls_path(dir, "rotation.json");
-    let temporary = tls_path(dir, "rotation.json.tmp");
-    let _ = std::fs::remove_file(&temporary);
-    files::write_public(&temporary, &json)?;
-    std::fs::rename(&temporary, &record).map_err(|e| file_error(&record, e))?;
+    write_record(&tls_path(dir, "rotation.json"), &rotation)?;
     let moves = [
         (dir.tls_key(), tls_path(dir, "previous.key")),
         (dir.tls_cert(), tls_path(dir, "previous.crt")),
@@ -168,11 +188,17 @@ pub fn load_rotation(dir: &NodeDir) -> Result<Option<Rotation>, IdentityError> {
     }
     let text = std::fs::read(&record).map_err(|e| file_error(&record, e))?;
     let file: RotationFile = serde_json::from_slice(&text).map_err(|e| file_error(&record, e))?;
+    let acknowledged = file
+        .acknowledged
+        .iter()
+        .filter_map(|id| id.parse::<NodeId>().ok())
+        .collect();
     Ok(Some(Rotation {
         file,
         old_cert_der: files::read_pem_cert(&cert)?,
         old_key_der: Zeroizing::new(files::read_pem_key(&key)?),
-        announced: Mutex::new(HashSet::new()),
+        record,
+        announced: Mutex::new(acknowledged),
     }))
 }
 

@@ -19,6 +19,7 @@ pub mod filter;
 pub mod oprf;
 pub mod query;
 pub mod serve;
+pub mod share;
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,10 @@ use serde::{Deserialize, Serialize};
 pub struct LookupConfig {
     /// Evaluations each partner may ask for per UTC day.
     pub daily_quota: u32,
+    /// Evaluations each of this agency's own analysts may spend per UTC day at
+    /// each partner (one per reading of a value): their share of the partners'
+    /// `daily_quota` for this node.
+    pub analyst_daily_share: u32,
     /// Length of a key epoch in hours (1..=168); keys and filters rotate with it.
     pub epoch_hours: u32,
     /// Shortest time between two rebuilds of the filters when records change.
@@ -38,6 +43,7 @@ impl Default for LookupConfig {
     fn default() -> Self {
         LookupConfig {
             daily_quota: 1000,
+            analyst_daily_share: 250,
             epoch_hours: 24,
             rebuild_min_seconds: 10,
         }
@@ -83,4 +89,5 @@ pub enum LookupError {
 pub struct LookupState {
     pub server: serve::ServerState,
     pub querier: query::FilterCache,
+    pub shares: share::AnalystShares,
 }

@@ -2,11 +2,13 @@
 //! and relay right of the caller), serves them, and evaluates blinded elements
 //! within each partner's daily quota.
 //!
-//! Filters follow [`crate::policy::may_send`] exactly: a partner's filter holds
-//! F of every live (unexpired, unrevoked) indicator the node would send that
-//! partner. RED records are left out of every filter: they go only to named
-//! recipients, who receive the record itself by sync; a per-recipient filter
-//! would tell nothing new and cost one filter per partner.
+//! Filters follow the one disclosure decision ([`crate::disclosure::Judge`])
+//! exactly: a partner's filter holds F of every indicator the node would send a
+//! partner of that shape (not expired, not revoked, not a platform's unendorsed
+//! submission, not of a blocked origin, within the TLP and relay rules). RED
+//! records fall out of every filter: they go only to named recipients, who
+//! receive the record itself by sync; a per-recipient filter would tell nothing
+//! new and cost one filter per partner.
 //!
 //! Builds run on a blocking thread, one at a time, when the epoch turns or the
 //! change log moved and `lookup.rebuild_min_seconds` have passed since the last
@@ -23,9 +25,10 @@ use sha2::{Digest, Sha256};
 use super::epoch::{self, Epoch, EpochKey};
 use super::filter::{self, Header, LookupFilter};
 use super::{oprf, LookupError};
+use crate::disclosure::Judge;
 use crate::error::{Error, Result};
 use crate::node::Node;
-use crate::policy::{self, Grant, Provenance};
+use crate::policy::{self, Grant};
 use crate::proto;
 use crate::record::{Body, NodeId, Tlp};
 
@@ -145,7 +148,7 @@ fn collect_keys(node: &Node, key: &EpochKey) -> Result<HashMap<(Tlp, bool), Vec<
     }
     // Nobody: a synthetic partner, so "the partner already holds it" never applies.
     let nobody = NodeId::from_slice(&[0u8; 32])?;
-    let now = crate::now_ms();
+    let mut judge = Judge::new(node);
     let mut sets: HashMap<(Tlp, bool), Vec<u64>> =
         shapes().into_iter().map(|s| (s, Vec::new())).collect();
     let mut cursor = 0;
@@ -160,14 +163,24 @@ fn collect_keys(node: &Node, key: &EpochKey) -> Result<HashMap<(Tlp, bool), Vec<
             let Body::Indicator(indicator) = &stored.record.payload.body else {
                 continue;
             };
-            let expired = node.store.expires_ms(&stored).is_some_and(|t| t <= now);
-            if expired || indicator.tlp == Tlp::Red || node.store.is_tombstoned(&id)? {
+            let Some(judged) = judge.judge(&stored)? else {
+                continue;
+            };
+            let mut shapes_allowed = sets
+                .iter_mut()
+                .filter(|((ceiling, relay), _)| {
+                    let grant = Grant {
+                        node: nobody,
+                        max_tlp: *ceiling,
+                        relay: *relay,
+                        kind: policy::PartnerKind::Agency,
+                    };
+                    judge.decide(&judged, &grant)
+                })
+                .peekable();
+            if shapes_allowed.peek().is_none() {
                 continue;
             }
-            let provenance = Provenance {
-                origin: stored.record.origin(),
-                received_from: stored.received_from,
-            };
             let normalized = crate::indicator::Normalized {
                 kind: indicator.kind,
                 value: indicator.value.clone(),
@@ -183,16 +196,8 @@ fn collect_keys(node: &Node, key: &EpochKey) -> Result<HashMap<(Tlp, bool), Vec<
                     f
                 }
             };
-            for ((ceiling, relay), keys) in sets.iter_mut() {
-                let grant = Grant {
-                    node: nobody,
-                    max_tlp: *ceiling,
-                    relay: *relay,
-                    kind: policy::PartnerKind::Agency,
-                };
-                if policy::may_send(node.node_id(), provenance, indicator, &grant) {
-                    keys.push(f);
-                }
+            for (_, keys) in shapes_allowed {
+                keys.push(f);
             }
         }
     }

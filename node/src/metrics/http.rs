@@ -33,7 +33,7 @@ pub async fn serve(node: Arc<Node>, listener: TcpListener, mut shutdown: Shutdow
         .map(|a| a.to_string())
         .unwrap_or_default();
     let address_file = node.dir.root.join("metrics.addr");
-    if let Err(e) = std::fs::write(&address_file, &address) {
+    if let Err(e) = crate::server::write_address_file(&address_file, &address) {
         tracing::warn!(error = %e, file = %address_file.display(), "cannot write the metrics address file");
     }
     tracing::info!(%address, "metrics endpoint serving GET /metrics (plain HTTP: keep it on loopback or a monitoring network)");

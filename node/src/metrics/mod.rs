@@ -102,6 +102,7 @@ pub struct Metrics {
     audit_writes: Counter,
     rejected: Family<RejectLabels, Counter>,
     partner_head: Family<PartnerLabels, Gauge>,
+    heads_refused: Family<RejectLabels, Counter>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
@@ -113,6 +114,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     audit_writes: Counter::default(),
     rejected: Family::default(),
     partner_head: Family::default(),
+    heads_refused: Family::default(),
 });
 
 /// Records one finished RPC (see [`RpcMetricsLayer`]).
@@ -144,6 +146,16 @@ pub fn rejected(partner: &crate::record::NodeId, classes: &BTreeMap<String, u64>
         };
         METRICS.rejected.get_or_create(&labels).inc_by(*records);
     }
+}
+
+/// Counts signed heads a partner sent that were refused or not kept
+/// (audit/heads: `reason` is one of a fixed set).
+pub fn heads_refused(partner: &crate::record::NodeId, reason: &'static str, heads: u64) {
+    let labels = RejectLabels {
+        partner: partner.to_hex(),
+        reason: reason.to_string(),
+    };
+    METRICS.heads_refused.get_or_create(&labels).inc_by(heads);
 }
 
 /// The partner's change-log head, as its last batch announced it.
@@ -243,6 +255,11 @@ pub(crate) fn registry(node: Option<std::sync::Arc<crate::node::Node>>) -> Regis
         "sync_rejected_by_reason",
         "Records refused from a partner since the node started, by reason class",
         m.rejected.clone(),
+    );
+    registry.register(
+        "heads_refused",
+        "Signed log heads from a partner refused or not kept, by reason: invalid, unknown_origin, excess (over 64 a batch), conflict (first proof of an equivocation), conflict_repeat, book_full",
+        m.heads_refused.clone(),
     );
     registry.register(
         "partner_head",

@@ -4,6 +4,10 @@
 //! announced to every partner at once, signed by the identity key; partners keep
 //! accepting the old certificate for the grace period. No restart.
 //!
+//! A rotation inside the previous one's grace period is refused while a partner
+//! has not acknowledged the previous one (`identity::check_rotation`), unless
+//! forced; a forced one names the partners it locks out.
+//!
 //! Must never put a pair in force that does not match (checked before the swap),
 //! nor announce a rotation that was not recorded on disk first.
 
@@ -23,6 +27,8 @@ pub struct LiveRotation {
     pub file: RotationFile,
     pub told: Vec<String>,
     pub not_told: Vec<String>,
+    /// Partners a forced rotation locked out: they must enroll this node again.
+    pub locked_out: Vec<String>,
 }
 
 impl Node {
@@ -44,7 +50,33 @@ impl Node {
     }
 
     /// Rotates the TLS certificate without a restart; `actor` is logged.
-    pub async fn rotate_tls_live(self: &Arc<Self>, actor: String) -> Result<LiveRotation> {
+    /// Refused while the previous rotation is in grace and a partner has not
+    /// acknowledged it, unless `force`.
+    pub async fn rotate_tls_live(
+        self: &Arc<Self>,
+        actor: String,
+        force: bool,
+    ) -> Result<LiveRotation> {
+        let _one_at_a_time = self.rotating.lock().await;
+        let partners: Vec<_> = self
+            .partner_ids()
+            .into_iter()
+            .filter_map(|id| self.partner_entry(&id).map(|entry| (id, entry)))
+            .collect();
+        let locked_out = crate::identity::check_rotation(
+            self.rotation().as_deref(),
+            partners
+                .iter()
+                .map(|(id, entry)| crate::identity::Enrolled {
+                    id: *id,
+                    name: &entry.name,
+                    added_ms: entry.added_ms,
+                }),
+            force,
+        )?;
+        if !locked_out.is_empty() {
+            tracing::warn!(partners = ?locked_out, "forced TLS rotation: these partners never acknowledged the last one and must enroll this node again");
+        }
         let dir = self.dir.clone();
         let agency = self.config.name.clone();
         let grace = self.config.rotation.tls_grace_seconds;
@@ -68,7 +100,12 @@ impl Node {
         self.audit(
             actor,
             "identity.rotate_tls",
-            serde_json::json!({ "old_pin": file.old_pin, "new_pin": file.new_pin, "live": true }),
+            serde_json::json!({
+                "old_pin": file.old_pin,
+                "new_pin": file.new_pin,
+                "live": true,
+                "forced_lock_out": locked_out,
+            }),
         )
         .await?;
         tracing::info!(new_pin = %file.new_pin, "new TLS certificate in force without a restart; telling partners");
@@ -77,6 +114,7 @@ impl Node {
             file,
             told,
             not_told,
+            locked_out,
         })
     }
 }

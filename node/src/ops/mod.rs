@@ -179,12 +179,28 @@ pub fn audit_check(dir: &NodeDir) -> Check {
     if !dir.audit_log().exists() {
         return Check::new("audit log", Verdict::Ok, "no entries yet");
     }
-    match crate::audit::verify(&dir.audit_log()) {
-        Ok((entries, _)) => Check::new(
-            "audit log",
-            Verdict::Ok,
-            format!("chain intact, {entries} entries"),
-        ),
+    let path = dir.audit_log();
+    match crate::audit::verify_with(&path, None) {
+        Ok(found) => match (found.unsealed_reason(&path), found.unverified_at.last()) {
+            (Some(reason), _) => Check::new(
+                "audit log",
+                Verdict::Error,
+                format!("UNVERIFIED: {reason}"),
+            ),
+            (None, Some(seq)) => Check::new(
+                "audit log",
+                Verdict::Warn,
+                format!(
+                    "chain intact, {} entries; entry {seq} records a start with the seal missing or unreadable (entries before it may have been cut off)",
+                    found.last_seq
+                ),
+            ),
+            (None, None) => Check::new(
+                "audit log",
+                Verdict::Ok,
+                format!("chain intact and sealed, {} entries", found.last_seq),
+            ),
+        },
         Err(e) => Check::new("audit log", Verdict::Error, e.to_string()),
     }
 }

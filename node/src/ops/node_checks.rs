@@ -36,7 +36,8 @@ pub async fn node_checks(node: &Arc<Node>) -> Vec<Check> {
     checks
 }
 
-/// While a TLS rotation's grace period runs: which partners were told.
+/// While a TLS rotation's grace period runs: which partners were told (the
+/// same decision that refuses a second rotation: `identity::check_rotation`).
 fn rotation_checks(node: &Node, partners: &[(NodeId, PartnerEntry)]) -> Vec<Check> {
     let Some(rotation) = node.rotation().filter(|r| r.in_grace()) else {
         return Vec::new();
@@ -45,17 +46,19 @@ fn rotation_checks(node: &Node, partners: &[(NodeId, PartnerEntry)]) -> Vec<Chec
         std::time::UNIX_EPOCH
             + Duration::from_millis(rotation.file.old_valid_until_ms.max(0) as u64),
     );
+    let now = crate::now_ms();
     partners
         .iter()
+        .filter(|(_, entry)| entry.added_ms <= rotation.file.rotated_ms)
         .map(|(id, entry)| {
             let check = format!("partner {:?}: TLS rotation", entry.name);
-            match rotation.announced_to(id) {
-                true => Check::new(check, Verdict::Ok, "told of the new certificate"),
-                false => Check::new(
+            match rotation.awaits(id, entry.added_ms, now) {
+                false => Check::new(check, Verdict::Ok, "told of the new certificate"),
+                true => Check::new(
                     check,
                     Verdict::Warn,
                     format!(
-                        "not told yet; it must be reached before {until} or enroll this node again"
+                        "not told yet; it must be reached before {until} or enroll this node again; until then `identity rotate-tls` is refused without --force"
                     ),
                 ),
             }

@@ -6,23 +6,26 @@
 //! signal, like mini-redis's `server::run`.
 //!
 //! Work a stranger can cause before authenticating is bounded here: at most
-//! `limits.max_handshakes` handshakes in flight (and `max_handshakes_per_ip` from
-//! one address), each for at most `handshake_timeout_seconds`, and at most
-//! `max_connections` open connections. A connection over any bound is closed at
-//! once, never queued (`gate`): the accept loop must never wait for a slot.
+//! `limits.max_handshakes` handshakes in flight (and `max_handshakes_per_prefix`
+//! from one network), each sending its ClientHello within
+//! `client_hello_timeout_ms` and done within `handshake_timeout_seconds`, and at
+//! most `max_connections` open connections; `reserved_handshakes` more slots
+//! are kept for expected addresses (local admin, partners). A connection over
+//! any bound is closed at once, never queued (`gate`): the accept loop
+//! (`accept`) must never wait for a slot.
 //!
 //! The same connections also carry HTTP/1.1 and HTTP/2 requests for the
 //! standard endpoints ([`crate::http`]: TAXII 2.1, MISP feed), routed by path.
 
+mod accept;
 mod gate;
+mod sources;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_rustls::server::TlsStream;
-use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::service::Routes;
 use tonic::transport::Server;
@@ -36,12 +39,23 @@ use crate::proto::{
 use crate::service::{
     AdminService, AnalystService, FederationService, MAX_REQUEST_BYTES, MAX_SYNC_MESSAGE_BYTES,
 };
-use gate::{Admitted, Counted, Gate, Refusals};
+use gate::Gate;
 
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_PENDING_CONNECTIONS: usize = 64;
 /// Calls handled at once on one connection; more wait for a slot (HTTP/2 flow).
 const CALLS_PER_CONNECTION: usize = 64;
+
+/// Writes a bound address for scripts and tests that poll for it (port 0):
+/// through a temporary file and a rename, so a reader sees either no file or the
+/// whole address, never an empty or partial one.
+pub(crate) fn write_address_file(path: &std::path::Path, address: &str) -> std::io::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".partial");
+    let temporary = std::path::PathBuf::from(temporary);
+    std::fs::write(&temporary, address)?;
+    std::fs::rename(&temporary, path)
+}
 
 /// Opens the node in `dir` and serves on `listener` until `shutdown` fires; then
 /// drains in-flight calls (bounded), lets the committer finish and flushes.
@@ -70,7 +84,7 @@ pub async fn run_with_metrics(
     );
     node.set_bound_address(address.to_string());
     let address_file = node.dir.bound_address();
-    std::fs::write(&address_file, address.to_string()).map_err(|e| {
+    write_address_file(&address_file, &address.to_string()).map_err(|e| {
         Error::InvalidRequest(format!("cannot write {}: {e}", address_file.display()))
     })?;
     let _ = node.audit.record(
@@ -124,12 +138,16 @@ async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Re
         &node.identity.ca_cert_der,
         node.pins.clone(),
     )?;
-    let acceptor = TlsAcceptor::from(Arc::new(tls));
     let (tx, rx) = mpsc::channel(MAX_PENDING_CONNECTIONS);
     let gate = Gate::new(&node.config.limits);
-    let accept_loop = tokio::spawn(accept_connections(
+    tokio::spawn(accept::watch_partner_endpoints(
+        node.clone(),
+        gate.clone(),
+        shutdown.clone(),
+    ));
+    let accept_loop = tokio::spawn(accept::accept_connections(
         listener,
-        acceptor,
+        Arc::new(tls),
         gate,
         tx,
         shutdown.clone(),
@@ -195,63 +213,6 @@ async fn serve(node: Arc<Node>, listener: TcpListener, shutdown: Shutdown) -> Re
     }
     accept_loop.abort();
     Ok(())
-}
-
-type Accepted = std::result::Result<TlsStream<Counted>, std::io::Error>;
-
-async fn accept_connections(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    gate: Gate,
-    tx: mpsc::Sender<Accepted>,
-    mut shutdown: Shutdown,
-) {
-    let timeout = gate.handshake_timeout;
-    let mut refusals = Refusals::default();
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.wait() => return,
-        };
-        let admitted = match gate.admit(peer.ip()) {
-            Ok(admitted) => admitted,
-            Err(bound) => {
-                // Dropping the socket closes it now; nothing is queued.
-                tracing::debug!(%peer, bound, "connection refused");
-                refusals.count(bound);
-                continue;
-            }
-        };
-        let acceptor = acceptor.clone();
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            let _ = tcp.set_nodelay(true);
-            let Admitted {
-                connection,
-                handshake,
-            } = admitted;
-            let stream = Counted {
-                inner: tcp,
-                _permit: connection,
-            };
-            let result = tokio::time::timeout(timeout, acceptor.accept(stream)).await;
-            drop(handshake);
-            match result {
-                Ok(Ok(stream)) => {
-                    let _ = tx.send(Ok(stream)).await;
-                }
-                Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake refused"),
-                Err(_) => tracing::info!(%peer, "TLS handshake timed out"),
-            }
-        });
-    }
 }
 
 /// After a failed flush the node must not look healthy: every service, and the

@@ -60,13 +60,15 @@ impl Admin for AdminService {
         request: Request<proto::RotateTlsRequest>,
     ) -> Result<Response<proto::RotateTlsResponse>, Status> {
         let who = require_local(&self.node, &request, Role::Admin)?;
-        let done = self.node.rotate_tls_live(who.describe()).await?;
+        let force = request.get_ref().force;
+        let done = self.node.rotate_tls_live(who.describe(), force).await?;
         Ok(Response::new(proto::RotateTlsResponse {
             old_pin: done.file.old_pin,
             new_pin: done.file.new_pin,
             old_valid_until_unix_ms: done.file.old_valid_until_ms,
             told: done.told,
             not_told: done.not_told,
+            locked_out: done.locked_out,
         }))
     }
 
@@ -142,6 +144,10 @@ impl Admin for AdminService {
         let mut entry = PartnerEntry::from_bundle(&bundle, max_tlp.as_str(), request.relay, None);
         entry.kind = kind;
         entry.max_evaluation = max_evaluation;
+        // A refused pin must not reach the audit log as an enrollment.
+        self.node
+            .check_new_partner_pin(&bundle.node_id, &entry)
+            .map_err(Status::from)?;
         self.audit(
             &who.describe(),
             "partner.add",

@@ -284,6 +284,18 @@ impl Analyst for AnalystService {
         let mut candidates = self.normalize_query(&as_search)?;
         // Each reading costs one evaluation at every partner.
         candidates.truncate(crate::lookup::query::MAX_READINGS);
+        // A partner counts one evaluation per reading; so does the share.
+        let evaluations = candidates.len() as u32;
+        self.node
+            .lookup
+            .shares
+            .take(
+                &who.describe(),
+                evaluations,
+                self.node.config.lookup.analyst_daily_share,
+                crate::now_ms(),
+            )
+            .map_err(Error::from)?;
         let partners = crate::lookup::query::lookup(&self.node, &candidates).await;
         let detail = serde_json::json!({
             "analyst": analyst_name(&who),

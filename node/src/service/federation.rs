@@ -12,14 +12,14 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::require_partner;
+use crate::disclosure::Judge;
 use crate::error::Error;
 use crate::identity::Bundle;
 use crate::node::Node;
-use crate::policy::{self, Grant, Provenance};
+use crate::policy::Grant;
 use crate::proto;
 use crate::proto::federation_server::Federation;
-use crate::record::{Body, NodeId};
-use crate::store::StoredRecord;
+use crate::record::NodeId;
 
 /// Change-log entries examined per batch: the receiver accepts up to 1024
 /// records per batch (`sync::MAX_BATCH_RECORDS`); bigger batches mean fewer
@@ -249,6 +249,7 @@ fn answer_search(
     let mut answer = proto::FederatedAnswer::default();
     let mut disclosed = (Vec::new(), crate::audit::report::Tally::default());
     let mut origins: Vec<NodeId> = Vec::new();
+    let mut judge = Judge::new(node);
     for q in &query.queries {
         let kind = u8::try_from(q.kind)
             .ok()
@@ -256,7 +257,7 @@ fn answer_search(
             .ok_or_else(|| Error::InvalidRequest(format!("unknown indicator kind {}", q.kind)))?;
         let normalized = crate::indicator::check_canonical(kind, &q.value)?;
         for stored in crate::correlation::live_records(node, &normalized)? {
-            if !may_send(node, grant, &stored)? {
+            if !judge.may_disclose(&stored, grant)? {
                 continue;
             }
             let origin = stored.record.origin();
@@ -434,12 +435,13 @@ fn build_batch(
     let mut disclosed: Disclosed = Default::default();
     let mut bytes = 0;
     let mut origins: Vec<NodeId> = Vec::new();
+    let mut judge = Judge::new(node);
     for (seq, id) in changes {
         batch.cursor = seq;
         let Some(stored) = node.store.get(&id)? else {
             continue;
         };
-        if !may_send(node, grant, &stored)? {
+        if !judge.may_disclose(&stored, grant)? {
             continue;
         }
         let origin = stored.record.origin();
@@ -451,7 +453,7 @@ fn build_batch(
         if stored.record.payload.bulletin().is_some() {
             batch
                 .bulletin_openings
-                .extend(crate::bulletin::openings_for(node, grant, &id)?);
+                .extend(crate::bulletin::openings_for(&mut judge, node, grant, &id)?);
         }
         disclosed.0.push(id);
         disclosed.1.add(&stored.record);
@@ -465,75 +467,6 @@ fn build_batch(
         .collect();
     debug_assert!(batch.cursor <= last_seq);
     Ok(Some((batch, disclosed)))
-}
-
-/// The policy decision for one stored record; revocations and sightings follow
-/// the record they refer to.
-pub(crate) fn may_send(node: &Node, grant: &Grant, stored: &StoredRecord) -> Result<bool, Error> {
-    let provenance = Provenance {
-        origin: stored.record.origin(),
-        received_from: stored.received_from,
-    };
-    // The effective expiry: valid-until clamped to the local maximum retention.
-    let expired = node
-        .store
-        .expires_ms(stored)
-        .is_some_and(|t| t <= crate::now_ms());
-    let referenced = match &stored.record.payload.body {
-        Body::Indicator(_) if expired => return Ok(false),
-        // A platform's submission goes nowhere until an analyst here endorses it.
-        Body::Indicator(_) if crate::platform::held(node, stored) => return Ok(false),
-        Body::Indicator(indicator) => {
-            return Ok(policy::may_send(
-                node.node_id(),
-                provenance,
-                indicator,
-                grant,
-            ))
-        }
-        // A bulletin travels under an indicator's rules (issue 15); its openings
-        // are filtered member by member (crate::bulletin::openings_for).
-        Body::Bulletin(_) if expired => return Ok(false),
-        // A platform's bulletin is never passed on: a bulletin cannot be
-        // endorsed (sighted) as a platform's indicator can.
-        Body::Bulletin(_)
-            if crate::platform::platform_origin(node, &provenance.origin).is_some() =>
-        {
-            return Ok(false)
-        }
-        Body::Bulletin(bulletin) => {
-            return Ok(policy::may_send(
-                node.node_id(),
-                provenance,
-                bulletin,
-                grant,
-            ))
-        }
-        Body::Revocation(r) => r.record_id,
-        Body::Sighting(s) => s.record_id,
-    };
-    let Some(target) = node.store.get(&referenced)? else {
-        return Ok(false);
-    };
-    // A revocation may refer to a bulletin (issue 15); a sighting never does.
-    let markings: &dyn policy::Markings = match &target.record.payload.body {
-        Body::Indicator(indicator) => indicator,
-        Body::Bulletin(bulletin) if matches!(stored.record.payload.body, Body::Revocation(_)) => {
-            bulletin
-        }
-        _ => return Ok(false),
-    };
-    let target_provenance = Provenance {
-        origin: target.record.origin(),
-        received_from: target.received_from,
-    };
-    Ok(policy::may_send_reference(
-        node.node_id(),
-        provenance,
-        target_provenance,
-        markings,
-        grant,
-    ))
 }
 
 /// The signed identity of a third-party origin, for a relay's receiver.

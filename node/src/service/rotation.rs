@@ -14,8 +14,21 @@ use crate::proto;
 use crate::record::NodeId;
 
 /// Applies `signed` from `partner` (idempotent: a statement already applied is
-/// acknowledged again).
+/// acknowledged again). A refusal is logged against the partner: a statement
+/// that does not apply is either a broken peer or an attempt to move a pin.
 pub(super) async fn accept_rotation(
+    node: &Arc<Node>,
+    partner: NodeId,
+    signed: &proto::SignedTlsRotation,
+) -> Result<(), Status> {
+    let result = apply_rotation(node, partner, signed).await;
+    if let Err(status) = &result {
+        tracing::warn!(partner = %partner.short(), code = ?status.code(), reason = %status.message(), "partner's TLS rotation refused");
+    }
+    result
+}
+
+async fn apply_rotation(
     node: &Arc<Node>,
     partner: NodeId,
     signed: &proto::SignedTlsRotation,
@@ -34,6 +47,8 @@ pub(super) async fn accept_rotation(
         )
         .into());
     }
+    // A refused pin must not reach the audit log as a rotation.
+    node.check_partner_pin(&partner, &new_pin, "new_bundle")?;
     let now = crate::now_ms();
     let until = verified
         .old_valid_until_ms

@@ -10,7 +10,8 @@ use crate::node::Node;
 use crate::proto::federation_client::FederationClient;
 use crate::record::NodeId;
 
-/// Announces the rotation to `partner` once per run of the node, while the old
+/// Announces the rotation to `partner` until it acknowledges it (recorded in
+/// `tls/rotation.json`, which a further rotation consults), while the old
 /// certificate is within its grace period. An error keeps the puller backing
 /// off and trying again.
 pub(super) async fn announce_rotation(
@@ -57,7 +58,11 @@ pub(super) async fn announce_rotation(
             ))
         }
     }
-    rotation.mark_announced(partner);
+    let record = rotation.clone();
+    tokio::task::spawn_blocking(move || record.mark_announced(partner))
+        .await
+        .map_err(|e| format!("recording the acknowledgement: {e}"))?
+        .map_err(|e| format!("recording the acknowledgement: {e}"))?;
     Ok(())
 }
 

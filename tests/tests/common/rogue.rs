@@ -305,3 +305,4 @@ pub async fn pinned_tls_listener(
 }
 
 pub mod hostile;
+pub mod relay;

@@ -253,7 +253,9 @@ impl HostilePeer {
         }
     }
 
-    async fn channel_to(&self, victim_address: &str) -> Option<tonic::transport::Channel> {
+    /// A connection for the attack; failing to make one fails the test, since
+    /// an attack that never connected would prove nothing.
+    async fn channel_to(&self, victim_address: &str) -> tonic::transport::Channel {
         let tls = liaison::tls::client_config(
             &self.identity.tls_cert_der,
             &self.identity.tls_key_der,
@@ -262,7 +264,7 @@ impl HostilePeer {
         .expect("client tls");
         liaison::tls::connect_channel(victim_address, tls, false)
             .await
-            .ok()
+            .unwrap_or_else(|e| panic!("the hostile peer cannot connect to {victim_address}: {e}"))
     }
 
     /// Starts the client-side abuse against the (enrolling) victim: `streams`
@@ -273,9 +275,7 @@ impl HostilePeer {
         let (stop, stopped) = watch::channel(false);
         let counts = Arc::new(AttackCounts::default());
         for connection in 0..4 {
-            let Some(channel) = self.channel_to(victim_address).await else {
-                continue;
-            };
+            let channel = self.channel_to(victim_address).await;
             for _ in 0..streams / 4 + usize::from(connection < streams % 4) {
                 let (mut client, mut stopped, counts) = (
                     FederationClient::new(channel.clone()),
@@ -303,9 +303,7 @@ impl HostilePeer {
             }
         }
         for _ in 0..4 {
-            let Some(channel) = self.channel_to(victim_address).await else {
-                continue;
-            };
+            let channel = self.channel_to(victim_address).await;
             let (mut client, stopped, counts) = (
                 FederationClient::new(channel),
                 stopped.clone(),

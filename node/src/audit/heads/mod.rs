@@ -4,13 +4,23 @@
 //! Heads travel in `PullBatch.signed_head`; each node keeps the latest head per origin
 //! and passes the heads it has seen on (`PullBatch.seen_heads`). Two validly
 //! signed heads of one origin with the same size and different roots prove that
-//! the origin showed two histories: both are kept as evidence (`DIR/heads.json`,
-//! `liaison audit heads`) and logged (`heads.conflict`).
+//! the origin showed two histories: the first such pair is kept as evidence
+//! (`DIR/heads.json`, `liaison audit heads`) and logged (`heads.conflict`).
+//!
+//! The book ([`book`]) is bounded (one proof per origin, at most
+//! [`book::MAX_ORIGINS`] origins) and gossip puts direct partners' heads first
+//! and rotates the rest, so a partner cannot grow the evidence without end or
+//! crowd real origins out with made-up ones. Heads refused or not kept are
+//! counted per sender (`liaison_heads_refused_total{partner,reason}`).
 //!
 //! This module must never accept a head whose signature it has not checked, nor
 //! one of an origin that is neither enrolled nor known here.
 
-use std::collections::BTreeMap;
+mod book;
+
+pub use book::{Book, Conflict, Seen, Standing, MAX_ORIGINS};
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,8 +41,6 @@ const CHAIN_PREFIX: &[u8] = b"liaison/v1/head-chain\0";
 const INTERVAL: Duration = Duration::from_secs(2);
 /// Heads of other origins sent in one batch.
 pub const MAX_SEEN: usize = 64;
-/// Roots remembered per origin (by size) to compare later heads with.
-const HISTORY: usize = 256;
 /// Change-log entries read per step of the scan.
 const PAGE: usize = 4096;
 
@@ -81,41 +89,6 @@ pub fn open(signed: &proto::SignedHead) -> Result<proto::LogHead, String> {
     Ok(head)
 }
 
-/// What `DIR/heads.json` keeps.
-#[derive(Default, Serialize, Deserialize)]
-pub struct Book {
-    /// Latest head per origin (hex node id): the signed head, hex-encoded parts.
-    pub latest: BTreeMap<String, Seen>,
-    /// Roots seen per origin, by size.
-    pub roots: BTreeMap<String, BTreeMap<u64, String>>,
-    pub conflicts: Vec<Conflict>,
-    /// Where our own chain stands, so a restart resumes it instead of
-    /// rescanning (purged records could no longer be told apart).
-    #[serde(default)]
-    pub own: Option<Chain>,
-}
-
-#[derive(Clone, Serialize, Deserialize)]
-pub struct Seen {
-    pub size: u64,
-    pub root: String,
-    pub last_sequence: u64,
-    pub signed_unix_ms: i64,
-    /// Which partner brought it ("self" for our own).
-    pub via: String,
-    /// The signed head (hex of `SignedHead` encoding), kept as evidence.
-    pub signed: String,
-}
-
-#[derive(Clone, Serialize, Deserialize)]
-pub struct Conflict {
-    pub origin: String,
-    pub size: u64,
-    pub first: Seen,
-    pub second: Seen,
-    pub detected_unix_ms: i64,
-}
-
 /// This node's heads: its own chain and the book of heads seen.
 pub struct Heads {
     path: PathBuf,
@@ -126,6 +99,10 @@ pub struct Heads {
     /// Bumped when our head or the latest head of any origin changes: wakes
     /// the sync streams, which then pass the heads on.
     version: watch::Sender<u64>,
+    /// Direct partners (hex), refreshed as batches arrive: their heads go first.
+    partners: Mutex<HashSet<String>>,
+    /// Per receiving partner, the last other origin whose head it was sent.
+    cursors: Mutex<HashMap<NodeId, String>>,
 }
 
 #[derive(Default, Clone, Serialize, Deserialize)]
@@ -150,6 +127,15 @@ impl Heads {
             own: Mutex::new(own),
             latest: Mutex::new(None),
             version: watch::channel(0).0,
+            partners: Mutex::default(),
+            cursors: Mutex::default(),
+        }
+    }
+
+    fn refresh_partners(&self, node: &Node) {
+        let ids = node.partner_ids().iter().map(NodeId::to_hex).collect();
+        if let Ok(mut partners) = self.partners.lock() {
+            *partners = ids;
         }
     }
 
@@ -163,23 +149,36 @@ impl Heads {
         self.latest.lock().ok().and_then(|l| l.clone())
     }
 
-    /// Up to [`MAX_SEEN`] latest heads of other origins, to pass on.
+    /// Up to [`MAX_SEEN`] latest heads of other origins, to pass on to
+    /// `except`: direct partners' first, then the others in turn.
     pub fn seen(&self, own: &NodeId, except: &NodeId) -> Vec<proto::SignedHead> {
+        let partners = self.partners.lock().map(|p| p.clone()).unwrap_or_default();
         let Ok(book) = self.book.lock() else {
             return Vec::new();
         };
-        book.latest
+        let Ok(mut cursors) = self.cursors.lock() else {
+            return Vec::new();
+        };
+        let skip = [own.to_hex(), except.to_hex()];
+        let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
+        let cursor = cursors.get(except).map(String::as_str);
+        let (origins, cursor) =
+            book::gossip_order(&book.latest, &partners, &skip, cursor, MAX_SEEN);
+        if let Some(cursor) = cursor {
+            cursors.insert(*except, cursor);
+        }
+        origins
             .iter()
-            .filter(|(origin, _)| **origin != own.to_hex() && **origin != except.to_hex())
-            .filter_map(|(_, seen)| hex::decode(&seen.signed).ok())
+            .filter_map(|origin| book.latest.get(origin))
+            .filter_map(|seen| hex::decode(&seen.signed).ok())
             .filter_map(|bytes| proto::SignedHead::decode(bytes.as_slice()).ok())
-            .take(MAX_SEEN)
             .collect()
     }
 
     /// Reads the change log past the last scan; signs a new head if our own
     /// log grew. Runs on a blocking thread.
     fn advance(&self, node: &Node) -> Result<(), String> {
+        self.refresh_partners(node);
         let own_id = node.node_id();
         let durable = node.commits.durable();
         let mut own = self.own.lock().map_err(|_| "lock poisoned")?;
@@ -230,34 +229,57 @@ impl Heads {
         Ok(())
     }
 
-    /// Checks and keeps heads a partner sent; records any conflict.
+    /// Checks and keeps heads a partner sent; records any conflict; counts
+    /// what it refused or did not keep against the sender.
     pub fn receive(&self, node: &Node, via: &NodeId, batch: &proto::PullBatch) {
+        self.refresh_partners(node);
+        let mut tally: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let excess = batch.seen_heads.len().saturating_sub(MAX_SEEN);
+        if excess > 0 {
+            tally.insert("excess", excess as u64);
+        }
         let heads = batch
             .signed_head
             .iter()
             .chain(batch.seen_heads.iter().take(MAX_SEEN));
         for signed in heads {
-            let head = match open(signed) {
-                Ok(head) => head,
-                Err(reason) => {
-                    tracing::warn!(partner = %via.short(), %reason, "refused a signed head");
-                    continue;
-                }
+            let refused = match open(signed) {
+                Ok(head) => match NodeId::from_slice(&head.origin) {
+                    Ok(origin) if standing(node, &origin) > Standing::Stranger => {
+                        self.observe(node, &head, signed, &via.to_hex())
+                    }
+                    _ => Some("unknown_origin"),
+                },
+                Err(_) => Some("invalid"),
             };
-            let Ok(origin) = NodeId::from_slice(&head.origin) else {
-                continue;
-            };
-            let known = origin == node.node_id()
-                || node.partner_entry(&origin).is_some()
-                || node.store.known_origin(&origin).ok().flatten().is_some();
-            if known {
-                self.observe(node, &head, signed, &via.to_hex());
+            if let Some(reason) = refused {
+                *tally.entry(reason).or_default() += 1;
             }
+        }
+        for (reason, count) in &tally {
+            crate::metrics::heads_refused(via, reason, *count);
+        }
+        // An honest relay may pass on heads of origins we do not know: counted
+        // only. The rest is a partner misbehaving (or a proven equivocator).
+        let noted: Vec<_> = tally
+            .iter()
+            .filter(|(r, _)| **r != "unknown_origin")
+            .collect();
+        if !noted.is_empty() {
+            tracing::warn!(partner = %via.short(), refused = ?noted, "signed heads from this partner refused or not kept");
         }
     }
 
-    fn observe(&self, node: &Node, head: &proto::LogHead, signed: &proto::SignedHead, via: &str) {
+    /// Keeps one verified head; returns why it was not kept, if so.
+    fn observe(
+        &self,
+        node: &Node,
+        head: &proto::LogHead,
+        signed: &proto::SignedHead,
+        via: &str,
+    ) -> Option<&'static str> {
         let origin = hex::encode(&head.origin);
+        let now = crate::now_ms();
         let seen = Seen {
             size: head.size,
             root: hex::encode(&head.root),
@@ -265,62 +287,62 @@ impl Heads {
             signed_unix_ms: head.signed_unix_ms,
             via: via.to_string(),
             signed: hex::encode(signed.encode_to_vec()),
+            received_unix_ms: now,
         };
         let Ok(mut book) = self.book.lock() else {
-            return;
+            return None;
         };
-        let roots = book.roots.entry(origin.clone()).or_default();
-        let conflict = match roots.get(&head.size) {
-            Some(root) if *root != seen.root => true,
-            Some(_) => false,
-            None => {
-                roots.insert(head.size, seen.root.clone());
-                while roots.len() > HISTORY {
-                    roots.pop_first();
-                }
-                false
+        let mut evicted = Vec::new();
+        if !book.tracks(&origin) {
+            let room = book.make_room(MAX_ORIGINS, |o| {
+                o.parse::<NodeId>()
+                    .map(|id| standing(node, &id))
+                    .unwrap_or(Standing::Stranger)
+            });
+            match room {
+                Some(gone) => evicted = gone,
+                None => return Some("book_full"),
             }
-        };
-        let changed = book.latest.get(&origin).is_none_or(|l| l.size < head.size);
-        if conflict {
-            let first = book
-                .latest
-                .get(&origin)
-                .filter(|l| l.size == head.size)
-                .cloned();
-            let first = first.unwrap_or_else(|| Seen {
-                signed: String::new(),
-                via: "an earlier head".into(),
-                ..seen.clone()
-            });
-            let record = Conflict {
-                origin: origin.clone(),
-                size: head.size,
-                first: Seen {
-                    root: book.roots[&origin][&head.size].clone(),
-                    ..first
-                },
-                second: seen.clone(),
-                detected_unix_ms: crate::now_ms(),
-            };
-            let already = book.conflicts.iter().any(|c| {
-                c.origin == record.origin && c.size == record.size && c.second.root == seen.root
-            });
-            if !already {
-                tracing::error!(origin = %&origin[..16], size = head.size, "conflicting signed heads: an origin showed two histories");
-                let detail = serde_json::to_value(&record).unwrap_or_default();
+        }
+        if !evicted.is_empty() {
+            tracing::info!(evicted = evicted.len(), "signed heads: the book was full; heads of strangers and least recent known origins dropped");
+        }
+        let outcome = book.observe(&origin, seen, now);
+        let refused = match outcome {
+            book::Outcome::NewConflict => {
+                tracing::error!(origin = %&origin[..16], size = head.size, via, "conflicting signed heads: an origin showed two histories");
+                let detail = book
+                    .conflicts
+                    .last()
+                    .and_then(|c| serde_json::to_value(c).ok())
+                    .unwrap_or_default();
                 node.audit.note("node", "heads.conflict", detail);
-                book.conflicts.push(record);
+                Some("conflict")
             }
-        }
+            book::Outcome::RepeatConflict => Some("conflict_repeat"),
+            _ => None,
+        };
+        let changed = outcome == book::Outcome::Advanced
+            || outcome == book::Outcome::NewConflict
+            || !evicted.is_empty();
         if changed {
-            book.latest.insert(origin, seen);
-        }
-        if changed || conflict {
             save(&self.path, &book);
             drop(book);
             self.version.send_modify(|v| *v += 1);
         }
+        // Our own heads are not a sender's to be counted.
+        refused.filter(|_| via != "self")
+    }
+}
+
+/// What an origin is to this node, for keeping its heads.
+fn standing(node: &Node, origin: &NodeId) -> Standing {
+    if *origin == node.node_id() || node.partner_entry(origin).is_some() {
+        Standing::Partner
+    } else if node.store.known_origin(origin).ok().flatten().is_some() {
+        Standing::Known
+    } else {
+        Standing::Stranger
     }
 }
 
