@@ -88,9 +88,21 @@ fn enroll(victim: &TestNode, peer: &StepPeer, extra: &[&str]) {
 /// One attack step: hands `step` over, waits until the victim processed it, and
 /// checks that it refused `refused` more records, none stored, for `reason`.
 fn refused(victim: &TestNode, peer: &StepPeer, step: Step, refused: u64, reason: &str) {
-    let before = partner_row(victim, RELAY);
+    refused_from(victim, RELAY, peer, step, refused, reason)
+}
+
+/// [`refused`] for the peer enrolled as `name`.
+fn refused_from(
+    victim: &TestNode,
+    name: &str,
+    peer: &StepPeer,
+    step: Step,
+    refused: u64,
+    reason: &str,
+) {
+    let before = partner_row(victim, name);
     let cursor = peer.send(step);
-    let row = settled(victim, RELAY, cursor);
+    let row = settled(victim, name, cursor);
     assert!(peer.sent() >= cursor as usize, "the batch was never served");
     assert_eq!(
         int(&row["recordsRejected"]) - int(&before["recordsRejected"]),
@@ -311,4 +323,42 @@ async fn a_hostile_relay_cannot_forge_mismatch_or_impersonate_origins() {
         assert!(victim.search_ids(value).is_empty(), "{value} was stored");
     }
     assert!(victim.log().contains("rejected records from partner"));
+}
+
+/// A partner enrolled WITHOUT relay rights may not hand over anyone else's
+/// records, not even those of an origin the victim trusts directly: the relay
+/// check alone refuses them (origin trust and signature would both pass).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_without_relay_rights_cannot_forward_a_trusted_origins_record() {
+    const PLAIN: &str = "Agency Plain (example)";
+    let mut victim = TestNode::init(VICTIM);
+    victim.start();
+    let mut direct = TestNode::init(DIRECT);
+    direct.start();
+    victim.enroll(&direct, "green", false);
+    let plain_dir = TestNode::init(PLAIN);
+    let plain = StepPeer::start(&plain_dir.node_dir(), &victim.node_dir()).await;
+    enroll(&victim, &plain, &["--max-tlp", "green"]);
+
+    // Control: the partner's own record is taken.
+    let cursor = plain.send(Step {
+        records: vec![record(&plain.identity.signing_key, 1, "+447700900921")],
+        origins: vec![],
+    });
+    assert_eq!(int(&settled(&victim, PLAIN, cursor)["recordsReceived"]), 1);
+
+    // The direct partner's genuine CLEAR record, forwarded with its bundle.
+    let direct_identity = identity_of(&direct.node_dir());
+    refused_from(
+        &victim,
+        PLAIN,
+        &plain,
+        Step {
+            records: vec![record(&direct_identity.signing_key, 50, "+447700900922")],
+            origins: vec![carried(&direct_identity)],
+        },
+        1,
+        "from a partner without relay rights",
+    );
+    assert!(victim.search_ids("+447700900922").is_empty());
 }
