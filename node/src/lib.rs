@@ -92,17 +92,9 @@ pub mod tls;
 pub mod untrusted;
 pub mod warninglist;
 
-/// Generated protobuf and gRPC types: the wire contract from `proto/`.
-#[allow(clippy::all, missing_docs)]
-pub mod proto {
-    tonic::include_proto!("liaison.v1");
-    // serde impls in the canonical proto3 JSON mapping (pbjson-build), for `--json`.
-    include!(concat!(env!("OUT_DIR"), "/liaison.v1.serde.rs"));
-
-    /// The encoded descriptor set of every Liaison proto file (for reflection).
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/liaison_descriptor.bin"));
-}
+/// Generated protobuf and gRPC types: the wire contract from `proto/`, built
+/// in the `liaison-proto` crate.
+pub use liaison_proto as proto;
 
 pub use error::{Error, Result};
 

@@ -3,13 +3,13 @@
 //! for the CLI's `--json` output.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = "../proto";
+    let root = "../../proto";
     let files = [
-        "../proto/liaison/v1/record.proto",
-        "../proto/liaison/v1/analyst.proto",
-        "../proto/liaison/v1/admin.proto",
-        "../proto/liaison/v1/federation.proto",
-        "../proto/liaison/v1/cli.proto",
+        "../../proto/liaison/v1/record.proto",
+        "../../proto/liaison/v1/analyst.proto",
+        "../../proto/liaison/v1/admin.proto",
+        "../../proto/liaison/v1/federation.proto",
+        "../../proto/liaison/v1/cli.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");

@@ -1,0 +1,23 @@
+//! Liaison's wire contract as Rust: the messages, clients and servers generated
+//! from `proto/liaison/v1/*.proto` (the one source for every client in every
+//! language), their proto3 JSON mapping, and the encoded descriptor set that
+//! gRPC reflection serves.
+//!
+//! # Layout
+//!
+//! - the `liaison.v1` package's generated code, at the crate root;
+//! - [`FILE_DESCRIPTOR_SET`]: every file's descriptor, for reflection.
+//!
+//! Must never hold logic: domain types and their conversions live above it
+//! (`liaison::record::wire`, `liaison::service::convert`), so the generated code
+//! can be regenerated at will.
+#![forbid(unsafe_code)]
+#![allow(clippy::all)]
+
+tonic::include_proto!("liaison.v1");
+// serde impls in the canonical proto3 JSON mapping (pbjson-build), for `--json`.
+include!(concat!(env!("OUT_DIR"), "/liaison.v1.serde.rs"));
+
+/// The encoded descriptor set of every Liaison proto file (for reflection).
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/liaison_descriptor.bin"));
