@@ -114,7 +114,7 @@ pub fn correlate(node: &Node, query: &Normalized) -> Result<proto::Correlation> 
         .into_iter()
         .map(|(origin, h)| proto::AgencyHolding {
             origin: origin.to_hex(),
-            name: crate::service::origin_name(node, &origin),
+            name: crate::names::origin_name(node, &origin),
             labels: h.labels,
             records: h.records,
             sightings: h.sightings,

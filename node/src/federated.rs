@@ -105,7 +105,7 @@ pub async fn search(
 fn status_row(node: &Node, partner: NodeId, latency_ms: u32) -> proto::PartnerStatus {
     proto::PartnerStatus {
         node_id: partner.to_hex(),
-        name: crate::service::origin_name(node, &partner),
+        name: crate::names::origin_name(node, &partner),
         latency_ms,
         ..Default::default()
     }

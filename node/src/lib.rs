@@ -34,6 +34,7 @@
 //! - [`config`], [`error`]: settings file and the error type.
 //! - [`untrusted`]: rules for outside text (no control characters) and how it is quoted and shown.
 //! - [`formats`]: CSV, MISP and STIX 2.1 files ↔ import items and exported records (pure, streaming).
+//! - [`names`]: how an origin agency is named to this node's people ("Name (via Relay)").
 //! - [`metrics`]: Prometheus counters, histograms and scrape-time figures, and their plain-HTTP endpoint.
 //! - [`backup`]: backup files (database snapshot, audit log, config, encrypted keys) and restore.
 //! - [`ops`]: `liaison doctor`'s checks (permissions, certificate expiry, database, partners).
@@ -78,6 +79,7 @@ pub mod limits;
 pub mod listing;
 pub mod lookup;
 pub mod metrics;
+pub mod names;
 pub mod node;
 pub mod ops;
 pub mod platform;

@@ -35,7 +35,7 @@ pub fn view_of(node: &Node, stored: &StoredRecord) -> Result<Option<proto::Bulle
         record_id: record.id.to_hex(),
         envelope: Some(record.envelope.to_wire()),
         origin: record.origin().to_hex(),
-        origin_name: crate::service::origin_name(node, &record.origin()),
+        origin_name: crate::names::origin_name(node, &record.origin()),
         created_unix_ms: record.payload.created_ms,
         title: bulletin.title.clone(),
         summary: bulletin.summary.clone(),

@@ -189,7 +189,7 @@ pub fn origin_names(node: &Node, items: &[Item]) -> std::collections::HashMap<No
         let origin = item.stored.record.origin();
         names
             .entry(origin)
-            .or_insert_with(|| crate::service::origin_name(node, &origin));
+            .or_insert_with(|| crate::names::origin_name(node, &origin));
     }
     names
 }

@@ -309,7 +309,7 @@ impl Analyst for AnalystService {
             .into_iter()
             .map(|p| proto::LookupPartner {
                 node_id: p.partner.to_hex(),
-                name: super::origin_name(&self.node, &p.partner),
+                name: crate::names::origin_name(&self.node, &p.partner),
                 hit: p.hit,
                 quota_left: p.quota_left,
                 status: p.status,

@@ -138,31 +138,6 @@ fn without_repeats<T: PartialEq>(items: Vec<T>) -> Vec<T> {
     kept
 }
 
-/// The origin's name as this node knows it. An origin introduced by a relay is
-/// always shown as "Name (via Relay)": its name is its own claim, and a relay
-/// must not be able to pass a third party off as a direct partner.
-pub fn origin_name(node: &Node, origin: &NodeId) -> String {
-    if *origin == node.node_id() {
-        return node.identity.name.clone();
-    }
-    if let Some(entry) = node.partner_entry(origin) {
-        return entry.name;
-    }
-    let Some(known) = node.store.known_origin(origin).ok().flatten() else {
-        return String::new();
-    };
-    let relay = known
-        .known_via
-        .as_deref()
-        .and_then(|via| via.parse::<NodeId>().ok())
-        .map(|via| match node.partner_entry(&via) {
-            Some(entry) => entry.name,
-            None => via.short(),
-        })
-        .unwrap_or_else(|| "a relay".into());
-    format!("{} (via {relay})", known.name)
-}
-
 /// A record for display. `source` is "local" or the partner that answered.
 pub fn record_view(
     node: &Node,
@@ -175,7 +150,7 @@ pub fn record_view(
         record_id: record.id.to_hex(),
         envelope: Some(record.envelope.to_wire()),
         origin: record.origin().to_hex(),
-        origin_name: origin_name(node, &record.origin()),
+        origin_name: crate::names::origin_name(node, &record.origin()),
         sequence: record.payload.sequence,
         created_unix_ms: record.payload.created_ms,
         indicator: record
@@ -201,7 +176,7 @@ pub fn record_view(
         false_positive_by: summary
             .false_positive_by
             .iter()
-            .map(|by| match origin_name(node, by) {
+            .map(|by| match crate::names::origin_name(node, by) {
                 name if name.is_empty() => by.short(),
                 name => name,
             })

@@ -20,7 +20,6 @@ mod rotation;
 pub use admin::AdminService;
 pub use analyst::AnalystService;
 pub(crate) use convert::kind_from_wire;
-pub use convert::origin_name;
 pub use federation::FederationService;
 
 use tonic::{Request, Status};

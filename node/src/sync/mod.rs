@@ -10,11 +10,15 @@
 //! pending set, written with the cursor, and are retried after each batch that
 //! brought something new and at stream start.
 //!
+//! The serving side's engine (what a Pull batch or a search answer holds for a
+//! partner) is [`serve`].
+//!
 //! This module must never store a record it has not verified, and never let a
 //! partner's bad record stop the others in its batch.
 
 mod announce;
 mod parallel;
+pub mod serve;
 mod verify;
 
 use std::sync::Arc;
