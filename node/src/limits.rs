@@ -454,19 +454,3 @@ mod tests {
         assert_eq!(old.max_handshakes_per_prefix, 3);
     }
 }
-
-/// Bulletins (issue 15): bounds on the signed body, checked at publish and on
-/// every received bulletin (`field: reason` errors). Chosen so the largest
-/// bulletin stays well inside a record's 64 KiB payload.
-pub mod bulletin {
-    /// Characters in a title.
-    pub const MAX_TITLE_CHARS: usize = 200;
-    /// Characters in the summary.
-    pub const MAX_SUMMARY_CHARS: usize = 4096;
-    /// Characters in the modus operandi text.
-    pub const MAX_MODUS_OPERANDI_CHARS: usize = 4096;
-    /// Indicators grouped by one bulletin (34 bytes each on the wire).
-    pub const MAX_MEMBERS: usize = 500;
-    /// Countries affected.
-    pub const MAX_COUNTRIES: usize = 64;
-}

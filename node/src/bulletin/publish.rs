@@ -86,7 +86,11 @@ impl Node {
                 "members: a bulletin groups at least one indicator (--indicator ID)".into(),
             ));
         }
-        crate::record::check_count("members", given.len(), crate::limits::bulletin::MAX_MEMBERS)?;
+        crate::record::check_count(
+            "members",
+            given.len(),
+            crate::record::bulletin_bounds::MAX_MEMBERS,
+        )?;
         let mut members = Vec::with_capacity(given.len());
         for text in given {
             let id = self.resolve_record(text)?;

@@ -47,7 +47,7 @@ pub fn draft_from_request(request: proto::PublishBulletinRequest) -> Result<Bull
     check_count(
         "countries",
         request.countries.len(),
-        crate::limits::bulletin::MAX_COUNTRIES,
+        crate::record::bulletin_bounds::MAX_COUNTRIES,
     )?;
     Ok(BulletinDraft {
         title: request.title,

@@ -128,7 +128,7 @@ fn decoded(change: impl FnOnce(&mut proto::Bulletin)) -> Result<(), String> {
 
 #[test]
 fn received_bulletins_are_checked_field_by_field() {
-    use crate::limits::bulletin as limits;
+    use crate::record::bulletin_bounds as limits;
     decoded(|_| {}).unwrap();
     let err = decoded(|b| b.title = "t".repeat(limits::MAX_TITLE_CHARS + 1)).unwrap_err();
     assert!(

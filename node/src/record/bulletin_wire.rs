@@ -1,14 +1,14 @@
 //! Bulletin bodies between protobuf and the domain (issue 15). Decoding checks
-//! every field (bounds from [`crate::limits::bulletin`], ISO 3166 countries,
+//! every field (bounds from [`super::bulletin_bounds`], ISO 3166 countries,
 //! 32-byte commitments, the same marking rules as an indicator).
 
+use super::bulletin_bounds as limits;
 use super::model::{Bulletin, Label};
 use super::wire::{
     bounded_text, check_count, handling_from_wire, handling_to_wire, tlp_from_wire, tlp_to_wire,
     MAX_HANDLING_CODES, MAX_LABELS, MAX_RECIPIENTS, MAX_SHORT_TEXT_CHARS,
 };
 use super::{NodeId, RecordError};
-use crate::limits::bulletin as limits;
 use crate::proto;
 use crate::untrusted::{quote, Lines};
 

@@ -58,3 +58,19 @@ impl RecordError {
 mod signature_tests;
 #[cfg(test)]
 mod tests;
+
+/// Bounds on a bulletin's signed body, checked at publish and on every
+/// received bulletin (`field: reason` errors). Chosen so the largest
+/// bulletin stays well inside a record's 64 KiB payload.
+pub mod bulletin_bounds {
+    /// Characters in a title.
+    pub const MAX_TITLE_CHARS: usize = 200;
+    /// Characters in the summary.
+    pub const MAX_SUMMARY_CHARS: usize = 4096;
+    /// Characters in the modus operandi text.
+    pub const MAX_MODUS_OPERANDI_CHARS: usize = 4096;
+    /// Indicators grouped by one bulletin (34 bytes each on the wire).
+    pub const MAX_MEMBERS: usize = 500;
+    /// Countries affected.
+    pub const MAX_COUNTRIES: usize = 64;
+}
