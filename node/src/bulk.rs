@@ -20,7 +20,6 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::node::{Draft, Node};
 use crate::record::{Body, Indicator, RecordId, VerifiedRecord};
-use crate::store::WriteBatch;
 
 /// What happened to one item.
 #[derive(Debug, Clone)]
@@ -64,15 +63,8 @@ impl Node {
             })
             .collect();
         if !records.is_empty() {
-            let batch = WriteBatch {
-                records,
-                received_from: None,
-                received_ms: crate::now_ms(),
-                sync_state: None,
-                pending: Default::default(),
-                openings: Vec::new(),
-            };
-            self.commits.commit(batch).await?;
+            self.commit_own(records, Vec::new(), crate::now_ms())
+                .await?;
         }
         Ok(prepared)
     }

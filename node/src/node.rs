@@ -227,12 +227,22 @@ impl Node {
         self.config.advertised_endpoints(bound.as_deref())
     }
 
-    /// Normalises, signs with the next sequence, and commits durably.
-    pub async fn publish(&self, draft: Draft) -> Result<VerifiedRecord> {
+    /// Publishes one analyst's draft: normalised, checked against the
+    /// warninglists (a listed value is published with their names as a warning,
+    /// or, when `strict`, refused before anything is signed), signed with the
+    /// next sequence and committed durably.
+    pub async fn publish(
+        &self,
+        draft: Draft,
+        strict: bool,
+    ) -> Result<(VerifiedRecord, Vec<String>)> {
         let created_ms = crate::now_ms();
         let indicator = self.indicator_from_draft(draft, created_ms)?;
-        self.sign_and_commit(Body::Indicator(indicator), created_ms)
-            .await
+        let lists = crate::warninglist::checked(self, indicator.kind, &indicator.value, strict)?;
+        let record = self
+            .sign_and_commit(Body::Indicator(indicator), created_ms)
+            .await?;
+        Ok((record, lists))
     }
 
     /// The indicator an analyst's draft becomes: value normalised, validity
@@ -361,16 +371,29 @@ impl Node {
         created_ms: i64,
     ) -> Result<VerifiedRecord> {
         let record = self.sign_own(body, created_ms)?;
+        self.commit_own(vec![record.clone()], Vec::new(), created_ms)
+            .await?;
+        Ok(record)
+    }
+
+    /// The one way records this node signed become durable: one atomic write
+    /// through the group committer (with any bulletin openings), acknowledged
+    /// only once flushed. Every publish path ends here: single publish,
+    /// revoke, sight, bulk publish and bulletins.
+    pub(crate) async fn commit_own(
+        &self,
+        records: Vec<VerifiedRecord>,
+        openings: Vec<(crate::record::RecordId, Vec<crate::bulletin::Opening>)>,
+        created_ms: i64,
+    ) -> Result<()> {
         let batch = WriteBatch {
-            records: vec![record.clone()],
-            received_from: None,
+            records,
             received_ms: created_ms,
-            sync_state: None,
-            pending: Default::default(),
-            openings: Vec::new(),
+            openings,
+            ..Default::default()
         };
         self.commits.commit(batch).await?;
-        Ok(record)
+        Ok(())
     }
 
     /// Signs a body of ours with the next sequence (not yet stored).

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::indicator::{self, Kind};
-use crate::node::{Draft, Node};
+use crate::node::Node;
 use crate::proto;
 use crate::record::{Body, VerifiedRecord};
 use crate::store::WarninglistEntry;
@@ -163,22 +163,6 @@ pub fn record_matches(node: &Node, record: &VerifiedRecord) -> Vec<String> {
         Body::Indicator(i) => matches(node, i.kind, &i.value),
         _ => Vec::new(),
     }
-}
-
-/// Publishes a draft; a warninglisted value is published with the list names
-/// returned as a warning, or, when `strict`, refused before anything is signed.
-pub async fn publish(
-    node: &Node,
-    draft: Draft,
-    strict: bool,
-) -> Result<(VerifiedRecord, Vec<String>)> {
-    let created_ms = crate::now_ms();
-    let indicator = node.indicator_from_draft(draft, created_ms)?;
-    let lists = checked(node, indicator.kind, &indicator.value, strict)?;
-    let record = node
-        .sign_and_commit(Body::Indicator(indicator), created_ms)
-        .await?;
-    Ok((record, lists))
 }
 
 /// The warninglists naming a canonical value (a warning), or, when `strict` and

@@ -4,7 +4,6 @@
 
 use crate::node::Node;
 use crate::record::{check_bulletin, Body, Bulletin, HandlingCode, Label, NodeId, RecordId, Tlp};
-use crate::store::WriteBatch;
 use crate::{Error, Result};
 
 const MS_PER_DAY: i64 = 86_400_000;
@@ -69,13 +68,12 @@ impl Node {
         };
         check_bulletin(&bulletin)?;
         let record = self.sign_own(Body::Bulletin(bulletin), created_ms)?;
-        let batch = WriteBatch {
-            records: vec![record.clone()],
-            received_ms: created_ms,
-            openings: vec![(record.id, openings)],
-            ..Default::default()
-        };
-        self.commits.commit(batch).await?;
+        self.commit_own(
+            vec![record.clone()],
+            vec![(record.id, openings)],
+            created_ms,
+        )
+        .await?;
         Ok(record)
     }
 

@@ -130,7 +130,7 @@ impl Analyst for AnalystService {
         let request = request.into_inner();
         let strict = request.strict;
         let draft = draft_from_publish(request)?;
-        let (record, warninglists) = crate::warninglist::publish(&self.node, draft, strict).await?;
+        let (record, warninglists) = self.node.publish(draft, strict).await?;
         let indicator = record.payload.indicator();
         tracing::info!(record = %record.id.short(), by = %who.describe(), "published");
         Ok(Response::new(proto::PublishResponse {
