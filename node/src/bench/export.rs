@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use super::{phone, preload::preload, rate};
+use super::{preload::preloaded_lab, rate};
 use crate::lab::{peak_rss_kb, LabNode};
 
 /// How often the exporter's peak RSS is sampled (it only grows, so the last
@@ -23,21 +23,8 @@ pub async fn run(records: u64) -> Result<()> {
     if records == 0 {
         bail!("--export-records: must be at least 1");
     }
-    let root = tempfile::Builder::new()
-        .prefix("liaison-bench-export-")
-        .tempdir()?;
     out!("liaison bench: export of {records} records to STIX");
-    let dir = LabNode::create(root.path(), "Bench-A (example)")?;
-    let started = Instant::now();
-    tokio::task::spawn_blocking({
-        let dir = dir.clone();
-        move || preload(&dir, records, phone)
-    })
-    .await??;
-    out!(
-        "  preload               {:>10.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    let (root, dir) = preloaded_lab("liaison-bench-export-", records).await?;
     let node = LabNode::serve(dir).await?;
     let out = root.path().join("export.stix.json");
     let dir_path = node.dir.root.clone();
@@ -98,7 +85,12 @@ fn export_process(dir: &Path, out: &Path) -> Result<Measured> {
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(&stdout)?)
         .context("bench: liaison export --json output")?;
     Ok(Measured {
-        exported: summary["exported"].as_u64().unwrap_or(0),
+        // The proto3 JSON mapping prints a uint64 as a string ("300").
+        exported: summary["exported"]
+            .as_str()
+            .and_then(|n| n.parse().ok())
+            .or_else(|| summary["exported"].as_u64())
+            .context("bench: liaison export --json gave no exported count")?,
         took,
         peak_rss_kb: peak,
     })
