@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{ms, percentiles, phone, preload::preload, rate};
+use super::{ms, percentiles, phone, preload::preloaded_lab, rate};
 use crate::identity::{read_pem_cert, read_pem_key, NodeDir};
 use crate::lab::LabNode;
 
@@ -25,21 +25,8 @@ pub async fn run(records: u64, samples: usize) -> Result<()> {
     if records == 0 || samples == 0 {
         bail!("--misp-feed-records and --samples: must be at least 1");
     }
-    let root = tempfile::Builder::new()
-        .prefix("liaison-bench-misp-feed-")
-        .tempdir()?;
     out!("liaison bench: MISP feed requests at {records} records, {samples} samples each");
-    let dir = LabNode::create(root.path(), "Bench-A (example)")?;
-    let started = Instant::now();
-    tokio::task::spawn_blocking({
-        let dir = dir.clone();
-        move || preload(&dir, records, phone)
-    })
-    .await??;
-    out!(
-        "  preload                 {:>10.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    let (_root, dir) = preloaded_lab("liaison-bench-misp-feed-", records).await?;
     let node = LabNode::serve(dir.clone()).await?;
     let reader = Reader::new(&dir)?;
     let at = Instant::now();

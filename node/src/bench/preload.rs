@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use crate::identity::NodeDir;
 use crate::indicator::Kind;
+use crate::lab::LabNode;
 use crate::record::{sign_payload, Body, Evaluation, Indicator, Label, NodeId, Payload, Tlp};
 use crate::store::{Store, WriteBatch};
 
@@ -73,4 +74,23 @@ pub(super) fn indicator(value: String, valid_until_ms: i64) -> Indicator {
         supersedes: None,
         outside_known_ranges: true,
     }
+}
+
+/// A lab node directory under a fresh temporary root (prefix `prefix`), filled
+/// with `count` phone records by [`preload`]; prints how long that took. The
+/// root is removed when the returned guard drops.
+pub async fn preloaded_lab(prefix: &str, count: u64) -> Result<(tempfile::TempDir, NodeDir)> {
+    let root = tempfile::Builder::new().prefix(prefix).tempdir()?;
+    let dir = LabNode::create(root.path(), "Bench-A (example)")?;
+    let started = std::time::Instant::now();
+    tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || preload(&dir, count, super::phone)
+    })
+    .await??;
+    out!(
+        "  preload               {:>10.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok((root, dir))
 }

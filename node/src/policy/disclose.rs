@@ -95,31 +95,13 @@ pub fn may_disclose(own: NodeId, subject: &Subject<'_>, receiver: &Grant) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::indicator::Kind;
+    use crate::policy::tests::markings as indicator;
     use crate::policy::PartnerKind;
-    use crate::record::{Evaluation, Indicator, Tlp};
+    use crate::record::{Indicator, Tlp};
 
     const OWN: NodeId = NodeId([1; 32]);
     const PARTNER: NodeId = NodeId([2; 32]);
     const THIRD: NodeId = NodeId([3; 32]);
-
-    fn indicator(tlp: Tlp) -> Indicator {
-        Indicator {
-            kind: Kind::Phone,
-            value: "+447700900111".into(),
-            labels: vec![],
-            tlp,
-            handling: vec![],
-            handling_note: String::new(),
-            evaluation: Evaluation::UNEVALUATED,
-            valid_until_ms: i64::MAX,
-            description: String::new(),
-            case_reference: String::new(),
-            recipients: vec![],
-            supersedes: None,
-            outside_known_ranges: false,
-        }
-    }
 
     fn grant(kind: PartnerKind) -> Grant {
         Grant {

@@ -7,7 +7,8 @@ const A: NodeId = NodeId([1; 32]);
 const B: NodeId = NodeId([2; 32]);
 const C: NodeId = NodeId([3; 32]);
 
-fn markings(tlp: Tlp) -> Indicator {
+/// An indicator with `tlp` and no other restriction (RED: addressed to B).
+pub(super) fn markings(tlp: Tlp) -> Indicator {
     Indicator {
         kind: Kind::Phone,
         value: "+447700900123".into(),
