@@ -19,9 +19,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Served by gRPC server reflection, so generic tools can list the services.
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("liaison_descriptor.bin"), &descriptor)?;
+    // The gRPC clients and servers only with the `grpc` feature: the pure core
+    // uses the messages alone and must not pull tonic in.
+    let grpc = std::env::var_os("CARGO_FEATURE_GRPC").is_some();
     tonic_prost_build::configure()
-        .build_client(true)
-        .build_server(true)
+        .build_client(grpc)
+        .build_server(grpc)
         .compile_fds(fds)?;
     // lowerCamelCase names, enum names, 64-bit integers as strings, bytes as
     // base64; fields at their default value are printed too (like protobuf's

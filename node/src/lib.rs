@@ -70,10 +70,8 @@ pub mod demo;
 pub mod disclosure;
 pub mod error;
 pub mod federated;
-pub mod formats;
 pub mod http;
 pub mod identity;
-pub mod indicator;
 pub mod lab;
 pub mod limits;
 pub mod listing;
@@ -83,20 +81,20 @@ pub mod names;
 pub mod node;
 pub mod ops;
 pub mod platform;
-pub mod policy;
-pub mod record;
 pub mod retention;
 pub mod server;
 pub mod service;
 pub mod store;
 pub mod sync;
 pub mod tls;
-pub mod untrusted;
 pub mod warninglist;
 
 /// Generated protobuf and gRPC types: the wire contract from `proto/`, built
 /// in the `liaison-proto` crate.
 pub use liaison_proto as proto;
+
+// The pure core, under the paths the rest of this crate has always used.
+pub use liaison_core::{formats, indicator, policy, record, untrusted};
 
 pub use error::{Error, Result};
 

@@ -11,7 +11,7 @@ use common::{eventually, TestNode, WAIT};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../node/src/formats/testdata")
+        .join("../crates/core/src/formats/testdata")
         .join(name)
 }
 

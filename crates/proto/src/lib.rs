@@ -9,12 +9,12 @@
 //! - [`FILE_DESCRIPTOR_SET`]: every file's descriptor, for reflection.
 //!
 //! Must never hold logic: domain types and their conversions live above it
-//! (`liaison::record::wire`, `liaison::service::convert`), so the generated code
+//! (`liaison_core::record::wire`, the server's `service::convert`), so the generated code
 //! can be regenerated at will.
 #![forbid(unsafe_code)]
 #![allow(clippy::all)]
 
-tonic::include_proto!("liaison.v1");
+include!(concat!(env!("OUT_DIR"), "/liaison.v1.rs"));
 // serde impls in the canonical proto3 JSON mapping (pbjson-build), for `--json`.
 include!(concat!(env!("OUT_DIR"), "/liaison.v1.serde.rs"));
 

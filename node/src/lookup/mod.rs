@@ -14,13 +14,12 @@
 //! without a proof, and never trust a filter before its signature, digest and
 //! epoch are checked.
 
-pub mod epoch;
-pub mod filter;
-pub mod oprf;
+pub mod epoch_key;
 pub mod query;
 pub mod serve;
 pub mod share;
 
+pub use liaison_core::lookup::{epoch, filter, oprf, LookupError};
 use serde::{Deserialize, Serialize};
 
 /// The `[lookup]` table of config.toml.
@@ -65,23 +64,6 @@ impl LookupConfig {
         }
         Ok(())
     }
-}
-
-/// Why a lookup step failed.
-#[derive(Debug, thiserror::Error)]
-pub enum LookupError {
-    /// A request or setting is malformed (`field: reason`).
-    #[error("{0}")]
-    Invalid(String),
-    /// A partner's filter or proof does not check out.
-    #[error("{0}")]
-    Untrusted(String),
-    /// The caller has used up its evaluations for today.
-    #[error("lookup quota: {0}")]
-    QuotaExhausted(String),
-    /// The key file could not be read or written.
-    #[error("lookup key {path}: {reason}")]
-    Key { path: String, reason: String },
 }
 
 /// Both halves' live state, hung off [`crate::node::Node`].

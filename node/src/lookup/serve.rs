@@ -22,7 +22,8 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use super::epoch::{self, Epoch, EpochKey};
+use super::epoch::{Epoch, EpochKey};
+use super::epoch_key;
 use super::filter::{self, Header, LookupFilter};
 use super::{oprf, LookupError};
 use crate::disclosure::Judge;
@@ -95,7 +96,7 @@ pub async fn current(node: &Arc<Node>) -> Result<Arc<Built>> {
 fn build(node: &Node, epoch: Epoch, previous: Option<Arc<Built>>) -> Result<Built> {
     let key = match previous {
         Some(p) if p.key.epoch == epoch => p.key.clone(),
-        _ => Arc::new(epoch::load_or_rotate(&node.dir.lookup_key(), epoch)?),
+        _ => Arc::new(epoch_key::load_or_rotate(&node.dir.lookup_key(), epoch)?),
     };
     let change = node.store.last_change()?;
     let sets = collect_keys(node, &key)?;

@@ -5,20 +5,20 @@ use std::time::{Duration, UNIX_EPOCH};
 
 /// `2026-05-01T12:00:00.000Z` (STIX's millisecond form). Times before the epoch
 /// are written as the epoch: records never carry them.
-pub(crate) fn format_ms(ms: i64) -> String {
+pub fn format_ms(ms: i64) -> String {
     let ms = u64::try_from(ms).unwrap_or(0);
     humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
 }
 
 /// The date only, `2026-05-01`, for MISP's event date.
-pub(crate) fn format_date(ms: i64) -> String {
+pub fn format_date(ms: i64) -> String {
     format_ms(ms)[..10].to_string()
 }
 
 /// Reads `2026-05-01` (midnight UTC) or an RFC 3339 date-time in UTC
 /// (`2026-05-01T12:00:00Z`, fractions allowed). Offsets other than `Z` are refused
 /// rather than guessed.
-pub(crate) fn parse_ms(text: &str) -> Result<i64, String> {
+pub fn parse_ms(text: &str) -> Result<i64, String> {
     let text = text.trim();
     let full = match text.len() == 10 {
         true => format!("{text}T00:00:00Z"),

@@ -157,7 +157,7 @@ impl Envelope {
     }
 
     /// Re-reads an envelope from our own store, where it was verified on the way in.
-    pub(crate) fn decode_trusted(self) -> Result<VerifiedRecord, RecordError> {
+    pub fn decode_trusted(self) -> Result<VerifiedRecord, RecordError> {
         self.decode_checked(Checks::Stored)
     }
 }

@@ -16,7 +16,7 @@ pub mod csv;
 mod json_stream;
 pub mod misp;
 pub mod stix;
-pub(crate) mod time;
+pub mod time;
 
 #[cfg(test)]
 mod proptests;
@@ -276,7 +276,7 @@ pub fn sniff(first_bytes: &[u8]) -> Option<Format> {
 
 /// Deterministic UUIDv5 ids for exported objects: the same record always gets
 /// the same id, so a re-export is stable and tools recognise updates.
-pub(crate) fn stable_uuid(kind: &str, bytes: &[u8]) -> uuid::Uuid {
+pub fn stable_uuid(kind: &str, bytes: &[u8]) -> uuid::Uuid {
     /// Liaison's own namespace; fixed forever, or every exported id changes.
     const NAMESPACE: uuid::Uuid = uuid::uuid!("8a1b1b4e-62c9-5c8e-9a5e-3d8f4f2c7a11");
     let mut name = Vec::with_capacity(kind.len() + 1 + bytes.len());
@@ -287,7 +287,7 @@ pub(crate) fn stable_uuid(kind: &str, bytes: &[u8]) -> uuid::Uuid {
 }
 
 /// The uuid of a record's exported indicator/attribute.
-pub(crate) fn record_uuid(id: &RecordId) -> uuid::Uuid {
+pub fn record_uuid(id: &RecordId) -> uuid::Uuid {
     stable_uuid("record", id.as_bytes())
 }
 

@@ -1,53 +1,18 @@
-//! Key epochs: which epoch a moment falls in, and the epoch's VOPRF key.
-//!
-//! Each epoch has its own random seed, kept in `DIR/keys/lookup.key` (mode 0600,
-//! like the signing key) together with its epoch number; the key pair is the
-//! RFC 9497 DeriveKeyPair of that seed. When an epoch ends the file is replaced
-//! by a fresh seed, so an old epoch's key is gone for good: a later theft of the
-//! node directory cannot evaluate F on values under an old filter. This module
-//! must never derive one epoch's key from another's or keep an old seed.
+//! The lookup key file: each epoch's random seed, kept in `DIR/keys/lookup.key`
+//! (mode 0600, like the signing key) with its epoch number. When an epoch ends the
+//! file is replaced by a fresh seed, so an old epoch's key is gone for good: a
+//! later theft of the node directory cannot evaluate F on values under an old
+//! filter. The key pair itself is derived in `liaison_core::lookup::epoch`. This
+//! module must never keep an old seed.
 
 use std::fs;
 use std::io::Write;
 use std::path::Path;
 
+use liaison_core::lookup::epoch::{derive_key, Epoch, EpochKey};
+use liaison_core::lookup::LookupError;
 use rand_core::{OsRng, RngCore};
-use voprf::{Group, Ristretto255, VoprfServer};
 use zeroize::Zeroizing;
-
-use super::LookupError;
-
-const MS_PER_HOUR: i64 = 3_600_000;
-const INFO: &[u8] = b"liaison/v1/lookup-key";
-
-/// One key epoch: its number and the span of time it covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Epoch {
-    pub number: u64,
-    pub not_before_ms: i64,
-    pub not_after_ms: i64,
-}
-
-impl Epoch {
-    /// The epoch `now_ms` falls in, for epochs of `hours` hours from the Unix epoch.
-    pub fn at(now_ms: i64, hours: u32) -> Epoch {
-        let length = i64::from(hours.max(1)) * MS_PER_HOUR;
-        let number = now_ms.max(0) / length;
-        Epoch {
-            number: number as u64,
-            not_before_ms: number * length,
-            not_after_ms: (number + 1) * length,
-        }
-    }
-}
-
-/// The epoch's key pair.
-pub struct EpochKey {
-    pub epoch: Epoch,
-    pub server: VoprfServer<Ristretto255>,
-    /// The public key, serialised (32 bytes).
-    pub public_key: [u8; 32],
-}
 
 /// Loads the key for `epoch`, replacing the stored seed when it belongs to an
 /// earlier epoch (the old seed is overwritten, then the file renamed over).
@@ -61,16 +26,7 @@ pub fn load_or_rotate(path: &Path, epoch: Epoch) -> Result<EpochKey, LookupError
             seed
         }
     };
-    let mut info = INFO.to_vec();
-    info.extend_from_slice(&epoch.number.to_be_bytes());
-    let server = VoprfServer::<Ristretto255>::new_from_seed(seed.as_ref(), &info)
-        .map_err(|e| key_error(path, &format!("cannot derive the key pair: {e:?}")))?;
-    let public_key = <Ristretto255 as Group>::serialize_elem(server.get_public_key()).into();
-    Ok(EpochKey {
-        epoch,
-        server,
-        public_key,
-    })
+    derive_key(epoch, &seed)
 }
 
 fn key_error(path: &Path, reason: &str) -> LookupError {
@@ -149,15 +105,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn epochs_cover_time_without_gaps() {
-        let e = Epoch::at(25 * MS_PER_HOUR, 24);
-        assert_eq!(e.number, 1);
-        assert_eq!(e.not_before_ms, 24 * MS_PER_HOUR);
-        assert_eq!(e.not_after_ms, 48 * MS_PER_HOUR);
-        assert_eq!(Epoch::at(e.not_after_ms, 24).number, 2);
-    }
-
-    #[test]
     fn key_is_stable_within_an_epoch_and_replaced_after() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys/lookup.key");
@@ -165,7 +112,7 @@ mod tests {
         let a = load_or_rotate(&path, e1).unwrap();
         let b = load_or_rotate(&path, e1).unwrap();
         assert_eq!(a.public_key, b.public_key);
-        let e2 = Epoch::at(MS_PER_HOUR, 1);
+        let e2 = Epoch::at(3_600_000, 1);
         let c = load_or_rotate(&path, e2).unwrap();
         assert_ne!(a.public_key, c.public_key);
         let text = fs::read_to_string(&path).unwrap();

@@ -1,0 +1,31 @@
+//! Liaison's pure core: what an indicator is, what a signed record is, who may
+//! receive it, and how it is written in other tools' formats.
+//!
+//! Everything here is a function of its inputs. This crate must never do I/O,
+//! read the clock on its own account, or depend on an async runtime, the store,
+//! or a network stack (tokio, sled, tonic, axum, hyper): the node, the store and
+//! the servers build on it, never the other way round.
+//!
+//! # Layout
+//!
+//! - [`untrusted`]: rules for outside text (no control characters) and how it is quoted and shown.
+//! - [`indicator`]: kinds of indicator and the normalisation of raw input.
+//! - [`record`]: signed records: ids, markings, envelopes, wire conversion, size bounds.
+//! - [`policy`]: who may receive which record (TLP, handling, relay), and
+//!   [`policy::disclose`], the one decision every disclosure path asks.
+//! - [`formats`]: CSV, MISP and STIX 2.1 files ↔ import items and exported records (streaming).
+//! - `cli_names` (feature `clap`): the command line's names for these enumerations.
+//! - [`lookup`]: the cryptography of private lookups (VOPRF, signed binary fuse filters, epochs).
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "clap")]
+pub mod cli_names;
+pub mod formats;
+pub mod indicator;
+pub mod lookup;
+pub mod policy;
+pub mod record;
+pub mod untrusted;
+
+/// Generated protobuf types: the wire contract from `proto/`.
+pub use liaison_proto as proto;
