@@ -6,6 +6,7 @@ use std::path::Path;
 
 use tonic::transport::Channel;
 
+use crate::config::NodeDirSetup;
 use crate::error::{Error, Result};
 use crate::identity::NodeDir;
 use crate::identity::{read_pem_cert, read_pem_key};
@@ -55,7 +56,7 @@ impl NodeClient {
             &read_pem_key(key)?,
             &read_pem_cert(node_cert)?,
         )?;
-        let channel = crate::tls::connect_channel(address, config, false).await?;
+        let channel = crate::channel::connect_channel(address, config, false).await?;
         Ok(NodeClient { channel })
     }
 

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::identity::{write_public, IdentityError, NodeDir, NodeIdentity};
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -146,6 +148,45 @@ impl Config {
             (true, Some(bound)) => vec![bound.to_string()],
             (true, None) => vec![self.listen.clone()],
         }
+    }
+}
+
+/// A node directory's setup with this config: the identity crate owns the keys
+/// and certificates, this layer the config file and the database.
+pub trait NodeDirSetup {
+    /// Creates a new node: keys, certificates, admin client certificate, an empty
+    /// database, then `config.toml` last (its presence marks a complete node).
+    /// Refuses if the directory already holds a node.
+    fn init(&self, config: &Config) -> Result<NodeIdentity, IdentityError>;
+    /// Reads and checks `config.toml`.
+    fn load_config(&self) -> Result<Config, IdentityError>;
+    /// The keys and certificates of the node `config` names.
+    fn load_identity(&self, config: &Config) -> Result<NodeIdentity, IdentityError>;
+}
+
+impl NodeDirSetup for NodeDir {
+    fn init(&self, config: &Config) -> Result<NodeIdentity, IdentityError> {
+        self.init_identity(&config.name)?;
+        crate::store::Store::open(&self.database(), 1024 * 1024)
+            .and_then(|store| store.flush_blocking())
+            .map_err(|e| IdentityError::File {
+                path: self.database().display().to_string(),
+                reason: e.to_string(),
+            })?;
+        write_public(&self.config(), config.to_toml().as_bytes())?;
+        self.load_identity(config)
+    }
+
+    fn load_config(&self) -> Result<Config, IdentityError> {
+        let text = self.read_config_text()?;
+        Config::from_toml(&text).map_err(|reason| IdentityError::Config {
+            path: self.config().display().to_string(),
+            reason,
+        })
+    }
+
+    fn load_identity(&self, config: &Config) -> Result<NodeIdentity, IdentityError> {
+        self.load_identity_named(&config.name)
     }
 }
 

@@ -81,4 +81,13 @@ fn lookup_status(error: &crate::lookup::LookupError) -> tonic::Status {
     }
 }
 
+impl From<crate::tls::TlsError> for Error {
+    fn from(error: crate::tls::TlsError) -> Error {
+        match error {
+            crate::tls::TlsError::Setup(reason) => Error::Tls(reason),
+            crate::tls::TlsError::Denied(reason) => Error::PermissionDenied(reason),
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 
 use crate::client::NodeClient;
 use crate::config::Config;
+use crate::config::NodeDirSetup;
 use crate::identity::{Bundle, NodeDir};
 use crate::node::{Shutdown, ShutdownTrigger};
 use crate::proto;

@@ -29,6 +29,7 @@
 //!   signed receipts and signed log heads.
 //! - [`server`]: the listener, TLS accept loop (bounded handshakes and connections), shutdown.
 //! - [`limits`]: rate limits per partner and per client certificate, one Pull stream per partner.
+//! - [`channel`]: dialling a partner or the node over pinned mTLS (tonic channels).
 //! - [`client`]: connecting to a node as its admin/analyst (used by the CLI).
 //! - [`cli`], [`demo`], [`bench`]: the `liaison` command; [`lab`]: throwaway loopback nodes for demo and bench.
 //! - [`config`], [`error`]: settings file and the error type.
@@ -62,6 +63,7 @@ pub mod backup;
 pub mod bench;
 pub mod bulk;
 pub mod bulletin;
+pub mod channel;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -71,7 +73,6 @@ pub mod disclosure;
 pub mod error;
 pub mod federated;
 pub mod http;
-pub mod identity;
 pub mod lab;
 pub mod limits;
 pub mod listing;
@@ -86,7 +87,6 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod sync;
-pub mod tls;
 pub mod warninglist;
 
 /// Generated protobuf and gRPC types: the wire contract from `proto/`, built
@@ -94,14 +94,7 @@ pub mod warninglist;
 pub use liaison_proto as proto;
 
 // The pure core, under the paths the rest of this crate has always used.
-pub use liaison_core::{formats, indicator, policy, record, untrusted};
+pub use liaison_core::{formats, indicator, now_ms, policy, record, untrusted};
+pub use liaison_identity::{identity, tls};
 
 pub use error::{Error, Result};
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use crate::audit::AuditLog;
 use crate::config::Config;
+use crate::config::NodeDirSetup;
 use crate::error::{Error, Result};
 use crate::identity::{NodeDir, NodeIdentity};
 use crate::indicator::{self, Kind};
@@ -496,7 +497,7 @@ impl Node {
         let bundle =
             crate::identity::Bundle::from_signed(&hex::decode(&entry.bundle).unwrap_or_default())?;
         let config = crate::tls::client_config_live(&self.live_tls, &bundle.tls_cert_der)?;
-        let channel = crate::tls::connect_channel(address, config, true).await?;
+        let channel = crate::channel::connect_channel(address, config, true).await?;
         if let Ok(mut partners) = self.partners.lock() {
             if let Some(live) = partners.get_mut(id) {
                 live.channel = Some(channel.clone());

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{eventually, holds, three_agencies, TestNode, WAIT};
+use liaison::config::NodeDirSetup;
 use serde_json::Value;
 
 fn entries(node: &TestNode, args: &[&str]) -> Vec<Value> {

@@ -13,6 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{TestNode, BIN};
+use liaison::config::NodeDirSetup;
 use sha2::{Digest, Sha256};
 
 const PASSPHRASE: &str = "a test passphrase, not a real one";

@@ -16,6 +16,7 @@ use common::reliability::{
     ProcStats, Rng,
 };
 use common::TestNode;
+use liaison::config::NodeDirSetup;
 use liaison::proto::Tlp;
 
 const SOURCE: &str = "Agency Source (example)";
@@ -198,7 +199,7 @@ fn churn(puller: &TestNode, source: &TestNode, proxy: &FaultProxy, count: u64, c
             workers.push(tokio::spawn(async move {
                 while next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < count {
                     let Ok(channel) =
-                        liaison::tls::connect_channel(&address, tls.clone(), false).await
+                        liaison::channel::connect_channel(&address, tls.clone(), false).await
                     else {
                         continue;
                     };

@@ -17,6 +17,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use common::{eventually, holds, TestNode, WAIT};
+use liaison::config::NodeDirSetup;
 
 /// Serves its batches once, in order, then holds the stream open.
 struct Flood {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{TestNode, WAIT};
 use liaison::config::Config;
+use liaison::config::NodeDirSetup;
 use liaison::proto;
 use liaison::proto::federation_client::FederationClient;
 
@@ -48,7 +49,7 @@ async fn a_second_pull_from_the_same_partner_ends_the_first() {
             &a_identity.tls_cert_der,
         )
         .expect("client tls");
-        let channel = liaison::tls::connect_channel(&a.address(), tls, false)
+        let channel = liaison::channel::connect_channel(&a.address(), tls, false)
             .await
             .expect("connect as partner P");
         FederationClient::new(channel)

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use common::{three_agencies, TestNode};
 use liaison::config::Config;
+use liaison::config::NodeDirSetup;
 use liaison::proto;
 use liaison::proto::federation_client::FederationClient;
 
@@ -154,7 +155,7 @@ async fn a_tampered_or_stale_filter_from_a_real_node_is_refused() {
         &b_identity.tls_cert_der,
     )
     .expect("client tls");
-    let channel = liaison::tls::connect_channel(&b.address(), tls, false)
+    let channel = liaison::channel::connect_channel(&b.address(), tls, false)
         .await
         .expect("connect to B as A");
     let mut client = FederationClient::new(channel).max_decoding_message_size(64 << 20);
@@ -235,7 +236,7 @@ async fn federation_as(
         &server_identity.tls_cert_der,
     )
     .expect("client tls");
-    let channel = liaison::tls::connect_channel(&server.address(), tls, false)
+    let channel = liaison::channel::connect_channel(&server.address(), tls, false)
         .await
         .expect("connect");
     FederationClient::new(channel).max_decoding_message_size(64 << 20)

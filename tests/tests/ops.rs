@@ -280,8 +280,8 @@ async fn ping_with(
         &liaison::identity::read_pem_key(key).map_err(|e| e.to_string())?,
         &liaison::identity::read_pem_cert(server_cert).map_err(|e| e.to_string())?,
     )
-    .map_err(read)?;
-    let channel = liaison::tls::connect_channel(address, config, false)
+    .map_err(|e| e.to_string())?;
+    let channel = liaison::channel::connect_channel(address, config, false)
         .await
         .map_err(read)?;
     FederationClient::new(channel)

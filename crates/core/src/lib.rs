@@ -1,10 +1,11 @@
 //! Liaison's pure core: what an indicator is, what a signed record is, who may
 //! receive it, and how it is written in other tools' formats.
 //!
-//! Everything here is a function of its inputs. This crate must never do I/O,
-//! read the clock on its own account, or depend on an async runtime, the store,
-//! or a network stack (tokio, sled, tonic, axum, hyper): the node, the store and
-//! the servers build on it, never the other way round.
+//! Everything here is a function of its inputs (times are passed in; [`now_ms`]
+//! is the one clock reading, offered to the layers above). This crate must never
+//! do I/O or depend on an async runtime, the store, or a network stack (tokio,
+//! sled, tonic, axum, hyper): the node, the store and the servers build on it,
+//! never the other way round.
 //!
 //! # Layout
 //!
@@ -29,3 +30,11 @@ pub mod untrusted;
 
 /// Generated protobuf types: the wire contract from `proto/`.
 pub use liaison_proto as proto;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -15,6 +15,7 @@ use super::{
     file_error, BackupError, Writer, AUDIT, AUDIT_SEAL, HEADS, KEYS, MANIFEST, PUBLIC_FILES,
     SNAPSHOT,
 };
+use crate::config::NodeDirSetup;
 use crate::identity::NodeDir;
 use crate::store::SnapshotSummary;
 

@@ -1,6 +1,7 @@
 use std::io::{Seek, Write};
 
 use super::*;
+use crate::config::NodeDirSetup;
 use crate::identity::NodeDir;
 use crate::store::Store;
 

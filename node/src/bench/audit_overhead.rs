@@ -12,6 +12,7 @@ use anyhow::Result;
 
 use super::measure::{publish_rate, wait_received};
 use super::{phone, preload::preload, rate};
+use crate::config::NodeDirSetup;
 use crate::lab::LabNode;
 use crate::proto;
 

@@ -5,6 +5,7 @@
 
 use anyhow::Result;
 
+use crate::config::NodeDirSetup;
 use crate::identity::NodeDir;
 use crate::indicator::Kind;
 use crate::lab::LabNode;

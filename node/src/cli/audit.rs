@@ -9,6 +9,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 
 use crate::audit::query::{self, Filter};
+use crate::config::NodeDirSetup;
 use crate::identity::NodeDir;
 
 /// Which entries: the filters `audit list` and `audit export` share.

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::commands::status_error;
 use crate::client::NodeClient;
+use crate::config::NodeDirSetup;
 use crate::identity::NodeDir;
 use crate::proto;
 use crate::store::{SnapshotSummary, Store};

@@ -11,6 +11,7 @@ use super::output;
 use super::{Cli, ClientCommand, Command, IdentityCommand, PublishArgs, RunArgs, SearchArgs};
 use crate::client::NodeClient;
 use crate::config::Config;
+use crate::config::NodeDirSetup;
 use crate::identity::{issue_client_cert, Bundle, NodeDir};
 use crate::node::Shutdown;
 use crate::proto;

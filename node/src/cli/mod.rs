@@ -18,7 +18,6 @@ mod partner;
 mod records;
 mod reference;
 mod rotate;
-mod values;
 mod warninglist;
 
 use std::path::PathBuf;

@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
 use super::backup::running_node;
+use crate::config::NodeDirSetup;
 use crate::identity::{cert_pin, cert_summary, read_pem_cert, NodeDir, Role};
 
 /// `liaison identity …` commands that change certificates.

@@ -38,7 +38,7 @@ pub const MAX_SYNC_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 fn caller<T>(node: &Node, request: &Request<T>) -> Result<Principal, Status> {
     let certs = request.peer_certs();
     let chain = certs.as_deref().map(|v| v.as_slice());
-    let principal = principal_of(chain, &node.pins, node.local_ca.as_ref())?;
+    let principal = principal_of(chain, &node.pins, node.local_ca.as_ref()).map_err(Error::from)?;
     match &principal {
         Principal::Partner(id) => node.limits.admit_partner(*id).map_err(Error::from)?,
         Principal::Local { role, .. } => {

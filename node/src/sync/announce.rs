@@ -29,7 +29,7 @@ pub(super) async fn announce_rotation(
     let config =
         crate::tls::client_config(&rotation.old_cert_der, &rotation.old_key_der, partner_cert)
             .map_err(|e| e.to_string())?;
-    let channel = crate::tls::connect_channel(address, config, false)
+    let channel = crate::channel::connect_channel(address, config, false)
         .await
         .map_err(|e| format!("announcing the TLS rotation: {e}"))?;
     let bundle = crate::identity::Bundle::create(

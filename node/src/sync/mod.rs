@@ -163,7 +163,7 @@ async fn pull_stream(
     announce::announce_rotation(node, partner, &address, &cert).await?;
     let config =
         crate::tls::client_config_live(&node.live_tls, &cert).map_err(|e| e.to_string())?;
-    let channel = crate::tls::connect_channel(&address, config, false)
+    let channel = crate::channel::connect_channel(&address, config, false)
         .await
         .map_err(|e| e.to_string())?;
     let mut client = FederationClient::new(channel)

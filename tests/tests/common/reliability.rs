@@ -16,6 +16,7 @@ use liaison::record::RecordId;
 use liaison::store::Store;
 
 use super::TestNode;
+use liaison::config::NodeDirSetup;
 
 /// A small, seeded generator (SplitMix64): reproducible from the printed seed,
 /// no dependency. `LIAISON_TEST_SEED=N` replays a failing run.

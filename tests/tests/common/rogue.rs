@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use ed25519_dalek::{Signer, SigningKey};
+use liaison::config::NodeDirSetup;
 use liaison::identity::{Bundle, NodeDir};
 use liaison::indicator::Kind;
 use liaison::proto;

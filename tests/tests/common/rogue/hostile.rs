@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
+use liaison::config::NodeDirSetup;
 use liaison::identity::{Bundle, NodeDir, NodeIdentity};
 use liaison::indicator::Kind;
 use liaison::proto;
@@ -262,7 +263,7 @@ impl HostilePeer {
             &self.victim_cert_der,
         )
         .expect("client tls");
-        liaison::tls::connect_channel(victim_address, tls, false)
+        liaison::channel::connect_channel(victim_address, tls, false)
             .await
             .unwrap_or_else(|e| panic!("the hostile peer cannot connect to {victim_address}: {e}"))
     }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ed25519_dalek::{Signer, SigningKey};
+use liaison::config::NodeDirSetup;
 use liaison::identity::{Bundle, NodeDir, NodeIdentity, RotationFile};
 use liaison::proto;
 use liaison::proto::federation_server::{Federation, FederationServer};
@@ -203,7 +204,7 @@ impl StepPeer {
             &self.identity.tls_key_der,
             &self.victim_cert_der,
         )?;
-        liaison::tls::connect_channel(victim_address, tls, false).await
+        liaison::channel::connect_channel(victim_address, tls, false).await
     }
 
     /// A TLS rotation statement, signed with this partner's identity key, that

@@ -1,5 +1,7 @@
-//! The node directory: where each key, certificate and the database live, how they
-//! are created (private keys mode 0600) and loaded.
+//! The node directory: where each key, certificate and the database live, how the
+//! keys and certificates are created (private keys mode 0600) and loaded. The
+//! config file's schema and the database belong to the layers above; this module
+//! only names their paths.
 //!
 //! ```text
 //! DIR/config.toml          name, listen address, advertised endpoints, limits
@@ -16,11 +18,12 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
 use rand_core::OsRng;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 use zeroize::Zeroizing;
 
 use super::certs::{self, Role};
 use super::{IdentityError, NodeIdentity};
-use crate::config::Config;
 
 /// Paths inside a node directory.
 #[derive(Debug, Clone)]
@@ -76,9 +79,11 @@ impl NodeDir {
         self.root.join("keys/lookup.key")
     }
 
-    /// Creates a new node: keys, certificates, admin client certificate, config.
-    /// Refuses if the directory already holds a node.
-    pub fn init(&self, config: &Config) -> Result<NodeIdentity, IdentityError> {
+    /// Creates a new node's identity: the signing key, the TLS certificate, the
+    /// local CA and the admin client certificate, private keys mode 0600. Refuses
+    /// if the directory already holds a node. The database and the config file
+    /// are the caller's to add, the config last: its presence marks a complete node.
+    pub fn init_identity(&self, agency_name: &str) -> Result<(), IdentityError> {
         if self.config().exists() || self.signing_key().exists() {
             return Err(IdentityError::AlreadyExists(
                 self.root.display().to_string(),
@@ -86,12 +91,12 @@ impl NodeDir {
         }
         restrict_directory(&self.root)?;
         let signing_key = SigningKey::generate(&mut OsRng);
-        let tls = certs::node_tls_cert(&config.name)?;
-        let ca = certs::local_ca(&config.name)?;
+        let tls = certs::node_tls_cert(agency_name)?;
+        let ca = certs::local_ca(agency_name)?;
         let admin = certs::issue_client_cert(
             &ca.cert_pem,
             &ca.key_pem,
-            &format!("{} admin", config.name),
+            &format!("{agency_name} admin"),
             Role::Admin,
         )?;
 
@@ -102,18 +107,13 @@ impl NodeDir {
         write_private(&self.ca_key(), ca.key_pem.as_bytes())?;
         write_public(&self.ca_cert(), ca.cert_pem.as_bytes())?;
         write_private(&self.admin_key(), admin.key_pem.as_bytes())?;
-        write_public(&self.admin_cert(), admin.cert_pem.as_bytes())?;
-        crate::store::Store::open(&self.database(), 1024 * 1024)
-            .and_then(|store| store.flush_blocking())
-            .map_err(|e| file_error(&self.database(), &e.to_string()))?;
-        // The config goes last: its presence marks a complete node.
-        write_public(&self.config(), config.to_toml().as_bytes())?;
-        self.load_identity(config)
+        write_public(&self.admin_cert(), admin.cert_pem.as_bytes())
     }
 
-    pub fn load_config(&self) -> Result<Config, IdentityError> {
+    /// The text of `config.toml`, with a hint when the directory is not a node's.
+    pub fn read_config_text(&self) -> Result<String, IdentityError> {
         let path = self.config();
-        let text = fs::read_to_string(&path).map_err(|e| {
+        fs::read_to_string(&path).map_err(|e| {
             file_error(
                 &path,
                 &format!(
@@ -121,14 +121,11 @@ impl NodeDir {
                     self.root.display()
                 ),
             )
-        })?;
-        Config::from_toml(&text).map_err(|reason| IdentityError::Config {
-            path: path.display().to_string(),
-            reason,
         })
     }
 
-    pub fn load_identity(&self, config: &Config) -> Result<NodeIdentity, IdentityError> {
+    /// The keys and certificates of the node named `agency_name`.
+    pub fn load_identity_named(&self, agency_name: &str) -> Result<NodeIdentity, IdentityError> {
         let seed_path = self.signing_key();
         let seed_hex = Zeroizing::new(read_private(&seed_path)?);
         let seed = Zeroizing::new(
@@ -140,7 +137,7 @@ impl NodeDir {
             .try_into()
             .map_err(|_| file_error(&seed_path, "an Ed25519 seed is 32 bytes"))?;
         Ok(NodeIdentity {
-            name: config.name.clone(),
+            name: agency_name.to_string(),
             signing_key: SigningKey::from_bytes(&seed),
             tls_cert_der: read_pem_cert(&self.tls_cert())?,
             tls_key_der: read_pem_key(&self.tls_key())?,
@@ -220,20 +217,14 @@ fn read_private(path: &Path) -> Result<String, IdentityError> {
 
 pub fn read_pem_cert(path: &Path) -> Result<Vec<u8>, IdentityError> {
     let text = fs::read(path).map_err(|e| file_error(path, &e.to_string()))?;
-    let mut reader = text.as_slice();
-    let first = rustls_pemfile::certs(&mut reader).next();
-    match first {
-        Some(Ok(cert)) => Ok(cert.to_vec()),
-        _ => Err(file_error(path, "no PEM certificate found")),
-    }
+    CertificateDer::from_pem_slice(&text)
+        .map(|cert| cert.to_vec())
+        .map_err(|_| file_error(path, "no PEM certificate found"))
 }
 
 pub fn read_pem_key(path: &Path) -> Result<Vec<u8>, IdentityError> {
     let text = Zeroizing::new(read_private(path)?);
-    let mut reader = text.as_bytes();
-    let first = rustls_pemfile::pkcs8_private_keys(&mut reader).next();
-    match first {
-        Some(Ok(key)) => Ok(key.secret_pkcs8_der().to_vec()),
-        _ => Err(file_error(path, "no PKCS#8 private key found")),
-    }
+    PrivatePkcs8KeyDer::from_pem_slice(text.as_bytes())
+        .map(|key| key.secret_pkcs8_der().to_vec())
+        .map_err(|_| file_error(path, "no PKCS#8 private key found"))
 }

@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::{cert_pin, certs, files, Bundle, BundleError, IdentityError, NodeDir, NodeIdentity};
-use crate::proto;
-use crate::record::NodeId;
+use liaison_core::proto;
+use liaison_core::record::NodeId;
 
 const SIGNING_PREFIX: &[u8] = b"liaison/v1/tls-rotation\0";
 const MAX_STATEMENT_BYTES: usize = 32 * 1024;
@@ -74,7 +74,7 @@ pub struct Rotation {
 impl Rotation {
     /// Whether partners still accept the old certificate.
     pub fn in_grace(&self) -> bool {
-        crate::now_ms() < self.file.old_valid_until_ms
+        liaison_core::now_ms() < self.file.old_valid_until_ms
     }
 
     pub fn announced_to(&self, partner: &NodeId) -> bool {
@@ -150,7 +150,7 @@ pub fn promote_staged_tls(
         true => dir.tls_cert(),
         false => tls_path(dir, "previous.crt"),
     };
-    let now = crate::now_ms();
+    let now = liaison_core::now_ms();
     let grace_ms = i64::try_from(grace_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
     let rotation = RotationFile {
         old_pin: cert_pin(&files::read_pem_cert(&current)?),
@@ -214,7 +214,7 @@ pub fn sign_rotation(
         old_cert_sha256: hex::decode(&rotation.old_pin).unwrap_or_default(),
         new_bundle: new_bundle.signed.clone(),
         old_valid_until_unix_ms: rotation.old_valid_until_ms,
-        issued_unix_ms: crate::now_ms(),
+        issued_unix_ms: liaison_core::now_ms(),
     }
     .encode_to_vec();
     let signature = identity
@@ -283,12 +283,8 @@ mod tests {
     fn a_staged_rotation_is_promoted_once_and_signed_statements_verify() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = NodeDir::new(tmp.path().join("node"));
-        let identity = dir
-            .init(&crate::config::Config::new(
-                "Agency R (example)",
-                "127.0.0.1:0",
-            ))
-            .unwrap();
+        dir.init_identity("Agency R (example)").unwrap();
+        let identity = dir.load_identity_named("Agency R (example)").unwrap();
         let old_pin = cert_pin(&identity.tls_cert_der);
         let new_pin = stage_tls_rotation(&dir, "Agency R (example)").unwrap();
         assert!(
@@ -301,8 +297,7 @@ mod tests {
             (old_pin.as_str(), new_pin.as_str())
         );
         assert!(promote_staged_tls(&dir, 60).unwrap().is_none());
-        let config = dir.load_config().unwrap();
-        let rotated = dir.load_identity(&config).unwrap();
+        let rotated = dir.load_identity_named("Agency R (example)").unwrap();
         assert_eq!(cert_pin(&rotated.tls_cert_der), new_pin);
         let loaded = load_rotation(&dir).unwrap().unwrap();
         assert_eq!(cert_pin(&loaded.old_cert_der), old_pin);

@@ -239,8 +239,9 @@ mod renewal_tests {
         assert_eq!(summary.role, Some(Role::Analyst));
         let short =
             issue_client_cert_for_days(&ca.cert_pem, &ca.key_pem, "Eve", Role::Admin, 3).unwrap();
-        let days_left =
-            (cert_summary(&short.cert_der).unwrap().not_after_ms - crate::now_ms()) / 86_400_000;
+        let days_left = (cert_summary(&short.cert_der).unwrap().not_after_ms
+            - liaison_core::now_ms())
+            / 86_400_000;
         assert!((2..=3).contains(&days_left), "{days_left}");
     }
 }

@@ -6,8 +6,8 @@ use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use prost::Message;
 
 use super::{cert_pin, fingerprint, NodeIdentity};
-use crate::proto;
-use crate::record::NodeId;
+use liaison_core::proto;
+use liaison_core::record::NodeId;
 
 const SIGNING_PREFIX: &[u8] = b"liaison/v1/bundle\0";
 const PEM_TAG: &str = "LIAISON BUNDLE";
@@ -148,7 +148,7 @@ const MAX_ENDPOINTS: usize = 16;
 /// A partner's name and endpoints are shown to admins and analysts: printable,
 /// one line, bounded.
 fn check_bundle_text(inner: &proto::Bundle) -> Result<(), BundleError> {
-    use crate::untrusted::{check_text, Lines};
+    use liaison_core::untrusted::{check_text, Lines};
     let malformed =
         |field: &str, reason: String| BundleError::Malformed(format!("{field}: {reason}"));
     if inner.name.chars().count() > MAX_NAME_CHARS {

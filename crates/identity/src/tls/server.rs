@@ -10,8 +10,8 @@ use rustls::{
     DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
 };
 
+use super::TlsError;
 use super::{provider, supported_schemes, tls12_refused, tls13_only, verify_tls13, PinSet};
-use crate::error::Error;
 
 /// Accepts an enrolled partner's pinned certificate, or one issued by the local CA.
 #[derive(Debug)]
@@ -81,14 +81,14 @@ impl ClientCertVerifier for PartnerOrLocalCa {
 }
 
 /// Verifies a client certificate against the agency's local CA only.
-pub fn local_ca_verifier(ca_cert_der: &[u8]) -> Result<Arc<dyn ClientCertVerifier>, Error> {
+pub fn local_ca_verifier(ca_cert_der: &[u8]) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
     let mut roots = RootCertStore::empty();
     roots
         .add(CertificateDer::from(ca_cert_der.to_vec()))
-        .map_err(|e| Error::Tls(e.to_string()))?;
+        .map_err(|e| TlsError::Setup(e.to_string()))?;
     WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
-        .map_err(|e| Error::Tls(e.to_string()))
+        .map_err(|e| TlsError::Setup(e.to_string()))
 }
 
 /// The node's rustls server configuration: TLS 1.3, client certificate required,
@@ -98,8 +98,8 @@ pub fn server_config(
     key_der: &[u8],
     ca_cert_der: &[u8],
     pins: PinSet,
-) -> Result<ServerConfig, Error> {
-    let tls = |e: rustls::Error| Error::Tls(e.to_string());
+) -> Result<ServerConfig, TlsError> {
+    let tls = |e: rustls::Error| TlsError::Setup(e.to_string());
     let local_ca = local_ca_verifier(ca_cert_der)?;
     let verifier = Arc::new(PartnerOrLocalCa { pins, local_ca });
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der.to_vec()));
@@ -120,8 +120,8 @@ pub fn server_config_live(
     live: &Arc<super::LiveTls>,
     ca_cert_der: &[u8],
     pins: PinSet,
-) -> Result<ServerConfig, Error> {
-    let tls = |e: rustls::Error| Error::Tls(e.to_string());
+) -> Result<ServerConfig, TlsError> {
+    let tls = |e: rustls::Error| TlsError::Setup(e.to_string());
     let local_ca = local_ca_verifier(ca_cert_der)?;
     let verifier = Arc::new(PartnerOrLocalCa { pins, local_ca });
     let mut config = ServerConfig::builder_with_provider(provider())

@@ -12,7 +12,7 @@ mod pins;
 mod principal;
 mod server;
 
-pub use client::{client_config, client_config_live, connect_channel};
+pub use client::{client_config, client_config_live};
 pub use live::LiveTls;
 pub use pins::PinSet;
 pub use principal::{principal_of, Principal};
@@ -21,6 +21,17 @@ pub use server::{local_ca_verifier, server_config, server_config_live};
 use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
+
+/// Why a TLS configuration could not be built, or a caller's certificate is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A key, certificate or rustls setting does not work (the operator's to fix).
+    #[error("TLS setup failed: {0}")]
+    Setup(String),
+    /// The caller's certificate grants nothing here (the message says why).
+    #[error("{0}")]
+    Denied(String),
+}
 
 /// The one crypto provider (ring); passed explicitly so no process default is needed.
 pub fn provider() -> Arc<CryptoProvider> {

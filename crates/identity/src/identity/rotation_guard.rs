@@ -14,7 +14,7 @@
 //! through silently when it would lock a partner out.
 
 use super::{IdentityError, Rotation};
-use crate::record::NodeId;
+use liaison_core::record::NodeId;
 
 /// An enrolled partner, as the decision needs it.
 pub struct Enrolled<'a> {
@@ -62,7 +62,7 @@ pub fn check_rotation<'a>(
     partners: impl IntoIterator<Item = Enrolled<'a>>,
     force: bool,
 ) -> Result<Vec<String>, IdentityError> {
-    let now = crate::now_ms();
+    let now = liaison_core::now_ms();
     let locked_out = would_lock_out(rotation, partners, now);
     if locked_out.is_empty() || force {
         return Ok(locked_out);
@@ -89,11 +89,7 @@ mod tests {
     fn rotated(grace_seconds: u64) -> (tempfile::TempDir, NodeDir) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = NodeDir::new(tmp.path().join("node"));
-        dir.init(&crate::config::Config::new(
-            "Agency R (example)",
-            "127.0.0.1:0",
-        ))
-        .unwrap();
+        dir.init_identity("Agency R (example)").unwrap();
         stage_tls_rotation(&dir, "Agency R (example)").unwrap();
         promote_staged_tls(&dir, grace_seconds).unwrap().unwrap();
         (tmp, dir)
@@ -125,7 +121,7 @@ mod tests {
                 },
             ]
         };
-        let now = crate::now_ms();
+        let now = liaison_core::now_ms();
         assert_eq!(
             would_lock_out(Some(&rotation), partners(), now),
             ["Agency B (example)", "Agency C (example)"]

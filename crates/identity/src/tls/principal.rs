@@ -4,9 +4,9 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::ClientCertVerifier;
 
 use super::PinSet;
-use crate::error::Error;
+use super::TlsError;
 use crate::identity::Role;
-use crate::record::NodeId;
+use liaison_core::record::NodeId;
 
 /// The caller of an RPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,16 +34,16 @@ pub fn principal_of(
     certs: Option<&[CertificateDer<'static>]>,
     pins: &PinSet,
     local_ca: &dyn ClientCertVerifier,
-) -> Result<Principal, Error> {
+) -> Result<Principal, TlsError> {
     let chain = certs.unwrap_or_default();
-    let leaf = chain.first().ok_or_else(|| {
-        Error::PermissionDenied("no client certificate on this connection".into())
-    })?;
+    let leaf = chain
+        .first()
+        .ok_or_else(|| TlsError::Denied("no client certificate on this connection".into()))?;
     if let Some(node) = pins.partner_for(leaf) {
         return Ok(Principal::Partner(node));
     }
     if pins.is_denied(leaf) {
-        return Err(Error::PermissionDenied(
+        return Err(TlsError::Denied(
             "this client certificate was revoked by the agency's admin".into(),
         ));
     }
@@ -51,12 +51,12 @@ pub fn principal_of(
         .verify_client_cert(leaf, &chain[1..], UnixTime::now())
         .is_err()
     {
-        return Err(Error::PermissionDenied(
+        return Err(TlsError::Denied(
             "this certificate is neither an enrolled partner's nor issued by this agency's CA (was the partner revoked?)".into(),
         ));
     }
     let (_, cert) = x509_parser::parse_x509_certificate(leaf)
-        .map_err(|_| Error::PermissionDenied("client certificate does not parse".into()))?;
+        .map_err(|_| TlsError::Denied("client certificate does not parse".into()))?;
     let subject = cert.subject();
     let unit = subject
         .iter_organizational_unit()
@@ -72,7 +72,7 @@ pub fn principal_of(
             role,
             name: name.to_string(),
         }),
-        None => Err(Error::PermissionDenied(
+        None => Err(TlsError::Denied(
             "this certificate carries no Liaison role (OU liaison-analyst or liaison-admin)".into(),
         )),
     }
@@ -84,9 +84,8 @@ mod tests {
     use crate::identity::{issue_client_cert, read_pem_cert, NodeDir};
 
     fn der(pem: &str) -> CertificateDer<'static> {
-        let mut reader = pem.as_bytes();
-        let first = rustls_pemfile::certs(&mut reader).next();
-        first.expect("a certificate").expect("valid PEM")
+        use rustls::pki_types::pem::PemObject;
+        CertificateDer::from_pem_slice(pem.as_bytes()).expect("a PEM certificate")
     }
 
     /// A certificate made outside the local CA that claims the admin role.
@@ -106,11 +105,7 @@ mod tests {
     fn roles_come_only_from_local_ca_certificates_and_pins_from_enrollment() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = NodeDir::new(tmp.path().join("node"));
-        dir.init(&crate::config::Config::new(
-            "Agency Unit (example)",
-            "127.0.0.1:0",
-        ))
-        .unwrap();
+        dir.init_identity("Agency Unit (example)").unwrap();
         let ca_pem = std::fs::read_to_string(dir.ca_cert()).unwrap();
         let ca_key = std::fs::read_to_string(dir.ca_key()).unwrap();
         let local_ca =

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use sha2::{Digest, Sha256};
 
-use crate::record::NodeId;
+use liaison_core::record::NodeId;
 
 #[derive(Clone, Default)]
 pub struct PinSet {
@@ -58,7 +58,10 @@ impl PinSet {
     fn expired(&self, pin: &[u8; 32]) -> bool {
         self.expiring
             .read()
-            .map(|e| e.get(pin).is_some_and(|until| *until <= crate::now_ms()))
+            .map(|e| {
+                e.get(pin)
+                    .is_some_and(|until| *until <= liaison_core::now_ms())
+            })
             .unwrap_or(true)
     }
 
@@ -97,8 +100,8 @@ mod tests {
         let pins = PinSet::default();
         let node = NodeId([7; 32]);
         pins.insert([1; 32], node);
-        pins.insert_until([2; 32], node, crate::now_ms() + 60_000);
-        pins.insert_until([3; 32], node, crate::now_ms() - 1);
+        pins.insert_until([2; 32], node, liaison_core::now_ms() + 60_000);
+        pins.insert_until([3; 32], node, liaison_core::now_ms() - 1);
         assert_eq!(pins.partner_for_pin(&[1; 32]), Some(node));
         assert_eq!(pins.partner_for_pin(&[2; 32]), Some(node));
         assert_eq!(pins.partner_for_pin(&[3; 32]), None);

@@ -1,7 +1,7 @@
-//! The command line's names for the node's own enumerations (role); the core's
-//! (kind, TLP, handling code, label, file format) live beside those types in
-//! `liaison_core::cli_names`. This module must never hold a rule of its own about
-//! what a value means.
+//! The command line's name for the role (with the `clap` feature): clap
+//! `ValueEnum`, so `--help` and the shell completions list the allowed roles. The
+//! core's enumerations have theirs in `liaison_core::cli_names`. This module must
+//! never hold a rule of its own about what a value means.
 
 use clap::builder::PossibleValue;
 use clap::ValueEnum;

@@ -2,18 +2,13 @@
 //! The server is trusted only if its certificate is the pinned one.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use hyper_util::rt::TokioIo;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tonic::transport::{Channel, Endpoint, Uri};
 
+use super::TlsError;
 use super::{provider, supported_schemes, tls12_refused, tls13_only, verify_tls13, PinSet};
-use crate::error::Error;
 use crate::identity::cert_pin;
 
 /// Trusts exactly one server certificate, by its SHA-256.
@@ -69,8 +64,8 @@ pub fn client_config(
     cert_der: &[u8],
     key_der: &[u8],
     server_cert_der: &[u8],
-) -> Result<ClientConfig, Error> {
-    let tls = |e: rustls::Error| Error::Tls(e.to_string());
+) -> Result<ClientConfig, TlsError> {
+    let tls = |e: rustls::Error| TlsError::Setup(e.to_string());
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der.to_vec()));
     let verifier = Arc::new(PinnedServer {
         pin: PinSet::pin_of(server_cert_der),
@@ -92,8 +87,8 @@ pub fn client_config(
 pub fn client_config_live(
     live: &Arc<super::LiveTls>,
     server_cert_der: &[u8],
-) -> Result<ClientConfig, Error> {
-    let tls = |e: rustls::Error| Error::Tls(e.to_string());
+) -> Result<ClientConfig, TlsError> {
+    let tls = |e: rustls::Error| TlsError::Setup(e.to_string());
     let verifier = Arc::new(PinnedServer {
         pin: PinSet::pin_of(server_cert_der),
     });
@@ -105,40 +100,4 @@ pub fn client_config_live(
         .with_client_cert_resolver(Arc::new(super::live::ClientCert(live.clone())));
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(config)
-}
-
-/// A gRPC channel to `address` (host:port) over pinned mTLS. `lazy` channels
-/// connect on first use and reconnect by themselves.
-pub async fn connect_channel(
-    address: &str,
-    config: ClientConfig,
-    lazy: bool,
-) -> Result<Channel, Error> {
-    let endpoint = Endpoint::from_shared(format!("http://{address}"))
-        .map_err(|e| Error::InvalidRequest(format!("bad address {address:?}: {e}")))?
-        .connect_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(20))
-        .keep_alive_timeout(Duration::from_secs(10));
-    let connector = TlsConnector::from(Arc::new(config));
-    let target = address.to_string();
-    let connect = tower::service_fn(move |_uri: Uri| {
-        let connector = connector.clone();
-        let target = target.clone();
-        async move {
-            let tcp = TcpStream::connect(&target).await?;
-            tcp.set_nodelay(true)?;
-            let name = ServerName::try_from(crate::identity::NODE_CERT_NAME)
-                .map_err(std::io::Error::other)?;
-            let tls = connector.connect(name, tcp).await?;
-            Ok::<_, std::io::Error>(TokioIo::new(tls))
-        }
-    });
-    match lazy {
-        true => Ok(endpoint.connect_with_connector_lazy(connect)),
-        false => endpoint
-            .connect_with_connector(connect)
-            .await
-            .map_err(|e| Error::Tls(format!("cannot connect to {address}: {e}"))),
-    }
 }

@@ -15,7 +15,7 @@ use rustls::sign::CertifiedKey;
 use zeroize::Zeroizing;
 
 use super::provider;
-use crate::error::Error;
+use super::TlsError;
 
 /// The current certificate and key, and the rustls form handed to handshakes.
 struct Current {
@@ -35,22 +35,22 @@ impl std::fmt::Debug for LiveTls {
     }
 }
 
-fn certified(cert_der: &[u8], key_der: &[u8]) -> Result<Arc<CertifiedKey>, Error> {
+fn certified(cert_der: &[u8], key_der: &[u8]) -> Result<Arc<CertifiedKey>, TlsError> {
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_der.to_vec()));
     let signing = provider()
         .key_provider
         .load_private_key(key)
-        .map_err(|e| Error::Tls(format!("tls key: {e}")))?;
+        .map_err(|e| TlsError::Setup(format!("tls key: {e}")))?;
     let certified = CertifiedKey::new(vec![CertificateDer::from(cert_der.to_vec())], signing);
     // A key that does not belong to the certificate would fail every handshake.
     certified
         .keys_match()
-        .map_err(|e| Error::Tls(format!("tls key: does not match the certificate: {e}")))?;
+        .map_err(|e| TlsError::Setup(format!("tls key: does not match the certificate: {e}")))?;
     Ok(Arc::new(certified))
 }
 
 impl LiveTls {
-    pub fn new(cert_der: &[u8], key_der: &[u8]) -> Result<Arc<LiveTls>, Error> {
+    pub fn new(cert_der: &[u8], key_der: &[u8]) -> Result<Arc<LiveTls>, TlsError> {
         let current = Current {
             cert_der: cert_der.to_vec(),
             key_der: Zeroizing::new(key_der.to_vec()),
@@ -67,7 +67,7 @@ impl LiveTls {
 
     /// Puts a new pair in force for every later handshake; checked first, so a
     /// bad pair leaves the current one in place.
-    pub fn replace(&self, cert_der: &[u8], key_der: &[u8]) -> Result<(), Error> {
+    pub fn replace(&self, cert_der: &[u8], key_der: &[u8]) -> Result<(), TlsError> {
         let next = Arc::new(Current {
             cert_der: cert_der.to_vec(),
             key_der: Zeroizing::new(key_der.to_vec()),
@@ -76,7 +76,7 @@ impl LiveTls {
         let mut current = self
             .current
             .write()
-            .map_err(|_| Error::Tls("tls: certificate lock poisoned".into()))?;
+            .map_err(|_| TlsError::Setup("tls: certificate lock poisoned".into()))?;
         *current = next;
         Ok(())
     }

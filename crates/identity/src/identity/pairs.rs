@@ -54,12 +54,11 @@ mod tests {
     #[test]
     fn a_swapped_certificate_is_named_with_its_key() {
         let tmp = tempfile::tempdir().unwrap();
-        let config = crate::config::Config::new("Agency P (example)", "127.0.0.1:0");
         let ours = NodeDir::new(tmp.path().join("ours"));
-        ours.init(&config).unwrap();
+        ours.init_identity("Agency P (example)").unwrap();
         check_key_pairs(&ours).unwrap();
         let other = NodeDir::new(tmp.path().join("other"));
-        other.init(&config).unwrap();
+        other.init_identity("Agency P (example)").unwrap();
         for (cert, key) in [
             (other.ca_cert(), ours.ca_key()),
             (other.tls_cert(), ours.tls_key()),

@@ -28,7 +28,7 @@ pub use rotation_guard::{check_rotation, would_lock_out, Enrolled};
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
 
-use crate::record::NodeId;
+use liaison_core::record::NodeId;
 
 /// Identity failures.
 #[derive(Debug, thiserror::Error)]
