@@ -58,7 +58,7 @@ macro_rules! out {
     }};
 }
 
-pub mod audit;
+pub mod accountability;
 pub mod backup;
 pub mod bench;
 pub mod bulk;
@@ -85,7 +85,6 @@ pub mod platform;
 pub mod retention;
 pub mod server;
 pub mod service;
-pub mod store;
 pub mod sync;
 pub mod warninglist;
 
@@ -96,5 +95,6 @@ pub use liaison_proto as proto;
 // The pure core, under the paths the rest of this crate has always used.
 pub use liaison_core::{formats, indicator, now_ms, policy, record, untrusted};
 pub use liaison_identity::{identity, tls};
+pub use liaison_store::{audit, store};
 
 pub use error::{Error, Result};

@@ -123,7 +123,7 @@ pub struct Node {
     /// and the rotation itself are one step.
     rotating: tokio::sync::Mutex<()>,
     /// Signed heads of our own record log and those partners showed us.
-    pub heads: crate::audit::heads::Heads,
+    pub heads: crate::accountability::heads::Heads,
     /// Private lookups: this node's filters and quotas, and partners' cached filters.
     pub lookup: crate::lookup::LookupState,
     /// The TLS certificate and key in force (a live rotation swaps them);
@@ -144,6 +144,7 @@ impl Node {
         // A planted certificate must stop the node before it trusts anyone.
         crate::identity::check_key_pairs(&dir)?;
         let rotation = crate::identity::load_rotation(&dir)?;
+        crate::metrics::install_telemetry();
         let store = Store::open(&dir.database(), config.cache_mb * 1024 * 1024)?;
         store.set_max_retention_ms(config.max_retention_ms());
         let audit = AuditLog::open_signed(
@@ -157,7 +158,7 @@ impl Node {
         let live_tls = crate::tls::LiveTls::new(&identity.tls_cert_der, &identity.tls_key_der)?;
         let (commits, committer) = Committer::spawn(store.clone())?;
         let limits = crate::limits::Limits::new(&config.limits);
-        let heads = crate::audit::heads::Heads::load(dir.heads_file());
+        let heads = crate::accountability::heads::Heads::load(dir.heads_file());
         let node = Node {
             identity,
             config,

@@ -262,14 +262,14 @@ fn history(key: &ed25519_dalek::SigningKey, value: &str) -> common::rogue::Scrip
     let head = liaison::proto::LogHead {
         origin: key.verifying_key().to_bytes().to_vec(),
         size: 1,
-        root: liaison::audit::heads::chain(&[0; 32], &id).to_vec(),
+        root: liaison::accountability::heads::chain(&[0; 32], &id).to_vec(),
         last_sequence: 1,
         signed_unix_ms: liaison::now_ms(),
     };
     common::rogue::Script {
         batches: vec![vec![record]],
         gate: None,
-        head: Some(liaison::audit::heads::sign(key, &head)),
+        head: Some(liaison::accountability::heads::sign(key, &head)),
     }
 }
 

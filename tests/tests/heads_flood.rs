@@ -97,7 +97,7 @@ fn head(key: &SigningKey, size: u64, root: [u8; 32]) -> proto::SignedHead {
         last_sequence: size,
         signed_unix_ms: liaison::now_ms(),
     };
-    liaison::audit::heads::sign(key, &head)
+    liaison::accountability::heads::sign(key, &head)
 }
 
 fn batch(cursor: u64, records: Vec<proto::Envelope>) -> proto::PullBatch {
@@ -117,7 +117,11 @@ fn flood(key: &SigningKey) -> Vec<proto::PullBatch> {
     );
     let id: RecordId = Envelope::from_wire(first.clone()).unwrap().id();
     let mut one = batch(1, vec![first]);
-    one.signed_head = Some(head(key, 1, liaison::audit::heads::chain(&[0; 32], &id)));
+    one.signed_head = Some(head(
+        key,
+        1,
+        liaison::accountability::heads::chain(&[0; 32], &id),
+    ));
     // 70 heads of size 1, each with another root: 64 are read, 6 are excess.
     one.seen_heads = (0..70u8).map(|i| head(key, 1, [i; 32])).collect();
     let mut two = batch(2, vec![]);

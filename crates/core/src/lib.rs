@@ -12,6 +12,7 @@
 //! - [`untrusted`]: rules for outside text (no control characters) and how it is quoted and shown.
 //! - [`indicator`]: kinds of indicator and the normalisation of raw input.
 //! - [`record`]: signed records: ids, markings, envelopes, wire conversion, size bounds.
+//! - [`bulletin`]: member commitments of signed bulletins and their openings.
 //! - [`policy`]: who may receive which record (TLP, handling, relay), and
 //!   [`policy::disclose`], the one decision every disclosure path asks.
 //! - [`formats`]: CSV, MISP and STIX 2.1 files ↔ import items and exported records (streaming).
@@ -19,6 +20,7 @@
 //! - [`lookup`]: the cryptography of private lookups (VOPRF, signed binary fuse filters, epochs).
 #![forbid(unsafe_code)]
 
+pub mod bulletin;
 #[cfg(feature = "clap")]
 pub mod cli_names;
 pub mod formats;

@@ -309,7 +309,8 @@ fn export(
 }
 
 fn heads(dir: &NodeDir, json: bool) -> Result<()> {
-    let book = crate::audit::heads::read_book(&dir.heads_file()).map_err(|e| anyhow!(e))?;
+    let book =
+        crate::accountability::heads::read_book(&dir.heads_file()).map_err(|e| anyhow!(e))?;
     if json {
         let latest: serde_json::Map<String, serde_json::Value> = book
             .latest

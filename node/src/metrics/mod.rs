@@ -137,6 +137,33 @@ pub fn audit_written() {
     METRICS.audit_writes.inc();
 }
 
+/// The store's events, counted here (installed by [`install_telemetry`]).
+struct StoreTelemetry;
+
+impl liaison_store::telemetry::Telemetry for StoreTelemetry {
+    fn rejected(&self, peer: &crate::record::NodeId, class: &str, records: u64) {
+        let labels = RejectLabels {
+            partner: peer.to_hex(),
+            reason: class.to_string(),
+        };
+        METRICS.rejected.get_or_create(&labels).inc_by(records);
+    }
+
+    fn flush_observed(&self, took: Duration) {
+        flush_observed(took);
+    }
+
+    fn audit_written(&self) {
+        audit_written();
+    }
+}
+
+/// Routes the store's and the audit writer's events to these counters (once
+/// per process; the node calls it when it opens).
+pub fn install_telemetry() {
+    liaison_store::telemetry::install(&StoreTelemetry);
+}
+
 /// Counts records refused from `partner`, by reason class (see [`reason_class`]).
 pub fn rejected(partner: &crate::record::NodeId, classes: &BTreeMap<String, u64>) {
     for (class, records) in classes {

@@ -103,7 +103,7 @@ pub async fn run_with_metrics(
             shutdown.clone(),
         ))
     });
-    crate::audit::heads::start(node.clone());
+    crate::accountability::heads::start(node.clone());
     serve(node.clone(), listener, shutdown).await?;
     if let Some(metrics) = metrics {
         // It ends on the same shutdown; its scrape collector holds the node.

@@ -158,7 +158,7 @@ impl Federation for FederationService {
         request: Request<proto::Receipt>,
     ) -> Result<Response<proto::ReceiptAck>, Status> {
         let partner = require_partner(&self.node, &request)?;
-        crate::audit::disclose::receipt(&self.node, &partner, request.get_ref())
+        crate::accountability::disclose::receipt(&self.node, &partner, request.get_ref())
             .map_err(|reason| Status::from(Error::InvalidRequest(format!("receipt {reason}"))))?;
         Ok(Response::new(proto::ReceiptAck {}))
     }
@@ -329,7 +329,7 @@ impl StreamServer {
         // a batch about to be sent is logged, never the one built in advance.
         let (node, partner, cursor) = (self.node.clone(), self.grant.node, batch.cursor);
         tokio::task::spawn_blocking(move || {
-            crate::audit::disclose::served_batch(&node, &partner, cursor, &ids, &tally)
+            crate::accountability::disclose::served_batch(&node, &partner, cursor, &ids, &tally)
         })
         .await
         .map_err(|_| Status::internal("audit queue failed"))?;

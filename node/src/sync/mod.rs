@@ -186,7 +186,8 @@ async fn pull_stream(
     // Batch N+1 is verified while batch N commits; N is durable before N+1 is
     // written, and N's records are visible to N+1's checks (revocations, sightings).
     let mut pending: Option<PendingCommit> = None;
-    let receipts = crate::audit::receipts::start_sender(node.clone(), partner, client.clone());
+    let receipts =
+        crate::accountability::receipt_sender::start_sender(node.clone(), partner, client.clone());
     let mut uncommitted: Arc<Vec<VerifiedRecord>> = Arc::new(Vec::new());
     loop {
         let batch = match stream.message().await {

@@ -5,13 +5,13 @@ use ed25519_dalek::SigningKey;
 
 use super::tests::{batch, record, revocation};
 use super::*;
-use crate::record::{sign_payload, Body, NodeId, Payload, Sighting, SightingType};
+use liaison_core::record::{sign_payload, Body, NodeId, Payload, Sighting, SightingType};
 
 fn open(dir: &tempfile::TempDir) -> Store {
     Store::open(&dir.path().join("db"), 1 << 20).unwrap()
 }
 
-fn seen(key: &SigningKey, seq: u64, target: RecordId) -> crate::record::VerifiedRecord {
+fn seen(key: &SigningKey, seq: u64, target: RecordId) -> liaison_core::record::VerifiedRecord {
     let payload = Payload {
         origin: NodeId(key.verifying_key().to_bytes()),
         sequence: seq,

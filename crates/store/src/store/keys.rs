@@ -2,8 +2,8 @@
 //! integers are big-endian so that sled's byte order is numeric order.
 
 use super::StoreError;
-use crate::indicator::Kind;
-use crate::record::{NodeId, RecordId};
+use liaison_core::indicator::Kind;
+use liaison_core::record::{NodeId, RecordId};
 
 /// record id -> StoredRecord
 pub const RECORD: u8 = b'R';

@@ -5,12 +5,12 @@
 //! Openings are written in the same sled batch as the records they arrive
 //! with, so a bulletin and what this node knows of its members land together.
 //! This module must never check an opening against its commitment: callers
-//! (crate::bulletin, the sync verifier) hand over only verified ones.
+//! (liaison_core::bulletin, the sync verifier) hand over only verified ones.
 
 use super::keys::{self, corrupt};
 use super::{Store, StoreError};
-use crate::bulletin::Opening;
-use crate::record::RecordId;
+use liaison_core::bulletin::Opening;
+use liaison_core::record::RecordId;
 
 const OPENING_BYTES: usize = 32 + 16;
 

@@ -7,8 +7,8 @@ use ed25519_dalek::SigningKey;
 
 use super::tests::{batch, record, revocation};
 use super::*;
-use crate::indicator::Kind;
-use crate::record::NodeId;
+use liaison_core::indicator::Kind;
+use liaison_core::record::NodeId;
 
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -64,7 +64,7 @@ fn with_state(records: Vec<VerifiedRecordAlias>, peer: NodeId, state: SyncState)
     }
 }
 
-type VerifiedRecordAlias = crate::record::VerifiedRecord;
+type VerifiedRecordAlias = liaison_core::record::VerifiedRecord;
 
 #[test]
 fn pending_records_move_with_the_cursor_and_survive_reopen() {
@@ -172,11 +172,11 @@ fn validity_is_clamped_to_the_local_maximum_retention() {
     let key = SigningKey::from_bytes(&[14; 32]);
     let mut forever = record(&key, 1, "forever.example.org");
     // A record valid "forever" (valid-until i64::MAX), received at 5,000 ms.
-    let crate::record::Body::Indicator(indicator) = &mut forever.payload.body else {
+    let liaison_core::record::Body::Indicator(indicator) = &mut forever.payload.body else {
         unreachable!()
     };
     indicator.valid_until_ms = i64::MAX;
-    let forever = crate::record::sign_payload(&key, &forever.payload).unwrap();
+    let forever = liaison_core::record::sign_payload(&key, &forever.payload).unwrap();
     let mut write = batch(vec![forever.clone()]);
     write.received_ms = 5_000;
     store.apply(&write, 1).unwrap();

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::query::{for_each, time_text};
 use super::AuditError;
-use crate::record::{Body, VerifiedRecord};
+use liaison_core::record::{Body, VerifiedRecord};
 
 /// Counts of records by TLP, kind and label, as stored in a disclosure entry.
 #[derive(Default)]

@@ -37,7 +37,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::record::RecordId;
+use liaison_core::record::RecordId;
 
 /// The layout this build writes. v2 keeps the change log in runs and expiries in
 /// groups (store/changelog.rs, store/expiry.rs); it reads every v1 key as it is,
@@ -218,8 +218,8 @@ impl Store {
     /// The effective expiry of a stored indicator or bulletin (None for other bodies).
     pub fn expires_ms(&self, stored: &StoredRecord) -> Option<i64> {
         let valid_until_ms = match &stored.record.payload.body {
-            crate::record::Body::Indicator(i) => i.valid_until_ms,
-            crate::record::Body::Bulletin(b) => b.valid_until_ms,
+            liaison_core::record::Body::Indicator(i) => i.valid_until_ms,
+            liaison_core::record::Body::Bulletin(b) => b.valid_until_ms,
             _ => return None,
         };
         Some(self.effective_expiry(valid_until_ms, stored.received_ms))

@@ -1,5 +1,5 @@
 //! The public-id index: a record's public UUID (the UUIDv5 its STIX and MISP
-//! exports carry, [`crate::formats::record_uuid`]) → its record id, so a TAXII
+//! exports carry, [`liaison_core::formats::record_uuid`]) → its record id, so a TAXII
 //! `objects/{id}` or a MISP attribute uuid is found in O(log N). A UUIDv5 cannot
 //! be inverted, hence the index. Written with the record in the same batch,
 //! removed with it by the purge; databases from before the index get it built
@@ -7,11 +7,11 @@
 
 use super::keys;
 use super::{Store, StoreError};
-use crate::record::RecordId;
+use liaison_core::record::RecordId;
 
 /// The public UUID of a record, as the file formats write it.
 pub(super) fn public_uuid(id: &RecordId) -> [u8; 16] {
-    *crate::formats::record_uuid(id).as_bytes()
+    *liaison_core::formats::record_uuid(id).as_bytes()
 }
 
 impl Store {

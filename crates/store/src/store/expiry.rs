@@ -16,7 +16,7 @@
 
 use super::keys;
 use super::{Store, StoreError};
-use crate::record::RecordId;
+use liaison_core::record::RecordId;
 
 /// Most records in one expiry group.
 const MAX_GROUP: usize = 128;

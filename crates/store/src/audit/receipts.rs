@@ -14,8 +14,8 @@ use std::sync::Mutex;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use crate::proto;
-use crate::record::{payload_id, NodeId, RecordId};
+use liaison_core::proto;
+use liaison_core::record::{payload_id, NodeId, RecordId};
 
 /// Domain separation of the batch digest.
 pub const BATCH_PREFIX: &[u8] = b"liaison/v1/batch\0";
@@ -46,13 +46,7 @@ pub fn digest_of_wire(batch: &proto::PullBatch) -> [u8; 32] {
 }
 
 /// At most this many batches in one receipt (each is 44 bytes on the wire).
-const MAX_BATCHES: usize = 512;
-/// Receipts waiting for the sender task; more are dropped (best effort: a
-/// missing receipt shows as "unreceipted", it never slows the stream).
-const QUEUED_RECEIPTS: usize = 2048;
-/// Pause between two receipt calls: a few calls a second, far below a
-/// partner's rate limit, whatever the batch rate.
-const PACE: std::time::Duration = std::time::Duration::from_millis(250);
+pub const MAX_BATCHES: usize = 512;
 
 fn message(server: &NodeId, receipt: &proto::Receipt) -> Vec<u8> {
     let mut message = [
@@ -83,7 +77,7 @@ pub fn sign(key: &SigningKey, server: &NodeId, batches: &[Stored]) -> proto::Rec
                 records: *records,
             })
             .collect(),
-        stored_unix_ms: crate::now_ms(),
+        stored_unix_ms: liaison_core::now_ms(),
         signature: Vec::new(),
     };
     receipt.signature = key.sign(&message(server, &receipt)).to_bytes().to_vec();
@@ -110,29 +104,6 @@ pub fn verify(partner: &NodeId, server: &NodeId, receipt: &proto::Receipt) -> Re
         &Signature::from_bytes(&signature),
     )
     .map_err(|_| "signature: does not verify with the partner's node key".to_string())
-}
-
-/// Starts the task that signs and sends receipts to `server` for one Pull
-/// stream: whatever stored batches have queued go in one receipt, then it
-/// pauses. It ends when the returned sender is dropped.
-pub fn start_sender(
-    node: std::sync::Arc<crate::node::Node>,
-    server: NodeId,
-    mut client: proto::federation_client::FederationClient<tonic::transport::Channel>,
-) -> tokio::sync::mpsc::Sender<Stored> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Stored>(QUEUED_RECEIPTS);
-    tokio::spawn(async move {
-        let mut batches = Vec::new();
-        while rx.recv_many(&mut batches, MAX_BATCHES).await > 0 {
-            let receipt = sign(&node.identity.signing_key, &server, &batches);
-            batches.clear();
-            if let Err(status) = client.acknowledge(receipt).await {
-                tracing::debug!(partner = %server.short(), error = %status.message(), "receipt not delivered");
-            }
-            tokio::time::sleep(PACE).await;
-        }
-    });
-    tx
 }
 
 /// A served batch: its cursor and digest.

@@ -10,8 +10,8 @@
 //! - [`checkpoint`]: what a checkpoint signs and how it is checked.
 //! - [`verify`]: the whole-file check behind `liaison audit verify`.
 //! - [`query`], [`report`]: reading the file (node running or not) for the CLI.
-//! - [`receipts`]: batch digests and the signed receipts partners return.
-//! - [`heads`]: signed heads of this node's record sequence, and those seen.
+//! - [`receipts`]: batch digests and the signed receipts partners return (the
+//!   sender task and the heads gossip are the node's `accountability`).
 //!
 //! This module must never rewrite or truncate the log. Entries written with
 //! [`AuditLog::record`] are synced to disk before it returns (admin actions are
@@ -19,8 +19,6 @@
 //! group sync, off the caller's path (disclosures on the sync stream).
 
 mod checkpoint;
-pub mod disclose;
-pub mod heads;
 mod log;
 pub mod query;
 pub mod receipts;

@@ -161,8 +161,8 @@ pub fn write_csv(entries: &[Entry], out: impl std::io::Write) -> Result<(), Stri
                 e.seq.to_string(),
                 time_text(e.time_ms),
                 // Outside text never reaches a spreadsheet or terminal raw.
-                crate::untrusted::escape(&e.actor),
-                crate::untrusted::escape(&e.action),
+                liaison_core::untrusted::escape(&e.actor),
+                liaison_core::untrusted::escape(&e.action),
                 e.partner().unwrap_or_default().to_string(),
                 e.detail.to_string(),
                 e.hash.clone(),

@@ -4,14 +4,14 @@ use ed25519_dalek::SigningKey;
 
 use super::tests::{batch, record};
 use super::*;
-use crate::bulletin::commit_members;
-use crate::record::{sign_payload, Body, Bulletin, NodeId, Payload, Tlp};
+use liaison_core::bulletin::commit_members;
+use liaison_core::record::{sign_payload, Body, Bulletin, NodeId, Payload, Tlp};
 
 fn bulletin_record(
     key: &SigningKey,
     seq: u64,
     members: Vec<[u8; 32]>,
-) -> crate::record::VerifiedRecord {
+) -> liaison_core::record::VerifiedRecord {
     let payload = Payload {
         origin: NodeId(key.verifying_key().to_bytes()),
         sequence: seq,

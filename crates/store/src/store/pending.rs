@@ -14,8 +14,8 @@ use prost::Message;
 use super::keys::{self, corrupt};
 use super::partners::SyncState;
 use super::{Store, StoreError};
-use crate::proto;
-use crate::record::{Envelope, NodeId, VerifiedRecord};
+use liaison_core::proto;
+use liaison_core::record::{Envelope, NodeId, VerifiedRecord};
 
 /// Most records kept waiting per partner.
 pub const MAX_PENDING_PER_PARTNER: u64 = 10_000;
@@ -93,8 +93,7 @@ impl Store {
         state.pending = total.min(cap);
         if evicted > 0 {
             state.rejected += evicted;
-            let class = std::collections::BTreeMap::from([("pending".to_string(), evicted)]);
-            crate::metrics::rejected(peer, &class);
+            crate::telemetry::emit().rejected(peer, "pending", evicted);
             state.last_rejection = format!(
                 "pending: dropped the {evicted} oldest records waiting for their target (at most {cap} kept per partner)"
             );

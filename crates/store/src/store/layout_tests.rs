@@ -6,8 +6,8 @@ use ed25519_dalek::SigningKey;
 
 use super::tests::batch;
 use super::*;
-use crate::indicator::Kind;
-use crate::record::{sign_payload, Body, VerifiedRecord};
+use liaison_core::indicator::Kind;
+use liaison_core::record::{sign_payload, Body, VerifiedRecord};
 
 /// An indicator valid until `valid_until_ms`.
 fn expiring(key: &SigningKey, seq: u64, valid_until_ms: i64) -> VerifiedRecord {
@@ -130,7 +130,7 @@ fn into_v1_layout(store: &Store) {
         v1.remove(key);
         for entry in value.chunks(40) {
             let ms = i64::from_be_bytes(entry[..8].try_into().unwrap());
-            let id = crate::record::RecordId::from_slice(&entry[8..]).unwrap();
+            let id = liaison_core::record::RecordId::from_slice(&entry[8..]).unwrap();
             v1.insert(keys::expiry(ms, &id), &[][..]);
         }
     }

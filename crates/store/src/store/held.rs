@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use super::keys;
 use super::{Store, StoreError};
-use crate::record::NodeId;
+use liaison_core::record::NodeId;
 
 /// Changes to the per-origin counters staged by one write (+ stored, − purged).
 #[derive(Default)]

@@ -4,7 +4,7 @@ use ed25519_dalek::SigningKey;
 
 use super::tests::record as domain;
 use super::*;
-use crate::indicator::Kind;
+use liaison_core::indicator::Kind;
 
 #[test]
 fn an_unreadable_record_is_skipped_counted_once_and_the_rest_still_served() {

@@ -249,7 +249,7 @@ impl Writer {
     ) -> Result<Entry, String> {
         let mut entry = Entry {
             seq: self.seq + 1,
-            time_ms: crate::now_ms(),
+            time_ms: liaison_core::now_ms(),
             actor: actor.to_string(),
             action: action.to_string(),
             detail,
@@ -262,7 +262,7 @@ impl Writer {
         self.seq = entry.seq;
         self.hash = entry.hash.clone();
         self.unsealed += 1;
-        crate::metrics::audit_written();
+        crate::telemetry::emit().audit_written();
         Ok(entry)
     }
 

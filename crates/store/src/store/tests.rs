@@ -3,8 +3,8 @@
 use ed25519_dalek::SigningKey;
 
 use super::*;
-use crate::indicator::Kind;
-use crate::record::{
+use liaison_core::indicator::Kind;
+use liaison_core::record::{
     sign_payload, Body, Evaluation, Indicator, NodeId, Payload, Tlp, VerifiedRecord,
 };
 
@@ -160,13 +160,13 @@ async fn committer_acknowledges_after_flush_and_announces_changes() {
 pub(super) fn revocation(
     key: &SigningKey,
     seq: u64,
-    target: crate::record::RecordId,
+    target: liaison_core::record::RecordId,
 ) -> VerifiedRecord {
     let payload = Payload {
         origin: NodeId(key.verifying_key().to_bytes()),
         sequence: seq,
         created_ms: 2,
-        body: Body::Revocation(crate::record::Revocation {
+        body: Body::Revocation(liaison_core::record::Revocation {
             record_id: target,
             reason: "error".into(),
         }),

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use super::keys;
 use super::{Store, StoreError};
-use crate::record::{Body, NodeId, RecordId, VerifiedRecord};
+use liaison_core::record::{Body, NodeId, RecordId, VerifiedRecord};
 
 /// Effects staged within one batch, so later records in the batch see them.
 /// Keyed maps keep a batch's work linear in its size.

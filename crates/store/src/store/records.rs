@@ -7,9 +7,9 @@ use prost::Message;
 use super::keys::{self, corrupt};
 use super::partners::SyncState;
 use super::{Store, StoreError};
-use crate::indicator::Kind;
-use crate::proto;
-use crate::record::{Body, Envelope, NodeId, RecordId, VerifiedRecord};
+use liaison_core::indicator::Kind;
+use liaison_core::proto;
+use liaison_core::record::{Body, Envelope, NodeId, RecordId, VerifiedRecord};
 
 /// How a record is kept: the envelope exactly as received, plus local facts.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -47,7 +47,7 @@ pub struct WriteBatch {
     pub pending: super::PendingUpdate,
     /// Verified bulletin member openings (issue 15), by bulletin id: each
     /// bulletin is in `records` or already stored.
-    pub openings: Vec<(RecordId, Vec<crate::bulletin::Opening>)>,
+    pub openings: Vec<(RecordId, Vec<liaison_core::bulletin::Opening>)>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -65,12 +65,9 @@ pub struct BatchOutcome {
 impl Store {
     /// Stages a batch atomically (not yet durable: the committer flushes).
     /// `next_change` is the first free change-log sequence; only the committer
-    /// calls this, so reads here cannot race another writer.
-    pub(crate) fn apply(
-        &self,
-        batch: &WriteBatch,
-        next_change: u64,
-    ) -> Result<BatchOutcome, StoreError> {
+    /// (or a bench that owns the store alone) calls this, so reads here cannot
+    /// race another writer.
+    pub fn apply(&self, batch: &WriteBatch, next_change: u64) -> Result<BatchOutcome, StoreError> {
         let tree = self.tree();
         let mut sled_batch = sled::Batch::default();
         let mut outcome = BatchOutcome {
@@ -257,10 +254,12 @@ impl Store {
         record: &VerifiedRecord,
         batch: &WriteBatch,
     ) -> Result<Option<RecordId>, StoreError> {
-        let crate::record::Body::Sighting(sighting) = &record.payload.body else {
+        let liaison_core::record::Body::Sighting(sighting) = &record.payload.body else {
             return Ok(None);
         };
-        if batch.received_from.is_some() || sighting.kind != crate::record::SightingType::Seen {
+        if batch.received_from.is_some()
+            || sighting.kind != liaison_core::record::SightingType::Seen
+        {
             return Ok(None);
         }
         Ok(self

@@ -1,16 +1,16 @@
 //! The entries for disclosures and their receipts, built in one place so the
-//! report ([`super::report`]) can rely on their shape: one entry per batch
+//! report (`liaison_store::audit::report`) can rely on their shape: one entry per batch
 //! served (ids, cursor, digest, counts by TLP/kind/label), one per receipt.
 //!
 //! This module must never block on the disk: entries go to the writer queue.
 
 use serde_json::json;
 
-use super::receipts::{self, batch_digest};
-use super::report::Tally;
 use crate::node::Node;
 use crate::proto;
 use crate::record::{NodeId, RecordId};
+use liaison_store::audit::receipts::{self, batch_digest};
+use liaison_store::audit::report::Tally;
 
 /// Queues the `sync.disclose` entry for a batch about to be sent to `partner`,
 /// and remembers its digest for the receipt.

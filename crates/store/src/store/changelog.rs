@@ -22,7 +22,7 @@
 
 use super::keys::{self, corrupt};
 use super::{Store, StoreError, StoredRecord};
-use crate::record::RecordId;
+use liaison_core::record::RecordId;
 
 /// Most entries in one run key: keeps values small for sled's pages.
 pub(super) const MAX_RUN: usize = 128;

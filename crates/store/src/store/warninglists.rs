@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{self, corrupt};
 use super::{Store, StoreError};
-use crate::indicator::Kind;
+use liaison_core::indicator::Kind;
 
 /// One value on one warninglist.
 #[derive(Debug, Clone, PartialEq, Eq)]

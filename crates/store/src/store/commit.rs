@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::records::{BatchOutcome, WriteBatch};
 use super::{Store, StoreError};
-use crate::record::RecordId;
+use liaison_core::record::RecordId;
 
 /// Most jobs merged under one flush.
 const MAX_GROUP: usize = 256;
@@ -176,7 +176,7 @@ impl Committer {
         self.next_change = next;
         let flush_started = std::time::Instant::now();
         let flushed = self.store.flush().await;
-        crate::metrics::flush_observed(flush_started.elapsed());
+        crate::telemetry::emit().flush_observed(flush_started.elapsed());
         match &flushed {
             Ok(()) => {
                 if let Some(changes) = &self.changes {

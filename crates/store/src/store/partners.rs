@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{self, corrupt};
 use super::{Store, StoreError};
-use crate::record::NodeId;
+use liaison_core::record::NodeId;
 
 /// A partner as enrolled by an admin. The signed bundle is kept verbatim so that
 /// the node can hand it on when relaying the partner's records.
@@ -46,7 +46,7 @@ impl PartnerEntry {
     /// An entry for a verified bundle: an enrolled partner (`known_via` None) or
     /// a third-party origin learned through the relay `known_via`.
     pub fn from_bundle(
-        bundle: &crate::identity::Bundle,
+        bundle: &liaison_identity::identity::Bundle,
         max_tlp: &str,
         relay: bool,
         known_via: Option<String>,
@@ -59,7 +59,7 @@ impl PartnerEntry {
             endpoints: bundle.endpoints.clone(),
             max_tlp: max_tlp.to_string(),
             relay,
-            added_ms: crate::now_ms(),
+            added_ms: liaison_core::now_ms(),
             known_via,
             blocked: false,
             previous_pin: None,
