@@ -14,7 +14,6 @@ WORKDIR /src
 # No system protoc is needed: protox compiles the .proto files in build.rs.
 COPY Cargo.toml Cargo.lock ./
 COPY crates ./crates
-COPY node ./node
 COPY tests ./tests
 # A workspace member (its manifest and sources, not the corpus): cargo loads every member.
 COPY fuzz/Cargo.toml ./fuzz/Cargo.toml

@@ -238,7 +238,7 @@ def main():
     t1 = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
     assert keypair(t1)[2].hex() == "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
     assert sign(t1, b"").hex().startswith("e5564300c360ac729086e2cc806e828a")
-    vectors = os.path.join(ROOT, "node", "testdata", "indicator-vectors.tsv")
+    vectors = os.path.join(ROOT, "crates", "core", "testdata", "indicator-vectors.tsv")
     for line in open(vectors).read().splitlines()[1:]:
         cols = line.split("\t")
         if len(cols) < 4 or cols[0] not in KINDS:

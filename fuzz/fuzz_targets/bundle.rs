@@ -8,7 +8,7 @@
 // (`cargo build --workspace`) a stand-in says how to fuzz.
 #![cfg_attr(fuzzing, no_main)]
 
-use liaison::identity::Bundle;
+use liaison_identity::identity::Bundle;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

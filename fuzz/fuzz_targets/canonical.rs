@@ -11,7 +11,7 @@
 // (`cargo build --workspace`) a stand-in says how to fuzz.
 #![cfg_attr(fuzzing, no_main)]
 
-use liaison::indicator::{check_canonical, normalize, normalize_any, Context, Kind};
+use liaison_core::indicator::{check_canonical, normalize, normalize_any, Context, Kind};
 use libfuzzer_sys::fuzz_target;
 
 fn handle_keeps_marker(kind: Kind, value: &str) -> bool {

@@ -5,7 +5,7 @@
 // (`cargo build --workspace`) a stand-in says how to fuzz.
 #![cfg_attr(fuzzing, no_main)]
 
-use liaison::config::Config;
+use liaison_server::config::Config;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

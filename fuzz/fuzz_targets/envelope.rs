@@ -5,8 +5,8 @@
 // (`cargo build --workspace`) a stand-in says how to fuzz.
 #![cfg_attr(fuzzing, no_main)]
 
-use liaison::proto;
-use liaison::record::Envelope;
+use liaison_core::proto;
+use liaison_core::record::Envelope;
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
 

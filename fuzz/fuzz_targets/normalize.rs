@@ -1,4 +1,4 @@
-//! Fuzz target for `liaison::indicator::normalize`, covering every kind's
+//! Fuzz target for `liaison_core::indicator::normalize`, covering every kind's
 //! normaliser (phone, email, domain, url, ip, wallet, iban, bank-account,
 //! handle, jobad, phash, alias, location): it must never panic, whatever it
 //! accepts must normalise to itself, and must pass `check_canonical` (the test
@@ -9,7 +9,7 @@
 // (`cargo build --workspace`) a stand-in says how to fuzz.
 #![cfg_attr(fuzzing, no_main)]
 
-use liaison::indicator::{check_canonical, normalize, Context, Kind, Normalized};
+use liaison_core::indicator::{check_canonical, normalize, Context, Kind, Normalized};
 use libfuzzer_sys::fuzz_target;
 
 /// Handles written `platform:@@name` keep one `@` after normalising, which a

@@ -9,7 +9,7 @@
 #![cfg_attr(fuzzing, no_main)]
 
 use ed25519_dalek::SigningKey;
-use liaison::record::{decode_payload, sign_payload, NodeId, RecordError};
+use liaison_core::record::{decode_payload, sign_payload, NodeId, RecordError};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -108,8 +108,8 @@ async fn a_second_pull_from_the_same_partner_ends_the_first() {
 async fn one_certificate_over_its_rate_is_refused_while_another_is_served() {
     let mut a = TestNode::init("Agency A (example)");
     configure(&a, |config| {
-        config.limits.client_calls_per_second = 1;
-        config.limits.client_burst = 5;
+        config.node.limits.client_calls_per_second = 1;
+        config.node.limits.client_burst = 5;
     });
     a.start();
     let one = a.issue("Analyst One", "analyst");

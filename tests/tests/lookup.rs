@@ -113,7 +113,7 @@ fn a_spent_quota_gives_resource_exhausted() {
     let mut a = TestNode::init("Agency A (example)");
     let mut b = TestNode::init("Agency B (example)");
     let mut c = TestNode::init("Agency C (example)");
-    configure(&b, |config| config.lookup.daily_quota = 2);
+    configure(&b, |config| config.node.lookup.daily_quota = 2);
     a.start();
     b.start();
     c.start();

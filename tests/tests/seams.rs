@@ -84,7 +84,7 @@ async fn each_analyst_spends_only_their_share_of_the_lookup_quota() {
     let path = a.node_dir().config();
     let mut config =
         Config::from_toml(&std::fs::read_to_string(&path).expect("config")).expect("parse");
-    config.lookup.analyst_daily_share = 2;
+    config.node.lookup.analyst_daily_share = 2;
     std::fs::write(&path, config.to_toml()).expect("write config");
     a.start();
     let dana = a.issue("Dana", "analyst");

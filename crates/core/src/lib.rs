@@ -18,6 +18,7 @@
 //! - [`formats`]: CSV, MISP and STIX 2.1 files ↔ import items and exported records (streaming).
 //! - `cli_names` (feature `clap`): the command line's names for these enumerations.
 //! - [`lookup`]: the cryptography of private lookups (VOPRF, signed binary fuse filters, epochs).
+//! - [`telemetry`]: the events the layers above report, and the one hook that counts them.
 #![forbid(unsafe_code)]
 
 pub mod bulletin;
@@ -28,6 +29,7 @@ pub mod indicator;
 pub mod lookup;
 pub mod policy;
 pub mod record;
+pub mod telemetry;
 pub mod untrusted;
 
 /// Generated protobuf types: the wire contract from `proto/`.

@@ -5,7 +5,8 @@
 //! behind this crate's own interface, and acknowledges a write only after it is
 //! durable (group commit). The audit log is an append-only file of hash-chained
 //! entries with signed checkpoints. This crate must never let a sled type escape
-//! its interface, never rewrite the audit log, and never take a sharing decision
+//! its interface, never rewrite the audit log, never count its events itself
+//! (they go through `liaison_core::telemetry`), and never take a sharing decision
 //! (that is `liaison_core::policy`'s, asked by the node).
 //!
 //! # Layout
@@ -14,10 +15,7 @@
 //!   pending sets, bulletins' openings, warninglists, snapshots).
 //! - [`audit`]: the audit log (append, writer thread, checkpoints, verification,
 //!   queries, reports, receipts' format).
-//! - [`telemetry`]: the events the store reports (flushes, audit writes,
-//!   records refused) to whoever the node installs to count them.
 #![forbid(unsafe_code)]
 
 pub mod audit;
 pub mod store;
-pub mod telemetry;

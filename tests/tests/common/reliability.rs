@@ -64,7 +64,7 @@ pub fn pid(node: &TestNode) -> u32 {
 pub fn advertise(node: &TestNode, endpoint: &str) {
     let dir = node.node_dir();
     let mut config = dir.load_config().expect("config");
-    config.endpoints = vec![endpoint.to_string()];
+    config.node.endpoints = vec![endpoint.to_string()];
     std::fs::write(dir.config(), config.to_toml()).expect("write config");
 }
 

@@ -22,8 +22,8 @@ pub use model::{
 };
 pub use wire::{
     check_count, decode_payload, handling_from_wire, handling_to_wire, indicator_to_wire,
-    tlp_from_wire, tlp_to_wire, MAX_DESCRIPTION_CHARS, MAX_HANDLING_CODES, MAX_LABELS,
-    MAX_RECIPIENTS, MAX_SHORT_TEXT_CHARS,
+    kind_from_wire, tlp_from_wire, tlp_to_wire, MAX_DESCRIPTION_CHARS, MAX_HANDLING_CODES,
+    MAX_LABELS, MAX_RECIPIENTS, MAX_SHORT_TEXT_CHARS,
 };
 
 /// Why a record (or a field of one) was refused.

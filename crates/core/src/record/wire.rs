@@ -333,3 +333,15 @@ pub fn sighting_type_to_wire(kind: SightingType) -> proto::SightingType {
         SightingType::Expired => proto::SightingType::Expired,
     }
 }
+
+/// The kind named by a request's `kind` field; 0 (unset) is `None`.
+pub fn kind_from_wire(value: i32) -> Result<Option<crate::indicator::Kind>, RecordError> {
+    if value == 0 {
+        return Ok(None);
+    }
+    u8::try_from(value)
+        .ok()
+        .and_then(crate::indicator::Kind::from_code)
+        .map(Some)
+        .ok_or_else(|| RecordError::field("kind", format!("unknown indicator kind {value}")))
+}

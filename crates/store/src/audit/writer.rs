@@ -262,7 +262,7 @@ impl Writer {
         self.seq = entry.seq;
         self.hash = entry.hash.clone();
         self.unsealed += 1;
-        crate::telemetry::emit().audit_written();
+        liaison_core::telemetry::emit().audit_written();
         Ok(entry)
     }
 

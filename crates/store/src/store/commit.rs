@@ -176,7 +176,7 @@ impl Committer {
         self.next_change = next;
         let flush_started = std::time::Instant::now();
         let flushed = self.store.flush().await;
-        crate::telemetry::emit().flush_observed(flush_started.elapsed());
+        liaison_core::telemetry::emit().flush_observed(flush_started.elapsed());
         match &flushed {
             Ok(()) => {
                 if let Some(changes) = &self.changes {

@@ -93,7 +93,7 @@ impl Store {
         state.pending = total.min(cap);
         if evicted > 0 {
             state.rejected += evicted;
-            crate::telemetry::emit().rejected(peer, "pending", evicted);
+            liaison_core::telemetry::emit().rejected(peer, "pending", evicted);
             state.last_rejection = format!(
                 "pending: dropped the {evicted} oldest records waiting for their target (at most {cap} kept per partner)"
             );

@@ -1,0 +1,165 @@
+//! Federated search, the asking side: the normalised query goes to every
+//! enrolled partner in parallel; each answer is verified record by record; the
+//! whole search ends at the deadline, whoever has not answered by then is
+//! reported as timed out. One slow or dead partner never delays the answer.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use crate::node::Node;
+use liaison_core::indicator::Normalized;
+use liaison_core::proto;
+use liaison_core::proto::federation_client::FederationClient;
+use liaison_core::proto::MAX_SYNC_MESSAGE_BYTES;
+use liaison_core::record::{Envelope, NodeId, VerifiedRecord};
+
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Who asks and why; the answering agency logs it.
+#[derive(Clone, Debug)]
+pub struct Purpose {
+    pub analyst: String,
+    pub justification: String,
+    pub case_reference: String,
+}
+
+pub struct FederatedResult {
+    /// Verified records from partners, with the partner that answered.
+    pub records: Vec<(NodeId, VerifiedRecord)>,
+    pub statuses: Vec<proto::PartnerStatus>,
+}
+
+pub async fn search(
+    node: &Arc<Node>,
+    queries: &[Normalized],
+    purpose: Purpose,
+    deadline: Duration,
+) -> FederatedResult {
+    let request = proto::FederatedQuery {
+        queries: queries
+            .iter()
+            .map(|q| proto::federated_query::Query {
+                kind: i32::from(q.kind.code()),
+                value: q.value.clone(),
+            })
+            .collect(),
+        analyst: purpose.analyst,
+        justification: purpose.justification,
+        case_reference: purpose.case_reference,
+    };
+    let started = Instant::now();
+    let mut asks = JoinSet::new();
+    let partners = node.partner_ids();
+    for partner in partners.iter().copied() {
+        let node = node.clone();
+        let request = request.clone();
+        let queries = queries.to_vec();
+        asks.spawn(async move { (partner, ask(&node, partner, request, &queries).await) });
+    }
+    let mut result = FederatedResult {
+        records: Vec::new(),
+        statuses: Vec::new(),
+    };
+    let _ = tokio::time::timeout(deadline, async {
+        while let Some(Ok((partner, answer))) = asks.join_next().await {
+            let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+            let mut status = status_row(node, partner, latency_ms);
+            match answer {
+                Ok(records) => {
+                    status.status = "answered".into();
+                    status.records = records.len() as u32;
+                    result
+                        .records
+                        .extend(records.into_iter().map(|r| (partner, r)));
+                }
+                Err((kind, detail)) => {
+                    status.status = kind.into();
+                    status.detail = detail;
+                }
+            }
+            result.statuses.push(status);
+        }
+    })
+    .await;
+    asks.abort_all();
+    for partner in partners {
+        if !result
+            .statuses
+            .iter()
+            .any(|s| s.node_id == partner.to_hex())
+        {
+            let mut status = status_row(
+                node,
+                partner,
+                u32::try_from(deadline.as_millis()).unwrap_or(u32::MAX),
+            );
+            status.status = "timed out".into();
+            result.statuses.push(status);
+        }
+    }
+    result
+}
+
+fn status_row(node: &Node, partner: NodeId, latency_ms: u32) -> proto::PartnerStatus {
+    proto::PartnerStatus {
+        node_id: partner.to_hex(),
+        name: crate::names::origin_name(node, &partner),
+        latency_ms,
+        ..Default::default()
+    }
+}
+
+type Failure = (&'static str, String);
+
+async fn ask(
+    node: &Arc<Node>,
+    partner: NodeId,
+    request: proto::FederatedQuery,
+    queries: &[Normalized],
+) -> Result<Vec<VerifiedRecord>, Failure> {
+    let channel = node
+        .partner_channel(&partner)
+        .await
+        .map_err(|e| ("unreachable", e.to_string()))?;
+    let mut client =
+        FederationClient::new(channel).max_decoding_message_size(MAX_SYNC_MESSAGE_BYTES);
+    let answer = client
+        .search(request)
+        .await
+        .map_err(|status| match status.code() {
+            tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => {
+                ("refused", status.message().to_string())
+            }
+            _ => ("unreachable", status.message().to_string()),
+        })?;
+    let envelopes = answer
+        .into_inner()
+        .records
+        .into_iter()
+        .filter_map(|wire| Envelope::from_wire(wire).ok())
+        .collect::<Vec<_>>();
+    let queries = queries.to_vec();
+    let verified = tokio::task::spawn_blocking(move || {
+        Envelope::verify_many(envelopes)
+            .into_iter()
+            .filter_map(Result::ok)
+            // A partner may only answer the question asked.
+            .filter(|r| {
+                r.payload.indicator().is_some_and(|i| {
+                    queries
+                        .iter()
+                        .any(|q| q.kind == i.kind && q.value == i.value)
+                })
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| ("unreachable", e.to_string()))?;
+    // A partner that has not yet received a revocation we hold may still offer the record.
+    Ok(verified
+        .into_iter()
+        .filter(|r| !node.store.is_tombstoned(&r.id).unwrap_or(false))
+        .collect())
+}
