@@ -33,7 +33,9 @@ mod tests {
         for variant in Role::value_variants() {
             let value = variant.to_possible_value().expect("named");
             for name in value.get_name_and_aliases() {
-                let parsed: Role = name.parse().ok().expect("FromStr accepts the clap name");
+                let Ok(parsed) = name.parse::<Role>() else {
+                    panic!("FromStr refuses the clap name {name}");
+                };
                 assert_eq!(&parsed, variant, "{name}");
             }
         }

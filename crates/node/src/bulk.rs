@@ -76,8 +76,12 @@ impl Node {
             .into_iter()
             .map(|BulkDraft { draft, strict }| {
                 let indicator = self.indicator_from_draft(draft, created_ms)?;
-                let warninglists =
-                    crate::warninglist::checked(self, indicator.kind, &indicator.value, strict)?;
+                let warninglists = crate::warninglist::checked(
+                    &self.store,
+                    indicator.kind,
+                    &indicator.value,
+                    strict,
+                )?;
                 let key = content_key(&indicator);
                 let earlier = match in_chunk.get(&key) {
                     Some(id) => Some(*id),

@@ -37,7 +37,7 @@ pub enum Error {
     #[error(transparent)]
     RateLimited(#[from] crate::limits::RateLimited),
     #[error(transparent)]
-    Lookup(#[from] crate::lookup::LookupError),
+    Lookup(#[from] liaison_core::lookup::LookupError),
 }
 
 impl From<liaison_identity::tls::TlsError> for Error {

@@ -122,9 +122,9 @@ pub struct Node {
     /// and the rotation itself are one step.
     rotating: tokio::sync::Mutex<()>,
     /// Signed heads of our own record log and those partners showed us.
-    pub heads: crate::accountability::heads::Heads,
+    pub heads: crate::accountability::heads::state::Heads,
     /// Private lookups: this node's filters and quotas, and partners' cached filters.
-    pub lookup: crate::lookup::LookupState,
+    pub lookup: crate::lookup::state::LookupState,
     /// The TLS certificate and key in force (a live rotation swaps them);
     /// `identity.tls_*` keep the pair loaded at start.
     pub live_tls: Arc<liaison_identity::tls::LiveTls>,
@@ -159,7 +159,7 @@ impl Node {
             liaison_identity::tls::LiveTls::new(&identity.tls_cert_der, &identity.tls_key_der)?;
         let (commits, committer) = Committer::spawn(store.clone())?;
         let limits = crate::limits::Limits::new(&config.limits);
-        let heads = crate::accountability::heads::Heads::load(dir.heads_file());
+        let heads = crate::accountability::heads::state::Heads::load(dir.heads_file());
         let node = Node {
             identity,
             config,
@@ -241,7 +241,8 @@ impl Node {
     ) -> Result<(VerifiedRecord, Vec<String>)> {
         let created_ms = liaison_core::now_ms();
         let indicator = self.indicator_from_draft(draft, created_ms)?;
-        let lists = crate::warninglist::checked(self, indicator.kind, &indicator.value, strict)?;
+        let lists =
+            crate::warninglist::checked(&self.store, indicator.kind, &indicator.value, strict)?;
         let record = self
             .sign_and_commit(Body::Indicator(indicator), created_ms)
             .await?;
@@ -388,7 +389,7 @@ impl Node {
         records: Vec<VerifiedRecord>,
         openings: Vec<(
             liaison_core::record::RecordId,
-            Vec<crate::bulletin::Opening>,
+            Vec<liaison_core::bulletin::Opening>,
         )>,
         created_ms: i64,
     ) -> Result<()> {

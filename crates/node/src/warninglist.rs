@@ -8,11 +8,11 @@
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::node::Node;
 use liaison_core::indicator::{self, Kind};
 use liaison_core::proto;
 use liaison_core::record::{Body, VerifiedRecord};
 use liaison_core::untrusted::{check_text, Lines};
+use liaison_store::store::Store;
 use liaison_store::store::WarninglistEntry;
 
 /// The list an entry goes to when none is named.
@@ -33,7 +33,7 @@ fn text(field: &str, value: &str, max: usize) -> Result<()> {
 
 /// A requested entry, validated and normalised; `at` names it in errors.
 fn entry_from_wire(
-    node: &Node,
+    default_country: &str,
     wire: proto::WarninglistEntry,
     at: usize,
 ) -> Result<WarninglistEntry> {
@@ -49,7 +49,7 @@ fn entry_from_wire(
     let context = indicator::Context {
         default_country: Some(wire.default_country)
             .filter(|c| !c.is_empty())
-            .or_else(|| Some(node.config.default_country.clone()).filter(|c| !c.is_empty())),
+            .or_else(|| Some(default_country.to_string()).filter(|c| !c.is_empty())),
     };
     let normalized = indicator::normalize(kind, &wire.value, &context)
         .map_err(|e| Error::InvalidRequest(format!("{}: {e}", field("value"))))?;
@@ -74,8 +74,11 @@ fn entry_to_wire(entry: &WarninglistEntry) -> proto::WarninglistEntry {
 }
 
 /// Adds every entry or none: one bad entry refuses the request, naming it.
+/// Phone numbers in national format are read with `default_country` unless the
+/// entry names its own.
 pub async fn add(
-    node: &Node,
+    store: &Store,
+    default_country: &str,
     request: proto::AddWarninglistRequest,
 ) -> Result<proto::WarninglistResponse> {
     if request.entries.is_empty() {
@@ -91,23 +94,24 @@ pub async fn add(
         .entries
         .into_iter()
         .enumerate()
-        .map(|(at, wire)| entry_from_wire(node, wire, at))
+        .map(|(at, wire)| entry_from_wire(default_country, wire, at))
         .collect::<Result<Vec<_>>>()?;
-    node.store.put_warninglist(&entries).await?;
+    store.put_warninglist(&entries).await?;
     Ok(proto::WarninglistResponse {
         entries: entries.iter().map(entry_to_wire).collect(),
     })
 }
 
-pub fn list(node: &Node) -> Result<proto::WarninglistResponse> {
-    let entries = node.store.warninglist_all()?;
+pub fn list(store: &Store) -> Result<proto::WarninglistResponse> {
+    let entries = store.warninglist_all()?;
     Ok(proto::WarninglistResponse {
         entries: entries.iter().map(entry_to_wire).collect(),
     })
 }
 
 pub async fn remove(
-    node: &Node,
+    store: &Store,
+    default_country: &str,
     request: proto::RemoveWarninglistRequest,
 ) -> Result<proto::WarninglistResponse> {
     let wire = proto::WarninglistEntry {
@@ -116,13 +120,12 @@ pub async fn remove(
         value: request.value,
         ..Default::default()
     };
-    let entry = entry_from_wire(node, wire, 0).map_err(|e| match e {
+    let entry = entry_from_wire(default_country, wire, 0).map_err(|e| match e {
         Error::InvalidRequest(m) => Error::InvalidRequest(m.replace("entries[0].", "")),
         other => other,
     })?;
     let only = Some(request.list.trim()).filter(|l| !l.is_empty());
-    let gone: Vec<_> = node
-        .store
+    let gone: Vec<_> = store
         .warninglist_matches(entry.kind, &entry.value)?
         .into_iter()
         .filter(|e| only.is_none_or(|l| l == e.list))
@@ -135,7 +138,7 @@ pub async fn remove(
             only.unwrap_or("any warninglist")
         )));
     }
-    node.store
+    store
         .remove_warninglist(entry.kind, &entry.value, only)
         .await?;
     Ok(proto::WarninglistResponse {
@@ -145,9 +148,8 @@ pub async fn remove(
 
 /// Names of the lists naming this canonical value (empty on a store error: a
 /// warning is advice, and must not make a search fail).
-pub fn matches(node: &Node, kind: Kind, value: &str) -> Vec<String> {
-    let mut names: Vec<String> = node
-        .store
+pub fn matches(store: &Store, kind: Kind, value: &str) -> Vec<String> {
+    let mut names: Vec<String> = store
         .warninglist_matches(kind, value)
         .unwrap_or_default()
         .into_iter()
@@ -158,9 +160,9 @@ pub fn matches(node: &Node, kind: Kind, value: &str) -> Vec<String> {
 }
 
 /// The warninglists naming a record's indicator value; empty for other bodies.
-pub fn record_matches(node: &Node, record: &VerifiedRecord) -> Vec<String> {
+pub fn record_matches(store: &Store, record: &VerifiedRecord) -> Vec<String> {
     match &record.payload.body {
-        Body::Indicator(i) => matches(node, i.kind, &i.value),
+        Body::Indicator(i) => matches(store, i.kind, &i.value),
         _ => Vec::new(),
     }
 }
@@ -168,8 +170,8 @@ pub fn record_matches(node: &Node, record: &VerifiedRecord) -> Vec<String> {
 /// The warninglists naming a canonical value (a warning), or, when `strict` and
 /// there are any, the refusal naming them (before anything is signed). Shared by
 /// single and bulk publishing.
-pub fn checked(node: &Node, kind: Kind, value: &str, strict: bool) -> Result<Vec<String>> {
-    let lists = matches(node, kind, value);
+pub fn checked(store: &Store, kind: Kind, value: &str, strict: bool) -> Result<Vec<String>> {
+    let lists = matches(store, kind, value);
     if strict && !lists.is_empty() {
         return Err(Error::InvalidRequest(format!(
             "value: {value} is on warninglist {} (refused: strict)",

@@ -18,9 +18,11 @@ pub mod epoch_key;
 pub mod query;
 pub mod serve;
 pub mod share;
+pub mod state;
 
 pub use liaison_core::lookup::{epoch, filter, oprf, LookupError};
 use serde::{Deserialize, Serialize};
+pub use state::LookupState;
 
 /// The `[lookup]` table of config.toml.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -64,12 +66,4 @@ impl LookupConfig {
         }
         Ok(())
     }
-}
-
-/// Both halves' live state, hung off [`crate::node::Node`].
-#[derive(Default)]
-pub struct LookupState {
-    pub server: serve::ServerState,
-    pub querier: query::FilterCache,
-    pub shares: share::AnalystShares,
 }

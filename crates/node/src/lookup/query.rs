@@ -7,13 +7,13 @@
 //! when the filter changed. This module must never send a value unblinded,
 //! nor answer "hit" from a filter or proof that did not verify.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use super::filter::{self, Header, LookupFilter, MAX_FILTER_BYTES};
+use super::filter::{self, LookupFilter, MAX_FILTER_BYTES};
+use super::state::Cached;
 use super::{oprf, LookupError};
 use crate::node::Node;
 use liaison_core::indicator::Normalized;
@@ -25,17 +25,6 @@ use liaison_core::record::NodeId;
 pub const DEADLINE: Duration = Duration::from_secs(10);
 /// Readings of one value asked at most (a value without --kind may parse as several).
 pub const MAX_READINGS: usize = 4;
-
-/// A partner's verified filter.
-pub struct Cached {
-    pub header: Header,
-    pub filter: Arc<LookupFilter>,
-}
-
-#[derive(Default)]
-pub struct FilterCache {
-    filters: Mutex<HashMap<NodeId, Arc<Cached>>>,
-}
 
 /// One partner's answer.
 #[derive(Debug, Clone)]

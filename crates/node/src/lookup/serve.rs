@@ -17,7 +17,7 @@
 //! writes the audit entry (partner and count only) before it answers.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 use super::epoch::{Epoch, EpochKey};
 use super::epoch_key;
 use super::filter::{self, Header, LookupFilter};
+use super::state::{Built, SignedFilter};
 use super::{oprf, LookupError};
 use crate::disclosure::Judge;
 use crate::error::{Error, Result};
@@ -36,38 +37,6 @@ use liaison_core::record::{Body, NodeId, Tlp};
 /// Change-log entries read per page while building.
 const PAGE: usize = 4096;
 const MS_PER_DAY: i64 = 86_400_000;
-
-/// A filter ready to serve.
-pub struct SignedFilter {
-    pub header: Header,
-    pub signature: [u8; 64],
-    pub bytes: Vec<u8>,
-    pub values: usize,
-}
-
-/// One epoch's key and its filters, as of one change-log position.
-pub struct Built {
-    pub key: Arc<EpochKey>,
-    pub filters: HashMap<(Tlp, bool), Arc<SignedFilter>>,
-    change: u64,
-    at: Instant,
-}
-
-/// F of each held value this epoch, by SHA-256 of the OPRF input.
-#[derive(Default)]
-struct Memo {
-    epoch: u64,
-    keys: HashMap<[u8; 32], u64>,
-}
-
-#[derive(Default)]
-pub struct ServerState {
-    built: Mutex<Option<Arc<Built>>>,
-    building: tokio::sync::Mutex<()>,
-    memo: Arc<Mutex<Memo>>,
-    /// Evaluations per partner: (UTC day, count).
-    used: Mutex<HashMap<NodeId, (i64, u32)>>,
-}
 
 /// The current key and filters, rebuilt first if they are stale.
 pub async fn current(node: &Arc<Node>) -> Result<Arc<Built>> {

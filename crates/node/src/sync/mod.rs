@@ -395,6 +395,13 @@ fn code_name(code: tonic::Code) -> String {
     format!("{code:?}")
 }
 
+/// Reports records refused from `partner`, by reason class.
+fn count_rejected(partner: &NodeId, classes: &std::collections::BTreeMap<String, u64>) {
+    for (class, records) in classes {
+        liaison_core::telemetry::emit().rejected(partner, class, *records);
+    }
+}
+
 #[cfg(test)]
 mod backoff_tests {
     use super::*;
@@ -430,12 +437,5 @@ mod backoff_tests {
         assert!(!log.is_news("ResourceExhausted: rate limit; retry after 7 ms"));
         log.connected();
         assert!(log.is_news("Unavailable: connection refused"));
-    }
-}
-
-/// Reports records refused from `partner`, by reason class.
-fn count_rejected(partner: &NodeId, classes: &std::collections::BTreeMap<String, u64>) {
-    for (class, records) in classes {
-        liaison_core::telemetry::emit().rejected(partner, class, *records);
     }
 }

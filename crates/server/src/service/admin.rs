@@ -31,11 +31,10 @@ impl AdminService {
         action: &'static str,
         detail: serde_json::Value,
     ) -> Result<(), Status> {
-        Ok(self
-            .node
+        self.node
             .audit(actor.to_string(), action, detail)
             .await
-            .map_err(status)?)
+            .map_err(status)
     }
 
     pub fn own_bundle(node: &Node) -> Bundle {

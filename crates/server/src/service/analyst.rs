@@ -349,9 +349,13 @@ impl Analyst for AnalystService {
         request: Request<proto::AddWarninglistRequest>,
     ) -> Result<Response<proto::WarninglistResponse>, Status> {
         let who = require_local(&self.node, &request, Role::Analyst)?;
-        let added = liaison_node::warninglist::add(&self.node, request.into_inner())
-            .await
-            .map_err(status)?;
+        let added = liaison_node::warninglist::add(
+            &self.node.store,
+            &self.node.config.default_country,
+            request.into_inner(),
+        )
+        .await
+        .map_err(status)?;
         let detail = serde_json::json!({ "entries": added.entries.len() });
         self.node
             .audit(who.describe(), "warninglist.add", detail)
@@ -366,7 +370,7 @@ impl Analyst for AnalystService {
     ) -> Result<Response<proto::WarninglistResponse>, Status> {
         require_local(&self.node, &request, Role::Analyst)?;
         Ok(Response::new(
-            liaison_node::warninglist::list(&self.node).map_err(status)?,
+            liaison_node::warninglist::list(&self.node.store).map_err(status)?,
         ))
     }
 
@@ -375,9 +379,13 @@ impl Analyst for AnalystService {
         request: Request<proto::RemoveWarninglistRequest>,
     ) -> Result<Response<proto::WarninglistResponse>, Status> {
         let who = require_local(&self.node, &request, Role::Analyst)?;
-        let removed = liaison_node::warninglist::remove(&self.node, request.into_inner())
-            .await
-            .map_err(status)?;
+        let removed = liaison_node::warninglist::remove(
+            &self.node.store,
+            &self.node.config.default_country,
+            request.into_inner(),
+        )
+        .await
+        .map_err(status)?;
         let detail = serde_json::json!({ "entries": removed.entries.len() });
         self.node
             .audit(who.describe(), "warninglist.remove", detail)

@@ -171,7 +171,7 @@ pub fn record_view(
             })
             .collect(),
         expired_sightings: summary.expired,
-        warninglists: liaison_node::warninglist::record_matches(node, record),
+        warninglists: liaison_node::warninglist::record_matches(&node.store, record),
         sighting_type: match &record.payload.body {
             Body::Sighting(s) => s.kind.as_str().to_string(),
             _ => String::new(),

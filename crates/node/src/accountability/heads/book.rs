@@ -32,7 +32,7 @@ pub struct Book {
     /// Where our own chain stands, so a restart resumes it instead of
     /// rescanning (purged records could no longer be told apart).
     #[serde(default)]
-    pub own: Option<super::Chain>,
+    pub own: Option<Chain>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -221,6 +221,16 @@ pub fn gossip_order(
     let cursor = others.last().cloned().or(cursor.map(String::from));
     out.extend(others);
     (out, cursor)
+}
+
+/// This node's own chain: how far the change log was scanned, and the head so far.
+#[derive(Default, Clone, Serialize, Deserialize)]
+pub struct Chain {
+    /// Change-log position scanned so far.
+    pub(super) position: u64,
+    pub(super) size: u64,
+    pub(super) root: [u8; 32],
+    pub(super) last_sequence: u64,
 }
 
 #[cfg(test)]

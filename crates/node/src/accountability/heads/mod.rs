@@ -17,162 +17,34 @@
 //! one of an origin that is neither enrolled nor known here.
 
 mod book;
+mod signed;
+pub mod state;
 
-pub use book::{Book, Conflict, Seen, Standing, MAX_ORIGINS};
+pub use book::{Book, Chain, Conflict, Seen, Standing, MAX_ORIGINS};
+pub use signed::{chain, open, sign};
+use state::save;
+pub use state::{read_book, Heads, MAX_SEEN};
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
-
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use prost::Message;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use tokio::sync::watch;
 
 use crate::node::Node;
 use liaison_core::proto;
-use liaison_core::record::{NodeId, RecordId};
+use liaison_core::record::NodeId;
+use prost::Message;
 
-const HEAD_PREFIX: &[u8] = b"liaison/v1/log-head\0";
-const CHAIN_PREFIX: &[u8] = b"liaison/v1/head-chain\0";
 /// How often the node looks for new records of its own and signs a new head.
 const INTERVAL: Duration = Duration::from_secs(2);
-/// Heads of other origins sent in one batch.
-pub const MAX_SEEN: usize = 64;
 /// Change-log entries read per step of the scan.
 const PAGE: usize = 4096;
 
-/// One step of the chain.
-pub fn chain(root: &[u8; 32], id: &RecordId) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(CHAIN_PREFIX);
-    hasher.update(root);
-    hasher.update(id.as_bytes());
-    hasher.finalize().into()
-}
-
-/// Signs a head with the origin's key.
-pub fn sign(key: &SigningKey, head: &proto::LogHead) -> proto::SignedHead {
-    let bytes = head.encode_to_vec();
-    let signature = key.sign(&[HEAD_PREFIX, &bytes].concat());
-    proto::SignedHead {
-        head: bytes,
-        signature: signature.to_bytes().to_vec(),
-        signer: key.verifying_key().to_bytes().to_vec(),
-    }
-}
-
-/// Verifies, then decodes; the head's origin must be its signer.
-pub fn open(signed: &proto::SignedHead) -> Result<proto::LogHead, String> {
-    let signer: [u8; 32] = signed
-        .signer
-        .as_slice()
-        .try_into()
-        .map_err(|_| "signer: not 32 bytes")?;
-    let signature: [u8; 64] = signed
-        .signature
-        .as_slice()
-        .try_into()
-        .map_err(|_| "signature: not 64 bytes")?;
-    let key = VerifyingKey::from_bytes(&signer).map_err(|_| "signer: not an Ed25519 key")?;
-    key.verify_strict(
-        &[HEAD_PREFIX, &signed.head].concat(),
-        &Signature::from_bytes(&signature),
-    )
-    .map_err(|_| "signature: does not verify")?;
-    let head = proto::LogHead::decode(signed.head.as_slice()).map_err(|e| format!("head: {e}"))?;
-    if head.origin != signed.signer || head.root.len() != 32 {
-        return Err("head: origin differs from signer, or root is not 32 bytes".into());
-    }
-    Ok(head)
-}
-
-/// This node's heads: its own chain and the book of heads seen.
-pub struct Heads {
-    path: PathBuf,
-    book: Mutex<Book>,
-    own: Mutex<Chain>,
-    /// Our latest signed head.
-    latest: Mutex<Option<proto::SignedHead>>,
-    /// Bumped when our head or the latest head of any origin changes: wakes
-    /// the sync streams, which then pass the heads on.
-    version: watch::Sender<u64>,
-    /// Direct partners (hex), refreshed as batches arrive: their heads go first.
-    partners: Mutex<HashSet<String>>,
-    /// Per receiving partner, the last other origin whose head it was sent.
-    cursors: Mutex<HashMap<NodeId, String>>,
-}
-
-#[derive(Default, Clone, Serialize, Deserialize)]
-pub struct Chain {
-    /// Change-log position scanned so far.
-    position: u64,
-    size: u64,
-    root: [u8; 32],
-    last_sequence: u64,
-}
-
 impl Heads {
-    pub fn load(path: PathBuf) -> Heads {
-        let book: Book = std::fs::read(&path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default();
-        let own = book.own.clone().unwrap_or_default();
-        Heads {
-            path,
-            book: Mutex::new(book),
-            own: Mutex::new(own),
-            latest: Mutex::new(None),
-            version: watch::channel(0).0,
-            partners: Mutex::default(),
-            cursors: Mutex::default(),
-        }
-    }
-
     fn refresh_partners(&self, node: &Node) {
         let ids = node.partner_ids().iter().map(NodeId::to_hex).collect();
         if let Ok(mut partners) = self.partners.lock() {
             *partners = ids;
         }
-    }
-
-    /// Changes when there are new heads to pass on.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.version.subscribe()
-    }
-
-    /// Our latest signed head, once the first scan is done.
-    pub fn own(&self) -> Option<proto::SignedHead> {
-        self.latest.lock().ok().and_then(|l| l.clone())
-    }
-
-    /// Up to [`MAX_SEEN`] latest heads of other origins, to pass on to
-    /// `except`: direct partners' first, then the others in turn.
-    pub fn seen(&self, own: &NodeId, except: &NodeId) -> Vec<proto::SignedHead> {
-        let partners = self.partners.lock().map(|p| p.clone()).unwrap_or_default();
-        let Ok(book) = self.book.lock() else {
-            return Vec::new();
-        };
-        let Ok(mut cursors) = self.cursors.lock() else {
-            return Vec::new();
-        };
-        let skip = [own.to_hex(), except.to_hex()];
-        let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
-        let cursor = cursors.get(except).map(String::as_str);
-        let (origins, cursor) =
-            book::gossip_order(&book.latest, &partners, &skip, cursor, MAX_SEEN);
-        if let Some(cursor) = cursor {
-            cursors.insert(*except, cursor);
-        }
-        origins
-            .iter()
-            .filter_map(|origin| book.latest.get(origin))
-            .filter_map(|seen| hex::decode(&seen.signed).ok())
-            .filter_map(|bytes| proto::SignedHead::decode(bytes.as_slice()).ok())
-            .collect()
     }
 
     /// Reads the change log past the last scan; signs a new head if our own
@@ -346,25 +218,6 @@ fn standing(node: &Node, origin: &NodeId) -> Standing {
     }
 }
 
-/// Written whole to a temporary file, then renamed: a reader never sees half.
-fn save(path: &Path, book: &Book) {
-    let Ok(bytes) = serde_json::to_vec_pretty(book) else {
-        return;
-    };
-    let temporary = path.with_extension("json.tmp");
-    if std::fs::write(&temporary, bytes).is_ok() {
-        let _ = std::fs::rename(&temporary, path);
-    }
-}
-
-/// Reads `DIR/heads.json` for the CLI (node running or not).
-pub fn read_book(path: &Path) -> Result<Book, String> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display())),
-        Err(_) => Ok(Book::default()),
-    }
-}
-
 /// Signs our head now and then every few seconds while our log grows.
 pub fn start(node: Arc<Node>) {
     tokio::spawn(async move {
@@ -381,32 +234,4 @@ pub fn start(node: Arc<Node>) {
             }
         }
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn heads_verify_and_bind_origin() {
-        let key = SigningKey::from_bytes(&[9; 32]);
-        let head = proto::LogHead {
-            origin: key.verifying_key().to_bytes().to_vec(),
-            size: 3,
-            root: chain(&[0; 32], &RecordId([1; 32])).to_vec(),
-            last_sequence: 3,
-            signed_unix_ms: 1,
-        };
-        let signed = sign(&key, &head);
-        assert_eq!(open(&signed).unwrap(), head);
-        let mut other = signed.clone();
-        other.signer = SigningKey::from_bytes(&[8; 32])
-            .verifying_key()
-            .to_bytes()
-            .to_vec();
-        assert!(open(&other).is_err());
-        let mut bent = signed.clone();
-        bent.head[3] ^= 1;
-        assert!(open(&bent).is_err());
-    }
 }
