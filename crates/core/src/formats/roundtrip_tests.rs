@@ -287,7 +287,7 @@ fn peak_rss_mib() -> f64 {
 /// CSV and STIX read and STIX write in bounded memory: the readers never read
 /// more than [`BUFFERED`] past the item they yield, the writer never holds more
 /// than that back, on inputs of several MiB. Figures (rows/s, peak RSS) are
-/// printed; for big files: `LIAISON_FORMATS_ROWS=1000000 cargo test -p liaison
+/// printed; for big files: `LIAISON_FORMATS_ROWS=1000000 cargo test -p liaison-core
 /// --release --lib formats::roundtrip_tests::large -- --nocapture`.
 #[test]
 fn large_files_stream_in_bounded_memory() {
@@ -371,7 +371,7 @@ fn large_files_stream_in_bounded_memory() {
 }
 
 /// Figures only (a MISP event is read whole by design, bounded by
-/// `MAX_EVENT_BYTES`): `cargo test -p liaison --release --lib
+/// `MAX_EVENT_BYTES`): `cargo test -p liaison-core --release --lib
 /// formats::roundtrip_tests::misp_event_figures -- --ignored --nocapture`.
 #[test]
 #[ignore]

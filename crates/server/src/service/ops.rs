@@ -53,8 +53,7 @@ pub(super) async fn backup(node: Arc<Node>, who: String) -> Result<BackupStream,
         Ok::<_, Error>((file, (summary, len)))
     })
     .await
-    .map_err(|_| Error::ShuttingDown)
-    .map_err(status)?
+    .map_err(|_| status(Error::ShuttingDown))?
     .map_err(status)?;
     let (summary, total_bytes) = summary;
     let (tx, rx) = mpsc::channel(4);

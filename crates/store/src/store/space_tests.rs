@@ -2,7 +2,7 @@
 //! database go. Stores records the way a sync does (batches of 1,024, a flush
 //! after each), then prints the logical bytes of each keyspace next to what
 //! sled takes on disk. Run with
-//! `cargo test -p liaison --lib space_tests -- --ignored --nocapture`.
+//! `cargo test -p liaison-store --lib space_tests -- --ignored --nocapture`.
 
 use std::collections::BTreeMap;
 
