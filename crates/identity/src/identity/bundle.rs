@@ -5,7 +5,7 @@
 use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use prost::Message;
 
-use super::{cert_pin, fingerprint, NodeIdentity};
+use super::node_identity::{cert_pin, fingerprint, NodeIdentity};
 use liaison_core::proto;
 use liaison_core::record::NodeId;
 

@@ -10,7 +10,7 @@ use rcgen::{
     Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
 };
 
-use super::IdentityError;
+use super::error::IdentityError;
 
 /// The DNS name in every node certificate; clients that check names use it.
 pub const NODE_CERT_NAME: &str = "liaison-node";

@@ -23,7 +23,8 @@ use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 use zeroize::Zeroizing;
 
 use super::certs::{self, Role};
-use super::{IdentityError, NodeIdentity};
+use super::error::IdentityError;
+use super::node_identity::NodeIdentity;
 
 /// Paths inside a node directory.
 #[derive(Debug, Clone)]

@@ -10,7 +10,8 @@ use std::path::Path;
 
 use rcgen::KeyPair;
 
-use super::{read_pem_cert, read_pem_key, IdentityError, NodeDir};
+use super::error::IdentityError;
+use super::files::{read_pem_cert, read_pem_key, NodeDir};
 
 /// Checks every pair whose private key is present (the CA key may be kept
 /// offline: its certificate alone is then taken as it is).

@@ -20,7 +20,11 @@ use prost::Message;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::{cert_pin, certs, files, Bundle, BundleError, IdentityError, NodeDir, NodeIdentity};
+use super::bundle::{Bundle, BundleError};
+use super::error::IdentityError;
+use super::files::NodeDir;
+use super::node_identity::{cert_pin, NodeIdentity};
+use super::{certs, files};
 use liaison_core::proto;
 use liaison_core::record::NodeId;
 

@@ -13,7 +13,8 @@
 //! the offline CLI and `doctor` all ask here. It must never let a rotation
 //! through silently when it would lock a partner out.
 
-use super::{IdentityError, Rotation};
+use super::error::IdentityError;
+use super::rotation::Rotation;
 use liaison_core::record::NodeId;
 
 /// An enrolled partner, as the decision needs it.
