@@ -15,8 +15,9 @@ use std::sync::Mutex;
 
 use ed25519_dalek::SigningKey;
 
+use super::error::{io_error, AuditError};
+use super::settings::AuditConfig;
 use super::writer::{Job, Writer};
-use super::{io_error, AuditConfig, AuditError};
 
 /// Entries that may wait for the writer before `note` blocks its caller.
 const QUEUE: usize = 4096;

@@ -10,7 +10,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use super::{io_error, AuditError, Entry};
+use super::entry::Entry;
+use super::error::{io_error, AuditError};
 
 /// Which entries to show; every set field must match.
 #[derive(Debug, Default, Clone)]

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use super::error::AuditError;
 use super::query::{for_each, time_text};
-use super::AuditError;
 use liaison_core::record::{Body, VerifiedRecord};
 
 /// Counts of records by TLP, kind and label, as stored in a disclosure entry.

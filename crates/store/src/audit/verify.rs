@@ -18,7 +18,8 @@ use std::path::Path;
 use ed25519_dalek::VerifyingKey;
 
 use super::checkpoint::{self, CHECKPOINT_ACTION};
-use super::{io_error, AuditError, Entry, GENESIS};
+use super::entry::{Entry, GENESIS};
+use super::error::{io_error, AuditError};
 
 /// The action of the entry a writer appends when it opened a log it could not
 /// verify whole (seal missing or unreadable): the gap stays on record.

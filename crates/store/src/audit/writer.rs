@@ -20,9 +20,12 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::SigningKey;
 
 use super::checkpoint::{self, CHECKPOINT_ACTION};
+use super::entry::Entry;
+use super::error::{io_error, AuditError};
 use super::log::seal_path;
+use super::settings::AuditConfig;
+use super::verify::SealState;
 use super::verify::UNVERIFIED_ACTION;
-use super::{io_error, AuditConfig, AuditError, Entry, SealState};
 
 /// Most entries written (and synced) as one group.
 const GROUP: usize = 1024;
@@ -78,7 +81,8 @@ impl Writer {
             .open(path)
             .map_err(|e| io_error(path, e))?;
         file.lock().map_err(|e| io_error(path, e))?;
-        let checked = super::verify_with(path, key.as_ref().map(|k| k.verifying_key()).as_ref());
+        let checked =
+            super::verify::verify_with(path, key.as_ref().map(|k| k.verifying_key()).as_ref());
         let len = file.metadata().map(|m| m.len());
         let _ = file.unlock();
         let checked = checked?;

@@ -7,8 +7,9 @@
 //! This module must never check an opening against its commitment: callers
 //! (liaison_core::bulletin, the sync verifier) hand over only verified ones.
 
+use super::db::Store;
+use super::error::StoreError;
 use super::keys::{self, corrupt};
-use super::{Store, StoreError};
 use liaison_core::bulletin::Opening;
 use liaison_core::record::RecordId;
 

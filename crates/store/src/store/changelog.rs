@@ -20,8 +20,10 @@
 //! This module only reads and stages the log: it must never renumber, remove or
 //! rewrite an entry once written (partners' cursors point into it).
 
+use super::db::Store;
+use super::error::StoreError;
 use super::keys::{self, corrupt};
-use super::{Store, StoreError, StoredRecord};
+use super::records::StoredRecord;
 use liaison_core::record::RecordId;
 
 /// Most entries in one run key: keeps values small for sled's pages.

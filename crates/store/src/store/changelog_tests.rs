@@ -5,7 +5,7 @@ use ed25519_dalek::SigningKey;
 
 use super::tests::{batch, record, revocation};
 use super::*;
-use liaison_core::record::{sign_payload, Body, NodeId, Payload, Sighting, SightingType};
+use liaison_core::record::{sign_payload, Body, NodeId, Payload, RecordId, Sighting, SightingType};
 
 fn open(dir: &tempfile::TempDir) -> Store {
     Store::open(&dir.path().join("db"), 1 << 20).unwrap()

@@ -13,8 +13,9 @@
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::db::Store;
+use super::error::StoreError;
 use super::records::{BatchOutcome, WriteBatch};
-use super::{Store, StoreError};
 use liaison_core::record::RecordId;
 
 /// Most jobs merged under one flush.

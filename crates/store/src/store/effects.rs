@@ -11,8 +11,9 @@
 
 use std::collections::HashMap;
 
+use super::db::Store;
+use super::error::StoreError;
 use super::keys;
-use super::{Store, StoreError};
 use liaison_core::record::{Body, NodeId, RecordId, VerifiedRecord};
 
 /// Effects staged within one batch, so later records in the batch see them.

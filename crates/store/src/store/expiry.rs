@@ -14,8 +14,9 @@
 //! This module must never remove a record before its effective expiry, nor
 //! leave a purged record's index, public-id or sighting entries behind.
 
+use super::db::Store;
+use super::error::StoreError;
 use super::keys;
-use super::{Store, StoreError};
 use liaison_core::record::RecordId;
 
 /// Most records in one expiry group.
@@ -142,7 +143,7 @@ impl Store {
             held.add(stored.record.origin(), -1);
         }
         batch.remove(keys::record(id));
-        batch.remove(keys::public_id(&super::public_uuid(id)));
+        batch.remove(keys::public_id(&super::public_ids::public_uuid(id)));
         batch.remove(keys::relogged(id));
         for sighting in self.sightings_of(id)? {
             batch.remove(keys::sighting(id, &sighting));

@@ -9,8 +9,9 @@
 
 use std::collections::HashMap;
 
+use super::db::Store;
+use super::error::StoreError;
 use super::keys;
-use super::{Store, StoreError};
 use liaison_core::record::NodeId;
 
 /// Changes to the per-origin counters staged by one write (+ stored, − purged).

@@ -1,7 +1,7 @@
 //! The key layout of the single sled tree. Every key starts with a keyspace byte;
 //! integers are big-endian so that sled's byte order is numeric order.
 
-use super::StoreError;
+use super::error::StoreError;
 use liaison_core::indicator::Kind;
 use liaison_core::record::{NodeId, RecordId};
 

@@ -4,6 +4,7 @@
 
 use ed25519_dalek::SigningKey;
 
+use super::db::SCHEMA;
 use super::tests::batch;
 use super::*;
 use liaison_core::indicator::Kind;

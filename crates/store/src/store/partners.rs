@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::db::Store;
+use super::error::StoreError;
 use super::keys::{self, corrupt};
-use super::{Store, StoreError};
 use liaison_core::record::NodeId;
 
 /// A partner as enrolled by an admin. The signed bundle is kept verbatim so that

@@ -11,9 +11,10 @@ use std::collections::HashSet;
 
 use prost::Message;
 
+use super::db::Store;
+use super::error::StoreError;
 use super::keys::{self, corrupt};
 use super::partners::SyncState;
-use super::{Store, StoreError};
 use liaison_core::proto;
 use liaison_core::record::{Envelope, NodeId, VerifiedRecord};
 
@@ -54,7 +55,7 @@ impl Store {
         &self,
         peer: &NodeId,
         state: &mut SyncState,
-        update: &super::PendingUpdate,
+        update: &super::pending::PendingUpdate,
         cap: u64,
         batch: &mut sled::Batch,
     ) -> Result<(), StoreError> {

@@ -5,8 +5,9 @@
 //! removed with it by the purge; databases from before the index get it built
 //! once at open. Must never be the only place a record is known: it is derived.
 
+use super::db::Store;
+use super::error::StoreError;
 use super::keys;
-use super::{Store, StoreError};
 use liaison_core::record::RecordId;
 
 /// The public UUID of a record, as the file formats write it.

@@ -4,9 +4,10 @@ use std::collections::{HashMap, HashSet};
 
 use prost::Message;
 
+use super::db::Store;
+use super::error::StoreError;
 use super::keys::{self, corrupt};
 use super::partners::SyncState;
-use super::{Store, StoreError};
 use liaison_core::indicator::Kind;
 use liaison_core::proto;
 use liaison_core::record::{Body, Envelope, NodeId, RecordId, VerifiedRecord};
@@ -44,7 +45,7 @@ pub struct WriteBatch {
     pub received_ms: i64,
     pub sync_state: Option<(NodeId, SyncState)>,
     /// Changes to the peer's pending set, made with its sync state (needs one).
-    pub pending: super::PendingUpdate,
+    pub pending: super::pending::PendingUpdate,
     /// Verified bulletin member openings (issue 15), by bulletin id: each
     /// bulletin is in `records` or already stored.
     pub openings: Vec<(RecordId, Vec<liaison_core::bulletin::Opening>)>,
@@ -112,7 +113,7 @@ impl Store {
             sled_batch.insert(key, stored.encode_to_vec());
             log.push(record.id);
             sled_batch.insert(
-                keys::public_id(&super::public_uuid(&record.id)),
+                keys::public_id(&super::public_ids::public_uuid(&record.id)),
                 &record.id.0[..],
             );
             outcome.last_change = seq;
@@ -159,7 +160,7 @@ impl Store {
             // Counted here, where duplicates are known, so a re-sent record is not counted twice.
             let mut state = state.clone();
             state.received += outcome.stored.len() as u64;
-            let cap = super::MAX_PENDING_PER_PARTNER;
+            let cap = super::pending::MAX_PENDING_PER_PARTNER;
             self.stage_pending(peer, &mut state, &batch.pending, cap, &mut sled_batch)?;
             sled_batch.insert(keys::sync_state(peer), state.to_bytes());
             outcome.sync_state = Some(state);

@@ -9,7 +9,9 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use super::{keys, Store, StoreError, READABLE_SCHEMAS, SCHEMA};
+use super::db::{Store, READABLE_SCHEMAS, SCHEMA};
+use super::error::StoreError;
+use super::keys;
 
 const MAGIC: &[u8] = b"LIAISON-SNAPSHOT-1\n";
 /// A key length that ends the snapshot.

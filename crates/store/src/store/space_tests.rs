@@ -10,6 +10,7 @@ use ed25519_dalek::SigningKey;
 
 use super::tests::batch;
 use super::*;
+use std::path::Path;
 
 fn directory_bytes(path: &Path) -> u64 {
     std::fs::read_dir(path)

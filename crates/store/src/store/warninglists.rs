@@ -8,8 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::db::Store;
+use super::error::StoreError;
 use super::keys::{self, corrupt};
-use super::{Store, StoreError};
 use liaison_core::indicator::Kind;
 
 /// One value on one warninglist.
