@@ -13,7 +13,6 @@ use liaison_core::record::RecordId;
 
 use super::error::StoreError;
 use super::keys;
-use super::records::StoredRecord;
 
 /// The layout this build writes. v2 keeps the change log in runs and expiries in
 /// groups (store/changelog.rs, store/expiry.rs); it reads every v1 key as it is,
@@ -163,16 +162,6 @@ impl Store {
     pub fn effective_expiry(&self, valid_until_ms: i64, received_ms: i64) -> i64 {
         let max = self.inner.max_retention_ms.load(Ordering::Relaxed);
         effective_expiry(valid_until_ms, received_ms, max)
-    }
-
-    /// The effective expiry of a stored indicator or bulletin (None for other bodies).
-    pub fn expires_ms(&self, stored: &StoredRecord) -> Option<i64> {
-        let valid_until_ms = match &stored.record.payload.body {
-            liaison_core::record::Body::Indicator(i) => i.valid_until_ms,
-            liaison_core::record::Body::Bulletin(b) => b.valid_until_ms,
-            _ => return None,
-        };
-        Some(self.effective_expiry(valid_until_ms, stored.received_ms))
     }
 
     pub fn flush_blocking(&self) -> Result<(), StoreError> {

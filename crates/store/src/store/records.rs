@@ -279,3 +279,15 @@ fn expiring_valid_until(record: &VerifiedRecord) -> Option<i64> {
         Body::Revocation(_) | Body::Sighting(_) => None,
     }
 }
+
+impl Store {
+    /// The effective expiry of a stored indicator or bulletin (None for other bodies).
+    pub fn expires_ms(&self, stored: &StoredRecord) -> Option<i64> {
+        let valid_until_ms = match &stored.record.payload.body {
+            liaison_core::record::Body::Indicator(i) => i.valid_until_ms,
+            liaison_core::record::Body::Bulletin(b) => b.valid_until_ms,
+            _ => return None,
+        };
+        Some(self.effective_expiry(valid_until_ms, stored.received_ms))
+    }
+}
