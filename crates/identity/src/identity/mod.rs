@@ -17,7 +17,7 @@ pub use certs::{
     cert_summary, issue_client_cert, issue_client_cert_for_days, renew_ca_cert, CertSummary,
     ClientCert, Role, NODE_CERT_NAME,
 };
-pub use files::{read_pem_cert, read_pem_key, write_private, write_public, NodeDir};
+pub use files::{read_pem_cert, read_pem_key, write_private, write_public, NodeDir, KEY_FOLDERS};
 pub use pairs::check_key_pairs;
 pub use rotation::{
     load_rotation, promote_staged_tls, sign_rotation, stage_tls_rotation, verify_rotation,

@@ -24,7 +24,7 @@ mod warninglists;
 
 pub use changelog::{Current, LogIter};
 pub use commit::{CommitHandle, Committer};
-pub use partners::{PartnerEntry, SyncState};
+pub use partners::{PartnerEntry, RevokedPartner, SyncState};
 pub use pending::{PendingUpdate, MAX_PENDING_PER_PARTNER};
 use public_ids::public_uuid;
 pub use records::{BatchOutcome, StoredRecord, WriteBatch};
