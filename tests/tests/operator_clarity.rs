@@ -117,8 +117,5 @@ fn a_revoked_partners_records_keep_its_name() {
     assert_eq!(name(&a), "Agency B (example) (revoked)");
     // No one here holds a value nobody published: the sentence says so.
     let out = a.cli_ok(&["search", "+44 7700 900399"]);
-    assert!(
-        out.contains("no agency here holds or sighted it"),
-        "{out}"
-    );
+    assert!(out.contains("no agency here holds or sighted it"), "{out}");
 }

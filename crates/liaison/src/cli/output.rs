@@ -195,7 +195,10 @@ fn holders_text(agencies: u32, names: &[String]) -> String {
     match agencies {
         0 => "no agency here holds or sighted it".to_string(),
         1 => format!("held or sighted by 1 agency here ({})", names.join(", ")),
-        n => format!("held or sighted by {n} agencies here ({})", names.join(", ")),
+        n => format!(
+            "held or sighted by {n} agencies here ({})",
+            names.join(", ")
+        ),
     }
 }
 
@@ -214,7 +217,10 @@ pub fn duration_words(seconds: u64) -> String {
         let count = left / size;
         left %= size;
         if count > 0 {
-            parts.push(format!("{count} {name}{}", if count == 1 { "" } else { "s" }));
+            parts.push(format!(
+                "{count} {name}{}",
+                if count == 1 { "" } else { "s" }
+            ));
         }
     }
     match parts.is_empty() {

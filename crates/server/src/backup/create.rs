@@ -159,7 +159,11 @@ fn log_backup(
         "os_user": os_user,
     });
     liaison_store::audit::append_offline(&dir.audit_log(), key, "cli", "backup.create", detail)
-        .map_err(|e| BackupError::Invalid(format!("the backup was not kept: the audit log could not record it ({e})")))
+        .map_err(|e| {
+            BackupError::Invalid(format!(
+                "the backup was not kept: the audit log could not record it ({e})"
+            ))
+        })
 }
 
 /// SHA-256 of a whole file, hex.
