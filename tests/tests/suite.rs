@@ -32,6 +32,7 @@ mod lookup;
 mod metrics;
 mod misp_feed_state;
 mod operations_cli;
+mod operator_clarity;
 mod ops;
 mod python_client;
 mod receive;

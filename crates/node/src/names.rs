@@ -1,6 +1,7 @@
 //! How this node names an origin agency to its own people: its own name, an
-//! enrolled partner's name as the admin enrolled it, or a relayed origin's
-//! self-claimed name always marked with the relay that introduced it.
+//! enrolled partner's name as the admin enrolled it (marked "(revoked)" once
+//! revoked), or a relayed origin's self-claimed name always marked with the
+//! relay that introduced it.
 //!
 //! One place for every surface (gRPC views, federated answers, correlation,
 //! TAXII and the MISP feed), so that no surface can show a relayed third party
@@ -18,6 +19,10 @@ pub fn origin_name(node: &Node, origin: &NodeId) -> String {
     }
     if let Some(entry) = node.partner_entry(origin) {
         return entry.name;
+    }
+    // Its records outlive the enrollment: still named, marked as no longer a partner.
+    if let Some(revoked) = node.store.revoked_partner(origin).ok().flatten() {
+        return format!("{} (revoked)", revoked.name);
     }
     let Some(known) = node.store.known_origin(origin).ok().flatten() else {
         return String::new();

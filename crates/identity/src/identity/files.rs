@@ -26,6 +26,9 @@ use super::certs::{self, Role};
 use super::error::IdentityError;
 use super::node_identity::NodeIdentity;
 
+/// The folders of the node directory that hold private keys (mode 0700).
+pub const KEY_FOLDERS: &[&str] = &["keys", "tls", "ca", "admin"];
+
 /// Paths inside a node directory.
 #[derive(Debug, Clone)]
 pub struct NodeDir {
@@ -91,6 +94,7 @@ impl NodeDir {
             ));
         }
         restrict_directory(&self.root)?;
+        self.create_key_folders()?;
         let signing_key = SigningKey::generate(&mut OsRng);
         let tls = certs::node_tls_cert(agency_name)?;
         let ca = certs::local_ca(agency_name)?;
@@ -109,6 +113,16 @@ impl NodeDir {
         write_public(&self.ca_cert(), ca.cert_pem.as_bytes())?;
         write_private(&self.admin_key(), admin.key_pem.as_bytes())?;
         write_public(&self.admin_cert(), admin.cert_pem.as_bytes())
+    }
+
+    /// Creates the folders that hold the private keys (`keys/`, `tls/`, `ca/`,
+    /// `admin/`), owner only (0700), tightening any that already exist: `init`
+    /// and a restore without keys both leave them ready for the key files.
+    pub fn create_key_folders(&self) -> Result<(), IdentityError> {
+        for folder in KEY_FOLDERS {
+            restrict_directory(&self.root.join(folder))?;
+        }
+        Ok(())
     }
 
     /// The text of `config.toml`, with a hint when the directory is not a node's.

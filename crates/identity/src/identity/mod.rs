@@ -20,7 +20,7 @@ pub use certs::{
     ClientCert, Role, NODE_CERT_NAME,
 };
 pub use error::IdentityError;
-pub use files::{read_pem_cert, read_pem_key, write_private, write_public, NodeDir};
+pub use files::{read_pem_cert, read_pem_key, write_private, write_public, NodeDir, KEY_FOLDERS};
 pub use node_identity::{cert_pin, fingerprint, NodeIdentity};
 pub use pairs::check_key_pairs;
 pub use rotation::{

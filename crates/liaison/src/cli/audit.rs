@@ -27,7 +27,8 @@ pub struct EntryFilter {
     /// Only entries about this partner: its node id or a unique prefix of it.
     #[arg(long)]
     pub partner: Option<String>,
-    /// Only this action (see docs/OPERATIONS.md), or a part of one: "disclose", "search".
+    /// Only actions containing this text (see docs/OPERATIONS.md §11): a whole
+    /// action ("sync.disclose") or any part of one ("disclose", "rotate").
     #[arg(long)]
     pub action: Option<String>,
 }

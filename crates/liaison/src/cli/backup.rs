@@ -15,7 +15,6 @@ use super::status::status_error;
 use crate::client::NodeClient;
 use liaison_core::proto;
 use liaison_identity::identity::NodeDir;
-use liaison_server::config::NodeDirSetup;
 use liaison_store::store::{SnapshotSummary, Store};
 
 #[derive(Args, Debug)]
@@ -100,6 +99,7 @@ pub async fn backup(dir: &NodeDir, args: BackupArgs) -> Result<()> {
         &mut snapshot,
         summary,
         passphrase.as_ref(),
+        &std::env::var("USER").unwrap_or_default(),
     )?;
     out!(
         "Wrote {} ({} records, {} bytes{}), taken {}.",
@@ -117,7 +117,7 @@ pub async fn backup(dir: &NodeDir, args: BackupArgs) -> Result<()> {
             "from the stopped node's database"
         }
     );
-    out!("  SHA-256 of the file: {}", sha256_file(&args.out)?);
+    out!("  SHA-256 of the file: {}", written.file_sha256);
     out!(
         "  Signed by node {}: restore with `liaison restore --from FILE --expect-node {}`.",
         written.manifest.node_id,
@@ -176,24 +176,7 @@ fn offline_snapshot(dir: &NodeDir, file: &mut std::fs::File) -> Result<SnapshotS
     let summary = store.snapshot(&mut writer)?;
     writer.flush()?;
     drop(writer);
-    // Signed and sealed like the node's own entries, so the log in the backup
-    // verifies whole.
-    let identity = dir.load_identity(&dir.load_config()?)?;
-    liaison_store::audit::append_offline(
-        &dir.audit_log(),
-        &identity.signing_key,
-        "admin (offline CLI)",
-        "backup.create",
-        serde_json::json!({ "records": summary.records }),
-    )?;
     Ok(summary)
-}
-
-fn sha256_file(path: &std::path::Path) -> Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)?;
-    Ok(hex::encode(hasher.finalize()))
 }
 
 pub fn restore(dir: &NodeDir, args: RestoreArgs) -> Result<()> {
@@ -227,7 +210,7 @@ pub fn restore(dir: &NodeDir, args: RestoreArgs) -> Result<()> {
         out!("  WARNING: the audit log in the backup is unverified: {reason}.");
     }
     if !report.keys_missing.is_empty() {
-        out!("  The backup holds no keys. Before `liaison run`, copy these files from the old node directory (or your key store), mode 0600:");
+        out!("  The backup holds no keys. Before `liaison run`, copy these files from the old node directory (or your key store), mode 0600 (their folders are made, owner only):");
         for name in &report.keys_missing {
             out!("    {}", dir.root.join(name).display());
         }

@@ -200,8 +200,12 @@ fn issue(
             server_name: liaison_identity::identity::NODE_CERT_NAME.to_string(),
         });
     }
+    let role_name = match role {
+        liaison_identity::identity::Role::Analyst => "an analyst",
+        liaison_identity::identity::Role::Admin => "an admin",
+    };
     out!(
-        "Issued a {role:?} certificate for {name:?} in {}:",
+        "Issued {role_name} certificate for {name:?} in {}:",
         out.display()
     );
     out!("  client.crt, client.key (mode 0600), node.crt (the node's certificate to trust)");
@@ -230,15 +234,26 @@ async fn revoke_client(
     let request = proto::RevokeClientRequest {
         cert_sha256: cert_sha256.clone(),
     };
-    client
+    let already_revoked = client
         .admin()
         .revoke_client(request)
         .await
-        .map_err(status_error)?;
+        .map_err(status_error)?
+        .into_inner()
+        .already_revoked;
     if json {
-        return output::print_json(&proto::ClientRevoked { cert_sha256 });
+        return output::print_json(&proto::ClientRevoked {
+            cert_sha256,
+            already_revoked,
+        });
     }
-    out!("Revoked client certificate {cert_sha256}: refused from the next handshake and call.");
+    match already_revoked {
+        // A no-op, not a failure: the certificate is refused either way.
+        true => out!("Client certificate {cert_sha256} was already revoked; nothing changed."),
+        false => out!(
+            "Revoked client certificate {cert_sha256}: refused from the next handshake and call."
+        ),
+    }
     Ok(())
 }
 

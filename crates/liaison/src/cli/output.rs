@@ -190,6 +190,45 @@ pub fn print_published(response: &proto::PublishResponse) {
     }
 }
 
+/// Who here holds or sighted a value, as a sentence part.
+fn holders_text(agencies: u32, names: &[String]) -> String {
+    match agencies {
+        0 => "no agency here holds or sighted it".to_string(),
+        1 => format!("held or sighted by 1 agency here ({})", names.join(", ")),
+        n => format!(
+            "held or sighted by {n} agencies here ({})",
+            names.join(", ")
+        ),
+    }
+}
+
+/// A duration in words ("7 days", "1 day 2 hours", "90 seconds" as "1 minute
+/// 30 seconds"), for sentences; 0 is "0 seconds".
+pub fn duration_words(seconds: u64) -> String {
+    let units = [
+        (86_400, "day"),
+        (3_600, "hour"),
+        (60, "minute"),
+        (1, "second"),
+    ];
+    let mut left = seconds;
+    let mut parts = Vec::new();
+    for (size, name) in units {
+        let count = left / size;
+        left %= size;
+        if count > 0 {
+            parts.push(format!(
+                "{count} {name}{}",
+                if count == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    match parts.is_empty() {
+        true => "0 seconds".to_string(),
+        false => parts.join(" "),
+    }
+}
+
 pub fn print_search(response: &proto::SearchResponse) {
     out!("Looked up: {}", response.normalized_queries.join(", "));
     for c in &response.correlations {
@@ -204,12 +243,7 @@ pub fn print_search(response: &proto::SearchResponse) {
                 }
             })
             .collect();
-        out!(
-            "  {}: held or sighted by {} agencies here ({})",
-            c.query,
-            c.agencies,
-            names.join(", ")
-        );
+        out!("  {}: {}", c.query, holders_text(c.agencies, &names));
         let false_positives: u32 = c.holdings.iter().map(|h| h.false_positives).sum();
         if false_positives > 0 {
             out!(
@@ -309,6 +343,32 @@ pub fn print_partners(list: &proto::ListPartnersResponse) {
             &k.node_id[..16],
             &k.known_via[..16.min(k.known_via.len())],
             if k.blocked { ", BLOCKED" } else { "" }
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_words() {
+        assert_eq!(duration_words(7 * 86_400), "7 days");
+        assert_eq!(duration_words(86_400 + 2 * 3_600), "1 day 2 hours");
+        assert_eq!(duration_words(90), "1 minute 30 seconds");
+        assert_eq!(duration_words(0), "0 seconds");
+    }
+
+    #[test]
+    fn holders_read_as_a_sentence() {
+        assert_eq!(holders_text(0, &[]), "no agency here holds or sighted it");
+        assert_eq!(
+            holders_text(1, &["Agency B (example)".into()]),
+            "held or sighted by 1 agency here (Agency B (example))"
+        );
+        assert_eq!(
+            holders_text(2, &["B".into(), "C".into()]),
+            "held or sighted by 2 agencies here (B, C)"
         );
     }
 }

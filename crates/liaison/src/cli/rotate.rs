@@ -62,11 +62,9 @@ pub async fn run(dir: &NodeDir, command: RenewalCommand) -> Result<()> {
 
 async fn rotate_tls(dir: &NodeDir, force: bool) -> Result<()> {
     let config = dir.load_config()?;
-    let grace = humantime::format_duration(std::time::Duration::from_secs(
-        config.node.rotation.tls_grace_seconds,
-    ));
+    let grace = super::output::duration_words(config.node.rotation.tls_grace_seconds);
     if let Some(client) = running_node(dir).await {
-        return rotate_live(client, &grace.to_string(), force).await;
+        return rotate_live(client, &grace, force).await;
     }
     let locked_out = offline_check(dir, force)?;
     let new_pin = liaison_identity::identity::stage_tls_rotation(dir, &config.node.name)?;

@@ -66,14 +66,18 @@ pub struct Manifest {
 pub struct BackupSummary {
     pub manifest: Manifest,
     pub bytes: u64,
+    /// The digest the file's trailer signs (everything before the checksum).
     pub sha256: String,
+    /// SHA-256 of the whole file, as `sha256sum` prints it.
+    pub file_sha256: String,
 }
 
 /// Writes the backup file `out` (refusing an existing file): manifest, config and
 /// certificates, the heads read before the snapshot (`pre`), the audit log and
 /// its seal, the snapshot in `snapshot` (a file positioned anywhere), the keys
 /// when `keys` holds a passphrase, then the checksum and the node's signature.
-/// The file appears under its name only once complete.
+/// The file appears under its name only once complete, and stays only once
+/// the audit log holds its `backup.create` entry (`os_user`: who ran it).
 pub fn write_backup(
     dir: &NodeDir,
     out: &Path,
@@ -81,6 +85,7 @@ pub fn write_backup(
     snapshot: &mut File,
     summary: SnapshotSummary,
     keys: Option<&SecretString>,
+    os_user: &str,
 ) -> Result<BackupSummary, BackupError> {
     if out.exists() {
         return Err(file_error(out, "already exists; choose a new file name"));
@@ -117,11 +122,57 @@ pub fn write_backup(
         }
     };
     std::fs::rename(&partial, out).map_err(|e| file_error(out, e))?;
-    Ok(BackupSummary {
-        manifest,
-        bytes,
-        sha256: hex::encode(digest),
-    })
+    let logged = sha256_file(out).and_then(|file_sha256| {
+        let written = BackupSummary {
+            manifest,
+            bytes,
+            sha256: hex::encode(digest),
+            file_sha256,
+        };
+        log_backup(dir, out, &written, &identity.signing_key, os_user)?;
+        Ok(written)
+    });
+    if logged.is_err() {
+        // An unlogged copy of every record must not be left lying around.
+        let _ = std::fs::remove_file(out);
+    }
+    logged
+}
+
+/// The `backup.create` audit entry: which file, how big, its digest, whether it
+/// holds the keys. Written under the log's file lock, so the same whether the
+/// node runs or not; after the file is complete (its digest cannot be inside it).
+fn log_backup(
+    dir: &NodeDir,
+    out: &Path,
+    written: &BackupSummary,
+    key: &ed25519_dalek::SigningKey,
+    os_user: &str,
+) -> Result<(), BackupError> {
+    let file = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+    let detail = serde_json::json!({
+        "file": file.display().to_string(),
+        "bytes": written.bytes,
+        "sha256": written.file_sha256,
+        "includes_keys": written.manifest.includes_keys,
+        "records": written.manifest.records,
+        "os_user": os_user,
+    });
+    liaison_store::audit::append_offline(&dir.audit_log(), key, "cli", "backup.create", detail)
+        .map_err(|e| {
+            BackupError::Invalid(format!(
+                "the backup was not kept: the audit log could not record it ({e})"
+            ))
+        })
+}
+
+/// SHA-256 of a whole file, hex.
+fn sha256_file(path: &Path) -> Result<String, BackupError> {
+    use sha2::Digest;
+    let mut file = File::open(path).map_err(|e| file_error(path, e))?;
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| file_error(path, e))?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// What goes into the file besides the node directory's files and the snapshot.

@@ -188,6 +188,10 @@ fn unpack(
         Some(keys) => keys.write(staging)?,
         None => Vec::new(),
     };
+    // As `init` leaves them: the operator copies missing keys straight in.
+    NodeDir::new(staging)
+        .create_key_folders()
+        .map_err(|e| BackupError::Invalid(e.to_string()))?;
     liaison_identity::identity::check_key_pairs(&NodeDir::new(staging)).map_err(|e| {
         // Name the files as the backup does, not by the staging directory.
         let staged = format!("{}/", staging.display());

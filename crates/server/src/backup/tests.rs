@@ -30,8 +30,41 @@ fn node_and_backup(with_keys: bool) -> (tempfile::TempDir, NodeDir, std::path::P
     let out = tmp.path().join("node.backup");
     let keys = with_keys.then(passphrase);
     let pre = PreSnapshot::capture(&dir).unwrap();
-    write_backup(&dir, &out, pre, &mut snapshot, summary, keys.as_ref()).unwrap();
+    let written = write_backup(
+        &dir,
+        &out,
+        pre,
+        &mut snapshot,
+        summary,
+        keys.as_ref(),
+        "test-user",
+    )
+    .unwrap();
+    logged_backup(&dir, &written, with_keys);
     (tmp, dir, out)
+}
+
+/// The node's audit log holds one `backup.create` entry for `written`, with
+/// what the operations guide promises: size, digest, keys included or not.
+fn logged_backup(dir: &NodeDir, written: &BackupSummary, with_keys: bool) {
+    let filter = liaison_store::audit::query::Filter {
+        action: Some("backup.create".into()),
+        ..Default::default()
+    };
+    let entries = liaison_store::audit::query::select(&dir.audit_log(), &filter).unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let detail = &entries[0].detail;
+    assert_eq!(detail["bytes"], written.bytes, "{detail}");
+    assert_eq!(detail["sha256"], written.file_sha256.as_str(), "{detail}");
+    assert_eq!(detail["includes_keys"], with_keys, "{detail}");
+    assert_eq!(detail["os_user"], "test-user", "{detail}");
+    assert!(detail["file"].as_str().unwrap().ends_with("node.backup"));
+    // The digest is the file's own, as `sha256sum` would print it.
+    let file = std::fs::read(detail["file"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&file)),
+        written.file_sha256
+    );
 }
 
 fn node_id(dir: &NodeDir) -> liaison_core::record::NodeId {
@@ -104,6 +137,29 @@ fn a_backup_without_keys_names_the_files_to_copy() {
     let report = restore(&out, &tmp.path().join("restored"), None, Some(&expect)).unwrap();
     assert_eq!(report.keys_missing, &KEY_FILES[..4]);
     assert!(tmp.path().join("restored/config.toml").exists());
+    // The folders the operator is told to copy the keys into are there,
+    // owner only, as `init` makes them.
+    let restored = NodeDir::new(tmp.path().join("restored"));
+    for folder in liaison_identity::identity::KEY_FOLDERS {
+        let path = restored.root.join(folder);
+        assert!(path.is_dir(), "{folder}/ is created");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{folder}/");
+        }
+    }
+    // Copying the named files in, as printed, completes the node.
+    for name in report.keys_missing {
+        let bytes = std::fs::read(dir.root.join(name)).unwrap();
+        liaison_identity::identity::write_private(&restored.root.join(name), &bytes).unwrap();
+    }
+    let config = restored.load_config().unwrap();
+    assert_eq!(
+        restored.load_identity(&config).unwrap().node_id(),
+        node_id(&dir)
+    );
 }
 
 #[test]

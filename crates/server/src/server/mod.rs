@@ -115,9 +115,11 @@ pub async fn run_with_metrics(
         let _ = metrics.await;
     }
     // A signed checkpoint over everything logged up to the shutdown.
-    let _ = node
-        .audit
-        .record("node", "node.stop", serde_json::json!({}));
+    let _ = node.audit.record(
+        "node",
+        "node.stop",
+        serde_json::json!({ "address": address.to_string() }),
+    );
     if let Err(e) = node.audit.seal() {
         tracing::error!(error = %e, "audit log not sealed at shutdown");
     }

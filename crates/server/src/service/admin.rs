@@ -268,6 +268,18 @@ impl Admin for AdminService {
                 "that is this node's own TLS certificate".into(),
             )));
         }
+        let revoked = self
+            .node
+            .store
+            .revoked_clients()
+            .map_err(Error::from)
+            .map_err(status)?;
+        if revoked.contains(&pin) {
+            // Nothing changes, so nothing to log; the caller is told.
+            return Ok(Response::new(proto::RevokeClientResponse {
+                already_revoked: true,
+            }));
+        }
         self.audit(
             &who.describe(),
             "client.revoke",
@@ -281,7 +293,9 @@ impl Admin for AdminService {
             .map_err(Error::from)
             .map_err(status)?;
         self.node.pins.deny(pin);
-        Ok(Response::new(proto::RevokeClientResponse {}))
+        Ok(Response::new(proto::RevokeClientResponse {
+            already_revoked: false,
+        }))
     }
 
     async fn revoke_partner(

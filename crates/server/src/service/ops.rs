@@ -27,9 +27,6 @@ pub type BackupStream = ReceiverStream<Result<proto::BackupChunk, Status>>;
 /// Takes the snapshot (writes pause for the copy only) into an unlinked file in
 /// the node directory, then streams it.
 pub(super) async fn backup(node: Arc<Node>, who: String) -> Result<BackupStream, Status> {
-    node.audit(who, "backup.create", serde_json::json!({}))
-        .await
-        .map_err(status)?;
     let snapshot_node = node.clone();
     let (file, summary) = tokio::task::spawn_blocking(move || {
         let node = snapshot_node;
@@ -56,6 +53,19 @@ pub(super) async fn backup(node: Arc<Node>, who: String) -> Result<BackupStream,
     .map_err(|_| status(Error::ShuttingDown))?
     .map_err(status)?;
     let (summary, total_bytes) = summary;
+    // Who took a copy of the whole database, logged before a byte leaves. The
+    // file it becomes (size, digest, keys) is the CLI's `backup.create`.
+    node.audit(
+        who,
+        "backup.snapshot",
+        serde_json::json!({
+            "records": summary.records,
+            "entries": summary.entries,
+            "bytes": total_bytes,
+        }),
+    )
+    .await
+    .map_err(status)?;
     let (tx, rx) = mpsc::channel(4);
     tokio::task::spawn_blocking(move || {
         if let Err(status) = stream_file(file, total_bytes, summary, &tx) {

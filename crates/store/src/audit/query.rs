@@ -22,7 +22,8 @@ pub struct Filter {
     pub actor: Option<String>,
     /// A full partner node id (see [`resolve_partner`]).
     pub partner: Option<String>,
-    /// An action ("sync.disclose") or one part of it ("disclose", "search").
+    /// An action ("sync.disclose") or any part of it ("disclose", "rotate"); see
+    /// [`action_matches`].
     pub action: Option<String>,
 }
 
@@ -46,9 +47,14 @@ impl Filter {
     }
 }
 
-/// `sync.disclose` matches "sync.disclose", "sync" and "disclose".
+/// Whether `action` is what `--action wanted` asks for: the action itself or
+/// any part of it (docs/OPERATIONS.md §11), so `sync.disclose` matches
+/// "sync.disclose", "sync" and "disclose", and "rotate" matches
+/// `identity.rotate_tls` and `partner.tls_rotate`. Any case.
 pub fn action_matches(action: &str, wanted: &str) -> bool {
-    action == wanted || action.split('.').any(|part| part == wanted)
+    action
+        .to_ascii_lowercase()
+        .contains(&wanted.trim().to_ascii_lowercase())
 }
 
 /// Calls `each` for every entry in file order; a line that does not parse
@@ -181,8 +187,16 @@ mod tests {
     fn actions_match_whole_or_by_part() {
         assert!(action_matches("sync.disclose", "disclose"));
         assert!(action_matches("sync.disclose", "sync.disclose"));
+        assert!(action_matches("sync.disclose", "sync"));
         assert!(action_matches("search.local", "search"));
-        assert!(!action_matches("search.local", "sea"));
+        // A part need not be a whole dot-separated word (issue 23).
+        assert!(action_matches("identity.rotate_tls", "rotate"));
+        assert!(action_matches("partner.tls_rotate", "rotate"));
+        assert!(action_matches("backup.create", "backup"));
+        assert!(action_matches("identity.rotate_tls", "Rotate"));
+        assert!(!action_matches("search.local", "disclose"));
+        assert!(!action_matches("sync.disclose", "sync.receipt"));
+        assert!(!action_matches("node.stop", "rotate"));
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub const PARTNER: u8 = b'P';
 pub const SYNC: u8 = b'S';
 /// third-party origin node id -> PartnerEntry (JSON), learned via a relay
 pub const KNOWN_ORIGIN: u8 = b'N';
+/// revoked partner node id -> RevokedPartner (JSON): the name its records keep
+pub const REVOKED_PARTNER: u8 = b'V';
 
 /// revoked or superseded record id, origin that revoked it -> id of the revoking record
 pub const TOMBSTONE: u8 = b'T';
@@ -96,6 +98,10 @@ pub fn expiry_until(valid_until_ms: i64) -> Vec<u8> {
 
 pub fn partner(node: &NodeId) -> Vec<u8> {
     [&[PARTNER][..], &node.0].concat()
+}
+
+pub fn revoked_partner(node: &NodeId) -> Vec<u8> {
+    [&[REVOKED_PARTNER][..], &node.0].concat()
 }
 
 pub fn known_origin(node: &NodeId) -> Vec<u8> {

@@ -28,7 +28,7 @@ pub use changelog::{Current, LogIter};
 pub use commit::{CommitHandle, Committer};
 pub use db::{effective_expiry, Store};
 pub use error::StoreError;
-pub use partners::{PartnerEntry, SyncState};
+pub use partners::{PartnerEntry, RevokedPartner, SyncState};
 pub use pending::{PendingUpdate, MAX_PENDING_PER_PARTNER};
 pub use records::{BatchOutcome, StoredRecord, WriteBatch};
 pub use snapshot::{RestoreSummary, SnapshotSummary};

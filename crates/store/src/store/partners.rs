@@ -71,6 +71,14 @@ impl PartnerEntry {
     }
 }
 
+/// What is kept of a revoked partner: the name the admin enrolled it under,
+/// so the records it sent before the revocation still say whose they are.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RevokedPartner {
+    pub name: String,
+    pub revoked_ms: i64,
+}
+
 /// Where we are in a partner's change log, and what it has sent us.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SyncState {
@@ -102,9 +110,23 @@ impl Store {
     }
 
     /// Removes a partner and its sync state durably; returns whether it existed.
+    /// Its name stays (see [`Store::revoked_partner`]): the records it sent
+    /// remain, and people must still be told whose they are.
     pub async fn remove_partner(&self, id: &NodeId) -> Result<bool, StoreError> {
         let mut batch = sled::Batch::default();
-        let existed = self.tree().contains_key(keys::partner(id))?;
+        let existed = match self.partner(id)? {
+            Some(entry) => {
+                let revoked = RevokedPartner {
+                    name: entry.name,
+                    revoked_ms: liaison_core::now_ms(),
+                };
+                let bytes =
+                    serde_json::to_vec(&revoked).map_err(|e| StoreError::Io(e.to_string()))?;
+                batch.insert(keys::revoked_partner(id), bytes);
+                true
+            }
+            None => false,
+        };
         batch.remove(keys::partner(id));
         batch.remove(keys::sync_state(id));
         for entry in self.tree().scan_prefix(keys::pending_prefix(id)) {
@@ -113,6 +135,28 @@ impl Store {
         self.apply_gated(batch)?;
         self.flush().await?;
         Ok(existed)
+    }
+
+    /// The partner enrolled under `id`, if any.
+    pub fn partner(&self, id: &NodeId) -> Result<Option<PartnerEntry>, StoreError> {
+        let key = keys::partner(id);
+        match self.tree().get(&key)? {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| corrupt(&key, &e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// What is kept of a partner once revoked, if `id` was one.
+    pub fn revoked_partner(&self, id: &NodeId) -> Result<Option<RevokedPartner>, StoreError> {
+        let key = keys::revoked_partner(id);
+        match self.tree().get(&key)? {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| corrupt(&key, &e.to_string())),
+            None => Ok(None),
+        }
     }
 
     pub fn partners(&self) -> Result<Vec<(NodeId, PartnerEntry)>, StoreError> {
