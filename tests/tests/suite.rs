@@ -33,6 +33,7 @@ mod metrics;
 mod misp_feed_state;
 mod operations_cli;
 mod ops;
+mod partner_state;
 mod python_client;
 mod receive;
 mod rotation_grace;
