@@ -34,6 +34,7 @@ mod misp_feed_state;
 mod operations_cli;
 mod operator_clarity;
 mod ops;
+mod partner_state;
 mod python_client;
 mod receive;
 mod rotation_grace;

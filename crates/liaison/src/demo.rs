@@ -366,7 +366,9 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
             .find(|p| p.node_id == a.node_id)
             .map(|p| p.connection.clone())
             .unwrap_or_default();
-        if state != "connected" {
+        // A stream cut by the revocation may read as unreachable for a moment
+        // before the partner's refusal names it.
+        if state != "connected" && !state.ends_with("unreachable") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -22,6 +22,26 @@ pub async fn connect_channel(
     config: ClientConfig,
     lazy: bool,
 ) -> Result<Channel, Error> {
+    dial(address, config, lazy)
+        .await?
+        .map_err(|e| Error::Tls(format!("cannot connect to {address}: {e}")))
+}
+
+/// Connects now. The outer error is a bad address; the inner one keeps the
+/// transport's source chain (the partner's TLS alert, a refused connection)
+/// for `partner_state` to name.
+pub async fn connect_now(
+    address: &str,
+    config: ClientConfig,
+) -> Result<Result<Channel, tonic::transport::Error>, Error> {
+    dial(address, config, false).await
+}
+
+async fn dial(
+    address: &str,
+    config: ClientConfig,
+    lazy: bool,
+) -> Result<Result<Channel, tonic::transport::Error>, Error> {
     let endpoint = Endpoint::from_shared(format!("http://{address}"))
         .map_err(|e| Error::InvalidRequest(format!("bad address {address:?}: {e}")))?
         .connect_timeout(Duration::from_secs(5))
@@ -42,11 +62,8 @@ pub async fn connect_channel(
             Ok::<_, std::io::Error>(TokioIo::new(tls))
         }
     });
-    match lazy {
+    Ok(match lazy {
         true => Ok(endpoint.connect_with_connector_lazy(connect)),
-        false => endpoint
-            .connect_with_connector(connect)
-            .await
-            .map_err(|e| Error::Tls(format!("cannot connect to {address}: {e}"))),
-    }
+        false => endpoint.connect_with_connector(connect).await,
+    })
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use crate::node::Node;
+use crate::partner_state::{diagnose_status, Diagnosis, PartnerState};
 use liaison_core::indicator::Normalized;
 use liaison_core::proto;
 use liaison_core::proto::federation_client::FederationClient;
@@ -74,9 +75,10 @@ pub async fn search(
                         .records
                         .extend(records.into_iter().map(|r| (partner, r)));
                 }
-                Err((kind, detail)) => {
-                    status.status = kind.into();
-                    status.detail = detail;
+                Err(failure) => {
+                    let failure = node.diagnose(&partner, failure);
+                    status.status = failure.state.search_status().into();
+                    status.detail = failure.to_string();
                 }
             }
             result.statuses.push(status);
@@ -111,29 +113,22 @@ fn status_row(node: &Node, partner: NodeId, latency_ms: u32) -> proto::PartnerSt
     }
 }
 
-type Failure = (&'static str, String);
-
 async fn ask(
     node: &Arc<Node>,
     partner: NodeId,
     request: proto::FederatedQuery,
     queries: &[Normalized],
-) -> Result<Vec<VerifiedRecord>, Failure> {
+) -> Result<Vec<VerifiedRecord>, Diagnosis> {
     let channel = node
         .partner_channel(&partner)
         .await
-        .map_err(|e| ("unreachable", e.to_string()))?;
+        .map_err(|e| Diagnosis::new(PartnerState::Unreachable, e.to_string()))?;
     let mut client =
         FederationClient::new(channel).max_decoding_message_size(MAX_SYNC_MESSAGE_BYTES);
     let answer = client
         .search(request)
         .await
-        .map_err(|status| match status.code() {
-            tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => {
-                ("refused", status.message().to_string())
-            }
-            _ => ("unreachable", status.message().to_string()),
-        })?;
+        .map_err(|status| diagnose_status(&status))?;
     let envelopes = answer
         .into_inner()
         .records
@@ -156,7 +151,7 @@ async fn ask(
             .collect::<Vec<_>>()
     })
     .await
-    .map_err(|e| ("unreachable", e.to_string()))?;
+    .map_err(|e| Diagnosis::local(e.to_string()))?;
     // A partner that has not yet received a revocation we hold may still offer the record.
     Ok(verified
         .into_iter()

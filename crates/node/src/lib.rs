@@ -47,6 +47,7 @@ pub mod listing;
 pub mod lookup;
 pub mod names;
 pub mod node;
+pub mod partner_state;
 pub mod platform;
 pub mod retention;
 pub mod sync;

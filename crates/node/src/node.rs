@@ -92,7 +92,11 @@ pub struct PartnerLive {
     pub entry: PartnerEntry,
     pub grant: Grant,
     pub revoked: watch::Sender<bool>,
-    pub connection: String,
+    /// The sync connection's state and, when it failed, the raw reason.
+    pub connection: crate::partner_state::Diagnosis,
+    /// Whether the partner has accepted us since it was enrolled here (a
+    /// later refusal of our certificate then means it revoked us).
+    pub accepted_us: bool,
     /// Wakes the puller from its backoff.
     pub kick: Arc<tokio::sync::Notify>,
     /// A lazily connected channel for calls to the partner (federated search).
@@ -441,7 +445,11 @@ impl Node {
             entry,
             grant,
             revoked,
-            connection: "not connected".into(),
+            connection: crate::partner_state::Diagnosis::new(
+                crate::partner_state::PartnerState::Connecting,
+                "not tried yet",
+            ),
+            accepted_us: false,
             kick: Arc::new(tokio::sync::Notify::new()),
             channel: None,
         };
@@ -525,19 +533,56 @@ impl Node {
             .unwrap_or_default()
     }
 
-    pub fn set_connection_state(&self, id: &NodeId, state: impl Into<String>) {
+    /// Records the sync connection's state; `Connected` also remembers that
+    /// the partner accepts us.
+    pub fn set_connection_state(&self, id: &NodeId, state: crate::partner_state::Diagnosis) {
         if let Ok(mut partners) = self.partners.lock() {
             if let Some(live) = partners.get_mut(id) {
-                live.connection = state.into();
+                if state.state == crate::partner_state::PartnerState::Connected {
+                    live.accepted_us = true;
+                }
+                live.connection = state;
             }
         }
     }
 
-    pub fn connection_state(&self, id: &NodeId) -> String {
+    /// Names a failed call or connection to `id`, taking into account whether
+    /// it accepted us before (here, or by having sent us part of its log).
+    pub fn diagnose(
+        &self,
+        id: &NodeId,
+        mut diagnosis: crate::partner_state::Diagnosis,
+    ) -> crate::partner_state::Diagnosis {
+        let accepted_before = self
+            .partners
+            .lock()
+            .ok()
+            .and_then(|p| p.get(id).map(|l| l.accepted_us))
+            .unwrap_or(false)
+            || self
+                .store
+                .sync_state(id)
+                .is_ok_and(|s| s.cursor > 0 || s.received > 0);
+        diagnosis.state = diagnosis.state.given_history(accepted_before);
+        diagnosis
+    }
+
+    /// The sync connection's state (`Connecting` for an unknown partner).
+    pub fn partner_state(&self, id: &NodeId) -> crate::partner_state::PartnerState {
         self.partners
             .lock()
             .ok()
-            .and_then(|p| p.get(id).map(|l| l.connection.clone()))
-            .unwrap_or_default()
+            .and_then(|p| p.get(id).map(|l| l.connection.state))
+            .unwrap_or(crate::partner_state::PartnerState::Connecting)
+    }
+
+    /// The sync connection's state in words (`partner list`): `connected`,
+    /// or `disconnected: <state>`.
+    pub fn connection_state(&self, id: &NodeId) -> String {
+        match self.partner_state(id) {
+            state @ (crate::partner_state::PartnerState::Connected
+            | crate::partner_state::PartnerState::Connecting) => state.to_string(),
+            state => format!("disconnected: {state}"),
+        }
     }
 }

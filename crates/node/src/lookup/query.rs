@@ -85,13 +85,15 @@ pub async fn lookup(node: &Arc<Node>, candidates: &[Normalized]) -> Vec<PartnerA
 
 type Failure = (&'static str, String);
 
+/// The partner state's word (`partner_state`), except that a lookup's
+/// rate limit is its daily evaluation quota.
 fn rpc_failure(status: tonic::Status) -> Failure {
-    let kind = match status.code() {
-        tonic::Code::ResourceExhausted => "quota exhausted",
-        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => "refused",
-        _ => "unreachable",
+    let named = crate::partner_state::diagnose_status(&status);
+    let kind = match named.state {
+        crate::partner_state::PartnerState::RateLimited => "quota exhausted",
+        state => state.search_status(),
     };
-    (kind, format!("{:?}: {}", status.code(), status.message()))
+    (kind, named.to_string())
 }
 
 fn untrusted(e: LookupError) -> Failure {

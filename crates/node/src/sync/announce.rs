@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::node::Node;
+use crate::partner_state::{diagnose_error, diagnose_status, Diagnosis};
 use liaison_core::proto::federation_client::FederationClient;
 use liaison_core::record::NodeId;
 
@@ -19,7 +20,7 @@ pub(super) async fn announce_rotation(
     partner: NodeId,
     address: &str,
     partner_cert: &[u8],
-) -> Result<(), String> {
+) -> Result<(), Diagnosis> {
     let Some(rotation) = node.rotation() else {
         return Ok(());
     };
@@ -32,9 +33,14 @@ pub(super) async fn announce_rotation(
         partner_cert,
     )
     .map_err(|e| e.to_string())?;
-    let channel = crate::channel::connect_channel(address, config, false)
+    let channel = crate::channel::connect_now(address, config)
         .await
-        .map_err(|e| format!("announcing the TLS rotation: {e}"))?;
+        .map_err(|e| format!("announcing the TLS rotation: {e}"))?
+        .map_err(|e| {
+            let mut named = diagnose_error(&e);
+            named.detail = format!("announcing the TLS rotation: {}", named.detail);
+            named
+        })?;
     let bundle = liaison_identity::identity::Bundle::create(
         &node.live_identity(),
         node.advertised_endpoints(),
@@ -55,11 +61,9 @@ pub(super) async fn announce_rotation(
             tracing::warn!(partner = %partner.short(), "partner cannot take a TLS rotation (older version): it must enroll this node again");
         }
         Err(s) => {
-            return Err(format!(
-                "announcing the TLS rotation: {:?}: {}",
-                s.code(),
-                s.message()
-            ))
+            let mut named = diagnose_status(&s);
+            named.detail = format!("announcing the TLS rotation: {}", named.detail);
+            return Err(named);
         }
     }
     let record = rotation.clone();
@@ -86,13 +90,18 @@ pub async fn announce_now(
         tasks.spawn(async move {
             let address = entry.endpoints.first().cloned().unwrap_or_default();
             let told = match super::partner_cert(&entry.bundle) {
-                None => Err("partner bundle unreadable".to_string()),
+                None => Err(Diagnosis::local("partner bundle unreadable")),
                 Some(cert) => tokio::time::timeout(
                     deadline,
                     announce_rotation(&node, partner, &address, &cert),
                 )
                 .await
-                .unwrap_or_else(|_| Err("no answer in time".into())),
+                .unwrap_or_else(|_| {
+                    Err(Diagnosis::new(
+                        crate::partner_state::PartnerState::Unreachable,
+                        "no answer in time",
+                    ))
+                }),
             };
             (entry.name, told)
         });

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::node::Node;
+use crate::partner_state::{diagnose_error, diagnose_status, Diagnosis, PartnerState};
 use liaison_core::proto;
 use liaison_core::proto::federation_client::FederationClient;
 use liaison_core::proto::MAX_SYNC_MESSAGE_BYTES;
@@ -57,21 +58,21 @@ fn reconnect_delays() -> backon::ExponentialBackoff {
         .build()
 }
 
-/// Logs a failing partner once per change of reason, not on every retry.
+/// Logs a failing partner once per change of state, not on every retry: the
+/// raw reason may flip between texts (a TLS alert, then a cancelled call) while
+/// the state ("revoked by the partner") stays the same.
 #[derive(Default)]
 struct FailureLog {
-    last: Option<String>,
+    last: Option<PartnerState>,
 }
 
 impl FailureLog {
-    /// Whether `reason` is news (warn) or a repeat (debug). Numbers (ports,
-    /// "retry after N ms") do not make a reason new.
-    fn is_news(&mut self, reason: &str) -> bool {
-        let shape: String = reason.chars().filter(|c| !c.is_ascii_digit()).collect();
-        if self.last.as_deref() == Some(shape.as_str()) {
+    /// Whether `state` is news (warn) or a repeat (debug).
+    fn is_news(&mut self, state: PartnerState) -> bool {
+        if self.last == Some(state) {
             return false;
         }
-        self.last = Some(shape);
+        self.last = Some(state);
         true
     }
 
@@ -103,18 +104,20 @@ pub fn start_puller(node: Arc<Node>, partner: NodeId) {
                 was_connected,
                 reason,
             } = outcome;
+            let reason = node.diagnose(&partner, reason);
+            let (state, detail) = (reason.state.describe(), reason.detail.as_str());
             if was_connected {
                 // An open stream ending is routine (partner restarted, stream
                 // replaced); failing to get one back is what deserves a warning.
                 delays = reconnect_delays();
                 failures.connected();
-                tracing::info!(partner = %partner.short(), %reason, "sync stream ended; reconnecting");
-            } else if failures.is_news(&reason) {
-                tracing::warn!(partner = %partner.short(), %reason, "cannot sync from partner; retrying with backoff (logged again when the reason changes)");
+                tracing::info!(partner = %partner.short(), state, reason = detail, "sync stream ended; reconnecting");
+            } else if failures.is_news(reason.state) {
+                tracing::warn!(partner = %partner.short(), state, reason = detail, "cannot sync from partner; retrying with backoff (logged again when the state changes)");
             } else {
-                tracing::debug!(partner = %partner.short(), %reason, "cannot sync from partner (same reason)");
+                tracing::debug!(partner = %partner.short(), state, reason = detail, "cannot sync from partner (same state)");
             }
-            node.set_connection_state(&partner, format!("disconnected: {reason}"));
+            node.set_connection_state(&partner, reason);
             let delay = delays.next().unwrap_or(MAX_BACKOFF);
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
@@ -130,14 +133,14 @@ pub fn start_puller(node: Arc<Node>, partner: NodeId) {
 /// Why a connection ended, and whether it got as far as an open stream.
 struct Ended {
     was_connected: bool,
-    reason: String,
+    reason: Diagnosis,
 }
 
 /// One connection: pull until the stream ends.
 async fn pull_once(node: &Arc<Node>, partner: NodeId) -> Ended {
     let mut was_connected = false;
     let reason = match pull_stream(node, partner, &mut was_connected).await {
-        Ok(()) => "stream closed by partner".to_string(),
+        Ok(()) => Diagnosis::new(PartnerState::Unreachable, "stream closed by partner"),
         Err(reason) => reason,
     };
     Ended {
@@ -150,7 +153,7 @@ async fn pull_stream(
     node: &Arc<Node>,
     partner: NodeId,
     was_connected: &mut bool,
-) -> Result<(), String> {
+) -> Result<(), Diagnosis> {
     let entry = node
         .partner_entry(&partner)
         .ok_or("partner no longer enrolled")?;
@@ -163,9 +166,10 @@ async fn pull_stream(
     announce::announce_rotation(node, partner, &address, &cert).await?;
     let config = liaison_identity::tls::client_config_live(&node.live_tls, &cert)
         .map_err(|e| e.to_string())?;
-    let channel = crate::channel::connect_channel(&address, config, false)
+    let channel = crate::channel::connect_now(&address, config)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .map_err(|e| diagnose_error(&e))?;
     let mut client = FederationClient::new(channel)
         .max_decoding_message_size(MAX_SYNC_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_SYNC_MESSAGE_BYTES);
@@ -175,9 +179,12 @@ async fn pull_stream(
             cursor: state.cursor,
         })
         .await
-        .map_err(|s| format!("{}: {}", code_name(s.code()), s.message()))?
+        .map_err(|s| diagnose_status(&s))?
         .into_inner();
-    node.set_connection_state(&partner, "connected");
+    node.set_connection_state(
+        &partner,
+        Diagnosis::new(PartnerState::Connected, "sync stream open"),
+    );
     *was_connected = true;
     tracing::info!(partner = %partner.short(), cursor = state.cursor, pending = state.pending, "sync stream open");
     if state.pending > 0 {
@@ -192,10 +199,10 @@ async fn pull_stream(
     loop {
         let batch = match stream.message().await {
             Ok(Some(batch)) => batch,
-            Ok(None) => return finish(pending, &mut state).await,
+            Ok(None) => return Ok(finish(pending, &mut state).await?),
             Err(s) => {
                 finish(pending, &mut state).await?;
-                return Err(format!("{}: {}", code_name(s.code()), s.message()));
+                return Err(diagnose_status(&s));
             }
         };
         let Some(grant) = node.grant_for(&partner) else {
@@ -207,7 +214,8 @@ async fn pull_stream(
             // failure, so a partner re-sending it cannot make us decode 8 MiB
             // several times a second.
             *was_connected = false;
-            return Err(refuse_batch(node, partner, &mut state, batch.records.len()).await);
+            let reason = refuse_batch(node, partner, &mut state, batch.records.len()).await;
+            return Err(Diagnosis::new(PartnerState::ProtocolMismatch, reason));
         }
         let cursor = batch.cursor;
         liaison_core::telemetry::emit().partner_head(&partner, batch.head.max(cursor));
@@ -391,10 +399,6 @@ fn partner_cert(bundle_hex: &str) -> Option<Vec<u8>> {
         .map(|b| b.tls_cert_der)
 }
 
-fn code_name(code: tonic::Code) -> String {
-    format!("{code:?}")
-}
-
 /// Reports records refused from `partner`, by reason class.
 fn count_rejected(partner: &NodeId, classes: &std::collections::BTreeMap<String, u64>) {
     for (class, records) in classes {
@@ -426,16 +430,19 @@ mod backoff_tests {
     }
 
     #[test]
-    fn a_failure_is_news_once_per_change_of_reason() {
+    fn a_failure_is_news_once_per_change_of_state() {
+        use PartnerState as S;
         let mut log = FailureLog::default();
-        assert!(log.is_news("Unavailable: connection refused"));
-        assert!(!log.is_news("Unavailable: connection refused"));
-        assert!(!log.is_news("Unavailable: connection refused"));
-        assert!(log.is_news("PermissionDenied: not enrolled"));
-        assert!(log.is_news("Unavailable: connection refused"));
-        assert!(log.is_news("ResourceExhausted: rate limit; retry after 40 ms"));
-        assert!(!log.is_news("ResourceExhausted: rate limit; retry after 7 ms"));
+        assert!(log.is_news(S::Unreachable));
+        assert!(!log.is_news(S::Unreachable));
+        assert!(log.is_news(S::Revoked));
+        // The raw texts that used to flip ("Cancelled: operation was
+        // canceled", "PermissionDenied: partner enrollment revoked") both
+        // name the same state: no new warning.
+        let cancelled = crate::partner_state::Diagnosis::new(S::Revoked, "Cancelled");
+        assert!(!log.is_news(cancelled.state));
+        assert!(log.is_news(S::Unreachable));
         log.connected();
-        assert!(log.is_news("Unavailable: connection refused"));
+        assert!(log.is_news(S::Unreachable));
     }
 }

@@ -15,6 +15,7 @@ use prometheus_client::metrics::MetricType;
 
 use liaison_core::record::NodeId;
 use liaison_node::node::Node;
+use liaison_node::partner_state::PartnerState;
 
 /// The scrape-time collector; holds the node for as long as the endpoint runs.
 pub(super) struct NodeState {
@@ -44,20 +45,6 @@ struct PartnerFigures {
     state: &'static str,
 }
 
-/// "connected", "connecting" or "disconnected" (the reason stays in the log
-/// and `partner list`: it is free text).
-fn connection_class(state: &str) -> &'static str {
-    if state.starts_with("connected") {
-        "connected"
-    } else if state.starts_with("connecting") {
-        "connecting"
-    } else {
-        "disconnected"
-    }
-}
-
-const STATES: [&str; 3] = ["connected", "connecting", "disconnected"];
-
 impl NodeState {
     fn partners(&self) -> Vec<PartnerFigures> {
         let Ok(partners) = self.node.store.partners() else {
@@ -75,7 +62,7 @@ impl NodeState {
                     received: sync.received,
                     rejected: sync.rejected,
                     pending: sync.pending,
-                    state: connection_class(&self.node.connection_state(&id)),
+                    state: self.node.partner_state(&id).label(),
                 }
             })
             .collect()
@@ -165,12 +152,12 @@ impl Collector for NodeState {
 
         let mut family = encoder.encode_descriptor(
             "partner_connection",
-            "1 for the partner's current sync connection state, 0 for the others",
+            "1 for the partner's current sync connection state (connected, connecting, or why not: not_enrolled, revoked, …), 0 for the others",
             None,
             MetricType::Gauge,
         )?;
         for p in &partners {
-            for state in STATES {
+            for state in PartnerState::ALL.map(PartnerState::label) {
                 let labels = [("partner", p.id.as_str()), ("state", state)];
                 gauge(u64::from(p.state == state)).encode(family.encode_family(&labels)?)?;
             }

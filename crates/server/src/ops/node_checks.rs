@@ -10,6 +10,7 @@ use liaison_core::proto;
 use liaison_core::proto::federation_client::FederationClient;
 use liaison_core::record::NodeId;
 use liaison_node::node::Node;
+use liaison_node::partner_state::{diagnose_status, Diagnosis, PartnerState};
 use liaison_store::store::{PartnerEntry, Store};
 
 /// How long a partner has to answer a ping.
@@ -130,16 +131,19 @@ pub fn partner_cert_checks(partners: &[(NodeId, PartnerEntry)], now_ms: i64) -> 
 async fn ping_check(node: &Arc<Node>, id: NodeId, entry: &PartnerEntry) -> Check {
     let check = format!("partner {:?}: clock and reachability", entry.name);
     let answer = tokio::time::timeout(PING_TIMEOUT, async {
-        let channel = node.partner_channel(&id).await.map_err(|e| e.to_string())?;
+        let channel = node
+            .partner_channel(&id)
+            .await
+            .map_err(|e| Diagnosis::new(PartnerState::Unreachable, e.to_string()))?;
         let sent_ms = liaison_core::now_ms();
         let started = Instant::now();
         let response = FederationClient::new(channel)
             .ping(proto::PingRequest {})
             .await
-            .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+            .map_err(|s| node.diagnose(&id, diagnose_status(&s)))?
             .into_inner();
         let round_trip = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        Ok::<_, String>((
+        Ok::<_, Diagnosis>((
             response.now_unix_ms - (sent_ms + round_trip / 2),
             round_trip,
         ))
@@ -149,7 +153,7 @@ async fn ping_check(node: &Arc<Node>, id: NodeId, entry: &PartnerEntry) -> Check
         i64::try_from(node.config.max_clock_skew_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
     match answer {
         Err(_) => Check::new(check, Verdict::Warn, format!("unreachable: no answer within {PING_TIMEOUT:?}")),
-        Ok(Err(reason)) => Check::new(check, Verdict::Warn, format!("unreachable: {reason}")),
+        Ok(Err(reason)) => Check::new(check, Verdict::Warn, reason.to_string()),
         Ok(Ok((skew, _))) if skew.abs() > max_skew_ms => Check::new(check, Verdict::Error, format!("clocks differ by {skew} ms, more than max_clock_skew_seconds: records will be refused; fix NTP")),
         Ok(Ok((skew, rtt))) if skew.abs() > WARN_SKEW_MS => Check::new(check, Verdict::Warn, format!("clocks differ by {skew} ms (round trip {rtt} ms); check NTP")),
         Ok(Ok((skew, rtt))) => Check::new(check, Verdict::Ok, format!("reachable, clock difference {skew} ms (round trip {rtt} ms)")),

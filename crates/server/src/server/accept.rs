@@ -82,7 +82,7 @@ pub(super) async fn accept_connections(
                 }
             };
             let rest = gate.handshake_timeout().saturating_sub(started.elapsed());
-            let result = tokio::time::timeout(rest, start.into_stream(tls)).await;
+            let result = tokio::time::timeout(rest, start.into_stream(tls).into_fallible()).await;
             drop(handshake);
             match result {
                 Ok(Ok(stream)) => {
@@ -90,11 +90,40 @@ pub(super) async fn accept_connections(
                     gate.authenticated(peer.ip());
                     let _ = tx.send(Ok(stream)).await;
                 }
-                Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake refused"),
+                Ok(Err((e, stream))) => {
+                    tracing::info!(%peer, error = %e, "TLS handshake refused");
+                    close_after_alert(stream).await;
+                }
                 Err(_) => tracing::info!(%peer, "TLS handshake timed out"),
             }
         });
     }
+}
+
+/// Longest a refused connection is kept open for its alert to be read.
+const ALERT_LINGER: Duration = Duration::from_secs(1);
+
+/// Closes a refused connection so that the client reads our TLS alert (which
+/// names the refusal: `certificate_revoked`, `unknown_ca` …). In TLS 1.3 the
+/// client has finished its handshake before we check its certificate and is
+/// already sending its first request; closing with that unread would make our
+/// kernel reset the connection and the client lose the alert. So: FIN after
+/// the alert, then read and discard until the client closes, bounded in time
+/// and bytes (the connection keeps its `max_connections` slot meanwhile).
+async fn close_after_alert(mut stream: Counted) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = stream.shutdown().await;
+    let drain = async {
+        let mut scratch = [0u8; 4096];
+        let mut left = 64 * 1024usize;
+        while left > 0 {
+            match stream.read(&mut scratch).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(ALERT_LINGER, drain).await;
 }
 
 /// Keeps the gate's set of partner endpoint addresses current (enrollments,

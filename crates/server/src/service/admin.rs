@@ -304,17 +304,25 @@ impl Admin for AdminService {
     ) -> Result<Response<proto::RevokePartnerResponse>, Status> {
         let who = require_local(&self.node, &request, Role::Admin)?;
         let id = parse_node_id(&request.get_ref().node_id).map_err(status)?;
-        if self.node.partner_entry(&id).is_none() {
+        let Some(entry) = self.node.partner_entry(&id) else {
             return Err(status(Error::NotFound(format!("partner {id}"))));
-        }
+        };
         self.audit(
             &who.describe(),
             "partner.revoke",
             serde_json::json!({ "partner": id.to_hex() }),
         )
         .await?;
-        let was_connected = self.node.connection_state(&id) == "connected";
+        let was_connected =
+            self.node.partner_state(&id) == liaison_node::partner_state::PartnerState::Connected;
         self.node.unregister_partner(&id);
+        // Its next handshake gets a `certificate_revoked` alert, not the
+        // `unknown_ca` of a node never enrolled, so its admin reads "revoked by
+        // the partner" (until this node restarts; its puller then still knows
+        // it was accepted before). Enrolling it again pins it, which wins.
+        self.node
+            .pins
+            .deny(liaison_identity::tls::PinSet::pin_of(&bundle_cert(&entry)));
         // Origins it introduced as a relay were trusted on its word: forget them
         // (blocked ones stay blocked); the partner's removal below flushes both.
         self.node
