@@ -104,6 +104,15 @@ pub async fn search(
     result
 }
 
+/// A call that failed because its connection ended, not because the partner
+/// answered: worth one retry on a new connection.
+fn connection_was_closed(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::Cancelled | tonic::Code::Unavailable
+    ) && diagnose_status(status).state == PartnerState::Unreachable
+}
+
 fn status_row(node: &Node, partner: NodeId, latency_ms: u32) -> proto::PartnerStatus {
     proto::PartnerStatus {
         node_id: partner.to_hex(),
@@ -125,10 +134,17 @@ async fn ask(
         .map_err(|e| Diagnosis::new(PartnerState::Unreachable, e.to_string()))?;
     let mut client =
         FederationClient::new(channel).max_decoding_message_size(MAX_SYNC_MESSAGE_BYTES);
-    let answer = client
-        .search(request)
-        .await
-        .map_err(|status| diagnose_status(&status))?;
+    let answer = match client.search(request.clone()).await {
+        Ok(answer) => answer,
+        // The partner closed the reused connection under us (it restarted, or it
+        // revoked us and dropped our connections): one more try on a fresh one
+        // learns why, within the same deadline.
+        Err(status) if connection_was_closed(&status) => client
+            .search(request)
+            .await
+            .map_err(|status| diagnose_status(&status))?,
+        Err(status) => return Err(diagnose_status(&status)),
+    };
     let envelopes = answer
         .into_inner()
         .records
