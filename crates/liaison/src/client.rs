@@ -35,11 +35,13 @@ impl NodeClient {
             &dir.tls_cert(),
         )
         .await
-        .map_err(|e| {
-            Error::InvalidRequest(format!(
+        .map_err(|e| match e {
+            // It answered, and refused this certificate: not a reachability problem.
+            Error::PermissionDenied(_) => e,
+            e => Error::InvalidRequest(format!(
                 "cannot reach the node at {address} ({e}); is `liaison run --dir {}` running?",
                 dir.root.display()
-            ))
+            )),
         })
     }
 
