@@ -1,7 +1,9 @@
 //! Outgoing gRPC channels over pinned mutual TLS: how this node (or the CLI)
 //! reaches a partner or its own node. The TLS rules themselves (which server
-//! certificate is trusted) are `liaison_identity::tls`'s; this module only dials.
-//! It must never build a rustls configuration of its own.
+//! certificate is trusted) are `liaison_identity::tls`'s; this module only dials
+//! (and waits for the server's first records, so that a refusal of our
+//! certificate arrives as its TLS alert). It must never build a rustls
+//! configuration of its own.
 
 use std::sync::Arc;
 use std::time::Duration;
