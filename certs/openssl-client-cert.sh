@@ -11,6 +11,13 @@
 #                      basicConstraints CA:FALSE, keyUsage digitalSignature,
 #                      extendedKeyUsage clientAuth)
 #   OUTDIR/node.crt    a copy of DIR/tls/node.crt, the server certificate to trust
+#   DIR/clients/SHA256.crt  a copy of the certificate (public), as `client issue`
+#                      keeps one, so that `liaison doctor` watches its expiry and
+#                      revocation and `client renew --name` finds it
+#
+# It prints the certificate's SHA-256 (hex of the SHA-256 of its DER), the value
+# `liaison client revoke --sha256` takes. Unlike `client issue` it writes no
+# `client.issue` entry in the audit log (that needs the node's signing key).
 #
 # The CA key is only ever read in place by `openssl x509 -CAkey`; it is never
 # copied. The script refuses to overwrite an existing client.key or client.crt.
@@ -143,7 +150,25 @@ else
     chmod 644 "$out/node.crt"
 fi
 
+# 6. The pin the node uses for this certificate (SHA-256 of the DER), and a
+#    public copy under the node directory, named by it, where doctor looks.
+sha256=$(openssl x509 -in "$crt" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1) \
+    || die "cannot compute the certificate's SHA-256"
+case "$sha256" in
+    *[!0-9a-f]*|'') die "cannot compute the certificate's SHA-256 (got '$sha256')" ;;
+esac
+[ ${#sha256} -eq 64 ] || die "cannot compute the certificate's SHA-256 (got '$sha256')"
+recorded=$dir/clients/$sha256.crt
+if mkdir -p "$dir/clients" 2>/dev/null && cp "$crt" "$recorded" 2>/dev/null; then
+    chmod 644 "$recorded"
+    kept="  recorded as $recorded (liaison doctor watches its expiry and revocation)"
+else
+    kept="  warning: could not write $recorded; liaison doctor will not list this certificate"
+fi
+
 printf 'Issued an %s certificate for "%s" in %s:\n' "$role" "$name" "$out"
 printf '  client.crt, client.key (mode 0600), node.crt (the node certificate to trust)\n'
 printf '  TLS server name to expect: liaison-node\n'
+printf '  certificate SHA-256 (keep it; `liaison client revoke --sha256` refuses it): %s\n' "$sha256"
+printf '%s\n' "$kept"
 openssl x509 -in "$crt" -noout -subject -serial -enddate

@@ -19,7 +19,7 @@ Examples (fictional values):
     python3 liaison_client.py --address a.example.org:7400 \\
         --cert analyst/client.crt --key analyst/client.key --node-cert analyst/node.crt \\
         publish --kind phone --value "+44 7700 900123" --tlp green --label scam-centre --evaluation B2
-    python3 liaison_client.py ... search "07700 900123" --federated
+    python3 liaison_client.py ... search "07700 900123" --federated --justification "case example-1"
     python3 liaison_client.py ... publish-batch indicators.jsonl
     python3 liaison_client.py ... health
 
@@ -312,7 +312,8 @@ def parse_args(argv):
     search.add_argument("--federated", action="store_true", help="also ask every connected partner")
     search.add_argument("--kind", help="only this kind (default: every kind the value can be)")
     search.add_argument("--country", help="country for a national-format phone number")
-    search.add_argument("--justification", default="", help="why (sent to partners, who log it)")
+    search.add_argument("--justification", default="",
+                        help="why (sent to partners, who log it); required with --federated unless the node turned the requirement off")
     search.add_argument("--case", default="", help="case reference")
     search.add_argument("--envelopes", action="store_true", help="include the signed envelopes (base64)")
     search.set_defaults(run=cmd_search)

@@ -127,6 +127,8 @@ fn a_federated_search_keeps_its_deadline_and_reports_a_stalled_or_reset_partner(
             "--federated",
             "--deadline-ms",
             &deadline_ms.to_string(),
+            "--justification",
+            "fault test (fictional)",
         ]);
         (started.elapsed(), answer)
     };

@@ -165,7 +165,13 @@ async fn forged_and_malformed_records_from_a_peer_are_rejected_and_counted() {
     assert!(victim.log().contains("rejected records from partner"));
     // Federated answers are verified too: the forged record never shows, the
     // good one does, and nothing unrelated to the question is let through.
-    let answer = victim.cli_json(&["search", "+447700900502", "--federated"]);
+    let answer = victim.cli_json(&[
+        "search",
+        "+447700900502",
+        "--federated",
+        "--justification",
+        "forgery test (fictional)",
+    ]);
     assert_eq!(answer["records"].as_array().unwrap().len(), 0, "{answer}");
     assert_eq!(answer["partners"][0]["status"], "answered");
 }

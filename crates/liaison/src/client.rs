@@ -35,11 +35,13 @@ impl NodeClient {
             &dir.tls_cert(),
         )
         .await
-        .map_err(|e| {
-            Error::InvalidRequest(format!(
+        .map_err(|e| match e {
+            // It answered, and refused this certificate: not a reachability problem.
+            Error::PermissionDenied(_) => e,
+            e => Error::InvalidRequest(format!(
                 "cannot reach the node at {address} ({e}); is `liaison run --dir {}` running?",
                 dir.root.display()
-            ))
+            )),
         })
     }
 
@@ -56,7 +58,17 @@ impl NodeClient {
             &read_pem_key(key)?,
             &read_pem_cert(node_cert)?,
         )?;
-        let channel = liaison_node::channel::connect_channel(address, config, false).await?;
+        let channel = liaison_node::channel::connect_now(address, config)
+            .await?
+            .map_err(|e| match liaison_identity::tls::revoked_by_peer(&e) {
+                // The node's verifier sends this alert for a certificate its admin
+                // revoked: say so, not "cannot connect".
+                true => Error::PermissionDenied(format!(
+                    "{address} refused the TLS handshake (alert certificate_revoked): {}; ask the admin for a new one",
+                    liaison_identity::tls::REVOKED_CLIENT
+                )),
+                false => Error::Tls(format!("cannot connect to {address}: {e}")),
+            })?;
         Ok(NodeClient { channel })
     }
 

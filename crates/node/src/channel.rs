@@ -1,7 +1,9 @@
 //! Outgoing gRPC channels over pinned mutual TLS: how this node (or the CLI)
 //! reaches a partner or its own node. The TLS rules themselves (which server
-//! certificate is trusted) are `liaison_identity::tls`'s; this module only dials.
-//! It must never build a rustls configuration of its own.
+//! certificate is trusted) are `liaison_identity::tls`'s; this module only dials
+//! (and waits for the server's first records, so that a refusal of our
+//! certificate arrives as its TLS alert). It must never build a rustls
+//! configuration of its own.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +16,53 @@ use tokio_rustls::TlsConnector;
 use tonic::transport::{Channel, Endpoint, Uri};
 
 use crate::error::Error;
+
+/// How long to wait for the server's first records after the handshake
+/// (well under the endpoint's 5 s connect timeout).
+const FIRST_FLIGHT: Duration = Duration::from_secs(2);
+
+/// In TLS 1.3 the client's handshake ends before the server has checked the
+/// client's certificate, so a refusal (an alert such as `certificate_revoked`)
+/// arrives afterwards; once hyper and h2 see it, only its text survives, or the
+/// call is merely "canceled". Reading the server's first records here surfaces
+/// the alert as the rustls error itself: a node that accepts the certificate
+/// sends its session tickets at once (rustls's default), one that refuses it
+/// sends the alert instead. Whatever arrives stays in the session for hyper.
+async fn server_first_flight(
+    tls: &mut tokio_rustls::client::TlsStream<TcpStream>,
+) -> std::io::Result<()> {
+    let (tcp, session) = tls.get_mut();
+    let wait = async {
+        loop {
+            tcp.readable().await?;
+            match session.read_tls(&mut TryRead(tcp)) {
+                // Closed without an alert: the next layer reports it.
+                Ok(0) => return Ok(()),
+                Ok(_) => {
+                    session
+                        .process_new_packets()
+                        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    // A server that says nothing first is left to the layers above.
+    tokio::time::timeout(FIRST_FLIGHT, wait)
+        .await
+        .unwrap_or(Ok(()))
+}
+
+/// Non-blocking reads for rustls's synchronous `read_tls`.
+struct TryRead<'a>(&'a TcpStream);
+
+impl std::io::Read for TryRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.try_read(buf)
+    }
+}
 
 /// A gRPC channel to `address` (host:port) over pinned mTLS. `lazy` channels
 /// connect on first use and reconnect by themselves.
@@ -58,7 +107,8 @@ async fn dial(
             tcp.set_nodelay(true)?;
             let name = ServerName::try_from(liaison_identity::identity::NODE_CERT_NAME)
                 .map_err(std::io::Error::other)?;
-            let tls = connector.connect(name, tcp).await?;
+            let mut tls = connector.connect(name, tcp).await?;
+            server_first_flight(&mut tls).await?;
             Ok::<_, std::io::Error>(TokioIo::new(tls))
         }
     });

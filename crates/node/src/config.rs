@@ -38,6 +38,11 @@ pub struct NodeConfig {
     /// valid-until says.
     #[serde(default = "default_max_retention_days")]
     pub max_retention_days: u32,
+    /// Whether a federated search must say why (its justification is sent to
+    /// and logged by every partner asked). On by default: law-enforcement logging
+    /// rules expect a reason for every consultation of another agency's data.
+    #[serde(default = "default_require_justification")]
+    pub require_justification: bool,
     /// Bounds on work per caller and per connection (`[limits]` table).
     #[serde(default)]
     pub limits: crate::limits::LimitsConfig,
@@ -61,6 +66,10 @@ fn default_max_clock_skew_seconds() -> u64 {
 
 fn default_max_retention_days() -> u32 {
     3650
+}
+
+fn default_require_justification() -> bool {
+    true
 }
 
 fn default_purge_seconds() -> u64 {
@@ -87,6 +96,7 @@ impl NodeConfig {
             purge_interval_seconds: default_purge_seconds(),
             max_clock_skew_seconds: default_max_clock_skew_seconds(),
             max_retention_days: default_max_retention_days(),
+            require_justification: default_require_justification(),
             limits: crate::limits::LimitsConfig::default(),
             rotation: liaison_identity::identity::RotationConfig::default(),
             audit: liaison_store::audit::AuditConfig::default(),

@@ -26,6 +26,20 @@ pub struct Purpose {
     pub case_reference: String,
 }
 
+impl Purpose {
+    /// Refuses a federated search without a reason when the node's config
+    /// requires one (`require_justification`, on by default): the partners log
+    /// the justification with the query, and their logging rules expect one.
+    pub fn check(&self, config: &crate::config::NodeConfig) -> Result<(), crate::error::Error> {
+        if config.require_justification && self.justification.trim().is_empty() {
+            return Err(crate::error::Error::InvalidRequest(
+                "justification: required for a federated search (say why you ask: `liaison search VALUE --federated --justification \"TEXT\"`, or the SearchRequest's justification field; every partner asked logs it). An admin can lift the requirement with require_justification = false in config.toml".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 pub struct FederatedResult {
     /// Verified records from partners, with the partner that answered.
     pub records: Vec<(NodeId, VerifiedRecord)>,
@@ -173,4 +187,32 @@ async fn ask(
         .into_iter()
         .filter(|r| !node.store.is_tombstoned(&r.id).unwrap_or(false))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_justification_is_required_unless_the_config_lifts_it() {
+        let mut config = crate::config::NodeConfig::new("Agency A (example)", "127.0.0.1:0");
+        let purpose = |text: &str| Purpose {
+            analyst: "Analyst Example".into(),
+            justification: text.into(),
+            case_reference: String::new(),
+        };
+        for missing in ["", "  \n"] {
+            let refused = purpose(missing).check(&config).unwrap_err().to_string();
+            assert!(
+                refused.starts_with("justification: required for a federated search")
+                    && refused.contains("--justification"),
+                "{refused}"
+            );
+        }
+        purpose("victim statement 3 (fictional)")
+            .check(&config)
+            .expect("a reason given");
+        config.require_justification = false;
+        purpose("").check(&config).expect("requirement lifted");
+    }
 }

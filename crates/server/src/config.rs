@@ -141,6 +141,26 @@ mod tests {
     }
 
     #[test]
+    fn a_federated_search_needs_a_justification_unless_turned_off() {
+        let config = Config::from_toml("name = \"x\"\nlisten = \"a\"\n").unwrap();
+        assert!(config.node.require_justification);
+        let written = Config::new("Agency A (example)", "127.0.0.1:7400").to_toml();
+        assert!(
+            written.contains("require_justification = true"),
+            "{written}"
+        );
+        let text = "name = \"x\"\nlisten = \"a\"\nrequire_justification = false\n";
+        let config = Config::from_toml(text).unwrap();
+        assert!(!config.node.require_justification);
+        assert_eq!(Config::from_toml(&config.to_toml()).unwrap(), config);
+        let text = "name = \"x\"\nlisten = \"a\"\nrequire_justification = \"no\"\n";
+        let error = Config::from_toml(text).unwrap_err();
+        assert!(error.contains("require_justification"), "{error}");
+        let text = "name = \"x\"\nlisten = \"a\"\nrequire_justifications = false\n";
+        assert!(Config::from_toml(text).is_err());
+    }
+
+    #[test]
     fn limits_table_is_optional_and_partial() {
         let config = Config::from_toml("name = \"x\"\nlisten = \"a\"\n").unwrap();
         assert_eq!(

@@ -6,12 +6,14 @@
 //! This module must never accept a certificate without checking it against a pin
 //! or the local CA, and never enable TLS 1.2.
 
+mod alerts;
 mod client;
 mod live;
 mod pins;
 mod principal;
 mod server;
 
+pub use alerts::{alert_received, revoked_by_peer, REVOKED_CLIENT};
 pub use client::{client_config, client_config_live};
 pub use live::LiveTls;
 pub use pins::PinSet;

@@ -43,9 +43,7 @@ pub fn principal_of(
         return Ok(Principal::Partner(node));
     }
     if pins.is_denied(leaf) {
-        return Err(TlsError::Denied(
-            "this client certificate was revoked by the agency's admin".into(),
-        ));
+        return Err(TlsError::Denied(super::REVOKED_CLIENT.into()));
     }
     if local_ca
         .verify_client_cert(leaf, &chain[1..], UnixTime::now())

@@ -78,6 +78,7 @@ pub(super) async fn federated_search(
         let query = liaison_core::proto::SearchRequest {
             value: phone((i * 7919) % n),
             federated: true,
+            justification: "benchmark (fictional)".into(),
             ..Default::default()
         };
         let started = Instant::now();

@@ -1,7 +1,8 @@
 //! `liaison doctor`: one verdict per line (ok / warn / error) and a non-zero exit
 //! when any check is an error. File checks run here; the database and partner
-//! checks come from the running node (`Admin.Doctor`), or from the database
-//! itself when the node is stopped.
+//! checks (with the client certificates, which need the database's list of
+//! revoked ones) come from the running node (`Admin.Doctor`), or from the
+//! database itself when the node is stopped.
 
 use anyhow::{bail, Result};
 use clap::Args;
@@ -83,6 +84,7 @@ fn offline_checks(dir: &NodeDir) -> Vec<Check> {
     match liaison_store::store::Store::open(&dir.database(), 16 * 1024 * 1024) {
         Ok(store) => {
             checks.extend(liaison_server::ops::database_checks(&store, None));
+            checks.extend(liaison_server::ops::client_checks_from(dir, &store));
             match store.partners() {
                 Ok(partners) => checks.extend(liaison_server::ops::partner_cert_checks(
                     &partners,
@@ -91,7 +93,14 @@ fn offline_checks(dir: &NodeDir) -> Vec<Check> {
                 Err(e) => checks.push(Check::new("partners", Verdict::Error, e.to_string())),
             }
         }
-        Err(e) => checks.push(Check::new("database", Verdict::Error, e.to_string())),
+        Err(e) => {
+            checks.push(Check::new("database", Verdict::Error, e.to_string()));
+            checks.extend(liaison_server::ops::client_certificate_checks(
+                dir,
+                None,
+                liaison_core::now_ms(),
+            ));
+        }
     }
     checks
 }

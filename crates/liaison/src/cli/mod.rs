@@ -283,7 +283,8 @@ pub struct SearchArgs {
     /// Also ask every enrolled partner, in parallel.
     #[arg(long)]
     pub federated: bool,
-    /// Why you search (sent to partners, who log it).
+    /// Why you search (sent to partners, who log it). Required with --federated,
+    /// unless the node's config.toml sets require_justification = false.
     #[arg(long, default_value = "")]
     pub justification: String,
     /// The case this search is for (sent to partners, who log it).

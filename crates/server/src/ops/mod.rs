@@ -7,6 +7,7 @@
 
 mod node_checks;
 
+pub use node_checks::client_checks_from;
 pub use node_checks::{database_checks, node_checks, partner_cert_checks};
 
 use std::path::Path;
@@ -133,8 +134,7 @@ pub fn permission_checks(dir: &NodeDir) -> Vec<Check> {
     checks
 }
 
-/// Expiry of the node's own certificates and of the client certificates issued
-/// here (copies in `clients/`).
+/// Expiry of the node's own certificates.
 pub fn certificate_checks(dir: &NodeDir, now_ms: i64) -> Vec<Check> {
     let mut checks = Vec::new();
     for (what, path) in [
@@ -144,24 +144,69 @@ pub fn certificate_checks(dir: &NodeDir, now_ms: i64) -> Vec<Check> {
     ] {
         checks.push(file_expiry(what, &path, now_ms));
     }
-    let Ok(entries) = std::fs::read_dir(dir.root.join("clients")) else {
-        return checks;
-    };
-    let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    checks
+}
+
+/// The client certificates on record here (copies in `clients/`, written by
+/// `client issue`, `client renew` and `certs/openssl-client-cert.sh`), and every
+/// revoked one: a revoked certificate shows as revoked, never by its expiry
+/// (nothing to renew). `revoked` is the database's list (`None`: unreadable).
+pub fn client_certificate_checks(
+    dir: &NodeDir,
+    revoked: Option<&[[u8; 32]]>,
+    now_ms: i64,
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir(dir.root.join("clients"))
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
     paths.sort();
+    let mut listed = Vec::new();
     for path in paths {
-        let name = liaison_identity::identity::read_pem_cert(&path)
-            .ok()
-            .and_then(|der| liaison_identity::identity::cert_summary(&der).ok())
+        let der = liaison_identity::identity::read_pem_cert(&path).ok();
+        let name = der
+            .as_deref()
+            .and_then(|der| liaison_identity::identity::cert_summary(der).ok())
             .map(|s| s.common_name)
             .unwrap_or_default();
-        checks.push(file_expiry(
-            &format!("client certificate {name:?}"),
-            &path,
-            now_ms,
-        ));
+        let what = format!("client certificate {name:?}");
+        let pin = der.as_deref().map(liaison_identity::tls::PinSet::pin_of);
+        match (pin, revoked) {
+            (Some(pin), Some(revoked)) if revoked.contains(&pin) => {
+                listed.push(pin);
+                checks.push(revoked_check(&what, &pin));
+            }
+            (_, None) => {
+                let mut check = file_expiry(&what, &path, now_ms);
+                check
+                    .detail
+                    .push_str("; revocation not checked (the database could not be read)");
+                checks.push(check);
+            }
+            _ => checks.push(file_expiry(&what, &path, now_ms)),
+        }
+    }
+    // Revoked by `client revoke --sha256` with no copy here (made elsewhere).
+    for pin in revoked.unwrap_or_default() {
+        if !listed.contains(pin) {
+            checks.push(revoked_check(
+                "client certificate (no copy in clients/)",
+                pin,
+            ));
+        }
     }
     checks
+}
+
+fn revoked_check(what: &str, pin: &[u8; 32]) -> Check {
+    Check::new(
+        format!("{what}: revocation"),
+        Verdict::Ok,
+        format!(
+            "REVOKED (SHA-256 {}): refused at every handshake and call; nothing to renew",
+            hex::encode(pin)
+        ),
+    )
 }
 
 fn file_expiry(what: &str, path: &Path, now_ms: i64) -> Check {

@@ -22,6 +22,7 @@ const WARN_SKEW_MS: i64 = 30_000;
 /// Every check the running node can make.
 pub async fn node_checks(node: &Arc<Node>) -> Vec<Check> {
     let mut checks = database_checks(&node.store, node.commits.failed());
+    checks.extend(client_checks_from(&node.dir, &node.store));
     let partners = node.store.partners().unwrap_or_default();
     checks.extend(partner_cert_checks(&partners, liaison_core::now_ms()));
     checks.extend(rotation_checks(node, &partners));
@@ -35,6 +36,13 @@ pub async fn node_checks(node: &Arc<Node>) -> Vec<Check> {
     answers.sort_by_key(|(index, _)| *index);
     checks.extend(answers.into_iter().map(|(_, check)| check));
     checks
+}
+
+/// The client certificates on record, each marked revoked or not by the
+/// database's list of revoked certificates.
+pub fn client_checks_from(dir: &liaison_identity::identity::NodeDir, store: &Store) -> Vec<Check> {
+    let revoked = store.revoked_clients().ok();
+    super::client_certificate_checks(dir, revoked.as_deref(), liaison_core::now_ms())
 }
 
 /// While a TLS rotation's grace period runs: which partners were told (the

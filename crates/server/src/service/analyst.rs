@@ -172,6 +172,16 @@ impl Analyst for AnalystService {
     ) -> Result<Response<proto::SearchResponse>, Status> {
         let who = require_local(&self.node, &request, Role::Analyst)?;
         let request = request.into_inner();
+        // Refused before anything is looked at, so a refused search leaves no trace
+        // but the refusal.
+        let purpose = Purpose {
+            analyst: analyst_name(&who),
+            justification: request.justification.clone(),
+            case_reference: request.case_reference.clone(),
+        };
+        if request.federated {
+            purpose.check(&self.node.config).map_err(status)?;
+        }
         let queries = self.normalize_query(&request).map_err(status)?;
         let mut records = self.local_views(&queries).map_err(status)?;
         let detail = serde_json::json!({
@@ -187,11 +197,6 @@ impl Analyst for AnalystService {
             .map_err(status)?;
         let mut partners = Vec::new();
         if request.federated {
-            let purpose = Purpose {
-                analyst: analyst_name(&who),
-                justification: request.justification.clone(),
-                case_reference: request.case_reference.clone(),
-            };
             // The query itself leaves the agency: record who sent it, why, and where.
             let detail = serde_json::json!({
                 "queries": queries.iter().map(|q| format!("{}:{}", q.kind, q.value)).collect::<Vec<_>>(),
