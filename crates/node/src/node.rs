@@ -578,10 +578,23 @@ impl Node {
 
     /// The sync connection's state in words (`partner list`): `connected`,
     /// or `disconnected: <state>`.
+    /// A protocol mismatch names what was refused (this node's own words, stable
+    /// across retries: "batch of 2000 records refused: at most 1024 per batch").
     pub fn connection_state(&self, id: &NodeId) -> String {
-        match self.partner_state(id) {
-            state @ (crate::partner_state::PartnerState::Connected
-            | crate::partner_state::PartnerState::Connecting) => state.to_string(),
+        use crate::partner_state::PartnerState;
+        let diagnosis = self
+            .partners
+            .lock()
+            .ok()
+            .and_then(|p| p.get(id).map(|l| l.connection.clone()));
+        let Some(diagnosis) = diagnosis else {
+            return PartnerState::Connecting.to_string();
+        };
+        match diagnosis.state {
+            state @ (PartnerState::Connected | PartnerState::Connecting) => state.to_string(),
+            PartnerState::ProtocolMismatch if !diagnosis.detail.is_empty() => {
+                format!("disconnected: {} ({})", diagnosis.state, diagnosis.detail)
+            }
             state => format!("disconnected: {state}"),
         }
     }

@@ -161,7 +161,7 @@ async fn a_revoked_partner_is_refused_and_starts_from_zero_when_added_again() {
     let refused = |status: tonic::Status| {
         assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
         assert!(
-            status.message().contains("neither an enrolled partner's"),
+            status.message().contains("partner enrollment revoked"),
             "{status:?}"
         );
     };

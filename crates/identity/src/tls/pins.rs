@@ -12,8 +12,11 @@ use liaison_core::record::NodeId;
 #[derive(Clone, Default)]
 pub struct PinSet {
     inner: Arc<RwLock<HashMap<[u8; 32], NodeId>>>,
-    /// Local client certificates revoked by an admin (SHA-256 of the DER).
+    /// Certificates refused at the handshake with `certificate_revoked`: local
+    /// client certificates revoked by an admin, and revoked partners' (SHA-256).
     denied: Arc<RwLock<HashSet<[u8; 32]>>>,
+    /// Of those, the partners' (their calls are told the enrollment was revoked).
+    revoked_partners: Arc<RwLock<HashSet<[u8; 32]>>>,
     /// Pins that stop being valid at a time (ms): a partner's certificate
     /// replaced by a TLS rotation, accepted until the end of its grace period.
     expiring: Arc<RwLock<HashMap<[u8; 32], i64>>>,
@@ -77,6 +80,25 @@ impl PinSet {
         if let Ok(mut denied) = self.denied.write() {
             denied.insert(pin);
         }
+    }
+
+    /// Refuses a revoked partner's certificate from now on, with the alert and
+    /// words of a revocation (not those of a stranger). Enrolling it again pins
+    /// it, and a pin is checked first.
+    pub fn deny_partner(&self, pin: [u8; 32]) {
+        self.deny(pin);
+        if let Ok(mut revoked) = self.revoked_partners.write() {
+            revoked.insert(pin);
+        }
+    }
+
+    /// Whether this is the certificate of a partner whose enrollment was revoked.
+    pub fn is_revoked_partner(&self, cert_der: &[u8]) -> bool {
+        let pin = Self::pin_of(cert_der);
+        self.revoked_partners
+            .read()
+            .map(|r| r.contains(&pin))
+            .unwrap_or(false)
     }
 
     /// Whether this certificate was revoked by an admin.

@@ -42,6 +42,11 @@ pub fn principal_of(
     if let Some(node) = pins.partner_for(leaf) {
         return Ok(Principal::Partner(node));
     }
+    if pins.is_revoked_partner(leaf) {
+        return Err(TlsError::Denied(
+            "partner enrollment revoked: this agency no longer exchanges records with yours".into(),
+        ));
+    }
     if pins.is_denied(leaf) {
         return Err(TlsError::Denied(super::REVOKED_CLIENT.into()));
     }

@@ -322,7 +322,7 @@ impl Admin for AdminService {
         // it was accepted before). Enrolling it again pins it, which wins.
         self.node
             .pins
-            .deny(liaison_identity::tls::PinSet::pin_of(&bundle_cert(&entry)));
+            .deny_partner(liaison_identity::tls::PinSet::pin_of(&bundle_cert(&entry)));
         // Origins it introduced as a relay were trusted on its word: forget them
         // (blocked ones stay blocked); the partner's removal below flushes both.
         self.node
