@@ -205,7 +205,7 @@ impl Federation for RogueFederation {
         &self,
         _request: Request<proto::PingRequest>,
     ) -> Result<Response<proto::PingResponse>, Status> {
-        Ok(Response::new(proto::PingResponse { now_unix_ms: 0 }))
+        Ok(Response::new(proto::PingResponse { now_unix_ms: 0, ..Default::default() }))
     }
 
     /// Receipts are accepted and ignored.
