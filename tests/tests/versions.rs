@@ -199,3 +199,38 @@ async fn a_partner_on_another_protocol_major_version_is_refused() {
     let old = proto::PullRequest::default();
     s.client().await.pull(old).await.expect("an unstated protocol is 1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_puller_refuses_a_partner_on_another_protocol_before_pulling() {
+    let mut victim = TestNode::init("Agency Victim (example)");
+    let rogue = TestNode::init("Agency Rogue (example)");
+    victim.start();
+    // The rogue's Ping states protocol 2; its Pull would serve a valid record.
+    let bundle = common::rogue::start_with(&rogue.node_dir(), &victim.node_dir(), |key, _victim| {
+        let record = common::rogue::indicator("+447700900612", liaison::record::Tlp::Green, vec![]);
+        Some(common::rogue::Script {
+            batches: vec![vec![common::rogue::signed(key, 1, record)]],
+            protocol: 2,
+            ..Default::default()
+        })
+    })
+    .await;
+    let bundle_path = victim.tmp.path().join("rogue.pem");
+    std::fs::write(&bundle_path, bundle).expect("write bundle");
+    let path = bundle_path.to_str().expect("path");
+    victim.cli_ok(&["partner", "add", path, "--max-tlp", "green", "--yes"]);
+    let refused = eventually(WAIT, || {
+        let row = partner_row(&victim);
+        row["connection"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("incompatible: partner speaks protocol 2; this node speaks 1")
+    });
+    let row = partner_row(&victim);
+    assert!(refused, "{row}\n{}", victim.log());
+    assert!(row["compatibility"].as_str().unwrap_or_default().starts_with("incompatible:"), "{row}");
+    assert_eq!(common::int(&row["recordsReceived"]), 0, "nothing pulled: {row}");
+    assert_eq!(common::int(&row["cursor"]), 0, "{row}");
+    let text = victim.cli_ok(&["partner", "list"]);
+    assert!(text.contains("compatibility incompatible: partner speaks protocol 2"), "{text}");
+}
