@@ -68,7 +68,17 @@ fn enrolled_nodes_show_each_others_protocol_and_release() {
         }
         assert_eq!(row["compatibility"], "", "compatible: {row}");
         let text = here.cli_ok(&["partner", "list"]);
-        assert!(text.contains(&format!("liaison {RELEASE}, protocol 1")), "{text}");
+        assert!(
+            text.contains(&format!("liaison {RELEASE}, protocol 1")),
+            "{text}"
+        );
+        let doctor = here.cli(&["doctor"]);
+        let doctor = String::from_utf8_lossy(&doctor.stdout);
+        let line = format!("); liaison {RELEASE}, protocol 1");
+        assert!(
+            doctor.contains(&line),
+            "doctor names {there}'s release: {doctor}"
+        );
     }
 }
 
@@ -87,7 +97,11 @@ fn served() -> Served {
     p.start();
     a.enroll(&p, "green", false);
     let a_config = a.node_dir().load_config().expect("a config");
-    let a_cert = a.node_dir().load_identity(&a_config).expect("a identity").tls_cert_der;
+    let a_cert = a
+        .node_dir()
+        .load_identity(&a_config)
+        .expect("a identity")
+        .tls_cert_der;
     let p_config = p.node_dir().load_config().expect("p config");
     let p_identity = p.node_dir().load_identity(&p_config).expect("p identity");
     Served {
@@ -149,22 +163,41 @@ async fn a_partner_that_lacks_bulletins_is_not_sent_them() {
     let s = served();
     let member = s.a.publish("phone", "+44 7700 900611", "green", &[]);
     let published = s.a.cli_json(&[
-        "bulletin", "publish", "--title", "Test bulletin (fictional)", "--summary",
-        "Fictional summary.", "--indicator", &member, "--tlp", "green",
+        "bulletin",
+        "publish",
+        "--title",
+        "Test bulletin (fictional)",
+        "--summary",
+        "Fictional summary.",
+        "--indicator",
+        &member,
+        "--tlp",
+        "green",
     ]);
-    let bulletin = published["recordId"].as_str().expect("bulletin id").to_string();
+    let bulletin = published["recordId"]
+        .as_str()
+        .expect("bulletin id")
+        .to_string();
     let sentinel = s.a.publish("domain", "sentinel.example.org", "green", &[]);
 
     let all = ["bulletins", "heads", "lookups", "receipts"];
     let (ids, openings) = s.pull_until(&all, &sentinel).await;
-    assert!(ids.contains(&bulletin) && openings, "a partner that reads bulletins gets it");
+    assert!(
+        ids.contains(&bulletin) && openings,
+        "a partner that reads bulletins gets it"
+    );
 
-    let (ids, openings) = s.pull_until(&["heads", "lookups", "receipts"], &sentinel).await;
+    let (ids, openings) = s
+        .pull_until(&["heads", "lookups", "receipts"], &sentinel)
+        .await;
     assert!(ids.contains(&member), "other records still flow: {ids:?}");
     assert!(!ids.contains(&bulletin), "the bulletin was withheld");
     assert!(!openings, "and its openings");
     let row = partner_row(&s.a);
-    assert_eq!(row["compatibility"], "withheld: partner lacks bulletins", "{row}");
+    assert_eq!(
+        row["compatibility"], "withheld: partner lacks bulletins",
+        "{row}"
+    );
     assert_eq!(row["softwareVersion"], "0.9.0-test", "{row}");
 }
 
@@ -183,7 +216,11 @@ async fn a_partner_on_another_protocol_major_version_is_refused() {
     .await
     .expect("answered")
     .expect_err("refused");
-    assert_eq!(refused.code(), tonic::Code::FailedPrecondition, "{refused:?}");
+    assert_eq!(
+        refused.code(),
+        tonic::Code::FailedPrecondition,
+        "{refused:?}"
+    );
     assert!(
         refused
             .message()
@@ -193,11 +230,18 @@ async fn a_partner_on_another_protocol_major_version_is_refused() {
     let row = partner_row(&s.a);
     assert_eq!(row["protocolVersion"], 2, "{row}");
     let line = row["compatibility"].as_str().unwrap_or_default();
-    assert!(line.starts_with("incompatible: partner speaks protocol 2"), "{row}");
+    assert!(
+        line.starts_with("incompatible: partner speaks protocol 2"),
+        "{row}"
+    );
 
     // A node of release 0.1.0 states nothing: protocol 1, served.
     let old = proto::PullRequest::default();
-    s.client().await.pull(old).await.expect("an unstated protocol is 1");
+    s.client()
+        .await
+        .pull(old)
+        .await
+        .expect("an unstated protocol is 1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,15 +250,17 @@ async fn a_puller_refuses_a_partner_on_another_protocol_before_pulling() {
     let rogue = TestNode::init("Agency Rogue (example)");
     victim.start();
     // The rogue's Ping states protocol 2; its Pull would serve a valid record.
-    let bundle = common::rogue::start_with(&rogue.node_dir(), &victim.node_dir(), |key, _victim| {
-        let record = common::rogue::indicator("+447700900612", liaison::record::Tlp::Green, vec![]);
-        Some(common::rogue::Script {
-            batches: vec![vec![common::rogue::signed(key, 1, record)]],
-            protocol: 2,
-            ..Default::default()
+    let bundle =
+        common::rogue::start_with(&rogue.node_dir(), &victim.node_dir(), |key, _victim| {
+            let record =
+                common::rogue::indicator("+447700900612", liaison::record::Tlp::Green, vec![]);
+            Some(common::rogue::Script {
+                batches: vec![vec![common::rogue::signed(key, 1, record)]],
+                protocol: 2,
+                ..Default::default()
+            })
         })
-    })
-    .await;
+        .await;
     let bundle_path = victim.tmp.path().join("rogue.pem");
     std::fs::write(&bundle_path, bundle).expect("write bundle");
     let path = bundle_path.to_str().expect("path");
@@ -228,9 +274,22 @@ async fn a_puller_refuses_a_partner_on_another_protocol_before_pulling() {
     });
     let row = partner_row(&victim);
     assert!(refused, "{row}\n{}", victim.log());
-    assert!(row["compatibility"].as_str().unwrap_or_default().starts_with("incompatible:"), "{row}");
-    assert_eq!(common::int(&row["recordsReceived"]), 0, "nothing pulled: {row}");
+    assert!(
+        row["compatibility"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("incompatible:"),
+        "{row}"
+    );
+    assert_eq!(
+        common::int(&row["recordsReceived"]),
+        0,
+        "nothing pulled: {row}"
+    );
     assert_eq!(common::int(&row["cursor"]), 0, "{row}");
     let text = victim.cli_ok(&["partner", "list"]);
-    assert!(text.contains("compatibility incompatible: partner speaks protocol 2"), "{text}");
+    assert!(
+        text.contains("compatibility incompatible: partner speaks protocol 2"),
+        "{text}"
+    );
 }

@@ -558,7 +558,10 @@ impl Node {
         self.partners
             .lock()
             .ok()
-            .and_then(|p| p.get(id).map(|l| (l.version.clone(), l.compatibility.clone())))
+            .and_then(|p| {
+                p.get(id)
+                    .map(|l| (l.version.clone(), l.compatibility.clone()))
+            })
             .unwrap_or_default()
     }
 

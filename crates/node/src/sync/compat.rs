@@ -39,11 +39,18 @@ impl PeerVersion {
         if protocol == 0 {
             return PeerVersion {
                 protocol: 1,
-                features: FIRST_RELEASE_FEATURES.iter().map(|f| f.to_string()).collect(),
+                features: FIRST_RELEASE_FEATURES
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect(),
                 software: bounded(software),
             };
         }
-        let mut named: Vec<String> = features.iter().take(MAX_FEATURES).map(|f| bounded(f)).collect();
+        let mut named: Vec<String> = features
+            .iter()
+            .take(MAX_FEATURES)
+            .map(|f| bounded(f))
+            .collect();
         named.sort();
         named.dedup();
         PeerVersion {
@@ -54,7 +61,11 @@ impl PeerVersion {
     }
 
     pub fn from_ping(ping: &proto::PingResponse) -> PeerVersion {
-        PeerVersion::stated(ping.protocol_version, &ping.features, &ping.software_version)
+        PeerVersion::stated(
+            ping.protocol_version,
+            &ping.features,
+            &ping.software_version,
+        )
     }
 
     pub fn from_pull(request: &proto::PullRequest) -> PeerVersion {
@@ -195,7 +206,10 @@ mod tests {
     fn another_major_version_is_refused_with_the_way_out() {
         let newer = PeerVersion::stated(2, &names(FEATURES), "1.0.0");
         let reason = check(&newer).unwrap_err();
-        assert!(reason.starts_with("partner speaks protocol 2; this node speaks 1 (upgrade this node"), "{reason}");
+        assert!(
+            reason.starts_with("partner speaks protocol 2; this node speaks 1 (upgrade this node"),
+            "{reason}"
+        );
         assert!(compatibility(&newer).starts_with("incompatible: partner speaks protocol 2"));
         let reason = check(&PeerVersion::stated(u32::MAX, &[], "")).unwrap_err();
         assert!(reason.contains(&u32::MAX.to_string()), "{reason}");
