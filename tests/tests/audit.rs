@@ -270,6 +270,7 @@ fn history(key: &ed25519_dalek::SigningKey, value: &str) -> common::rogue::Scrip
         batches: vec![vec![record]],
         gate: None,
         head: Some(liaison::accountability::heads::sign(key, &head)),
+        ..Default::default()
     }
 }
 

@@ -242,6 +242,7 @@ async fn a_forged_opening_is_refused_and_the_bulletin_kept() {
                 batches: vec![vec![real, bulletin]],
                 gate: None,
                 head: None,
+                ..Default::default()
             };
             (Some(script), vec![sent])
         })

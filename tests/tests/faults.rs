@@ -207,7 +207,10 @@ fn churn(puller: &TestNode, source: &TestNode, proxy: &FaultProxy, count: u64, c
                     };
                     let mut client =
                         liaison::proto::federation_client::FederationClient::new(channel);
-                    let pull = client.pull(liaison::proto::PullRequest { cursor });
+                    let pull = client.pull(liaison::proto::PullRequest {
+                        cursor,
+                        ..Default::default()
+                    });
                     if let Ok(Ok(response)) =
                         tokio::time::timeout(Duration::from_millis(500), pull).await
                     {

@@ -78,7 +78,10 @@ impl Federation for Flood {
         &self,
         _request: Request<proto::PingRequest>,
     ) -> Result<Response<proto::PingResponse>, Status> {
-        Ok(Response::new(proto::PingResponse { now_unix_ms: 0 }))
+        Ok(Response::new(proto::PingResponse {
+            now_unix_ms: 0,
+            ..Default::default()
+        }))
     }
 
     async fn acknowledge(

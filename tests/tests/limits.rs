@@ -57,13 +57,19 @@ async fn a_second_pull_from_the_same_partner_ends_the_first() {
 
     let mut first = connect()
         .await
-        .pull(proto::PullRequest { cursor: 0 })
+        .pull(proto::PullRequest {
+            cursor: 0,
+            ..Default::default()
+        })
         .await
         .expect("first pull")
         .into_inner();
     let mut second = connect()
         .await
-        .pull(proto::PullRequest { cursor: 0 })
+        .pull(proto::PullRequest {
+            cursor: 0,
+            ..Default::default()
+        })
         .await
         .expect("second pull")
         .into_inner();

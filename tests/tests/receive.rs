@@ -57,6 +57,7 @@ async fn an_oversized_batch_is_refused_whole_and_the_analyst_still_publishes() {
             .collect()],
         gate: None,
         head: None,
+        ..Default::default()
     })
     .await;
     let refused = eventually(WAIT, || {
@@ -108,6 +109,7 @@ async fn a_far_future_record_is_rejected_with_the_reason_shown() {
             ]],
             gate: None,
             head: None,
+            ..Default::default()
         }
     })
     .await;
@@ -146,6 +148,7 @@ async fn a_sighting_before_its_target_waits_pending_then_is_applied() {
             batches: vec![vec![signed_body(key, 2, sighting, now)], vec![target]],
             gate: Some((1, gate2)),
             head: None,
+            ..Default::default()
         }
     })
     .await;

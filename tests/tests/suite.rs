@@ -43,4 +43,5 @@ mod rotation_grace;
 mod seams;
 mod taxii;
 mod taxii_paging;
+mod versions;
 mod workflows;

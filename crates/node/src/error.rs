@@ -34,6 +34,9 @@ pub enum Error {
     Tls(String),
     #[error("audit log write failed, action not taken: {0}")]
     Audit(String),
+    /// The partner speaks a protocol version this node does not (the handshake).
+    #[error("{0}")]
+    Incompatible(String),
     #[error(transparent)]
     RateLimited(#[from] crate::limits::RateLimited),
     #[error(transparent)]

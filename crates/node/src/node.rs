@@ -101,6 +101,10 @@ pub struct PartnerLive {
     pub kick: Arc<tokio::sync::Notify>,
     /// A lazily connected channel for calls to the partner (federated search).
     pub channel: Option<tonic::transport::Channel>,
+    /// What the partner last stated in the handshake (its Ping answer or its
+    /// Pull request), and what that means here (`sync::compat::compatibility`).
+    pub version: Option<crate::sync::compat::PeerVersion>,
+    pub compatibility: String,
 }
 
 pub struct Node {
@@ -452,6 +456,8 @@ impl Node {
             accepted_us: false,
             kick: Arc::new(tokio::sync::Notify::new()),
             channel: None,
+            version: None,
+            compatibility: String::new(),
         };
         if let Ok(mut partners) = self.partners.lock() {
             partners.insert(id, live);
@@ -544,6 +550,32 @@ impl Node {
                 live.connection = state;
             }
         }
+    }
+
+    /// Keeps what the partner stated in the handshake, with its compatibility.
+    pub fn set_partner_version(&self, id: &NodeId, version: crate::sync::compat::PeerVersion) {
+        let compatibility = crate::sync::compat::compatibility(&version);
+        if let Ok(mut partners) = self.partners.lock() {
+            if let Some(live) = partners.get_mut(id) {
+                live.version = Some(version);
+                live.compatibility = compatibility;
+            }
+        }
+    }
+
+    /// What the partner last stated, and its compatibility line (empty when fine).
+    pub fn partner_version(
+        &self,
+        id: &NodeId,
+    ) -> (Option<crate::sync::compat::PeerVersion>, String) {
+        self.partners
+            .lock()
+            .ok()
+            .and_then(|p| {
+                p.get(id)
+                    .map(|l| (l.version.clone(), l.compatibility.clone()))
+            })
+            .unwrap_or_default()
     }
 
     /// Names a failed call or connection to `id`, taking into account whether

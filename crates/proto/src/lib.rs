@@ -8,7 +8,9 @@
 //! - the `liaison.v1` package's generated code, at the crate root;
 //! - [`FILE_DESCRIPTOR_SET`]: every file's descriptor, for reflection;
 //! - [`MAX_REQUEST_BYTES`], [`MAX_SYNC_MESSAGE_BYTES`]: the message size limits
-//!   both ends of a connection enforce.
+//!   both ends of a connection enforce;
+//! - [`PROTOCOL_VERSION`], [`FEATURES`], [`FIRST_RELEASE_FEATURES`]: what this
+//!   build states in the federation handshake (docs/PROTOCOL.md, "Versions").
 //!
 //! Must never hold logic: domain types and their conversions live above it
 //! (`liaison_core::record::wire`, the server's `service::convert`), so the generated code
@@ -28,3 +30,38 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 /// Largest message a sync stream carries (a batch of records).
 pub const MAX_SYNC_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The federation protocol's major version: it changes only with a
+/// wire-breaking change (an additive field or call never changes it; those are
+/// named in [`FEATURES`]). Stated in `PingResponse` and `PullRequest`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The names of the optional parts of the federation protocol.
+pub mod feature {
+    /// Bulletin bodies in Pull batches and their member openings.
+    pub const BULLETINS: &str = "bulletins";
+    /// Private lookups: `GetLookupFilter` and `Evaluate`.
+    pub const LOOKUPS: &str = "lookups";
+    /// Signed receipts for served batches: `Acknowledge`.
+    pub const RECEIPTS: &str = "receipts";
+    /// Signed log heads and their gossip in Pull batches.
+    pub const HEADS: &str = "heads";
+}
+
+/// The features this build speaks (stated in the handshake).
+pub const FEATURES: &[&str] = &[
+    feature::BULLETINS,
+    feature::LOOKUPS,
+    feature::RECEIPTS,
+    feature::HEADS,
+];
+
+/// What a partner that states no protocol version (0) and no features speaks:
+/// protocol 1 with the features of release 0.1.0, which predates the
+/// handshake fields. Never shrink this list: it describes deployed nodes.
+pub const FIRST_RELEASE_FEATURES: &[&str] = &[
+    feature::BULLETINS,
+    feature::LOOKUPS,
+    feature::RECEIPTS,
+    feature::HEADS,
+];

@@ -22,6 +22,7 @@ pub fn status(error: Error) -> Status {
         Error::Conflict(_) => Status::already_exists(error.to_string()),
         Error::RateLimited(_) => Status::resource_exhausted(error.to_string()),
         Error::Lookup(e) => lookup_status(e),
+        Error::Incompatible(_) => Status::failed_precondition(error.to_string()),
         Error::Identity(IdentityError::RotationPending { .. }) => {
             Status::failed_precondition(error.to_string())
         }

@@ -93,6 +93,8 @@ pub struct Script {
     pub gate: Option<(usize, Arc<watch::Sender<bool>>)>,
     /// A signed log head sent with the first batch.
     pub head: Option<proto::SignedHead>,
+    /// The protocol version its Ping answer states (0: unstated, as release 0.1.0).
+    pub protocol: u32,
 }
 
 /// A record signed by `key` with any body and creation time.
@@ -205,7 +207,11 @@ impl Federation for RogueFederation {
         &self,
         _request: Request<proto::PingRequest>,
     ) -> Result<Response<proto::PingResponse>, Status> {
-        Ok(Response::new(proto::PingResponse { now_unix_ms: 0 }))
+        Ok(Response::new(proto::PingResponse {
+            now_unix_ms: 0,
+            protocol_version: self.script.as_ref().map_or(0, |s| s.protocol),
+            ..Default::default()
+        }))
     }
 
     /// Receipts are accepted and ignored.

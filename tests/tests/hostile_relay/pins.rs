@@ -124,7 +124,10 @@ async fn a_revoked_partner_is_refused_and_starts_from_zero_when_added_again() {
     let channel = peer.channel(&victim.address()).await.unwrap();
     let mut client = FederationClient::new(channel);
     let mut stream = client
-        .pull(proto::PullRequest { cursor: 0 })
+        .pull(proto::PullRequest {
+            cursor: 0,
+            ..Default::default()
+        })
         .await
         .expect("pull while enrolled")
         .into_inner();
@@ -167,7 +170,10 @@ async fn a_revoked_partner_is_refused_and_starts_from_zero_when_added_again() {
     };
     refused(
         client
-            .pull(proto::PullRequest { cursor: 0 })
+            .pull(proto::PullRequest {
+                cursor: 0,
+                ..Default::default()
+            })
             .await
             .expect_err("pull after revocation"),
     );
@@ -219,7 +225,10 @@ async fn a_revoked_partner_is_refused_and_starts_from_zero_when_added_again() {
     );
     let mut client = FederationClient::new(peer.channel(&victim.address()).await.unwrap());
     let mut stream = client
-        .pull(proto::PullRequest { cursor: 0 })
+        .pull(proto::PullRequest {
+            cursor: 0,
+            ..Default::default()
+        })
         .await
         .expect("pull after re-adding")
         .into_inner();

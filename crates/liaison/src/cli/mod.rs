@@ -31,7 +31,7 @@ use liaison_core::record::{HandlingCode, Label, Tlp};
 #[derive(Parser, Debug)]
 #[command(
     name = "liaison",
-    version,
+    version = version_line(),
     about = "Federated, signed indicator sharing between law-enforcement agencies"
 )]
 pub struct Cli {
@@ -50,6 +50,21 @@ pub struct Cli {
     pub log_format: logging::LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// What `liaison --version` prints after the name: the release, the commit it
+/// was built from (build.rs), and the wire and store versions it speaks.
+pub fn version_line() -> &'static str {
+    static LINE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LINE.get_or_init(|| {
+        format!(
+            "{} (commit {}, protocol {}, store layout {})",
+            env!("CARGO_PKG_VERSION"),
+            env!("LIAISON_GIT_COMMIT"),
+            liaison_proto::PROTOCOL_VERSION,
+            liaison_store::store::STORE_LAYOUT_VERSION,
+        )
+    })
 }
 
 /// The whole command tree (for completions, the man page and the help test).

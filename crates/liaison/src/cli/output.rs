@@ -304,6 +304,25 @@ pub fn print_identity(info: &proto::IdentityInfo) {
     }
 }
 
+/// A partner's handshake statement, in one line.
+fn partner_version(p: &proto::PartnerInfo) -> String {
+    if p.protocol_version == 0 {
+        return "not stated yet (it has not connected since this node started)".into();
+    }
+    let software = match p.software_version.as_str() {
+        "" => "release 0.1.0 or unstated".to_string(),
+        release => format!("liaison {release}"),
+    };
+    format!(
+        "{software}, protocol {}, features {}",
+        p.protocol_version,
+        match p.features.is_empty() {
+            true => "none".to_string(),
+            false => p.features.join(", "),
+        }
+    )
+}
+
 pub fn print_partners(list: &proto::ListPartnersResponse) {
     if list.partners.is_empty() {
         out!("No partners enrolled.");
@@ -334,6 +353,10 @@ pub fn print_partners(list: &proto::ListPartnersResponse) {
         );
         if !p.last_rejection.is_empty() {
             out!("  last rejection: {}", p.last_rejection);
+        }
+        out!("  version     {}", partner_version(p));
+        if !p.compatibility.is_empty() {
+            out!("  compatibility {}", p.compatibility);
         }
     }
     for k in &list.known_origins {

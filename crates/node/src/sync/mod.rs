@@ -11,12 +11,14 @@
 //! brought something new and at stream start.
 //!
 //! The serving side's engine (what a Pull batch or a search answer holds for a
-//! partner) is [`serve`].
+//! partner) is [`serve`]; the handshake's versions and the compatibility
+//! decision are [`compat`].
 //!
 //! This module must never store a record it has not verified, and never let a
 //! partner's bad record stop the others in its batch.
 
 mod announce;
+pub mod compat;
 mod parallel;
 pub mod serve;
 mod verify;
@@ -173,11 +175,10 @@ async fn pull_stream(
     let mut client = FederationClient::new(channel)
         .max_decoding_message_size(MAX_SYNC_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_SYNC_MESSAGE_BYTES);
+    handshake(node, partner, &mut client).await?;
     let mut state = node.store.sync_state(&partner).map_err(|e| e.to_string())?;
     let mut stream = client
-        .pull(proto::PullRequest {
-            cursor: state.cursor,
-        })
+        .pull(compat::pull_request(state.cursor))
         .await
         .map_err(|s| diagnose_status(&s))?
         .into_inner();
@@ -273,6 +274,30 @@ async fn pull_stream(
             outcome
         }));
     }
+}
+
+/// Once per connection, before Pull: asks the partner what it speaks (its Ping
+/// answer), keeps it for `partner list`, and refuses a protocol this node does
+/// not speak before any record moves.
+async fn handshake(
+    node: &Arc<Node>,
+    partner: NodeId,
+    client: &mut FederationClient<tonic::transport::Channel>,
+) -> Result<(), Diagnosis> {
+    let ping = client
+        .ping(proto::PingRequest {})
+        .await
+        .map_err(|s| diagnose_status(&s))?
+        .into_inner();
+    let version = compat::PeerVersion::from_ping(&ping);
+    let verdict = compat::check(&version);
+    node.set_partner_version(&partner, version);
+    verdict.map_err(|reason| {
+        Diagnosis::new(
+            PartnerState::ProtocolMismatch,
+            format!("incompatible: {reason}"),
+        )
+    })
 }
 
 /// Retries the fresh deferred records, and the stored pending ones when

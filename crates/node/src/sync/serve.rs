@@ -79,11 +79,15 @@ pub type Disclosed = (
     liaison_store::audit::report::Tally,
 );
 
-/// Reads the change log after `cursor` and keeps what the partner may receive.
+/// Reads the change log after `cursor` and keeps what the partner may receive
+/// and can read: for a partner that did not state the bulletins feature
+/// (`compat::PeerVersion::reads_bulletins`), bulletin bodies and their openings
+/// are skipped.
 pub fn build_batch(
     node: &Node,
     grant: &Grant,
     cursor: u64,
+    bulletins: bool,
 ) -> Result<Option<(proto::PullBatch, Disclosed)>, Error> {
     // Only what is durable: entries past the committer's announced position may
     // still be lost in a crash (or after a failed flush).
@@ -109,7 +113,8 @@ pub fn build_batch(
         let Some(stored) = node.store.get(&id)? else {
             continue;
         };
-        if !judge.may_disclose(&stored, grant)? {
+        let bulletin = stored.record.payload.bulletin().is_some();
+        if (bulletin && !bulletins) || !judge.may_disclose(&stored, grant)? {
             continue;
         }
         let origin = stored.record.origin();
@@ -118,7 +123,7 @@ pub fn build_batch(
         }
         bytes += stored.record.envelope.payload.len() + 96;
         batch.records.push(stored.record.envelope.to_wire());
-        if stored.record.payload.bulletin().is_some() {
+        if bulletin {
             batch
                 .bulletin_openings
                 .extend(crate::bulletin::openings_for(&mut judge, node, grant, &id)?);

@@ -1,5 +1,5 @@
 //! The checks that need the node's state: its database, and each partner's
-//! certificate, clock (a `Ping` round trip) and reachability. Each partner call
+//! certificate, clock (a `Ping` round trip), reachability and stated version. Each partner call
 //! is bounded in time, so a dead partner never stalls `doctor`.
 
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use liaison_core::proto::federation_client::FederationClient;
 use liaison_core::record::NodeId;
 use liaison_node::node::Node;
 use liaison_node::partner_state::{diagnose_status, Diagnosis, PartnerState};
+use liaison_node::sync::compat::{self, PeerVersion};
 use liaison_store::store::{PartnerEntry, Store};
 
 /// How long a partner has to answer a ping.
@@ -154,6 +155,7 @@ async fn ping_check(node: &Arc<Node>, id: NodeId, entry: &PartnerEntry) -> Check
         Ok::<_, Diagnosis>((
             response.now_unix_ms - (sent_ms + round_trip / 2),
             round_trip,
+            PeerVersion::from_ping(&response),
         ))
     })
     .await;
@@ -162,8 +164,22 @@ async fn ping_check(node: &Arc<Node>, id: NodeId, entry: &PartnerEntry) -> Check
     match answer {
         Err(_) => Check::new(check, Verdict::Warn, format!("unreachable: no answer within {PING_TIMEOUT:?}")),
         Ok(Err(reason)) => Check::new(check, Verdict::Warn, reason.to_string()),
-        Ok(Ok((skew, _))) if skew.abs() > max_skew_ms => Check::new(check, Verdict::Error, format!("clocks differ by {skew} ms, more than max_clock_skew_seconds: records will be refused; fix NTP")),
-        Ok(Ok((skew, rtt))) if skew.abs() > WARN_SKEW_MS => Check::new(check, Verdict::Warn, format!("clocks differ by {skew} ms (round trip {rtt} ms); check NTP")),
-        Ok(Ok((skew, rtt))) => Check::new(check, Verdict::Ok, format!("reachable, clock difference {skew} ms (round trip {rtt} ms)")),
+        Ok(Ok((_, _, version))) if compat::check(&version).is_err() => Check::new(check, Verdict::Error, compat::compatibility(&version)),
+        Ok(Ok((skew, _, version))) if skew.abs() > max_skew_ms => Check::new(check, Verdict::Error, format!("clocks differ by {skew} ms, more than max_clock_skew_seconds: records will be refused; fix NTP; {}", stated(&version))),
+        Ok(Ok((skew, rtt, version))) if skew.abs() > WARN_SKEW_MS => Check::new(check, Verdict::Warn, format!("clocks differ by {skew} ms (round trip {rtt} ms); check NTP; {}", stated(&version))),
+        Ok(Ok((skew, rtt, version))) => Check::new(check, Verdict::Ok, format!("reachable, clock difference {skew} ms (round trip {rtt} ms); {}", stated(&version))),
+    }
+}
+
+/// The partner's handshake statement, for doctor's partner line.
+fn stated(version: &PeerVersion) -> String {
+    let software = match version.software.as_str() {
+        "" => "release 0.1.0 or unstated".to_string(),
+        release => format!("liaison {release}"),
+    };
+    let withheld = compat::withheld(version);
+    match withheld.is_empty() {
+        true => format!("{software}, protocol {}", version.protocol),
+        false => format!("{software}, protocol {} ({withheld})", version.protocol),
     }
 }

@@ -183,6 +183,7 @@ impl Admin for AdminService {
             "connecting".into(),
             &bundle.tls_cert_der,
             &bundle.node_id,
+            Default::default(),
         )))
     }
 
@@ -212,6 +213,7 @@ impl Admin for AdminService {
                 self.node.connection_state(&id),
                 &cert,
                 &id,
+                self.node.partner_version(&id),
             ));
         }
         let known_origins = self

@@ -210,8 +210,19 @@ pub fn partner_info(
     connection: String,
     tls_cert_der: &[u8],
     id: &NodeId,
+    stated: (Option<liaison_node::sync::compat::PeerVersion>, String),
 ) -> proto::PartnerInfo {
+    let (version, compatibility) = stated;
+    let version = version.unwrap_or_else(|| liaison_node::sync::compat::PeerVersion {
+        protocol: 0,
+        features: Vec::new(),
+        software: String::new(),
+    });
     proto::PartnerInfo {
+        protocol_version: version.protocol,
+        features: version.features,
+        software_version: version.software,
+        compatibility,
         name: entry.name.clone(),
         node_id: entry.node_id.clone(),
         fingerprint: fingerprint(id, tls_cert_der),

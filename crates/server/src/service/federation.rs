@@ -21,6 +21,7 @@ use liaison_core::proto::federation_server::Federation;
 use liaison_core::record::NodeId;
 use liaison_node::error::Error;
 use liaison_node::node::Node;
+use liaison_node::sync::compat::{self, PeerVersion};
 use liaison_node::sync::serve::{self, answer_search, Disclosed};
 
 /// A caught-up stream that sent a batch this recently is following a burst of
@@ -60,6 +61,11 @@ impl Federation for FederationService {
     ) -> Result<Response<Self::PullStream>, Status> {
         let partner = require_partner(&self.node, &request)?;
         let grant = self.enrolled_grant(&partner)?;
+        let version = PeerVersion::from_pull(request.get_ref());
+        let verdict = compat::check(&version);
+        let bulletins = version.reads_bulletins();
+        self.node.set_partner_version(&partner, version);
+        verdict.map_err(|reason| status(Error::Incompatible(reason)))?;
         let revoked = self
             .node
             .revocation_signal(&partner)
@@ -76,6 +82,7 @@ impl Federation for FederationService {
         let server = StreamServer {
             node: self.node.clone(),
             grant,
+            bulletins,
             cursor: checked_cursor(&self.node, partner, request.get_ref().cursor),
             tx,
             heads: self.node.heads.subscribe(),
@@ -150,9 +157,7 @@ impl Federation for FederationService {
         request: Request<proto::PingRequest>,
     ) -> Result<Response<proto::PingResponse>, Status> {
         require_partner(&self.node, &request)?;
-        Ok(Response::new(proto::PingResponse {
-            now_unix_ms: liaison_core::now_ms(),
-        }))
+        Ok(Response::new(compat::ping_response(liaison_core::now_ms())))
     }
 
     async fn acknowledge(
@@ -229,6 +234,8 @@ fn query_label(q: &proto::federated_query::Query) -> String {
 struct StreamServer {
     node: Arc<Node>,
     grant: Grant,
+    /// Whether the puller stated the bulletins feature (else they are withheld).
+    bulletins: bool,
     cursor: u64,
     tx: mpsc::Sender<Result<proto::PullBatch, Status>>,
     /// The version of the heads (ours and those seen), and the one last sent.
@@ -355,7 +362,7 @@ impl StreamServer {
     /// finds nothing new is simply dropped: the stream then waits for the next
     /// commit announcement, which was not yet seen when it read.
     fn build(&self, cursor: u64) -> Building {
-        let (node, grant) = (self.node.clone(), self.grant);
-        tokio::task::spawn_blocking(move || serve::build_batch(&node, &grant, cursor))
+        let (node, grant, bulletins) = (self.node.clone(), self.grant, self.bulletins);
+        tokio::task::spawn_blocking(move || serve::build_batch(&node, &grant, cursor, bulletins))
     }
 }

@@ -19,6 +19,9 @@ use super::keys;
 /// so opening a v1 database only moves the marker (an older build then refuses
 /// the database with a clear error instead of misreading runs).
 pub(super) const SCHEMA: &[u8] = b"liaison-store-v2";
+/// The layout version [`SCHEMA`] names, as a number for display
+/// (`liaison --version`); a unit test keeps the two in step.
+pub const STORE_LAYOUT_VERSION: u32 = 2;
 /// Earlier layouts this build reads without rewriting data.
 pub(super) const READABLE_SCHEMAS: &[&[u8]] = &[b"liaison-store-v1"];
 

@@ -219,3 +219,9 @@ fn a_database_in_the_v1_layout_opens_reads_purges_and_continues() {
     let store = Store::open(&path, 1 << 20).unwrap();
     assert_eq!(store.last_change().unwrap(), 8);
 }
+
+#[test]
+fn the_displayed_layout_version_is_the_one_the_marker_names() {
+    let marker = format!("liaison-store-v{}", super::db::STORE_LAYOUT_VERSION);
+    assert_eq!(marker.as_bytes(), SCHEMA);
+}

@@ -26,7 +26,7 @@ mod warninglists;
 
 pub use changelog::{Current, LogIter};
 pub use commit::{CommitHandle, Committer};
-pub use db::{effective_expiry, Store};
+pub use db::{effective_expiry, Store, STORE_LAYOUT_VERSION};
 pub use error::StoreError;
 pub use partners::{PartnerEntry, RevokedPartner, SyncState};
 pub use pending::{PendingUpdate, MAX_PENDING_PER_PARTNER};

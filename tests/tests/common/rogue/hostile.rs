@@ -194,7 +194,10 @@ impl Federation for HostileFederation {
         &self,
         _request: Request<proto::PingRequest>,
     ) -> Result<Response<proto::PingResponse>, Status> {
-        Ok(Response::new(proto::PingResponse { now_unix_ms: 0 }))
+        Ok(Response::new(proto::PingResponse {
+            now_unix_ms: 0,
+            ..Default::default()
+        }))
     }
 
     /// Receipts are accepted and ignored.
@@ -284,7 +287,10 @@ impl HostilePeer {
                     counts.clone(),
                 );
                 tokio::spawn(async move {
-                    let pull = client.pull(proto::PullRequest { cursor: 0 });
+                    let pull = client.pull(proto::PullRequest {
+                        cursor: 0,
+                        ..Default::default()
+                    });
                     let held = tokio::select! {
                         r = pull => r,
                         _ = stopped.wait_for(|s| *s) => return,

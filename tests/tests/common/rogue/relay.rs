@@ -118,6 +118,7 @@ impl Federation for StepFederation {
     ) -> Result<Response<proto::PingResponse>, Status> {
         Ok(Response::new(proto::PingResponse {
             now_unix_ms: liaison::now_ms(),
+            ..Default::default()
         }))
     }
 
