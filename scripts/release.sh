@@ -5,7 +5,7 @@
 # "## [VERSION] - YYYY-MM-DD" section (move the Unreleased entries there first,
 # leaving an empty "## [Unreleased]" on top), sets the workspace version in
 # Cargo.toml, runs `cargo check` (which also updates Cargo.lock), commits
-# "Release VERSION" and tags it vVERSION. It pushes nothing: push the commit
+# "Release VERSION" (unless the version was already set) and tags it vVERSION. It pushes nothing: push the commit
 # and the tag yourself (git push && git push origin vVERSION).
 set -euo pipefail
 
@@ -37,6 +37,9 @@ grep -q "^version = \"$version\"" Cargo.toml || {
 }
 cargo check --workspace --all-targets
 git add Cargo.toml Cargo.lock
-git commit -m "Release $version"
+# The version may already be set (bumped with the changes it releases).
+if ! git diff --cached --quiet; then
+    git commit -m "Release $version"
+fi
 git tag -a "v$version" -m "Liaison $version"
 echo "Released $version: commit $(git rev-parse --short=12 HEAD), tag v$version. Push with: git push && git push origin v$version"
