@@ -16,8 +16,11 @@
 //! - [`config`]: the node's own settings and tables of `config.toml`.
 //! - [`error`]: the node's error type.
 //! - [`disclosure`]: the facts for the one disclosure decision, read once per pass.
-//! - [`sync`]: pulling records from partners (verify, commit, relay) and the
-//!   serving engine that builds each partner's batches.
+//! - [`sync`]: pulling records from partners (verify, commit, relay), the
+//!   serving engine that builds each partner's batches, and [`sync::compat`], the
+//!   handshake's versions and the one compatibility decision.
+//! - [`partner_state`]: the one mapping from a failed connection or call to a
+//!   stable partner state (not yet enrolled, revoked by the partner, unreachable …).
 //! - [`bulk`]: publishing a chunk of drafts in one durable write (import, `PublishBatch`).
 //! - [`bulletin`]: publishing, serving and receiving signed bulletins.
 //! - [`lookup`]: private hit/no-hit lookups: serving filters, asking partners, quotas.
