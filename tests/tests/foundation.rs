@@ -313,7 +313,14 @@ async fn certificate_from_another_agency_ca_is_refused_at_first_call() {
         outcome.is_err(),
         "a foreign certificate must not get an answer"
     );
-    assert!(node.log().contains("TLS handshake refused"));
+    // The node logs the refusal as the client reads its alert: wait for the line.
+    assert!(
+        crate::common::eventually(crate::common::WAIT, || node
+            .log()
+            .contains("TLS handshake refused")),
+        "{}",
+        node.log()
+    );
     node.stop();
 }
 
