@@ -32,6 +32,7 @@ mod limits;
 mod lookup;
 mod metrics;
 mod misp_feed_state;
+mod mixed_version;
 mod operations_cli;
 mod operator_clarity;
 mod ops;

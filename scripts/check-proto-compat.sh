@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Fails when proto/ has a wire-breaking change against the release named in
+# compat/previous-release (docs/PROTOCOL.md, "Compatibility"):
+#
+#   scripts/check-proto-compat.sh
+#
+# Runs `buf breaking` with the WIRE_JSON rules: what breaks a partner or a client
+# decoding our bytes (renumbered or retyped fields, removed or renumbered enum
+# values, …) and what breaks the proto3 JSON mapping the CLI's `--json` prints
+# (renamed fields and enum values). Renaming a file, package or message alone is
+# not reported: no bytes change.
+#
+# buf comes from PyPI (compat/requirements.txt, installed into .venv-ci by
+# .ci/run); the script uses $BUF, else .venv-ci/bin/buf, else `buf` on PATH.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+commit="$("$root/scripts/previous-release.sh" --commit)"
+
+buf="${BUF:-}"
+if [ -z "$buf" ]; then
+    if [ -x "$root/.venv-ci/bin/buf" ]; then
+        buf="$root/.venv-ci/bin/buf"
+    elif command -v buf >/dev/null; then
+        buf="$(command -v buf)"
+    else
+        echo "check-proto-compat: buf not found; install it with" >&2
+        echo "    python3 -m pip install -r compat/requirements.txt   (or run .ci/run, which puts it in .venv-ci)" >&2
+        exit 1
+    fi
+fi
+
+if ! git -C "$root" cat-file -e "$commit^{commit}" 2>/dev/null; then
+    echo "check-proto-compat: commit $commit (compat/previous-release) is not in this clone; fetch it (git fetch origin $commit)" >&2
+    exit 1
+fi
+
+previous="$(mktemp -d)"
+trap 'rm -rf "$previous"' EXIT
+git -C "$root" archive --format=tar "$commit" proto | tar -x -C "$previous"
+
+# One config for both sides: the module is the proto/ folder (imports are
+# "liaison/v1/…"), and only the wire and JSON rules apply.
+config='{"version":"v2","breaking":{"use":["WIRE_JSON"]}}'
+cd "$root/proto"
+if ! "$buf" breaking . --config "$config" --against "$previous/proto" --against-config '{"version":"v2"}'; then
+    echo "check-proto-compat: proto/ has a wire-breaking change against $(grep -Ev '^[[:space:]]*(#|$)' "$root/compat/previous-release" | head -n 1)." >&2
+    echo "    Make it additive (new field numbers, reserved old ones), or, if the break is intended, it is a new protocol major version (docs/PROTOCOL.md, \"Versions\")." >&2
+    exit 1
+fi
+echo "check-proto-compat: proto/ has no wire-breaking change against $commit (buf breaking, WIRE_JSON)"
