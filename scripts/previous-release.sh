@@ -51,6 +51,16 @@ if ! git -C "$root" cat-file -e "$commit^{commit}" 2>/dev/null; then
     exit 1
 fi
 
+# Run from a test (cargo test sets these for the test process), the build
+# would see a parent cargo's per-package variables; ring's build script
+# fingerprint includes CARGO_MANIFEST_DIR, so the TLS crates were compiled
+# again on every switch between a test and a shell. The build must not
+# depend on who asked for it. (`env -u`: CARGO_BIN_EXE_<name> may hold a '-'.)
+parent_vars=()
+while read -r name; do
+    parent_vars+=(-u "$name")
+done < <(env | sed -n -E 's/^(CARGO_(MANIFEST|PKG|CRATE|BIN|PRIMARY|TARGET_TMPDIR|RUSTC_CURRENT)[A-Za-z0-9_-]*)=.*/\1/p')
+
 echo "previous-release: building liaison $tag ($commit) into $out" >&2
 src="$out/src"
 rm -rf "$src"
@@ -82,8 +92,8 @@ trap restore EXIT
 
 # --locked: the release's own Cargo.lock, exactly. No incremental cache: this
 # source never changes, so the cache would only take disk space.
-(cd "$src" && CARGO_TARGET_DIR="$target" CARGO_INCREMENTAL=0 \
-    cargo build --locked -p liaison --bin liaison >&2)
+(cd "$src" && env ${parent_vars[@]+"${parent_vars[@]}"} CARGO_TARGET_DIR="$target" \
+    CARGO_INCREMENTAL=0 cargo build --locked -p liaison --bin liaison >&2)
 cp "$debug/liaison" "$bin.tmp"
 mv "$bin.tmp" "$bin"
 # The binary is all that is kept; the source tree is rebuilt from git if needed.
