@@ -6,9 +6,12 @@
 #
 # Runs `buf breaking` with the WIRE_JSON rules: what breaks a partner or a client
 # decoding our bytes (renumbered or retyped fields, removed or renumbered enum
-# values, …) and what breaks the proto3 JSON mapping the CLI's `--json` prints
-# (renamed fields and enum values). Renaming a file, package or message alone is
-# not reported: no bytes change.
+# values, a changed package, …) and what breaks the proto3 JSON mapping the
+# CLI's `--json` prints (renamed fields and enum values); plus RPC_NO_DELETE and
+# PACKAGE_SERVICE_NO_DELETE, because a removed call is UNIMPLEMENTED for an
+# older partner and WIRE_JSON does not look at calls being removed. Moving a
+# message or service to another file, or renaming a message, is not reported:
+# no byte and no gRPC path changes.
 #
 # buf comes from PyPI (compat/requirements.txt, installed into .venv-ci by
 # .ci/run); the script uses $BUF, else .venv-ci/bin/buf, else `buf` on PATH.
@@ -39,13 +42,13 @@ previous="$(mktemp -d)"
 trap 'rm -rf "$previous"' EXIT
 git -C "$root" archive --format=tar "$commit" proto | tar -x -C "$previous"
 
-# One config for both sides: the module is the proto/ folder (imports are
-# "liaison/v1/…"), and only the wire and JSON rules apply.
-config='{"version":"v2","breaking":{"use":["WIRE_JSON"]}}'
+# The module is the proto/ folder on both sides (imports are "liaison/v1/…");
+# the rules are the ones above (docs/PROTOCOL.md, "Compatibility").
+config='{"version":"v2","breaking":{"use":["WIRE_JSON","RPC_NO_DELETE","PACKAGE_SERVICE_NO_DELETE"]}}'
 cd "$root/proto"
 if ! "$buf" breaking . --config "$config" --against "$previous/proto" --against-config '{"version":"v2"}'; then
     echo "check-proto-compat: proto/ has a wire-breaking change against $(grep -Ev '^[[:space:]]*(#|$)' "$root/compat/previous-release" | head -n 1)." >&2
     echo "    Make it additive (new field numbers, reserved old ones), or, if the break is intended, it is a new protocol major version (docs/PROTOCOL.md, \"Versions\")." >&2
     exit 1
 fi
-echo "check-proto-compat: proto/ has no wire-breaking change against $commit (buf breaking, WIRE_JSON)"
+echo "check-proto-compat: proto/ has no wire-breaking change against $commit (buf breaking: WIRE_JSON, RPC_NO_DELETE, PACKAGE_SERVICE_NO_DELETE)"
