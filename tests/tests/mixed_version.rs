@@ -29,7 +29,9 @@ struct Side {
 
 impl Side {
     fn publish(&mut self, kind: &str, value: &str) -> String {
-        let id = self.node.publish(kind, value, "amber", &["--label", "fraud"]);
+        let id = self
+            .node
+            .publish(kind, value, "amber", &["--label", "fraud"]);
         self.signed += 1;
         id
     }
@@ -63,7 +65,10 @@ impl Side {
         }
         let published = self.node.cli_json(&args);
         self.signed += 1;
-        published["recordId"].as_str().expect("recordId").to_string()
+        published["recordId"]
+            .as_str()
+            .expect("recordId")
+            .to_string()
     }
 }
 
@@ -108,7 +113,12 @@ fn pin_port(node: &TestNode) {
         &format!("listen = \"{}\"", node.address()),
         1,
     );
-    assert_ne!(text, pinned, "no port-0 listen line in {}", config.display());
+    assert_ne!(
+        text,
+        pinned,
+        "no port-0 listen line in {}",
+        config.display()
+    );
     std::fs::write(&config, pinned).expect("write config");
 }
 
@@ -147,7 +157,10 @@ struct Steps(Instant);
 
 impl Steps {
     fn done(&mut self, step: &str) {
-        eprintln!("mixed_version: {step}: ok in {:.1} s", self.0.elapsed().as_secs_f64());
+        eprintln!(
+            "mixed_version: {step}: ok in {:.1} s",
+            self.0.elapsed().as_secs_f64()
+        );
         self.0 = Instant::now();
     }
 }
