@@ -249,9 +249,13 @@ fn a_node_of_the_previous_release_and_one_of_this_build_federate() {
     assert!(!lookup_hit(&old.node, "+44 7700 900799"));
 
     steps.done("a private lookup each way");
-    // A bulk import on each side reaches the other.
-    old.import("old-bulk", IMPORT_ROWS);
-    new.import("new-bulk", IMPORT_ROWS);
+    // A bulk import on each side reaches the other (the two at once, as two
+    // agencies would).
+    std::thread::scope(|both| {
+        both.spawn(|| old.import("old-bulk", IMPORT_ROWS));
+        new.import("new-bulk", IMPORT_ROWS);
+    });
+    steps.done("the two imports");
     synced(&old, &new, "import old -> new");
     synced(&new, &old, "import new -> old");
     assert_eq!(
@@ -260,7 +264,7 @@ fn a_node_of_the_previous_release_and_one_of_this_build_federate() {
         "the last imported row"
     );
 
-    steps.done("a bulk import each way");
+    steps.done("both imports reached the other side");
     // A revocation each way.
     old.revoke(&old_phone);
     new.revoke(&new_phone);
