@@ -12,6 +12,8 @@ mod bulk;
 mod bulletin_exports;
 mod bulletins;
 mod cli_help;
+mod console;
+mod console_browser;
 mod crash;
 mod disclosure;
 mod evidence;
