@@ -262,4 +262,18 @@ fn a_browser_searches_through_the_console() {
     let title = browser.script("return document.querySelector('time').title");
     assert!(title.as_str().unwrap_or("").ends_with("(UTC)"), "{title}");
     browser.screenshot("search.png");
+
+    browser.click(&link);
+    let details = browser.find("dl.details");
+    assert!(browser.text(&details).contains(&id));
+    browser.screenshot("record.png");
+
+    // Publish: the node's refusal lands beside the field it names.
+    browser.click(&browser.find("a[href='/publish']"));
+    browser.type_into(&browser.find("#value"), "07700 900778");
+    browser.type_into(&browser.find("#evaluation"), "Z9");
+    browser.click(&browser.find("form.publish button[type=submit]"));
+    let error = browser.find(".field.invalid .field-error");
+    assert!(browser.text(&error).contains("evaluation"), "{}", browser.text(&error));
+    browser.screenshot("publish.png");
 }
