@@ -62,7 +62,9 @@ impl Console {
 
     /// Exchanges the token for the session cookie ("name=value").
     pub fn login(&self) -> String {
-        let path = self.url.trim_start_matches(&format!("http://{}", self.address));
+        let path = self
+            .url
+            .trim_start_matches(&format!("http://{}", self.address));
         let response = http(&self.address, "GET", path, None, None);
         assert_eq!(response.status, 303, "token exchange: {}", response.body);
         let cookie = response.header("set-cookie").expect("a session cookie");
@@ -223,7 +225,9 @@ fn console_needs_its_token_cookie_and_sends_strict_headers() {
     assert_eq!(guessed.status, 401);
     assert!(http(&console.address, "GET", "/static/console.js", None, None).status == 401);
 
-    let path = console.url.trim_start_matches(&format!("http://{}", console.address));
+    let path = console
+        .url
+        .trim_start_matches(&format!("http://{}", console.address));
     let exchanged = http(&console.address, "GET", path, None, None);
     assert_eq!(exchanged.status, 303);
     let cookie = exchanged.header("set-cookie").expect("cookie").to_string();
@@ -241,7 +245,13 @@ fn console_needs_its_token_cookie_and_sends_strict_headers() {
     // Script only from the console's own file: nothing inline.
     assert_eq!(page.body.matches("<script").count(), 1, "{}", page.body);
     assert!(page.body.contains("<script src=\"/static/console.js\""));
-    let script = http(&console.address, "GET", "/static/console.js", Some(session), None);
+    let script = http(
+        &console.address,
+        "GET",
+        "/static/console.js",
+        Some(session),
+        None,
+    );
     assert_eq!(script.status, 200);
 }
 
@@ -257,30 +267,68 @@ fn console_publishes_as_the_analyst_with_csrf_and_search_finds_it() {
         &node.address(),
     ]);
     let session = console.login();
-    let form = http(&console.address, "GET", "/publish?kind=phone", Some(&session), None);
+    let form = http(
+        &console.address,
+        "GET",
+        "/publish?kind=phone",
+        Some(&session),
+        None,
+    );
     assert_eq!(form.status, 200, "{}", form.body);
     let csrf = csrf_in(&form.body);
 
     let fields = "kind=phone&value=%2B44+7700+900321&tlp=green&labels=fraud&evaluation=B2";
-    let forged = http(&console.address, "POST", "/publish", Some(&session), Some(fields));
+    let forged = http(
+        &console.address,
+        "POST",
+        "/publish",
+        Some(&session),
+        Some(fields),
+    );
     assert_eq!(forged.status, 403, "{}", forged.body);
     let wrong = format!("csrf={}&{fields}", "0".repeat(64));
-    let forged = http(&console.address, "POST", "/publish", Some(&session), Some(&wrong));
+    let forged = http(
+        &console.address,
+        "POST",
+        "/publish",
+        Some(&session),
+        Some(&wrong),
+    );
     assert_eq!(forged.status, 403, "{}", forged.body);
-    assert!(node.search_ids("+44 7700 900321").is_empty(), "nothing published without the token");
+    assert!(
+        node.search_ids("+44 7700 900321").is_empty(),
+        "nothing published without the token"
+    );
 
     let refused = format!("csrf={csrf}&kind=phone&value=%2B44+7700+900321&tlp=green&evaluation=Z9");
-    let refused = http(&console.address, "POST", "/publish", Some(&session), Some(&refused));
+    let refused = http(
+        &console.address,
+        "POST",
+        "/publish",
+        Some(&session),
+        Some(&refused),
+    );
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert!(
-        refused.body.contains("class=\"field-error\" role=\"alert\">invalid input: evaluation:"),
+        refused
+            .body
+            .contains("class=\"field-error\" role=\"alert\">invalid input: evaluation:"),
         "the node's field error beside the field: {}",
         refused.body
     );
 
-    let published = http(&console.address, "POST", "/publish", Some(&session), Some(&format!("csrf={csrf}&{fields}")));
+    let published = http(
+        &console.address,
+        "POST",
+        "/publish",
+        Some(&session),
+        Some(&format!("csrf={csrf}&{fields}")),
+    );
     assert_eq!(published.status, 303, "{}", published.body);
-    let location = published.header("location").expect("to the record").to_string();
+    let location = published
+        .header("location")
+        .expect("to the record")
+        .to_string();
     let id = location
         .trim_start_matches("/record/")
         .split('?')
@@ -290,9 +338,19 @@ fn console_publishes_as_the_analyst_with_csrf_and_search_finds_it() {
     assert_eq!(node.search_ids("+44 7700 900321"), vec![id.clone()]);
 
     // National spelling, as an analyst would type it.
-    let found = http(&console.address, "GET", &format!("/search?q={}", encode("07700 900321")), Some(&session), None);
+    let found = http(
+        &console.address,
+        "GET",
+        &format!("/search?q={}", encode("07700 900321")),
+        Some(&session),
+        None,
+    );
     assert_eq!(found.status, 200);
-    assert!(found.body.contains(&format!("href=\"/record/{id}\"")), "{}", found.body);
+    assert!(
+        found.body.contains(&format!("href=\"/record/{id}\"")),
+        "{}",
+        found.body
+    );
     assert!(found.body.contains("tlp-green") && found.body.contains("✓ signature verified"));
     let page = http(&console.address, "GET", &location, Some(&session), None);
     assert!(page.body.contains("Published and signed."), "{}", page.body);
@@ -306,21 +364,49 @@ fn console_shows_hostile_text_as_text() {
         "phone",
         "+44 7700 900654",
         "green",
-        &["--description", "<script>alert(1)</script><img src=x onerror=alert(2)>"],
+        &[
+            "--description",
+            "<script>alert(1)</script><img src=x onerror=alert(2)>",
+        ],
     );
     let console = Console::for_node(&node);
     let session = console.login();
-    let page = http(&console.address, "GET", &format!("/record/{id}"), Some(&session), None);
+    let page = http(
+        &console.address,
+        "GET",
+        &format!("/record/{id}"),
+        Some(&session),
+        None,
+    );
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x"), "{}", page.body);
-    assert!(!page.body.contains("<script>alert") && !page.body.contains("<img"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("<script>alert") && !page.body.contains("<img"),
+        "{}",
+        page.body
+    );
 
     // The analyst's own query comes back too (in the box, in the title, in
     // the node's refusal): with bidi overrides spelled out, never obeyed.
     let hostile = "<script>alert(3)</script>\u{202E}moc.elpmaxe";
-    let page = http(&console.address, "GET", &format!("/search?q={}", encode(hostile)), Some(&session), None);
+    let page = http(
+        &console.address,
+        "GET",
+        &format!("/search?q={}", encode(hostile)),
+        Some(&session),
+        None,
+    );
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(!page.body.contains('\u{202E}'), "a raw U+202E in {}", page.body);
+    assert!(
+        !page.body.contains('\u{202E}'),
+        "a raw U+202E in {}",
+        page.body
+    );
     assert!(page.body.contains("⟨U+202E⟩"), "{}", page.body);
     assert!(!page.body.contains("<script>alert"), "{}", page.body);
 }
@@ -335,5 +421,8 @@ fn console_refuses_a_network_address_without_a_reason() {
         .expect("run liaison console");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("loopback only") && stderr.contains("--allow-remote REASON"), "{stderr}");
+    assert!(
+        stderr.contains("loopback only") && stderr.contains("--allow-remote REASON"),
+        "{stderr}"
+    );
 }

@@ -157,7 +157,11 @@ impl Browser {
     }
 
     fn type_into(&self, element: &str, text: &str) {
-        self.session_call("POST", &format!("/element/{element}/value"), json!({ "text": text }));
+        self.session_call(
+            "POST",
+            &format!("/element/{element}/value"),
+            json!({ "text": text }),
+        );
     }
 
     fn click(&self, element: &str) {
@@ -172,7 +176,11 @@ impl Browser {
     }
 
     fn script(&self, source: &str) -> Value {
-        self.session_call("POST", "/execute/sync", json!({"script": source, "args": []}))
+        self.session_call(
+            "POST",
+            "/execute/sync",
+            json!({"script": source, "args": []}),
+        )
     }
 
     fn screenshot(&self, name: &str) {
@@ -249,7 +257,10 @@ fn a_browser_searches_through_the_console() {
     let results = browser.find("#results");
     let text = browser.text(&results);
     assert!(text.contains("+447700900777"), "{text}");
-    assert!(text.contains("TLP:AMBER") && text.contains("romance-scam"), "{text}");
+    assert!(
+        text.contains("TLP:AMBER") && text.contains("romance-scam"),
+        "{text}"
+    );
     assert!(text.contains("signature verified"), "{text}");
     let link = browser.find(&format!("a[href='/record/{id}']"));
     assert!(!link.is_empty());
@@ -274,6 +285,10 @@ fn a_browser_searches_through_the_console() {
     browser.type_into(&browser.find("#evaluation"), "Z9");
     browser.click(&browser.find("form.publish button[type=submit]"));
     let error = browser.find(".field.invalid .field-error");
-    assert!(browser.text(&error).contains("evaluation"), "{}", browser.text(&error));
+    assert!(
+        browser.text(&error).contains("evaluation"),
+        "{}",
+        browser.text(&error)
+    );
     browser.screenshot("publish.png");
 }

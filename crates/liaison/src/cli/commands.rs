@@ -82,9 +82,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         | Command::Bench(_)
         | Command::Completions { .. }
         | Command::Man { .. }
-        | Command::Console(_) => {
-            Ok(())
-        }
+        | Command::Console(_) => Ok(()),
     }
 }
 

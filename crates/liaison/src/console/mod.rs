@@ -72,7 +72,9 @@ pub struct Console {
 /// reason for exposing it.
 pub fn listen_address(listen: &str, allow_remote: Option<&str>) -> Result<SocketAddr> {
     let address: SocketAddr = listen.parse().with_context(|| {
-        format!("--listen {listen:?}: give an IP address and port, e.g. 127.0.0.1:8484 or [::1]:8484")
+        format!(
+            "--listen {listen:?}: give an IP address and port, e.g. 127.0.0.1:8484 or [::1]:8484"
+        )
     })?;
     match (address.ip().is_loopback(), allow_remote.map(str::trim)) {
         (true, _) => Ok(address),
@@ -141,7 +143,10 @@ pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
 async fn connect(dir: Option<PathBuf>, args: &ConsoleArgs) -> Result<(NodeClient, String)> {
     match (&args.client, dir) {
         (Some(folder), _) => {
-            let node = args.node.as_deref().context("--client needs --node HOST:PORT")?;
+            let node = args
+                .node
+                .as_deref()
+                .context("--client needs --node HOST:PORT")?;
             let client = NodeClient::connect(
                 node,
                 &folder.join("client.crt"),
@@ -149,23 +154,40 @@ async fn connect(dir: Option<PathBuf>, args: &ConsoleArgs) -> Result<(NodeClient
                 &folder.join("node.crt"),
             )
             .await
-            .with_context(|| format!("connecting to {node} with the certificate in {}", folder.display()))?;
-            Ok((client, format!("{node} with the certificate in {}", folder.display())))
+            .with_context(|| {
+                format!(
+                    "connecting to {node} with the certificate in {}",
+                    folder.display()
+                )
+            })?;
+            Ok((
+                client,
+                format!("{node} with the certificate in {}", folder.display()),
+            ))
         }
         (None, Some(dir)) => {
             let dir = NodeDir::new(dir);
             let name = dir.load_config()?.node.name;
             let client = NodeClient::for_dir(&dir).await?;
-            Ok((client, format!("{name} (admin certificate of {})", dir.root.display())))
+            Ok((
+                client,
+                format!("{name} (admin certificate of {})", dir.root.display()),
+            ))
         }
-        (None, None) => bail!("give --client DIR --node HOST:PORT (an analyst certificate) or --dir NODE_DIR"),
+        (None, None) => {
+            bail!("give --client DIR --node HOST:PORT (an analyst certificate) or --dir NODE_DIR")
+        }
     }
 }
 
 /// Best effort: the console still runs, and the address is printed, if no
 /// browser can be started here.
 fn open_browser(url: &str) {
-    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
     if let Err(e) = std::process::Command::new(opener)
         .arg(url)
         .stdout(std::process::Stdio::null())

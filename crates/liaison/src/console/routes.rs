@@ -46,8 +46,19 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/search", get(search_handler))
         .route("/record/{id}", get(record_handler))
         .route("/publish", get(publish_form).post(publish_submit))
-        .route("/static/console.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }))
-        .route("/static/console.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], JS) }))
+        .route(
+            "/static/console.css",
+            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }),
+        )
+        .route(
+            "/static/console.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    JS,
+                )
+            }),
+        )
         .fallback(|| async { (StatusCode::NOT_FOUND, "no such page in the console\n") })
         .layer(axum::middleware::from_fn_with_state(console.clone(), guard))
         .with_state(console)
@@ -60,17 +71,28 @@ pub fn router(console: Arc<Console>) -> Router {
 async fn guard(State(console): State<Arc<Console>>, request: Request, next: Next) -> Response {
     let mut response = admit(&console, request, next).await;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
 async fn admit(console: &Console, request: Request, next: Next) -> Response {
     let exchanging = request.uri().path() == "/"
-        && Fields::parse(request.uri().query().unwrap_or("")).get("token") != "";
+        && !Fields::parse(request.uri().query().unwrap_or(""))
+            .get("token")
+            .is_empty();
     if exchanging {
         return next.run(request).await;
     }
@@ -101,7 +123,9 @@ async fn admit(console: &Console, request: Request, next: Next) -> Response {
             );
         }
         parts.extensions.insert(Csrf(csrf));
-        return next.run(Request::from_parts(parts, Body::from(bytes))).await;
+        return next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
     }
     parts.extensions.insert(Csrf(csrf));
     next.run(Request::from_parts(parts, body)).await
@@ -118,8 +142,14 @@ fn refused(status: StatusCode, message: &str) -> Response {
 
 /// `/?token=…`: the one-time token becomes the session cookie, then the
 /// search page (a redirect, so the token leaves the address bar and history).
-async fn start(State(console): State<Arc<Console>>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    let token = Fields::parse(query.as_deref().unwrap_or("")).get("token").to_string();
+async fn start(
+    State(console): State<Arc<Console>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let token = Fields::parse(query.as_deref().unwrap_or(""))
+        .get("token")
+        .to_string();
     let has_session = headers
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())
@@ -151,7 +181,10 @@ async fn start(State(console): State<Arc<Console>>, RawQuery(query): RawQuery, h
     }
 }
 
-async fn search_handler(State(console): State<Arc<Console>>, RawQuery(query): RawQuery) -> Html<String> {
+async fn search_handler(
+    State(console): State<Arc<Console>>,
+    RawQuery(query): RawQuery,
+) -> Html<String> {
     let fields = Fields::parse(query.as_deref().unwrap_or(""));
     let query = search::Query {
         q: fields.get("q").to_string(),
@@ -167,10 +200,17 @@ async fn search_handler(State(console): State<Arc<Console>>, RawQuery(query): Ra
     Html(search::search_page(&console.who, &query, answer).into_string())
 }
 
-async fn run_search(console: &Console, query: &search::Query) -> Result<proto::SearchResponse, String> {
+async fn run_search(
+    console: &Console,
+    query: &search::Query,
+) -> Result<proto::SearchResponse, String> {
     let kind = match query.kind.as_str() {
         "" => 0,
-        name => i32::from(Kind::from_str(name).map_err(|e| format!("kind: {e}"))?.code()),
+        name => i32::from(
+            Kind::from_str(name)
+                .map_err(|e| format!("kind: {e}"))?
+                .code(),
+        ),
     };
     let request = proto::SearchRequest {
         value: query.q.clone(),
@@ -199,11 +239,15 @@ async fn record_handler(
     let answer = console
         .client
         .analyst()
-        .get(proto::GetRequest { record_id: id.clone() })
+        .get(proto::GetRequest {
+            record_id: id.clone(),
+        })
         .await;
     match answer {
-        Ok(view) => Html(record::record_page(&console.who, &view.into_inner(), published).into_string())
-            .into_response(),
+        Ok(view) => {
+            Html(record::record_page(&console.who, &view.into_inner(), published).into_string())
+                .into_response()
+        }
         Err(status) => {
             let code = match status.code() {
                 tonic::Code::NotFound => StatusCode::NOT_FOUND,
@@ -212,7 +256,11 @@ async fn record_handler(
                 _ => StatusCode::BAD_GATEWAY,
             };
             let message = status_error(status).to_string();
-            (code, Html(record::record_error(&console.who, &id, &message).into_string())).into_response()
+            (
+                code,
+                Html(record::record_error(&console.who, &id, &message).into_string()),
+            )
+                .into_response()
         }
     }
 }
@@ -266,9 +314,12 @@ async fn publish_call(console: &Console, kind: Kind, fields: &Fields) -> Result<
     .map_err(|e| e.to_string())?;
     let valid_days = match fields.get("valid_days").trim() {
         "" => 0,
-        days => days
-            .parse::<u32>()
-            .map_err(|_| format!("valid_days: {} is not a whole number of days", liaison_core::untrusted::quote(days)))?,
+        days => days.parse::<u32>().map_err(|_| {
+            format!(
+                "valid_days: {} is not a whole number of days",
+                liaison_core::untrusted::quote(days)
+            )
+        })?,
     };
     let recipients: Vec<String> = fields
         .get("recipients")

@@ -31,7 +31,11 @@ impl Render for Shown<'_> {
 pub fn visible(text: &str) -> String {
     let hidden = |c: char| {
         !matches!(c, '\n' | '\t')
-            && liaison_core::untrusted::check_text(c.encode_utf8(&mut [0; 4]), liaison_core::untrusted::Lines::Single).is_err()
+            && liaison_core::untrusted::check_text(
+                c.encode_utf8(&mut [0; 4]),
+                liaison_core::untrusted::Lines::Single,
+            )
+            .is_err()
     };
     if !text.chars().any(hidden) {
         return text.to_string();
@@ -139,8 +143,8 @@ mod tests {
 
     #[test]
     fn markup_and_bidi_are_shown_not_obeyed() {
-        let rendered = html! { p { (Shown("<script>alert(1)</script>\u{202E}gpj.exe\u{7}")) } }
-            .into_string();
+        let rendered =
+            html! { p { (Shown("<script>alert(1)</script>\u{202E}gpj.exe\u{7}")) } }.into_string();
         assert_eq!(
             rendered,
             "<p>&lt;script&gt;alert(1)&lt;/script&gt;⟨U+202E⟩gpj.exe⟨U+0007⟩</p>"
@@ -149,18 +153,22 @@ mod tests {
 
     #[test]
     fn plain_text_and_line_breaks_pass_unchanged() {
-        assert_eq!(visible("+44 7700 900123\nsecond line"), "+44 7700 900123\nsecond line");
+        assert_eq!(
+            visible("+44 7700 900123\nsecond line"),
+            "+44 7700 900123\nsecond line"
+        );
         assert_eq!(visible("\u{2066}x\u{200F}"), "⟨U+2066⟩x⟨U+200F⟩");
     }
 
     #[test]
     fn tlp_chips_use_the_tlp_classes() {
-        let red = tlp_chip(liaison_core::record::tlp_to_wire(liaison_core::record::Tlp::Red) as i32)
-            .into_string();
+        let red =
+            tlp_chip(liaison_core::record::tlp_to_wire(liaison_core::record::Tlp::Red) as i32)
+                .into_string();
         assert!(red.contains("tlp-red") && red.contains("TLP:RED"), "{red}");
-        let strict = tlp_chip(
-            liaison_core::record::tlp_to_wire(liaison_core::record::Tlp::AmberStrict) as i32,
-        )
+        let strict = tlp_chip(liaison_core::record::tlp_to_wire(
+            liaison_core::record::Tlp::AmberStrict,
+        ) as i32)
         .into_string();
         assert!(strict.contains("tlp-amber-strict"), "{strict}");
     }

@@ -38,9 +38,7 @@ pub struct Refusal {
 impl Refusal {
     /// Reads `field: reason` from the node's message; the node's own words stay.
     pub fn from_message(message: String) -> Refusal {
-        let rest = message
-            .strip_prefix("invalid input: ")
-            .unwrap_or(&message);
+        let rest = message.strip_prefix("invalid input: ").unwrap_or(&message);
         let named = rest
             .split_once(": ")
             .and_then(|(head, _)| field_for(head.trim()));
@@ -187,8 +185,8 @@ mod tests {
     #[test]
     fn a_field_error_is_shown_beside_the_field() {
         let refusal = Refusal::from_message("value: too long".into());
-        let html = publish_page("me", "c", Kind::Phone, &Fields::default(), Some(&refusal))
-            .into_string();
+        let html =
+            publish_page("me", "c", Kind::Phone, &Fields::default(), Some(&refusal)).into_string();
         let value_at = html.find("id=\"value\"").expect("value input");
         let error_at = html.find("value: too long").expect("error shown");
         let next_field = html.find("id=\"country\"").expect("country input");

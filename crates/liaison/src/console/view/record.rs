@@ -163,7 +163,12 @@ pub fn record_page(who: &str, view: &proto::RecordView, published: bool) -> Mark
             }
         }
     };
-    page(&format!("Record {}", short(&view.record_id)), Nav::Other, who, body)
+    page(
+        &format!("Record {}", short(&view.record_id)),
+        Nav::Other,
+        who,
+        body,
+    )
 }
 
 /// The record page when the node refused or does not hold the record.

@@ -20,7 +20,11 @@ pub struct Query {
     pub case: String,
 }
 
-pub fn search_page(who: &str, query: &Query, answer: Option<Result<proto::SearchResponse, String>>) -> Markup {
+pub fn search_page(
+    who: &str,
+    query: &Query,
+    answer: Option<Result<proto::SearchResponse, String>>,
+) -> Markup {
     let title = match query.q.is_empty() {
         true => "Search".to_string(),
         false => format!("Search {}", query.q),
