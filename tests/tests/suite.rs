@@ -14,6 +14,7 @@ mod bulletins;
 mod cli_help;
 mod console;
 mod console_browser;
+mod console_http;
 mod crash;
 mod disclosure;
 mod evidence;

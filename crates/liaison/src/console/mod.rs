@@ -33,8 +33,6 @@ use crate::client::NodeClient;
 use liaison_identity::identity::NodeDir;
 use liaison_server::config::NodeDirSetup;
 
-/// How long a federated search waits for partners.
-const FEDERATED_DEADLINE_MS: u32 = 2_000;
 /// Longest a browser may take to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -58,6 +56,10 @@ pub struct ConsoleArgs {
     /// Open the address in the desktop's browser (xdg-open / open).
     #[arg(long)]
     pub open: bool,
+    /// How long a federated search waits for partners, in milliseconds (the node
+    /// caps it at 30000).
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub deadline_ms: u32,
 }
 
 /// What every request handler shares: the node connection and the sessions.
@@ -66,6 +68,8 @@ pub struct Console {
     sessions: session::Sessions,
     /// Shown in the page header: which node, as whom.
     who: String,
+    /// `--deadline-ms`, sent with each federated search.
+    deadline_ms: u32,
 }
 
 /// The listen address, refused unless it is loopback or the operator gave a
@@ -103,6 +107,7 @@ pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
         client,
         sessions: session::Sessions::new(token.clone(), bound.port()),
         who,
+        deadline_ms: args.deadline_ms,
     });
     let url = format!("http://{bound}/?token={token}");
     out!("Liaison console for {}, serving on {bound}.", console.who);

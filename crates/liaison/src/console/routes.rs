@@ -219,7 +219,7 @@ async fn run_search(
         federated: query.federated,
         justification: query.justification.clone(),
         case_reference: query.case.clone(),
-        deadline_ms: super::FEDERATED_DEADLINE_MS,
+        deadline_ms: console.deadline_ms,
     };
     console
         .client

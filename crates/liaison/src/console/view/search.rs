@@ -103,15 +103,23 @@ fn partner_section(partner: &proto::PartnerStatus, response: &proto::SearchRespo
         false => partner.name.clone(),
     };
     let status = partner_status(partner);
+    let shown: Vec<&proto::RecordView> = response
+        .records
+        .iter()
+        .filter(|r| r.source == partner.node_id)
+        .collect();
     html! {
         section.partner {
             h3 {
                 (Shown(&name)) " "
                 span class={ "status status-" (status.replace(' ', "-")) } { (status) }
-                " " span.meta { (partner.latency_ms) " ms" }
+                " " span.meta { (partner.records) " record(s) · " (partner.latency_ms) " ms" }
             }
             @if !partner.detail.is_empty() { p.meta { (Shown(&partner.detail)) } }
-            @for view in response.records.iter().filter(|r| r.source == partner.node_id) { (card(view)) }
+            @if partner.records > 0 && shown.is_empty() {
+                p.meta { "The same records as this node's, above." }
+            }
+            @for view in shown { (card(view)) }
         }
     }
 }
