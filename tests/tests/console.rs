@@ -291,7 +291,10 @@ fn console_federated_search_shows_each_partner_and_needs_a_justification() {
     let c_at = partners.find("Agency C (example)").expect("C's section");
     let section = |at: usize| {
         let rest = &partners[at..];
-        let end = rest[1..].find("<section").map(|e| e + 1).unwrap_or(rest.len());
+        let end = rest[1..]
+            .find("<section")
+            .map(|e| e + 1)
+            .unwrap_or(rest.len());
         rest[..end].to_string()
     };
     let (b_section, c_section) = (section(b_at), section(c_at));

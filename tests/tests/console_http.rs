@@ -194,4 +194,3 @@ pub fn encode(value: &str) -> String {
         })
         .collect()
 }
-
