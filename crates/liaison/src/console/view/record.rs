@@ -180,3 +180,77 @@ pub fn record_error(who: &str, id: &str, message: &str) -> Markup {
         error_box(message),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use liaison_core::indicator::Kind;
+    use liaison_core::record::{sign_payload, Body, Indicator, NodeId, Payload, Tlp};
+
+    fn signed_view(seed: u8) -> proto::RecordView {
+        let key = SigningKey::from_bytes(&[seed; 32]);
+        let origin = NodeId(key.verifying_key().to_bytes());
+        let payload = Payload {
+            origin,
+            sequence: 1,
+            created_ms: 1_700_000_000_000,
+            body: Body::Indicator(Indicator {
+                kind: Kind::Phone,
+                value: "+447700900123".into(),
+                labels: vec![],
+                tlp: Tlp::Green,
+                handling: vec![],
+                handling_note: String::new(),
+                evaluation: "B2".parse().expect("evaluation"),
+                valid_until_ms: 2_000_000_000_000,
+                description: String::new(),
+                case_reference: String::new(),
+                recipients: vec![],
+                supersedes: None,
+                outside_known_ranges: false,
+            }),
+        };
+        let record = sign_payload(&key, &payload).expect("signed");
+        proto::RecordView {
+            record_id: record.id.to_hex(),
+            envelope: Some(record.envelope.to_wire()),
+            origin: origin.to_hex(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_good_signature_verifies_here() {
+        assert!(matches!(
+            check_signature(&signed_view(1)),
+            Signature::Verified
+        ));
+    }
+
+    #[test]
+    fn a_tampered_or_mislabelled_record_is_flagged() {
+        let mut tampered = signed_view(1);
+        if let Some(envelope) = tampered.envelope.as_mut() {
+            let last = envelope.payload.len() - 1;
+            envelope.payload[last] ^= 1;
+        }
+        assert!(matches!(check_signature(&tampered), Signature::Failed(_)));
+
+        let mut other_origin = signed_view(1);
+        other_origin.origin = signed_view(2).origin;
+        let Signature::Failed(why) = check_signature(&other_origin) else {
+            panic!("another origin's name on the record was accepted");
+        };
+        assert!(why.contains("another agency"), "{why}");
+
+        let mut no_envelope = signed_view(1);
+        no_envelope.envelope = None;
+        assert!(matches!(
+            check_signature(&no_envelope),
+            Signature::Failed(_)
+        ));
+        let html = card(&no_envelope).into_string();
+        assert!(html.contains("signature NOT verified"), "{html}");
+    }
+}
