@@ -165,19 +165,27 @@ async fn connect(dir: Option<PathBuf>, args: &ConsoleArgs) -> Result<(NodeClient
                     folder.display()
                 )
             })?;
-            Ok((
-                client,
-                format!("{node} with the certificate in {}", folder.display()),
-            ))
+            // The holder's name and role, as the node's audit log names them.
+            let holder = liaison_identity::identity::read_pem_cert(&folder.join("client.crt"))
+                .ok()
+                .and_then(|der| liaison_identity::identity::cert_summary(&der).ok())
+                .map(|s| match s.role {
+                    Some(liaison_identity::identity::Role::Admin) => {
+                        format!("{} (admin)", s.common_name)
+                    }
+                    Some(liaison_identity::identity::Role::Analyst) => {
+                        format!("{} (analyst)", s.common_name)
+                    }
+                    None => s.common_name,
+                })
+                .unwrap_or_else(|| format!("the certificate in {}", folder.display()));
+            Ok((client, format!("{holder} at {node}")))
         }
         (None, Some(dir)) => {
             let dir = NodeDir::new(dir);
             let name = dir.load_config()?.node.name;
             let client = NodeClient::for_dir(&dir).await?;
-            Ok((
-                client,
-                format!("{name} (admin certificate of {})", dir.root.display()),
-            ))
+            Ok((client, format!("{name} (the node's admin certificate)")))
         }
         (None, None) => {
             bail!("give --client DIR --node HOST:PORT (an analyst certificate) or --dir NODE_DIR")
