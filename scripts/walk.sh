@@ -49,7 +49,7 @@ trap 'exit 130' INT TERM
 
 step() {
   STEP="$*"
-  echo "== $STEP"
+  echo "== [${SECONDS}s] $STEP"
 }
 
 fail() {

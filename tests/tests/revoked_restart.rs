@@ -1,8 +1,9 @@
-//! "Revoked by the partner" survives our restart (issue 23): node B tells a
-//! partner that revoked it from one that never enrolled it by whether the
-//! partner ever accepted it, and that fact is kept in B's store, not only in
-//! memory. A publishes nothing here, so B's cursor in A's log stays 0 and only
-//! the stored fact can tell the two states apart.
+//! "Revoked by the partner" survives a restart (issue 23): once both nodes have
+//! restarted, A no longer answers B with the TLS alert `certificate_revoked` (it
+//! keeps no trace of B), so B tells "revoked by the partner" from "not yet
+//! enrolled by the partner" only by whether A ever accepted it: a fact kept in
+//! B's store, not only in memory. A publishes nothing here, so B's cursor in A's
+//! log stays 0 and only the stored fact can tell the two states apart.
 
 use crate::common::{eventually, TestNode, WAIT};
 
@@ -33,12 +34,26 @@ fn wait_for(node: &TestNode, name: &str, what: &str, check: impl Fn(&str) -> boo
     seen
 }
 
+/// Pins the node's listening port in its config, so a restart keeps the
+/// endpoint its partners have in its bundle.
+fn keep_port(node: &TestNode) {
+    let config = node.node_dir().config();
+    let toml = std::fs::read_to_string(&config).expect("config.toml");
+    let pinned = toml.replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"{}\"", node.address()),
+    );
+    assert_ne!(toml, pinned, "{toml}");
+    std::fs::write(&config, pinned).expect("write config.toml");
+}
+
 #[test]
-fn revoked_by_the_partner_is_still_said_after_a_restart() {
+fn revoked_by_the_partner_is_still_said_after_both_restart() {
     const A: &str = "Agency Revoker (example)";
     let mut a = TestNode::init(A);
     let mut b = TestNode::init("Agency Restarted (example)");
     a.start();
+    keep_port(&a);
     b.start();
     a.enroll(&b, "green", false);
     b.enroll(&a, "green", false);
@@ -48,6 +63,8 @@ fn revoked_by_the_partner_is_still_said_after_a_restart() {
     wait_for(&b, A, "revoked", |s| s.contains("revoked by the partner"));
 
     b.stop();
+    a.stop();
+    a.start();
     b.start();
     // After the restart the first attempt must fail before there is a state to read.
     let after = wait_for(&b, A, "disconnected", |s| s.starts_with("disconnected:"));
