@@ -22,20 +22,18 @@ fn read(relative: &str) -> String {
 
 /// The recipe in the unit's header: the `#   ` lines after `# Install`, unindented.
 fn unit_recipe(unit: &str) -> Vec<String> {
-    unit.lines()
+    let mut lines: Vec<String> = unit
+        .lines()
         .skip_while(|l| !l.starts_with("# Install"))
         .skip(1)
         .skip_while(|l| !l.starts_with("#   "))
         .take_while(|l| l.starts_with("#   ") || *l == "#")
         .map(|l| l.strip_prefix("#   ").unwrap_or("").to_string())
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .skip_while(String::is_empty)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect()
+        .collect();
+    while lines.last().is_some_and(String::is_empty) {
+        lines.pop();
+    }
+    lines
 }
 
 /// The first `sh` block of OPERATIONS.md §18.
