@@ -603,7 +603,9 @@ impl Node {
     }
 
     /// Names a failed call or connection to `id`, taking into account whether
-    /// it accepted us before (here, or by having sent us part of its log).
+    /// it accepted us before (a sync stream opened since it was enrolled here,
+    /// kept in the store; or, for a database from before that was kept, it sent
+    /// us part of its log).
     pub fn diagnose(
         &self,
         id: &NodeId,
