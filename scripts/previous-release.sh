@@ -4,6 +4,7 @@
 #
 #   scripts/previous-release.sh            -> .../target/previous/<commit>/liaison
 #   scripts/previous-release.sh --commit   -> the release's full commit hash
+#   scripts/previous-release.sh --tag      -> its tag (e.g. v0.1.0)
 #
 # The source comes from `git archive` of the release's full commit (a clone
 # without tags works; a shallow one must fetch that commit). It is built in the
@@ -28,14 +29,12 @@ if [[ ! "$commit" =~ ^[0-9a-f]{40}$ ]]; then
     echo "previous-release: $release_file must name the release by its full 40-hex commit (got \"$commit\")" >&2
     exit 1
 fi
-if [ "${1:-}" = "--commit" ]; then
-    echo "$commit"
-    exit 0
-fi
-if [ $# -gt 0 ]; then
-    echo "usage: scripts/previous-release.sh [--commit]" >&2
-    exit 2
-fi
+case "${1:-}" in
+    "") ;;
+    --commit) echo "$commit"; exit 0 ;;
+    --tag) echo "$tag"; exit 0 ;;
+    *) echo "usage: scripts/previous-release.sh [--commit | --tag]" >&2; exit 2 ;;
+esac
 
 target="${CARGO_TARGET_DIR:-$root/target}"
 case "$target" in /*) ;; *) target="$root/$target" ;; esac
