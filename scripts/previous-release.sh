@@ -71,13 +71,6 @@ git -C "$root" archive --format=tar "$commit" | tar -x -C "$src"
 # building the old release never swaps the binary a developer runs from target/.
 debug="$target/debug"
 saved="$out/saved-current"
-rm -rf "$saved"
-mkdir -p "$saved"
-for name in liaison liaison.d; do
-    if [ -e "$debug/$name" ]; then
-        mv "$debug/$name" "$saved/$name"
-    fi
-done
 restore() {
     for name in liaison liaison.d; do
         rm -f "$debug/$name"
@@ -87,6 +80,17 @@ restore() {
     done
     rmdir "$saved" 2>/dev/null || true
 }
+# A run killed before its trap ran left the current build's copy aside: put it
+# back before setting it aside again.
+if [ -d "$saved" ]; then
+    restore
+fi
+mkdir -p "$saved"
+for name in liaison liaison.d; do
+    if [ -e "$debug/$name" ]; then
+        mv "$debug/$name" "$saved/$name"
+    fi
+done
 trap restore EXIT
 
 # --locked: the release's own Cargo.lock, exactly. No incremental cache: this
