@@ -23,6 +23,9 @@
 //!   A valid IBAN is refused with a hint to use kind `iban`.
 //! * **alias**: NFKC, lower-case, whitespace runs collapsed to one space, trimmed;
 //!   1-200 characters, no control characters.
+//! * **network**: see `cidr.rs` (CIDR, network address, host bits refused).
+//! * **file-hash**: see `filehash.rs` (MD5/SHA-1/SHA-256 lower-case hex).
+//! * **wallet** coins beyond the shared rules: see `wallet.rs`.
 //! * **location**: `lat,lon` in decimal degrees, written with at most six decimals
 //!   and no trailing zeros (`16.7784,98.5247`), or a place name normalised like an
 //!   alias and prefixed `place:` (`place:shwe kokko`).
@@ -34,6 +37,8 @@
 //! rejected before any parsing.
 
 mod bank;
+mod cidr;
+mod filehash;
 mod idna2008;
 mod kind;
 mod location;
@@ -42,7 +47,10 @@ mod phone;
 mod text;
 mod url;
 mod wallet;
+mod wallet_coins;
 
+#[cfg(test)]
+mod kinds_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -50,7 +58,10 @@ mod rule_tests;
 #[cfg(test)]
 mod tests;
 
+pub use cidr::{networks_containing, MIN_PREFIX_V4, MIN_PREFIX_V6};
 pub use kind::Kind;
+pub use filehash::{hash_algorithm, HashAlgorithm};
+pub use wallet::{coin_of, Coin};
 
 /// Longest input accepted for every kind except [`Kind::JobAd`].
 pub const MAX_INPUT_BYTES: usize = 4096;
@@ -88,7 +99,7 @@ pub struct Context {
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum IndicatorError {
-    #[error("unknown indicator kind {0:?} (expected one of: phone, email, domain, url, ip, wallet, iban, bank-account, handle, jobad, phash, alias, location)")]
+    #[error("unknown indicator kind {0:?} (expected one of: phone, email, domain, url, ip, wallet, iban, bank-account, handle, jobad, phash, alias, location, network, file-hash)")]
     UnknownKind(String),
     #[error("invalid {kind} value: {reason}")]
     Invalid { kind: Kind, reason: String },
@@ -181,6 +192,8 @@ pub fn normalize(kind: Kind, input: &str, ctx: &Context) -> Result<Normalized, I
         Kind::PHash => text::normalize_phash(input),
         Kind::Alias => text::normalize_alias(input),
         Kind::Location => location::normalize(input),
+        Kind::Network => cidr::normalize(input),
+        Kind::FileHash => filehash::normalize(input),
     }
 }
 
