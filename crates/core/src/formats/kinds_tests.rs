@@ -42,7 +42,10 @@ fn misp_hashes_and_ranges_are_read() {
     assert_eq!(values[1], Ok((Kind::FileHash, SHA1.to_string())));
     assert_eq!(values[2], Ok((Kind::FileHash, SHA256.to_string())));
     assert_eq!(values[3], Ok((Kind::FileHash, SHA256.to_string())));
-    assert_eq!(values[4], Ok((Kind::Network, "198.51.100.0/24".to_string())));
+    assert_eq!(
+        values[4],
+        Ok((Kind::Network, "198.51.100.0/24".to_string()))
+    );
     assert_eq!(values[5], Ok((Kind::Network, "2001:db8::/32".to_string())));
     assert_eq!(values[6], Ok((Kind::Ip, "192.0.2.7".to_string())));
     // An md5 attribute holding a SHA-1 is refused, not taken as a SHA-1.
@@ -66,8 +69,11 @@ fn misp_types_written_are_read_back() {
         if misp_type == "text" {
             continue;
         }
-        let (read_kind, read_value) =
-            misp::refine(misp_type, misp::kind_for(misp_type).unwrap_or(Kind::Alias), value);
+        let (read_kind, read_value) = misp::refine(
+            misp_type,
+            misp::kind_for(misp_type).unwrap_or(Kind::Alias),
+            value,
+        );
         let n = normalize(read_kind, &read_value, &Context::default()).map(|n| (n.kind, n.value));
         assert_eq!(n, Ok((kind, value.to_string())), "{misp_type}");
     }
@@ -76,11 +82,31 @@ fn misp_types_written_are_read_back() {
 #[test]
 fn stix_patterns_for_ranges_and_hashes_round_trip() {
     for (kind, value, pattern) in [
-        (Kind::Network, "198.51.100.0/24", "[ipv4-addr:value = '198.51.100.0/24']"),
-        (Kind::Network, "2001:db8::/32", "[ipv6-addr:value = '2001:db8::/32']"),
-        (Kind::FileHash, MD5, "[file:hashes.'MD5' = 'd41d8cd98f00b204e9800998ecf8427e']"),
-        (Kind::FileHash, SHA1, "[file:hashes.'SHA-1' = 'da39a3ee5e6b4b0d3255bfef95601890afd80709']"),
-        (Kind::FileHash, SHA256, &format!("[file:hashes.'SHA-256' = '{SHA256}']")),
+        (
+            Kind::Network,
+            "198.51.100.0/24",
+            "[ipv4-addr:value = '198.51.100.0/24']",
+        ),
+        (
+            Kind::Network,
+            "2001:db8::/32",
+            "[ipv6-addr:value = '2001:db8::/32']",
+        ),
+        (
+            Kind::FileHash,
+            MD5,
+            "[file:hashes.'MD5' = 'd41d8cd98f00b204e9800998ecf8427e']",
+        ),
+        (
+            Kind::FileHash,
+            SHA1,
+            "[file:hashes.'SHA-1' = 'da39a3ee5e6b4b0d3255bfef95601890afd80709']",
+        ),
+        (
+            Kind::FileHash,
+            SHA256,
+            &format!("[file:hashes.'SHA-256' = '{SHA256}']"),
+        ),
     ] {
         let (object, property) = stix::object_property(kind, value).expect("a STIX object");
         assert_eq!(format!("[{object}:{property} = '{value}']"), pattern);
@@ -93,11 +119,18 @@ fn stix_patterns_for_ranges_and_hashes_round_trip() {
         );
         let got = split(stix::read(bundle.as_bytes()));
         assert_eq!(got.items.len(), 1, "{pattern}: {got:?}");
-        assert_eq!(canonical(&got.items[0]), Ok((kind, value.to_string())), "{pattern}");
+        assert_eq!(
+            canonical(&got.items[0]),
+            Ok((kind, value.to_string())),
+            "{pattern}"
+        );
     }
     // A hash property without quotes, and a hash of the wrong length for it.
     let (kind, value) = stix::refine(Kind::FileHash, "hashes.MD5", MD5.to_string());
-    assert_eq!(normalize(kind, &value, &Context::default()).map(|n| n.value), Ok(MD5.to_string()));
+    assert_eq!(
+        normalize(kind, &value, &Context::default()).map(|n| n.value),
+        Ok(MD5.to_string())
+    );
     let (kind, value) = stix::refine(Kind::FileHash, "hashes.'SHA-256'", SHA1.to_string());
     assert!(normalize(kind, &value, &Context::default()).is_err());
     assert_eq!(stix::kind_of("file", "hashes.'SHA-512'"), None);

@@ -48,7 +48,10 @@ pub(super) fn normalize(input: &str) -> Result<Normalized, IndicatorError> {
             ),
         ));
     }
-    Ok(Normalized::new(Kind::Network, format!("{}/{len}", format_ip(network))))
+    Ok(Normalized::new(
+        Kind::Network,
+        format!("{}/{len}", format_ip(network)),
+    ))
 }
 
 fn parse_prefix(text: &str, max: u8) -> Result<u8, IndicatorError> {
@@ -67,7 +70,10 @@ fn parse_prefix(text: &str, max: u8) -> Result<u8, IndicatorError> {
     if text.len() > 1 && text.starts_with('0') {
         return Err(bad());
     }
-    text.parse::<u8>().ok().filter(|&n| n <= max).ok_or_else(bad)
+    text.parse::<u8>()
+        .ok()
+        .filter(|&n| n <= max)
+        .ok_or_else(bad)
 }
 
 /// `ip` with every bit after the first `len` cleared.

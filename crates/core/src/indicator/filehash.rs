@@ -42,7 +42,12 @@ impl HashAlgorithm {
 
     /// Reads an algorithm name as MISP, STIX or an analyst writes it.
     pub fn from_name(name: &str) -> Option<HashAlgorithm> {
-        match name.trim().to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+        match name
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', '_'], "")
+            .as_str()
+        {
             "md5" => Some(HashAlgorithm::Md5),
             "sha1" => Some(HashAlgorithm::Sha1),
             "sha256" => Some(HashAlgorithm::Sha256),

@@ -83,13 +83,25 @@ fn solana_has_no_checksum_but_must_be_a_32_byte_key() {
 fn cashaddr_takes_upper_case_and_a_missing_prefix() {
     let canonical = "bitcoincash:qp7ps3x5k2dslw25rmgk89zfpywxj4yjkvyz09t2qm";
     assert_eq!(ok(Kind::Wallet, &canonical.to_ascii_uppercase()), canonical);
-    assert_eq!(ok(Kind::Wallet, "qp7ps3x5k2dslw25rmgk89zfpywxj4yjkvyz09t2qm"), canonical);
-    assert!(err(Kind::Wallet, "bitcoincash:Qp7ps3x5k2dslw25rmgk89zfpywxj4yjkvyz09t2qm")
-        .contains("mixes upper and lower case"));
-    assert!(err(Kind::Wallet, "bchtest:qpf29h80q4kzprl84jmwhf9du3jsu2tvw509nqz5cy")
-        .contains("testnet"));
-    assert!(err(Kind::Wallet, "bitcoincash:qp7ps3x5k2dslw25rmgk89zfpywxj4yjkvyz09t2qn")
-        .contains("CashAddr checksum failed"));
+    assert_eq!(
+        ok(Kind::Wallet, "qp7ps3x5k2dslw25rmgk89zfpywxj4yjkvyz09t2qm"),
+        canonical
+    );
+    assert!(err(
+        Kind::Wallet,
+        "bitcoincash:Qp7ps3x5k2dslw25rmgk89zfpywxj4yjkvyz09t2qm"
+    )
+    .contains("mixes upper and lower case"));
+    assert!(err(
+        Kind::Wallet,
+        "bchtest:qpf29h80q4kzprl84jmwhf9du3jsu2tvw509nqz5cy"
+    )
+    .contains("testnet"));
+    assert!(err(
+        Kind::Wallet,
+        "bitcoincash:qp7ps3x5k2dslw25rmgk89zfpywxj4yjkvyz09t2qn"
+    )
+    .contains("CashAddr checksum failed"));
 }
 
 #[test]
@@ -104,7 +116,11 @@ fn monero_subaddress_and_wrong_networks() {
         body.extend_from_slice(&hash[..4]);
         monero::encode(&body)
     };
-    assert_eq!(with_prefix(18), standard, "the encoder reproduces the published vector");
+    assert_eq!(
+        with_prefix(18),
+        standard,
+        "the encoder reproduces the published vector"
+    );
     let sub = with_prefix(42);
     assert!(sub.starts_with('8'), "{sub}");
     assert_eq!(coin_of(&sub), Some(Coin::Monero));
@@ -118,7 +134,10 @@ fn unsupported_coins_and_networks_say_so() {
     for (address, words) in [
         ("mipcBbFg9gMiCh81Kj8tqqdgoZub1ZJRfn", "not supported"),
         ("tltc1q0fe74v45kj7uwckn97vt9srn2356p085j486rq", "testnet"),
-        ("tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3q0sl5k7", "testnet"),
+        (
+            "tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3q0sl5k7",
+            "testnet",
+        ),
         ("t1bQVBWqSRNUgfxRDGJLdSJBRZ25RnZafwq", "not supported"),
     ] {
         let message = err(Kind::Wallet, address);
@@ -131,12 +150,31 @@ fn networks_are_canonical_and_host_bits_are_refused() {
     assert_eq!(ok(Kind::Network, " 198.51.100.0/24 "), "198.51.100.0/24");
     assert_eq!(ok(Kind::Network, "2001:DB8:0:0::/32"), "2001:db8::/32");
     assert_eq!(ok(Kind::Network, "192.0.2.1/32"), "192.0.2.1/32");
-    assert_eq!(ok(Kind::Network, "::ffff:192.0.2.0/120"), "::ffff:192.0.2.0/120");
+    assert_eq!(
+        ok(Kind::Network, "::ffff:192.0.2.0/120"),
+        "::ffff:192.0.2.0/120"
+    );
     let host_bits = err(Kind::Network, "198.51.100.7/24");
-    assert!(host_bits.contains("host bits") && host_bits.contains("198.51.100.0/24"), "{host_bits}");
-    for bad in ["198.51.100.0", "198.51.100.0/33", "198.51.100.0/024", "198.51.100.0/", "0.0.0.0/0",
-        "10.0.0.0/7", "2001:db8::/15", "192.168.001.0/24", "2001:db8::/129", "198.51.100.0/x"] {
-        assert!(normalize(Kind::Network, bad, &Context::default()).is_err(), "{bad}");
+    assert!(
+        host_bits.contains("host bits") && host_bits.contains("198.51.100.0/24"),
+        "{host_bits}"
+    );
+    for bad in [
+        "198.51.100.0",
+        "198.51.100.0/33",
+        "198.51.100.0/024",
+        "198.51.100.0/",
+        "0.0.0.0/0",
+        "10.0.0.0/7",
+        "2001:db8::/15",
+        "192.168.001.0/24",
+        "2001:db8::/129",
+        "198.51.100.0/x",
+    ] {
+        assert!(
+            normalize(Kind::Network, bad, &Context::default()).is_err(),
+            "{bad}"
+        );
     }
 }
 
@@ -161,7 +199,10 @@ fn the_ranges_containing_an_address_include_its_own() {
 fn file_hashes_by_length() {
     let md5 = "D41D8CD98F00B204E9800998ECF8427E";
     assert_eq!(ok(Kind::FileHash, md5), md5.to_ascii_lowercase());
-    assert_eq!(hash_algorithm(&md5.to_ascii_lowercase()), Some(HashAlgorithm::Md5));
+    assert_eq!(
+        hash_algorithm(&md5.to_ascii_lowercase()),
+        Some(HashAlgorithm::Md5)
+    );
     let sha1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
     assert_eq!(ok(Kind::FileHash, &format!("SHA-1:{sha1}")), sha1);
     let sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -170,7 +211,9 @@ fn file_hashes_by_length() {
     assert!(err(Kind::FileHash, &format!("md5:{sha1}")).contains("MD5 needs 32"));
     assert!(err(Kind::FileHash, &sha256[1..]).contains("63 hex digits"));
     assert!(err(Kind::FileHash, &format!("{}g", &sha256[1..])).contains("hex digits only"));
-    assert!(err(Kind::FileHash, &format!("sha512:{sha256}")).contains("not a supported hash algorithm"));
+    assert!(
+        err(Kind::FileHash, &format!("sha512:{sha256}")).contains("not a supported hash algorithm")
+    );
 }
 
 #[test]
@@ -184,6 +227,9 @@ fn new_kinds_have_stable_names_and_codes() {
     // A search without a kind finds the new kinds.
     let any = normalize_any("198.51.100.0/24", &Context::default());
     assert!(any.iter().any(|n| n.kind == Kind::Network), "{any:?}");
-    let any = normalize_any("da39a3ee5e6b4b0d3255bfef95601890afd80709", &Context::default());
+    let any = normalize_any(
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        &Context::default(),
+    );
     assert!(any.iter().any(|n| n.kind == Kind::FileHash), "{any:?}");
 }

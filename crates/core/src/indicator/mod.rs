@@ -59,8 +59,8 @@ mod rule_tests;
 mod tests;
 
 pub use cidr::{networks_containing, MIN_PREFIX_V4, MIN_PREFIX_V6};
-pub use kind::Kind;
 pub use filehash::{hash_algorithm, HashAlgorithm};
+pub use kind::Kind;
 pub use wallet::{coin_of, Coin};
 
 /// Longest input accepted for every kind except [`Kind::JobAd`].
@@ -194,6 +194,17 @@ pub fn normalize(kind: Kind, input: &str, ctx: &Context) -> Result<Normalized, I
         Kind::Location => location::normalize(input),
         Kind::Network => cidr::normalize(input),
         Kind::FileHash => filehash::normalize(input),
+    }
+}
+
+/// What a canonical value is, derived from the value alone (never signed
+/// separately): a wallet's coin (`tron`, `monero`, …), a file hash's algorithm
+/// (`md5`, `sha1`, `sha256`). Shown in record views and carried by exports.
+pub fn value_detail(kind: Kind, value: &str) -> Option<&'static str> {
+    match kind {
+        Kind::Wallet => coin_of(value).map(Coin::as_str),
+        Kind::FileHash => hash_algorithm(value).map(HashAlgorithm::as_str),
+        _ => None,
     }
 }
 

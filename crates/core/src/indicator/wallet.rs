@@ -205,7 +205,8 @@ fn coin_of_version(version: u8) -> Option<Coin> {
     }
 }
 
-const BASE58_COINS: &str = "Bitcoin 0x00/0x05, Litecoin 0x30/0x32, Dogecoin 0x1e/0x16, Dash 0x4c/0x10, Tron 0x41";
+const BASE58_COINS: &str =
+    "Bitcoin 0x00/0x05, Litecoin 0x30/0x32, Dogecoin 0x1e/0x16, Dash 0x4c/0x10, Tron 0x41";
 
 /// A base58check address (kept exactly as given: base58 is case sensitive, so
 /// there is nothing to normalise once the checksum holds), or a Solana key.

@@ -181,7 +181,8 @@ pub(super) mod cashaddr {
             ));
         }
         let data = groups.get(..groups.len() - CHECKSUM_CHARS).unwrap_or(&[]);
-        let version = data.first().map(|g| g << 3).unwrap_or(0) | data.get(1).map(|g| g >> 2).unwrap_or(0);
+        let version =
+            data.first().map(|g| g << 3).unwrap_or(0) | data.get(1).map(|g| g >> 2).unwrap_or(0);
         if !VERSIONS.contains(&version) {
             return Err(invalid(
                 Kind::Wallet,

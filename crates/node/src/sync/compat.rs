@@ -270,16 +270,44 @@ mod tests {
     #[test]
     fn new_kinds_and_coins_need_their_features() {
         let cases = [
-            (Kind::Network, "198.51.100.0/24", Some(feature::KINDS_NETWORK)),
-            (Kind::FileHash, "da39a3ee5e6b4b0d3255bfef95601890afd80709", Some(feature::KINDS_FILE_HASH)),
-            (Kind::Wallet, "DRq8DVXBXNHTPyBctM1Wdx39wUxU47Fwyt", Some(feature::WALLETS_COINS)),
-            (Kind::Wallet, "bitcoincash:qp7ps3x5k2dslw25rmgk89zfpywxj4yjkvyz09t2qm", Some(feature::WALLETS_COINS)),
-            (Kind::Wallet, "ltc1qx88q7zjd74lxwgkjmmwlqv5pd3vujuehexfttt", Some(feature::WALLETS_COINS)),
+            (
+                Kind::Network,
+                "198.51.100.0/24",
+                Some(feature::KINDS_NETWORK),
+            ),
+            (
+                Kind::FileHash,
+                "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+                Some(feature::KINDS_FILE_HASH),
+            ),
+            (
+                Kind::Wallet,
+                "DRq8DVXBXNHTPyBctM1Wdx39wUxU47Fwyt",
+                Some(feature::WALLETS_COINS),
+            ),
+            (
+                Kind::Wallet,
+                "bitcoincash:qp7ps3x5k2dslw25rmgk89zfpywxj4yjkvyz09t2qm",
+                Some(feature::WALLETS_COINS),
+            ),
+            (
+                Kind::Wallet,
+                "ltc1qx88q7zjd74lxwgkjmmwlqv5pd3vujuehexfttt",
+                Some(feature::WALLETS_COINS),
+            ),
             // What release 0.1.0 already accepted flows to everyone.
             (Kind::Wallet, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", None),
-            (Kind::Wallet, "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", None),
+            (
+                Kind::Wallet,
+                "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+                None,
+            ),
             (Kind::Wallet, "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", None),
-            (Kind::Wallet, "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", None),
+            (
+                Kind::Wallet,
+                "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+                None,
+            ),
             (Kind::Ip, "198.51.100.7", None),
         ];
         let old = PeerVersion::stated(0, &[], "");
