@@ -50,6 +50,8 @@ mod wallet;
 mod wallet_coins;
 
 #[cfg(test)]
+mod kinds_proptests;
+#[cfg(test)]
 mod kinds_tests;
 #[cfg(test)]
 mod proptests;
