@@ -108,3 +108,16 @@ pub fn networks_containing(ip: &str) -> Vec<String> {
         .map(|len| format!("{}/{len}", format_ip(mask(ip, len))))
         .collect()
 }
+
+/// Whether a held indicator answers a query: the same kind and value, or a
+/// network range that contains a queried address. The one rule for what a
+/// search of a value returns (a partner's answer is checked against it).
+pub fn answers(query: (Kind, &str), held: (Kind, &str)) -> bool {
+    match (query, held) {
+        ((q_kind, q_value), (h_kind, h_value)) if q_kind == h_kind => q_value == h_value,
+        ((Kind::Ip, address), (Kind::Network, range)) => {
+            networks_containing(address).iter().any(|n| n == range)
+        }
+        _ => false,
+    }
+}

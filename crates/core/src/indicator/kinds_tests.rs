@@ -233,3 +233,26 @@ fn new_kinds_have_stable_names_and_codes() {
     );
     assert!(any.iter().any(|n| n.kind == Kind::FileHash), "{any:?}");
 }
+
+#[test]
+fn an_address_is_answered_by_the_ranges_that_contain_it_only() {
+    let ip = (Kind::Ip, "198.51.100.7");
+    assert!(answers(ip, (Kind::Ip, "198.51.100.7")));
+    assert!(answers(ip, (Kind::Network, "198.51.100.0/24")));
+    assert!(answers(ip, (Kind::Network, "198.51.100.7/32")));
+    assert!(!answers(ip, (Kind::Network, "198.51.101.0/24")));
+    assert!(!answers(ip, (Kind::Ip, "198.51.100.8")));
+    // A range does not answer for the addresses in it, nor another kind.
+    assert!(!answers(
+        (Kind::Network, "198.51.100.0/24"),
+        (Kind::Ip, "198.51.100.7")
+    ));
+    assert!(!answers(
+        (Kind::Domain, "example.org"),
+        (Kind::Network, "198.51.100.0/24")
+    ));
+    assert!(answers(
+        (Kind::Network, "198.51.100.0/24"),
+        (Kind::Network, "198.51.100.0/24")
+    ));
+}

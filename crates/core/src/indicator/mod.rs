@@ -60,7 +60,7 @@ mod rule_tests;
 #[cfg(test)]
 mod tests;
 
-pub use cidr::{networks_containing, MIN_PREFIX_V4, MIN_PREFIX_V6};
+pub use cidr::{answers, networks_containing, MIN_PREFIX_V4, MIN_PREFIX_V6};
 pub use filehash::{hash_algorithm, HashAlgorithm};
 pub use kind::Kind;
 pub use wallet::{coin_of, Coin};
