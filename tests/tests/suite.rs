@@ -28,6 +28,7 @@ mod hostile_relay;
 mod http_access;
 mod idle_flood;
 mod import;
+mod indicator_kinds;
 mod interop;
 mod json_mapping;
 mod justification;
