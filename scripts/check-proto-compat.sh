@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fails when proto/ has a wire-breaking change against the release named in
-# compat/previous-release (docs/PROTOCOL.md, "Compatibility"):
+# Fails when proto/ has a wire-breaking change against any release listed in
+# compat/wire-releases (docs/PROTOCOL.md, "Compatibility"):
 #
 #   scripts/check-proto-compat.sh
 #
@@ -18,7 +18,6 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-commit="$("$root/scripts/previous-release.sh" --commit)"
 
 buf="${BUF:-}"
 if [ -z "$buf" ]; then
@@ -33,22 +32,29 @@ if [ -z "$buf" ]; then
     fi
 fi
 
-if ! git -C "$root" cat-file -e "$commit^{commit}" 2>/dev/null; then
-    echo "check-proto-compat: commit $commit (compat/previous-release) is not in this clone; fetch it (git fetch origin $commit)" >&2
-    exit 1
-fi
-
-previous="$(mktemp -d)"
-trap 'rm -rf "$previous"' EXIT
-git -C "$root" archive --format=tar "$commit" proto | tar -x -C "$previous"
-
-# The module is the proto/ folder on both sides (imports are "liaison/v1/…");
-# the rules are the ones above (docs/PROTOCOL.md, "Compatibility").
 config='{"version":"v2","breaking":{"use":["WIRE_JSON","RPC_NO_DELETE","PACKAGE_SERVICE_NO_DELETE"]}}'
-cd "$root/proto"
-if ! "$buf" breaking . --config "$config" --against "$previous/proto" --against-config '{"version":"v2"}'; then
-    echo "check-proto-compat: proto/ has a wire-breaking change against $(grep -Ev '^[[:space:]]*(#|$)' "$root/compat/previous-release" | head -n 1)." >&2
-    echo "    Make it additive (new field numbers, reserved old ones), or, if the break is intended, it is a new protocol major version (docs/PROTOCOL.md, \"Versions\")." >&2
+checked=0
+while read -r tag commit; do
+    if ! git -C "$root" cat-file -e "$commit^{commit}" 2>/dev/null; then
+        echo "check-proto-compat: commit $commit ($tag, compat/wire-releases) is not in this clone; fetch it (git fetch origin $commit)" >&2
+        exit 1
+    fi
+    previous="$(mktemp -d)"
+    git -C "$root" archive --format=tar "$commit" proto | tar -x -C "$previous"
+    # The module is the proto/ folder on both sides (imports are "liaison/v1/…");
+    # the rules are the ones above (docs/PROTOCOL.md, "Compatibility").
+    if ! (cd "$root/proto" && "$buf" breaking . --config "$config" --against "$previous/proto" --against-config '{"version":"v2"}'); then
+        rm -rf "$previous"
+        echo "check-proto-compat: proto/ has a wire-breaking change against $tag ($commit)." >&2
+        echo "    Make it additive (new field numbers, reserved old ones), or, if the break is intended, it is a new protocol major version (docs/PROTOCOL.md, \"Versions\")." >&2
+        exit 1
+    fi
+    rm -rf "$previous"
+    echo "check-proto-compat: proto/ has no wire-breaking change against $tag ($commit)"
+    checked=$((checked + 1))
+done < <(grep -Ev '^[[:space:]]*(#|$)' "$root/compat/wire-releases")
+if [ "$checked" -eq 0 ]; then
+    echo "check-proto-compat: compat/wire-releases names no release" >&2
     exit 1
 fi
-echo "check-proto-compat: proto/ has no wire-breaking change against $commit (buf breaking: WIRE_JSON, RPC_NO_DELETE, PACKAGE_SERVICE_NO_DELETE)"
+echo "check-proto-compat: rules WIRE_JSON, RPC_NO_DELETE, PACKAGE_SERVICE_NO_DELETE; $checked release(s) checked"
