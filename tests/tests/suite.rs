@@ -43,5 +43,6 @@ mod rotation_grace;
 mod seams;
 mod taxii;
 mod taxii_paging;
+mod upgrade;
 mod versions;
 mod workflows;
