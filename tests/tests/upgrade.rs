@@ -27,9 +27,10 @@ fn previous_bin() -> PathBuf {
     match std::env::var_os("LIAISON_PREVIOUS_BIN") {
         Some(path) if Path::new(&path).is_file() => PathBuf::from(path),
         found => panic!(
-            "this test needs the previous release's binary: run `scripts/previous-release.sh` \
-             (it builds tag v0.1.0 and prints the path), then `export LIAISON_PREVIOUS_BIN=<path>`; \
-             LIAISON_PREVIOUS_BIN is {found:?}"
+            "this test needs the previous release's binary in LIAISON_PREVIOUS_BIN (found {found:?}): \
+             build tag v0.1.0 with `scripts/previous-release.sh` (.ci/run exports the variable), or by \
+             hand: `git archive v0.1.0 | tar -x -C /tmp/prev && cargo build --manifest-path \
+             /tmp/prev/Cargo.toml -p liaison`, then `export LIAISON_PREVIOUS_BIN=<its target/debug/liaison>`"
         ),
     }
 }
