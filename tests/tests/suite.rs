@@ -50,6 +50,7 @@ mod rotation_grace;
 mod seams;
 mod taxii;
 mod taxii_paging;
+mod upgrade;
 mod versions;
 mod walk;
 mod workflows;
