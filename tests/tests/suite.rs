@@ -38,6 +38,7 @@ mod ops;
 mod partner_state;
 mod python_client;
 mod receive;
+mod revocation_feeds;
 mod revoked_client;
 mod rotation_grace;
 mod seams;

@@ -232,6 +232,21 @@ pub struct ExportRecord<'a> {
     pub revoked: bool,
     /// When this node received (or made) the record, ms since the epoch.
     pub received_ms: i64,
+    /// When its origin withdrew it (revoked or superseded it; the withdrawing
+    /// record's creation time): the STIX `modified` and the MISP attribute
+    /// `timestamp` of its new version. `None`: unchanged since created, or
+    /// not known to the exporter.
+    pub changed_ms: Option<i64>,
+}
+
+impl ExportRecord<'_> {
+    /// The time of the version exported: when it last changed, never before
+    /// it was created.
+    pub fn modified_ms(&self) -> i64 {
+        let created = self.record.payload.created_ms;
+        self.changed_ms
+            .map_or(created, |changed| changed.max(created))
+    }
 }
 
 /// Why a writer failed: the output, never the records (non-indicator records are

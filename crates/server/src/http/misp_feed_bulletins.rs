@@ -14,7 +14,6 @@ use super::errors::HttpError;
 use super::page::{self, Item, Scope};
 use liaison_core::formats::misp::MispWriter;
 use liaison_core::formats::time::format_date;
-use liaison_core::formats::ExportRecord;
 use liaison_core::record::{Bulletin, RecordId};
 use liaison_node::node::Node;
 
@@ -148,13 +147,9 @@ pub(super) fn write_items(
     let names = page::origin_names(node, items);
     for item in items {
         let origin = item.stored.record.origin();
+        let name = names.get(&origin).map(String::as_str).unwrap_or_default();
         writer
-            .write(&ExportRecord {
-                record: &item.stored.record,
-                origin_name: names.get(&origin).map(String::as_str).unwrap_or_default(),
-                revoked: item.revoked,
-                received_ms: item.stored.received_ms,
-            })
+            .write(&item.export(name))
             .map_err(HttpError::internal)?;
     }
     writer.finish().map_err(HttpError::internal)

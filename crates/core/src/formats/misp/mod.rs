@@ -18,7 +18,7 @@ mod write;
 
 pub use feed::feed_files;
 pub use read::{read, MispReader, MAX_EVENT_BYTES};
-pub use write::{attribute_value, MispWriter};
+pub use write::{attribute_value, MispWriter, REVOKED_TAG};
 
 use crate::indicator::Kind;
 use crate::record::Tlp;

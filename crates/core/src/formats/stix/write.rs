@@ -141,7 +141,7 @@ pub fn indicator_object(export: &ExportRecord<'_>) -> Option<Value> {
         json!(format!("indicator--{}", record_uuid(&record.id))),
     );
     put("created", json!(created));
-    put("modified", json!(created));
+    put("modified", json!(format_ms(export.modified_ms())));
     put(
         "created_by_ref",
         json!(origin_identity_id(&record.origin())),
