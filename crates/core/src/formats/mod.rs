@@ -19,9 +19,13 @@ pub mod stix;
 pub mod time;
 
 #[cfg(test)]
+mod misp_types_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod roundtrip_tests;
+#[cfg(test)]
+mod stix_pattern_tests;
 #[cfg(test)]
 mod tests;
 
@@ -145,6 +149,9 @@ pub struct ImportItem {
     pub validity: Option<Validity>,
     pub description: String,
     pub case_reference: String,
+    /// What the reader changed or assumed to read the value (e.g. a URL
+    /// without a scheme read as `http://…`), for the import's report.
+    pub notes: Vec<String>,
 }
 
 impl ImportItem {
@@ -163,6 +170,7 @@ impl ImportItem {
             validity: None,
             description: String::new(),
             case_reference: String::new(),
+            notes: Vec::new(),
         }
     }
 }

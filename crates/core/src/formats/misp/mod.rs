@@ -23,27 +23,38 @@ pub use write::{attribute_value, MispWriter, REVOKED_TAG};
 use crate::indicator::Kind;
 use crate::record::Tlp;
 
-/// MISP attribute types read, and the kind each becomes. `…|port` types keep
-/// the part before the `|`.
-pub const TYPES: [(&str, Kind); 17] = [
+/// MISP attribute types read, and the kind each becomes.
+pub const TYPES: [(&str, Kind); 24] = [
     ("phone-number", Kind::Phone),
+    ("prtn", Kind::Phone),
+    ("whatsapp", Kind::Phone),
+    ("whois-registrant-phone", Kind::Phone),
     ("email", Kind::Email),
     ("email-src", Kind::Email),
     ("email-dst", Kind::Email),
+    ("email-reply-to", Kind::Email),
+    ("target-email", Kind::Email),
+    ("whois-registrant-email", Kind::Email),
     ("domain", Kind::Domain),
     ("hostname", Kind::Domain),
-    ("hostname|port", Kind::Domain),
     ("url", Kind::Url),
     ("link", Kind::Url),
+    ("uri", Kind::Url),
     ("ip-src", Kind::Ip),
     ("ip-dst", Kind::Ip),
-    ("ip-src|port", Kind::Ip),
-    ("ip-dst|port", Kind::Ip),
     ("btc", Kind::Wallet),
     ("xmr", Kind::Wallet),
     ("dash", Kind::Wallet),
     ("iban", Kind::Iban),
+    ("hostname|port", Kind::Domain),
+    ("ip-src|port", Kind::Ip),
+    ("ip-dst|port", Kind::Ip),
 ];
+
+/// Composite types: the value is `left|right`. `domain|ip` gives two items,
+/// a domain and an address; the `…|port` types give one, the port kept in
+/// its description (`port N`), never a value of its own.
+pub const DOMAIN_IP_TYPE: &str = "domain|ip";
 
 /// `bank-account-nr` becomes bank-account, with a country from a
 /// `liaison:country` tag or the import's default country.
@@ -70,6 +81,7 @@ fn is_bitcoin(value: &str) -> bool {
     value.starts_with("bc1") || value.starts_with('1') || value.starts_with('3')
 }
 
+/// The kind of a MISP type in [`TYPES`].
 pub fn kind_for(misp_type: &str) -> Option<Kind> {
     TYPES.iter().find(|(t, _)| *t == misp_type).map(|(_, k)| *k)
 }

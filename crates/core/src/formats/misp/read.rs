@@ -10,12 +10,15 @@
 
 use std::collections::VecDeque;
 use std::io::Read;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{kind_for, machine_tag, tlp_for_distribution, tlp_for_tag, BANK_ACCOUNT_TYPE};
+use super::{
+    kind_for, machine_tag, tlp_for_distribution, tlp_for_tag, BANK_ACCOUNT_TYPE, DOMAIN_IP_TYPE,
+};
 use crate::formats::json_stream::{decode, Element, ScanError, Scanner};
 use crate::formats::time::parse_ms;
 use crate::formats::{Entry, ImportItem, Location, ReadOptions, RowError, Skipped, Validity};
@@ -52,15 +55,20 @@ struct Event {
 
 #[derive(Deserialize)]
 struct MispObject {
+    #[serde(default)]
+    name: String,
     #[serde(rename = "Attribute", default)]
     attributes: Vec<Box<RawValue>>,
 }
+
+/// An attribute still raw, with the name of the object it is in (if any).
+type RawAttribute = (Box<RawValue>, Option<Arc<str>>);
 
 /// The event whose attributes are being read.
 struct Current {
     event: Event,
     name: String,
-    attributes: std::iter::Enumerate<std::vec::IntoIter<Box<RawValue>>>,
+    attributes: std::iter::Enumerate<std::vec::IntoIter<RawAttribute>>,
 }
 
 #[derive(Deserialize)]
@@ -80,6 +88,8 @@ struct Attribute {
     deleted: Value,
     #[serde(rename = "Tag", default)]
     tags: Vec<Tag>,
+    /// Its role in its object (e.g. `iban` in a `bank-account` object).
+    object_relation: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -228,9 +238,18 @@ impl<R: Read> MispReader<R> {
             .clone()
             .unwrap_or_else(|| self.events.to_string());
         self.events += 1;
-        let mut attributes = std::mem::take(&mut event.attributes);
+        let mut attributes: Vec<RawAttribute> = std::mem::take(&mut event.attributes)
+            .into_iter()
+            .map(|raw| (raw, None))
+            .collect();
         for object in std::mem::take(&mut event.objects) {
-            attributes.extend(object.attributes);
+            let name: Arc<str> = Arc::from(object.name.as_str());
+            attributes.extend(
+                object
+                    .attributes
+                    .into_iter()
+                    .map(|raw| (raw, Some(name.clone()))),
+            );
         }
         self.current = Some(Current {
             event,
@@ -243,7 +262,7 @@ impl<R: Read> MispReader<R> {
     fn next_attribute(&mut self) -> Option<Entry> {
         let mut current = self.current.take()?;
         // An exhausted event is dropped here (`current` stays `None`).
-        let (index, raw) = current.attributes.next()?;
+        let (index, (raw, object)) = current.attributes.next()?;
         let bytes = raw.get().as_bytes();
         let uuid = serde_json::from_slice::<UuidOnly>(bytes)
             .ok()
@@ -255,7 +274,12 @@ impl<R: Read> MispReader<R> {
         };
         let entry = match decode::<Attribute>(bytes, "attribute") {
             Err((field, reason)) => Entry::Error(RowError::new(location, field, reason)),
-            Ok(attribute) => match self.attribute(&current.event, location.clone(), attribute) {
+            Ok(attribute) => match self.attribute(
+                &current.event,
+                location.clone(),
+                attribute,
+                object.as_deref(),
+            ) {
                 Ok(entry) => entry,
                 Err((field, reason)) => Entry::Error(RowError::new(location, field, reason)),
             },
@@ -269,12 +293,23 @@ impl<R: Read> MispReader<R> {
         event: &Event,
         location: Location,
         attribute: Attribute,
+        object: Option<&str>,
     ) -> Result<Entry, (&'static str, String)> {
+        let skipped = |what: String| {
+            let context = match (object, &attribute.object_relation) {
+                (Some(name), Some(relation)) => {
+                    format!(" (object {}, relation {})", quote(name), quote(relation))
+                }
+                (Some(name), None) => format!(" (object {})", quote(name)),
+                _ => String::new(),
+            };
+            Ok(Entry::Skipped(Skipped {
+                location: location.clone(),
+                what: format!("{what}{context}"),
+            }))
+        };
         if truthy(&attribute.deleted) {
-            return Ok(Entry::Skipped(Skipped {
-                location,
-                what: "a deleted attribute".into(),
-            }));
+            return skipped("a deleted attribute".into());
         }
         let tags = || {
             attribute
@@ -284,46 +319,94 @@ impl<R: Read> MispReader<R> {
                 .map(|t| t.name.as_str())
         };
         let tagged_kind = tags().find_map(|t| machine_tag(t, "kind"));
-        let kind = match (attribute.kind.as_str(), tagged_kind) {
-            ("text", Some(kind)) => kind.parse().map_err(|_| {
-                (
-                    "type",
-                    format!("liaison:kind {} is not a known kind", quote(kind)),
-                )
-            })?,
-            (BANK_ACCOUNT_TYPE, _) => Kind::BankAccount,
+        let halves = match (attribute.kind.as_str(), tagged_kind) {
+            ("text", Some(kind)) => vec![(
+                kind.parse().map_err(|_| {
+                    (
+                        "type",
+                        format!("liaison:kind {} is not a known kind", quote(kind)),
+                    )
+                })?,
+                attribute.value.clone(),
+            )],
+            (BANK_ACCOUNT_TYPE, _) => vec![(Kind::BankAccount, attribute.value.clone())],
+            (DOMAIN_IP_TYPE, _) => {
+                let (domain, ip) = composite(&attribute.value, "domain|address")?;
+                vec![
+                    (Kind::Domain, domain.to_string()),
+                    (Kind::Ip, ip.to_string()),
+                ]
+            }
             (other, _) => match kind_for(other) {
-                Some(kind) => kind,
-                None => {
-                    return Ok(Entry::Skipped(Skipped {
-                        location,
-                        what: format!("MISP type {}", quote(other)),
-                    }))
-                }
+                Some(kind) => vec![(kind, attribute.value.clone())],
+                None => return skipped(format!("MISP type {}", quote(other))),
             },
         };
-        let mut value = match attribute.kind.ends_with("|port") {
-            true => attribute
-                .value
-                .split('|')
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-            false => attribute.value.clone(),
-        };
+        let mut entries = Vec::with_capacity(halves.len());
+        for (kind, value) in halves {
+            let item = self.item(event, &attribute, location.clone(), kind, value)?;
+            entries.push(Entry::Item(item));
+        }
+        let mut entries = entries.into_iter();
+        let first = entries.next().ok_or(("type", "no value".to_string()))?;
+        self.pending.extend(entries);
+        Ok(first)
+    }
+
+    /// One item of an attribute: its value (a `…|port` type's port moved to
+    /// the description, a scheme-less URL read as `http://`), description,
+    /// marking and tags.
+    fn item(
+        &mut self,
+        event: &Event,
+        attribute: &Attribute,
+        location: Location,
+        kind: Kind,
+        mut value: String,
+    ) -> Result<ImportItem, (&'static str, String)> {
+        let mut port = None;
+        if attribute.kind.ends_with("|port") {
+            let (host, number) = composite(&value, "host|port")?;
+            match number.parse::<u16>() {
+                Ok(n) if n > 0 => port = Some(n),
+                _ => {
+                    return Err((
+                        "value",
+                        format!("port {} is not a number 1-65535", quote(number)),
+                    ))
+                }
+            }
+            value = host.to_string();
+        }
+        let mut notes = Vec::new();
+        if kind == Kind::Url && !value.contains("://") {
+            // MISP lets a url attribute be written without its scheme.
+            value = format!("http://{}", value.trim());
+            notes.push("url: no scheme; http:// assumed".to_string());
+        }
         if kind == Kind::BankAccount && !value.contains(':') {
-            let country = tags()
-                .find_map(|t| machine_tag(t, "country"))
+            let country = attribute
+                .tags
+                .iter()
+                .chain(event.tags.iter())
+                .find_map(|t| machine_tag(&t.name, "country"))
                 .map(str::to_string)
                 .or_else(|| self.options.default_country.clone())
                 .ok_or(("value", "bank-account-nr has no country: add a liaison:country=\"CC\" tag or give a default country".to_string()))?;
             value = format!("{country}:{value}");
         }
         let mut item = ImportItem::new(location, kind, value);
+        item.notes = notes;
         item.description = match attribute.comment.is_empty() {
             true => event.info.clone(),
             false => attribute.comment.clone(),
         };
+        if let Some(port) = port {
+            item.description = match item.description.trim().is_empty() {
+                true => format!("port {port}"),
+                false => format!("{} (port {port})", item.description.trim()),
+            };
+        }
         item.tlp = attribute
             .tags
             .iter()
@@ -334,7 +417,7 @@ impl<R: Read> MispReader<R> {
         for tag in attribute.tags.iter().chain(event.tags.iter()) {
             self.tag(&mut item, &tag.name)?;
         }
-        Ok(Entry::Item(item))
+        Ok(item)
     }
 
     /// Applies one tag to an item: labels and `liaison:` machine tags.
@@ -396,6 +479,19 @@ fn collect(top: TopLevel, events: &mut Vec<Event>, bytes: &[u8]) -> Result<(), S
         (None, None) => events.push(serde_json::from_slice(bytes).map_err(|e| e.to_string())?),
     }
     Ok(())
+}
+
+/// The two halves of a composite value `left|right` (both non-empty).
+fn composite<'a>(
+    value: &'a str,
+    shape: &str,
+) -> Result<(&'a str, &'a str), (&'static str, String)> {
+    match value.split_once('|') {
+        Some((left, right)) if !left.trim().is_empty() && !right.trim().is_empty() => {
+            Ok((left.trim(), right.trim()))
+        }
+        _ => Err(("value", format!("{} is not {shape}", quote(value)))),
+    }
 }
 
 /// A distribution level written as a number or a string.

@@ -16,6 +16,7 @@
 //! | iban | `bank-account:iban` (community extension) |
 //! | bank-account | `bank-account:account_number` (`CC:number`, community extension) |
 
+pub mod pattern;
 mod read;
 mod report;
 mod write;
