@@ -26,6 +26,7 @@ mod http_access;
 mod idle_flood;
 mod import;
 mod interop;
+mod interop_readers;
 mod json_mapping;
 mod justification;
 mod limits;

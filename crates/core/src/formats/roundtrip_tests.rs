@@ -427,3 +427,50 @@ fn misp_event_figures() {
         peak_rss_mib()
     );
 }
+
+/// Issue 24 item 10: every extension definition in a bundle is Liaison's own
+/// (its id, its identity as author), names a schema file that ships in the
+/// repository with that file's `$id`, and the ids are all distinct.
+#[test]
+fn extension_definitions_are_liaisons_own_with_shipped_schemas() {
+    let objects = stix::fixed_objects();
+    let liaison = objects
+        .iter()
+        .find(|o| o["type"] == "identity")
+        .expect("Liaison's identity")["id"]
+        .clone();
+    let definitions: Vec<&serde_json::Value> = objects
+        .iter()
+        .filter(|o| o["type"] == "extension-definition")
+        .collect();
+    assert_eq!(definitions.len(), stix::SCO_EXTENSIONS.len() + 1);
+    let mut ids = std::collections::HashSet::new();
+    for definition in definitions {
+        assert_eq!(definition["created_by_ref"], liaison, "{definition}");
+        assert!(ids.insert(definition["id"].to_string()), "{definition}");
+        let schema = definition["schema"].as_str().unwrap();
+        let file = schema
+            .split_whitespace()
+            .find(|w| w.starts_with(stix::SCHEMA_DIR))
+            .unwrap_or_else(|| panic!("{schema} names no file"));
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let shipped: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(shipped["$id"], file);
+    }
+    for (sco, _, properties) in stix::SCO_EXTENSIONS {
+        let file = format!("../../{}{sco}.json", stix::SCHEMA_DIR);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let shipped: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(shipped["properties"]["type"]["const"], sco);
+        for property in properties {
+            assert!(
+                shipped["properties"][property].is_object(),
+                "{sco}:{property}"
+            );
+        }
+    }
+}
