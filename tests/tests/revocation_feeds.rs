@@ -4,6 +4,8 @@
 //! resuming with `added_after` receives, and a MISP server fetching the feed
 //! again (PyMISP here) sees the event's timestamp move and the attribute
 //! deleted, `to_ids` off and tagged `liaison:revoked`, with a newer timestamp.
+//! A thousand filler records put the withdrawals in a later change-log block
+//! (a later feed event) than the records they withdraw.
 
 use crate::common;
 use crate::taxii::check;
@@ -14,6 +16,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use common::python::python;
 use common::TestNode;
 use serde_json::Value;
+
+/// Records that fill the rest of the feed's first block (1000 positions).
+const FILLER: usize = 1000;
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
@@ -67,10 +72,18 @@ fn a_revocation_reaches_a_resuming_taxii_client_and_a_misp_feed_fetch() {
     node.publish("domain", "kept.example.org", "green", &[]);
     let revoked = node.publish("ip", "192.0.2.20", "green", &[]);
     let old = node.publish("url", "https://old.example.org/pay", "green", &[]);
+    // One feed event holds 1000 change-log positions: fill the first block.
+    let filler = node.tmp.path().join("filler.csv");
+    let rows: String = (0..FILLER)
+        .map(|i| format!("domain,filler-{i}.example.org\n"))
+        .collect();
+    std::fs::write(&filler, format!("kind,value\n{rows}")).expect("filler");
+    node.cli_ok(&["import", path(&filler)]);
     let analyst = node.issue("Analyst Example", "analyst");
     let address = node.address();
 
-    let before = check(python, &["changes", &address, path(&analyst), "-"]);
+    let before = check(python, &["changes", &address, path(&analyst), "-", "500"]);
+    assert_eq!(before["distinct"], FILLER + 3, "{}", before["distinct"]);
     assert_eq!(before["indicators"].as_array().map(Vec::len), Some(3));
     for indicator in before["indicators"].as_array().expect("indicators") {
         assert_eq!(indicator["revoked"], false, "{indicator}");
@@ -103,7 +116,7 @@ fn a_revocation_reaches_a_resuming_taxii_client_and_a_misp_feed_fetch() {
     );
 
     // The resuming client gets the two new versions and the new indicator only.
-    let after = check(python, &["changes", &address, path(&analyst), &last]);
+    let after = check(python, &["changes", &address, path(&analyst), &last, "2"]);
     assert_eq!(after["invalid"], serde_json::json!([]), "{after}");
     assert_eq!(
         after["indicators"].as_array().map(Vec::len),
@@ -130,13 +143,19 @@ fn a_revocation_reaches_a_resuming_taxii_client_and_a_misp_feed_fetch() {
     assert_eq!(new[0]["revoked"], false);
 
     // A full pull lists each indicator once, at its latest version.
-    let all = check(python, &["changes", &address, path(&analyst), "-"]);
+    let all = check(python, &["changes", &address, path(&analyst), "-", "500"]);
+    assert_eq!(all["distinct"], FILLER + 4, "{}", all["distinct"]);
     assert_eq!(all["indicators"].as_array().map(Vec::len), Some(4), "{all}");
 
     // The MISP feed fetched again: the event moved, the attribute is withdrawn.
     let feed_after = check(python, &["feed_state", &address, path(&analyst)]);
     let ip_after = attribute(&feed_after, "192.0.2.20");
     assert_eq!(ip_after["event"], ip_before["event"], "stays in its event");
+    let new_event = attribute(&feed_after, "https://new.example.org/pay")["event"].clone();
+    assert_ne!(
+        new_event, ip_after["event"],
+        "the withdrawals are in a later block"
+    );
     assert_eq!(ip_after["deleted"], true, "{ip_after}");
     assert_eq!(ip_after["to_ids"], false, "{ip_after}");
     assert!(
