@@ -42,18 +42,22 @@ pub struct Item {
     /// When it was logged there: its `date_added`.
     pub added_ms: i64,
     /// When its origin withdrew it (the withdrawing record's signed creation
-    /// time): its new version's `modified`. `None`: unchanged since created.
+    /// time), or else when this node logged it again after sighting it: its
+    /// new version's `modified`. `None`: unchanged since created.
     pub changed_ms: Option<i64>,
 }
 
 impl Item {
     fn new(current: Current, revoked: bool) -> Item {
+        // Logged again since it arrived (this node sighted it as seen): a
+        // new version too, as of then.
+        let relogged = current.position != current.stored.local_seq;
         Item {
+            changed_ms: relogged.then_some(current.added_ms),
             stored: current.stored,
             revoked,
             position: current.position,
             added_ms: current.added_ms,
-            changed_ms: None,
         }
     }
 
