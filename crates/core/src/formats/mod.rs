@@ -2,7 +2,8 @@
 //! bundles, as pure functions from bytes to domain types and back.
 //!
 //! Owns: reading files into [`Entry`] streams (one [`ImportItem`], [`RowError`]
-//! or [`Skipped`] per row, attribute or object), writing records out one at a
+//! or [`Skipped`] per row, attribute or object; a MISP `domain|ip` attribute
+//! gives two items, a STIX pattern one entry per part), writing records out one at a
 //! time ([`ExportRecord`]), and guessing a file's format ([`sniff`]).
 //!
 //! Must never: normalise, sign, store or send anything (the node does that with

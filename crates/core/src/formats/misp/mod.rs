@@ -12,6 +12,7 @@
 //! 1 this community only → AMBER, 2 connected communities → GREEN, 3 all
 //! communities → CLEAR, 4 sharing group → AMBER.
 
+mod attribute;
 mod feed;
 mod read;
 mod write;
