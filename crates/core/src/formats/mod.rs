@@ -15,6 +15,8 @@
 
 pub mod csv;
 mod json_stream;
+#[cfg(test)]
+mod kinds_tests;
 pub mod misp;
 pub mod stix;
 pub mod time;

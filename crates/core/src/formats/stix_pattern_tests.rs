@@ -38,6 +38,11 @@ fn misp_and_oasis_patterns_become_one_item_per_supported_comparison() {
             (Kind::Domain, "b.example.org", 8),
             (Kind::Url, "https://x.example.org/pay", 9),
             (Kind::Ip, "192.0.2.53", 9),
+            (
+                Kind::FileHash,
+                "SHA-256:aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f",
+                11,
+            ),
             (Kind::Email, "ops@example.org", 13),
         ]
     );
@@ -51,7 +56,6 @@ fn misp_and_oasis_patterns_become_one_item_per_supported_comparison() {
     let expect = [
         "a \"grouping\" object",
         "(domain-name, ipv4-addr) is not supported",
-        "[file:hashes",
         "(an observation qualified by WITHIN is not supported)",
         "(operator LIKE on domain-name:value is not supported)",
     ];

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::read::{Event, MispReader, Tag};
 use super::{
-    kind_for, machine_tag, tlp_for_distribution, tlp_for_tag, BANK_ACCOUNT_TYPE, DOMAIN_IP_TYPE,
+    kind_for, machine_tag, refine, tlp_for_distribution, tlp_for_tag, BANK_ACCOUNT_TYPE,
+    DOMAIN_IP_TYPE,
 };
 use crate::formats::time::parse_ms;
 use crate::formats::{Entry, ImportItem, Location, Skipped, Validity};
@@ -125,6 +126,7 @@ impl<R: std::io::Read> MispReader<R> {
             }
             value = host.to_string();
         }
+        let (kind, mut value) = refine(&attribute.kind, kind, &value);
         let mut notes = Vec::new();
         if kind == Kind::Url && !value.contains("://") {
             // MISP lets a url attribute be written without its scheme.
@@ -200,7 +202,11 @@ impl<R: std::io::Read> MispReader<R> {
             item.validity = Some(Validity::UntilMs(
                 parse_ms(until).map_err(|r| ("valid_until", r))?,
             ));
-        } else if !(tag.starts_with("liaison:kind=") || tag.starts_with("liaison:country=")) {
+        } else if !(tag.starts_with("liaison:kind=")
+            || tag.starts_with("liaison:country=")
+            // Derived from the value again on import: nothing is lost.
+            || tag.starts_with("liaison:coin="))
+        {
             self.ignored_tags += 1;
         }
         Ok(())

@@ -13,7 +13,7 @@ use std::io::Read;
 
 use serde::Deserialize;
 
-use super::{kind_of, pattern, tlp_of_markings, MAX_OBJECT_BYTES};
+use super::{kind_of, pattern, refine, tlp_of_markings, MAX_OBJECT_BYTES};
 use crate::formats::json_stream::{decode, Element, ScanError, Scanner};
 use crate::formats::time::parse_ms;
 use crate::formats::{Entry, ImportItem, Location, RowError, Skipped, Validity};
@@ -323,6 +323,6 @@ fn sco_value(sco: &str, object: &Object) -> Option<(crate::indicator::Kind, Stri
     ];
     candidates.into_iter().find_map(|(property, value)| {
         let kind = kind_of(sco, property)?;
-        Some((kind, value.clone()?))
+        Some(refine(kind, property, value.clone()?))
     })
 }

@@ -187,6 +187,11 @@ pub fn indicator_object(export: &ExportRecord<'_>) -> Option<Value> {
     if !indicator.case_reference.is_empty() {
         put("x_liaison_case", json!(indicator.case_reference));
     }
+    if indicator.kind == crate::indicator::Kind::Wallet {
+        if let Some(coin) = crate::indicator::value_detail(indicator.kind, &indicator.value) {
+            put("x_liaison_coin", json!(coin));
+        }
+    }
     Some(Value::Object(object))
 }
 
@@ -248,11 +253,11 @@ pub fn fixed_objects() -> Vec<Value> {
         "created": FIXED_CREATED,
         "modified": FIXED_CREATED,
         "name": "Liaison markings",
-        "description": "Liaison's markings that STIX has no property for: x_liaison_record_id, the signed record's id (64 hex digits); x_liaison_evaluation, the 4x4 evaluation (source reliability A/B/C/X, information accuracy 1-4, e.g. B2); x_liaison_handling, SIENA handling codes H0-H3; x_liaison_handling_note, the H3 restriction text; x_liaison_case, the case reference; x_liaison_node_id (on an identity), the agency's node id.",
+        "description": "Liaison's markings that STIX has no property for: x_liaison_record_id, the signed record's id (64 hex digits); x_liaison_evaluation, the 4x4 evaluation (source reliability A/B/C/X, information accuracy 1-4, e.g. B2); x_liaison_handling, SIENA handling codes H0-H3; x_liaison_handling_note, the H3 restriction text; x_liaison_case, the case reference; x_liaison_coin, a wallet's coin (tron, ethereum, bitcoin, litecoin, bitcoin-cash, monero, dogecoin, solana, dash); x_liaison_node_id (on an identity), the agency's node id.",
         "schema": schema_reference("liaison-properties"),
         "version": "1.0",
         "extension_types": ["toplevel-property-extension"],
-        "extension_properties": ["x_liaison_record_id", "x_liaison_evaluation", "x_liaison_handling", "x_liaison_handling_note", "x_liaison_case", "x_liaison_node_id"],
+        "extension_properties": ["x_liaison_record_id", "x_liaison_evaluation", "x_liaison_handling", "x_liaison_handling_note", "x_liaison_case", "x_liaison_coin", "x_liaison_node_id"],
         "object_marking_refs": [TLP_MARKINGS[0].1],
     }));
     objects

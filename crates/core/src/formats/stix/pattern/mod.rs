@@ -20,7 +20,7 @@ mod parser;
 
 use crate::indicator::Kind;
 
-use super::kind_of;
+use super::{kind_of, refine};
 
 /// Deepest nesting of parentheses and brackets read (a bound for the stack).
 pub const MAX_DEPTH: usize = 32;
@@ -102,7 +102,8 @@ fn test_value(test: &Comparison) -> Result<(Kind, String), String> {
         (object, path) => kind_of(object, path),
     };
     match kind {
-        Some(kind) => Ok((kind, value.to_string())),
+        // A CIDR address is a network range, a hash gets its algorithm.
+        Some(kind) => Ok(refine(kind, &test.path, value.to_string())),
         None => Err(format!("{}:{}", test.object, test.path)),
     }
 }
@@ -180,7 +181,9 @@ fn network_address(tests: &[&Comparison]) -> Result<(Kind, String), String> {
         }
     }
     match (address_type, value) {
-        (Some("ipv4-addr" | "ipv6-addr"), Some(value)) => Ok((Kind::Ip, value.to_string())),
+        (Some("ipv4-addr" | "ipv6-addr"), Some(value)) => {
+            Ok(refine(Kind::Ip, "value", value.to_string()))
+        }
         (Some(other), Some(_)) => Err(format!("network-traffic reference of type {other}")),
         _ => unsupported(),
     }
@@ -197,6 +200,6 @@ fn domain_ip(tests: &[&Comparison]) -> Option<Vec<Result<(Kind, String), String>
         _ => return None,
     };
     let domain = plain_equality(domain).map(|v| (Kind::Domain, v.to_string()));
-    let address = plain_equality(address).map(|v| (Kind::Ip, v.to_string()));
+    let address = plain_equality(address).map(|v| refine(Kind::Ip, "value", v.to_string()));
     Some(vec![domain, address])
 }
