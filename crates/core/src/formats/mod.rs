@@ -2,7 +2,8 @@
 //! bundles, as pure functions from bytes to domain types and back.
 //!
 //! Owns: reading files into [`Entry`] streams (one [`ImportItem`], [`RowError`]
-//! or [`Skipped`] per row, attribute or object), writing records out one at a
+//! or [`Skipped`] per row, attribute or object; a MISP `domain|ip` attribute
+//! gives two items, a STIX pattern one entry per part), writing records out one at a
 //! time ([`ExportRecord`]), and guessing a file's format ([`sniff`]).
 //!
 //! Must never: normalise, sign, store or send anything (the node does that with
@@ -21,9 +22,13 @@ pub mod stix;
 pub mod time;
 
 #[cfg(test)]
+mod misp_types_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod roundtrip_tests;
+#[cfg(test)]
+mod stix_pattern_tests;
 #[cfg(test)]
 mod tests;
 
@@ -147,6 +152,9 @@ pub struct ImportItem {
     pub validity: Option<Validity>,
     pub description: String,
     pub case_reference: String,
+    /// What the reader changed or assumed to read the value (e.g. a URL
+    /// without a scheme read as `http://…`), for the import's report.
+    pub notes: Vec<String>,
 }
 
 impl ImportItem {
@@ -165,6 +173,7 @@ impl ImportItem {
             validity: None,
             description: String::new(),
             case_reference: String::new(),
+            notes: Vec::new(),
         }
     }
 }
@@ -234,6 +243,21 @@ pub struct ExportRecord<'a> {
     pub revoked: bool,
     /// When this node received (or made) the record, ms since the epoch.
     pub received_ms: i64,
+    /// When its origin withdrew it (revoked or superseded it; the withdrawing
+    /// record's creation time): the STIX `modified` and the MISP attribute
+    /// `timestamp` of its new version. `None`: unchanged since created, or
+    /// not known to the exporter.
+    pub changed_ms: Option<i64>,
+}
+
+impl ExportRecord<'_> {
+    /// The time of the version exported: when it last changed, never before
+    /// it was created.
+    pub fn modified_ms(&self) -> i64 {
+        let created = self.record.payload.created_ms;
+        self.changed_ms
+            .map_or(created, |changed| changed.max(created))
+    }
 }
 
 /// Why a writer failed: the output, never the records (non-indicator records are
