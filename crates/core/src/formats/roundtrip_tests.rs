@@ -45,6 +45,8 @@ pub(super) fn sign_item(n: usize, item: &ImportItem) -> VerifiedRecord {
             recipients: Vec::new(),
             supersedes: None,
             outside_known_ranges: normalized.outside_known_ranges,
+            source: String::new(),
+            first_seen_ms: None,
         },
     )
 }

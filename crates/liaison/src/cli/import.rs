@@ -196,6 +196,8 @@ impl Defaults {
             None => (0, 0),
         };
         proto::PublishRequest {
+            source: String::new(),
+            first_seen_unix_ms: 0,
             kind: i32::from(item.kind.code()),
             value: item.value,
             default_country: item.default_country.unwrap_or_else(|| self.country.clone()),
