@@ -7,11 +7,14 @@
 //! An unknown or repeated column ends the read with one error naming it: a
 //! misspelt column must not silently lose a restriction.
 //!
+//! Line ends may be LF or CRLF (what Excel and Python write); a reported row
+//! is the file's line number either way.
+//!
 //! Owns reading rows into [`Entry`]s and writing records as rows. Must never
 //! normalise values (the node does) nor read the whole file at once: one row at a
 //! time, so memory is bounded by the longest row.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 
 use super::time::{format_ms, parse_ms};
 use super::{
@@ -37,7 +40,7 @@ pub const COLUMNS: [&str; 11] = [
 
 /// Reads CSV rows as [`Entry`]s, one row at a time.
 pub struct CsvReader<R: Read> {
-    records: ::csv::StringRecordsIntoIter<R>,
+    records: ::csv::StringRecordsIntoIter<CrLfToLf<R>>,
     /// For each file column, its index in [`COLUMNS`]; `None` until the header is read.
     columns: Option<Vec<usize>>,
     done: bool,
@@ -48,7 +51,7 @@ pub fn read<R: Read>(input: R) -> CsvReader<R> {
     let records = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(input)
+        .from_reader(CrLfToLf(BufReader::new(input)))
         .into_records();
     CsvReader {
         records,
@@ -115,6 +118,45 @@ impl<R: Read> CsvReader<R> {
             }
         };
         Entry::Error(RowError::new(location, "row", reason))
+    }
+}
+
+/// Reads CRLF line ends as LF. The csv crate ends a record at the `\r` and
+/// counts the line at the `\n`, so every row after a CRLF was numbered one line
+/// too low; with LF only, its line count is the file's. A lone `\r` stays; a
+/// CRLF inside a quoted field is read as LF.
+pub(crate) struct CrLfToLf<R: Read>(pub(crate) BufReader<R>);
+
+impl<R: Read> Read for CrLfToLf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut written = 0;
+        while written < buf.len() {
+            let available = self.0.fill_buf()?;
+            let Some(&first) = available.first() else {
+                break;
+            };
+            if first == b'\r' {
+                self.0.consume(1);
+                if self.0.fill_buf()?.first() != Some(&b'\n') {
+                    buf[written] = b'\r';
+                    written += 1;
+                }
+                continue;
+            }
+            let run = available
+                .iter()
+                .position(|&b| b == b'\r')
+                .unwrap_or(available.len())
+                .min(buf.len() - written);
+            buf[written..written + run].copy_from_slice(&available[..run]);
+            self.0.consume(run);
+            written += run;
+            // Hand back what is there rather than wait for more input.
+            if self.0.buffer().is_empty() {
+                break;
+            }
+        }
+        Ok(written)
     }
 }
 

@@ -19,6 +19,8 @@ pub mod stix;
 pub mod time;
 
 #[cfg(test)]
+mod import_tests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod roundtrip_tests;
@@ -73,8 +75,9 @@ impl std::str::FromStr for Format {
 /// Where in the file an entry came from, for error reports and rejects files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
-    /// CSV: the row number as a spreadsheet shows it (the header is row 1). It
-    /// equals the line number unless a quoted field above spans several lines.
+    /// CSV: the line of the file the row starts on (the header is row 1), with
+    /// LF and CRLF line ends alike. It equals the spreadsheet's row number unless
+    /// a quoted field above spans several lines.
     Line(u64),
     /// MISP: the event (its uuid, or its position), the attribute's position in
     /// the event (objects' attributes follow the event's own), and its uuid.
