@@ -3,9 +3,11 @@
 //! Header columns, in any order: `kind` and `value` (required), `labels`,
 //! `tlp`, `evaluation`, `handling` (lists separated by `;` or `|`),
 //! `valid_until` (RFC 3339 date or UTC date-time, or `N` days as `90d`),
-//! `description`, `case`, `default_country`, `handling_note` (the H3 text).
-//! An unknown or repeated column ends the read with one error naming it: a
-//! misspelt column must not silently lose a restriction.
+//! `description`, `case`, `default_country`, `handling_note` (the H3 text),
+//! `source` (who first reported it) and `first_seen` (RFC 3339 date or UTC
+//! date-time). An unknown or repeated column ends the read with one
+//! [`Entry::Fatal`] naming it: a misspelt column must not silently lose a
+//! restriction.
 //!
 //! Line ends may be LF or CRLF (what Excel and Python write); a reported row
 //! is the file's line number either way.
@@ -24,7 +26,7 @@ use crate::record::Body;
 use crate::untrusted::quote;
 
 /// The columns, in the order the writer puts them.
-pub const COLUMNS: [&str; 11] = [
+pub const COLUMNS: [&str; 13] = [
     "kind",
     "value",
     "labels",
@@ -36,6 +38,8 @@ pub const COLUMNS: [&str; 11] = [
     "case",
     "default_country",
     "handling_note",
+    "source",
+    "first_seen",
 ];
 
 /// Reads CSV rows as [`Entry`]s, one row at a time.
@@ -71,7 +75,7 @@ impl<R: Read> Iterator for CsvReader<R> {
             None => {
                 self.done = true;
                 return self.columns.is_none().then(|| {
-                    Entry::Error(RowError::new(Location::File, "header", "the file is empty"))
+                    Entry::Fatal(RowError::new(Location::File, "header", "the file is empty"))
                 });
             }
             Some(Err(err)) => return Some(self.read_error(err)),
@@ -86,7 +90,7 @@ impl<R: Read> Iterator for CsvReader<R> {
                 }
                 Err(reason) => {
                     self.done = true;
-                    Some(Entry::Error(RowError::new(
+                    Some(Entry::Fatal(RowError::new(
                         Location::Line(line),
                         "header",
                         reason,
@@ -110,14 +114,15 @@ impl<R: Read> CsvReader<R> {
             0 => Location::File,
             line => Location::Line(line),
         };
-        let reason = match err.kind() {
-            ::csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_string(),
+        match err.kind() {
+            ::csv::ErrorKind::Utf8 { .. } => {
+                Entry::Error(RowError::new(location, "row", "is not valid UTF-8"))
+            }
             _ => {
                 self.done = true;
-                format!("unreadable: {err}")
+                Entry::Fatal(RowError::new(location, "row", format!("unreadable: {err}")))
             }
-        };
-        Entry::Error(RowError::new(location, "row", reason))
+        }
     }
 }
 
@@ -247,6 +252,13 @@ fn parse_row(
     item.case_reference = cells[8].to_string();
     item.default_country = non_empty(cells[9]).map(str::to_string);
     item.handling_note = cells[10].to_string();
+    if let Some(source) = non_empty(cells[11]) {
+        item.set_source(source);
+    }
+    item.first_seen_ms = non_empty(cells[12])
+        .map(parse_ms)
+        .transpose()
+        .map_err(|reason| error("first_seen", reason))?;
     Ok(item)
 }
 
@@ -301,6 +313,8 @@ impl<W: Write> CsvWriter<W> {
             indicator.case_reference.clone(),
             String::new(),
             indicator.handling_note.clone(),
+            indicator.source.clone(),
+            indicator.first_seen_ms.map(format_ms).unwrap_or_default(),
         ];
         self.out.write_record(&row)?;
         Ok(true)

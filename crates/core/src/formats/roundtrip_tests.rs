@@ -298,7 +298,7 @@ fn large_files_stream_in_bounded_memory() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(6_000);
     let header = csv::COLUMNS.join(",") + "\r\n";
-    let row = b"phone,+44 7700 900123,scam-centre;fraud,amber,B2,H0,2027-01-31,\"a, \"\"quoted\"\" note\",CASE-1,GB,\r\n";
+    let row = b"phone,+44 7700 900123,scam-centre;fraud,amber,B2,H0,2027-01-31,\"a, \"\"quoted\"\" note\",CASE-1,GB,,,\r\n";
     assert!(rows * row.len() > 4 * BUFFERED, "too few rows to tell");
     let started = std::time::Instant::now();
     let input = Generated::new(header.as_bytes(), row, b"", rows);

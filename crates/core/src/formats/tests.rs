@@ -19,6 +19,8 @@ pub(super) struct Split {
     pub items: Vec<ImportItem>,
     pub errors: Vec<RowError>,
     pub skipped: Vec<Skipped>,
+    /// How many of `errors` were [`Entry::Fatal`] (always the last one).
+    pub fatal: usize,
 }
 
 pub(super) fn split(entries: impl Iterator<Item = Entry>) -> Split {
@@ -28,6 +30,10 @@ pub(super) fn split(entries: impl Iterator<Item = Entry>) -> Split {
             Entry::Item(item) => out.items.push(item),
             Entry::Error(error) => out.errors.push(error),
             Entry::Skipped(skipped) => out.skipped.push(skipped),
+            Entry::Fatal(error) => {
+                out.fatal += 1;
+                out.errors.push(error);
+            }
         }
     }
     out

@@ -21,7 +21,21 @@ pub use read::{read, MispReader, MAX_EVENT_BYTES};
 pub use write::{attribute_value, MispWriter};
 
 use crate::indicator::Kind;
-use crate::record::Tlp;
+use crate::record::{Label, Tlp};
+
+/// MISP categories that name a Liaison label; the label is added on import.
+/// Other categories describe where a value was found, not the crime, and are
+/// counted as not carried. An attribute with `liaison:` tags (a Liaison export,
+/// which states its labels exactly) keeps only those labels.
+pub const CATEGORY_LABELS: [(&str, Label); 1] = [("Financial fraud", Label::Fraud)];
+
+/// The label a MISP category maps to (see [`CATEGORY_LABELS`]).
+pub fn label_for_category(category: &str) -> Option<Label> {
+    CATEGORY_LABELS
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(category.trim()))
+        .map(|(_, label)| *label)
+}
 
 /// MISP attribute types read, and the kind each becomes. `…|port` types keep
 /// the part before the `|`.

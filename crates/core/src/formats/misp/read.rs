@@ -7,6 +7,13 @@
 //! so memory is bounded by [`MAX_EVENT_BYTES`] per event. Its attributes stay
 //! raw JSON until pulled, then are decoded one by one, so a malformed attribute
 //! costs only itself.
+//!
+//! Provenance: a `liaison:source` tag, else the event's `Orgc` name, becomes the
+//! item's source; the attribute's `first_seen`, else its `timestamp`, its
+//! first-seen time. A category in [`super::CATEGORY_LABELS`] becomes a label.
+//! Galaxy, taxonomy and other tags, and categories that name no label, are
+//! listed in the item's `not_carried`. A file (or a single event) that is not
+//! MISP event JSON is an [`Entry::Fatal`].
 
 use std::collections::VecDeque;
 use std::io::Read;
@@ -15,10 +22,15 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{kind_for, machine_tag, tlp_for_distribution, tlp_for_tag, BANK_ACCOUNT_TYPE};
+use super::{
+    kind_for, label_for_category, machine_tag, tlp_for_distribution, tlp_for_tag,
+    BANK_ACCOUNT_TYPE,
+};
 use crate::formats::json_stream::{decode, Element, ScanError, Scanner};
 use crate::formats::time::parse_ms;
-use crate::formats::{Entry, ImportItem, Location, ReadOptions, RowError, Skipped, Validity};
+use crate::formats::{
+    Entry, ImportItem, Location, Loss, LossKind, ReadOptions, RowError, Skipped, Validity,
+};
 use crate::indicator::Kind;
 use crate::record::RecordError;
 use crate::untrusted::quote;
@@ -48,6 +60,13 @@ struct Event {
     attributes: Vec<Box<RawValue>>,
     #[serde(rename = "Object", default)]
     objects: Vec<MispObject>,
+    #[serde(rename = "Orgc")]
+    orgc: Option<Org>,
+}
+
+#[derive(Deserialize)]
+struct Org {
+    name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -80,6 +99,12 @@ struct Attribute {
     deleted: Value,
     #[serde(rename = "Tag", default)]
     tags: Vec<Tag>,
+    #[serde(default)]
+    category: String,
+    /// ISO 8601 (MISP 2.4.120 and later); null when not set.
+    first_seen: Option<String>,
+    /// Unix seconds, as a string or a number.
+    timestamp: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -139,7 +164,7 @@ impl<R: Read> Iterator for MispReader<R> {
                 Ok(false) => return None,
                 Err(ScanError(reason)) => {
                     self.state = State::Done;
-                    return Some(Entry::Error(RowError::new(Location::File, "json", reason)));
+                    return Some(Entry::Fatal(RowError::new(Location::File, "json", reason)));
                 }
             }
         }
@@ -168,10 +193,14 @@ impl<R: Read> MispReader<R> {
                     let size = self.scanner.value(Some(&mut bytes), MAX_EVENT_BYTES)?;
                     self.scanner.expect_end()?;
                     self.state = State::Done;
-                    self.element(match size > MAX_EVENT_BYTES {
-                        true => Element::TooLarge(size),
-                        false => Element::Bytes(bytes),
-                    });
+                    if size > MAX_EVENT_BYTES {
+                        return Err(ScanError(format!(
+                            "the event is {size} bytes; the limit is {MAX_EVENT_BYTES}"
+                        )));
+                    }
+                    // The whole file is this one object: if it is no event, the
+                    // file is not MISP event JSON.
+                    self.queued.extend(events_of(&bytes).map_err(ScanError)?);
                     Ok(true)
                 }
                 _ => Err(ScanError(
@@ -320,6 +349,7 @@ impl<R: Read> MispReader<R> {
             value = format!("{country}:{value}");
         }
         let mut item = ImportItem::new(location, kind, value);
+        provenance(&mut item, event, &attribute);
         item.description = match attribute.comment.is_empty() {
             true => event.info.clone(),
             false => attribute.comment.clone(),
@@ -370,12 +400,79 @@ impl<R: Read> MispReader<R> {
             item.validity = Some(Validity::UntilMs(
                 parse_ms(until).map_err(|r| ("valid_until", r))?,
             ));
+        } else if let Some(source) = machine_tag(tag, "source") {
+            item.set_source(source);
         } else if !(tag.starts_with("liaison:kind=") || tag.starts_with("liaison:country=")) {
             self.ignored_tags += 1;
+            item.not_carried.push(Loss::new(tag_loss(tag), tag));
         }
         Ok(())
     }
 }
+
+/// Which kind of MISP tag `tag` is: a galaxy cluster, a taxonomy's machine tag
+/// (`namespace:predicate` or `namespace:predicate="value"`), or free text.
+fn tag_loss(tag: &str) -> LossKind {
+    if tag.starts_with("misp-galaxy:") {
+        return LossKind::GalaxyTag;
+    }
+    let machine = tag.split_once(':').is_some_and(|(namespace, predicate)| {
+        !namespace.is_empty()
+            && !predicate.is_empty()
+            && !namespace.contains(char::is_whitespace)
+            && namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    });
+    match machine {
+        true => LossKind::TaxonomyTag,
+        false => LossKind::MispTag,
+    }
+}
+
+/// The event's producer, the attribute's first-seen time and its category.
+fn provenance(item: &mut ImportItem, event: &Event, attribute: &Attribute) {
+    if let Some(name) = event.orgc.as_ref().and_then(|o| o.name.as_deref()) {
+        item.set_source(name);
+    }
+    let first_seen = match attribute.first_seen.as_deref().filter(|t| !t.is_empty()) {
+        Some(text) => Some(parse_ms(text).map_err(|_| text.to_string())),
+        None => attribute.timestamp.as_ref().and_then(seconds).map(Ok),
+    };
+    match first_seen {
+        Some(Ok(ms)) if ms > 0 => item.first_seen_ms = Some(ms),
+        Some(Ok(_)) | None => {}
+        Some(Err(text)) => item
+            .not_carried
+            .push(Loss::new(LossKind::FirstSeen, &text)),
+    }
+    // A Liaison export (`liaison:` tags) states its labels exactly; its
+    // category follows from the type, not from the crime.
+    let from_liaison = attribute.tags.iter().any(|t| t.name.starts_with("liaison:"));
+    if attribute.category.is_empty() || from_liaison {
+        return;
+    }
+    match label_for_category(&attribute.category) {
+        Some(label) if !item.labels.contains(&label) => item.labels.push(label),
+        Some(_) => {}
+        None => item
+            .not_carried
+            .push(Loss::new(LossKind::MispCategory, &attribute.category)),
+    }
+}
+
+/// A MISP `timestamp` (Unix seconds, a string or a number) in ms.
+fn seconds(value: &Value) -> Option<i64> {
+    let seconds = match value {
+        Value::Number(n) => n.as_i64()?,
+        Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    seconds.checked_mul(1000)
+}
+
+/// Keys one of which a bare event (without the `{"Event": …}` wrapper) has.
+const EVENT_KEYS: [&str; 4] = ["Attribute", "Object", "info", "uuid"];
 
 fn events_of(bytes: &[u8]) -> Result<Vec<Event>, String> {
     let top: TopLevel = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
@@ -393,7 +490,17 @@ fn collect(top: TopLevel, events: &mut Vec<Event>, bytes: &[u8]) -> Result<(), S
             }
         }
         // A bare event without the {"Event": …} wrapper.
-        (None, None) => events.push(serde_json::from_slice(bytes).map_err(|e| e.to_string())?),
+        (None, None) => {
+            let keys: serde_json::Map<String, Value> =
+                serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+            if !EVENT_KEYS.iter().any(|k| keys.contains_key(*k)) {
+                return Err(format!(
+                    "not a MISP event: no \"Event\", \"response\" or {} key",
+                    EVENT_KEYS.join("/")
+                ));
+            }
+            events.push(serde_json::from_slice(bytes).map_err(|e| e.to_string())?)
+        }
     }
     Ok(())
 }
