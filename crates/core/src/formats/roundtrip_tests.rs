@@ -45,6 +45,8 @@ pub(super) fn sign_item(n: usize, item: &ImportItem) -> VerifiedRecord {
             recipients: Vec::new(),
             supersedes: None,
             outside_known_ranges: normalized.outside_known_ranges,
+            // Provenance is left out: these tests re-import a Liaison export,
+            // whose origin a real import keeps as the source (see import_tests).
             source: String::new(),
             first_seen_ms: None,
         },

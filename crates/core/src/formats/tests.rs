@@ -68,7 +68,10 @@ fn csv_good_file_reads_every_column() {
     assert_eq!(phone.case_reference, "CASE-2026-001");
     assert_eq!(phone.default_country.as_deref(), Some("GB"));
     assert_eq!(got.items[1].validity, Some(Validity::Days(90)));
-    assert_eq!(got.items[3].description, "multi\nline", "CRLF is read as LF");
+    assert_eq!(
+        got.items[3].description, "multi\nline",
+        "CRLF is read as LF"
+    );
     assert_eq!(
         line(&got.items[4]),
         7,

@@ -651,12 +651,14 @@ fn report(args: &ImportArgs, format: Format, tally: &Tally, elapsed: Duration) -
             not_carried: tally
                 .not_carried
                 .iter()
-                .map(|(kind, count, example)| liaison_core::proto::ImportNotCarried {
-                    field: kind.as_str().to_string(),
-                    description: kind.describe().to_string(),
-                    count,
-                    example: example.to_string(),
-                })
+                .map(
+                    |(kind, count, example)| liaison_core::proto::ImportNotCarried {
+                        field: kind.as_str().to_string(),
+                        description: kind.describe().to_string(),
+                        count,
+                        example: example.to_string(),
+                    },
+                )
                 .collect(),
             file_error: tally.file_errors.join("; "),
         });

@@ -23,8 +23,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{
-    kind_for, label_for_category, machine_tag, tlp_for_distribution, tlp_for_tag,
-    BANK_ACCOUNT_TYPE,
+    kind_for, label_for_category, machine_tag, tlp_for_distribution, tlp_for_tag, BANK_ACCOUNT_TYPE,
 };
 use crate::formats::json_stream::{decode, Element, ScanError, Scanner};
 use crate::formats::time::parse_ms;
@@ -442,13 +441,14 @@ fn provenance(item: &mut ImportItem, event: &Event, attribute: &Attribute) {
     match first_seen {
         Some(Ok(ms)) if ms > 0 => item.first_seen_ms = Some(ms),
         Some(Ok(_)) | None => {}
-        Some(Err(text)) => item
-            .not_carried
-            .push(Loss::new(LossKind::FirstSeen, &text)),
+        Some(Err(text)) => item.not_carried.push(Loss::new(LossKind::FirstSeen, &text)),
     }
     // A Liaison export (`liaison:` tags) states its labels exactly; its
     // category follows from the type, not from the crime.
-    let from_liaison = attribute.tags.iter().any(|t| t.name.starts_with("liaison:"));
+    let from_liaison = attribute
+        .tags
+        .iter()
+        .any(|t| t.name.starts_with("liaison:"));
     if attribute.category.is_empty() || from_liaison {
         return;
     }

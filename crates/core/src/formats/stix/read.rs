@@ -272,7 +272,9 @@ impl<R: Read> StixReader<R> {
             (Some(source), _) => item.set_source(source),
             (None, Some(producer)) => match self.identities.get(producer) {
                 Some(name) => item.set_source(&name.clone()),
-                None => item.not_carried.push(Loss::new(LossKind::Producer, producer)),
+                None => item
+                    .not_carried
+                    .push(Loss::new(LossKind::Producer, producer)),
             },
             (None, None) => {}
         }
