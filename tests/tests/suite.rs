@@ -25,6 +25,7 @@ mod hostile_relay;
 mod http_access;
 mod idle_flood;
 mod import;
+mod import_fidelity;
 mod interop;
 mod json_mapping;
 mod justification;
