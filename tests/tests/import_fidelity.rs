@@ -99,7 +99,12 @@ fn exit_codes_tell_a_file_problem_from_rejected_rows() {
             &["--format", "misp"],
             "not a MISP event",
         ),
-        ("an empty file", empty, &["--format", "csv"], "the file is empty"),
+        (
+            "an empty file",
+            empty,
+            &["--format", "csv"],
+            "the file is empty",
+        ),
     ];
     for (name, file, extra, says) in cases {
         let mut args = extra.to_vec();
@@ -107,15 +112,30 @@ fn exit_codes_tell_a_file_problem_from_rejected_rows() {
         let out = run(&node, &file, &args);
         assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
         assert!(stderr(&out).contains(says), "{name}: {}", stderr(&out));
-        assert!(stderr(&out).contains("cannot be read"), "{name}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("cannot be read"),
+            "{name}: {}",
+            stderr(&out)
+        );
         let summary = summary(&out);
         assert!(
-            summary["fileError"].as_str().unwrap_or_default().contains(says),
+            summary["fileError"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(says),
             "{name}: {summary}"
         );
-        assert_eq!(count(&summary, "rejected"), 0, "{name}: a file error is no row");
+        assert_eq!(
+            count(&summary, "rejected"),
+            0,
+            "{name}: a file error is no row"
+        );
     }
-    assert_eq!(records(&node), 0, "nothing stored by a file that cannot be read");
+    assert_eq!(
+        records(&node),
+        0,
+        "nothing stored by a file that cannot be read"
+    );
 
     // Rejected rows: exit 0 with the counts; the rejects name the file's lines
     // although the file ends its lines with CRLF.
@@ -140,7 +160,11 @@ fn exit_codes_tell_a_file_problem_from_rejected_rows() {
     // --fail-on-reject: the same rows, exit 3.
     let out = run(&node, &csv, &["--fail-on-reject"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("2 row(s) were rejected"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2 row(s) were rejected"),
+        "{}",
+        stderr(&out)
+    );
     let clean = tmp.join("clean.csv");
     std::fs::write(&clean, "kind,value\r\ndomain,clean.example.org\r\n").expect("write");
     let out = run(&node, &clean, &["--fail-on-reject"]);
@@ -175,7 +199,10 @@ fn provenance_is_signed_shown_exported_and_relayed_unchanged() {
     let found = a.cli_json(&["search", "trade-profits.example.org"]);
     let view = &found["records"][0];
     let indicator = &view["indicator"];
-    assert_eq!(indicator["source"], "Example Threat Research (fictional)", "{found}");
+    assert_eq!(
+        indicator["source"], "Example Threat Research (fictional)",
+        "{found}"
+    );
     assert_eq!(
         common::int(&indicator["firstSeenUnixMs"]),
         1_775_001_600_000,
@@ -187,7 +214,10 @@ fn provenance_is_signed_shown_exported_and_relayed_unchanged() {
         shown.contains("source      Example Threat Research (fictional)"),
         "{shown}"
     );
-    assert!(shown.contains("first seen  2026-04-01T00:00:00Z"), "{shown}");
+    assert!(
+        shown.contains("first seen  2026-04-01T00:00:00Z"),
+        "{shown}"
+    );
 
     // A relays it to C through B: the same record id (the signed bytes, not a
     // re-encoding), and C shows the same provenance.
@@ -212,9 +242,15 @@ fn provenance_is_signed_shown_exported_and_relayed_unchanged() {
         .iter()
         .find(|o| o["pattern"] == "[domain-name:value = 'trade-profits.example.org']")
         .expect("the domain indicator");
-    assert_eq!(domain["x_liaison_source"], "Example Threat Research (fictional)");
+    assert_eq!(
+        domain["x_liaison_source"],
+        "Example Threat Research (fictional)"
+    );
     assert_eq!(domain["valid_from"], "2026-04-01T00:00:00.000Z");
-    assert_eq!(domain["indicator_types"], serde_json::json!(["malicious-activity"]));
+    assert_eq!(
+        domain["indicator_types"],
+        serde_json::json!(["malicious-activity"])
+    );
     assert_eq!(
         domain["description"],
         "Domain of a fictional fake trading platform used in investment fraud."
@@ -227,11 +263,7 @@ fn provenance_is_signed_shown_exported_and_relayed_unchanged() {
     assert_eq!(signer["name"], "Agency A (example)");
 
     // MISP: the event's Orgc is the source, and the export gives it back.
-    let misp = run(
-        &a,
-        &fixture("corpus/vendor_event.misp.json"),
-        &["--json"],
-    );
+    let misp = run(&a, &fixture("corpus/vendor_event.misp.json"), &["--json"]);
     assert_eq!(misp.status.code(), Some(0), "{}", stderr(&misp));
     let misp = summary(&misp);
     assert_eq!(
@@ -241,7 +273,8 @@ fn provenance_is_signed_shown_exported_and_relayed_unchanged() {
     );
     let lost = not_carried(&misp);
     assert!(
-        lost.iter().any(|(f, n, _)| f == "misp-galaxy-tag" && *n == 3),
+        lost.iter()
+            .any(|(f, n, _)| f == "misp-galaxy-tag" && *n == 3),
         "{lost:?}"
     );
     let found = a.cli_json(&["search", "fake-exchange.example.org"]);
@@ -256,5 +289,8 @@ fn provenance_is_signed_shown_exported_and_relayed_unchanged() {
         event.contains(r#"liaison:source=\"Example Vendor CERT (fictional)\""#),
         "{event}"
     );
-    assert!(event.contains(r#""first_seen":"2026-03-28T09:15:00.000Z""#), "{event}");
+    assert!(
+        event.contains(r#""first_seen":"2026-03-28T09:15:00.000Z""#),
+        "{event}"
+    );
 }

@@ -247,6 +247,9 @@ impl fmt::Display for Skipped {
 }
 
 /// What a reader yields for each row, attribute or object.
+// Nearly every entry is an item, so boxing it would add an allocation per row
+// and save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
     Item(ImportItem),
