@@ -13,6 +13,7 @@
 //! communities → CLEAR, 4 sharing group → AMBER.
 
 mod feed;
+mod provenance;
 mod read;
 mod write;
 

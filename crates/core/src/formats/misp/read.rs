@@ -22,14 +22,11 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{
-    kind_for, label_for_category, machine_tag, tlp_for_distribution, tlp_for_tag, BANK_ACCOUNT_TYPE,
-};
+use super::provenance::{provenance, tag_loss, Found};
+use super::{kind_for, machine_tag, tlp_for_distribution, tlp_for_tag, BANK_ACCOUNT_TYPE};
 use crate::formats::json_stream::{decode, Element, ScanError, Scanner};
 use crate::formats::time::parse_ms;
-use crate::formats::{
-    Entry, ImportItem, Location, Loss, LossKind, ReadOptions, RowError, Skipped, Validity,
-};
+use crate::formats::{Entry, ImportItem, Location, Loss, ReadOptions, RowError, Skipped, Validity};
 use crate::indicator::Kind;
 use crate::record::RecordError;
 use crate::untrusted::quote;
@@ -348,7 +345,16 @@ impl<R: Read> MispReader<R> {
             value = format!("{country}:{value}");
         }
         let mut item = ImportItem::new(location, kind, value);
-        provenance(&mut item, event, &attribute);
+        provenance(
+            &mut item,
+            &Found {
+                producer: event.orgc.as_ref().and_then(|o| o.name.as_deref()),
+                first_seen: attribute.first_seen.as_deref(),
+                timestamp: attribute.timestamp.as_ref(),
+                category: &attribute.category,
+                tags: attribute.tags.iter().map(|t| t.name.as_str()),
+            },
+        );
         item.description = match attribute.comment.is_empty() {
             true => event.info.clone(),
             false => attribute.comment.clone(),
@@ -407,68 +413,6 @@ impl<R: Read> MispReader<R> {
         }
         Ok(())
     }
-}
-
-/// Which kind of MISP tag `tag` is: a galaxy cluster, a taxonomy's machine tag
-/// (`namespace:predicate` or `namespace:predicate="value"`), or free text.
-fn tag_loss(tag: &str) -> LossKind {
-    if tag.starts_with("misp-galaxy:") {
-        return LossKind::GalaxyTag;
-    }
-    let machine = tag.split_once(':').is_some_and(|(namespace, predicate)| {
-        !namespace.is_empty()
-            && !predicate.is_empty()
-            && !namespace.contains(char::is_whitespace)
-            && namespace
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    });
-    match machine {
-        true => LossKind::TaxonomyTag,
-        false => LossKind::MispTag,
-    }
-}
-
-/// The event's producer, the attribute's first-seen time and its category.
-fn provenance(item: &mut ImportItem, event: &Event, attribute: &Attribute) {
-    if let Some(name) = event.orgc.as_ref().and_then(|o| o.name.as_deref()) {
-        item.set_source(name);
-    }
-    let first_seen = match attribute.first_seen.as_deref().filter(|t| !t.is_empty()) {
-        Some(text) => Some(parse_ms(text).map_err(|_| text.to_string())),
-        None => attribute.timestamp.as_ref().and_then(seconds).map(Ok),
-    };
-    match first_seen {
-        Some(Ok(ms)) if ms > 0 => item.first_seen_ms = Some(ms),
-        Some(Ok(_)) | None => {}
-        Some(Err(text)) => item.not_carried.push(Loss::new(LossKind::FirstSeen, &text)),
-    }
-    // A Liaison export (`liaison:` tags) states its labels exactly; its
-    // category follows from the type, not from the crime.
-    let from_liaison = attribute
-        .tags
-        .iter()
-        .any(|t| t.name.starts_with("liaison:"));
-    if attribute.category.is_empty() || from_liaison {
-        return;
-    }
-    match label_for_category(&attribute.category) {
-        Some(label) if !item.labels.contains(&label) => item.labels.push(label),
-        Some(_) => {}
-        None => item
-            .not_carried
-            .push(Loss::new(LossKind::MispCategory, &attribute.category)),
-    }
-}
-
-/// A MISP `timestamp` (Unix seconds, a string or a number) in ms.
-fn seconds(value: &Value) -> Option<i64> {
-    let seconds = match value {
-        Value::Number(n) => n.as_i64()?,
-        Value::String(s) => s.trim().parse().ok()?,
-        _ => return None,
-    };
-    seconds.checked_mul(1000)
 }
 
 /// Keys one of which a bare event (without the `{"Event": …}` wrapper) has.
