@@ -71,7 +71,8 @@ pub struct ImportArgs {
     #[arg(long)]
     pub rejects: Option<PathBuf>,
     /// Print the summary as JSON: {"imported", "already_present", "rejected", "skipped",
-    /// "warninglisted", "warnings": [{"location", "value", "warninglists"}], ...}.
+    /// "warninglisted", "warnings": [{"location", "value", "warninglists"}], "not_carried":
+    /// [{"field", "count", "example"}], "file_error", ...}.
     #[arg(long)]
     pub json: bool,
     /// Refuse rows whose value is on one of this node's warninglists (without it,
