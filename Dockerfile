@@ -32,6 +32,9 @@ RUN groupadd --system --gid 10001 liaison \
 COPY --from=build /out/liaison /usr/local/bin/liaison
 COPY LICENSE /usr/share/doc/liaison/LICENSE
 USER 10001:10001
+# The volume, writable by that user: `docker exec … identity export --out x.bundle`
+# writes /var/lib/liaison/x.bundle, and `docker cp` takes it out (OPERATIONS.md §18).
+WORKDIR /var/lib/liaison
 ENV LIAISON_DIR=/var/lib/liaison/node \
     LIAISON_LOG_FORMAT=text
 VOLUME ["/var/lib/liaison"]

@@ -1,6 +1,7 @@
 //! Fuzz target for `liaison_core::indicator::normalize`, covering every kind's
 //! normaliser (phone, email, domain, url, ip, wallet, iban, bank-account,
-//! handle, jobad, phash, alias, location): it must never panic, whatever it
+//! handle, jobad, phash, alias, location, network, file-hash; wallets of every
+//! supported coin): it must never panic, whatever it
 //! accepts must normalise to itself, and must pass `check_canonical` (the test
 //! a partner applies to the value this node signs).
 //!
@@ -51,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    let Some(kind) = Kind::from_code(1 + selector % 13) else {
+    let Some(kind) = Kind::from_code(1 + selector % Kind::ALL.len() as u8) else {
         return;
     };
     let input = String::from_utf8_lossy(rest);

@@ -20,7 +20,7 @@ use liaison::formats::{self, Entry};
 const PYTHON_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Kind, value: every kind the three formats carry, fictional values only.
-const RECORDS: [(&str, &str); 7] = [
+const RECORDS: [(&str, &str); 10] = [
     ("phone", "+44 7700 900123"),
     ("email", "fraud@example.org"),
     ("domain", "pay-now.example.org"),
@@ -28,6 +28,16 @@ const RECORDS: [(&str, &str); 7] = [
     ("ip", "192.0.2.10"),
     ("iban", "GB82WEST12345698765432"),
     ("wallet", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"),
+    // Issue 24: a range, a file hash, a Monero wallet (a published test address).
+    ("network", "198.51.100.0/24"),
+    (
+        "file-hash",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    ),
+    (
+        "wallet",
+        "42z3MVZMRgE72dPA89MtCD6tYeWke8cV2B3YPYg1pe5x9X7VVqee6MWhjPrjCMiUFwejWkh8KL6MpN8cwX7B5WuZAxw2YbQ",
+    ),
 ];
 /// The record that gets revoked (by its position in `RECORDS`).
 const REVOKED: usize = 4;

@@ -195,10 +195,47 @@ async fn a_partner_that_lacks_bulletins_is_not_sent_them() {
     assert!(!openings, "and its openings");
     let row = partner_row(&s.a);
     assert_eq!(
-        row["compatibility"], "withheld: partner lacks bulletins",
+        row["compatibility"],
+        "withheld: partner lacks bulletins, kinds.network, kinds.file-hash, wallets.coins",
         "{row}"
     );
     assert_eq!(row["softwareVersion"], "0.9.0-test", "{row}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_that_lacks_the_new_kinds_is_not_sent_them() {
+    let s = served();
+    let range = s.a.publish("network", "198.51.100.0/24", "green", &[]);
+    let hash = s.a.publish(
+        "file-hash",
+        "d41d8cd98f00b204e9800998ecf8427e",
+        "green",
+        &[],
+    );
+    let doge =
+        s.a.publish("wallet", "DRq8DVXBXNHTPyBctM1Wdx39wUxU47Fwyt", "green", &[]);
+    let tron =
+        s.a.publish("wallet", "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", "green", &[]);
+    let sentinel = s.a.publish("domain", "sentinel.example.org", "green", &[]);
+
+    let first_release = ["bulletins", "heads", "lookups", "receipts"];
+    let (ids, _) = s.pull_until(&first_release, &sentinel).await;
+    assert!(
+        ids.contains(&tron),
+        "a first-release coin still flows: {ids:?}"
+    );
+    for (what, id) in [("range", &range), ("hash", &hash), ("dogecoin", &doge)] {
+        assert!(!ids.contains(id), "the {what} was withheld: {ids:?}");
+    }
+    let mut all = first_release.to_vec();
+    all.extend(["kinds.network", "kinds.file-hash", "wallets.coins"]);
+    let (ids, _) = s.pull_until(&all, &sentinel).await;
+    for id in [&range, &hash, &doge, &tron] {
+        assert!(
+            ids.contains(id),
+            "a partner that reads them gets {id}: {ids:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

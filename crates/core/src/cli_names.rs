@@ -25,6 +25,15 @@ impl ValueEnum for Kind {
             Kind::BankAccount => value.aliases(["bank_account", "bankaccount"]),
             Kind::JobAd => value.aliases(["job-ad", "job_ad"]),
             Kind::PHash => value.aliases(["image-hash", "image_hash"]),
+            Kind::Wallet => value.help(
+                "Tron, Ethereum, Bitcoin, Litecoin, Bitcoin Cash, Monero, Dogecoin, Dash or Solana address",
+            ),
+            Kind::Network => value
+                .aliases(["cidr", "ip-range"])
+                .help("CIDR range, e.g. 198.51.100.0/24"),
+            Kind::FileHash => value
+                .aliases(["file_hash", "filehash"])
+                .help("MD5, SHA-1 or SHA-256 in hex"),
             _ => value,
         })
     }

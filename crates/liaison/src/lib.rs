@@ -6,7 +6,7 @@
 //! beneath (docs/ARCHITECTURE.md draws the graph):
 //!
 //! ```text
-//! liaison (this crate: cli, demo, bench, lab, client)
+//! liaison (this crate: cli, console, demo, bench, lab, client)
 //!   └─ liaison-server   gRPC services, TAXII / MISP feed, metrics, backups, config.toml
 //!        └─ liaison-node     the running node: publish, sync, bulletins, lookups, heads
 //!             └─ liaison-store    records (sled) and the audit log
@@ -22,6 +22,7 @@
 //!
 //! - [`cli`]: the `liaison` command's parsing and subcommands.
 //! - [`client`]: connecting to a node as its admin or an analyst.
+//! - [`console`]: `liaison console`, the analyst console in a browser.
 //! - [`demo`]: `liaison demo`, a small federation on loopback.
 //! - [`bench`]: `liaison bench`, the benchmarks behind docs/BENCHMARKS.md.
 //! - [`lab`]: throwaway loopback nodes for the demo and the benchmarks.
@@ -45,6 +46,7 @@ macro_rules! out {
 pub mod bench;
 pub mod cli;
 pub mod client;
+pub mod console;
 pub mod demo;
 pub mod lab;
 

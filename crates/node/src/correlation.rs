@@ -61,14 +61,20 @@ pub fn sighting_summary(node: &Node, id: &RecordId) -> Result<SightingSummary> {
     Ok(summary)
 }
 
-/// The live (not expired, not revoked) records for one normalised value.
+/// The live (not expired, not revoked) records for one normalised value; for
+/// an address, also those of the published ranges that contain it.
 pub fn live_records(
     node: &Node,
     query: &Normalized,
 ) -> Result<Vec<liaison_store::store::StoredRecord>> {
     let now = liaison_core::now_ms();
     let mut out = Vec::new();
-    for id in node.store.lookup(query.kind, &query.value)? {
+    let mut ids = node.store.lookup(query.kind, &query.value)?;
+    // An address also finds the published ranges that contain it.
+    if query.kind == liaison_core::indicator::Kind::Ip {
+        ids.extend(node.store.lookup_ranges_containing(&query.value)?);
+    }
+    for id in ids {
         let Some(stored) = node.store.get(&id)? else {
             continue;
         };

@@ -170,12 +170,13 @@ async fn ask(
         Envelope::verify_many(envelopes)
             .into_iter()
             .filter_map(Result::ok)
-            // A partner may only answer the question asked.
+            // A partner may only answer the question asked (for an address,
+            // that includes the ranges that contain it).
             .filter(|r| {
                 r.payload.indicator().is_some_and(|i| {
-                    queries
-                        .iter()
-                        .any(|q| q.kind == i.kind && q.value == i.value)
+                    queries.iter().any(|q| {
+                        liaison_core::indicator::answers((q.kind, &q.value), (i.kind, &i.value))
+                    })
                 })
             })
             .collect::<Vec<_>>()

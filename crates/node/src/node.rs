@@ -99,7 +99,8 @@ pub struct PartnerLive {
     /// The sync connection's state and, when it failed, the raw reason.
     pub connection: crate::partner_state::Diagnosis,
     /// Whether the partner has accepted us since it was enrolled here (a
-    /// later refusal of our certificate then means it revoked us).
+    /// later refusal of our certificate then means it revoked us); read from
+    /// and written through to the store, so it survives a restart.
     pub accepted_us: bool,
     /// Wakes the puller from its backoff.
     pub kick: Arc<tokio::sync::Notify>,
@@ -456,6 +457,9 @@ impl Node {
         self.pins.insert(pin, id);
         self.pin_previous(&id, &entry);
         let (revoked, _) = watch::channel(false);
+        // Unreadable, it reads as "not accepted yet": the state is then less
+        // precise, never wrong about enrollment here.
+        let accepted_us = self.store.accepted_us(&id).unwrap_or(false);
         let live = PartnerLive {
             entry,
             grant,
@@ -464,7 +468,7 @@ impl Node {
                 crate::partner_state::PartnerState::Connecting,
                 "not tried yet",
             ),
-            accepted_us: false,
+            accepted_us,
             kick: Arc::new(tokio::sync::Notify::new()),
             channel: None,
             version: None,
@@ -550,15 +554,35 @@ impl Node {
             .unwrap_or_default()
     }
 
-    /// Records the sync connection's state; `Connected` also remembers that
-    /// the partner accepts us.
+    /// Records the sync connection's state.
     pub fn set_connection_state(&self, id: &NodeId, state: crate::partner_state::Diagnosis) {
         if let Ok(mut partners) = self.partners.lock() {
             if let Some(live) = partners.get_mut(id) {
-                if state.state == crate::partner_state::PartnerState::Connected {
-                    live.accepted_us = true;
-                }
                 live.connection = state;
+            }
+        }
+    }
+
+    /// Remembers that the partner accepted us (a sync stream opened), durably
+    /// the first time, so that its refusal after our restart still reads as
+    /// "revoked by the partner". A failed write is logged, not fatal: only the
+    /// wording of a later refusal depends on it.
+    pub async fn remember_accepted_us(&self, id: &NodeId) {
+        let known = self
+            .partners
+            .lock()
+            .ok()
+            .and_then(|p| p.get(id).map(|l| l.accepted_us))
+            .unwrap_or(true);
+        if known {
+            return;
+        }
+        if let Err(e) = self.store.mark_accepted_us(id).await {
+            tracing::warn!(partner = %id.short(), error = %e, "cannot record that the partner accepted us");
+        }
+        if let Ok(mut partners) = self.partners.lock() {
+            if let Some(live) = partners.get_mut(id) {
+                live.accepted_us = true;
             }
         }
     }
@@ -590,7 +614,9 @@ impl Node {
     }
 
     /// Names a failed call or connection to `id`, taking into account whether
-    /// it accepted us before (here, or by having sent us part of its log).
+    /// it accepted us before (a sync stream opened since it was enrolled here,
+    /// kept in the store; or, for a database from before that was kept, it sent
+    /// us part of its log).
     pub fn diagnose(
         &self,
         id: &NodeId,

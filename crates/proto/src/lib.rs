@@ -46,6 +46,13 @@ pub mod feature {
     pub const RECEIPTS: &str = "receipts";
     /// Signed log heads and their gossip in Pull batches.
     pub const HEADS: &str = "heads";
+    /// Indicators of kind `network` (CIDR ranges, `IndicatorKind` 14).
+    pub const KINDS_NETWORK: &str = "kinds.network";
+    /// Indicators of kind `file-hash` (`IndicatorKind` 15).
+    pub const KINDS_FILE_HASH: &str = "kinds.file-hash";
+    /// Wallets of the coins after release 0.1.0's Bitcoin, Ethereum and Tron
+    /// (Litecoin, Bitcoin Cash, Monero, Dogecoin, Dash, Solana).
+    pub const WALLETS_COINS: &str = "wallets.coins";
 }
 
 /// The features this build speaks (stated in the handshake).
@@ -54,6 +61,9 @@ pub const FEATURES: &[&str] = &[
     feature::LOOKUPS,
     feature::RECEIPTS,
     feature::HEADS,
+    feature::KINDS_NETWORK,
+    feature::KINDS_FILE_HASH,
+    feature::WALLETS_COINS,
 ];
 
 /// What a partner that states no protocol version (0) and no features speaks:

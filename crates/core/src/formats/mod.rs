@@ -16,6 +16,8 @@
 
 pub mod csv;
 mod json_stream;
+#[cfg(test)]
+mod kinds_tests;
 pub mod loss;
 pub mod misp;
 pub mod stix;

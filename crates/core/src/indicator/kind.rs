@@ -23,11 +23,15 @@ pub enum Kind {
     PHash,
     Alias,
     Location,
+    /// A CIDR range of IP addresses (`198.51.100.0/24`).
+    Network,
+    /// An MD5, SHA-1 or SHA-256 file hash (algorithm from the length).
+    FileHash,
 }
 
 impl Kind {
     /// Every kind, in code order.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Phone,
         Kind::Email,
         Kind::Domain,
@@ -41,6 +45,8 @@ impl Kind {
         Kind::PHash,
         Kind::Alias,
         Kind::Location,
+        Kind::Network,
+        Kind::FileHash,
     ];
 
     /// The canonical lower-case name, as used on the command line and in errors.
@@ -59,10 +65,12 @@ impl Kind {
             Kind::PHash => "phash",
             Kind::Alias => "alias",
             Kind::Location => "location",
+            Kind::Network => "network",
+            Kind::FileHash => "file-hash",
         }
     }
 
-    /// Stable code 1..=13 (the protobuf enum number; 0 is "unspecified" there).
+    /// Stable code 1..=15 (the protobuf enum number; 0 is "unspecified" there).
     pub fn code(self) -> u8 {
         match self {
             Kind::Phone => 1,
@@ -78,6 +86,8 @@ impl Kind {
             Kind::PHash => 11,
             Kind::Alias => 12,
             Kind::Location => 13,
+            Kind::Network => 14,
+            Kind::FileHash => 15,
         }
     }
 
@@ -87,13 +97,17 @@ impl Kind {
 }
 
 /// Alternative spellings analysts are likely to type.
-const ALIASES: [(&str, Kind); 6] = [
+const ALIASES: [(&str, Kind); 10] = [
     ("bank_account", Kind::BankAccount),
     ("bankaccount", Kind::BankAccount),
     ("job-ad", Kind::JobAd),
     ("job_ad", Kind::JobAd),
     ("image-hash", Kind::PHash),
     ("image_hash", Kind::PHash),
+    ("cidr", Kind::Network),
+    ("ip-range", Kind::Network),
+    ("file_hash", Kind::FileHash),
+    ("filehash", Kind::FileHash),
 ];
 
 impl FromStr for Kind {

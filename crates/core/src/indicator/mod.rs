@@ -23,6 +23,9 @@
 //!   A valid IBAN is refused with a hint to use kind `iban`.
 //! * **alias**: NFKC, lower-case, whitespace runs collapsed to one space, trimmed;
 //!   1-200 characters, no control characters.
+//! * **network**: see `cidr.rs` (CIDR, network address, host bits refused).
+//! * **file-hash**: see `filehash.rs` (MD5/SHA-1/SHA-256 lower-case hex).
+//! * **wallet** coins beyond the shared rules: see `wallet.rs`.
 //! * **location**: `lat,lon` in decimal degrees, written with at most six decimals
 //!   and no trailing zeros (`16.7784,98.5247`), or a place name normalised like an
 //!   alias and prefixed `place:` (`place:shwe kokko`).
@@ -34,6 +37,8 @@
 //! rejected before any parsing.
 
 mod bank;
+mod cidr;
+mod filehash;
 mod idna2008;
 mod kind;
 mod location;
@@ -42,7 +47,12 @@ mod phone;
 mod text;
 mod url;
 mod wallet;
+mod wallet_coins;
 
+#[cfg(test)]
+mod kinds_proptests;
+#[cfg(test)]
+mod kinds_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -50,7 +60,10 @@ mod rule_tests;
 #[cfg(test)]
 mod tests;
 
+pub use cidr::{answers, networks_containing, MIN_PREFIX_V4, MIN_PREFIX_V6};
+pub use filehash::{hash_algorithm, HashAlgorithm};
 pub use kind::Kind;
+pub use wallet::{coin_of, Coin};
 
 /// Longest input accepted for every kind except [`Kind::JobAd`].
 pub const MAX_INPUT_BYTES: usize = 4096;
@@ -88,7 +101,7 @@ pub struct Context {
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum IndicatorError {
-    #[error("unknown indicator kind {0:?} (expected one of: phone, email, domain, url, ip, wallet, iban, bank-account, handle, jobad, phash, alias, location)")]
+    #[error("unknown indicator kind {0:?} (expected one of: phone, email, domain, url, ip, wallet, iban, bank-account, handle, jobad, phash, alias, location, network, file-hash)")]
     UnknownKind(String),
     #[error("invalid {kind} value: {reason}")]
     Invalid { kind: Kind, reason: String },
@@ -181,6 +194,19 @@ pub fn normalize(kind: Kind, input: &str, ctx: &Context) -> Result<Normalized, I
         Kind::PHash => text::normalize_phash(input),
         Kind::Alias => text::normalize_alias(input),
         Kind::Location => location::normalize(input),
+        Kind::Network => cidr::normalize(input),
+        Kind::FileHash => filehash::normalize(input),
+    }
+}
+
+/// What a canonical value is, derived from the value alone (never signed
+/// separately): a wallet's coin (`tron`, `monero`, …), a file hash's algorithm
+/// (`md5`, `sha1`, `sha256`). Shown in record views and carried by exports.
+pub fn value_detail(kind: Kind, value: &str) -> Option<&'static str> {
+    match kind {
+        Kind::Wallet => coin_of(value).map(Coin::as_str),
+        Kind::FileHash => hash_algorithm(value).map(HashAlgorithm::as_str),
+        _ => None,
     }
 }
 

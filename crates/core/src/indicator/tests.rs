@@ -144,7 +144,7 @@ fn kind_names_and_codes_are_stable() {
         assert_eq!(kind.to_string(), kind.as_str());
     }
     assert_eq!(Kind::from_code(0), None);
-    assert_eq!(Kind::from_code(14), None);
+    assert_eq!(Kind::from_code(16), None);
     assert_eq!("bank_account".parse::<Kind>(), Ok(Kind::BankAccount));
     assert_eq!("Job-Ad".parse::<Kind>(), Ok(Kind::JobAd));
     assert_eq!("image-hash".parse::<Kind>(), Ok(Kind::PHash));

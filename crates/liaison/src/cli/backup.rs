@@ -119,7 +119,7 @@ pub async fn backup(dir: &NodeDir, args: BackupArgs) -> Result<()> {
     );
     out!("  SHA-256 of the file: {}", written.file_sha256);
     out!(
-        "  Signed by node {}: restore with `liaison restore --from FILE --expect-node {}`.",
+        "  Signed by node {}: restore with `liaison --dir NEW_DIR restore --from FILE --expect-node {}`.",
         written.manifest.node_id,
         written.manifest.node_id
     );

@@ -22,6 +22,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Bench(args) => return crate::bench::run(args).await,
         Command::Completions { shell } => return super::reference::completions(shell),
         Command::Man { out } => return super::reference::man(out.as_deref()),
+        Command::Console(args) => return crate::console::run(cli.dir, *args).await,
         _ => {}
     }
     let dir = NodeDir::new(
@@ -77,9 +78,11 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Identity(command) => identity(&dir, command).await,
         Command::Partner(command) => super::partner::partner(&dir, command).await,
         Command::Audit(command) => super::audit::run(&dir, command),
-        Command::Demo | Command::Bench(_) | Command::Completions { .. } | Command::Man { .. } => {
-            Ok(())
-        }
+        Command::Demo
+        | Command::Bench(_)
+        | Command::Completions { .. }
+        | Command::Man { .. }
+        | Command::Console(_) => Ok(()),
     }
 }
 

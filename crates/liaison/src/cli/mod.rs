@@ -9,7 +9,7 @@ mod bulletin;
 mod commands;
 mod doctor;
 mod export;
-mod ids;
+pub(crate) mod ids;
 mod import;
 pub mod logging;
 mod lookup;
@@ -18,7 +18,7 @@ mod partner;
 mod records;
 mod reference;
 mod rotate;
-mod status;
+pub(crate) mod status;
 mod warninglist;
 
 use std::path::PathBuf;
@@ -185,6 +185,10 @@ pub enum Command {
     /// at publish and in search results (add, list, remove, import MISP JSON).
     #[command(subcommand)]
     Warninglist(warninglist::WarninglistCommand),
+    /// The analyst console: search, record view and publish in a browser, served
+    /// on loopback and calling the node with your certificate (--client DIR
+    /// --node HOST:PORT) or --dir's admin certificate.
+    Console(Box<crate::console::ConsoleArgs>),
     /// Signed bulletins grouping indicators into a case or campaign (publish,
     /// list, show); partners see only the members they may receive.
     #[command(subcommand)]
@@ -471,6 +475,7 @@ fn default_log_level(command: &Command) -> &'static str {
         // Their throwaway nodes are revoked and stopped on purpose: the warnings
         // that would cause are expected, and would break up the walk-through.
         Command::Demo | Command::Bench(_) => "error",
+        Command::Console(_) => "info",
         _ => "warn",
     }
 }

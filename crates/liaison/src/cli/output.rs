@@ -84,8 +84,12 @@ pub fn print_record(view: &proto::RecordView) {
         true => view.origin[..16].to_string(),
         false => format!("{} ({})", view.origin_name, &view.origin[..16]),
     };
+    let detail = match view.value_detail.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", view.value_detail),
+    };
     out!(
-        "{} {}  {}",
+        "{} {}{detail}  {}",
         kind_name(indicator.kind),
         indicator.value,
         tlp_name(indicator.tlp)

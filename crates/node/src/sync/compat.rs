@@ -10,7 +10,9 @@
 
 use std::ops::RangeInclusive;
 
+use liaison_core::indicator::{coin_of, Kind};
 use liaison_core::proto::{self, feature, FEATURES, FIRST_RELEASE_FEATURES, PROTOCOL_VERSION};
+use liaison_core::record::{Body, Payload};
 
 /// The protocol major versions this build speaks.
 pub const SPOKEN: RangeInclusive<u32> = PROTOCOL_VERSION..=PROTOCOL_VERSION;
@@ -85,7 +87,47 @@ impl PeerVersion {
     pub fn reads_bulletins(&self) -> bool {
         self.has(feature::BULLETINS)
     }
+
+    /// Whether this partner can read a record: the one decision the serving
+    /// engine takes for Pull batches and search answers. A partner without a
+    /// record's feature would refuse it (an unknown kind, or a wallet its
+    /// release re-validates with the first release's rule), so it is withheld.
+    pub fn reads(&self, payload: &Payload) -> bool {
+        match needed_feature(payload) {
+            Some(name) => self.has(name),
+            None => true,
+        }
+    }
 }
+
+/// The protocol feature a partner must state to read a record, if any.
+pub fn needed_feature(payload: &Payload) -> Option<&'static str> {
+    match &payload.body {
+        Body::Bulletin(_) => Some(feature::BULLETINS),
+        Body::Indicator(indicator) => indicator_feature(indicator.kind, &indicator.value),
+        Body::Revocation(_) | Body::Sighting(_) => None,
+    }
+}
+
+/// The feature an indicator of `kind` with canonical `value` needs, if any.
+pub fn indicator_feature(kind: Kind, value: &str) -> Option<&'static str> {
+    match kind {
+        Kind::Network => Some(feature::KINDS_NETWORK),
+        Kind::FileHash => Some(feature::KINDS_FILE_HASH),
+        Kind::Wallet => coin_of(value)
+            .filter(|coin| !coin.in_first_release())
+            .map(|_| feature::WALLETS_COINS),
+        _ => None,
+    }
+}
+
+/// The features whose records are held back from a partner.
+const WITHHOLDING: [&str; 4] = [
+    feature::BULLETINS,
+    feature::KINDS_NETWORK,
+    feature::KINDS_FILE_HASH,
+    feature::WALLETS_COINS,
+];
 
 /// The compatibility decision: Ok, or why the partner is refused (the text a
 /// FAILED_PRECONDITION carries and `partner list` shows).
@@ -108,9 +150,13 @@ pub fn check(peer: &PeerVersion) -> Result<(), String> {
 /// What `partner list` says about a compatible partner's missing features
 /// (what the serving engine holds back); empty when nothing is held back.
 pub fn withheld(peer: &PeerVersion) -> String {
-    match peer.reads_bulletins() {
+    let missing: Vec<&str> = WITHHOLDING
+        .into_iter()
+        .filter(|name| !peer.has(name))
+        .collect();
+    match missing.is_empty() {
         true => String::new(),
-        false => format!("withheld: partner lacks {}", feature::BULLETINS),
+        false => format!("withheld: partner lacks {}", missing.join(", ")),
     }
 }
 
@@ -175,7 +221,10 @@ mod tests {
         assert_eq!(old.features, names(FIRST_RELEASE_FEATURES));
         assert!(old.reads_bulletins());
         assert_eq!(check(&old), Ok(()));
-        assert_eq!(compatibility(&old), "");
+        assert_eq!(
+            compatibility(&old),
+            "withheld: partner lacks kinds.network, kinds.file-hash, wallets.coins"
+        );
         // The same from either place it is stated.
         assert_eq!(PeerVersion::from_ping(&proto::PingResponse::default()), old);
         assert_eq!(PeerVersion::from_pull(&proto::PullRequest::default()), old);
@@ -187,7 +236,10 @@ mod tests {
         assert_eq!(peer.features, names(&["heads", "receipts"]));
         assert!(!peer.reads_bulletins());
         assert_eq!(check(&peer), Ok(()));
-        assert_eq!(compatibility(&peer), "withheld: partner lacks bulletins");
+        assert_eq!(
+            compatibility(&peer),
+            "withheld: partner lacks bulletins, kinds.network, kinds.file-hash, wallets.coins"
+        );
         let none = PeerVersion::stated(1, &[], "0.3.0");
         assert!(none.features.is_empty(), "stated in full: empty means none");
     }
@@ -213,6 +265,72 @@ mod tests {
         assert!(compatibility(&newer).starts_with("incompatible: partner speaks protocol 2"));
         let reason = check(&PeerVersion::stated(u32::MAX, &[], "")).unwrap_err();
         assert!(reason.contains(&u32::MAX.to_string()), "{reason}");
+    }
+
+    #[test]
+    fn new_kinds_and_coins_need_their_features() {
+        let cases = [
+            (
+                Kind::Network,
+                "198.51.100.0/24",
+                Some(feature::KINDS_NETWORK),
+            ),
+            (
+                Kind::FileHash,
+                "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+                Some(feature::KINDS_FILE_HASH),
+            ),
+            (
+                Kind::Wallet,
+                "DRq8DVXBXNHTPyBctM1Wdx39wUxU47Fwyt",
+                Some(feature::WALLETS_COINS),
+            ),
+            (
+                Kind::Wallet,
+                "bitcoincash:qp7ps3x5k2dslw25rmgk89zfpywxj4yjkvyz09t2qm",
+                Some(feature::WALLETS_COINS),
+            ),
+            (
+                Kind::Wallet,
+                "ltc1qx88q7zjd74lxwgkjmmwlqv5pd3vujuehexfttt",
+                Some(feature::WALLETS_COINS),
+            ),
+            // What release 0.1.0 already accepted flows to everyone.
+            (Kind::Wallet, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", None),
+            (
+                Kind::Wallet,
+                "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+                None,
+            ),
+            (Kind::Wallet, "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", None),
+            (
+                Kind::Wallet,
+                "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+                None,
+            ),
+            (Kind::Ip, "198.51.100.7", None),
+        ];
+        let old = PeerVersion::stated(0, &[], "");
+        let me = PeerVersion::from_ping(&ping_response(0));
+        for (kind, value, needed) in cases {
+            assert_eq!(indicator_feature(kind, value), needed, "{kind}:{value}");
+            if let Some(name) = needed {
+                assert!(!old.has(name), "0.1.0 never stated {name}");
+                assert!(me.has(name), "this build states {name}");
+                assert!(!FIRST_RELEASE_FEATURES.contains(&name));
+            }
+        }
+        // Revocations and sightings carry no value: every partner reads them.
+        let revocation = Payload {
+            origin: liaison_core::record::NodeId([1; 32]),
+            sequence: 1,
+            created_ms: 0,
+            body: Body::Revocation(liaison_core::record::Revocation {
+                record_id: liaison_core::record::RecordId([2; 32]),
+                reason: "withdrawn".into(),
+            }),
+        };
+        assert!(old.reads(&revocation));
     }
 
     #[test]

@@ -186,6 +186,7 @@ async fn pull_stream(
         &partner,
         Diagnosis::new(PartnerState::Connected, "sync stream open"),
     );
+    node.remember_accepted_us(&partner).await;
     *was_connected = true;
     tracing::info!(partner = %partner.short(), cursor = state.cursor, pending = state.pending, "sync stream open");
     if state.pending > 0 {

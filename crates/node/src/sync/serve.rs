@@ -12,6 +12,7 @@
 use crate::disclosure::Judge;
 use crate::error::Error;
 use crate::node::Node;
+use crate::sync::compat::PeerVersion;
 use liaison_core::policy::Grant;
 use liaison_core::proto;
 use liaison_core::record::NodeId;
@@ -30,6 +31,7 @@ const MAX_QUERIES: usize = 16;
 pub fn answer_search(
     node: &Node,
     grant: &Grant,
+    reader: &PeerVersion,
     query: &proto::FederatedQuery,
 ) -> Result<
     (
@@ -54,7 +56,7 @@ pub fn answer_search(
             .ok_or_else(|| Error::InvalidRequest(format!("unknown indicator kind {}", q.kind)))?;
         let normalized = liaison_core::indicator::check_canonical(kind, &q.value)?;
         for stored in crate::correlation::live_records(node, &normalized)? {
-            if !judge.may_disclose(&stored, grant)? {
+            if !reader.reads(&stored.record.payload) || !judge.may_disclose(&stored, grant)? {
                 continue;
             }
             let origin = stored.record.origin();
@@ -80,14 +82,15 @@ pub type Disclosed = (
 );
 
 /// Reads the change log after `cursor` and keeps what the partner may receive
-/// and can read: for a partner that did not state the bulletins feature
-/// (`compat::PeerVersion::reads_bulletins`), bulletin bodies and their openings
-/// are skipped.
+/// and can read (`compat::PeerVersion::reads`): for a partner that did not
+/// state the bulletins feature, bulletin bodies and their openings are
+/// skipped; without `kinds.network`, `kinds.file-hash` or `wallets.coins`, the
+/// indicators of those kinds and coins.
 pub fn build_batch(
     node: &Node,
     grant: &Grant,
     cursor: u64,
-    bulletins: bool,
+    reader: &PeerVersion,
 ) -> Result<Option<(proto::PullBatch, Disclosed)>, Error> {
     // Only what is durable: entries past the committer's announced position may
     // still be lost in a crash (or after a failed flush).
@@ -114,7 +117,7 @@ pub fn build_batch(
             continue;
         };
         let bulletin = stored.record.payload.bulletin().is_some();
-        if (bulletin && !bulletins) || !judge.may_disclose(&stored, grant)? {
+        if !reader.reads(&stored.record.payload) || !judge.may_disclose(&stored, grant)? {
             continue;
         }
         let origin = stored.record.origin();

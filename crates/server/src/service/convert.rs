@@ -179,6 +179,12 @@ pub fn record_view(
             _ => String::new(),
         },
         bulletins: liaison_node::bulletin::bulletin_refs(node, &record.id),
+        value_detail: record
+            .payload
+            .indicator()
+            .and_then(|i| liaison_core::indicator::value_detail(i.kind, &i.value))
+            .unwrap_or_default()
+            .to_string(),
         ..Default::default()
     };
     liaison_node::platform::annotate(node, record, &mut view);

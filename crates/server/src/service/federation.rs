@@ -63,7 +63,7 @@ impl Federation for FederationService {
         let grant = self.enrolled_grant(&partner)?;
         let version = PeerVersion::from_pull(request.get_ref());
         let verdict = compat::check(&version);
-        let bulletins = version.reads_bulletins();
+        let reader = Arc::new(version.clone());
         self.node.set_partner_version(&partner, version);
         verdict.map_err(|reason| status(Error::Incompatible(reason)))?;
         let revoked = self
@@ -82,7 +82,7 @@ impl Federation for FederationService {
         let server = StreamServer {
             node: self.node.clone(),
             grant,
-            bulletins,
+            reader,
             cursor: checked_cursor(&self.node, partner, request.get_ref().cursor),
             tx,
             heads: self.node.heads.subscribe(),
@@ -118,8 +118,15 @@ impl Federation for FederationService {
         }
         let query = request.into_inner();
         let node = self.node.clone();
+        // What the partner last stated on a Pull; one that has not pulled yet
+        // is taken to read what release 0.1.0 read.
+        let reader = self
+            .node
+            .partner_version(&partner)
+            .0
+            .unwrap_or_else(|| PeerVersion::stated(0, &[], ""));
         let (answer, (ids, tally), query) = tokio::task::spawn_blocking(move || {
-            answer_search(&node, &grant, &query).map(|(a, ids)| (a, ids, query))
+            answer_search(&node, &grant, &reader, &query).map(|(a, ids)| (a, ids, query))
         })
         .await
         .map_err(|_| Status::internal("search failed"))?
@@ -234,8 +241,8 @@ fn query_label(q: &proto::federated_query::Query) -> String {
 struct StreamServer {
     node: Arc<Node>,
     grant: Grant,
-    /// Whether the puller stated the bulletins feature (else they are withheld).
-    bulletins: bool,
+    /// What the puller stated: records it cannot read are withheld.
+    reader: Arc<PeerVersion>,
     cursor: u64,
     tx: mpsc::Sender<Result<proto::PullBatch, Status>>,
     /// The version of the heads (ours and those seen), and the one last sent.
@@ -362,7 +369,7 @@ impl StreamServer {
     /// finds nothing new is simply dropped: the stream then waits for the next
     /// commit announcement, which was not yet seen when it read.
     fn build(&self, cursor: u64) -> Building {
-        let (node, grant, bulletins) = (self.node.clone(), self.grant, self.bulletins);
-        tokio::task::spawn_blocking(move || serve::build_batch(&node, &grant, cursor, bulletins))
+        let (node, grant, reader) = (self.node.clone(), self.grant, self.reader.clone());
+        tokio::task::spawn_blocking(move || serve::build_batch(&node, &grant, cursor, &reader))
     }
 }

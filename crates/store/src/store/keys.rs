@@ -26,6 +26,9 @@ pub const SYNC: u8 = b'S';
 pub const KNOWN_ORIGIN: u8 = b'N';
 /// revoked partner node id -> RevokedPartner (JSON): the name its records keep
 pub const REVOKED_PARTNER: u8 = b'V';
+/// partner node id -> i64 ms of the first time it accepted our certificate since it
+/// was enrolled here (store/partners.rs): a later refusal means it revoked us
+pub const ACCEPTED_US: u8 = b'A';
 
 /// revoked or superseded record id, origin that revoked it -> id of the revoking record
 pub const TOMBSTONE: u8 = b'T';
@@ -102,6 +105,10 @@ pub fn partner(node: &NodeId) -> Vec<u8> {
 
 pub fn revoked_partner(node: &NodeId) -> Vec<u8> {
     [&[REVOKED_PARTNER][..], &node.0].concat()
+}
+
+pub fn accepted_us(node: &NodeId) -> Vec<u8> {
+    [&[ACCEPTED_US][..], &node.0].concat()
 }
 
 pub fn known_origin(node: &NodeId) -> Vec<u8> {

@@ -1,4 +1,6 @@
-//! Enrolled partners and our sync position in each partner's change log.
+//! Enrolled partners, our sync position in each partner's change log, and
+//! whether each partner has accepted us. Takes no decision on what a refusal means
+//! (that is `liaison_node::partner_state`).
 
 use serde::{Deserialize, Serialize};
 
@@ -129,6 +131,8 @@ impl Store {
         };
         batch.remove(keys::partner(id));
         batch.remove(keys::sync_state(id));
+        // Enrolled again later, it has not accepted us yet.
+        batch.remove(keys::accepted_us(id));
         for entry in self.tree().scan_prefix(keys::pending_prefix(id)) {
             batch.remove(entry?.0);
         }
@@ -169,6 +173,24 @@ impl Store {
             out.push((id, partner));
         }
         Ok(out)
+    }
+
+    /// Remembers, durably, that the partner `id` accepted our certificate (a
+    /// sync stream opened). Kept until the partner is removed here, so that a
+    /// refusal after a restart still reads as "revoked by the partner".
+    pub async fn mark_accepted_us(&self, id: &NodeId) -> Result<(), StoreError> {
+        let key = keys::accepted_us(id);
+        if self.tree().get(&key)?.is_some() {
+            return Ok(());
+        }
+        self.tree()
+            .insert(key, &liaison_core::now_ms().to_be_bytes()[..])?;
+        self.flush().await
+    }
+
+    /// Whether the partner `id` has accepted our certificate since it was enrolled here.
+    pub fn accepted_us(&self, id: &NodeId) -> Result<bool, StoreError> {
+        Ok(self.tree().get(keys::accepted_us(id))?.is_some())
     }
 
     pub fn sync_state(&self, id: &NodeId) -> Result<SyncState, StoreError> {

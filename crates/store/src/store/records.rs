@@ -202,6 +202,18 @@ impl Store {
         Ok(ids)
     }
 
+    /// The records of kind `network` whose range contains the address `ip` (a
+    /// canonical `ip` value): one point lookup in the value index per prefix
+    /// length (`indicator::networks_containing`, at most 25 for IPv4 and 113
+    /// for IPv6), never a scan of the ranges.
+    pub fn lookup_ranges_containing(&self, ip: &str) -> Result<Vec<RecordId>, StoreError> {
+        let mut ids = Vec::new();
+        for network in liaison_core::indicator::networks_containing(ip) {
+            ids.extend(self.lookup(Kind::Network, &network)?);
+        }
+        Ok(ids)
+    }
+
     /// Whether a record is stored (no decoding: cheap enough to ask before
     /// verifying a received record's signature).
     pub fn holds(&self, id: &RecordId) -> Result<bool, StoreError> {

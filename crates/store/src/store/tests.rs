@@ -270,3 +270,40 @@ fn nobody_else_can_mask_a_revocation_and_a_late_target_re_announces_it() {
         vec![(3, target.id), (4, real.id)]
     );
 }
+
+/// "The partner accepted us" is durable across a reopen, and forgotten when
+/// the partner is removed (enrolled again, it has not accepted us yet).
+#[tokio::test]
+async fn accepted_us_survives_a_reopen_and_ends_with_the_partner() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let partner = NodeId([7; 32]);
+    let entry = PartnerEntry {
+        name: "Agency P (example)".into(),
+        node_id: partner.to_hex(),
+        bundle: String::new(),
+        tls_pin: "00".repeat(32),
+        endpoints: vec!["192.0.2.7:7400".into()],
+        max_tlp: "green".into(),
+        relay: false,
+        added_ms: 0,
+        known_via: None,
+        blocked: false,
+        previous_pin: None,
+        previous_pin_until_ms: 0,
+        kind: String::new(),
+        max_evaluation: String::new(),
+    };
+    {
+        let store = Store::open(&path, 1 << 20).unwrap();
+        store.put_partner(&partner, &entry).await.unwrap();
+        assert!(!store.accepted_us(&partner).unwrap());
+        store.mark_accepted_us(&partner).await.unwrap();
+        store.mark_accepted_us(&partner).await.unwrap();
+        assert!(store.accepted_us(&partner).unwrap());
+    }
+    let store = Store::open(&path, 1 << 20).unwrap();
+    assert!(store.accepted_us(&partner).unwrap(), "lost at reopen");
+    assert!(store.remove_partner(&partner).await.unwrap());
+    assert!(!store.accepted_us(&partner).unwrap(), "kept after removal");
+}

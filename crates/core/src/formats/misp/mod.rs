@@ -21,7 +21,7 @@ pub use feed::feed_files;
 pub use read::{read, MispReader, MAX_EVENT_BYTES};
 pub use write::{attribute_value, MispWriter};
 
-use crate::indicator::Kind;
+use crate::indicator::{coin_of, hash_algorithm, Coin, HashAlgorithm, Kind};
 use crate::record::{Label, Tlp};
 
 /// MISP categories that name a Liaison label; the label is added on import.
@@ -39,8 +39,10 @@ pub fn label_for_category(category: &str) -> Option<Label> {
 }
 
 /// MISP attribute types read, and the kind each becomes. `…|port` types keep
-/// the part before the `|`.
-pub const TYPES: [(&str, Kind); 17] = [
+/// the part before the `|`, `filename|…` types the hash after it. An `ip-src`
+/// or `ip-dst` value with a `/prefix` is a network range; a hash type's value
+/// must have that algorithm's length (see [`refine`]).
+pub const TYPES: [(&str, Kind); 23] = [
     ("phone-number", Kind::Phone),
     ("email", Kind::Email),
     ("email-src", Kind::Email),
@@ -58,7 +60,32 @@ pub const TYPES: [(&str, Kind); 17] = [
     ("xmr", Kind::Wallet),
     ("dash", Kind::Wallet),
     ("iban", Kind::Iban),
+    ("md5", Kind::FileHash),
+    ("sha1", Kind::FileHash),
+    ("sha256", Kind::FileHash),
+    ("filename|md5", Kind::FileHash),
+    ("filename|sha1", Kind::FileHash),
+    ("filename|sha256", Kind::FileHash),
 ];
+
+/// The kind and value an attribute becomes, from its type's kind and its
+/// value: the hash of a `filename|…` type, an address with a `/prefix` as a
+/// network range, and a hash prefixed with its type's algorithm so that the
+/// normaliser checks the length against it.
+pub fn refine(misp_type: &str, kind: Kind, value: &str) -> (Kind, String) {
+    let hashed = misp_type.strip_prefix("filename|").unwrap_or(misp_type);
+    match kind {
+        Kind::Ip if value.contains('/') => (Kind::Network, value.to_string()),
+        Kind::FileHash => {
+            let hex = match misp_type.starts_with("filename|") {
+                true => value.rsplit('|').next().unwrap_or_default(),
+                false => value,
+            };
+            (kind, format!("{hashed}:{}", hex.trim()))
+        }
+        _ => (kind, value.to_string()),
+    }
+}
 
 /// `bank-account-nr` becomes bank-account, with a country from a
 /// `liaison:country` tag or the import's default country.
@@ -73,16 +100,23 @@ pub fn type_for(kind: Kind, value: &str) -> (&'static str, &'static str) {
         Kind::Email => ("email", "Social network"),
         Kind::Domain => ("domain", "Network activity"),
         Kind::Url => ("url", "Network activity"),
-        Kind::Ip => ("ip-dst", "Network activity"),
-        Kind::Wallet if is_bitcoin(value) => ("btc", "Financial fraud"),
+        Kind::Ip | Kind::Network => ("ip-dst", "Network activity"),
+        Kind::FileHash => match hash_algorithm(value) {
+            Some(HashAlgorithm::Md5) => ("md5", "Payload delivery"),
+            Some(HashAlgorithm::Sha1) => ("sha1", "Payload delivery"),
+            Some(HashAlgorithm::Sha256) => ("sha256", "Payload delivery"),
+            None => ("text", "Other"),
+        },
+        Kind::Wallet => match coin_of(value) {
+            Some(Coin::Bitcoin) => ("btc", "Financial fraud"),
+            Some(Coin::Monero) => ("xmr", "Financial fraud"),
+            Some(Coin::Dash) => ("dash", "Financial fraud"),
+            _ => ("text", "Other"),
+        },
         Kind::Iban => ("iban", "Financial fraud"),
         Kind::BankAccount => (BANK_ACCOUNT_TYPE, "Financial fraud"),
         _ => ("text", "Other"),
     }
-}
-
-fn is_bitcoin(value: &str) -> bool {
-    value.starts_with("bc1") || value.starts_with('1') || value.starts_with('3')
 }
 
 pub fn kind_for(misp_type: &str) -> Option<Kind> {

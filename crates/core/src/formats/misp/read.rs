@@ -23,7 +23,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::provenance::{provenance, tag_loss, Found};
-use super::{kind_for, machine_tag, tlp_for_distribution, tlp_for_tag, BANK_ACCOUNT_TYPE};
+use super::{kind_for, machine_tag, refine, tlp_for_distribution, tlp_for_tag, BANK_ACCOUNT_TYPE};
 use crate::formats::json_stream::{decode, Element, ScanError, Scanner};
 use crate::formats::time::parse_ms;
 use crate::formats::{Entry, ImportItem, Location, Loss, ReadOptions, RowError, Skipped, Validity};
@@ -327,7 +327,7 @@ impl<R: Read> MispReader<R> {
                 }
             },
         };
-        let mut value = match attribute.kind.ends_with("|port") {
+        let value = match attribute.kind.ends_with("|port") {
             true => attribute
                 .value
                 .split('|')
@@ -336,6 +336,7 @@ impl<R: Read> MispReader<R> {
                 .to_string(),
             false => attribute.value.clone(),
         };
+        let (kind, mut value) = refine(&attribute.kind, kind, &value);
         if kind == Kind::BankAccount && !value.contains(':') {
             let country = tags()
                 .find_map(|t| machine_tag(t, "country"))
@@ -407,7 +408,11 @@ impl<R: Read> MispReader<R> {
             ));
         } else if let Some(source) = machine_tag(tag, "source") {
             item.set_source(source);
-        } else if !(tag.starts_with("liaison:kind=") || tag.starts_with("liaison:country=")) {
+        } else if !(tag.starts_with("liaison:kind=")
+            || tag.starts_with("liaison:country=")
+            // Derived from the value again on import: nothing is lost.
+            || tag.starts_with("liaison:coin="))
+        {
             self.ignored_tags += 1;
             item.not_carried.push(Loss::new(tag_loss(tag), tag));
         }

@@ -80,6 +80,11 @@ impl<W: Write> MispWriter<W> {
         if misp_type == "text" {
             tags.push(format!("liaison:kind=\"{}\"", indicator.kind));
         }
+        if let Some(coin) = crate::indicator::coin_of(&indicator.value)
+            .filter(|_| indicator.kind == crate::indicator::Kind::Wallet)
+        {
+            tags.push(format!("liaison:coin=\"{}\"", coin.as_str()));
+        }
         if misp_type == super::BANK_ACCOUNT_TYPE {
             if let Some((country, _)) = indicator.value.split_once(':') {
                 tags.push(format!("liaison:country=\"{country}\""));

@@ -24,7 +24,7 @@ pub use read::{read, StixReader};
 pub use report::report_object;
 pub use write::{fixed_objects, indicator_object, origin_identity, origin_identity_id, StixWriter};
 
-use crate::indicator::Kind;
+use crate::indicator::{hash_algorithm, HashAlgorithm, Kind};
 use crate::record::Tlp;
 
 /// Largest single STIX object read (bytes of JSON); larger ones are reported.
@@ -123,15 +123,22 @@ pub(crate) const COMMUNITY_SCHEMA_BASE: &str =
     "https://raw.githubusercontent.com/muchdogesec/stix2extensions/main/schemas/scos/";
 
 /// The STIX object type and property a kind's value lives in; `None` for kinds
-/// STIX has no object for (handle, jobad, phash, alias, location).
+/// STIX has no object for (handle, jobad, phash, alias, location). A network
+/// range is written as an `ipv4-addr`/`ipv6-addr` value in CIDR form, a file
+/// hash as `file:hashes.'MD5'`, `'SHA-1'` or `'SHA-256'` by its length.
 pub fn object_property(kind: Kind, value: &str) -> Option<(&'static str, &'static str)> {
     Some(match kind {
         Kind::Phone => ("phone-number", "value"),
         Kind::Email => ("email-addr", "value"),
         Kind::Domain => ("domain-name", "value"),
         Kind::Url => ("url", "value"),
-        Kind::Ip if value.contains(':') => ("ipv6-addr", "value"),
-        Kind::Ip => ("ipv4-addr", "value"),
+        Kind::Ip | Kind::Network if value.contains(':') => ("ipv6-addr", "value"),
+        Kind::Ip | Kind::Network => ("ipv4-addr", "value"),
+        Kind::FileHash => match hash_algorithm(value)? {
+            HashAlgorithm::Md5 => ("file", "hashes.'MD5'"),
+            HashAlgorithm::Sha1 => ("file", "hashes.'SHA-1'"),
+            HashAlgorithm::Sha256 => ("file", "hashes.'SHA-256'"),
+        },
         Kind::Wallet => ("cryptocurrency-wallet", "address"),
         Kind::Iban => ("bank-account", "iban"),
         Kind::BankAccount => ("bank-account", "account_number"),
@@ -150,6 +157,28 @@ pub fn kind_of(object: &str, property: &str) -> Option<Kind> {
         ("cryptocurrency-wallet", "address" | "value") => Kind::Wallet,
         ("bank-account", "iban") => Kind::Iban,
         ("bank-account", "account_number") => Kind::BankAccount,
+        ("file", hashes) if hash_property(hashes).is_some() => Kind::FileHash,
         _ => return None,
     })
+}
+
+/// The algorithm a `file` property names: `hashes.'SHA-256'`, `hashes.MD5`.
+fn hash_property(property: &str) -> Option<HashAlgorithm> {
+    let name = property.strip_prefix("hashes.")?;
+    HashAlgorithm::from_name(name.trim_matches('\''))
+}
+
+/// The kind and value a property's value becomes: an address with a
+/// `/prefix` is a network range (STIX allows CIDR in `ipv4-addr:value` and
+/// `ipv6-addr:value`), and a hash carries the algorithm its property names so
+/// that the normaliser checks the length against it.
+pub fn refine(kind: Kind, property: &str, value: String) -> (Kind, String) {
+    match kind {
+        Kind::Ip if value.contains('/') => (Kind::Network, value),
+        Kind::FileHash => match hash_property(property) {
+            Some(algorithm) => (kind, format!("{}:{value}", algorithm.stix_name())),
+            None => (kind, value),
+        },
+        _ => (kind, value),
+    }
 }

@@ -21,7 +21,7 @@ use std::io::Read;
 
 use serde::Deserialize;
 
-use super::{kind_of, tlp_of_markings, MAX_OBJECT_BYTES};
+use super::{kind_of, refine, tlp_of_markings, MAX_OBJECT_BYTES};
 use crate::formats::json_stream::{decode, Element, ScanError, Scanner};
 use crate::formats::time::parse_ms;
 use crate::formats::{Entry, ImportItem, Location, Loss, LossKind, RowError, Skipped, Validity};
@@ -390,7 +390,7 @@ fn sco_value(sco: &str, object: &Object) -> Option<(crate::indicator::Kind, Stri
     ];
     candidates.into_iter().find_map(|(property, value)| {
         let kind = kind_of(sco, property)?;
-        Some((kind, value.clone()?))
+        Some(refine(kind, property, value.clone()?))
     })
 }
 
@@ -411,5 +411,9 @@ pub fn parse_pattern(pattern: &str) -> Option<(crate::indicator::Kind, String)> 
             c => value.push(c),
         }
     }
-    chars.as_str().trim().is_empty().then_some((kind, value))
+    chars
+        .as_str()
+        .trim()
+        .is_empty()
+        .then(|| refine(kind, property.trim(), value))
 }

@@ -198,6 +198,11 @@ pub fn indicator_object(export: &ExportRecord<'_>) -> Option<Value> {
     if !indicator.case_reference.is_empty() {
         put("x_liaison_case", json!(indicator.case_reference));
     }
+    if indicator.kind == crate::indicator::Kind::Wallet {
+        if let Some(coin) = crate::indicator::value_detail(indicator.kind, &indicator.value) {
+            put("x_liaison_coin", json!(coin));
+        }
+    }
     if !indicator.source.is_empty() {
         put("x_liaison_source", json!(indicator.source));
     }
@@ -262,10 +267,10 @@ pub fn fixed_objects() -> Vec<Value> {
         "modified": FIXED_CREATED,
         "name": "Liaison markings",
         "description": "Liaison's markings that STIX has no property for.",
-        "schema": "x_liaison_record_id: the signed record's id (64 hex digits). x_liaison_evaluation: the 4x4 evaluation, source reliability A/B/C/X and information accuracy 1-4 (e.g. B2). x_liaison_handling: list of SIENA handling codes H0-H3. x_liaison_handling_note: the H3 restriction text. x_liaison_case: the case reference. x_liaison_source: who first reported the indicator (the producer the origin agency imported it from). x_liaison_node_id (identity): the agency's node id.",
+        "schema": "x_liaison_record_id: the signed record's id (64 hex digits). x_liaison_evaluation: the 4x4 evaluation, source reliability A/B/C/X and information accuracy 1-4 (e.g. B2). x_liaison_handling: list of SIENA handling codes H0-H3. x_liaison_handling_note: the H3 restriction text. x_liaison_case: the case reference. x_liaison_coin: a wallet's coin (tron, ethereum, bitcoin, litecoin, bitcoin-cash, monero, dogecoin, solana, dash). x_liaison_source: who first reported the indicator (the producer the origin agency imported it from). x_liaison_node_id (identity): the agency's node id.",
         "version": "1.0",
         "extension_types": ["toplevel-property-extension"],
-        "extension_properties": ["x_liaison_record_id", "x_liaison_evaluation", "x_liaison_handling", "x_liaison_handling_note", "x_liaison_case", "x_liaison_source", "x_liaison_node_id"],
+        "extension_properties": ["x_liaison_record_id", "x_liaison_evaluation", "x_liaison_handling", "x_liaison_handling_note", "x_liaison_case", "x_liaison_coin", "x_liaison_source", "x_liaison_node_id"],
     }));
     objects
 }

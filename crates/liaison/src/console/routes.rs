@@ -1,0 +1,359 @@
+//! The console's HTTP surface: the token exchange, the session and CSRF checks
+//! and the security headers on every response (one middleware), and one
+//! handler per page. Every page that reads or writes records is the analyst's
+//! own gRPC call to the node, with the console's client certificate: the node
+//! enforces policy and audits exactly as for the CLI.
+//!
+//! This module must never hold records, cache answers or decide what the
+//! analyst may see or do; that is the node's.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+
+use super::form::Fields;
+use super::view::{publish, record, search};
+use super::Console;
+use crate::cli::status::status_error;
+use liaison_core::indicator::Kind;
+use liaison_core::proto;
+
+/// The stylesheet and script, compiled into the binary (no CDN, no build step).
+const CSS: &str = include_str!("assets/console.css");
+const JS: &str = include_str!("assets/console.js");
+/// Largest form body accepted (a publish form is a few KB).
+const MAX_FORM_BYTES: usize = 256 * 1024;
+
+/// Only this origin's own files; no inline script or style, no framing, forms
+/// post only here.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The CSRF token of the request's session, for handlers that render forms.
+#[derive(Clone)]
+struct Csrf(String);
+
+pub fn router(console: Arc<Console>) -> Router {
+    Router::new()
+        .route("/", get(start))
+        .route("/search", get(search_handler))
+        .route("/record/{id}", get(record_handler))
+        .route("/publish", get(publish_form).post(publish_submit))
+        .route(
+            "/static/console.css",
+            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }),
+        )
+        .route(
+            "/static/console.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    JS,
+                )
+            }),
+        )
+        .fallback(|| async { (StatusCode::NOT_FOUND, "no such page in the console\n") })
+        .layer(axum::middleware::from_fn_with_state(console.clone(), guard))
+        .with_state(console)
+}
+
+/// Every request passes here: the start token is let through to `/` only;
+/// anything else needs the session cookie (401 without), and a POST needs the
+/// session's CSRF token in its form (403 without). Every response, refusals
+/// included, carries the security headers.
+async fn guard(State(console): State<Arc<Console>>, request: Request, next: Next) -> Response {
+    let mut response = admit(&console, request, next).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn admit(console: &Console, request: Request, next: Next) -> Response {
+    let exchanging = request.uri().path() == "/"
+        && !Fields::parse(request.uri().query().unwrap_or(""))
+            .get("token")
+            .is_empty();
+    if exchanging {
+        return next.run(request).await;
+    }
+    let cookies = request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let Some(csrf) = console.sessions.csrf_for(&cookies) else {
+        return refused(
+            StatusCode::UNAUTHORIZED,
+            "No console session. Open the address `liaison console` printed (with its token) in this browser; \
+             a token works once, so restart the console for a new one.",
+        );
+    };
+    let (mut parts, body) = request.into_parts();
+    if parts.method == Method::POST {
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+            return refused(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.");
+        };
+        let given = Fields::parse(&String::from_utf8_lossy(&bytes));
+        if !super::session::same_secret(given.get("csrf"), &csrf) {
+            return refused(
+                StatusCode::FORBIDDEN,
+                "This form has no valid CSRF token (it did not come from this console's own page). Nothing was done.",
+            );
+        }
+        parts.extensions.insert(Csrf(csrf));
+        return next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
+    }
+    parts.extensions.insert(Csrf(csrf));
+    next.run(Request::from_parts(parts, body)).await
+}
+
+fn refused(status: StatusCode, message: &str) -> Response {
+    let page = maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" { head { meta charset="utf-8"; title { "Liaison console" } }
+            body { h1 { (status.as_u16()) " " (status.canonical_reason().unwrap_or("")) } p { (message) } } }
+    };
+    (status, Html(page.into_string())).into_response()
+}
+
+/// `/?token=…`: the one-time token becomes the session cookie, then the
+/// search page (a redirect, so the token leaves the address bar and history).
+async fn start(
+    State(console): State<Arc<Console>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let token = Fields::parse(query.as_deref().unwrap_or(""))
+        .get("token")
+        .to_string();
+    let has_session = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| console.sessions.csrf_for(c))
+        .is_some();
+    if token.is_empty() && has_session {
+        return Redirect::to("/search").into_response();
+    }
+    match console.sessions.redeem(&token) {
+        Ok(session) => {
+            let cookie = console.sessions.set_cookie(&session);
+            let mut response = Redirect::to("/search").into_response();
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(super::session::TokenRefusal::AlreadyUsed) if has_session => {
+            Redirect::to("/search").into_response()
+        }
+        Err(super::session::TokenRefusal::AlreadyUsed) => refused(
+            StatusCode::UNAUTHORIZED,
+            "This token was already used (it works once). Restart `liaison console` for a new address.",
+        ),
+        Err(super::session::TokenRefusal::Wrong) => refused(
+            StatusCode::UNAUTHORIZED,
+            "Wrong token. Open the exact address `liaison console` printed.",
+        ),
+    }
+}
+
+async fn search_handler(
+    State(console): State<Arc<Console>>,
+    RawQuery(query): RawQuery,
+) -> Html<String> {
+    let fields = Fields::parse(query.as_deref().unwrap_or(""));
+    let query = search::Query {
+        q: fields.get("q").to_string(),
+        kind: fields.get("kind").to_string(),
+        federated: fields.flag("federated"),
+        justification: fields.get("justification").to_string(),
+        case: fields.get("case").to_string(),
+    };
+    let answer = match query.q.trim().is_empty() {
+        true => None,
+        false => Some(run_search(&console, &query).await),
+    };
+    Html(search::search_page(&console.who, &query, answer).into_string())
+}
+
+async fn run_search(
+    console: &Console,
+    query: &search::Query,
+) -> Result<proto::SearchResponse, String> {
+    let kind = match query.kind.as_str() {
+        "" => 0,
+        name => i32::from(
+            Kind::from_str(name)
+                .map_err(|e| format!("kind: {e}"))?
+                .code(),
+        ),
+    };
+    let request = proto::SearchRequest {
+        value: query.q.clone(),
+        kind,
+        default_country: String::new(),
+        federated: query.federated,
+        justification: query.justification.clone(),
+        case_reference: query.case.clone(),
+        deadline_ms: console.deadline_ms,
+    };
+    console
+        .client
+        .analyst()
+        .search(request)
+        .await
+        .map(|r| r.into_inner())
+        .map_err(|status| status_error(status).to_string())
+}
+
+async fn record_handler(
+    State(console): State<Arc<Console>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let published = Fields::parse(query.as_deref().unwrap_or("")).flag("published");
+    let answer = console
+        .client
+        .analyst()
+        .get(proto::GetRequest {
+            record_id: id.clone(),
+        })
+        .await;
+    match answer {
+        Ok(view) => {
+            Html(record::record_page(&console.who, &view.into_inner(), published).into_string())
+                .into_response()
+        }
+        Err(status) => {
+            let code = match status.code() {
+                tonic::Code::NotFound => StatusCode::NOT_FOUND,
+                tonic::Code::InvalidArgument => StatusCode::BAD_REQUEST,
+                tonic::Code::PermissionDenied => StatusCode::FORBIDDEN,
+                _ => StatusCode::BAD_GATEWAY,
+            };
+            let message = status_error(status).to_string();
+            (
+                code,
+                Html(record::record_error(&console.who, &id, &message).into_string()),
+            )
+                .into_response()
+        }
+    }
+}
+
+fn kind_of(fields: &Fields) -> Kind {
+    Kind::from_str(fields.get("kind")).unwrap_or(Kind::Phone)
+}
+
+async fn publish_form(
+    State(console): State<Arc<Console>>,
+    axum::Extension(Csrf(csrf)): axum::Extension<Csrf>,
+    RawQuery(query): RawQuery,
+) -> Html<String> {
+    let fields = Fields::parse(query.as_deref().unwrap_or(""));
+    let kind = kind_of(&fields);
+    Html(publish::publish_page(&console.who, &csrf, kind, &Fields::default(), None).into_string())
+}
+
+async fn publish_submit(
+    State(console): State<Arc<Console>>,
+    axum::Extension(Csrf(csrf)): axum::Extension<Csrf>,
+    body: Bytes,
+) -> Response {
+    let fields = Fields::parse(&String::from_utf8_lossy(&body));
+    let kind = kind_of(&fields);
+    match publish_call(&console, kind, &fields).await {
+        Ok(record_id) => Redirect::to(&format!("/record/{record_id}?published=1")).into_response(),
+        Err(message) => {
+            let refusal = publish::Refusal::from_message(message);
+            let page = publish::publish_page(&console.who, &csrf, kind, &fields, Some(&refusal));
+            (StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response()
+        }
+    }
+}
+
+/// The analyst's publish, as the CLI's `publish` builds it.
+async fn publish_call(console: &Console, kind: Kind, fields: &Fields) -> Result<String, String> {
+    let handling = fields
+        .all("handling")
+        .iter()
+        .map(|h| {
+            liaison_core::record::HandlingCode::from_str(h)
+                .map(|code| liaison_core::record::handling_to_wire(code) as i32)
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let tlp = liaison_core::record::Tlp::from_str(match fields.get("tlp") {
+        "" => "green",
+        t => t,
+    })
+    .map_err(|e| e.to_string())?;
+    let valid_days = match fields.get("valid_days").trim() {
+        "" => 0,
+        days => days.parse::<u32>().map_err(|_| {
+            format!(
+                "valid_days: {} is not a whole number of days",
+                liaison_core::untrusted::quote(days)
+            )
+        })?,
+    };
+    let recipients: Vec<String> = fields
+        .get("recipients")
+        .split([',', ' ', '\n'])
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| r.trim().to_string())
+        .collect();
+    let recipients = crate::cli::ids::resolve_all(&console.client, "recipients", &recipients)
+        .await
+        .map_err(|e| e.to_string())?;
+    let request = proto::PublishRequest {
+        kind: i32::from(kind.code()),
+        value: fields.get("value").to_string(),
+        default_country: fields.get("country").trim().to_string(),
+        labels: fields.all("labels"),
+        tlp: liaison_core::record::tlp_to_wire(tlp) as i32,
+        handling,
+        handling_note: fields.get("handling_note").to_string(),
+        evaluation: fields.get("evaluation").trim().to_string(),
+        valid_days,
+        description: fields.get("description").to_string(),
+        case_reference: fields.get("case").to_string(),
+        recipients,
+        supersedes: String::new(),
+        valid_until_unix_ms: 0,
+        strict: fields.flag("strict"),
+        source: String::new(),
+        first_seen_unix_ms: 0,
+    };
+    console
+        .client
+        .analyst()
+        .publish(request)
+        .await
+        .map(|r| r.into_inner().record_id)
+        .map_err(|status| status_error(status).to_string())
+}
