@@ -268,13 +268,13 @@ fn provenance_is_signed_shown_exported_and_relayed_unchanged() {
     let misp = summary(&misp);
     assert_eq!(
         (count(&misp, "imported"), count(&misp, "skipped")),
-        (3, 1),
+        (4, 0),
         "{misp}"
     );
     let lost = not_carried(&misp);
     assert!(
         lost.iter()
-            .any(|(f, n, _)| f == "misp-galaxy-tag" && *n == 3),
+            .any(|(f, n, _)| f == "misp-galaxy-tag" && *n == 4),
         "{lost:?}"
     );
     let found = a.cli_json(&["search", "fake-exchange.example.org"]);

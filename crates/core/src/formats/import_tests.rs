@@ -106,8 +106,8 @@ fn stix_keeps_producer_and_first_seen_and_lists_what_it_drops() {
 fn misp_keeps_orgc_and_first_seen_maps_categories_and_lists_tags() {
     let got = split(misp::read(VENDOR_MISP, ReadOptions::default()));
     assert!(got.errors.is_empty(), "{:?}", got.errors);
-    assert_eq!(got.items.len(), 3);
-    assert_eq!(got.skipped.len(), 1, "the sha256");
+    assert_eq!(got.items.len(), 4, "domain, wallet, file hash, url");
+    assert!(got.skipped.is_empty());
     let domain = &got.items[0];
     assert_eq!(domain.source, "Example Vendor CERT (fictional)");
     assert_eq!(
@@ -141,7 +141,7 @@ fn misp_keeps_orgc_and_first_seen_maps_categories_and_lists_tags() {
         "its timestamp"
     );
     assert_eq!(losses(wallet), event_tags);
-    let url = &got.items[2];
+    let url = &got.items[3];
     assert_eq!(url.first_seen_ms, None);
     assert_eq!(losses(url)[0], (LossKind::FirstSeen, "yesterday"));
     assert!(losses(url).contains(&(LossKind::TaxonomyTag, "osint:source-type=\"blog-post\"")));
@@ -150,8 +150,8 @@ fn misp_keeps_orgc_and_first_seen_maps_categories_and_lists_tags() {
     for item in &got.items {
         tally.add_all(&item.not_carried);
     }
-    assert_eq!(tally.count(LossKind::GalaxyTag), 3, "once per attribute");
-    assert_eq!(tally.count(LossKind::MispCategory), 2);
+    assert_eq!(tally.count(LossKind::GalaxyTag), 4, "once per attribute");
+    assert_eq!(tally.count(LossKind::MispCategory), 3);
     let first: Vec<_> = tally.iter().map(|(k, _, e)| (k, e.to_string())).collect();
     assert_eq!(first[0], (LossKind::FirstSeen, "yesterday".to_string()));
 }
