@@ -39,7 +39,7 @@ except ValueError:
     sys.exit(0)
 n = lambda k: int(s.get(k, 0))
 lost = s.get("notCarried")
-lost_text = "n/a (not reported)" if lost is None else f"{sum(int(l['count']) for l in lost)} (" + ", ".join(f"{l['field']} {l['count']}" for l in lost) + ")"
+lost_text = "n/a (not reported)" if lost is None else (f"{sum(int(l['count']) for l in lost)} (" + ", ".join(f"{l['field']} {l['count']}" for l in lost) + ")" if lost else "0")
 print(f"{name:<28} {status:>4} {n('imported'):>8} {n('alreadyPresent'):>7} {n('rejected'):>8} {n('skipped'):>7} {lost_text}")
 PY
 done
