@@ -17,13 +17,22 @@ pub struct TestNode {
     pub name: String,
     pub tmp: tempfile::TempDir,
     child: Option<Child>,
+    /// The `liaison` binary its processes run: this build's ([`BIN`]) unless
+    /// made with [`TestNode::init_with`] (e.g. the previous release).
+    bin: PathBuf,
 }
 
 impl TestNode {
     /// `liaison init` with a port-0 listener.
     pub fn init(name: &str) -> TestNode {
+        TestNode::init_with(Path::new(BIN), name)
+    }
+
+    /// [`TestNode::init`] with another `liaison` binary, which runs every later
+    /// command and `run` of this node too (see [`TestNode::set_bin`]).
+    pub fn init_with(bin: &Path, name: &str) -> TestNode {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let out = Command::new(BIN)
+        let out = Command::new(bin)
             .args(["init", "--dir"])
             .arg(tmp.path().join("node"))
             .args(["--name", name, "--listen", "127.0.0.1:0", "--country", "GB"])
@@ -38,7 +47,14 @@ impl TestNode {
             name: name.to_string(),
             tmp,
             child: None,
+            bin: bin.to_path_buf(),
         }
+    }
+
+    /// Runs the node's later commands and processes with `bin` (another
+    /// release on the same directory, as an upgrade or a rollback does).
+    pub fn set_bin(&mut self, bin: &Path) {
+        self.bin = bin.to_path_buf();
     }
 
     /// A node whose directory (`tmp/node`) was made another way, e.g. by
@@ -48,6 +64,7 @@ impl TestNode {
             name: name.to_string(),
             tmp,
             child: None,
+            bin: PathBuf::from(BIN),
         }
     }
 
@@ -64,7 +81,7 @@ impl TestNode {
         let address_file = self.node_dir().bound_address();
         let _ = std::fs::remove_file(&address_file);
         let log = std::fs::File::create(self.tmp.path().join("node.log")).expect("log file");
-        let child = Command::new(BIN)
+        let child = Command::new(&self.bin)
             .args(["run", "--dir"])
             .arg(self.dir())
             .env("LIAISON_LOG", "info")
@@ -124,7 +141,7 @@ impl TestNode {
 
     /// Runs `liaison --dir DIR ARGS…`.
     pub fn cli(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
+        Command::new(&self.bin)
             .arg("--dir")
             .arg(self.dir())
             .args(args)
@@ -306,6 +323,7 @@ pub fn holds(node: &TestNode, value: &str, id: &str) -> bool {
 pub mod rogue;
 
 pub mod https;
+pub mod previous;
 pub mod proxy;
 pub mod python;
 pub mod reliability;

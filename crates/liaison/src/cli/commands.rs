@@ -55,6 +55,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Backup(args) => super::backup::backup(&dir, *args).await,
         Command::Restore(args) => super::backup::restore(&dir, *args),
         Command::Doctor(args) => super::doctor::doctor(&dir, args).await,
+        Command::Migrate => super::migrate::command(&dir),
         Command::Warninglist(command) => super::warninglist::warninglist(&dir, command).await,
         Command::Bulletin(command) => super::bulletin::bulletin(&dir, command).await,
         Command::Publish(args) => publish(&dir, *args).await,
@@ -121,6 +122,10 @@ fn init(
 
 async fn run(dir: NodeDir, args: RunArgs) -> Result<()> {
     let config = dir.load_config()?;
+    // Before anything listens: a migration shows its progress here, and a
+    // database this build refuses stops the start with the store's reason.
+    let cache_bytes = config.node.cache_mb * 1024 * 1024;
+    tokio::task::block_in_place(|| super::migrate::migrate(&dir, cache_bytes))?;
     let metrics =
         liaison_server::metrics::bind(args.metrics_listen.as_deref(), &config.metrics).await?;
     let listener = tokio::net::TcpListener::bind(&config.node.listen)

@@ -13,6 +13,7 @@ pub(crate) mod ids;
 mod import;
 pub mod logging;
 mod lookup;
+mod migrate;
 mod output;
 mod partner;
 mod records;
@@ -178,6 +179,9 @@ pub enum Command {
     Backup(Box<backup::BackupArgs>),
     /// Rebuild a node in a new --dir from a backup file; it resumes sync from its cursors.
     Restore(Box<backup::RestoreArgs>),
+    /// Move the database to the store layout this build writes (`run` does it
+    /// too): resumable after a kill, with progress. Take a backup first.
+    Migrate,
     /// Check permissions, certificate expiry, database, audit chain, partners'
     /// clocks and reachability; exits non-zero on any error.
     Doctor(doctor::DoctorArgs),

@@ -185,7 +185,7 @@ impl Trailer {
         let node = hex::encode(key.to_bytes());
         let signature = self.signature.ok_or_else(|| {
             BackupError::Unauthenticated(
-                "the file carries no signature (written before backups were signed, or its end was cut off); make a new backup with this release".into(),
+                "the file carries no signature (written before backups were signed, or its end was cut off); make a new backup with this release, or restore it with the release that wrote it (0.1.0) and start this build on the restored directory (docs/OPERATIONS.md, \"Upgrade and rollback\")".into(),
             )
         })?;
         key.verify_strict(&signed_message(&self.digest), &Signature::from_bytes(&signature))

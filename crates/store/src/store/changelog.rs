@@ -244,30 +244,4 @@ impl Store {
             None => Ok(None),
         }
     }
-
-    /// Writes the `RELOGGED` entries of a database from before them (once): a
-    /// position whose record was first logged earlier is a re-log. Its time was
-    /// not kept; the previous position's receipt time stands in (a lower bound
-    /// that keeps times rising along the log).
-    pub(super) fn backfill_relogged(&self) -> Result<(), StoreError> {
-        let done = keys::meta(keys::META_RELOGGED);
-        if self.tree().contains_key(&done)? {
-            return Ok(());
-        }
-        let mut batch = sled::Batch::default();
-        let mut previous_ms = i64::MIN;
-        for entry in self.log_after(0, u64::MAX) {
-            let (seq, id) = entry?;
-            let Some((first, received_ms)) = self.first_logged(&id)? else {
-                continue;
-            };
-            previous_ms = previous_ms.max(received_ms);
-            if seq > first {
-                stage_relogged(&mut batch, &id, seq, previous_ms);
-            }
-        }
-        batch.insert(done, &[1u8][..]);
-        self.apply_gated(batch)?;
-        Ok(())
-    }
 }

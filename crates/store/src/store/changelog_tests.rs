@@ -92,11 +92,11 @@ fn a_partner_record_sighted_here_stands_at_its_later_position_only() {
     let own_sighting = store.current_at(3, &sighting.id).unwrap().unwrap();
     assert_eq!((own_sighting.position, own_sighting.added_ms), (3, 5_000));
 
-    // A database from before the re-log entries gets them at open.
+    // A database from before the re-log entries (layout v2) gets them at open.
     store.tree().remove(keys::relogged(&theirs.id)).unwrap();
     store
         .tree()
-        .remove(keys::meta(keys::META_RELOGGED))
+        .insert(keys::meta(keys::META_SCHEMA), &b"liaison-store-v2"[..])
         .unwrap();
     assert!(store.current_at(1, &theirs.id).unwrap().is_some());
     store.flush_blocking().unwrap();

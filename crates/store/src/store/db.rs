@@ -13,17 +13,11 @@ use liaison_core::record::RecordId;
 
 use super::error::StoreError;
 use super::keys;
+use super::migrate::{self, MigrationProgress};
 
-/// The layout this build writes. v2 keeps the change log in runs and expiries in
-/// groups (store/changelog.rs, store/expiry.rs); it reads every v1 key as it is,
-/// so opening a v1 database only moves the marker (an older build then refuses
-/// the database with a clear error instead of misreading runs).
-pub(super) const SCHEMA: &[u8] = b"liaison-store-v2";
-/// The layout version [`SCHEMA`] names, as a number for display
-/// (`liaison --version`); a unit test keeps the two in step.
-pub const STORE_LAYOUT_VERSION: u32 = 2;
-/// Earlier layouts this build reads without rewriting data.
-pub(super) const READABLE_SCHEMAS: &[&[u8]] = &[b"liaison-store-v1"];
+/// The layout version this build writes (store/migrate.rs, [`super::migrate::CURRENT`]),
+/// as shown by `liaison --version`; a unit test keeps the two in step.
+pub const STORE_LAYOUT_VERSION: &str = "2.1";
 
 /// Local maximum retention until the node sets its configured one (3650 days).
 const DEFAULT_MAX_RETENTION_MS: i64 = 3650 * 86_400_000;
@@ -82,8 +76,18 @@ fn open_waiting_for_release(config: &sled::Config) -> std::thread::Result<sled::
 }
 
 impl Store {
-    /// Opens (or creates) the database. `cache_bytes` bounds sled's page cache.
+    /// Opens (or creates) the database, migrating an older layout (progress in
+    /// the log). `cache_bytes` bounds sled's page cache.
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        Self::open_reporting(path, cache_bytes, &mut log_progress)
+    }
+
+    /// [`Store::open`], reporting a migration's progress to `report`.
+    pub fn open_reporting(
+        path: &Path,
+        cache_bytes: u64,
+        report: &mut dyn FnMut(&MigrationProgress),
+    ) -> Result<Store, StoreError> {
         let shown = path.display().to_string();
         let config = sled::Config::new().path(path).cache_capacity(cache_bytes);
         let db = match open_waiting_for_release(&config) {
@@ -102,7 +106,7 @@ impl Store {
             }
         };
         let main = db.open_tree("main")?;
-        check_schema(&main, &shown)?;
+        let marker = migrate::check_marker(&main, &shown, migrate::STEPS, migrate::CURRENT)?;
         let record_count = AtomicU64::new(keys::read_u64(&main, &keys::meta(keys::META_RECORDS))?);
         let store = Store {
             inner: Arc::new(Inner {
@@ -116,9 +120,11 @@ impl Store {
                 fail_next_flush: Default::default(),
             }),
         };
+        if let migrate::Marker::Older(found) = marker {
+            migrate::migrate(&store, found, migrate::STEPS, report)?;
+        }
         store.backfill_public_ids()?;
         store.backfill_held()?;
-        store.backfill_relogged()?;
         Ok(store)
     }
 
@@ -221,30 +227,18 @@ pub fn effective_expiry(valid_until_ms: i64, received_ms: i64, max_retention_ms:
     valid_until_ms.min(received_ms.saturating_add(max_retention_ms))
 }
 
-fn check_schema(main: &sled::Tree, path: &str) -> Result<(), StoreError> {
-    let key = keys::meta(keys::META_SCHEMA);
-    match main.get(&key)? {
-        Some(found) if found.as_ref() == SCHEMA => Ok(()),
-        Some(found) if READABLE_SCHEMAS.contains(&found.as_ref()) => {
-            main.insert(key, SCHEMA)?;
-            main.flush()?;
-            tracing::info!(path, from = %String::from_utf8_lossy(&found), "database layout marker moved to {}", String::from_utf8_lossy(SCHEMA));
-            Ok(())
-        }
-        Some(found) => Err(StoreError::Version {
-            path: path.to_string(),
-            found: String::from_utf8_lossy(&found).into_owned(),
-            expected: String::from_utf8_lossy(SCHEMA).into_owned(),
-        }),
-        None if main.is_empty() => {
-            main.insert(key, SCHEMA)?;
-            main.flush()?;
-            Ok(())
-        }
-        None => Err(StoreError::Version {
-            path: path.to_string(),
-            found: "no schema marker".into(),
-            expected: String::from_utf8_lossy(SCHEMA).into_owned(),
-        }),
-    }
+/// A migration's progress, for a node's log.
+fn log_progress(p: &MigrationProgress) {
+    tracing::info!(
+        step = p.step,
+        from = %p.from,
+        to = %p.to,
+        done = p.done,
+        total = p.total,
+        resumed = p.resumed,
+        finished = p.finished,
+        "migrating the database: step {} of {}",
+        p.number,
+        p.steps
+    );
 }

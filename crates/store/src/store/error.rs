@@ -11,6 +11,18 @@ pub enum StoreError {
         found: String,
         expected: String,
     },
+    #[error("the database at {path} is in store layout {found}, newer than this build's {current}; it was left untouched. Run the release that last used it (or a later one), or restore the backup taken before that upgrade (docs/OPERATIONS.md, \"Upgrade and rollback\")")]
+    Newer {
+        path: String,
+        found: String,
+        current: String,
+    },
+    #[error("moving the database to store layout {to} failed in step \"{step}\": {reason}. Nothing was lost: the next start resumes the migration where it stopped")]
+    Migration {
+        to: String,
+        step: &'static str,
+        reason: Box<StoreError>,
+    },
     #[error("database I/O error: {0}")]
     Io(String),
     #[error("stored data is corrupt at key {key}: {reason}")]

@@ -45,6 +45,8 @@ pub const PENDING: u8 = b'W';
 pub const PUBLIC_ID: u8 = b'U';
 
 pub const META_SCHEMA: &str = "schema";
+/// A migration step's durable progress while it runs (store/migrate.rs).
+pub const META_MIGRATION: &str = "migration";
 pub const META_RECORDS: &str = "records";
 /// Set once every stored record has its public-id entry (store/public_ids.rs).
 pub const META_PUBLIC_IDS: &str = "public-ids";
@@ -204,8 +206,6 @@ pub fn held(origin: &NodeId) -> Vec<u8> {
 /// record id -> change-log position it was logged at again last, u64, and when, i64 ms
 /// (only for records logged more than once; store/changelog.rs)
 pub const RELOGGED: u8 = b'Q';
-/// Set once every record logged more than once has its `RELOGGED` entry (store/changelog.rs).
-pub const META_RELOGGED: &str = "relogged";
 
 pub fn relogged(id: &RecordId) -> Vec<u8> {
     [&[RELOGGED][..], &id.0].concat()

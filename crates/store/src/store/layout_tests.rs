@@ -4,7 +4,6 @@
 
 use ed25519_dalek::SigningKey;
 
-use super::db::SCHEMA;
 use super::tests::batch;
 use super::*;
 use liaison_core::indicator::Kind;
@@ -174,7 +173,12 @@ fn a_database_in_the_v1_layout_opens_reads_purges_and_continues() {
     }
     let store = Store::open(&path, 1 << 20).unwrap();
     let schema = store.tree().get(keys::meta(keys::META_SCHEMA)).unwrap();
-    assert_eq!(schema.as_deref(), Some(SCHEMA), "the marker moved to v2");
+    let current = super::migrate::CURRENT.marker();
+    assert_eq!(
+        schema.as_deref(),
+        Some(&current[..]),
+        "migrated to the current layout"
+    );
     assert_eq!(store.last_change().unwrap(), 6);
     let log = store.changes_after(2, 10).unwrap();
     assert_eq!(
@@ -223,5 +227,5 @@ fn a_database_in_the_v1_layout_opens_reads_purges_and_continues() {
 #[test]
 fn the_displayed_layout_version_is_the_one_the_marker_names() {
     let marker = format!("liaison-store-v{}", super::db::STORE_LAYOUT_VERSION);
-    assert_eq!(marker.as_bytes(), SCHEMA);
+    assert_eq!(marker.into_bytes(), super::migrate::CURRENT.marker());
 }

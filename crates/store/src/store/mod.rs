@@ -17,6 +17,7 @@ mod error;
 mod expiry;
 mod held;
 mod keys;
+mod migrate;
 mod partners;
 mod pending;
 mod public_ids;
@@ -28,6 +29,7 @@ pub use changelog::{Current, LogIter};
 pub use commit::{CommitHandle, Committer};
 pub use db::{effective_expiry, Store, STORE_LAYOUT_VERSION};
 pub use error::StoreError;
+pub use migrate::{Layout, MigrationProgress};
 pub use partners::{PartnerEntry, RevokedPartner, SyncState};
 pub use pending::{PendingUpdate, MAX_PENDING_PER_PARTNER};
 pub use records::{BatchOutcome, StoredRecord, WriteBatch};
@@ -40,6 +42,8 @@ mod bulletin_tests;
 mod changelog_tests;
 #[cfg(test)]
 mod layout_tests;
+#[cfg(test)]
+mod migrate_tests;
 #[cfg(test)]
 mod space_tests;
 #[cfg(test)]

@@ -9,9 +9,10 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use super::db::{Store, READABLE_SCHEMAS, SCHEMA};
+use super::db::Store;
 use super::error::StoreError;
 use super::keys;
+use super::migrate::{self, Marker};
 
 const MAGIC: &[u8] = b"LIAISON-SNAPSHOT-1\n";
 /// A key length that ends the snapshot.
@@ -107,14 +108,13 @@ impl Store {
         if input.read(&mut [0u8; 1]).map_err(io_error)? != 0 {
             return Err(malformed("bytes after the end marker"));
         }
-        let schema = store.tree().get(keys::meta(keys::META_SCHEMA))?;
-        match schema.as_deref() {
-            Some(found) if found == SCHEMA => {}
-            // An older layout this build reads as it is: only the marker moves.
-            Some(found) if READABLE_SCHEMAS.contains(&found) => {
-                store.tree().insert(keys::meta(keys::META_SCHEMA), SCHEMA)?;
-            }
-            _ => return Err(malformed("written by another version of the database")),
+        // A snapshot of an older layout is restored as it is: the next open
+        // migrates it (with its progress), as it would the live database.
+        let shown = path.display().to_string();
+        match migrate::check_marker(store.tree(), &shown, migrate::STEPS, migrate::CURRENT) {
+            Ok(Marker::Current) | Ok(Marker::Older(_)) => {}
+            Err(e @ StoreError::Newer { .. }) => return Err(e),
+            Err(_) => return Err(malformed("written by another version of the database")),
         }
         let records = keys::read_u64(store.tree(), &keys::meta(keys::META_RECORDS))?;
         store.flush_blocking()?;
