@@ -42,7 +42,7 @@ fi
 # 16 KiB bundles, 64 KiB payloads) without slowing every mutation down.
 max_len() {
     case $1 in
-        normalize | canonical | config) echo 4200 ;;
+        normalize | canonical | config | pattern) echo 4200 ;;
         bundle) echo 17000 ;;
         *) echo 20000 ;;
     esac

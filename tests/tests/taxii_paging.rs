@@ -135,6 +135,18 @@ fn a_record_logged_again_after_a_sighting_is_served_once_and_paging_ends() {
         .map(|o| named(o["pattern"].as_str().unwrap_or_default()))
         .collect();
     exactly_once("TAXII objects", &values);
+    // The sighted record is a new version (issue 24 item 11); the others not.
+    for indicator in &indicators {
+        let sighted = named(indicator["pattern"].as_str().unwrap_or_default()) == value(1);
+        let (created, modified) = (
+            indicator["created"].as_str(),
+            indicator["modified"].as_str(),
+        );
+        match sighted {
+            true => assert!(modified > created, "a new version: {indicator}"),
+            false => assert_eq!(modified, created, "{indicator}"),
+        }
+    }
     let ids: BTreeSet<&str> = indicators.iter().filter_map(|o| o["id"].as_str()).collect();
     assert_eq!(ids.len(), 6, "distinct STIX ids");
     assert!(

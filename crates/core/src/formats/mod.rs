@@ -2,8 +2,9 @@
 //! bundles, as pure functions from bytes to domain types and back.
 //!
 //! Owns: reading files into [`Entry`] streams (one [`ImportItem`], [`RowError`]
-//! or [`Skipped`] per row, attribute or object, and [`Entry::Fatal`] when the
-//! file itself cannot be read on), writing records out one at a time
+//! or [`Skipped`] per row, attribute or object; a MISP `domain|ip` attribute
+//! gives two items, a STIX pattern one entry per part; and [`Entry::Fatal`] when
+//! the file itself cannot be read on), writing records out one at a time
 //! ([`ExportRecord`]), guessing a file's format ([`sniff`]), and the report of
 //! what an import does not carry ([`loss`]).
 //!
@@ -25,10 +26,13 @@ pub mod time;
 
 #[cfg(test)]
 mod import_tests;
+mod misp_types_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod roundtrip_tests;
+#[cfg(test)]
+mod stix_pattern_tests;
 #[cfg(test)]
 mod tests;
 
@@ -162,6 +166,9 @@ pub struct ImportItem {
     pub first_seen_ms: Option<i64>,
     /// The fields and tags of this row the item does not carry.
     pub not_carried: Vec<Loss>,
+    /// What the reader changed or assumed to read the value (e.g. a URL
+    /// without a scheme read as `http://…`), for the import's report.
+    pub notes: Vec<String>,
 }
 
 impl ImportItem {
@@ -183,6 +190,7 @@ impl ImportItem {
             source: String::new(),
             first_seen_ms: None,
             not_carried: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -281,6 +289,21 @@ pub struct ExportRecord<'a> {
     pub revoked: bool,
     /// When this node received (or made) the record, ms since the epoch.
     pub received_ms: i64,
+    /// When its origin withdrew it (revoked or superseded it; the withdrawing
+    /// record's creation time): the STIX `modified` and the MISP attribute
+    /// `timestamp` of its new version. `None`: unchanged since created, or
+    /// not known to the exporter.
+    pub changed_ms: Option<i64>,
+}
+
+impl ExportRecord<'_> {
+    /// The time of the version exported: when it last changed, never before
+    /// it was created.
+    pub fn modified_ms(&self) -> i64 {
+        let created = self.record.payload.created_ms;
+        self.changed_ms
+            .map_or(created, |changed| changed.max(created))
+    }
 }
 
 /// Why a writer failed: the output, never the records (non-indicator records are

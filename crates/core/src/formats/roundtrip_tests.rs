@@ -88,6 +88,7 @@ where
             origin_name: "Agency A (fictional)",
             revoked: false,
             received_ms: record.payload.created_ms,
+            changed_ms: None,
         });
     }
 }
@@ -179,6 +180,7 @@ fn writers_leave_out_revoked_csv_rows_and_mark_them_in_stix() {
         origin_name: "Agency A (fictional)",
         revoked: true,
         received_ms: CREATED_MS,
+        changed_ms: Some(CREATED_MS + 60_000),
     };
     let mut csv_writer = csv::CsvWriter::begin(Vec::new()).unwrap();
     assert!(!csv_writer.write(&revoked).unwrap());
@@ -188,6 +190,34 @@ fn writers_leave_out_revoked_csv_rows_and_mark_them_in_stix() {
     let got = split(stix::read(&bytes[..]));
     assert!(got.items.is_empty());
     assert!(got.skipped[0].what.contains("revoked"));
+}
+
+#[test]
+fn a_withdrawn_record_is_a_new_version_in_stix_and_misp() {
+    let records = sample_records();
+    let changed = CREATED_MS + 60_000;
+    let revoked = ExportRecord {
+        record: &records[0],
+        origin_name: "Agency A (fictional)",
+        revoked: true,
+        received_ms: CREATED_MS,
+        changed_ms: Some(changed),
+    };
+    let object = stix::indicator_object(&revoked).unwrap();
+    assert_eq!(object["revoked"], true);
+    assert_eq!(
+        object["created"],
+        crate::formats::time::format_ms(CREATED_MS)
+    );
+    assert_eq!(object["modified"], crate::formats::time::format_ms(changed));
+    let mut misp_writer = misp::MispWriter::begin(Vec::new(), "x", "x", CREATED_MS).unwrap();
+    misp_writer.write(&revoked).unwrap();
+    let event: serde_json::Value = serde_json::from_slice(&misp_writer.finish().unwrap()).unwrap();
+    let attribute = &event["Event"]["Attribute"][0];
+    assert_eq!(attribute["deleted"], true);
+    assert_eq!(attribute["to_ids"], false);
+    assert_eq!(attribute["timestamp"], (changed / 1000).to_string());
+    assert!(attribute["Tag"].to_string().contains(misp::REVOKED_TAG));
 }
 
 /// Bytes made on the fly: a head, `count` copies of a body, a tail. `consumed`
@@ -330,6 +360,7 @@ fn large_files_stream_in_bounded_memory() {
             origin_name: "Agency A (fictional)",
             revoked: false,
             received_ms: CREATED_MS,
+            changed_ms: None,
         };
         writer.write(&export).unwrap();
     }
@@ -399,4 +430,51 @@ fn misp_event_figures() {
         misp::MAX_EVENT_BYTES >> 20,
         peak_rss_mib()
     );
+}
+
+/// Issue 24 item 10: every extension definition in a bundle is Liaison's own
+/// (its id, its identity as author), names a schema file that ships in the
+/// repository with that file's `$id`, and the ids are all distinct.
+#[test]
+fn extension_definitions_are_liaisons_own_with_shipped_schemas() {
+    let objects = stix::fixed_objects();
+    let liaison = objects
+        .iter()
+        .find(|o| o["type"] == "identity")
+        .expect("Liaison's identity")["id"]
+        .clone();
+    let definitions: Vec<&serde_json::Value> = objects
+        .iter()
+        .filter(|o| o["type"] == "extension-definition")
+        .collect();
+    assert_eq!(definitions.len(), stix::SCO_EXTENSIONS.len() + 1);
+    let mut ids = std::collections::HashSet::new();
+    for definition in definitions {
+        assert_eq!(definition["created_by_ref"], liaison, "{definition}");
+        assert!(ids.insert(definition["id"].to_string()), "{definition}");
+        let schema = definition["schema"].as_str().unwrap();
+        let file = schema
+            .split_whitespace()
+            .find(|w| w.starts_with(stix::SCHEMA_DIR))
+            .unwrap_or_else(|| panic!("{schema} names no file"));
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let shipped: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(shipped["$id"], file);
+    }
+    for (sco, _, properties) in stix::SCO_EXTENSIONS {
+        let file = format!("../../{}{sco}.json", stix::SCHEMA_DIR);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let shipped: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(shipped["properties"]["type"]["const"], sco);
+        for property in properties {
+            assert!(
+                shipped["properties"][property].is_object(),
+                "{sco}:{property}"
+            );
+        }
+    }
 }

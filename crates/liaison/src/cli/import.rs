@@ -131,11 +131,24 @@ struct Tally {
     not_carried: NotCarried,
     /// The first file-level problem of each file that had one.
     file_errors: Vec<String>,
+    /// Rows whose value the reader normalised (e.g. a scheme-less MISP url
+    /// read as http://), and the first one: location and what was done.
+    normalised: u64,
+    normalised_example: Option<(String, String)>,
 }
 
 impl Tally {
     fn rows(&self) -> u64 {
         self.imported + self.already_present + self.rejected + self.skipped
+    }
+
+    /// Counts an item the reader normalised.
+    fn note(&mut self, item: &liaison_core::formats::ImportItem) {
+        if let Some(first) = item.notes.first() {
+            self.normalised += 1;
+            self.normalised_example
+                .get_or_insert_with(|| (item.location.to_string(), first.clone()));
+        }
     }
 }
 
@@ -357,6 +370,7 @@ async fn send(
             entry = entries.recv(), if reading && can_send => match entry {
                 Some(Entry::Item(item)) => {
                     tally.not_carried.add_all(&item.not_carried);
+                    tally.note(&item);
                     locations.push(item.location.clone());
                     chunk.push(defaults.request(item));
                 }
@@ -464,6 +478,7 @@ async fn check_only(
         match entry {
             Entry::Item(item) => {
                 tally.not_carried.add_all(&item.not_carried);
+                tally.note(&item);
                 let location = item.location.clone();
                 match check_locally(defaults.request(item)) {
                     Ok(()) => tally.imported += 1,
@@ -702,6 +717,12 @@ fn report(args: &ImportArgs, format: Format, tally: &Tally, elapsed: Duration) -
                 liaison_core::untrusted::quote(example)
             );
         }
+    }
+    if let Some((location, note)) = &tally.normalised_example {
+        out!(
+            "normalised {} value(s) as read, e.g. {location}: {note}",
+            tally.normalised
+        );
     }
     if tally.rejected + tally.skipped > 0 {
         match &args.rejects {

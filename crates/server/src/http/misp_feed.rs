@@ -10,7 +10,10 @@
 //! lists each attribute once. An event's date and timestamp are when anything
 //! in its block last changed (a record logged there, or one leaving it), so
 //! MISP fetches it again then. Attributes are exactly the MISP export's
-//! ([`liaison_core::formats::misp::MispWriter`]), revoked ones `deleted`. Bulletins
+//! ([`liaison_core::formats::misp::MispWriter`]), revoked ones `deleted`, `to_ids: false`, tagged
+//! `liaison:revoked`, with the revocation's time as their `timestamp`; a
+//! revocation stays in the block of the record it withdraws (MISP keeps an
+//! attribute in its event) and moves that event's timestamp. Bulletins
 //! are extra events, one each (`misp_feed_bulletins`).
 //!
 //! The manifest, `hashes.csv` and the bulletin events come from the feed's

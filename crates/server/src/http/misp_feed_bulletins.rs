@@ -3,7 +3,8 @@
 //! `deleted`), `info` its title, tags its TLP (`tlp:…`), crime labels
 //! (`liaison:label="…"`) and countries (`liaison:country="…"`). The event uuid
 //! is derived from the bulletin's record id, so it is the same in every fetch;
-//! a revoked bulletin's event gains the tag `liaison:revoked`.
+//! a revoked bulletin's event gains the tag `liaison:revoked` and its timestamp
+//! moves to the revocation's arrival, so MISP fetches it again.
 //!
 //! Must never name a member this node holds no opening for (members withheld
 //! from this node are simply absent), and never serve an expired bulletin.
@@ -12,9 +13,8 @@ use serde_json::{json, Value};
 
 use super::errors::HttpError;
 use super::page::{self, Item, Scope};
-use liaison_core::formats::misp::MispWriter;
+use liaison_core::formats::misp::{MispWriter, REVOKED_TAG};
 use liaison_core::formats::time::format_date;
-use liaison_core::formats::ExportRecord;
 use liaison_core::record::{Bulletin, RecordId};
 use liaison_node::node::Node;
 
@@ -84,14 +84,19 @@ pub(super) fn events(node: &Node) -> Result<Vec<BulletinEvent>, HttpError> {
         if items.is_empty() {
             continue;
         }
-        let time = items
+        let mut time = items
             .iter()
             .map(|i| i.added_ms)
             .fold(stored.received_ms, i64::max);
         let mut tags = tags(bulletin);
-        // Withdrawn by its origin: kept (MISP holds it already), marked so.
-        if node.store.is_tombstoned_by(&id, &stored.record.origin())? {
-            tags.push("liaison:revoked".to_string());
+        // Withdrawn by its origin: kept (MISP holds it already), marked so,
+        // and changed as of the withdrawal (MISP fetches it again).
+        if let Some(current) = node.store.current(&id)? {
+            let item = page::with_revoked(node, current)?;
+            if item.revoked {
+                tags.push(REVOKED_TAG.to_string());
+                time = time.max(item.added_ms);
+            }
         }
         let name = event_name(&id);
         events.push(BulletinEvent {
@@ -148,13 +153,9 @@ pub(super) fn write_items(
     let names = page::origin_names(node, items);
     for item in items {
         let origin = item.stored.record.origin();
+        let name = names.get(&origin).map(String::as_str).unwrap_or_default();
         writer
-            .write(&ExportRecord {
-                record: &item.stored.record,
-                origin_name: names.get(&origin).map(String::as_str).unwrap_or_default(),
-                revoked: item.revoked,
-                received_ms: item.stored.received_ms,
-            })
+            .write(&item.export(name))
             .map_err(HttpError::internal)?;
     }
     writer.finish().map_err(HttpError::internal)

@@ -3,7 +3,8 @@
 //! time and first expiry; and the bulletin events, built. A request brings it
 //! up to date at a cost proportional to what changed since the last one: the
 //! blocks the durable log grew into, a block a record logged again has left,
-//! blocks past their first expiry; the bulletin events when the durable
+//! the block of a record a newly logged revocation (or superseding version)
+//! withdraws, blocks past their first expiry; the bulletin events when the durable
 //! position or the record count moved. Then `hashes.csv` is streamed from the
 //! blocks' chunks and the manifest written from their entries: O(blocks) per
 //! request, no record read. The first request after start builds every block.
@@ -172,6 +173,14 @@ fn build_block(
             continue;
         };
         time = time.max(Some(current.added_ms));
+        // A withdrawal changes the block of the record it withdraws: there
+        // the attribute is marked, and that event's timestamp moves.
+        if let Some(target) = page::withdrawn_by(node, &current.stored.record)? {
+            let there = block_of(target.position);
+            if there != block {
+                left.push(there);
+            }
+        }
         if current.stored.local_seq != seq {
             let before = moved.insert(id, block);
             let was = before.unwrap_or(block_of(current.stored.local_seq));
@@ -185,6 +194,8 @@ fn build_block(
         if let Some(expires) = node.store.expires_ms(&item.stored) {
             entry.next_expiry = entry.next_expiry.min(expires);
         }
+        // Withdrawn since: the block changed then ([`page::with_revoked`]).
+        time = time.max(Some(item.added_ms));
         if push_line(&mut lines, &item, &uuid) {
             entry.attributes += 1;
         }

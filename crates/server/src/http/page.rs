@@ -9,10 +9,14 @@
 //! positions, so a walk serves each record once and `next` (the position where
 //! the walk stopped) always moves forward. An item's `date_added` is when it was
 //! logged at that position, so it rises along the positions served and the
-//! binary search holds. Never serves past the durable position, an expired
+//! binary search holds. A record its origin revoked or superseded is served at
+//! the withdrawing record's position instead ([`with_revoked`]), as a new version
+//! (`revoked`, a new `modified`), so a client resuming with `added_after` learns
+//! of the withdrawal. Never serves past the durable position, an expired
 //! record, or anything but indicators and bulletins.
 
-use liaison_core::record::{NodeId, Tlp};
+use liaison_core::formats::ExportRecord;
+use liaison_core::record::{Body, NodeId, Tlp};
 use liaison_node::node::Node;
 use liaison_store::store::{Current, StoreError, StoredRecord};
 
@@ -32,19 +36,39 @@ pub enum Scope {
 pub struct Item {
     pub stored: StoredRecord,
     pub revoked: bool,
-    /// Its latest change-log position: where a walk serves it.
+    /// Its latest change-log position: where a walk serves it. That of the
+    /// revocation or superseding record when its origin withdrew it since.
     pub position: u64,
     /// When it was logged there: its `date_added`.
     pub added_ms: i64,
+    /// When its origin withdrew it (the withdrawing record's signed creation
+    /// time), or else when this node logged it again after sighting it: its
+    /// new version's `modified`. `None`: unchanged since created.
+    pub changed_ms: Option<i64>,
 }
 
 impl Item {
     fn new(current: Current, revoked: bool) -> Item {
+        // Logged again since it arrived (this node sighted it as seen): a
+        // new version too, as of then.
+        let relogged = current.position != current.stored.local_seq;
         Item {
+            changed_ms: relogged.then_some(current.added_ms),
             stored: current.stored,
             revoked,
             position: current.position,
             added_ms: current.added_ms,
+        }
+    }
+
+    /// The item as the exports see it.
+    pub fn export<'a>(&'a self, origin_name: &'a str) -> ExportRecord<'a> {
+        ExportRecord {
+            record: &self.stored.record,
+            origin_name,
+            revoked: self.revoked,
+            received_ms: self.stored.received_ms,
+            changed_ms: self.changed_ms,
         }
     }
 }
@@ -90,12 +114,17 @@ pub fn walk(
         if added_after.is_some_and(|ms| current.added_ms <= ms) {
             continue;
         }
-        // Bulletins are served as STIX reports (issue 15).
-        let item = match current.stored.record.payload.bulletin() {
-            Some(_) => super::taxii_reports::bulletin_item(node, scope, current, now)?,
-            None => served(node, scope, current, now, true)?,
-        };
-        items.extend(item);
+        // A record withdrawn since is served at the withdrawal's position
+        // (below), as its new version; here only at its latest.
+        let target = withdrawn_by(node, &current.stored.record)?;
+        for current in std::iter::once(current).chain(target) {
+            let item = match current.stored.record.payload.bulletin() {
+                // Bulletins are served as STIX reports (issue 15).
+                Some(_) => super::taxii_reports::bulletin_item(node, scope, current, now)?,
+                None => served(node, scope, current, now, true)?,
+            };
+            items.extend(item.filter(|item| item.position == seq));
+        }
     };
     let next = (!ended && cursor < durable).then_some(cursor);
     Ok(Page { items, next })
@@ -129,11 +158,49 @@ pub fn served(
     Ok(Some(with_revoked(node, current)?))
 }
 
-/// The item, marked revoked when its origin withdrew it.
+/// The item, marked revoked when its origin withdrew it (revoked or
+/// superseded it). Once the withdrawal is durable the item stands at the
+/// withdrawing record's position and time, with its creation time as
+/// `changed_ms`: a new version of the object, which TAXII serves to
+/// `added_after` and MISP fetches again.
 pub fn with_revoked(node: &Node, current: Current) -> Result<Item, StoreError> {
     let record = &current.stored.record;
-    let revoked = node.store.is_tombstoned_by(&record.id, &record.origin())?;
-    Ok(Item::new(current, revoked))
+    let Some(by) = node.store.tombstoned_by(&record.id, &record.origin())? else {
+        return Ok(Item::new(current, false));
+    };
+    let change = node
+        .store
+        .current(&by)?
+        .filter(|c| c.position <= node.commits.durable() && c.position > current.position);
+    let mut item = Item::new(current, true);
+    if let Some(change) = change {
+        item.position = change.position;
+        item.added_ms = change.added_ms;
+        item.changed_ms = Some(change.stored.record.payload.created_ms);
+    }
+    Ok(item)
+}
+
+/// The record `record` withdraws (revokes, or supersedes), when it is the
+/// one its origin withdrew it by: its new version stands at `record`'s position.
+pub fn withdrawn_by(
+    node: &Node,
+    record: &liaison_core::record::VerifiedRecord,
+) -> Result<Option<Current>, StoreError> {
+    let target = match &record.payload.body {
+        Body::Revocation(revocation) => revocation.record_id,
+        Body::Indicator(indicator) => match indicator.supersedes {
+            Some(earlier) => earlier,
+            None => return Ok(None),
+        },
+        Body::Sighting(_) | Body::Bulletin(_) => return Ok(None),
+    };
+    let Some(current) = node.store.current(&target)? else {
+        return Ok(None);
+    };
+    let origin = current.stored.record.origin();
+    let by = node.store.tombstoned_by(&target, &origin)?;
+    Ok((origin == record.origin() && by == Some(record.id)).then_some(current))
 }
 
 /// A stored record as served (see [`served`]), found by id.

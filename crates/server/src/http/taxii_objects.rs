@@ -26,7 +26,6 @@ use liaison_core::formats::stix::{
     fixed_objects, indicator_object, origin_identity, report_object,
 };
 use liaison_core::formats::time::{format_ms, parse_ms};
-use liaison_core::formats::ExportRecord;
 use liaison_node::node::Node;
 
 /// An object served, with the `date_added` its page reports for it.
@@ -230,7 +229,7 @@ fn by_id(node: &Node, scope: page::Scope, ids: &[String]) -> Result<Vec<Item>, H
 /// The STIX objects of a page, in order: fixed objects (first page, when
 /// `limit` leaves room), then per indicator its origin's identity (first time
 /// in the page) and itself; at most `limit` objects, but always at least one
-/// indicator. Returns them and how many items they used.
+/// indicator, and never half of the items at one change-log position. Returns them and how many items they used.
 fn build(
     node: &Node,
     scope: page::Scope,
@@ -256,12 +255,7 @@ fn build(
         let record = &item.stored.record;
         let origin = record.origin();
         let name = names.get(&origin).map(String::as_str).unwrap_or_default();
-        let export = ExportRecord {
-            record,
-            origin_name: name,
-            revoked: item.revoked,
-            received_ms: item.stored.received_ms,
-        };
+        let export = item.export(name);
         let object = match record.payload.bulletin() {
             Some(_) => {
                 let members = taxii_reports::visible_members(node, scope, &record.id)?;
@@ -269,6 +263,7 @@ fn build(
                     // A revoked bulletin stays visible as withdrawn, like an indicator.
                     if item.revoked {
                         report["revoked"] = serde_json::json!(true);
+                        report["modified"] = serde_json::json!(format_ms(export.modified_ms()));
                     }
                     report
                 })
@@ -280,7 +275,10 @@ fn build(
             continue;
         };
         let new_origin = !origins.contains(&origin);
-        if any && served.len() + 1 + usize::from(new_origin) > limit {
+        // Items at one position (a superseding indicator and the new version
+        // of the one it withdraws) share a page: `next` is a position.
+        let same_position = used > 0 && items[used - 1].position == item.position;
+        if any && !same_position && served.len() + 1 + usize::from(new_origin) > limit {
             break;
         }
         let date_added = item.added_ms;

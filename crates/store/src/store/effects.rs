@@ -107,6 +107,16 @@ impl Store {
         }
     }
 
+    /// The record by which `origin` revoked or superseded its record `id`, if
+    /// it did: the change that makes a new version of it for TAXII and MISP.
+    pub fn tombstoned_by(
+        &self,
+        id: &RecordId,
+        origin: &NodeId,
+    ) -> Result<Option<RecordId>, StoreError> {
+        self.revoked_by(id, origin, &Staged::default())
+    }
+
     /// Whether `origin` has revoked or superseded its record `id` (no decoding).
     pub fn is_tombstoned_by(&self, id: &RecordId, origin: &NodeId) -> Result<bool, StoreError> {
         Ok(self.tree().contains_key(keys::tombstone(id, origin))?)

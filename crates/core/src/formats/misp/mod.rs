@@ -12,6 +12,7 @@
 //! 1 this community only → AMBER, 2 connected communities → GREEN, 3 all
 //! communities → CLEAR, 4 sharing group → AMBER.
 
+mod attribute;
 mod feed;
 mod provenance;
 mod read;
@@ -19,7 +20,7 @@ mod write;
 
 pub use feed::feed_files;
 pub use read::{read, MispReader, MAX_EVENT_BYTES};
-pub use write::{attribute_value, MispWriter};
+pub use write::{attribute_value, MispWriter, REVOKED_TAG};
 
 use crate::indicator::{coin_of, hash_algorithm, Coin, HashAlgorithm, Kind};
 use crate::record::{Label, Tlp};
@@ -39,27 +40,35 @@ pub fn label_for_category(category: &str) -> Option<Label> {
 }
 
 /// MISP attribute types read, and the kind each becomes. `…|port` types keep
-/// the part before the `|`, `filename|…` types the hash after it. An `ip-src`
-/// or `ip-dst` value with a `/prefix` is a network range; a hash type's value
-/// must have that algorithm's length (see [`refine`]).
-pub const TYPES: [(&str, Kind); 23] = [
+/// the part before the `|` (the port goes into the description),
+/// `filename|…` types the hash after it. An `ip-src` or `ip-dst` value with a
+/// `/prefix` is a network range; a hash type's value must have that
+/// algorithm's length (see [`refine`]). `domain|ip` is [`DOMAIN_IP_TYPE`].
+pub const TYPES: [(&str, Kind); 30] = [
     ("phone-number", Kind::Phone),
+    ("prtn", Kind::Phone),
+    ("whatsapp", Kind::Phone),
+    ("whois-registrant-phone", Kind::Phone),
     ("email", Kind::Email),
     ("email-src", Kind::Email),
     ("email-dst", Kind::Email),
+    ("email-reply-to", Kind::Email),
+    ("target-email", Kind::Email),
+    ("whois-registrant-email", Kind::Email),
     ("domain", Kind::Domain),
     ("hostname", Kind::Domain),
-    ("hostname|port", Kind::Domain),
     ("url", Kind::Url),
     ("link", Kind::Url),
+    ("uri", Kind::Url),
     ("ip-src", Kind::Ip),
     ("ip-dst", Kind::Ip),
-    ("ip-src|port", Kind::Ip),
-    ("ip-dst|port", Kind::Ip),
     ("btc", Kind::Wallet),
     ("xmr", Kind::Wallet),
     ("dash", Kind::Wallet),
     ("iban", Kind::Iban),
+    ("hostname|port", Kind::Domain),
+    ("ip-src|port", Kind::Ip),
+    ("ip-dst|port", Kind::Ip),
     ("md5", Kind::FileHash),
     ("sha1", Kind::FileHash),
     ("sha256", Kind::FileHash),
@@ -86,6 +95,11 @@ pub fn refine(misp_type: &str, kind: Kind, value: &str) -> (Kind, String) {
         _ => (kind, value.to_string()),
     }
 }
+
+/// Composite types: the value is `left|right`. `domain|ip` gives two items,
+/// a domain and an address; the `…|port` types give one, the port kept in
+/// its description (`port N`), never a value of its own.
+pub const DOMAIN_IP_TYPE: &str = "domain|ip";
 
 /// `bank-account-nr` becomes bank-account, with a country from a
 /// `liaison:country` tag or the import's default country.
@@ -119,6 +133,7 @@ pub fn type_for(kind: Kind, value: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// The kind of a MISP type in [`TYPES`].
 pub fn kind_for(misp_type: &str) -> Option<Kind> {
     TYPES.iter().find(|(t, _)| *t == misp_type).map(|(_, k)| *k)
 }

@@ -6,7 +6,7 @@
 //! event tags after or before the attributes, and every attribute needs them),
 //! so memory is bounded by [`MAX_EVENT_BYTES`] per event. Its attributes stay
 //! raw JSON until pulled, then are decoded one by one, so a malformed attribute
-//! costs only itself.
+//! costs only itself ([`super::attribute`] reads each).
 //!
 //! Provenance: a `liaison:source` tag, else the event's `Orgc` name, becomes the
 //! item's source; the attribute's `first_seen`, else its `timestamp`, its
@@ -17,19 +17,15 @@
 
 use std::collections::VecDeque;
 use std::io::Read;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::provenance::{provenance, tag_loss, Found};
-use super::{kind_for, machine_tag, refine, tlp_for_distribution, tlp_for_tag, BANK_ACCOUNT_TYPE};
+use super::attribute::Attribute;
 use crate::formats::json_stream::{decode, Element, ScanError, Scanner};
-use crate::formats::time::parse_ms;
-use crate::formats::{Entry, ImportItem, Location, Loss, ReadOptions, RowError, Skipped, Validity};
-use crate::indicator::Kind;
-use crate::record::RecordError;
-use crate::untrusted::quote;
+use crate::formats::{Entry, Location, ReadOptions, RowError};
 
 /// Largest single event read (bytes of JSON); larger events are reported. The
 /// event is held as raw JSON per attribute (about its own size again) and each
@@ -44,38 +40,43 @@ struct TopLevel {
 }
 
 #[derive(Deserialize, Default)]
-struct Event {
+pub(super) struct Event {
     uuid: Option<String>,
     #[serde(default)]
-    info: String,
-    distribution: Option<Value>,
+    pub(super) info: String,
+    pub(super) distribution: Option<Value>,
     #[serde(rename = "Tag", default)]
-    tags: Vec<Tag>,
+    pub(super) tags: Vec<Tag>,
     /// Kept as raw JSON and decoded one at a time as the reader is pulled.
     #[serde(rename = "Attribute", default)]
     attributes: Vec<Box<RawValue>>,
     #[serde(rename = "Object", default)]
     objects: Vec<MispObject>,
     #[serde(rename = "Orgc")]
-    orgc: Option<Org>,
+    pub(super) orgc: Option<Org>,
 }
 
 #[derive(Deserialize)]
-struct Org {
-    name: Option<String>,
+pub(super) struct Org {
+    pub(super) name: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct MispObject {
+    #[serde(default)]
+    name: String,
     #[serde(rename = "Attribute", default)]
     attributes: Vec<Box<RawValue>>,
 }
+
+/// An attribute still raw, with the name of the object it is in (if any).
+type RawAttribute = (Box<RawValue>, Option<Arc<str>>);
 
 /// The event whose attributes are being read.
 struct Current {
     event: Event,
     name: String,
-    attributes: std::iter::Enumerate<std::vec::IntoIter<Box<RawValue>>>,
+    attributes: std::iter::Enumerate<std::vec::IntoIter<RawAttribute>>,
 }
 
 #[derive(Deserialize)]
@@ -84,28 +85,8 @@ struct UuidOnly {
 }
 
 #[derive(Deserialize)]
-struct Attribute {
-    #[serde(rename = "type")]
-    kind: String,
-    value: String,
-    #[serde(default)]
-    comment: String,
-    distribution: Option<Value>,
-    #[serde(default)]
-    deleted: Value,
-    #[serde(rename = "Tag", default)]
-    tags: Vec<Tag>,
-    #[serde(default)]
-    category: String,
-    /// ISO 8601 (MISP 2.4.120 and later); null when not set.
-    first_seen: Option<String>,
-    /// Unix seconds, as a string or a number.
-    timestamp: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct Tag {
-    name: String,
+pub(super) struct Tag {
+    pub(super) name: String,
 }
 
 enum State {
@@ -118,12 +99,12 @@ enum State {
 pub struct MispReader<R: Read> {
     scanner: Scanner<R>,
     state: State,
-    options: ReadOptions,
+    pub(super) options: ReadOptions,
     events: usize,
-    pending: VecDeque<Entry>,
+    pub(super) pending: VecDeque<Entry>,
     queued: VecDeque<Event>,
     current: Option<Current>,
-    ignored_tags: u64,
+    pub(super) ignored_tags: u64,
 }
 
 /// Starts reading MISP event JSON from `input`.
@@ -253,9 +234,18 @@ impl<R: Read> MispReader<R> {
             .clone()
             .unwrap_or_else(|| self.events.to_string());
         self.events += 1;
-        let mut attributes = std::mem::take(&mut event.attributes);
+        let mut attributes: Vec<RawAttribute> = std::mem::take(&mut event.attributes)
+            .into_iter()
+            .map(|raw| (raw, None))
+            .collect();
         for object in std::mem::take(&mut event.objects) {
-            attributes.extend(object.attributes);
+            let name: Arc<str> = Arc::from(object.name.as_str());
+            attributes.extend(
+                object
+                    .attributes
+                    .into_iter()
+                    .map(|raw| (raw, Some(name.clone()))),
+            );
         }
         self.current = Some(Current {
             event,
@@ -268,7 +258,7 @@ impl<R: Read> MispReader<R> {
     fn next_attribute(&mut self) -> Option<Entry> {
         let mut current = self.current.take()?;
         // An exhausted event is dropped here (`current` stays `None`).
-        let (index, raw) = current.attributes.next()?;
+        let (index, (raw, object)) = current.attributes.next()?;
         let bytes = raw.get().as_bytes();
         let uuid = serde_json::from_slice::<UuidOnly>(bytes)
             .ok()
@@ -280,143 +270,18 @@ impl<R: Read> MispReader<R> {
         };
         let entry = match decode::<Attribute>(bytes, "attribute") {
             Err((field, reason)) => Entry::Error(RowError::new(location, field, reason)),
-            Ok(attribute) => match self.attribute(&current.event, location.clone(), attribute) {
+            Ok(attribute) => match self.attribute(
+                &current.event,
+                location.clone(),
+                attribute,
+                object.as_deref(),
+            ) {
                 Ok(entry) => entry,
                 Err((field, reason)) => Entry::Error(RowError::new(location, field, reason)),
             },
         };
         self.current = Some(current);
         Some(entry)
-    }
-
-    fn attribute(
-        &mut self,
-        event: &Event,
-        location: Location,
-        attribute: Attribute,
-    ) -> Result<Entry, (&'static str, String)> {
-        if truthy(&attribute.deleted) {
-            return Ok(Entry::Skipped(Skipped {
-                location,
-                what: "a deleted attribute".into(),
-            }));
-        }
-        let tags = || {
-            attribute
-                .tags
-                .iter()
-                .chain(event.tags.iter())
-                .map(|t| t.name.as_str())
-        };
-        let tagged_kind = tags().find_map(|t| machine_tag(t, "kind"));
-        let kind = match (attribute.kind.as_str(), tagged_kind) {
-            ("text", Some(kind)) => kind.parse().map_err(|_| {
-                (
-                    "type",
-                    format!("liaison:kind {} is not a known kind", quote(kind)),
-                )
-            })?,
-            (BANK_ACCOUNT_TYPE, _) => Kind::BankAccount,
-            (other, _) => match kind_for(other) {
-                Some(kind) => kind,
-                None => {
-                    return Ok(Entry::Skipped(Skipped {
-                        location,
-                        what: format!("MISP type {}", quote(other)),
-                    }))
-                }
-            },
-        };
-        let value = match attribute.kind.ends_with("|port") {
-            true => attribute
-                .value
-                .split('|')
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-            false => attribute.value.clone(),
-        };
-        let (kind, mut value) = refine(&attribute.kind, kind, &value);
-        if kind == Kind::BankAccount && !value.contains(':') {
-            let country = tags()
-                .find_map(|t| machine_tag(t, "country"))
-                .map(str::to_string)
-                .or_else(|| self.options.default_country.clone())
-                .ok_or(("value", "bank-account-nr has no country: add a liaison:country=\"CC\" tag or give a default country".to_string()))?;
-            value = format!("{country}:{value}");
-        }
-        let mut item = ImportItem::new(location, kind, value);
-        provenance(
-            &mut item,
-            &Found {
-                producer: event.orgc.as_ref().and_then(|o| o.name.as_deref()),
-                first_seen: attribute.first_seen.as_deref(),
-                timestamp: attribute.timestamp.as_ref(),
-                category: &attribute.category,
-                tags: attribute.tags.iter().map(|t| t.name.as_str()),
-            },
-        );
-        item.description = match attribute.comment.is_empty() {
-            true => event.info.clone(),
-            false => attribute.comment.clone(),
-        };
-        item.tlp = attribute
-            .tags
-            .iter()
-            .find_map(|t| tlp_for_tag(&t.name))
-            .or_else(|| event.tags.iter().find_map(|t| tlp_for_tag(&t.name)))
-            .or_else(|| level(&attribute.distribution).and_then(tlp_for_distribution))
-            .or_else(|| level(&event.distribution).and_then(tlp_for_distribution));
-        for tag in attribute.tags.iter().chain(event.tags.iter()) {
-            self.tag(&mut item, &tag.name)?;
-        }
-        Ok(Entry::Item(item))
-    }
-
-    /// Applies one tag to an item: labels and `liaison:` machine tags.
-    fn tag(&mut self, item: &mut ImportItem, tag: &str) -> Result<(), (&'static str, String)> {
-        let field = |e: RecordError| match e {
-            RecordError::InvalidField { field, reason } => (field, reason),
-            other => ("tag", other.to_string()),
-        };
-        if tlp_for_tag(tag).is_some() || tag.starts_with("tlp:") {
-            return Ok(());
-        }
-        if let Some(label) = machine_tag(tag, "label")
-            .or(Some(tag))
-            .and_then(|l| l.parse().ok())
-        {
-            if !item.labels.contains(&label) {
-                item.labels.push(label);
-            }
-            return Ok(());
-        }
-        if let Some(evaluation) = machine_tag(tag, "evaluation") {
-            item.evaluation = Some(evaluation.parse().map_err(field)?);
-        } else if let Some(code) = machine_tag(tag, "handling") {
-            let code = code.parse().map_err(field)?;
-            if !item.handling.contains(&code) {
-                item.handling.push(code);
-            }
-        } else if let Some(note) = machine_tag(tag, "handling-note") {
-            item.handling_note = note.to_string();
-        } else if let Some(case) = machine_tag(tag, "case") {
-            item.case_reference = case.to_string();
-        } else if let Some(until) = machine_tag(tag, "valid-until") {
-            item.validity = Some(Validity::UntilMs(
-                parse_ms(until).map_err(|r| ("valid_until", r))?,
-            ));
-        } else if let Some(source) = machine_tag(tag, "source") {
-            item.set_source(source);
-        } else if !(tag.starts_with("liaison:kind=")
-            || tag.starts_with("liaison:country=")
-            // Derived from the value again on import: nothing is lost.
-            || tag.starts_with("liaison:coin="))
-        {
-            self.ignored_tags += 1;
-            item.not_carried.push(Loss::new(tag_loss(tag), tag));
-        }
-        Ok(())
     }
 }
 
@@ -452,22 +317,4 @@ fn collect(top: TopLevel, events: &mut Vec<Event>, bytes: &[u8]) -> Result<(), S
         }
     }
     Ok(())
-}
-
-/// A distribution level written as a number or a string.
-fn level(value: &Option<Value>) -> Option<u8> {
-    match value.as_ref()? {
-        Value::Number(n) => n.as_u64().and_then(|n| u8::try_from(n).ok()),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_u64() != Some(0),
-        Value::String(s) => !matches!(s.as_str(), "" | "0" | "false"),
-        _ => false,
-    }
 }

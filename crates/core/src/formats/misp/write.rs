@@ -17,6 +17,10 @@ use crate::formats::time::{format_date, format_ms};
 use crate::formats::{record_uuid, stable_uuid, ExportRecord, FormatError};
 use crate::record::{Body, Indicator};
 
+/// The tag a revoked (or superseded) record's attribute carries, with
+/// `deleted: true` and `to_ids: false`.
+pub const REVOKED_TAG: &str = "liaison:revoked";
+
 /// The attribute value written for an indicator: its value, except a bank
 /// account's number without its `CC:` country (which goes in a tag).
 pub fn attribute_value(indicator: &Indicator) -> String {
@@ -119,6 +123,11 @@ impl<W: Write> MispWriter<W> {
         if !indicator.source.is_empty() {
             tags.push(format!("liaison:source=\"{}\"", indicator.source));
         }
+        if export.revoked {
+            // MISP soft-deletes a fetched attribute marked deleted; the tag
+            // says why, for instances that keep deleted attributes visible.
+            tags.push(REVOKED_TAG.to_string());
+        }
         let tags: Vec<Value> = tags
             .into_iter()
             .map(|name| json!({ "name": name }))
@@ -131,7 +140,8 @@ impl<W: Write> MispWriter<W> {
             "to_ids": !export.revoked,
             "distribution": distribution_for(indicator.tlp).to_string(),
             "comment": indicator.description,
-            "timestamp": (record.payload.created_ms / 1000).to_string(),
+            // MISP takes a fetched attribute only when its timestamp moved.
+            "timestamp": (export.modified_ms() / 1000).to_string(),
             "deleted": export.revoked,
             "Tag": tags,
         });

@@ -1,21 +1,23 @@
 //! STIX 2.1 bundles: indicators with patterns and cyber observables (SCOs).
 //!
 //! Owns the mapping between Liaison kinds and STIX object types/patterns, the
-//! TLP 2.0 marking-definition ids, and the extension definitions the export
-//! relies on. Must never invent ids for official objects: the TLP markings and the
-//! community extensions keep the ids their publishers gave them.
+//! TLP 2.0 marking-definition ids, and Liaison's own extension definitions
+//! (ids of its own, schemas shipped in the repository). Must never invent ids
+//! for official objects (the TLP markings keep the ids OASIS gave them), nor
+//! publish under another publisher's ids.
 //!
 //! | kind | STIX object : property |
 //! | --- | --- |
-//! | phone | `phone-number:value` (community extension) |
+//! | phone | `phone-number:value` (Liaison extension) |
 //! | email | `email-addr:value` |
 //! | domain | `domain-name:value` |
 //! | url | `url:value` |
 //! | ip | `ipv4-addr:value` / `ipv6-addr:value` |
-//! | wallet | `cryptocurrency-wallet:address` (community extension) |
-//! | iban | `bank-account:iban` (community extension) |
-//! | bank-account | `bank-account:account_number` (`CC:number`, community extension) |
+//! | wallet | `cryptocurrency-wallet:value` (Liaison extension; `address` read too) |
+//! | iban | `bank-account:iban` (Liaison extension) |
+//! | bank-account | `bank-account:account_number` (`CC:number`, Liaison extension) |
 
+pub mod pattern;
 mod read;
 mod report;
 mod write;
@@ -98,29 +100,42 @@ pub(crate) fn tlp_of_markings(refs: &[String]) -> Option<Tlp> {
         .max()
 }
 
-/// Community extension definitions (muchdogesec/stix2extensions, UUIDv5 ids
-/// fixed by their publisher) for the SCOs STIX 2.1 lacks.
-pub(crate) const COMMUNITY_EXTENSIONS: [(&str, &str, &str); 3] = [
-    (
-        "phone-number",
-        "Phone Number",
-        "extension-definition--14a97ee2-e666-5ada-a6bd-b7177f79e211",
-    ),
+/// Liaison's own extension definitions for the SCOs STIX 2.1 lacks: the SCO
+/// type, the definition's name, and its properties. Their ids are UUIDv5 of
+/// the SCO type ([`sco_extension_id`]), their author is Liaison's identity,
+/// and their JSON schemas ship in the repository under [`SCHEMA_DIR`] (the
+/// `schema` property names the file). The type and property names follow the
+/// community's (muchdogesec/stix2extensions: `cryptocurrency-wallet:value`),
+/// so their readers understand the patterns; the definitions are Liaison's own.
+pub const SCO_EXTENSIONS: [(&str, &str, &[&str]); 3] = [
+    ("phone-number", "Liaison phone-number", &["value"]),
     (
         "cryptocurrency-wallet",
-        "Cryptocurrency Wallet",
-        "extension-definition--be78509e-6958-51b1-8b26-d17ee0eba2d7",
+        "Liaison cryptocurrency-wallet",
+        &["value"],
     ),
     (
         "bank-account",
-        "Bank Account",
-        "extension-definition--f19f3291-6a84-5674-b311-d75a925d5bd9",
+        "Liaison bank-account",
+        &["iban", "account_number"],
     ),
 ];
-/// Their publisher's identity id.
-pub(crate) const COMMUNITY_CREATOR: &str = "identity--9779a2db-f98c-5f4b-8d08-8ee04e02dbb5";
-pub(crate) const COMMUNITY_SCHEMA_BASE: &str =
-    "https://raw.githubusercontent.com/muchdogesec/stix2extensions/main/schemas/scos/";
+
+/// Where the extension definitions' JSON schemas are, in the repository.
+pub const SCHEMA_DIR: &str = "docs/stix/extensions/";
+
+/// The extension definition of a Liaison SCO (`phone-number`, …).
+pub fn sco_extension_id(sco: &str) -> String {
+    format!(
+        "extension-definition--{}",
+        crate::formats::stable_uuid("extension", format!("sco:{sco}").as_bytes())
+    )
+}
+
+/// The `schema` property of a Liaison extension definition: its schema file.
+pub fn schema_reference(file: &str) -> String {
+    format!("JSON schema {SCHEMA_DIR}{file}.json in the Liaison source (version 1.0)")
+}
 
 /// The STIX object type and property a kind's value lives in; `None` for kinds
 /// STIX has no object for (handle, jobad, phash, alias, location). A network
@@ -139,7 +154,7 @@ pub fn object_property(kind: Kind, value: &str) -> Option<(&'static str, &'stati
             HashAlgorithm::Sha1 => ("file", "hashes.'SHA-1'"),
             HashAlgorithm::Sha256 => ("file", "hashes.'SHA-256'"),
         },
-        Kind::Wallet => ("cryptocurrency-wallet", "address"),
+        Kind::Wallet => ("cryptocurrency-wallet", "value"),
         Kind::Iban => ("bank-account", "iban"),
         Kind::BankAccount => ("bank-account", "account_number"),
         _ => return None,
@@ -154,7 +169,8 @@ pub fn kind_of(object: &str, property: &str) -> Option<Kind> {
         ("domain-name", "value") => Kind::Domain,
         ("url", "value") => Kind::Url,
         ("ipv4-addr" | "ipv6-addr", "value") => Kind::Ip,
-        ("cryptocurrency-wallet", "address" | "value") => Kind::Wallet,
+        // `address`: the name before the community renamed it (still read).
+        ("cryptocurrency-wallet", "value" | "address") => Kind::Wallet,
         ("bank-account", "iban") => Kind::Iban,
         ("bank-account", "account_number") => Kind::BankAccount,
         ("file", hashes) if hash_property(hashes).is_some() => Kind::FileHash,

@@ -2,8 +2,8 @@
 //! time ([`crate::formats::json_stream`]), each decoded with serde into the few
 //! properties Liaison reads. Memory is bounded by [`MAX_OBJECT_BYTES`].
 //!
-//! Indicators with a single-comparison pattern (`[type:property = 'value']`) and
-//! the SCOs of the kinds in [`super::kind_of`] become items. Marking
+//! Indicators (one item per value their pattern names, [`super::pattern`];
+//! the parts that name none reported as skipped) and the SCOs of the kinds in [`super::kind_of`] become items. Marking
 //! definitions, extension definitions and identities are the bundle's context
 //! and are read silently; every other object is reported as skipped. Never
 //! guesses a kind from a value.
@@ -16,19 +16,19 @@
 //! otherwise, and for every other field Liaison has no place for, the item
 //! lists it in `not_carried`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 
 use serde::Deserialize;
 
-use super::{kind_of, refine, tlp_of_markings, MAX_OBJECT_BYTES};
+use super::{kind_of, pattern, refine, tlp_of_markings, MAX_OBJECT_BYTES};
 use crate::formats::json_stream::{decode, Element, ScanError, Scanner};
 use crate::formats::time::parse_ms;
 use crate::formats::{Entry, ImportItem, Location, Loss, LossKind, RowError, Skipped, Validity};
 use crate::untrusted::quote;
 
 /// The properties Liaison reads from any STIX object.
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 struct Object {
     #[serde(rename = "type")]
     kind: String,
@@ -91,6 +91,8 @@ pub struct StixReader<R: Read> {
     identities: HashMap<String, String>,
     /// Statement marking id → its statement.
     statements: HashMap<String, String>,
+    /// Further entries of the object last read (a pattern with several values).
+    pending: VecDeque<Entry>,
 }
 
 /// Starts reading a STIX 2.1 bundle from `input`.
@@ -103,6 +105,7 @@ pub fn read<R: Read>(input: R) -> StixReader<R> {
         ignored_labels: 0,
         identities: HashMap::new(),
         statements: HashMap::new(),
+        pending: VecDeque::new(),
     }
 }
 
@@ -224,10 +227,7 @@ impl<R: Read> StixReader<R> {
                     .pattern
                     .as_deref()
                     .ok_or(("pattern", "is missing".to_string()))?;
-                match parse_pattern(pattern) {
-                    Some((kind, value)) => (kind, value),
-                    None => return Ok(skipped(format!("pattern {}", quote(pattern)))),
-                }
+                return self.pattern_entries(location, pattern, &object);
             }
             sco => match sco_value(sco, &object) {
                 Some(found) => found,
@@ -307,6 +307,40 @@ impl<R: Read> StixReader<R> {
         }
     }
 
+    /// An indicator's entries: an item per value its pattern names (all
+    /// with the indicator's markings), a skip per part that names none. The
+    /// first is returned, the rest queued.
+    fn pattern_entries(
+        &mut self,
+        location: Location,
+        pattern: &str,
+        object: &Object,
+    ) -> Result<Entry, (&'static str, String)> {
+        let parsed = pattern::parse(pattern)
+            .map_err(|reason| ("pattern", format!("is not a STIX pattern: {reason}")))?;
+        let mut entries = Vec::new();
+        for found in pattern::values(&parsed) {
+            entries.push(match found {
+                Ok((kind, value)) => {
+                    let mut item = ImportItem::new(location.clone(), kind, value);
+                    self.fill_provenance(&mut item, object);
+                    self.fill_markings(&mut item, object.clone())?;
+                    Entry::Item(item)
+                }
+                Err(part) => Entry::Skipped(Skipped {
+                    location: location.clone(),
+                    what: format!("pattern {} ({part} is not supported)", quote(pattern)),
+                }),
+            });
+        }
+        let mut entries = entries.into_iter();
+        let first = entries
+            .next()
+            .ok_or(("pattern", "names nothing".to_string()))?;
+        self.pending.extend(entries);
+        Ok(first)
+    }
+
     fn fill_markings(
         &mut self,
         item: &mut ImportItem,
@@ -357,6 +391,9 @@ impl<R: Read> Iterator for StixReader<R> {
     type Item = Entry;
 
     fn next(&mut self) -> Option<Entry> {
+        if let Some(entry) = self.pending.pop_front() {
+            return Some(entry);
+        }
         match self.step() {
             Ok(entry) => entry,
             Err(ScanError(reason)) => {
@@ -392,28 +429,4 @@ fn sco_value(sco: &str, object: &Object) -> Option<(crate::indicator::Kind, Stri
         let kind = kind_of(sco, property)?;
         Some(refine(kind, property, value.clone()?))
     })
-}
-
-/// `[type:property = 'value']` (one comparison, whitespace optional); anything
-/// richer (AND/OR, other operators, qualifiers) is not one indicator value.
-pub fn parse_pattern(pattern: &str) -> Option<(crate::indicator::Kind, String)> {
-    let inner = pattern.trim().strip_prefix('[')?.strip_suffix(']')?;
-    let (path, rest) = inner.split_once('=')?;
-    let (object, property) = path.trim().split_once(':')?;
-    let kind = kind_of(object.trim(), property.trim())?;
-    let literal = rest.trim().strip_prefix('\'')?;
-    let mut value = String::new();
-    let mut chars = literal.chars();
-    loop {
-        match chars.next()? {
-            '\\' => value.push(chars.next().filter(|c| matches!(c, '\\' | '\''))?),
-            '\'' => break,
-            c => value.push(c),
-        }
-    }
-    chars
-        .as_str()
-        .trim()
-        .is_empty()
-        .then(|| refine(kind, property.trim(), value))
 }

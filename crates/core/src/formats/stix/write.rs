@@ -16,7 +16,7 @@ use std::io::Write;
 use serde_json::{json, Map, Value};
 
 use super::{
-    marking_id, object_property, COMMUNITY_CREATOR, COMMUNITY_EXTENSIONS, COMMUNITY_SCHEMA_BASE,
+    marking_id, object_property, schema_reference, sco_extension_id, SCO_EXTENSIONS,
     TLP2_EXTENSION, TLP_MARKINGS,
 };
 use crate::formats::time::format_ms;
@@ -147,7 +147,7 @@ pub fn indicator_object(export: &ExportRecord<'_>) -> Option<Value> {
         json!(format!("indicator--{}", record_uuid(&record.id))),
     );
     put("created", json!(created));
-    put("modified", json!(created));
+    put("modified", json!(format_ms(export.modified_ms())));
     put(
         "created_by_ref",
         json!(origin_identity_id(&record.origin())),
@@ -216,8 +216,9 @@ pub fn pattern(indicator: &Indicator) -> Option<String> {
     Some(format!("[{object}:{property} = '{escaped}']"))
 }
 
-/// The objects every bundle starts with: the five TLP 2.0 markings, the
-/// community extension definitions, and the Liaison extension and its author.
+/// The objects every bundle starts with: the five TLP 2.0 markings, and
+/// Liaison's identity and extension definitions (its SCOs, its properties),
+/// all by Liaison, marked CLEAR, with the schema files they name.
 pub fn fixed_objects() -> Vec<Value> {
     let mut objects: Vec<Value> = TLP_MARKINGS
         .iter()
@@ -232,17 +233,17 @@ pub fn fixed_objects() -> Vec<Value> {
             })
         })
         .collect();
-    for (sco, name, id) in COMMUNITY_EXTENSIONS {
+    for (sco, name, properties) in SCO_EXTENSIONS {
         objects.push(json!({
             "type": "extension-definition",
             "spec_version": "2.1",
-            "id": id,
-            "created_by_ref": COMMUNITY_CREATOR,
-            "created": "2020-01-01T00:00:00.000Z",
-            "modified": "2020-01-01T00:00:00.000Z",
+            "id": sco_extension_id(sco),
+            "created_by_ref": liaison_identity_id(),
+            "created": FIXED_CREATED,
+            "modified": FIXED_CREATED,
             "name": name,
-            "description": format!("This extension creates a new SCO that can be used to represent {}.", name.to_lowercase()),
-            "schema": format!("{COMMUNITY_SCHEMA_BASE}{sco}.json"),
+            "description": format!("A new SCO, {sco}, for the indicator values STIX 2.1 has no object for; its properties: {}.", properties.join(", ")),
+            "schema": schema_reference(sco),
             "version": "1.0",
             "extension_types": ["new-sco"],
             "object_marking_refs": [TLP_MARKINGS[0].1],
@@ -266,11 +267,12 @@ pub fn fixed_objects() -> Vec<Value> {
         "created": FIXED_CREATED,
         "modified": FIXED_CREATED,
         "name": "Liaison markings",
-        "description": "Liaison's markings that STIX has no property for.",
-        "schema": "x_liaison_record_id: the signed record's id (64 hex digits). x_liaison_evaluation: the 4x4 evaluation, source reliability A/B/C/X and information accuracy 1-4 (e.g. B2). x_liaison_handling: list of SIENA handling codes H0-H3. x_liaison_handling_note: the H3 restriction text. x_liaison_case: the case reference. x_liaison_coin: a wallet's coin (tron, ethereum, bitcoin, litecoin, bitcoin-cash, monero, dogecoin, solana, dash). x_liaison_source: who first reported the indicator (the producer the origin agency imported it from). x_liaison_node_id (identity): the agency's node id.",
+        "description": "Liaison's markings that STIX has no property for: x_liaison_record_id, the signed record's id (64 hex digits); x_liaison_evaluation, the 4x4 evaluation (source reliability A/B/C/X, information accuracy 1-4, e.g. B2); x_liaison_handling, SIENA handling codes H0-H3; x_liaison_handling_note, the H3 restriction text; x_liaison_case, the case reference; x_liaison_coin, a wallet's coin (tron, ethereum, bitcoin, litecoin, bitcoin-cash, monero, dogecoin, solana, dash); x_liaison_source, who first reported the indicator (the producer the origin agency imported it from); x_liaison_node_id (on an identity), the agency's node id.",
+        "schema": schema_reference("liaison-properties"),
         "version": "1.0",
         "extension_types": ["toplevel-property-extension"],
         "extension_properties": ["x_liaison_record_id", "x_liaison_evaluation", "x_liaison_handling", "x_liaison_handling_note", "x_liaison_case", "x_liaison_coin", "x_liaison_source", "x_liaison_node_id"],
+        "object_marking_refs": [TLP_MARKINGS[0].1],
     }));
     objects
 }

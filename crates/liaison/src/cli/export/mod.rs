@@ -252,6 +252,9 @@ fn export_one<W: Write>(
         // The view carries no arrival time; the writers use it for nothing the
         // record's own creation time would not do.
         received_ms: record.payload.created_ms,
+        // Nor when a revocation was made: a file export is a snapshot, not a
+        // feed a consumer resumes (TAXII and the MISP feed carry it).
+        changed_ms: None,
     };
     match writer.write(&export)? {
         true => counts.exported += 1,
