@@ -26,6 +26,7 @@ pub mod time;
 
 #[cfg(test)]
 mod import_tests;
+#[cfg(test)]
 mod misp_types_tests;
 #[cfg(test)]
 mod proptests;
