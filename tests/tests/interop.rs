@@ -73,7 +73,7 @@ fn tally(entries: impl Iterator<Item = Entry>) -> (usize, usize, Vec<String>) {
         match entry {
             Entry::Item(_) => items += 1,
             Entry::Skipped(_) => skipped += 1,
-            Entry::Error(e) => errors.push(e.to_string()),
+            Entry::Error(e) | Entry::Fatal(e) => errors.push(e.to_string()),
         }
     }
     (items, skipped, errors)

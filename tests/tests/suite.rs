@@ -28,6 +28,7 @@ mod hostile_relay;
 mod http_access;
 mod idle_flood;
 mod import;
+mod import_fidelity;
 mod indicator_kinds;
 mod interop;
 mod interop_readers;

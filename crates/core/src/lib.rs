@@ -15,7 +15,8 @@
 //! - [`bulletin`]: member commitments of signed bulletins and their openings.
 //! - [`policy`]: who may receive which record (TLP, handling, relay), and
 //!   [`policy::disclose`], the one decision every disclosure path asks.
-//! - [`formats`]: CSV, MISP and STIX 2.1 files ↔ import items and exported records (streaming).
+//! - [`formats`]: CSV, MISP and STIX 2.1 files ↔ import items and exported records (streaming),
+//!   and the report of what an import does not carry (`formats::loss`).
 //! - `cli_names` (feature `clap`): the command line's names for these enumerations.
 //! - [`lookup`]: the cryptography of private lookups (VOPRF, signed binary fuse filters, epochs).
 //! - [`telemetry`]: the events the layers above report, and the one hook that counts them.

@@ -84,6 +84,10 @@ pub struct Draft {
     pub case_reference: String,
     pub recipients: Vec<NodeId>,
     pub supersedes: Option<RecordId>,
+    /// Who first reported it (checked by `record::source_from_wire`); empty: us.
+    pub source: String,
+    /// When it was first seen, when stated; never after the record's creation.
+    pub first_seen_ms: Option<i64>,
 }
 
 /// A partner's live state (not persisted): its grant and the signal that ends its
@@ -292,6 +296,11 @@ impl Node {
             Some(until) => until,
             None => created_ms.saturating_add(days.saturating_mul(MS_PER_DAY)),
         };
+        if let Some(first_seen) = draft.first_seen_ms.filter(|&ms| ms > created_ms) {
+            return Err(Error::InvalidRequest(format!(
+                "first_seen_unix_ms: {first_seen} lies in the future; an indicator is first seen before it is published"
+            )));
+        }
         Ok(Indicator {
             kind: normalized.kind,
             value: normalized.value,
@@ -306,6 +315,8 @@ impl Node {
             recipients: draft.recipients,
             supersedes: draft.supersedes,
             outside_known_ranges: normalized.outside_known_ranges,
+            source: draft.source,
+            first_seen_ms: draft.first_seen_ms,
         })
     }
 

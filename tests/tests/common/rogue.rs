@@ -19,6 +19,8 @@ use tonic::{Request, Response, Status};
 
 pub fn indicator(value: &str, tlp: Tlp, recipients: Vec<NodeId>) -> Indicator {
     Indicator {
+        source: String::new(),
+        first_seen_ms: None,
         kind: Kind::Phone,
         value: value.into(),
         labels: vec![],

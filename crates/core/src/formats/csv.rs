@@ -3,15 +3,20 @@
 //! Header columns, in any order: `kind` and `value` (required), `labels`,
 //! `tlp`, `evaluation`, `handling` (lists separated by `;` or `|`),
 //! `valid_until` (RFC 3339 date or UTC date-time, or `N` days as `90d`),
-//! `description`, `case`, `default_country`, `handling_note` (the H3 text).
-//! An unknown or repeated column ends the read with one error naming it: a
-//! misspelt column must not silently lose a restriction.
+//! `description`, `case`, `default_country`, `handling_note` (the H3 text),
+//! `source` (who first reported it) and `first_seen` (RFC 3339 date or UTC
+//! date-time). An unknown or repeated column ends the read with one
+//! [`Entry::Fatal`] naming it: a misspelt column must not silently lose a
+//! restriction.
+//!
+//! Line ends may be LF or CRLF (what Excel and Python write); a reported row
+//! is the file's line number either way.
 //!
 //! Owns reading rows into [`Entry`]s and writing records as rows. Must never
 //! normalise values (the node does) nor read the whole file at once: one row at a
 //! time, so memory is bounded by the longest row.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 
 use super::time::{format_ms, parse_ms};
 use super::{
@@ -21,7 +26,7 @@ use crate::record::Body;
 use crate::untrusted::quote;
 
 /// The columns, in the order the writer puts them.
-pub const COLUMNS: [&str; 11] = [
+pub const COLUMNS: [&str; 13] = [
     "kind",
     "value",
     "labels",
@@ -33,11 +38,13 @@ pub const COLUMNS: [&str; 11] = [
     "case",
     "default_country",
     "handling_note",
+    "source",
+    "first_seen",
 ];
 
 /// Reads CSV rows as [`Entry`]s, one row at a time.
 pub struct CsvReader<R: Read> {
-    records: ::csv::StringRecordsIntoIter<R>,
+    records: ::csv::StringRecordsIntoIter<CrLfToLf<R>>,
     /// For each file column, its index in [`COLUMNS`]; `None` until the header is read.
     columns: Option<Vec<usize>>,
     done: bool,
@@ -48,7 +55,7 @@ pub fn read<R: Read>(input: R) -> CsvReader<R> {
     let records = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(input)
+        .from_reader(CrLfToLf(BufReader::new(input)))
         .into_records();
     CsvReader {
         records,
@@ -68,7 +75,7 @@ impl<R: Read> Iterator for CsvReader<R> {
             None => {
                 self.done = true;
                 return self.columns.is_none().then(|| {
-                    Entry::Error(RowError::new(Location::File, "header", "the file is empty"))
+                    Entry::Fatal(RowError::new(Location::File, "header", "the file is empty"))
                 });
             }
             Some(Err(err)) => return Some(self.read_error(err)),
@@ -83,7 +90,7 @@ impl<R: Read> Iterator for CsvReader<R> {
                 }
                 Err(reason) => {
                     self.done = true;
-                    Some(Entry::Error(RowError::new(
+                    Some(Entry::Fatal(RowError::new(
                         Location::Line(line),
                         "header",
                         reason,
@@ -107,14 +114,54 @@ impl<R: Read> CsvReader<R> {
             0 => Location::File,
             line => Location::Line(line),
         };
-        let reason = match err.kind() {
-            ::csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_string(),
+        match err.kind() {
+            ::csv::ErrorKind::Utf8 { .. } => {
+                Entry::Error(RowError::new(location, "row", "is not valid UTF-8"))
+            }
             _ => {
                 self.done = true;
-                format!("unreadable: {err}")
+                Entry::Fatal(RowError::new(location, "row", format!("unreadable: {err}")))
             }
-        };
-        Entry::Error(RowError::new(location, "row", reason))
+        }
+    }
+}
+
+/// Reads CRLF line ends as LF. The csv crate ends a record at the `\r` and
+/// counts the line at the `\n`, so every row after a CRLF was numbered one line
+/// too low; with LF only, its line count is the file's. A lone `\r` stays; a
+/// CRLF inside a quoted field is read as LF.
+pub(crate) struct CrLfToLf<R: Read>(pub(crate) BufReader<R>);
+
+impl<R: Read> Read for CrLfToLf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut written = 0;
+        while written < buf.len() {
+            let available = self.0.fill_buf()?;
+            let Some(&first) = available.first() else {
+                break;
+            };
+            if first == b'\r' {
+                self.0.consume(1);
+                if self.0.fill_buf()?.first() != Some(&b'\n') {
+                    buf[written] = b'\r';
+                    written += 1;
+                }
+                continue;
+            }
+            let run = available
+                .iter()
+                .position(|&b| b == b'\r')
+                .unwrap_or(available.len())
+                .min(buf.len() - written);
+            buf[written..written + run].copy_from_slice(&available[..run]);
+            self.0.consume(run);
+            written += run;
+            // Hand back what is there rather than wait for more input.
+            if self.0.buffer().is_empty() {
+                break;
+            }
+        }
+        Ok(written)
     }
 }
 
@@ -205,6 +252,13 @@ fn parse_row(
     item.case_reference = cells[8].to_string();
     item.default_country = non_empty(cells[9]).map(str::to_string);
     item.handling_note = cells[10].to_string();
+    if let Some(source) = non_empty(cells[11]) {
+        item.set_source(source);
+    }
+    item.first_seen_ms = non_empty(cells[12])
+        .map(parse_ms)
+        .transpose()
+        .map_err(|reason| error("first_seen", reason))?;
     Ok(item)
 }
 
@@ -259,6 +313,8 @@ impl<W: Write> CsvWriter<W> {
             indicator.case_reference.clone(),
             String::new(),
             indicator.handling_note.clone(),
+            indicator.source.clone(),
+            indicator.first_seen_ms.map(format_ms).unwrap_or_default(),
         ];
         self.out.write_record(&row)?;
         Ok(true)

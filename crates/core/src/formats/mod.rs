@@ -3,8 +3,10 @@
 //!
 //! Owns: reading files into [`Entry`] streams (one [`ImportItem`], [`RowError`]
 //! or [`Skipped`] per row, attribute or object; a MISP `domain|ip` attribute
-//! gives two items, a STIX pattern one entry per part), writing records out one at a
-//! time ([`ExportRecord`]), and guessing a file's format ([`sniff`]).
+//! gives two items, a STIX pattern one entry per part; and [`Entry::Fatal`] when
+//! the file itself cannot be read on), writing records out one at a time
+//! ([`ExportRecord`]), guessing a file's format ([`sniff`]), and the report of
+//! what an import does not carry ([`loss`]).
 //!
 //! Must never: normalise, sign, store or send anything (the node does that with
 //! the items), hold a whole file in memory (readers and writers stream; the one
@@ -17,10 +19,13 @@ pub mod csv;
 mod json_stream;
 #[cfg(test)]
 mod kinds_tests;
+pub mod loss;
 pub mod misp;
 pub mod stix;
 pub mod time;
 
+#[cfg(test)]
+mod import_tests;
 #[cfg(test)]
 mod misp_types_tests;
 #[cfg(test)]
@@ -37,6 +42,8 @@ use std::fmt;
 use crate::indicator::Kind;
 use crate::record::{Evaluation, HandlingCode, Label, RecordId, Tlp, VerifiedRecord};
 use crate::untrusted::quote;
+
+pub use loss::{Loss, LossKind, NotCarried};
 
 /// The three file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,8 +87,9 @@ impl std::str::FromStr for Format {
 /// Where in the file an entry came from, for error reports and rejects files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
-    /// CSV: the row number as a spreadsheet shows it (the header is row 1). It
-    /// equals the line number unless a quoted field above spans several lines.
+    /// CSV: the line of the file the row starts on (the header is row 1), with
+    /// LF and CRLF line ends alike. It equals the spreadsheet's row number unless
+    /// a quoted field above spans several lines.
     Line(u64),
     /// MISP: the event (its uuid, or its position), the attribute's position in
     /// the event (objects' attributes follow the event's own), and its uuid.
@@ -152,6 +160,13 @@ pub struct ImportItem {
     pub validity: Option<Validity>,
     pub description: String,
     pub case_reference: String,
+    /// Who first reported it (a STIX producer identity's name, a MISP `Orgc`);
+    /// empty when the file does not say. Checked by `record::source_from_wire`.
+    pub source: String,
+    /// When it was first seen (ms since the epoch), when the file says.
+    pub first_seen_ms: Option<i64>,
+    /// The fields and tags of this row the item does not carry.
+    pub not_carried: Vec<Loss>,
     /// What the reader changed or assumed to read the value (e.g. a URL
     /// without a scheme read as `http://…`), for the import's report.
     pub notes: Vec<String>,
@@ -173,7 +188,31 @@ impl ImportItem {
             validity: None,
             description: String::new(),
             case_reference: String::new(),
+            source: String::new(),
+            first_seen_ms: None,
+            not_carried: Vec::new(),
             notes: Vec::new(),
+        }
+    }
+
+    /// A first-seen time after `now_ms` is no sighting yet (a STIX `valid_from`
+    /// may lie ahead): it is moved to [`Self::not_carried`], so the row is still
+    /// imported and the loss is counted.
+    pub fn first_seen_not_after(&mut self, now_ms: i64) {
+        if let Some(ms) = self.first_seen_ms.filter(|&ms| ms > now_ms) {
+            self.first_seen_ms = None;
+            self.not_carried
+                .push(Loss::new(LossKind::FirstSeen, &time::format_ms(ms)));
+        }
+    }
+
+    /// Sets the producer's name when it is one line of at most
+    /// [`crate::record::MAX_SOURCE_CHARS`] characters (the record's own check);
+    /// otherwise the name is counted as not carried.
+    pub(crate) fn set_source(&mut self, name: &str) {
+        match crate::record::source_from_wire(name.trim().to_string()) {
+            Ok(source) => self.source = source,
+            Err(_) => self.not_carried.push(Loss::new(LossKind::Producer, name)),
         }
     }
 }
@@ -219,11 +258,19 @@ impl fmt::Display for Skipped {
 }
 
 /// What a reader yields for each row, attribute or object.
+// Nearly every entry is an item, so boxing it would add an allocation per row
+// and save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
     Item(ImportItem),
+    /// One row could not be read; the reader goes on with the next.
     Error(RowError),
     Skipped(Skipped),
+    /// The file (or what remains of it) cannot be read: not the format, empty,
+    /// an unknown CSV column, truncated, unreadable. The reader yields nothing
+    /// after it; an import ends with an error and a non-zero exit.
+    Fatal(RowError),
 }
 
 /// Settings a reader needs beyond the bytes.

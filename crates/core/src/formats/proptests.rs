@@ -71,6 +71,8 @@ fn indicator() -> impl Strategy<Value = Indicator> {
                     recipients: Vec::new(),
                     supersedes: None,
                     outside_known_ranges: VALUES[v].0 == Kind::Phone,
+                    source: String::new(),
+                    first_seen_ms: None,
                 }
             },
         )

@@ -19,6 +19,8 @@ pub(super) struct Split {
     pub items: Vec<ImportItem>,
     pub errors: Vec<RowError>,
     pub skipped: Vec<Skipped>,
+    /// How many of `errors` were [`Entry::Fatal`] (always the last one).
+    pub fatal: usize,
 }
 
 pub(super) fn split(entries: impl Iterator<Item = Entry>) -> Split {
@@ -28,6 +30,10 @@ pub(super) fn split(entries: impl Iterator<Item = Entry>) -> Split {
             Entry::Item(item) => out.items.push(item),
             Entry::Error(error) => out.errors.push(error),
             Entry::Skipped(skipped) => out.skipped.push(skipped),
+            Entry::Fatal(error) => {
+                out.fatal += 1;
+                out.errors.push(error);
+            }
         }
     }
     out
@@ -62,11 +68,14 @@ fn csv_good_file_reads_every_column() {
     assert_eq!(phone.case_reference, "CASE-2026-001");
     assert_eq!(phone.default_country.as_deref(), Some("GB"));
     assert_eq!(got.items[1].validity, Some(Validity::Days(90)));
-    assert_eq!(got.items[3].description, "multi\r\nline");
+    assert_eq!(
+        got.items[3].description, "multi\nline",
+        "CRLF is read as LF"
+    );
     assert_eq!(
         line(&got.items[4]),
-        6,
-        "rows, not lines: a quoted line break is inside row 5"
+        7,
+        "the file's line: a quoted line break is inside lines 5 and 6"
     );
     assert_eq!(got.items[7].value, "GB:12345678");
 }

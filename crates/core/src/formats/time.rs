@@ -17,12 +17,13 @@ pub fn format_date(ms: i64) -> String {
 
 /// Reads `2026-05-01` (midnight UTC) or an RFC 3339 date-time in UTC
 /// (`2026-05-01T12:00:00Z`, fractions allowed). Offsets other than `Z` are refused
-/// rather than guessed.
+/// rather than guessed; `+00:00` (what MISP writes) is UTC, read as `Z`.
 pub fn parse_ms(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    let full = match text.len() == 10 {
-        true => format!("{text}T00:00:00Z"),
-        false => text.to_string(),
+    let full = match (text.len() == 10, text.strip_suffix("+00:00")) {
+        (true, _) => format!("{text}T00:00:00Z"),
+        (false, Some(utc)) => format!("{utc}Z"),
+        (false, None) => text.to_string(),
     };
     let time = humantime::parse_rfc3339(&full).map_err(|_| {
         format!(
@@ -47,6 +48,8 @@ mod tests {
         assert_eq!(format_ms(ms), "2026-05-01T12:00:00.123Z");
         assert_eq!(format_date(ms), "2026-05-01");
         assert!(parse_ms("2026-05-01T12:00:00+02:00").is_err());
+        let misp = parse_ms("2026-05-01T12:00:00.123000+00:00");
+        assert_eq!(misp, Ok(ms));
         assert!(parse_ms("tomorrow").unwrap_err().contains("tomorrow"));
     }
 }

@@ -23,6 +23,8 @@ pub(super) fn markings(tlp: Tlp) -> Indicator {
         recipients: if tlp == Tlp::Red { vec![B] } else { vec![] },
         supersedes: None,
         outside_known_ranges: false,
+        source: String::new(),
+        first_seen_ms: None,
     }
 }
 

@@ -21,9 +21,10 @@ pub use model::{
     Sighting, SightingType, Tlp,
 };
 pub use wire::{
-    check_count, decode_payload, handling_from_wire, handling_to_wire, indicator_to_wire,
-    kind_from_wire, tlp_from_wire, tlp_to_wire, MAX_DESCRIPTION_CHARS, MAX_HANDLING_CODES,
-    MAX_LABELS, MAX_RECIPIENTS, MAX_SHORT_TEXT_CHARS,
+    check_count, decode_payload, first_seen_from_wire, handling_from_wire, handling_to_wire,
+    indicator_to_wire, kind_from_wire, source_from_wire, tlp_from_wire, tlp_to_wire,
+    MAX_DESCRIPTION_CHARS, MAX_HANDLING_CODES, MAX_LABELS, MAX_RECIPIENTS, MAX_SHORT_TEXT_CHARS,
+    MAX_SOURCE_CHARS,
 };
 
 /// Why a record (or a field of one) was refused.

@@ -283,6 +283,12 @@ pub struct Indicator {
     pub recipients: Vec<NodeId>,
     pub supersedes: Option<RecordId>,
     pub outside_known_ranges: bool,
+    /// Who first reported it, when another producer did (an imported file's
+    /// producer); empty when the origin agency itself is the source. Provenance
+    /// only: the origin agency signs.
+    pub source: String,
+    /// When it was first seen (ms since the epoch), when stated.
+    pub first_seen_ms: Option<i64>,
 }
 
 impl Indicator {

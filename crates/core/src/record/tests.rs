@@ -30,6 +30,8 @@ fn sample_indicator() -> Indicator {
         recipients: vec![],
         supersedes: None,
         outside_known_ranges: true,
+        source: String::new(),
+        first_seen_ms: None,
     }
 }
 

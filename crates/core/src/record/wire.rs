@@ -15,6 +15,8 @@ pub const MAX_LABELS: usize = 16;
 pub const MAX_RECIPIENTS: usize = 64;
 pub const MAX_DESCRIPTION_CHARS: usize = 4096;
 pub const MAX_SHORT_TEXT_CHARS: usize = 1024;
+/// An indicator's `source` (a producer's name): one line of at most this many characters.
+pub const MAX_SOURCE_CHARS: usize = 200;
 /// H0..H3, each at most once in practice; a little room for future codes.
 pub const MAX_HANDLING_CODES: usize = 8;
 
@@ -145,6 +147,8 @@ fn indicator_from_wire(wire: proto::Indicator, checks: Checks) -> Result<Indicat
         recipients,
         supersedes,
         outside_known_ranges: wire.outside_known_ranges,
+        source: source_from_wire(wire.source)?,
+        first_seen_ms: first_seen_from_wire(wire.first_seen_unix_ms)?,
     };
     check_markings(
         indicator.tlp,
@@ -153,6 +157,26 @@ fn indicator_from_wire(wire: proto::Indicator, checks: Checks) -> Result<Indicat
         &indicator.handling_note,
     )?;
     Ok(indicator)
+}
+
+/// An indicator's `source`: the producer's name, one line of at most
+/// [`MAX_SOURCE_CHARS`] characters; empty means none. The one check, for a
+/// publish request and a received record alike.
+pub fn source_from_wire(text: String) -> Result<String, RecordError> {
+    bounded_text("source", text, MAX_SOURCE_CHARS, Lines::Single)
+}
+
+/// An indicator's `first_seen_unix_ms`: 0 is "not stated"; a negative time
+/// (before 1970) is no indicator's first sighting.
+pub fn first_seen_from_wire(ms: i64) -> Result<Option<i64>, RecordError> {
+    match ms {
+        0 => Ok(None),
+        ms if ms < 0 => Err(RecordError::field(
+            "first_seen_unix_ms",
+            format!("{ms} lies before 1970"),
+        )),
+        ms => Ok(Some(ms)),
+    }
 }
 
 /// Rules that tie markings together, for any record that carries them
@@ -285,6 +309,8 @@ pub fn indicator_to_wire(i: &Indicator) -> proto::Indicator {
         recipients: i.recipients.iter().map(|r| r.0.to_vec()).collect(),
         supersedes: i.supersedes.map(|s| s.0.to_vec()).unwrap_or_default(),
         outside_known_ranges: i.outside_known_ranges,
+        source: i.source.clone(),
+        first_seen_unix_ms: i.first_seen_ms.unwrap_or(0),
     }
 }
 

@@ -63,6 +63,8 @@ pub fn preload(dir: &NodeDir, count: u64, value_of: impl Fn(u64) -> String) -> R
 
 pub(super) fn indicator(value: String, valid_until_ms: i64) -> Indicator {
     Indicator {
+        source: String::new(),
+        first_seen_ms: None,
         kind: Kind::Phone,
         value,
         labels: vec![Label::ScamCentre],

@@ -273,6 +273,8 @@ async fn publish(dir: &NodeDir, args: PublishArgs) -> Result<()> {
         .map(|&h| liaison_core::record::handling_to_wire(h) as i32)
         .collect();
     let request = proto::PublishRequest {
+        source: args.source,
+        first_seen_unix_ms: args.first_seen.unwrap_or(0),
         kind: i32::from(args.kind.code()),
         value: args.value,
         default_country: args.country.unwrap_or_default(),

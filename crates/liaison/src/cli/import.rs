@@ -6,8 +6,16 @@
 //! whatever the file size); the items go to the node in chunks, and each answer
 //! is matched back to the rows it came from. Every row ends up counted as
 //! imported, already present, rejected or skipped; each rejected or skipped row
-//! is written to `--rejects` with its location and reason. Nothing is dropped
-//! silently. The node, not this command, normalises, validates and signs.
+//! is written to `--rejects` with its location and reason, and every field or
+//! tag the records do not carry is counted (the readers list them, see
+//! `liaison_core::formats::loss`). Nothing is dropped silently. The node, not
+//! this command, normalises, validates and signs.
+//!
+//! Exit status: 0 when the file was read to its end (rows rejected or skipped
+//! are counted, not failures); 1 when the file itself could not be read (an
+//! [`Entry::Fatal`]: not the format, empty, an unknown CSV column, truncated),
+//! after the summary; [`REJECTED_EXIT`] with `--fail-on-reject` when any row
+//! was rejected.
 
 use std::collections::VecDeque;
 use std::io::{IsTerminal, Read, Write};
@@ -23,7 +31,9 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::status::status_error;
 use crate::client::NodeClient;
-use liaison_core::formats::{self, Entry, Format, ImportItem, Location, ReadOptions, Validity};
+use liaison_core::formats::{
+    self, Entry, Format, ImportItem, Location, NotCarried, ReadOptions, RowError, Validity,
+};
 use liaison_core::proto;
 use liaison_identity::identity::NodeDir;
 
@@ -61,14 +71,39 @@ pub struct ImportArgs {
     #[arg(long)]
     pub rejects: Option<PathBuf>,
     /// Print the summary as JSON: {"imported", "already_present", "rejected", "skipped",
-    /// "warninglisted", "warnings": [{"location", "value", "warninglists"}], ...}.
+    /// "warninglisted", "warnings": [{"location", "value", "warninglists"}], "not_carried":
+    /// [{"field", "count", "example"}], "file_error", ...}.
     #[arg(long)]
     pub json: bool,
     /// Refuse rows whose value is on one of this node's warninglists (without it,
     /// they are imported and counted and listed as warnings).
     #[arg(long)]
     pub strict: bool,
+    /// Exit with status 3 when any row was rejected (without it, rejected rows
+    /// are counted and the exit status is 0), for scripts that must not go on.
+    #[arg(long)]
+    pub fail_on_reject: bool,
 }
+
+/// The exit status of `--fail-on-reject` when rows were rejected: apart from 1
+/// (the file could not be read, or the node not reached).
+pub const REJECTED_EXIT: u8 = 3;
+
+/// `--fail-on-reject` and rows were rejected: `main` exits with [`REJECTED_EXIT`].
+#[derive(Debug)]
+pub struct RowsRejected(pub u64);
+
+impl std::fmt::Display for RowsRejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} row(s) were rejected (--fail-on-reject); see the summary",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for RowsRejected {}
 
 /// Warninglisted rows listed in the summary at most (the count is always exact).
 const MAX_WARNINGS: usize = 1_000;
@@ -92,6 +127,10 @@ struct Tally {
     /// Imported or already present rows whose value is warninglisted.
     warninglisted: u64,
     warnings: Vec<Warned>,
+    /// What the rows read did not carry.
+    not_carried: NotCarried,
+    /// The first file-level problem of each file that had one.
+    file_errors: Vec<String>,
     /// Rows whose value the reader normalised (e.g. a scheme-less MISP url
     /// read as http://), and the first one: location and what was done.
     normalised: u64,
@@ -131,7 +170,14 @@ pub async fn import(dir: &NodeDir, args: ImportArgs) -> Result<()> {
     };
     progress.finish();
     rejects.finish()?;
-    report(&args, format, &tally, started.elapsed())
+    report(&args, format, &tally, started.elapsed())?;
+    if !tally.file_errors.is_empty() {
+        bail!("{}: {}", args.file.display(), tally.file_errors.join("; "));
+    }
+    if args.fail_on_reject && tally.rejected > 0 {
+        return Err(RowsRejected(tally.rejected).into());
+    }
+    Ok(())
 }
 
 fn resolve_format(path: &Path, given: Option<Format>) -> Result<Format> {
@@ -200,7 +246,8 @@ impl Defaults {
     }
 
     /// The publish request for one row.
-    fn request(&self, item: ImportItem) -> proto::PublishRequest {
+    fn request(&self, mut item: ImportItem) -> proto::PublishRequest {
+        item.first_seen_not_after(liaison_core::now_ms());
         let mut labels: Vec<String> = item.labels.iter().map(|l| l.as_str().to_string()).collect();
         labels.extend(self.labels.iter().cloned());
         let (valid_days, valid_until_unix_ms) = match item.validity {
@@ -209,6 +256,8 @@ impl Defaults {
             None => (0, 0),
         };
         proto::PublishRequest {
+            source: item.source,
+            first_seen_unix_ms: item.first_seen_ms.unwrap_or(0),
             kind: i32::from(item.kind.code()),
             value: item.value,
             default_country: item.default_country.unwrap_or_else(|| self.country.clone()),
@@ -256,7 +305,7 @@ fn spawn_reader(
                         path.display().to_string(),
                         format!("cannot open: {e}"),
                     );
-                    let _ = tx.blocking_send(Entry::Error(error));
+                    let _ = tx.blocking_send(Entry::Fatal(error));
                     continue;
                 }
             };
@@ -320,18 +369,12 @@ async fn send(
         tokio::select! {
             entry = entries.recv(), if reading && can_send => match entry {
                 Some(Entry::Item(item)) => {
+                    tally.not_carried.add_all(&item.not_carried);
                     tally.note(&item);
                     locations.push(item.location.clone());
                     chunk.push(defaults.request(item));
                 }
-                Some(Entry::Error(error)) => {
-                    tally.rejected += 1;
-                    rejects.write(&error.location, &error.field, &error.reason)?;
-                }
-                Some(Entry::Skipped(skipped)) => {
-                    tally.skipped += 1;
-                    rejects.write(&skipped.location, "skipped", &skipped.what)?;
-                }
+                Some(other) => tally.read_problem(other, rejects)?,
                 None => reading = false,
             },
             answer = answers.message(), if !in_flight.is_empty() => {
@@ -390,6 +433,27 @@ fn settle(
 }
 
 impl Tally {
+    /// Counts an entry that is not an item: a rejected row, a skipped row, or
+    /// the file-level problem that ended a file's read.
+    fn read_problem(&mut self, entry: Entry, rejects: &mut Rejects) -> Result<()> {
+        match entry {
+            Entry::Item(_) => {}
+            Entry::Error(error) => {
+                self.rejected += 1;
+                rejects.write(&error.location, &error.field, &error.reason)?;
+            }
+            Entry::Skipped(skipped) => {
+                self.skipped += 1;
+                rejects.write(&skipped.location, "skipped", &skipped.what)?;
+            }
+            Entry::Fatal(error) => {
+                rejects.write(&error.location, &error.field, &error.reason)?;
+                self.file_errors.push(file_error(&error));
+            }
+        }
+        Ok(())
+    }
+
     fn warn(&mut self, location: &Location, result: &proto::PublishResult) {
         self.warninglisted += 1;
         if self.warnings.len() < MAX_WARNINGS {
@@ -413,6 +477,7 @@ async fn check_only(
     while let Some(entry) = entries.recv().await {
         match entry {
             Entry::Item(item) => {
+                tally.not_carried.add_all(&item.not_carried);
                 tally.note(&item);
                 let location = item.location.clone();
                 match check_locally(defaults.request(item)) {
@@ -423,20 +488,26 @@ async fn check_only(
                     }
                 }
             }
-            Entry::Error(error) => {
-                tally.rejected += 1;
-                rejects.write(&error.location, &error.field, &error.reason)?;
-            }
-            Entry::Skipped(skipped) => {
-                tally.skipped += 1;
-                rejects.write(&skipped.location, "skipped", &skipped.what)?;
-            }
+            other => tally.read_problem(other, rejects)?,
         }
         if tally.rows() % 1000 == 0 {
             progress.show(&tally);
         }
     }
     Ok(tally)
+}
+
+/// A file-level problem as the error names it: where, what, and that the rest
+/// of the file was not read.
+fn file_error(error: &RowError) -> String {
+    let place = match error.location {
+        Location::File => String::new(),
+        ref at => format!(" at {at}"),
+    };
+    format!(
+        "the file cannot be read{place}: {}: {}; nothing after it was imported",
+        error.field, error.reason
+    )
 }
 
 /// The checks that need no node: the value normalises, the labels are known.
@@ -593,6 +664,19 @@ fn report(args: &ImportArgs, format: Format, tally: &Tally, elapsed: Duration) -
                     warninglists: w.warninglists.clone(),
                 })
                 .collect(),
+            not_carried: tally
+                .not_carried
+                .iter()
+                .map(
+                    |(kind, count, example)| liaison_core::proto::ImportNotCarried {
+                        field: kind.as_str().to_string(),
+                        description: kind.describe().to_string(),
+                        count,
+                        example: example.to_string(),
+                    },
+                )
+                .collect(),
+            file_error: tally.file_errors.join("; "),
         });
     }
     let verb = if args.dry_run {
@@ -620,6 +704,17 @@ fn report(args: &ImportArgs, format: Format, tally: &Tally, elapsed: Duration) -
                 w.location,
                 w.value,
                 w.warninglists.join(", ")
+            );
+        }
+    }
+    if !tally.not_carried.is_empty() {
+        out!("not carried (the records have no field for these; rows that lost one):");
+        for (kind, count, example) in tally.not_carried.iter() {
+            out!(
+                "  {count} × {} ({}), e.g. {}",
+                kind.describe(),
+                kind.as_str(),
+                liaison_core::untrusted::quote(example)
             );
         }
     }

@@ -284,6 +284,14 @@ pub struct PublishArgs {
     /// Country for a phone number in national format.
     #[arg(long)]
     pub country: Option<String>,
+    /// Who first reported the indicator, when not this agency (e.g. a vendor's
+    /// name): signed with the record; one line, at most 200 characters.
+    #[arg(long, default_value = "")]
+    pub source: String,
+    /// When the indicator was first seen: an RFC 3339 date or UTC date-time, not
+    /// in the future. Signed with the record.
+    #[arg(long, value_parser = first_seen_arg)]
+    pub first_seen: Option<i64>,
     /// Print the result as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -291,6 +299,11 @@ pub struct PublishArgs {
     /// (without it, the value is published and the warninglist named as a warning).
     #[arg(long)]
     pub strict: bool,
+}
+
+/// `--first-seen`: a date or date-time, in ms since the epoch.
+fn first_seen_arg(text: &str) -> std::result::Result<i64, String> {
+    liaison_core::formats::time::parse_ms(text)
 }
 
 #[derive(Args, Debug)]
@@ -423,7 +436,10 @@ pub fn main() -> std::process::ExitCode {
                 "error: {}",
                 liaison_core::untrusted::escape(&format!("{e:#}"))
             );
-            std::process::ExitCode::FAILURE
+            match e.downcast_ref::<import::RowsRejected>() {
+                Some(_) => std::process::ExitCode::from(import::REJECTED_EXIT),
+                None => std::process::ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -117,6 +117,12 @@ pub fn print_record(view: &proto::RecordView) {
         if !indicator.case_reference.is_empty() {
             out!("  case        {}", indicator.case_reference);
         }
+        if !indicator.source.is_empty() {
+            out!("  source      {} (first reported it)", indicator.source);
+        }
+        if indicator.first_seen_unix_ms > 0 {
+            out!("  first seen  {}", time(indicator.first_seen_unix_ms));
+        }
         if indicator.outside_known_ranges {
             out!(
                 "  note        number lies outside the known allocated ranges (accepted, flagged)"

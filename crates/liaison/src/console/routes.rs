@@ -346,6 +346,8 @@ async fn publish_call(console: &Console, kind: Kind, fields: &Fields) -> Result<
         supersedes: String::new(),
         valid_until_unix_ms: 0,
         strict: fields.flag("strict"),
+        source: String::new(),
+        first_seen_unix_ms: 0,
     };
     console
         .client

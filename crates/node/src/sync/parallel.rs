@@ -58,6 +58,8 @@ mod tests {
 
     fn envelope(key: &SigningKey, sequence: u64) -> Envelope {
         let indicator = Indicator {
+            source: String::new(),
+            first_seen_ms: None,
             kind: Kind::Phone,
             value: format!("+447700900{:03}", sequence % 1000),
             labels: vec![Label::ScamCentre],

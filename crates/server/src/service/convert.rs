@@ -90,6 +90,8 @@ pub fn draft_from_publish(request: proto::PublishRequest) -> Result<Draft> {
         case_reference: request.case_reference,
         recipients: without_repeats(recipients),
         supersedes,
+        source: liaison_core::record::source_from_wire(request.source.trim().to_string())?,
+        first_seen_ms: liaison_core::record::first_seen_from_wire(request.first_seen_unix_ms)?,
     })
 }
 

@@ -14,6 +14,8 @@ pub(super) fn record(key: &SigningKey, seq: u64, value: &str) -> VerifiedRecord 
         sequence: seq,
         created_ms: 1,
         body: Body::Indicator(Indicator {
+            source: String::new(),
+            first_seen_ms: None,
             kind: Kind::Domain,
             value: value.into(),
             labels: vec![],

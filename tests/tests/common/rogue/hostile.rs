@@ -45,6 +45,8 @@ fn flood_value(i: usize) -> String {
 
 fn domain(value: String) -> Indicator {
     Indicator {
+        source: String::new(),
+        first_seen_ms: None,
         kind: Kind::Domain,
         value,
         labels: vec![],

@@ -8,13 +8,14 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::provenance::{provenance, tag_loss, Found};
 use super::read::{Event, MispReader, Tag};
 use super::{
     kind_for, machine_tag, refine, tlp_for_distribution, tlp_for_tag, BANK_ACCOUNT_TYPE,
     DOMAIN_IP_TYPE,
 };
 use crate::formats::time::parse_ms;
-use crate::formats::{Entry, ImportItem, Location, Skipped, Validity};
+use crate::formats::{Entry, ImportItem, Location, Loss, Skipped, Validity};
 use crate::indicator::Kind;
 use crate::record::RecordError;
 use crate::untrusted::quote;
@@ -33,6 +34,12 @@ pub(super) struct Attribute {
     tags: Vec<Tag>,
     /// Its role in its object (e.g. `iban` in a `bank-account` object).
     object_relation: Option<String>,
+    #[serde(default)]
+    category: String,
+    /// ISO 8601 (MISP 2.4.120 and later); null when not set.
+    first_seen: Option<String>,
+    /// Unix seconds, as a string or a number.
+    timestamp: Option<Value>,
 }
 
 impl<R: std::io::Read> MispReader<R> {
@@ -146,6 +153,16 @@ impl<R: std::io::Read> MispReader<R> {
         }
         let mut item = ImportItem::new(location, kind, value);
         item.notes = notes;
+        provenance(
+            &mut item,
+            &Found {
+                producer: event.orgc.as_ref().and_then(|o| o.name.as_deref()),
+                first_seen: attribute.first_seen.as_deref(),
+                timestamp: attribute.timestamp.as_ref(),
+                category: &attribute.category,
+                tags: attribute.tags.iter().map(|t| t.name.as_str()),
+            },
+        );
         item.description = match attribute.comment.is_empty() {
             true => event.info.clone(),
             false => attribute.comment.clone(),
@@ -202,12 +219,15 @@ impl<R: std::io::Read> MispReader<R> {
             item.validity = Some(Validity::UntilMs(
                 parse_ms(until).map_err(|r| ("valid_until", r))?,
             ));
+        } else if let Some(source) = machine_tag(tag, "source") {
+            item.set_source(source);
         } else if !(tag.starts_with("liaison:kind=")
             || tag.starts_with("liaison:country=")
             // Derived from the value again on import: nothing is lost.
             || tag.starts_with("liaison:coin="))
         {
             self.ignored_tags += 1;
+            item.not_carried.push(Loss::new(tag_loss(tag), tag));
         }
         Ok(())
     }

@@ -14,6 +14,7 @@
 
 mod attribute;
 mod feed;
+mod provenance;
 mod read;
 mod write;
 
@@ -22,7 +23,21 @@ pub use read::{read, MispReader, MAX_EVENT_BYTES};
 pub use write::{attribute_value, MispWriter, REVOKED_TAG};
 
 use crate::indicator::{coin_of, hash_algorithm, Coin, HashAlgorithm, Kind};
-use crate::record::Tlp;
+use crate::record::{Label, Tlp};
+
+/// MISP categories that name a Liaison label; the label is added on import.
+/// Other categories describe where a value was found, not the crime, and are
+/// counted as not carried. An attribute with `liaison:` tags (a Liaison export,
+/// which states its labels exactly) keeps only those labels.
+pub const CATEGORY_LABELS: [(&str, Label); 1] = [("Financial fraud", Label::Fraud)];
+
+/// The label a MISP category maps to (see [`CATEGORY_LABELS`]).
+pub fn label_for_category(category: &str) -> Option<Label> {
+    CATEGORY_LABELS
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(category.trim()))
+        .map(|(_, label)| *label)
+}
 
 /// MISP attribute types read, and the kind each becomes. `…|port` types keep
 /// the part before the `|` (the port goes into the description),

@@ -7,6 +7,13 @@
 //! so memory is bounded by [`MAX_EVENT_BYTES`] per event. Its attributes stay
 //! raw JSON until pulled, then are decoded one by one, so a malformed attribute
 //! costs only itself ([`super::attribute`] reads each).
+//!
+//! Provenance: a `liaison:source` tag, else the event's `Orgc` name, becomes the
+//! item's source; the attribute's `first_seen`, else its `timestamp`, its
+//! first-seen time. A category in [`super::CATEGORY_LABELS`] becomes a label.
+//! Galaxy, taxonomy and other tags, and categories that name no label, are
+//! listed in the item's `not_carried`. A file (or a single event) that is not
+//! MISP event JSON is an [`Entry::Fatal`].
 
 use std::collections::VecDeque;
 use std::io::Read;
@@ -45,6 +52,13 @@ pub(super) struct Event {
     attributes: Vec<Box<RawValue>>,
     #[serde(rename = "Object", default)]
     objects: Vec<MispObject>,
+    #[serde(rename = "Orgc")]
+    pub(super) orgc: Option<Org>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Org {
+    pub(super) name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -127,7 +141,7 @@ impl<R: Read> Iterator for MispReader<R> {
                 Ok(false) => return None,
                 Err(ScanError(reason)) => {
                     self.state = State::Done;
-                    return Some(Entry::Error(RowError::new(Location::File, "json", reason)));
+                    return Some(Entry::Fatal(RowError::new(Location::File, "json", reason)));
                 }
             }
         }
@@ -156,10 +170,14 @@ impl<R: Read> MispReader<R> {
                     let size = self.scanner.value(Some(&mut bytes), MAX_EVENT_BYTES)?;
                     self.scanner.expect_end()?;
                     self.state = State::Done;
-                    self.element(match size > MAX_EVENT_BYTES {
-                        true => Element::TooLarge(size),
-                        false => Element::Bytes(bytes),
-                    });
+                    if size > MAX_EVENT_BYTES {
+                        return Err(ScanError(format!(
+                            "the event is {size} bytes; the limit is {MAX_EVENT_BYTES}"
+                        )));
+                    }
+                    // The whole file is this one object: if it is no event, the
+                    // file is not MISP event JSON.
+                    self.queued.extend(events_of(&bytes).map_err(ScanError)?);
                     Ok(true)
                 }
                 _ => Err(ScanError(
@@ -267,6 +285,9 @@ impl<R: Read> MispReader<R> {
     }
 }
 
+/// Keys one of which a bare event (without the `{"Event": …}` wrapper) has.
+const EVENT_KEYS: [&str; 4] = ["Attribute", "Object", "info", "uuid"];
+
 fn events_of(bytes: &[u8]) -> Result<Vec<Event>, String> {
     let top: TopLevel = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     let mut events = Vec::new();
@@ -283,7 +304,17 @@ fn collect(top: TopLevel, events: &mut Vec<Event>, bytes: &[u8]) -> Result<(), S
             }
         }
         // A bare event without the {"Event": …} wrapper.
-        (None, None) => events.push(serde_json::from_slice(bytes).map_err(|e| e.to_string())?),
+        (None, None) => {
+            let keys: serde_json::Map<String, Value> =
+                serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+            if !EVENT_KEYS.iter().any(|k| keys.contains_key(*k)) {
+                return Err(format!(
+                    "not a MISP event: no \"Event\", \"response\" or {} key",
+                    EVENT_KEYS.join("/")
+                ));
+            }
+            events.push(serde_json::from_slice(bytes).map_err(|e| e.to_string())?)
+        }
     }
     Ok(())
 }

@@ -3,8 +3,9 @@
 //! The event's head (uuid, info, date, distribution 0) is written first and
 //! the attributes follow as they come. Each attribute carries its TLP as a
 //! `tlp:` tag and a matching distribution, labels as `liaison:label="…"`, and
-//! evaluation, handling codes, handling note, case reference and valid-until as
-//! `liaison:` machine tags; revoked records are written with `"deleted": true`.
+//! evaluation, handling codes, handling note, case reference, valid-until and
+//! source (who first reported it) as `liaison:` machine tags, and its first-seen
+//! time as MISP's `first_seen`; revoked records are written with `"deleted": true`.
 //! Ids are UUIDv5 of the record id, so a re-export is stable.
 
 use std::io::Write;
@@ -119,6 +120,9 @@ impl<W: Write> MispWriter<W> {
             "liaison:valid-until=\"{}\"",
             format_ms(indicator.valid_until_ms)
         ));
+        if !indicator.source.is_empty() {
+            tags.push(format!("liaison:source=\"{}\"", indicator.source));
+        }
         if export.revoked {
             // MISP soft-deletes a fetched attribute marked deleted; the tag
             // says why, for instances that keep deleted attributes visible.
@@ -128,7 +132,7 @@ impl<W: Write> MispWriter<W> {
             .into_iter()
             .map(|name| json!({ "name": name }))
             .collect();
-        let attribute = json!({
+        let mut attribute = json!({
             "uuid": record_uuid(&record.id).to_string(),
             "type": misp_type,
             "category": category,
@@ -141,6 +145,9 @@ impl<W: Write> MispWriter<W> {
             "deleted": export.revoked,
             "Tag": tags,
         });
+        if let Some(first_seen) = indicator.first_seen_ms {
+            attribute["first_seen"] = json!(format_ms(first_seen));
+        }
         if !std::mem::take(&mut self.first) {
             self.out.write_all(b",")?;
         }

@@ -24,7 +24,7 @@ mod write;
 
 pub use read::{read, StixReader};
 pub use report::report_object;
-pub use write::{fixed_objects, indicator_object, origin_identity, StixWriter};
+pub use write::{fixed_objects, indicator_object, origin_identity, origin_identity_id, StixWriter};
 
 use crate::indicator::{hash_algorithm, HashAlgorithm, Kind};
 use crate::record::Tlp;

@@ -7,8 +7,16 @@
 //! definitions, extension definitions and identities are the bundle's context
 //! and are read silently; every other object is reported as skipped. Never
 //! guesses a kind from a value.
+//!
+//! Provenance: `x_liaison_source`, else the name of the `created_by_ref`
+//! identity, becomes the item's source, and `valid_from` its first-seen time.
+//! Identities and statement markings are remembered as the stream passes them
+//! (at most [`MAX_CONTEXT`] of each), so a producer is named only when its
+//! identity comes before the objects it made (as exporters write bundles);
+//! otherwise, and for every other field Liaison has no place for, the item
+//! lists it in `not_carried`.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 
 use serde::Deserialize;
@@ -16,7 +24,7 @@ use serde::Deserialize;
 use super::{kind_of, pattern, refine, tlp_of_markings, MAX_OBJECT_BYTES};
 use crate::formats::json_stream::{decode, Element, ScanError, Scanner};
 use crate::formats::time::parse_ms;
-use crate::formats::{Entry, ImportItem, Location, RowError, Skipped, Validity};
+use crate::formats::{Entry, ImportItem, Location, Loss, LossKind, RowError, Skipped, Validity};
 use crate::untrusted::quote;
 
 /// The properties Liaison reads from any STIX object.
@@ -44,7 +52,23 @@ struct Object {
     x_liaison_handling: Vec<String>,
     x_liaison_handling_note: Option<String>,
     x_liaison_case: Option<String>,
+    x_liaison_source: Option<String>,
+    created_by_ref: Option<String>,
+    valid_from: Option<String>,
+    #[serde(default)]
+    indicator_types: Vec<String>,
+    /// Identities: the producer's name.
+    name: Option<String>,
+    /// Marking definitions: `statement` for a statement marking.
+    definition_type: Option<String>,
+    definition: Option<serde_json::Value>,
 }
+
+/// Identities and statement markings remembered per bundle, each at most.
+const MAX_CONTEXT: usize = 10_000;
+
+/// The one indicator type every Liaison indicator is (and its export writes).
+const CARRIED_INDICATOR_TYPE: &str = "malicious-activity";
 
 /// Objects that only give the rest of the bundle its meaning.
 const CONTEXT_TYPES: [&str; 3] = ["marking-definition", "extension-definition", "identity"];
@@ -63,6 +87,10 @@ pub struct StixReader<R: Read> {
     index: usize,
     seen_objects: bool,
     ignored_labels: u64,
+    /// Identity id → name, for `created_by_ref`.
+    identities: HashMap<String, String>,
+    /// Statement marking id → its statement.
+    statements: HashMap<String, String>,
     /// Further entries of the object last read (a pattern with several values).
     pending: VecDeque<Entry>,
 }
@@ -75,6 +103,8 @@ pub fn read<R: Read>(input: R) -> StixReader<R> {
         index: 0,
         seen_objects: false,
         ignored_labels: 0,
+        identities: HashMap::new(),
+        statements: HashMap::new(),
         pending: VecDeque::new(),
     }
 }
@@ -162,6 +192,7 @@ impl<R: Read> StixReader<R> {
             id: object.id.clone(),
         };
         if CONTEXT_TYPES.contains(&object.kind.as_str()) {
+            self.remember(object);
             return None;
         }
         Some(match self.object_entry(location.clone(), object) {
@@ -204,8 +235,76 @@ impl<R: Read> StixReader<R> {
             },
         };
         let mut item = ImportItem::new(location, kind, value);
+        self.fill_provenance(&mut item, &object);
         self.fill_markings(&mut item, object)?;
         Ok(Entry::Item(item))
+    }
+
+    /// Keeps an identity's name or a statement marking's text for the objects
+    /// that refer to it.
+    fn remember(&mut self, object: Object) {
+        let Some(id) = object.id else { return };
+        match object.kind.as_str() {
+            "identity" if self.identities.len() < MAX_CONTEXT => {
+                if let Some(name) = object.name {
+                    self.identities.insert(id, name);
+                }
+            }
+            "marking-definition" if self.statements.len() < MAX_CONTEXT => {
+                let statement = object
+                    .definition
+                    .as_ref()
+                    .and_then(|d| d.get("statement"))
+                    .and_then(|s| s.as_str());
+                if let (Some("statement"), Some(statement)) =
+                    (object.definition_type.as_deref(), statement)
+                {
+                    self.statements.insert(id, statement.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Producer, first-seen time, indicator types and markings that are not TLP.
+    fn fill_provenance(&mut self, item: &mut ImportItem, object: &Object) {
+        match (&object.x_liaison_source, &object.created_by_ref) {
+            (Some(source), _) => item.set_source(source),
+            (None, Some(producer)) => match self.identities.get(producer) {
+                Some(name) => item.set_source(&name.clone()),
+                None => item
+                    .not_carried
+                    .push(Loss::new(LossKind::Producer, producer)),
+            },
+            (None, None) => {}
+        }
+        if let Some(valid_from) = &object.valid_from {
+            match parse_ms(valid_from) {
+                Ok(ms) if ms > 0 => item.first_seen_ms = Some(ms),
+                _ => item
+                    .not_carried
+                    .push(Loss::new(LossKind::FirstSeen, valid_from)),
+            }
+        }
+        for kind in &object.indicator_types {
+            match kind.parse() {
+                Ok(label) if !item.labels.contains(&label) => item.labels.push(label),
+                Ok(_) => {}
+                Err(_) if kind == CARRIED_INDICATOR_TYPE => {}
+                Err(_) => item
+                    .not_carried
+                    .push(Loss::new(LossKind::IndicatorType, kind)),
+            }
+        }
+        for marking in &object.object_marking_refs {
+            if tlp_of_markings(std::slice::from_ref(marking)).is_some() {
+                continue;
+            }
+            item.not_carried.push(match self.statements.get(marking) {
+                Some(statement) => Loss::new(LossKind::StatementMarking, statement),
+                None => Loss::new(LossKind::OtherMarking, marking),
+            });
+        }
     }
 
     /// An indicator's entries: an item per value its pattern names (all
@@ -224,6 +323,7 @@ impl<R: Read> StixReader<R> {
             entries.push(match found {
                 Ok((kind, value)) => {
                     let mut item = ImportItem::new(location.clone(), kind, value);
+                    self.fill_provenance(&mut item, object);
                     self.fill_markings(&mut item, object.clone())?;
                     Entry::Item(item)
                 }
@@ -250,10 +350,14 @@ impl<R: Read> StixReader<R> {
             crate::record::RecordError::InvalidField { field, reason } => (field, reason),
             other => ("object", other.to_string()),
         };
-        for label in &object.labels {
-            match label.parse() {
-                Ok(label) => item.labels.push(label),
-                Err(_) => self.ignored_labels += 1,
+        for text in &object.labels {
+            match text.parse() {
+                Ok(label) if !item.labels.contains(&label) => item.labels.push(label),
+                Ok(_) => {}
+                Err(_) => {
+                    self.ignored_labels += 1;
+                    item.not_carried.push(Loss::new(LossKind::Label, text));
+                }
             }
         }
         item.tlp = tlp_of_markings(&object.object_marking_refs);
@@ -301,7 +405,7 @@ impl<R: Read> Iterator for StixReader<R> {
                     _ => Location::File,
                 };
                 self.state = State::Done;
-                Some(Entry::Error(RowError::new(location, "json", reason)))
+                Some(Entry::Fatal(RowError::new(location, "json", reason)))
             }
         }
     }

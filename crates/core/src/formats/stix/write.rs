@@ -3,8 +3,11 @@
 //! Every id is deterministic (UUIDv5 of the record id, the origin's node id, or
 //! a fixed name), and every timestamp comes from the record, so exporting the
 //! same records again gives the same bytes. Liaison's evaluation, handling codes,
-//! handling note, case reference and record id travel as top-level `x_liaison_*`
-//! properties declared by the Liaison extension definition included in the bundle.
+//! handling note, case reference, record id and source (who first reported the
+//! indicator) travel as top-level `x_liaison_*` properties declared by the
+//! Liaison extension definition included in the bundle. `valid_from` is the
+//! indicator's first-seen time when it has one; `created_by_ref` is always the
+//! origin agency, the signer. `indicator_types` is `malicious-activity`.
 //! Never writes a record twice, never reads the clock.
 
 use std::collections::HashSet;
@@ -19,6 +22,9 @@ use super::{
 use crate::formats::time::format_ms;
 use crate::formats::{record_uuid, stable_uuid, ExportRecord, FormatError};
 use crate::record::{Body, Indicator, NodeId};
+
+/// What every Liaison indicator is, in STIX's indicator-type vocabulary.
+const INDICATOR_TYPE: &str = "malicious-activity";
 
 /// Timestamp of the fixed objects (identity of the software, extension definition).
 const FIXED_CREATED: &str = "2026-01-01T00:00:00.000Z";
@@ -153,7 +159,12 @@ pub fn indicator_object(export: &ExportRecord<'_>) -> Option<Value> {
     put("pattern", json!(pattern));
     put("pattern_type", json!("stix"));
     put("pattern_version", json!("2.1"));
-    put("valid_from", json!(created));
+    put("indicator_types", json!([INDICATOR_TYPE]));
+    let valid_from = indicator
+        .first_seen_ms
+        .filter(|&ms| ms <= record.payload.created_ms)
+        .map_or_else(|| created.clone(), format_ms);
+    put("valid_from", json!(valid_from));
     if indicator.valid_until_ms > record.payload.created_ms {
         put("valid_until", json!(format_ms(indicator.valid_until_ms)));
     }
@@ -191,6 +202,9 @@ pub fn indicator_object(export: &ExportRecord<'_>) -> Option<Value> {
         if let Some(coin) = crate::indicator::value_detail(indicator.kind, &indicator.value) {
             put("x_liaison_coin", json!(coin));
         }
+    }
+    if !indicator.source.is_empty() {
+        put("x_liaison_source", json!(indicator.source));
     }
     Some(Value::Object(object))
 }
@@ -253,11 +267,11 @@ pub fn fixed_objects() -> Vec<Value> {
         "created": FIXED_CREATED,
         "modified": FIXED_CREATED,
         "name": "Liaison markings",
-        "description": "Liaison's markings that STIX has no property for: x_liaison_record_id, the signed record's id (64 hex digits); x_liaison_evaluation, the 4x4 evaluation (source reliability A/B/C/X, information accuracy 1-4, e.g. B2); x_liaison_handling, SIENA handling codes H0-H3; x_liaison_handling_note, the H3 restriction text; x_liaison_case, the case reference; x_liaison_coin, a wallet's coin (tron, ethereum, bitcoin, litecoin, bitcoin-cash, monero, dogecoin, solana, dash); x_liaison_node_id (on an identity), the agency's node id.",
+        "description": "Liaison's markings that STIX has no property for: x_liaison_record_id, the signed record's id (64 hex digits); x_liaison_evaluation, the 4x4 evaluation (source reliability A/B/C/X, information accuracy 1-4, e.g. B2); x_liaison_handling, SIENA handling codes H0-H3; x_liaison_handling_note, the H3 restriction text; x_liaison_case, the case reference; x_liaison_coin, a wallet's coin (tron, ethereum, bitcoin, litecoin, bitcoin-cash, monero, dogecoin, solana, dash); x_liaison_source, who first reported the indicator (the producer the origin agency imported it from); x_liaison_node_id (on an identity), the agency's node id.",
         "schema": schema_reference("liaison-properties"),
         "version": "1.0",
         "extension_types": ["toplevel-property-extension"],
-        "extension_properties": ["x_liaison_record_id", "x_liaison_evaluation", "x_liaison_handling", "x_liaison_handling_note", "x_liaison_case", "x_liaison_coin", "x_liaison_node_id"],
+        "extension_properties": ["x_liaison_record_id", "x_liaison_evaluation", "x_liaison_handling", "x_liaison_handling_note", "x_liaison_case", "x_liaison_coin", "x_liaison_source", "x_liaison_node_id"],
         "object_marking_refs": [TLP_MARKINGS[0].1],
     }));
     objects

@@ -12,6 +12,8 @@ fn signed_view() -> proto::RecordView {
         sequence: 1,
         created_ms: 1_777_600_000_000,
         body: Body::Indicator(Indicator {
+            source: String::new(),
+            first_seen_ms: None,
             kind: Kind::Domain,
             value: "pay-now.example.org".into(),
             labels: Vec::new(),

@@ -142,6 +142,12 @@ pub fn record_page(who: &str, view: &proto::RecordView, published: bool) -> Mark
                 @if !indicator.case_reference.is_empty() {
                     dt { "case" } dd { (Shown(&indicator.case_reference)) }
                 }
+                @if !indicator.source.is_empty() {
+                    dt { "source" } dd { (Shown(&indicator.source)) " (first reported it)" }
+                }
+                @if indicator.first_seen_unix_ms > 0 {
+                    dt { "first seen" } dd { (time(indicator.first_seen_unix_ms)) }
+                }
                 @if !indicator.handling_note.is_empty() {
                     dt { "handling note" } dd { (Shown(&indicator.handling_note)) }
                 }
@@ -209,6 +215,8 @@ mod tests {
                 recipients: vec![],
                 supersedes: None,
                 outside_known_ranges: false,
+                source: String::new(),
+                first_seen_ms: None,
             }),
         };
         let record = sign_payload(&key, &payload).expect("signed");
