@@ -34,7 +34,7 @@ pub struct EntryFilter {
 }
 
 impl EntryFilter {
-    fn resolve(&self, dir: &NodeDir) -> Result<Filter> {
+    pub(crate) fn resolve(&self, dir: &NodeDir) -> Result<Filter> {
         let time = |flag: &str, t: &Option<String>| {
             t.as_deref()
                 .map(|t| query::parse_time(flag, t))
@@ -151,30 +151,44 @@ fn node_key(dir: &NodeDir, node_id: Option<String>) -> Result<ed25519_dalek::Ver
 }
 
 fn verify(dir: &NodeDir, file: Option<PathBuf>, node_id: Option<String>) -> Result<()> {
+    for line in verify_lines(dir, file, node_id)? {
+        out!("{line}");
+    }
+    Ok(())
+}
+
+/// `audit verify`'s verdict as lines of text (the CLI prints them, the
+/// console's Audit page shows them); an error when the log does not verify.
+pub(crate) fn verify_lines(
+    dir: &NodeDir,
+    file: Option<PathBuf>,
+    node_id: Option<String>,
+) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
     let path = file.unwrap_or_else(|| dir.audit_log());
     if !path.exists() {
         bail!("{}: no audit log there", path.display());
     }
     let key = node_key(dir, node_id)?;
     let found = liaison_store::audit::verify_with(&path, Some(&key))?.require_sealed(&path)?;
-    out!(
+    lines.push(format!(
         "audit log intact: {} entries, {} signed checkpoints (node key {}), head {}",
         found.last_seq,
         found.checkpoints,
         &hex::encode(key.to_bytes())[..16],
         &found.head[..16]
-    );
+    ));
     match found.unsealed {
-        0 => out!("sealed through entry {}: every entry is covered by a checkpoint", found.sealed_through),
-        n => out!(
+        0 => lines.push(format!("sealed through entry {}: every entry is covered by a checkpoint", found.sealed_through)),
+        n => lines.push(format!(
             "sealed through entry {}; {n} entries after it are unsealed (chained, not yet signed: the node is running, or it stopped without its shutdown checkpoint)",
             found.sealed_through
-        ),
+        )),
     }
     for seq in &found.unverified_at {
-        out!("WARNING: entry {seq} records a start at which the log was unverified (its seal was missing or unreadable): entries before it may have been cut off; compare with a backup");
+        lines.push(format!("WARNING: entry {seq} records a start at which the log was unverified (its seal was missing or unreadable): entries before it may have been cut off; compare with a backup"));
     }
-    Ok(())
+    Ok(lines)
 }
 
 fn log_path(dir: &NodeDir) -> Result<PathBuf> {

@@ -3,20 +3,20 @@
 //! admin certificate from the node directory (the CLI never opens the database
 //! behind a running node's back).
 
-mod audit;
+pub(crate) mod audit;
 mod backup;
 mod bulletin;
 mod commands;
 mod doctor;
-mod export;
+pub(crate) mod export;
 pub(crate) mod ids;
 mod import;
 pub mod logging;
 mod lookup;
 mod migrate;
-mod output;
+pub(crate) mod output;
 mod partner;
-mod records;
+pub(crate) mod records;
 mod reference;
 mod rotate;
 pub(crate) mod status;

@@ -315,7 +315,7 @@ pub fn print_identity(info: &proto::IdentityInfo) {
 }
 
 /// A partner's handshake statement, in one line.
-fn partner_version(p: &proto::PartnerInfo) -> String {
+pub(crate) fn partner_version(p: &proto::PartnerInfo) -> String {
     if p.protocol_version == 0 {
         return "not stated yet (it has not connected since this node started)".into();
     }

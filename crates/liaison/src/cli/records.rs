@@ -36,7 +36,7 @@ pub struct RecordFilter {
 
 impl RecordFilter {
     /// The first `Analyst.List` request for these filters.
-    pub(super) fn list_request(&self) -> Result<proto::ListRequest> {
+    pub(crate) fn list_request(&self) -> Result<proto::ListRequest> {
         Ok(proto::ListRequest {
             kind: self.kind.map(|k| i32::from(k.code())).unwrap_or(0),
             label: self.label.map(|l| l.to_string()).unwrap_or_default(),

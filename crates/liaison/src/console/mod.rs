@@ -9,11 +9,13 @@
 //! one-time start token exchanged for a session cookie ([`session`]).
 //!
 //! - [`routes`]: the pages, the session/CSRF guard and the security headers.
+//! - [`pages`]: the Records, Partners and Audit handlers.
 //! - [`view`]: the HTML (maud), with every outside string escaped.
 //! - [`session`]: tokens, cookies and CSRF secrets.
 //! - [`form`]: query strings and form bodies.
 
 mod form;
+mod pages;
 mod routes;
 mod session;
 mod view;
@@ -70,6 +72,9 @@ pub struct Console {
     who: String,
     /// `--deadline-ms`, sent with each federated search.
     deadline_ms: u32,
+    /// The node directory with `--dir`: its audit log is the Audit page's
+    /// source, as for `liaison audit`. None with `--client`.
+    dir: Option<NodeDir>,
 }
 
 /// The listen address, refused unless it is loopback or the operator gave a
@@ -97,6 +102,10 @@ pub fn listen_address(listen: &str, allow_remote: Option<&str>) -> Result<Socket
 /// Runs the console until Ctrl-C.
 pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
     let address = listen_address(&args.listen, args.allow_remote.as_deref())?;
+    let node_dir = match &args.client {
+        Some(_) => None,
+        None => dir.clone().map(NodeDir::new),
+    };
     let (client, who) = connect(dir, &args).await?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -108,6 +117,7 @@ pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
         sessions: session::Sessions::new(token.clone(), bound.port()),
         who,
         deadline_ms: args.deadline_ms,
+        dir: node_dir,
     });
     let url = format!("http://{bound}/?token={token}");
     out!("Liaison console for {}, serving on {bound}.", console.who);

@@ -46,6 +46,10 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/search", get(search_handler))
         .route("/record/{id}", get(record_handler))
         .route("/publish", get(publish_form).post(publish_submit))
+        .route("/records", get(super::pages::records_handler))
+        .route("/records/export", get(super::pages::export_handler))
+        .route("/partners", get(super::pages::partners_handler))
+        .route("/audit", get(super::pages::audit_handler))
         .route(
             "/static/console.css",
             get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }),

@@ -19,6 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 mod bulletins;
 mod output_file;
+pub(crate) mod stream;
 
 use output_file::{commit, temp_beside};
 
@@ -207,19 +208,11 @@ fn list_request(args: &ExportArgs) -> Result<proto::ListRequest> {
 /// The filters as one stable string (part of the bundle/event id). `--since` is
 /// kept as typed: an age such as 24h names "the last day" whenever it is run.
 fn filters(args: &ExportArgs) -> String {
-    let part = |name: &str, value: &Option<String>| match value {
-        Some(v) => format!("{name}={v};"),
+    let max_tlp = match args.max_tlp {
+        Some(t) => format!("max_tlp={};", t.as_str()),
         None => String::new(),
     };
-    [
-        part("kind", &args.filter.kind.map(|k| k.to_string())),
-        part("label", &args.filter.label.map(|l| l.to_string())),
-        part("origin", &args.filter.origin),
-        part("case", &args.filter.case_reference),
-        part("since", &args.filter.since),
-        part("max_tlp", &args.max_tlp.map(|t| t.as_str().to_string())),
-    ]
-    .concat()
+    format!("{}{max_tlp}", stream::names(&args.filter))
 }
 
 /// Writes one listed record once verified (or counts why not). The inner

@@ -7,7 +7,10 @@
 //! caller may see (the node already did).
 
 pub mod publish;
+pub mod audit;
+pub mod partners;
 pub mod record;
+pub mod records;
 pub mod search;
 
 use maud::{html, Markup, Render, DOCTYPE};
@@ -53,6 +56,9 @@ pub fn visible(text: &str) -> String {
 pub enum Nav {
     Search,
     Publish,
+    Records,
+    Partners,
+    Audit,
     Other,
 }
 
@@ -75,6 +81,9 @@ pub fn page(title: &str, nav: Nav, who: &str, body: Markup) -> Markup {
                     nav aria-label="main" {
                         a href="/search" aria-current=[(nav == Nav::Search).then_some("page")] { "Search" }
                         a href="/publish" aria-current=[(nav == Nav::Publish).then_some("page")] { "Publish" }
+                        a href="/records" aria-current=[(nav == Nav::Records).then_some("page")] { "Records" }
+                        a href="/partners" aria-current=[(nav == Nav::Partners).then_some("page")] { "Partners" }
+                        a href="/audit" aria-current=[(nav == Nav::Audit).then_some("page")] { "Audit" }
                     }
                     span.who title="the node and certificate this console calls as" { (Shown(who)) }
                 }
