@@ -31,14 +31,22 @@ fn console_records_filter_page_and_export_the_set() {
     node.start();
     // 24 fraud phones in one case, 6 e-mails in another (one with a hostile
     // case reference): one import, so the test spends no time on 30 CLIs.
-    let mut csv = String::from("kind,value,labels,tlp,evaluation,handling,valid_until,description,case,default_country\n");
+    let mut csv = String::from(
+        "kind,value,labels,tlp,evaluation,handling,valid_until,description,case,default_country\n",
+    );
     for n in 0..24 {
-        csv.push_str(&format!("phone,+44 7700 900{n:03},fraud,green,,,,,CASE-P,\n"));
+        csv.push_str(&format!(
+            "phone,+44 7700 900{n:03},fraud,green,,,,,CASE-P,\n"
+        ));
     }
     for n in 0..5 {
-        csv.push_str(&format!("email,person{n}@example.org,romance-scam,green,,,,,CASE-E,\n"));
+        csv.push_str(&format!(
+            "email,person{n}@example.org,romance-scam,green,,,,,CASE-E,\n"
+        ));
     }
-    csv.push_str(&format!("email,hostile@example.org,romance-scam,green,,,,,\"{HOSTILE}\",\n"));
+    csv.push_str(&format!(
+        "email,hostile@example.org,romance-scam,green,,,,,\"{HOSTILE}\",\n"
+    ));
     let file = node.dir().join("records.csv");
     std::fs::write(&file, csv).expect("write the CSV");
     node.cli_ok(&["import", file.to_str().expect("path")]);
@@ -60,7 +68,11 @@ fn console_records_filter_page_and_export_the_set() {
     loop {
         let page = get(&path);
         assert_eq!(page.status, 200, "{path}: {}", page.body);
-        assert!(!page.body.contains("@example.org"), "only phones: {}", page.body);
+        assert!(
+            !page.body.contains("@example.org"),
+            "only phones: {}",
+            page.body
+        );
         pages.push(page.body.clone());
         match link(&page.body, "next") {
             Some(next) => path = next,
@@ -79,7 +91,11 @@ fn console_records_filter_page_and_export_the_set() {
     // The case filter, and partner-controlled text shown as text.
     let emails = get(&format!("/records?case={}", encode(HOSTILE)));
     assert_eq!(record_links(&emails.body).len(), 1, "{}", emails.body);
-    assert!(emails.body.contains("&lt;script&gt;alert(25)"), "{}", emails.body);
+    assert!(
+        emails.body.contains("&lt;script&gt;alert(25)"),
+        "{}",
+        emails.body
+    );
     assert!(!emails.body.contains(HOSTILE), "{}", emails.body);
     let refused = get("/records?since=yesterday-ish");
     assert!(refused.body.contains("since:"), "{}", refused.body);
@@ -87,7 +103,9 @@ fn console_records_filter_page_and_export_the_set() {
     // The filtered set as files, through the export's own writers.
     let stix = get("/records/export?format=stix&kind=email");
     assert_eq!(stix.status, 200, "{}", stix.body);
-    assert!(stix.header("content-disposition").is_some_and(|d| d.contains("attachment")));
+    assert!(stix
+        .header("content-disposition")
+        .is_some_and(|d| d.contains("attachment")));
     let bundle: serde_json::Value = serde_json::from_str(&stix.body).expect("a STIX bundle");
     assert_eq!(bundle["type"], "bundle");
     let indicators = bundle["objects"]
@@ -118,11 +136,20 @@ fn console_partners_for_the_admin_and_the_nodes_refusal_for_an_analyst() {
     let session = admin.login();
     let page = http(&admin.address, "GET", "/partners", Some(&session), None);
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("Agency B &lt;script&gt;alert(25)"), "{}", page.body);
+    assert!(
+        page.body.contains("Agency B &lt;script&gt;alert(25)"),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains(HOSTILE), "{}", page.body);
     assert!(page.body.contains(&b.node_id()), "{}", page.body);
     assert!(page.body.contains("received"), "{}", page.body);
-    assert!(page.body.contains("href=\"/partners\" aria-current=\"page\""), "{}", page.body);
+    assert!(
+        page.body
+            .contains("href=\"/partners\" aria-current=\"page\""),
+        "{}",
+        page.body
+    );
 
     let analyst = a.issue("Partners Analyst", "analyst");
     let console = Console::start(&[
@@ -134,7 +161,11 @@ fn console_partners_for_the_admin_and_the_nodes_refusal_for_an_analyst() {
     let session = console.login();
     let refused = http(&console.address, "GET", "/partners", Some(&session), None);
     assert_eq!(refused.status, 403, "{}", refused.body);
-    assert!(refused.body.contains("permission denied"), "{}", refused.body);
+    assert!(
+        refused.body.contains("permission denied"),
+        "{}",
+        refused.body
+    );
     assert!(!refused.body.contains("Agency B"), "{}", refused.body);
 }
 
@@ -181,12 +212,22 @@ fn console_audit_shows_a_console_search_with_its_justification() {
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("audit log intact"), "{}", page.body);
     assert!(page.body.contains("1 matching entry"), "{}", page.body);
-    assert!(page.body.contains("victim statement 31 &lt;script&gt;"), "{}", page.body);
+    assert!(
+        page.body.contains("victim statement 31 &lt;script&gt;"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("CASE-31"), "{}", page.body);
     assert!(page.body.contains("audit analyst"), "{}", page.body);
     assert!(!page.body.contains(HOSTILE), "{}", page.body);
     // The filter is the node's own (`audit list --action`): other actions stay out.
     assert!(!page.body.contains("partner.add"), "{}", page.body);
-    let all = http(&oversight.address, "GET", "/audit?size=2", Some(&session), None);
+    let all = http(
+        &oversight.address,
+        "GET",
+        "/audit?size=2",
+        Some(&session),
+        None,
+    );
     assert!(link(&all.body, "next").is_some(), "{}", all.body);
 }

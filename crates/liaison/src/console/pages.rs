@@ -138,7 +138,10 @@ pub async fn export_handler(
         Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
     };
     if let Err(e) = filter.list_request() {
-        return (StatusCode::BAD_REQUEST, e.to_string().replace("--since", "since"))
+        return (
+            StatusCode::BAD_REQUEST,
+            e.to_string().replace("--since", "since"),
+        )
             .into_response();
     }
     // An analyst certificate may not read the node's identity: the export is

@@ -6,9 +6,9 @@
 //! Rendering only: this module must never call the node or decide what a
 //! caller may see (the node already did).
 
-pub mod publish;
 pub mod audit;
 pub mod partners;
+pub mod publish;
 pub mod record;
 pub mod records;
 pub mod search;

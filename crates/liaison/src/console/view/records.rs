@@ -186,13 +186,19 @@ mod tests {
             ..Default::default()
         };
         let next = first.next_link("tok 1");
-        assert!(next.contains("page=tok%201") && next.contains("trail=-"), "{next}");
+        assert!(
+            next.contains("page=tok%201") && next.contains("trail=-"),
+            "{next}"
+        );
         let second = Filters {
             page: "tok 1".into(),
             trail: vec!["-".into()],
             ..first.clone()
         };
-        assert_eq!(second.previous_link().as_deref(), Some("/records?kind=phone&size=5"));
+        assert_eq!(
+            second.previous_link().as_deref(),
+            Some("/records?kind=phone&size=5")
+        );
         assert!(first.previous_link().is_none());
     }
 }
