@@ -187,7 +187,7 @@ mod tests {
         };
         let next = first.next_link("tok 1");
         assert!(
-            next.contains("page=tok%201") && next.contains("trail=-"),
+            next.contains("page=tok%201") && next.contains("trail=%2D"),
             "{next}"
         );
         let second = Filters {
