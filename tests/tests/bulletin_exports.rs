@@ -51,12 +51,7 @@ fn strings(value: &Value) -> Vec<String> {
 #[test]
 fn bulletins_reach_misp_feed_and_taxii_with_only_visible_members() {
     let python = python();
-    let mut a = TestNode::init("Agency A (example)");
-    let mut b = TestNode::init("Agency B (example)");
-    a.start();
-    b.start();
-    a.enroll(&b, "green", false);
-    b.enroll(&a, "green", false);
+    let (a, b) = crate::common::two_agencies("green");
     let clear = a.publish("domain", "jobs-abroad.example.org", "clear", &[]);
     let green = a.publish("phone", "+44 7700 900601", "green", &[]);
     let amber = a.publish("phone", "+44 7700 900602", "amber", &[]);

@@ -171,12 +171,7 @@ fn console_partners_for_the_admin_and_the_nodes_refusal_for_an_analyst() {
 
 #[test]
 fn console_audit_shows_a_console_search_with_its_justification() {
-    let mut a = TestNode::init("Agency A (example)");
-    let mut b = TestNode::init("Agency B (example)");
-    a.start();
-    b.start();
-    a.enroll(&b, "green", false);
-    b.enroll(&a, "green", false);
+    let (a, _b) = crate::common::two_agencies("green");
     let analyst = a.issue("Audit Analyst", "analyst");
     let console = Console::start(&[
         "--client",

@@ -82,12 +82,7 @@ fn keep_port(node: &TestNode) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_from_many_addresses_leave_analysts_and_partners_through() {
-    let mut a = TestNode::init("Agency A (example)");
-    let mut b = TestNode::init("Agency B (example)");
-    a.start();
-    b.start();
-    a.enroll(&b, "green", false);
-    b.enroll(&a, "green", false);
+    let (a, mut b) = crate::common::two_agencies("green");
     let analyst = a.issue("Dana", "analyst");
     // B comes back during the flood, so its sync needs new handshakes at A.
     keep_port(&b);

@@ -13,12 +13,7 @@ const CASHADDR: &str = "bitcoincash:qp7ps3x5k2dslw25rmgk89zfpywxj4yjkvyz09t2qm";
 const SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 fn pair() -> (TestNode, TestNode) {
-    let mut a = TestNode::init("Agency A (example)");
-    let mut b = TestNode::init("Agency B (example)");
-    a.start();
-    b.start();
-    a.enroll(&b, "green", false);
-    b.enroll(&a, "green", false);
+    let (a, b) = crate::common::two_agencies("green");
     (a, b)
 }
 

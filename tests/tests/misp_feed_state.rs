@@ -75,12 +75,7 @@ fn distinct(lines: &[String]) -> usize {
 
 #[test]
 fn the_kept_feed_follows_arrivals_a_record_logged_again_in_a_later_block_and_expiry() {
-    let mut a = TestNode::init("Agency A (example)");
-    let mut b = TestNode::init("Agency B (example)");
-    a.start();
-    b.start();
-    a.enroll(&b, "green", false);
-    b.enroll(&a, "green", false);
+    let (a, b) = crate::common::two_agencies("green");
     let analyst = a.issue("Analyst Example", "analyst");
     let feed = Feed {
         runtime: tokio::runtime::Builder::new_current_thread()

@@ -95,12 +95,7 @@ async fn revoking_a_client_twice_says_it_was_already_revoked() {
 
 #[test]
 fn a_revoked_partners_records_keep_its_name() {
-    let mut a = TestNode::init("Agency A (example)");
-    let mut b = TestNode::init("Agency B (example)");
-    a.start();
-    b.start();
-    a.enroll(&b, "green", false);
-    b.enroll(&a, "green", false);
+    let (mut a, b) = crate::common::two_agencies("green");
     let id = b.publish("phone", "+44 7700 900302", "green", &[]);
     assert!(
         eventually(WAIT, || holds(&a, "+44 7700 900302", &id)),

@@ -90,12 +90,7 @@ fn disclosed_since(node: &TestNode, from: usize) -> u64 {
 
 #[test]
 fn a_live_backup_restores_every_acknowledged_record_and_sync_resumes_from_the_cursor() {
-    let mut a = TestNode::init("Agency A (example)");
-    let mut b = TestNode::init("Agency B (example)");
-    a.start();
-    b.start();
-    a.enroll(&b, "green", false);
-    b.enroll(&a, "green", false);
+    let (mut a, b) = crate::common::two_agencies("green");
     for i in 0..5 {
         b.publish("phone", &format!("+44 7700 9000{i:02}"), "green", &[]);
     }
@@ -374,12 +369,7 @@ async fn a_tls_rotation_keeps_the_federation_without_re_enrollment_then_ends_the
 
 #[test]
 fn doctor_flags_a_world_readable_key_and_an_expiring_certificate() {
-    let mut a = TestNode::init("Agency A (example)");
-    let mut b = TestNode::init("Agency B (example)");
-    a.start();
-    b.start();
-    a.enroll(&b, "green", false);
-    b.enroll(&a, "green", false);
+    let (a, _b) = crate::common::two_agencies("green");
     let healthy = a.cli_ok(&["doctor"]);
     for line in healthy.lines() {
         assert!(
@@ -474,12 +464,7 @@ fn doctor_flags_a_world_readable_key_and_an_expiring_certificate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_tls_rotation_needs_no_restart() {
-    let mut a = TestNode::init("Agency A (example)");
-    let mut b = TestNode::init("Agency B (example)");
-    a.start();
-    b.start();
-    a.enroll(&b, "green", false);
-    b.enroll(&a, "green", false);
+    let (a, b) = crate::common::two_agencies("green");
     let first = a.publish("phone", "+44 7700 900311", "green", &[]);
     assert!(eventually(WAIT, || holds(&b, "+447700900311", &first)));
     let early = b.publish("phone", "+44 7700 900312", "green", &[]);

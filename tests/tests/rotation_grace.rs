@@ -50,12 +50,7 @@ fn refused_naming(out: &Output, partner: &str) {
 
 #[test]
 fn a_partner_offline_across_two_rotations_is_not_locked_out() {
-    let mut a = TestNode::init("Agency A (example)");
-    let mut b = TestNode::init("Agency B (example)");
-    a.start();
-    b.start();
-    a.enroll(&b, "green", false);
-    b.enroll(&a, "green", false);
+    let (mut a, mut b) = crate::common::two_agencies("green");
     keep_port(&b);
     let first = a.publish("phone", "+44 7700 900321", "green", &[]);
     assert!(eventually(WAIT, || holds(&b, "+447700900321", &first)));

@@ -65,12 +65,7 @@ impl Reader<'_> {
 
 /// The history of the report: five from B, A sights the first, A publishes one.
 fn history() -> (TestNode, TestNode, Vec<String>) {
-    let mut a = TestNode::init("Agency A (example)");
-    let mut b = TestNode::init("Agency B (example)");
-    a.start();
-    b.start();
-    a.enroll(&b, "green", false);
-    b.enroll(&a, "green", false);
+    let (a, b) = crate::common::two_agencies("green");
     let mut ids = Vec::new();
     for i in 1..=5 {
         ids.push(b.publish("domain", &value(i), "green", &[]));

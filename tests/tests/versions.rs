@@ -46,12 +46,7 @@ fn partner_row(node: &TestNode) -> serde_json::Value {
 
 #[test]
 fn enrolled_nodes_show_each_others_protocol_and_release() {
-    let mut a = TestNode::init("Agency A (example)");
-    let mut b = TestNode::init("Agency B (example)");
-    a.start();
-    b.start();
-    a.enroll(&b, "green", false);
-    b.enroll(&a, "green", false);
+    let (a, b) = crate::common::two_agencies("green");
     for (here, there) in [(&a, "B"), (&b, "A")] {
         let stated = eventually(WAIT, || partner_row(here)["protocolVersion"] == 1);
         let row = partner_row(here);

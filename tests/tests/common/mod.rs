@@ -299,6 +299,18 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
 
 pub const WAIT: Duration = Duration::from_secs(15);
 
+/// Agencies A and B started and enrolled with each other, each granting the
+/// other up to `max_tlp`, no relay.
+pub fn two_agencies(max_tlp: &str) -> (TestNode, TestNode) {
+    let mut a = TestNode::init("Agency A (example)");
+    let mut b = TestNode::init("Agency B (example)");
+    a.start();
+    b.start();
+    a.enroll(&b, max_tlp, false);
+    b.enroll(&a, max_tlp, false);
+    (a, b)
+}
+
 /// A↔B (A grants B up to RED, relay both ways), B↔C (GREEN ceiling, relay both
 /// ways); C is not enrolled with A.
 pub fn three_agencies() -> (TestNode, TestNode, TestNode) {
