@@ -77,11 +77,11 @@ async fn step(node: &Arc<Node>) -> Result<Plan> {
         Plan::Idle => {}
         Plan::Promote => {
             if serve::promote(node, epoch).await?.is_none() {
-                serve::rebuild_current(node, epoch).await?;
+                serve::rebuild_current(node, epoch, false).await?;
             }
         }
         Plan::Current => {
-            serve::rebuild_current(node, epoch).await?;
+            serve::rebuild_current(node, epoch, false).await?;
         }
         Plan::Next(next) => serve::build_ahead(node, next).await?,
     }

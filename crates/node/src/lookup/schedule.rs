@@ -109,9 +109,9 @@ mod tests {
         })
     }
 
-    // Epoch 1 of 24 h runs from 24 h to 48 h; its last quarter begins at 42 h.
+    // Epoch 1 of 24 h runs from 24 h to 48 h; its next epoch is prepared from 47 h.
     const EARLY: i64 = 25 * HOUR;
-    const LATE: i64 = 43 * HOUR;
+    const LATE: i64 = 47 * HOUR + HOUR / 2;
 
     #[test]
     fn nothing_built_builds_the_current_epoch() {
@@ -135,7 +135,7 @@ mod tests {
     }
 
     #[test]
-    fn the_next_epoch_is_built_in_the_last_quarter_and_kept_current() {
+    fn the_next_epoch_is_built_in_the_lead_time_and_kept_current() {
         let next = Epoch::at(48 * HOUR, 24);
         assert_eq!(next.number, 2);
         assert_eq!(
@@ -156,9 +156,9 @@ mod tests {
             plan(&inputs(LATE, built(1, 100, 0), built(2, 40, 60_000))),
             Plan::Next(next)
         );
-        // Not before the last quarter.
+        // Not before the lead time.
         assert_eq!(
-            plan(&inputs(42 * HOUR - 1, built(1, 100, 0), None)),
+            plan(&inputs(47 * HOUR - 1, built(1, 100, 0), None)),
             Plan::Idle
         );
     }

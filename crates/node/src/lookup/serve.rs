@@ -55,12 +55,14 @@ fn served(node: &Node, epoch: Epoch) -> Option<Arc<Built>> {
     (built.key.epoch == epoch).then_some(built)
 }
 
-/// Covers the change log, or was built too recently to rebuild yet.
-fn fresh_enough(node: &Node, built: &Built) -> Result<bool> {
-    Ok(
-        built.at.elapsed().as_secs() < node.config.lookup.rebuild_min_seconds
-            || built.change == node.store.last_change()?,
-    )
+/// Covers the change log, or was built too recently to rebuild yet. The
+/// minimum interval holds back a query's rebuild only after another query's:
+/// a background build (at start, ahead of the turn, after a large change) never
+/// makes a query miss a value published just after it.
+fn fresh_enough(node: &Node, built: &Built, for_query: bool) -> Result<bool> {
+    let too_soon = built.at.elapsed().as_secs() < node.config.lookup.rebuild_min_seconds
+        && (built.by_query || !for_query);
+    Ok(too_soon || built.change == node.store.last_change()?)
 }
 
 /// The current key and filters. Built ahead of time by the background builder
@@ -73,7 +75,7 @@ pub async fn current(node: &Arc<Node>) -> Result<Arc<Built>> {
         None => promote(node, epoch).await?,
     };
     if let Some(built) = built {
-        if fresh_enough(node, &built)? {
+        if fresh_enough(node, &built, true)? {
             return Ok(built);
         }
         let behind = node.store.last_change()?.saturating_sub(built.change);
@@ -82,7 +84,7 @@ pub async fn current(node: &Arc<Node>) -> Result<Arc<Built>> {
             return Ok(built);
         }
     }
-    rebuild_current(node, epoch).await
+    rebuild_current(node, epoch, true).await
 }
 
 /// Serves the filters prepared ahead when their epoch has begun, once the key
@@ -115,20 +117,25 @@ pub(super) async fn promote(node: &Arc<Node>, epoch: Epoch) -> Result<Option<Arc
 
 /// Builds the current epoch's filters unless a build that finished while this
 /// one waited made them fresh; one such build at a time.
-pub(super) async fn rebuild_current(node: &Arc<Node>, epoch: Epoch) -> Result<Arc<Built>> {
+pub(super) async fn rebuild_current(
+    node: &Arc<Node>,
+    epoch: Epoch,
+    for_query: bool,
+) -> Result<Arc<Built>> {
     let state = &node.lookup.server;
     let _one_build = state.building.lock().await;
     let previous = served(node, epoch);
     if let Some(built) = &previous {
-        if fresh_enough(node, built)? {
+        if fresh_enough(node, built, for_query)? {
             return Ok(built.clone());
         }
     }
     let worker = node.clone();
     let key = previous.map(|p| p.key.clone());
-    let built = tokio::task::spawn_blocking(move || build(&worker, epoch, key, false))
+    let mut built = tokio::task::spawn_blocking(move || build(&worker, epoch, key, false))
         .await
         .map_err(|_| Error::ShuttingDown)??;
+    built.by_query = for_query;
     let built = Arc::new(built);
     if let Ok(mut slot) = state.built.lock() {
         *slot = Some(built.clone());
@@ -196,6 +203,7 @@ fn build(node: &Node, epoch: Epoch, key: Option<Arc<EpochKey>>, ahead: bool) -> 
         filters,
         change,
         at: Instant::now(),
+        by_query: false,
     })
 }
 

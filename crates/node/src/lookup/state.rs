@@ -28,6 +28,9 @@ pub struct Built {
     pub filters: HashMap<(Tlp, bool), Arc<SignedFilter>>,
     pub(super) change: u64,
     pub(super) at: Instant,
+    /// Built because a query found it stale (such rebuilds are rate-limited by
+    /// `lookup.rebuild_min_seconds`), not by the background builder.
+    pub(super) by_query: bool,
 }
 
 /// F of each held value, per epoch (the current one and the next, while it is
