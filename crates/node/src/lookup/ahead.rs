@@ -74,7 +74,7 @@ async fn step(node: &Arc<Node>) -> Result<Plan> {
     let plan = schedule::plan(&inputs);
     let epoch = Epoch::at(now_ms, inputs.epoch_hours);
     match plan {
-        Plan::Idle => {}
+        Plan::Idle => return Ok(plan),
         Plan::Promote => {
             if serve::promote(node, epoch).await?.is_none() {
                 serve::rebuild_current(node, epoch, false).await?;
@@ -85,5 +85,12 @@ async fn step(node: &Arc<Node>) -> Result<Plan> {
         }
         Plan::Next(next) => serve::build_ahead(node, next).await?,
     }
+    let status = state.status(epoch.number);
+    tracing::info!(
+        epoch = epoch.number,
+        values = status.ready.map_or(0, |(_, values)| values),
+        next_ready = status.next_ready.is_some_and(|n| n > epoch.number),
+        "lookup filters built"
+    );
     Ok(plan)
 }
