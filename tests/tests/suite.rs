@@ -37,6 +37,7 @@ mod json_mapping;
 mod justification;
 mod limits;
 mod lookup;
+mod lookup_ahead;
 mod metrics;
 mod misp_feed_state;
 mod mixed_version;

@@ -14,15 +14,17 @@
 //! without a proof, and never trust a filter before its signature, digest and
 //! epoch are checked.
 
+pub mod ahead;
 pub mod epoch_key;
 pub mod query;
+pub mod schedule;
 pub mod serve;
 pub mod share;
 pub mod state;
 
 pub use liaison_core::lookup::{epoch, filter, oprf, LookupError};
 use serde::{Deserialize, Serialize};
-pub use state::LookupState;
+pub use state::{FilterStatus, LookupState};
 
 /// The `[lookup]` table of config.toml.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -10,9 +10,10 @@
 //! receive the record itself by sync; a per-recipient filter would tell nothing
 //! new and cost one filter per partner.
 //!
-//! Builds run on a blocking thread, one at a time, when the epoch turns or the
-//! change log moved and `lookup.rebuild_min_seconds` have passed since the last
-//! build. F of each value is memoised for the epoch, so a rebuild evaluates only
+//! Builds run on a blocking thread, started by the background builder
+//! ([`super::ahead`]) ahead of each epoch and after changes, one per epoch at a
+//! time; a query builds only when nothing is built for its epoch or a few values
+//! changed. F of each value is memoised per epoch, so a rebuild evaluates only
 //! new values. This module must never log or store a blinded element, and it
 //! writes the audit entry (partner and count only) before it answers.
 
@@ -25,7 +26,7 @@ use sha2::{Digest, Sha256};
 use super::epoch::{Epoch, EpochKey};
 use super::epoch_key;
 use super::filter::{self, Header, LookupFilter};
-use super::state::{Built, SignedFilter};
+use super::state::{Built, Progress, SignedFilter};
 use super::{oprf, LookupError};
 use crate::disclosure::Judge;
 use crate::error::{Error, Result};
@@ -37,24 +38,104 @@ use liaison_core::record::{Body, NodeId, Tlp};
 /// Change-log entries read per page while building.
 const PAGE: usize = 4096;
 const MS_PER_DAY: i64 = 86_400_000;
+/// Change-log entries past the served filters that a query still waits for (a
+/// rebuild that evaluates only these few new values, as fast as before builds
+/// went to the background); past this, after a bulk import or a large sync,
+/// the query is answered from the last complete filter while the background
+/// builder catches up.
+const QUERY_REBUILD_MAX: u64 = 256;
 
-/// The current key and filters, rebuilt first if they are stale.
+fn epoch_now(node: &Node) -> Epoch {
+    Epoch::at(liaison_core::now_ms(), node.config.lookup.epoch_hours)
+}
+
+/// The served filters, if they are for `epoch`.
+fn served(node: &Node, epoch: Epoch) -> Option<Arc<Built>> {
+    let built = node.lookup.server.built.lock().ok()?.clone()?;
+    (built.key.epoch == epoch).then_some(built)
+}
+
+/// Covers the change log, or was built too recently to rebuild yet. The
+/// minimum interval holds back a query's rebuild only after another query's:
+/// a background build (at start, ahead of the turn, after a large change) never
+/// makes a query miss a value published just after it.
+fn fresh_enough(node: &Node, built: &Built, for_query: bool) -> Result<bool> {
+    let too_soon = built.at.elapsed().as_secs() < node.config.lookup.rebuild_min_seconds
+        && (built.by_query || !for_query);
+    Ok(too_soon || built.change == node.store.last_change()?)
+}
+
+/// The current key and filters. Built ahead of time by the background builder
+/// ([`super::ahead`]); a query waits for a build only when there is none for
+/// this epoch, or when a few values changed since (see `QUERY_REBUILD_MAX`).
 pub async fn current(node: &Arc<Node>) -> Result<Arc<Built>> {
+    let epoch = epoch_now(node);
+    let built = match served(node, epoch) {
+        Some(built) => Some(built),
+        None => promote(node, epoch).await?,
+    };
+    if let Some(built) = built {
+        if fresh_enough(node, &built, true)? {
+            return Ok(built);
+        }
+        let behind = node.store.last_change()?.saturating_sub(built.change);
+        if behind > QUERY_REBUILD_MAX {
+            node.lookup.server.wake.notify_one();
+            return Ok(built);
+        }
+    }
+    rebuild_current(node, epoch, true).await
+}
+
+/// Serves the filters prepared ahead when their epoch has begun, once the key
+/// file holds that epoch's seed alone (the ended epoch's seed is dropped).
+pub(super) async fn promote(node: &Arc<Node>, epoch: Epoch) -> Result<Option<Arc<Built>>> {
+    let state = &node.lookup.server;
+    let prepared = state.next.lock().ok().and_then(|n| n.clone());
+    let Some(prepared) = prepared.filter(|p| p.key.epoch == epoch) else {
+        return Ok(None);
+    };
+    let path = node.dir.lookup_key();
+    let key = tokio::task::spawn_blocking(move || epoch_key::load_or_rotate(&path, epoch))
+        .await
+        .map_err(|_| Error::ShuttingDown)??;
+    if key.public_key != prepared.key.public_key {
+        // The key file changed under the prepared filters: build afresh.
+        return Ok(None);
+    }
+    if let Ok(mut slot) = state.built.lock() {
+        match slot.as_ref() {
+            Some(b) if b.key.epoch == epoch => return Ok(Some(b.clone())),
+            _ => *slot = Some(prepared.clone()),
+        }
+    }
+    if let Ok(mut next) = state.next.lock() {
+        *next = None;
+    }
+    Ok(Some(prepared))
+}
+
+/// Builds the current epoch's filters unless a build that finished while this
+/// one waited made them fresh; one such build at a time.
+pub(super) async fn rebuild_current(
+    node: &Arc<Node>,
+    epoch: Epoch,
+    for_query: bool,
+) -> Result<Arc<Built>> {
     let state = &node.lookup.server;
     let _one_build = state.building.lock().await;
-    let epoch = Epoch::at(liaison_core::now_ms(), node.config.lookup.epoch_hours);
-    let previous = state.built.lock().ok().and_then(|b| b.clone());
+    let previous = served(node, epoch);
     if let Some(built) = &previous {
-        let fresh_enough = built.at.elapsed().as_secs() < node.config.lookup.rebuild_min_seconds
-            || built.change == node.store.last_change()?;
-        if built.key.epoch == epoch && fresh_enough {
+        if fresh_enough(node, built, for_query)? {
             return Ok(built.clone());
         }
     }
     let worker = node.clone();
-    let built = tokio::task::spawn_blocking(move || build(&worker, epoch, previous))
+    let key = previous.map(|p| p.key.clone());
+    let mut built = tokio::task::spawn_blocking(move || build(&worker, epoch, key, false))
         .await
         .map_err(|_| Error::ShuttingDown)??;
+    built.by_query = for_query;
     let built = Arc::new(built);
     if let Ok(mut slot) = state.built.lock() {
         *slot = Some(built.clone());
@@ -62,13 +143,38 @@ pub async fn current(node: &Arc<Node>) -> Result<Arc<Built>> {
     Ok(built)
 }
 
-fn build(node: &Node, epoch: Epoch, previous: Option<Arc<Built>>) -> Result<Built> {
-    let key = match previous {
-        Some(p) if p.key.epoch == epoch => p.key.clone(),
+/// Builds (or refreshes) the filters of `next`, the epoch after this one.
+pub(super) async fn build_ahead(node: &Arc<Node>, next: Epoch) -> Result<()> {
+    let state = &node.lookup.server;
+    let _one_build = state.building_ahead.lock().await;
+    let key = state
+        .next
+        .lock()
+        .ok()
+        .and_then(|n| n.clone())
+        .filter(|n| n.key.epoch == next)
+        .map(|n| n.key.clone());
+    let worker = node.clone();
+    let built = tokio::task::spawn_blocking(move || build(&worker, next, key, true))
+        .await
+        .map_err(|_| Error::ShuttingDown)??;
+    if let Ok(mut slot) = state.next.lock() {
+        *slot = Some(Arc::new(built));
+    }
+    Ok(())
+}
+
+fn build(node: &Node, epoch: Epoch, key: Option<Arc<EpochKey>>, ahead: bool) -> Result<Built> {
+    let key = match key {
+        Some(k) if k.epoch == epoch => k,
+        _ if ahead => Arc::new(epoch_key::load_ahead(&node.dir.lookup_key(), epoch)?),
         _ => Arc::new(epoch_key::load_or_rotate(&node.dir.lookup_key(), epoch)?),
     };
     let change = node.store.last_change()?;
-    let sets = collect_keys(node, &key)?;
+    let sets = {
+        let _shown = ShowProgress::start(node, epoch.number);
+        collect_keys(node, &key)?
+    };
     let mut filters = HashMap::new();
     for ((ceiling, relay), keys) in sets {
         let values = keys.len();
@@ -97,7 +203,37 @@ fn build(node: &Node, epoch: Epoch, previous: Option<Arc<Built>>) -> Result<Buil
         filters,
         change,
         at: Instant::now(),
+        by_query: false,
     })
+}
+
+/// The build's progress as operators see it, cleared when the build ends
+/// (whether it finished, failed or was cancelled).
+struct ShowProgress<'a> {
+    node: &'a Node,
+}
+
+impl<'a> ShowProgress<'a> {
+    fn start(node: &'a Node, epoch: u64) -> ShowProgress<'a> {
+        set_progress(node, Some((epoch, 0)));
+        ShowProgress { node }
+    }
+}
+
+impl Drop for ShowProgress<'_> {
+    fn drop(&mut self) {
+        set_progress(self.node, None);
+    }
+}
+
+fn set_progress(node: &Node, at: Option<(u64, u64)>) {
+    if let Ok(mut progress) = node.lookup.server.progress.lock() {
+        *progress = at.map(|(epoch, done)| Progress {
+            epoch,
+            done,
+            total: node.store.record_count().max(done),
+        });
+    }
 }
 
 /// Every grant shape a partner can have: a ceiling and a relay right.
@@ -110,22 +246,55 @@ fn shapes() -> Vec<(Tlp, bool)> {
 
 /// The filter keys each grant shape may learn about, from the whole change log.
 fn collect_keys(node: &Node, key: &EpochKey) -> Result<HashMap<(Tlp, bool), Vec<u64>>> {
-    let memo_state = node.lookup.server.memo.clone();
-    let mut memo = memo_state.lock().map_err(|_| Error::ShuttingDown)?;
-    if memo.epoch != key.epoch.number {
-        memo.keys.clear();
-        memo.epoch = key.epoch.number;
+    // This epoch's memo is taken out while building, so a build of the other
+    // epoch (ahead of the turn) never waits for this one.
+    let number = key.epoch.number;
+    let mut memo = take_memo(node, number);
+    let result = collect_with(node, key, &mut memo);
+    put_memo(node, number, memo);
+    result
+}
+
+fn take_memo(node: &Node, epoch: u64) -> HashMap<[u8; 32], u64> {
+    let now = epoch_now(node).number;
+    let Ok(mut memo) = node.lookup.server.memo.lock() else {
+        return HashMap::new();
+    };
+    // Ended epochs' F values go with their keys.
+    memo.by_epoch.retain(|e, _| *e >= now);
+    memo.by_epoch.remove(&epoch).unwrap_or_default()
+}
+
+fn put_memo(node: &Node, epoch: u64, keys: HashMap<[u8; 32], u64>) {
+    if epoch < epoch_now(node).number {
+        return;
     }
+    if let Ok(mut memo) = node.lookup.server.memo.lock() {
+        memo.by_epoch.entry(epoch).or_default().extend(keys);
+    }
+}
+
+fn collect_with(
+    node: &Node,
+    key: &EpochKey,
+    memo: &mut HashMap<[u8; 32], u64>,
+) -> Result<HashMap<(Tlp, bool), Vec<u64>>> {
     // Nobody: a synthetic partner, so "the partner already holds it" never applies.
     let nobody = NodeId::from_slice(&[0u8; 32])?;
     let mut judge = Judge::new(node);
     let mut sets: HashMap<(Tlp, bool), Vec<u64>> =
         shapes().into_iter().map(|s| (s, Vec::new())).collect();
     let mut cursor = 0;
+    let mut done = 0u64;
     loop {
         let page = node.store.changes_after(cursor, PAGE)?;
         let Some((last, _)) = page.last() else { break };
         cursor = *last;
+        if node.shutdown.is_triggered() {
+            return Err(Error::ShuttingDown);
+        }
+        done += page.len() as u64;
+        set_progress(node, Some((key.epoch.number, done)));
         for (_, id) in page {
             let Some(stored) = node.store.get(&id)? else {
                 continue;
@@ -158,11 +327,11 @@ fn collect_keys(node: &Node, key: &EpochKey) -> Result<HashMap<(Tlp, bool), Vec<
             };
             let input = oprf::input(&normalized);
             let memo_key: [u8; 32] = Sha256::digest(&input).into();
-            let f = match memo.keys.get(&memo_key) {
+            let f = match memo.get(&memo_key) {
                 Some(f) => *f,
                 None => {
                     let f = oprf::evaluate_own(&key.server, &input)?;
-                    memo.keys.insert(memo_key, f);
+                    memo.insert(memo_key, f);
                     f
                 }
             };

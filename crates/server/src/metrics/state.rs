@@ -91,6 +91,34 @@ fn gauge(value: u64) -> ConstGauge {
 
 type PerPartner = fn(&PartnerFigures) -> u64;
 
+impl NodeState {
+    /// The private-lookup filters: ready for the epoch now, or building.
+    fn encode_lookup(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let epoch = liaison_node::lookup::epoch::Epoch::at(
+            liaison_core::now_ms(),
+            self.node.config.lookup.epoch_hours,
+        );
+        let status = self.node.lookup.server.status(epoch.number);
+        let figures: [(&str, &str, u64); 6] = [
+            ("lookup_filter_epoch", "The key epoch now (private lookups)", status.epoch),
+            ("lookup_filter_ready", "1 when this epoch's lookup filters are built (a partner's first lookup does not wait for a build)", u64::from(status.is_ready())),
+            ("lookup_filter_values", "Values in the widest lookup filter served (0 before the first build)", status.ready.map_or(0, |(_, v)| v as u64)),
+            ("lookup_filter_next_ready", "1 when the next epoch's lookup filters are built ahead of the turn", u64::from(status.next_ready.is_some_and(|n| n > status.epoch))),
+            ("lookup_filter_build_done", "Change-log entries read by the lookup filter build under way (0 when none runs)", status.building.map_or(0, |b| b.done)),
+            ("lookup_filter_build_total", "Records to read by the lookup filter build under way (0 when none runs)", status.building.map_or(0, |b| b.total)),
+        ];
+        for (name, help, value) in figures {
+            gauge(value).encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                MetricType::Gauge,
+            )?)?;
+        }
+        Ok(())
+    }
+}
+
 impl Collector for NodeState {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let held = gauge(self.node.store.record_count());
@@ -149,6 +177,8 @@ impl Collector for NodeState {
                     .encode(family.encode_family(&[("partner", p.id.as_str())])?)?;
             }
         }
+
+        self.encode_lookup(&mut encoder)?;
 
         let mut family = encoder.encode_descriptor(
             "partner_connection",

@@ -27,6 +27,7 @@ pub async fn node_checks(node: &Arc<Node>) -> Vec<Check> {
     let partners = node.store.partners().unwrap_or_default();
     checks.extend(partner_cert_checks(&partners, liaison_core::now_ms()));
     checks.extend(rotation_checks(node, &partners));
+    checks.push(lookup_filter_check(node));
     // Pings run in parallel, each bounded by PING_TIMEOUT.
     let mut pings = tokio::task::JoinSet::new();
     for (index, (id, entry)) in partners.into_iter().enumerate() {
@@ -37,6 +38,22 @@ pub async fn node_checks(node: &Arc<Node>) -> Vec<Check> {
     answers.sort_by_key(|(index, _)| *index);
     checks.extend(answers.into_iter().map(|(_, check)| check));
     checks
+}
+
+/// "lookup filter for epoch N: ready (V values)" or "… building (x of y values)":
+/// a warning until this epoch's filters are built, since until then a partner's
+/// first private lookup waits for the build.
+fn lookup_filter_check(node: &Node) -> Check {
+    let epoch = liaison_node::lookup::epoch::Epoch::at(
+        liaison_core::now_ms(),
+        node.config.lookup.epoch_hours,
+    );
+    let status = node.lookup.server.status(epoch.number);
+    let verdict = match status.is_ready() {
+        true => Verdict::Ok,
+        false => Verdict::Warn,
+    };
+    Check::new("lookup filter", verdict, status.line())
 }
 
 /// The client certificates on record, each marked revoked or not by the

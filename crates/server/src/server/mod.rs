@@ -101,6 +101,7 @@ pub async fn run_with_metrics(
         liaison_node::sync::start_puller(node.clone(), partner);
     }
     liaison_node::retention::start(node.clone(), node.config.purge_interval());
+    liaison_node::lookup::ahead::start(node.clone());
     let metrics = metrics.map(|listener| {
         tokio::spawn(crate::metrics::serve(
             node.clone(),
