@@ -71,12 +71,7 @@ fn console_publishes_as_the_analyst_with_csrf_and_search_finds_it() {
     let mut node = TestNode::init("Agency Console");
     node.start();
     let analyst = node.issue("Console Analyst", "analyst");
-    let console = Console::start(&[
-        "--client",
-        analyst.to_str().expect("path"),
-        "--node",
-        &node.address(),
-    ]);
+    let console = Console::as_client(&node, &analyst);
     let session = console.login();
     let form = http(
         &console.address,
@@ -253,15 +248,7 @@ fn console_federated_search_shows_each_partner_and_needs_a_justification() {
     // A's local copy (synced) and B's answer may both show it; C has nothing.
     b.publish("phone", "+44 7700 900888", "green", &["--label", "fraud"]);
     let analyst = a.issue("Console Analyst", "analyst");
-    let console = Console::start(&[
-        "--client",
-        analyst.to_str().expect("path"),
-        "--node",
-        &a.address(),
-        // A loaded CI machine may take more than the default 2 s to answer.
-        "--deadline-ms",
-        "20000",
-    ]);
+    let console = Console::as_client(&a, &analyst);
     let session = console.login();
 
     let unjustified = http(

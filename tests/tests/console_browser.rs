@@ -235,12 +235,7 @@ fn a_browser_searches_through_the_console() {
         &["--label", "romance-scam", "--evaluation", "B2"],
     );
     let analyst = node.issue("Browser Analyst", "analyst");
-    let console = Console::start(&[
-        "--client",
-        analyst.to_str().expect("path"),
-        "--node",
-        &node.address(),
-    ]);
+    let console = Console::as_client(&node, &analyst);
     let browser = Browser::start(&node.tmp.path().join("chromium-profile"));
 
     browser.go(&console.url);

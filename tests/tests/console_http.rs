@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -56,6 +57,20 @@ impl Console {
     /// For the console of `node`'s own admin certificate.
     pub fn for_node(node: &TestNode) -> Console {
         Console::start(&["--dir", node.dir().to_str().expect("path")])
+    }
+
+    /// A console for the client certificate in `client_dir` (from `issue`),
+    /// talking to `node`; its federated deadline is generous because a loaded
+    /// CI machine may take more than the default 2 s to answer.
+    pub fn as_client(node: &TestNode, client_dir: &Path) -> Console {
+        Console::start(&[
+            "--client",
+            client_dir.to_str().expect("path"),
+            "--node",
+            &node.address(),
+            "--deadline-ms",
+            "20000",
+        ])
     }
 
     /// Exchanges the token for the session cookie ("name=value").

@@ -52,12 +52,7 @@ fn console_records_filter_page_and_export_the_set() {
     node.cli_ok(&["import", file.to_str().expect("path")]);
 
     let analyst = node.issue("Records Analyst", "analyst");
-    let console = Console::start(&[
-        "--client",
-        analyst.to_str().expect("path"),
-        "--node",
-        &node.address(),
-    ]);
+    let console = Console::as_client(&node, &analyst);
     let session = console.login();
     let get = |path: &str| http(&console.address, "GET", path, Some(&session), None);
 
@@ -152,12 +147,7 @@ fn console_partners_for_the_admin_and_the_nodes_refusal_for_an_analyst() {
     );
 
     let analyst = a.issue("Partners Analyst", "analyst");
-    let console = Console::start(&[
-        "--client",
-        analyst.to_str().expect("path"),
-        "--node",
-        &a.address(),
-    ]);
+    let console = Console::as_client(&a, &analyst);
     let session = console.login();
     let refused = http(&console.address, "GET", "/partners", Some(&session), None);
     assert_eq!(refused.status, 403, "{}", refused.body);
@@ -173,14 +163,7 @@ fn console_partners_for_the_admin_and_the_nodes_refusal_for_an_analyst() {
 fn console_audit_shows_a_console_search_with_its_justification() {
     let (a, _b) = crate::common::two_agencies("green");
     let analyst = a.issue("Audit Analyst", "analyst");
-    let console = Console::start(&[
-        "--client",
-        analyst.to_str().expect("path"),
-        "--node",
-        &a.address(),
-        "--deadline-ms",
-        "20000",
-    ]);
+    let console = Console::as_client(&a, &analyst);
     let session = console.login();
     let justification = format!("victim statement 31 {HOSTILE}");
     let search = format!(
