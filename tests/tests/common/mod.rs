@@ -334,6 +334,7 @@ pub fn holds(node: &TestNode, value: &str, id: &str) -> bool {
 
 pub mod rogue;
 
+pub mod browser;
 pub mod https;
 pub mod previous;
 pub mod proxy;
