@@ -23,6 +23,10 @@ mod pending;
 mod public_ids;
 mod records;
 mod snapshot;
+// The record path moves onto it with the layout-v3 switch (issue 26); until
+// then only its own tests use it.
+#[allow(dead_code, unused_imports)]
+pub(crate) mod vlog;
 mod warninglists;
 
 pub use changelog::{Current, LogIter};

@@ -1,0 +1,114 @@
+//! Compression dictionaries of the value log: trained once from the first
+//! records a store holds (at migration, or when a new store reaches enough
+//! records), kept beside the segments as `dict-NNNNNNNN.zdict` and named by id
+//! in each segment's header, so a segment always decodes with the dictionary it
+//! was written with. Records of one node share most of their bytes (origin,
+//! field tags, TLP, labels, the signature's framing), which a dictionary turns
+//! into back-references: a 180-byte envelope compresses poorly alone and well
+//! with one.
+//!
+//! A dictionary file is written to a temporary name, synced, renamed and the
+//! directory synced before any segment names it, and never changed or removed
+//! afterwards. This module must never hand out a dictionary whose checksum
+//! failed.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use zstd::dict::{DecoderDictionary, EncoderDictionary};
+
+use super::VlogError;
+
+const MAGIC: &[u8; 12] = b"LIAISON-DIC1";
+/// Largest dictionary trained: large enough for a node's recurring fields,
+/// small enough to load per segment in microseconds.
+pub const MAX_DICT_BYTES: usize = 32 * 1024;
+/// Fewer samples than this train nothing useful (zstd refuses, or learns noise).
+pub const MIN_SAMPLES: usize = 256;
+
+/// One loaded dictionary, ready for both directions.
+pub struct Dict {
+    pub id: u32,
+    pub raw: Vec<u8>,
+    pub decoder: DecoderDictionary<'static>,
+}
+
+impl Dict {
+    fn new(id: u32, raw: Vec<u8>, level: i32) -> Arc<Dict> {
+        // Built once here so that a bad dictionary fails at load, not per read.
+        let _ = EncoderDictionary::copy(&raw, level);
+        let decoder = DecoderDictionary::copy(&raw);
+        Arc::new(Dict { id, raw, decoder })
+    }
+}
+
+pub fn file_name(id: u32) -> String {
+    format!("dict-{id:08x}.zdict")
+}
+
+fn parse_name(name: &str) -> Option<u32> {
+    let hex = name.strip_prefix("dict-")?.strip_suffix(".zdict")?;
+    (hex.len() == 8).then(|| u32::from_str_radix(hex, 16).ok())?
+}
+
+/// Every dictionary in `dir`, by id.
+pub fn load_all(dir: &Path, level: i32) -> Result<HashMap<u32, Arc<Dict>>, VlogError> {
+    let mut found = HashMap::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| VlogError::io(dir, e))? {
+        let entry = entry.map_err(|e| VlogError::io(dir, e))?;
+        let Some(id) = entry.file_name().to_str().and_then(parse_name) else {
+            continue;
+        };
+        let bytes = std::fs::read(entry.path()).map_err(|e| VlogError::io(&entry.path(), e))?;
+        let raw = decode(&bytes, id).map_err(|reason| VlogError::Dictionary {
+            id,
+            reason: reason.into(),
+        })?;
+        found.insert(id, Dict::new(id, raw, level));
+    }
+    Ok(found)
+}
+
+fn decode(bytes: &[u8], id: u32) -> Result<Vec<u8>, &'static str> {
+    if bytes.len() < 20 || &bytes[..12] != MAGIC {
+        return Err("not a value-log dictionary (bad magic)");
+    }
+    let stated = u32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
+    let crc = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+    if stated != id {
+        return Err("its header names another id than its file name");
+    }
+    if crc32fast::hash(&bytes[20..]) != crc {
+        return Err("checksum mismatch");
+    }
+    Ok(bytes[20..].to_vec())
+}
+
+/// Trains a dictionary from `samples`; `None` when there are too few of them
+/// or zstd finds nothing to learn (the log then compresses without one).
+pub fn train(samples: &[&[u8]]) -> Option<Vec<u8>> {
+    if samples.len() < MIN_SAMPLES {
+        return None;
+    }
+    zstd::dict::from_samples(samples, MAX_DICT_BYTES).ok()
+}
+
+/// Writes dictionary `id` durably into `dir` and loads it.
+pub fn store(dir: &Path, id: u32, raw: Vec<u8>, level: i32) -> Result<Arc<Dict>, VlogError> {
+    let path = dir.join(file_name(id));
+    let temporary = dir.join(format!("{}.tmp", file_name(id)));
+    let mut bytes = Vec::with_capacity(20 + raw.len());
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&id.to_be_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(&raw).to_be_bytes());
+    bytes.extend_from_slice(&raw);
+    let mut file = std::fs::File::create(&temporary).map_err(|e| VlogError::io(&temporary, e))?;
+    file.write_all(&bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| VlogError::io(&temporary, e))?;
+    std::fs::rename(&temporary, &path).map_err(|e| VlogError::io(&path, e))?;
+    super::sync_dir(dir)?;
+    Ok(Dict::new(id, raw, level))
+}
