@@ -139,11 +139,25 @@ impl Committer {
     /// at `next_change`; a failed apply leaves `next_change` where it was (its
     /// sled batch was never applied, so nothing of it is visible).
     fn stage_all(store: &Store, group: Vec<Job>, next_change: &mut u64) -> Vec<Staged> {
+        // Every body of the group goes to the value log with one sync, before
+        // any batch pointing at one is applied (store/bodies.rs); should that
+        // fail, each batch tries its own and answers its own error.
+        let writes: Vec<&WriteBatch> = group
+            .iter()
+            .filter_map(|job| match job {
+                Job::Write(batch, _) => Some(&**batch),
+                Job::Purge(..) => None,
+            })
+            .collect();
+        let prepared = store.prepare_bodies(&writes).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "writing a group's record bodies failed; each write retries its own");
+            Default::default()
+        });
         let mut staged = Vec::with_capacity(group.len());
         for job in group {
             staged.push(match job {
                 Job::Write(batch, reply) => {
-                    let result = store.apply(&batch, *next_change);
+                    let result = store.apply_prepared(&batch, *next_change, &prepared);
                     if let Ok(outcome) = &result {
                         *next_change = outcome.last_change + 1;
                     }

@@ -17,7 +17,7 @@ use super::migrate::{self, MigrationProgress};
 
 /// The layout version this build writes (store/migrate.rs, [`super::migrate::CURRENT`]),
 /// as shown by `liaison --version`; a unit test keeps the two in step.
-pub const STORE_LAYOUT_VERSION: &str = "2.1";
+pub const STORE_LAYOUT_VERSION: &str = "3";
 
 /// Local maximum retention until the node sets its configured one (3650 days).
 const DEFAULT_MAX_RETENTION_MS: i64 = 3650 * 86_400_000;
@@ -32,6 +32,8 @@ pub struct Store {
 pub(super) struct Inner {
     pub(super) db: sled::Db,
     pub(super) main: sled::Tree,
+    /// Record bodies (store/bodies.rs): synced before sled points at them.
+    pub(super) vlog: super::vlog::Vlog,
     pub(super) record_count: AtomicU64,
     pub(super) unreadable: Mutex<Unreadable>,
     /// Longest a record is kept after its receipt, whatever its valid-until.
@@ -108,10 +110,12 @@ impl Store {
         let main = db.open_tree("main")?;
         let marker = migrate::check_marker(&main, &shown, migrate::STEPS, migrate::CURRENT)?;
         let record_count = AtomicU64::new(keys::read_u64(&main, &keys::meta(keys::META_RECORDS))?);
+        let vlog = super::bodies::open_vlog(path, &main)?;
         let store = Store {
             inner: Arc::new(Inner {
                 db,
                 main,
+                vlog,
                 record_count,
                 unreadable: Mutex::new(Unreadable::default()),
                 max_retention_ms: AtomicI64::new(DEFAULT_MAX_RETENTION_MS),

@@ -117,14 +117,19 @@ impl Store {
         if purged.is_empty() {
             return Ok(purged);
         }
+        let mut live = super::bodies::LiveDelta::default();
         for id in &purged {
+            self.unlink_body(id, &mut live)?;
             self.stage_removal(id, &mut batch, &mut held)?;
         }
+        self.stage_live(&live, &mut batch)?;
         let count = self.record_count().saturating_sub(purged.len() as u64);
         batch.insert(keys::meta(keys::META_RECORDS), &count.to_be_bytes()[..]);
         self.stage_held(&held, &mut batch)?;
         self.apply_gated(batch)?;
         self.set_record_count(count);
+        // The purge is durable before any segment it emptied is deleted.
+        self.compact_bodies()?;
         Ok(purged)
     }
 

@@ -5,7 +5,8 @@ use super::error::StoreError;
 use liaison_core::indicator::Kind;
 use liaison_core::record::{NodeId, RecordId};
 
-/// record id -> StoredRecord
+/// record id -> where its body lies in the value log and its local facts
+/// (store/bodies.rs; layout 2.1 and older kept the whole StoredRecord here, still read)
 pub const RECORD: u8 = b'R';
 /// kind, len(value) u16, value, record id -> ()
 pub const INDEX: u8 = b'I';
@@ -209,4 +210,14 @@ pub const RELOGGED: u8 = b'Q';
 
 pub fn relogged(id: &RecordId) -> Vec<u8> {
     [&[RELOGGED][..], &id.0].concat()
+}
+
+/// value-log segment id (u32) -> bytes of its entries still pointed to (u64;
+/// store/bodies.rs): decides compaction; a closed segment without one is garbage
+pub const SEGMENT_LIVE: u8 = b'Z';
+/// Where the value log's durable, visible part ends (store/bodies.rs).
+pub const META_VLOG_HEAD: &str = "vlog-head";
+
+pub fn segment_live(segment: u32) -> Vec<u8> {
+    [&[SEGMENT_LIVE][..], &segment.to_be_bytes()].concat()
 }

@@ -38,10 +38,13 @@ const V2: Layout = Layout { major: 2, minor: 0 };
 /// 0.1.0 writes v2 and ignores keys it does not know, so it would keep serving
 /// from a 2.1 database but leave those keys stale for the next upgrade: the
 /// minor bump makes 0.1.0 refuse the database instead (docs/OPERATIONS.md).
-const V2_1: Layout = Layout { major: 2, minor: 1 };
+pub(super) const V2_1: Layout = Layout { major: 2, minor: 1 };
+/// Record bodies in the value log, sled holding pointers (store/bodies.rs).
+/// Releases up to 0.3.0 refuse it (a newer layout).
+const V3: Layout = Layout { major: 3, minor: 0 };
 
 /// The layout this build writes.
-pub const CURRENT: Layout = V2_1;
+pub const CURRENT: Layout = V3;
 
 impl Layout {
     /// The marker stored for this layout.
@@ -118,6 +121,12 @@ pub(super) const STEPS: &[Step] = &[
         to: V2_1,
         name: "latest change-log positions of re-logged records",
         run: relogged_step,
+    },
+    Step {
+        from: V2_1,
+        to: V3,
+        name: "record bodies into the compressed value log",
+        run: super::migrate_v3::bodies_step,
     },
 ];
 
@@ -270,7 +279,7 @@ impl StepRun<'_> {
 
 /// Log positions per checkpoint: about a hundred checkpoints in all, each small
 /// enough to redo quickly after a kill.
-fn chunk_for(total: u64) -> u64 {
+pub(super) fn chunk_for(total: u64) -> u64 {
     (total / 100).clamp(100, 20_000)
 }
 

@@ -104,7 +104,7 @@ fn markers_parse_and_display_as_layouts() {
         assert_eq!(Layout::parse(bad), None, "{bad:?}");
     }
     assert_eq!(l(2, 0).to_string(), "2");
-    assert_eq!(CURRENT.marker(), b"liaison-store-v2.1");
+    assert_eq!(CURRENT.marker(), b"liaison-store-v3");
     assert!(l(2, 1) > l(2, 0) && l(3, 0) > l(2, 9));
     // Every step leads to the next; the last to the current layout.
     for pair in STEPS.windows(2) {
@@ -119,14 +119,14 @@ fn a_newer_layout_is_refused_with_the_version_found_and_the_files_untouched() {
     let path = dir.path().join("db");
     {
         let store = Store::open(&path, 1 << 20).unwrap();
-        set_marker(&store, b"liaison-store-v3");
+        set_marker(&store, b"liaison-store-v4");
     }
     let err = Store::open(&path, 1 << 20).err().expect("must refuse");
     assert!(matches!(err, StoreError::Newer { .. }), "{err:?}");
     let text = err.to_string();
     for part in [
-        "store layout 3",
-        "newer than this build's 2.1",
+        "store layout 4",
+        "newer than this build's 3",
         "Upgrade and rollback",
     ] {
         assert!(text.contains(part), "{part:?} in {text}");
@@ -134,7 +134,7 @@ fn a_newer_layout_is_refused_with_the_version_found_and_the_files_untouched() {
     let db = sled::open(&path).unwrap();
     let tree = db.open_tree("main").unwrap();
     let marker = tree.get(keys::meta(keys::META_SCHEMA)).unwrap().unwrap();
-    assert_eq!(&marker[..], b"liaison-store-v3", "left untouched");
+    assert_eq!(&marker[..], b"liaison-store-v4", "left untouched");
 }
 
 #[test]
@@ -159,14 +159,21 @@ fn a_database_from_0_1_0_gets_every_relog_entry_and_reports_progress() {
         .tree()
         .contains_key(keys::meta(keys::META_MIGRATION))
         .unwrap());
-    // 450 positions in checkpoints of 100, then the step's end.
-    let last = seen.last().unwrap();
+    // 450 positions in checkpoints of 100, then the step's end; then the
+    // bodies move to the value log (step 2, store/migrate_v3.rs).
+    let relog: Vec<&MigrationProgress> = seen.iter().filter(|p| p.number == 1).collect();
+    let last = relog.last().unwrap();
     assert!(
         last.finished && last.done == 450 && last.total == 450,
         "{last:?}"
     );
-    assert_eq!((last.number, last.steps, last.to), (1, 1, CURRENT));
-    let dones: Vec<u64> = seen.iter().map(|p| p.done).collect();
+    assert_eq!((last.number, last.steps, last.to), (1, 2, migrate::V2_1));
+    let end = seen.last().unwrap();
+    assert_eq!(
+        (end.number, end.steps, end.to, end.finished),
+        (2, 2, CURRENT, true)
+    );
+    let dones: Vec<u64> = relog.iter().map(|p| p.done).collect();
     assert_eq!(dones, vec![100, 200, 300, 400, 450, 450]);
     assert!(seen.iter().all(|p| !p.resumed));
     drop(store);
@@ -189,7 +196,10 @@ fn a_v1_database_runs_every_step_in_order() {
         }
     })
     .unwrap();
-    assert_eq!(finished, vec![(1, 2, "2".into()), (2, 2, "2.1".into())]);
+    assert_eq!(
+        finished,
+        vec![(1, 3, "2".into()), (2, 3, "2.1".into()), (3, 3, "3".into())]
+    );
     assert_eq!(marker_of(&store), CURRENT.marker());
     assert_eq!(relogged_entries(&store).len(), 3);
 }

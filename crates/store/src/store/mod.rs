@@ -8,9 +8,11 @@
 //! This module must never verify or sign anything (records arrive verified), and
 //! never hand sled types to callers.
 
+mod bodies;
 mod bulletins;
 mod changelog;
 mod commit;
+mod compaction;
 mod db;
 mod effects;
 mod error;
@@ -18,15 +20,13 @@ mod expiry;
 mod held;
 mod keys;
 mod migrate;
+mod migrate_v3;
 mod partners;
 mod pending;
 mod public_ids;
 mod records;
 mod snapshot;
-// The record path moves onto it with the layout-v3 switch (issue 26); until
-// then only its own tests use it.
-#[allow(dead_code, unused_imports)]
-pub(crate) mod vlog;
+mod vlog;
 mod warninglists;
 
 pub use changelog::{Current, LogIter};
@@ -48,6 +48,8 @@ mod changelog_tests;
 mod layout_tests;
 #[cfg(test)]
 mod migrate_tests;
+#[cfg(test)]
+mod migrate_v3_tests;
 #[cfg(test)]
 mod space_tests;
 #[cfg(test)]

@@ -69,7 +69,19 @@ impl Store {
     /// (or a bench that owns the store alone) calls this, so reads here cannot
     /// race another writer.
     pub fn apply(&self, batch: &WriteBatch, next_change: u64) -> Result<BatchOutcome, StoreError> {
+        self.apply_prepared(batch, next_change, &super::bodies::Prepared::default())
+    }
+
+    /// [`Store::apply`] with bodies the committer's group already appended
+    /// and synced (store/bodies.rs); others are appended and synced here.
+    pub(crate) fn apply_prepared(
+        &self,
+        batch: &WriteBatch,
+        next_change: u64,
+        prepared: &super::bodies::Prepared,
+    ) -> Result<BatchOutcome, StoreError> {
         let tree = self.tree();
+        let mut placed: Vec<(&VerifiedRecord, u64)> = Vec::with_capacity(batch.records.len());
         let mut sled_batch = sled::Batch::default();
         let mut outcome = BatchOutcome {
             last_change: next_change.saturating_sub(1),
@@ -101,16 +113,7 @@ impl Store {
                 super::changelog::stage_relogged(&mut sled_batch, &target, at, batch.received_ms);
             }
             let seq = outcome.last_change + 1;
-            let stored = StoredWire {
-                envelope: Some(record.envelope.to_wire()),
-                received_from: batch
-                    .received_from
-                    .map(|n| n.0.to_vec())
-                    .unwrap_or_default(),
-                local_seq: seq,
-                received_ms: batch.received_ms,
-            };
-            sled_batch.insert(key, stored.encode_to_vec());
+            placed.push((record, seq));
             log.push(record.id);
             sled_batch.insert(
                 keys::public_id(&super::public_ids::public_uuid(&record.id)),
@@ -145,6 +148,13 @@ impl Store {
             self.stage_openings(bulletin_id, openings, &mut sled_batch);
         }
         self.stage_held(&held, &mut sled_batch)?;
+        self.stage_bodies(
+            &placed,
+            batch.received_from,
+            batch.received_ms,
+            prepared,
+            &mut sled_batch,
+        )?;
         debug_assert_eq!(next_change + log.len() as u64, outcome.last_change + 1);
         super::changelog::stage(&mut sled_batch, next_change, &log);
         expiries.stage(&mut sled_batch);
@@ -177,7 +187,10 @@ impl Store {
     pub fn get(&self, id: &RecordId) -> Result<Option<StoredRecord>, StoreError> {
         let key = keys::record(id);
         match self.tree().get(&key)? {
-            Some(bytes) => match decode_stored(&key, &bytes) {
+            Some(bytes) => match self
+                .body_of(id, bytes)
+                .and_then(|(body, entry)| decode_stored(&key, &body, entry))
+            {
                 Ok(stored) => Ok(Some(stored)),
                 Err(StoreError::Corrupt { reason, .. }) => {
                     self.note_unreadable(id, reason);
@@ -223,10 +236,14 @@ impl Store {
     /// A stored record's first change-log position and receipt time, decoding
     /// only the local facts (`None`: absent or unreadable, as for [`Store::get`]).
     pub(super) fn first_logged(&self, id: &RecordId) -> Result<Option<(u64, i64)>, StoreError> {
-        Ok(self
-            .tree()
-            .get(keys::record(id))?
-            .and_then(|bytes| StoredWire::decode(&bytes[..]).ok())
+        let Some(bytes) = self.tree().get(keys::record(id))? else {
+            return Ok(None);
+        };
+        if let Some(entry) = super::bodies::RecordRef::decode(&bytes) {
+            return Ok(Some((entry.local_seq, entry.received_ms)));
+        }
+        Ok(StoredWire::decode(&bytes[..])
+            .ok()
             .map(|wire| (wire.local_seq, wire.received_ms)))
     }
 
@@ -236,8 +253,50 @@ impl Store {
     }
 }
 
-fn decode_stored(key: &[u8], bytes: &[u8]) -> Result<StoredRecord, StoreError> {
-    let wire = StoredWire::decode(bytes).map_err(|e| corrupt(key, &e.to_string()))?;
+/// A record's body as the value log keeps it: the envelope exactly as
+/// received and the peer it came from (its change-log position and receipt
+/// time live in its `R` entry, store/bodies.rs).
+pub(super) fn encode_body(
+    record: &VerifiedRecord,
+    received_from: Option<NodeId>,
+    received_ms: i64,
+) -> Vec<u8> {
+    StoredWire {
+        envelope: Some(record.envelope.to_wire()),
+        received_from: received_from.map(|n| n.0.to_vec()).unwrap_or_default(),
+        local_seq: 0,
+        received_ms,
+    }
+    .encode_to_vec()
+}
+
+/// The local facts of a 2.1 inline body: first change-log position and
+/// receipt time (`None`: it does not decode).
+pub(super) fn inline_facts(bytes: &[u8]) -> Option<(u64, i64)> {
+    let wire = StoredWire::decode(bytes).ok()?;
+    Some((wire.local_seq, wire.received_ms))
+}
+
+/// A layout-3 body as a 2.1 inline one (its facts put back), for snapshots.
+pub(super) fn inline_body(body: &[u8], local_seq: u64, received_ms: i64) -> Option<Vec<u8>> {
+    let mut wire = StoredWire::decode(body).ok()?;
+    wire.local_seq = local_seq;
+    wire.received_ms = received_ms;
+    Some(wire.encode_to_vec())
+}
+
+/// A 2.1 inline body (the facts inside it), or a layout-3 body with the
+/// facts from its `R` entry.
+fn decode_stored(
+    key: &[u8],
+    bytes: &[u8],
+    entry: Option<super::bodies::RecordRef>,
+) -> Result<StoredRecord, StoreError> {
+    let mut wire = StoredWire::decode(bytes).map_err(|e| corrupt(key, &e.to_string()))?;
+    if let Some(entry) = entry {
+        wire.local_seq = entry.local_seq;
+        wire.received_ms = entry.received_ms;
+    }
     let envelope = wire
         .envelope
         .ok_or_else(|| corrupt(key, "missing envelope"))?;

@@ -54,6 +54,9 @@ impl Store {
         let mut entries = 0u64;
         for entry in self.tree().iter() {
             let (key, value) = entry?;
+            let Some(value) = self.as_layout_2_1(&key, value)? else {
+                continue;
+            };
             write_part(out, &key)?;
             write_part(out, &value)?;
             entries += 1;
@@ -63,6 +66,34 @@ impl Store {
             entries,
             records: self.record_count(),
         })
+    }
+
+    /// An entry as layout 2.1 holds it, the form snapshots keep (`None`: an
+    /// entry of the value log's bookkeeping, which 2.1 has not): a record's
+    /// body inline, the 2.1 marker. So a snapshot stays one logical dump of
+    /// the tree whatever the layout, restores into this build (the next open
+    /// migrates it to 3) and needs no value-log files.
+    fn as_layout_2_1(&self, key: &[u8], value: sled::IVec) -> Result<Option<Vec<u8>>, StoreError> {
+        if key.first() == Some(&keys::SEGMENT_LIVE) || key == keys::meta(keys::META_VLOG_HEAD) {
+            return Ok(None);
+        }
+        if key == keys::meta(keys::META_SCHEMA) {
+            return Ok(Some(migrate::V2_1.marker()));
+        }
+        if key.first() != Some(&keys::RECORD) {
+            return Ok(Some(value.to_vec()));
+        }
+        let id = keys::trailing_id(key)?;
+        match self.body_of(&id, value)? {
+            (body, None) => Ok(Some(body)),
+            (body, Some(entry)) => {
+                super::records::inline_body(&body, entry.local_seq, entry.received_ms)
+                    .map(Some)
+                    .ok_or_else(|| {
+                        keys::corrupt(key, "a record body in the value log does not decode")
+                    })
+            }
+        }
     }
 
     /// Creates the database at `path` (which must be absent or empty) from a
@@ -123,7 +154,7 @@ impl Store {
 
     /// Bytes the database takes on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.inner.db.size_on_disk()?)
+        Ok(self.inner.db.size_on_disk()? + self.vlog_bytes()?)
     }
 }
 

@@ -70,11 +70,17 @@ fn where_the_bytes_of_a_database_go() {
             bytes / RECORDS
         );
     }
+    let vlog = store.vlog_bytes().unwrap();
+    println!(
+        "  value log (bodies, compressed): {} B/record",
+        vlog / RECORDS
+    );
     let on_disk = directory_bytes(&path);
     println!(
-        "  logical {} B/record; on disk {} B/record (sled size_on_disk {})",
+        "  logical in sled {} B/record; on disk {} B/record = {:.2}x the envelope (size_on_disk {})",
         logical / RECORDS,
         on_disk / RECORDS,
+        on_disk as f64 / envelope as f64,
         store.size_on_disk().unwrap() / RECORDS
     );
 }

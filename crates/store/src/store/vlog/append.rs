@@ -140,10 +140,14 @@ impl Vlog {
         if std::mem::take(&mut writer.created) {
             sync_dir(&self.dir)?;
         }
-        Ok(Head {
+        let head = Head {
             segment: writer.segment,
             end: writer.end,
-        })
+        };
+        if let Ok(mut durable) = self.durable.lock() {
+            *durable = head;
+        }
+        Ok(head)
     }
 }
 

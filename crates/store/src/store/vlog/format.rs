@@ -133,6 +133,7 @@ impl Pointer {
     }
 
     /// The offset just past this entry.
+    #[cfg(test)]
     pub fn end(&self) -> u64 {
         u64::from(self.offset) + u64::from(self.len)
     }

@@ -99,6 +99,8 @@ pub struct Vlog {
     /// Open segments (read handles), by id.
     segments: RwLock<HashMap<u32, Arc<Segment>>>,
     writer: Mutex<Writer>,
+    /// The head as of the last sync: everything before it is durable.
+    durable: Mutex<Head>,
 }
 
 struct Segment {
@@ -173,6 +175,7 @@ impl Vlog {
                 dirty: Vec::new(),
                 created: false,
             }),
+            durable: Mutex::new(head),
         };
         if head.segment == 0 {
             vlog.start_segment(&mut *vlog.lock_writer()?, 1, latest_dict)?;
@@ -343,6 +346,35 @@ impl Vlog {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(VlogError::io(&path, e)),
         }
+    }
+
+    /// The head as of the last [`Vlog::sync`] (or the open): every entry
+    /// before it is durable, so an index batch may record it.
+    pub fn durable_head(&self) -> Head {
+        self.durable.lock().map(|h| *h).unwrap_or(Head {
+            segment: 0,
+            end: HEADER_LEN,
+        })
+    }
+
+    /// The segment appends go to now (never compacted nor retired).
+    pub fn active_segment(&self) -> Result<u32, VlogError> {
+        Ok(self.lock_writer()?.segment)
+    }
+
+    /// Whether a dictionary was trained (later segments use the newest).
+    pub fn has_dictionary(&self) -> bool {
+        self.latest_dict() != 0
+    }
+
+    /// Bytes the log takes on disk: segments and dictionaries.
+    pub fn disk_bytes(&self) -> Result<u64, VlogError> {
+        let mut total = 0;
+        for entry in std::fs::read_dir(&self.dir).map_err(|e| VlogError::io(&self.dir, e))? {
+            let entry = entry.map_err(|e| VlogError::io(&self.dir, e))?;
+            total += entry.metadata().map(|m| m.len()).unwrap_or(0);
+        }
+        Ok(total)
     }
 
     /// Every segment file and its size in bytes, by id.
