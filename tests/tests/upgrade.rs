@@ -324,7 +324,7 @@ fn a_previous_release_database_upgrades_survives_a_kill_and_rolls_back_whole() {
         log.contains(", resumed"),
         "run resumed the migration:\n{log}"
     );
-    assert!(log.contains("store layout 2.1"), "{log}");
+    assert!(log.contains("store layout 3"), "{log}");
     assert_serves(&upgraded, new, &expected, "after the upgrade");
 
     // The previous release refuses the migrated database, and this build's
@@ -347,7 +347,7 @@ fn a_previous_release_database_upgrades_survives_a_kill_and_rolls_back_whole() {
     let refused = wait_exit(refused);
     assert!(!refused.status.success());
     assert!(
-        text(&refused).contains("another version (liaison-store-v2.1)"),
+        text(&refused).contains("another version (liaison-store-v3)"),
         "{}",
         text(&refused)
     );
@@ -382,7 +382,7 @@ fn a_previous_release_database_upgrades_survives_a_kill_and_rolls_back_whole() {
     );
     rolled_back.start(new);
     assert!(
-        rolled_back.log().contains("store layout 2.1"),
+        rolled_back.log().contains("store layout 3"),
         "{}",
         rolled_back.log()
     );

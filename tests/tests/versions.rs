@@ -36,7 +36,7 @@ fn version_names_the_release_commit_protocol_and_store_layout() {
             || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())),
         "{commit:?}"
     );
-    assert_eq!(rest, "protocol 1, store layout 2.1)", "{text}");
+    assert_eq!(rest, "protocol 1, store layout 3)", "{text}");
 }
 
 /// A's row for its only partner in `partner list --json`.
