@@ -17,7 +17,10 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use zstd::dict::{DecoderDictionary, EncoderDictionary};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use zstd::bulk::Decompressor;
 
 use super::VlogError;
 
@@ -28,20 +31,53 @@ pub const MAX_DICT_BYTES: usize = 32 * 1024;
 /// Fewer samples than this train nothing useful (zstd refuses, or learns noise).
 pub const MIN_SAMPLES: usize = 256;
 
-/// One loaded dictionary, ready for both directions.
+/// One loaded dictionary.
 pub struct Dict {
     pub id: u32,
     pub raw: Vec<u8>,
-    pub decoder: DecoderDictionary<'static>,
+    /// Unique in this process (ids repeat across stores): names the
+    /// dictionary in each thread's decompressor cache ([`decompress`]).
+    serial: u64,
 }
 
+static SERIALS: AtomicU64 = AtomicU64::new(1);
+
 impl Dict {
-    fn new(id: u32, raw: Vec<u8>, level: i32) -> Arc<Dict> {
-        // Built once here so that a bad dictionary fails at load, not per read.
-        let _ = EncoderDictionary::copy(&raw, level);
-        let decoder = DecoderDictionary::copy(&raw);
-        Arc::new(Dict { id, raw, decoder })
+    fn new(id: u32, raw: Vec<u8>) -> Arc<Dict> {
+        let serial = SERIALS.fetch_add(1, Ordering::Relaxed);
+        Arc::new(Dict { id, raw, serial })
     }
+}
+
+/// Decompressors kept per thread, each with its dictionary already digested:
+/// a fresh one per read would allocate and digest again for every record.
+const KEPT_PER_THREAD: usize = 4;
+
+thread_local! {
+    static DECOMPRESSORS: RefCell<Vec<(u64, Decompressor<'static>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Decompresses one payload of `raw_len` bytes written with `dict`.
+pub fn decompress(dict: Option<&Dict>, payload: &[u8], raw_len: usize) -> std::io::Result<Vec<u8>> {
+    let serial = dict.map_or(0, |d| d.serial);
+    DECOMPRESSORS.with(|cell| {
+        let mut kept = cell.borrow_mut();
+        let at = match kept.iter().position(|(s, _)| *s == serial) {
+            Some(at) => at,
+            None => {
+                let fresh = match dict {
+                    Some(d) => Decompressor::with_dictionary(&d.raw)?,
+                    None => Decompressor::new()?,
+                };
+                if kept.len() == KEPT_PER_THREAD {
+                    kept.remove(0);
+                }
+                kept.push((serial, fresh));
+                kept.len() - 1
+            }
+        };
+        kept[at].1.decompress(payload, raw_len)
+    })
 }
 
 pub fn file_name(id: u32) -> String {
@@ -54,7 +90,7 @@ fn parse_name(name: &str) -> Option<u32> {
 }
 
 /// Every dictionary in `dir`, by id.
-pub fn load_all(dir: &Path, level: i32) -> Result<HashMap<u32, Arc<Dict>>, VlogError> {
+pub fn load_all(dir: &Path) -> Result<HashMap<u32, Arc<Dict>>, VlogError> {
     let mut found = HashMap::new();
     for entry in std::fs::read_dir(dir).map_err(|e| VlogError::io(dir, e))? {
         let entry = entry.map_err(|e| VlogError::io(dir, e))?;
@@ -66,7 +102,7 @@ pub fn load_all(dir: &Path, level: i32) -> Result<HashMap<u32, Arc<Dict>>, VlogE
             id,
             reason: reason.into(),
         })?;
-        found.insert(id, Dict::new(id, raw, level));
+        found.insert(id, Dict::new(id, raw));
     }
     Ok(found)
 }
@@ -96,7 +132,7 @@ pub fn train(samples: &[&[u8]]) -> Option<Vec<u8>> {
 }
 
 /// Writes dictionary `id` durably into `dir` and loads it.
-pub fn store(dir: &Path, id: u32, raw: Vec<u8>, level: i32) -> Result<Arc<Dict>, VlogError> {
+pub fn store(dir: &Path, id: u32, raw: Vec<u8>) -> Result<Arc<Dict>, VlogError> {
     let path = dir.join(file_name(id));
     let temporary = dir.join(format!("{}.tmp", file_name(id)));
     let mut bytes = Vec::with_capacity(20 + raw.len());
@@ -110,5 +146,5 @@ pub fn store(dir: &Path, id: u32, raw: Vec<u8>, level: i32) -> Result<Arc<Dict>,
         .map_err(|e| VlogError::io(&temporary, e))?;
     std::fs::rename(&temporary, &path).map_err(|e| VlogError::io(&path, e))?;
     super::sync_dir(dir)?;
-    Ok(Dict::new(id, raw, level))
+    Ok(Dict::new(id, raw))
 }

@@ -145,7 +145,7 @@ impl Vlog {
         options: Options,
     ) -> Result<(Vlog, u64), VlogError> {
         std::fs::create_dir_all(dir).map_err(|e| VlogError::io(dir, e))?;
-        let dicts = dict::load_all(dir, options.level)?;
+        let dicts = dict::load_all(dir)?;
         let head = head.unwrap_or(Head {
             segment: 0,
             end: HEADER_LEN,
@@ -286,13 +286,7 @@ impl Vlog {
         let (payload, raw_len) = format::unframe(&frame).map_err(|r| corrupt(r.into()))?;
         let dictionary = self.segment(pointer.segment)?.dictionary;
         let dict = self.dict(dictionary)?;
-        let mut decompressor = match &dict {
-            Some(d) => zstd::bulk::Decompressor::with_prepared_dictionary(&d.decoder),
-            None => zstd::bulk::Decompressor::new(),
-        }
-        .map_err(|e| corrupt(e.to_string()))?;
-        let body = decompressor
-            .decompress(payload, raw_len as usize)
+        let body = dict::decompress(dict.as_deref(), payload, raw_len as usize)
             .map_err(|e| corrupt(format!("does not decompress: {e}")))?;
         if body.len() != raw_len as usize {
             return Err(corrupt(
@@ -398,7 +392,7 @@ impl Vlog {
             return Ok(None);
         };
         let id = self.latest_dict() + 1;
-        let loaded = dict::store(&self.dir, id, raw, self.options.level)?;
+        let loaded = dict::store(&self.dir, id, raw)?;
         if let Ok(mut dicts) = self.dicts.write() {
             dicts.insert(id, loaded);
         }
