@@ -30,6 +30,8 @@ const MAGIC: &[u8; 12] = b"LIAISON-DIC1";
 pub const MAX_DICT_BYTES: usize = 32 * 1024;
 /// Fewer samples than this train nothing useful (zstd refuses, or learns noise).
 pub const MIN_SAMPLES: usize = 256;
+/// Nor do fewer sample bytes than this.
+pub const MIN_SAMPLE_BYTES: usize = 2 * MAX_DICT_BYTES;
 
 /// One loaded dictionary.
 pub struct Dict {
@@ -122,13 +124,23 @@ fn decode(bytes: &[u8], id: u32) -> Result<Vec<u8>, &'static str> {
     Ok(bytes[20..].to_vec())
 }
 
-/// Trains a dictionary from `samples`; `None` when there are too few of them
-/// or zstd finds nothing to learn (the log then compresses without one).
+/// Whether `samples` are enough to train from (zstd wants many times the
+/// dictionary's size).
+pub fn enough(samples: &[&[u8]]) -> bool {
+    let bytes: usize = samples.iter().map(|s| s.len()).sum();
+    samples.len() >= MIN_SAMPLES && bytes >= MIN_SAMPLE_BYTES
+}
+
+/// Trains a dictionary from enough `samples`; `None` when zstd finds
+/// nothing to learn (the log then compresses without one).
 pub fn train(samples: &[&[u8]]) -> Option<Vec<u8>> {
-    if samples.len() < MIN_SAMPLES {
-        return None;
+    match zstd::dict::from_samples(samples, MAX_DICT_BYTES) {
+        Ok(dict) => Some(dict),
+        Err(e) => {
+            tracing::warn!(error = %e, samples = samples.len(), "no compression dictionary could be trained; the value log compresses without one");
+            None
+        }
     }
-    zstd::dict::from_samples(samples, MAX_DICT_BYTES).ok()
 }
 
 /// Writes dictionary `id` durably into `dir` and loads it.
@@ -147,4 +159,38 @@ pub fn store(dir: &Path, id: u32, raw: Vec<u8>) -> Result<Arc<Dict>, VlogError> 
     std::fs::rename(&temporary, &path).map_err(|e| VlogError::io(&path, e))?;
     super::sync_dir(dir)?;
     Ok(Dict::new(id, raw))
+}
+
+impl super::Vlog {
+    /// Whether a dictionary was trained (later segments use the newest).
+    pub fn has_dictionary(&self) -> bool {
+        self.latest_dict() != 0
+    }
+
+    /// Trains a dictionary from sample bodies and writes every later segment
+    /// with it (the active one is closed first, its header names the old one).
+    /// `None` when the samples teach nothing (too few).
+    pub fn train_dictionary(&self, samples: &[&[u8]]) -> Result<Option<u32>, VlogError> {
+        use std::sync::atomic::Ordering;
+        if self.training_failed.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        // Too few samples is no failure: a later, larger batch may teach.
+        if !enough(samples) {
+            return Ok(None);
+        }
+        let Some(raw) = train(samples) else {
+            self.training_failed.store(true, Ordering::Relaxed);
+            return Ok(None);
+        };
+        let id = self.latest_dict() + 1;
+        let loaded = store(&self.dir, id, raw)?;
+        if let Ok(mut dicts) = self.dicts.write() {
+            dicts.insert(id, loaded);
+        }
+        let mut writer = self.lock_writer()?;
+        let next = writer.segment + 1;
+        self.start_segment(&mut writer, next, id)?;
+        Ok(Some(id))
+    }
 }

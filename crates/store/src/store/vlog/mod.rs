@@ -101,6 +101,8 @@ pub struct Vlog {
     writer: Mutex<Writer>,
     /// The head as of the last sync: everything before it is durable.
     durable: Mutex<Head>,
+    /// Training was tried and taught nothing: not retried on every batch.
+    training_failed: std::sync::atomic::AtomicBool,
 }
 
 struct Segment {
@@ -176,6 +178,7 @@ impl Vlog {
                 created: false,
             }),
             durable: Mutex::new(head),
+            training_failed: Default::default(),
         };
         if head.segment == 0 {
             vlog.start_segment(&mut *vlog.lock_writer()?, 1, latest_dict)?;
@@ -356,11 +359,6 @@ impl Vlog {
         Ok(self.lock_writer()?.segment)
     }
 
-    /// Whether a dictionary was trained (later segments use the newest).
-    pub fn has_dictionary(&self) -> bool {
-        self.latest_dict() != 0
-    }
-
     /// Bytes the log takes on disk: segments and dictionaries.
     pub fn disk_bytes(&self) -> Result<u64, VlogError> {
         let mut total = 0;
@@ -382,23 +380,5 @@ impl Vlog {
         }
         sizes.sort_unstable();
         Ok(sizes)
-    }
-
-    /// Trains a dictionary from sample bodies and writes every later segment
-    /// with it (the active one is closed first, its header names the old one).
-    /// `None` when the samples teach nothing (too few).
-    pub fn train_dictionary(&self, samples: &[&[u8]]) -> Result<Option<u32>, VlogError> {
-        let Some(raw) = dict::train(samples) else {
-            return Ok(None);
-        };
-        let id = self.latest_dict() + 1;
-        let loaded = dict::store(&self.dir, id, raw)?;
-        if let Ok(mut dicts) = self.dicts.write() {
-            dicts.insert(id, loaded);
-        }
-        let mut writer = self.lock_writer()?;
-        let next = writer.segment + 1;
-        self.start_segment(&mut writer, next, id)?;
-        Ok(Some(id))
     }
 }
