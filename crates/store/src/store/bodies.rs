@@ -118,6 +118,14 @@ pub(super) fn open_vlog(path: &Path, main: &sled::Tree) -> Result<Vlog, StoreErr
         Some(bytes) => {
             Some(Head::decode(&bytes).ok_or_else(|| keys::corrupt(&head_key, "not a log head"))?)
         }
+        // No head: nothing was ever made visible, and opening cuts every
+        // segment. Pointers without a head would be lost that way: refused.
+        None if main.scan_prefix([keys::SEGMENT_LIVE]).next().is_some() => {
+            return Err(keys::corrupt(
+                &head_key,
+                "the value log's head is missing while records point into it",
+            ))
+        }
         None => None,
     };
     #[cfg(not(test))]

@@ -291,3 +291,26 @@ fn a_compaction_killed_before_or_after_its_pointer_move_leaves_valid_pointers() 
     }
     assert_kept(&store, &kept);
 }
+
+#[test]
+fn a_missing_log_head_with_records_pointing_into_the_log_is_refused_files_untouched() {
+    let all = records(5);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let store = Store::open(&path, 4 << 20).unwrap();
+    store.apply(&batch(all.clone()), 1).unwrap();
+    store
+        .tree()
+        .remove(keys::meta(keys::META_VLOG_HEAD))
+        .unwrap();
+    store.flush_blocking().unwrap();
+    let before = store.vlog().disk_bytes().unwrap();
+    drop(store);
+    let error = Store::open(&path, 4 << 20).err().expect("refused");
+    assert!(error.to_string().contains("head is missing"), "{error}");
+    let segments: u64 = std::fs::read_dir(path.join("vlog"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert_eq!(segments, before, "nothing cut");
+}
