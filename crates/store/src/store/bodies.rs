@@ -185,7 +185,18 @@ impl Store {
         let refs: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
         if !self.vlog().has_dictionary() {
             let samples = &refs[..refs.len().min(TRAIN_SAMPLES)];
-            if let Some(id) = self.vlog().train_dictionary(samples)? {
+            let mut trained = self.vlog().train_dictionary(samples)?;
+            // A store written a record at a time (publishing) never sees a
+            // batch large enough: once it holds enough, it learns from them.
+            if trained.is_none()
+                && self.record_count() >= TRAIN_SAMPLES as u64
+                && self.vlog().claim_training_from_store()
+            {
+                let stored = self.stored_bodies(TRAIN_SAMPLES)?;
+                let samples: Vec<&[u8]> = stored.iter().map(Vec::as_slice).collect();
+                trained = self.vlog().train_dictionary(&samples)?;
+            }
+            if let Some(id) = trained {
                 tracing::info!(
                     dictionary = id,
                     "trained the value log's compression dictionary"
@@ -195,6 +206,23 @@ impl Store {
         let pointers = self.vlog().append(&refs)?;
         self.vlog().sync()?;
         Ok(pointers)
+    }
+
+    /// Up to `n` stored bodies (those that read back), in id order.
+    fn stored_bodies(&self, n: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut bodies = Vec::with_capacity(n);
+        for entry in self.tree().scan_prefix([keys::RECORD]) {
+            let (_, value) = entry?;
+            if let Some(found) = RecordRef::decode(&value) {
+                if let Ok(body) = self.vlog().read(found.pointer) {
+                    bodies.push(body);
+                }
+            }
+            if bodies.len() == n {
+                break;
+            }
+        }
+        Ok(bodies)
     }
 
     /// Stages the `R` entries of records a batch stores (each with its first

@@ -314,3 +314,16 @@ fn a_missing_log_head_with_records_pointing_into_the_log_is_refused_files_untouc
         .sum();
     assert_eq!(segments, before, "nothing cut");
 }
+
+#[test]
+fn a_store_written_a_record_at_a_time_trains_its_dictionary_once_it_holds_enough() {
+    let all = records(super::bodies::TRAIN_SAMPLES as u64 + 2);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), 4 << 20).unwrap();
+    for (i, r) in all.iter().enumerate() {
+        store.apply(&batch(vec![r.clone()]), i as u64 + 1).unwrap();
+        let enough = i + 1 > super::bodies::TRAIN_SAMPLES;
+        assert_eq!(store.vlog().has_dictionary(), enough, "after {}", i + 1);
+    }
+    assert_all_read_back(&store, &all);
+}

@@ -162,6 +162,14 @@ pub fn store(dir: &Path, id: u32, raw: Vec<u8>) -> Result<Arc<Dict>, VlogError> 
 }
 
 impl super::Vlog {
+    /// True once per open: the caller may train from the records already
+    /// stored (costly; never retried in the same process).
+    pub fn claim_training_from_store(&self) -> bool {
+        !self
+            .sampled_store
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Whether a dictionary was trained (later segments use the newest).
     pub fn has_dictionary(&self) -> bool {
         self.latest_dict() != 0

@@ -103,6 +103,8 @@ pub struct Vlog {
     durable: Mutex<Head>,
     /// Training was tried and taught nothing: not retried on every batch.
     training_failed: std::sync::atomic::AtomicBool,
+    /// Training from stored records was tried ([`Vlog::claim_training_from_store`]).
+    sampled_store: std::sync::atomic::AtomicBool,
 }
 
 struct Segment {
@@ -179,6 +181,7 @@ impl Vlog {
             }),
             durable: Mutex::new(head),
             training_failed: Default::default(),
+            sampled_store: Default::default(),
         };
         if head.segment == 0 {
             vlog.start_segment(&mut *vlog.lock_writer()?, 1, latest_dict)?;
