@@ -62,6 +62,12 @@ pub struct ConsoleArgs {
     /// caps it at 30000).
     #[arg(long, default_value_t = 2000, value_name = "MS")]
     pub deadline_ms: u32,
+    /// End a browser session after this long without a request (30m, 1h, 90s).
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub idle_timeout: Duration,
+    /// End a browser session this long after it began, however it is used.
+    #[arg(long, default_value = "12h", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub session_lifetime: Duration,
 }
 
 /// What every request handler shares: the node connection and the sessions.
@@ -72,9 +78,6 @@ pub struct Console {
     who: String,
     /// `--deadline-ms`, sent with each federated search.
     deadline_ms: u32,
-    /// The node directory with `--dir`: its audit log is the Audit page's
-    /// source, as for `liaison audit`. None with `--client`.
-    dir: Option<NodeDir>,
 }
 
 /// The listen address, refused unless it is loopback or the operator gave a
@@ -102,11 +105,34 @@ pub fn listen_address(listen: &str, allow_remote: Option<&str>) -> Result<Socket
 /// Runs the console until Ctrl-C.
 pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
     let address = listen_address(&args.listen, args.allow_remote.as_deref())?;
-    let node_dir = match &args.client {
-        Some(_) => None,
-        None => dir.clone().map(NodeDir::new),
-    };
     let (client, who) = connect(dir, &args).await?;
+    serve(client, who, address, &args, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+/// The console's arguments as `liaison console ARGS…` would read them (its
+/// defaults in one place), for a console another command starts (`demo --console`).
+pub fn args_from(args: &[&str]) -> Result<ConsoleArgs> {
+    #[derive(clap::Parser)]
+    struct Line {
+        #[command(flatten)]
+        args: ConsoleArgs,
+    }
+    let line = <Line as clap::Parser>::try_parse_from(std::iter::once("console").chain(args.iter().copied()))?;
+    Ok(line.args)
+}
+
+/// Serves the console with `client` on `address` until `stop` completes,
+/// printing the one-time address first.
+pub async fn serve(
+    client: NodeClient,
+    who: String,
+    address: SocketAddr,
+    args: &ConsoleArgs,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address} (--listen)"))?;
@@ -114,10 +140,16 @@ pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
     let token = session::random_secret();
     let console = Arc::new(Console {
         client,
-        sessions: session::Sessions::new(token.clone(), bound.port()),
+        sessions: session::Sessions::new(
+            token.clone(),
+            bound.port(),
+            session::Expiry {
+                idle: args.idle_timeout,
+                lifetime: args.session_lifetime,
+            },
+        ),
         who,
         deadline_ms: args.deadline_ms,
-        dir: node_dir,
     });
     let url = format!("http://{bound}/?token={token}");
     out!("Liaison console for {}, serving on {bound}.", console.who);
@@ -127,6 +159,7 @@ pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
         open_browser(&url);
     }
     let router = routes::router(console);
+    tokio::pin!(stop);
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -137,7 +170,7 @@ pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
                     continue;
                 }
             },
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut stop => break,
         };
         let service = TowerToHyperService::new(router.clone());
         tokio::spawn(async move {
@@ -155,7 +188,7 @@ pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
 
 /// The node connection: the analyst's certificate folder, or the node
 /// directory's admin certificate.
-async fn connect(dir: Option<PathBuf>, args: &ConsoleArgs) -> Result<(NodeClient, String)> {
+pub async fn connect(dir: Option<PathBuf>, args: &ConsoleArgs) -> Result<(NodeClient, String)> {
     match (&args.client, dir) {
         (Some(folder), _) => {
             let node = args

@@ -50,6 +50,8 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/records/export", get(super::pages::export_handler))
         .route("/partners", get(super::pages::partners_handler))
         .route("/audit", get(super::pages::audit_handler))
+        .route("/audit/export", get(super::pages::audit_export_handler))
+        .route("/audit/report", get(super::pages::audit_report_handler))
         .route(
             "/static/console.css",
             get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }),
@@ -107,12 +109,23 @@ async fn admit(console: &Console, request: Request, next: Next) -> Response {
         .filter_map(|v| v.to_str().ok())
         .collect::<Vec<_>>()
         .join("; ");
-    let Some(csrf) = console.sessions.csrf_for(&cookies) else {
-        return refused(
-            StatusCode::UNAUTHORIZED,
-            "No console session. Open the address `liaison console` printed (with its token) in this browser; \
-             a token works once, so restart the console for a new one.",
-        );
+    let csrf = match console.sessions.access(&cookies) {
+        super::session::Access::Live(csrf) => csrf,
+        super::session::Access::Expired => {
+            return refused(
+                StatusCode::UNAUTHORIZED,
+                "Your console session expired (it ends after a while without use, and after \
+                 its maximum lifetime). Restart `liaison console` and open the new address it \
+                 prints (a token works once).",
+            )
+        }
+        super::session::Access::None => {
+            return refused(
+                StatusCode::UNAUTHORIZED,
+                "No console session. Open the address `liaison console` printed (with its token) in this browser; \
+                 a token works once, so restart the console for a new one.",
+            )
+        }
     };
     let (mut parts, body) = request.into_parts();
     if parts.method == Method::POST {

@@ -88,6 +88,24 @@ impl Admin for AdminService {
         Ok(Response::new(super::ops::doctor(self.node.clone()).await))
     }
 
+    async fn list_audit(
+        &self,
+        request: Request<proto::ListAuditRequest>,
+    ) -> Result<Response<proto::ListAuditResponse>, Status> {
+        require_local(&self.node, &request, Role::Admin)?;
+        let answer = super::audit_read::list(self.node.clone(), request.into_inner()).await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn audit_report(
+        &self,
+        request: Request<proto::AuditReportRequest>,
+    ) -> Result<Response<proto::AuditReportResponse>, Status> {
+        require_local(&self.node, &request, Role::Admin)?;
+        let answer = super::audit_read::report(self.node.clone(), request.into_inner()).await?;
+        Ok(Response::new(answer))
+    }
+
     async fn show_identity(
         &self,
         request: Request<proto::ShowIdentityRequest>,
