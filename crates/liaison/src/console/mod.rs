@@ -108,7 +108,7 @@ pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
     let (client, who) = connect(dir, &args).await?;
     serve(client, who, address, &args, async {
         let _ = tokio::signal::ctrl_c().await;
-    })
+    }, None)
     .await
 }
 
@@ -125,13 +125,15 @@ pub fn args_from(args: &[&str]) -> Result<ConsoleArgs> {
 }
 
 /// Serves the console with `client` on `address` until `stop` completes,
-/// printing the one-time address first.
+/// printing the one-time address first (and sending it to `ready`, for a
+/// caller that drives the console itself: the bench).
 pub async fn serve(
     client: NodeClient,
     who: String,
     address: SocketAddr,
     args: &ConsoleArgs,
     stop: impl std::future::Future<Output = ()>,
+    ready: Option<tokio::sync::oneshot::Sender<String>>,
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -157,6 +159,9 @@ pub async fn serve(
     out!("{url}");
     if args.open {
         open_browser(&url);
+    }
+    if let Some(ready) = ready {
+        let _ = ready.send(url);
     }
     let router = routes::router(console);
     tokio::pin!(stop);

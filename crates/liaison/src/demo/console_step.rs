@@ -39,6 +39,6 @@ pub(super) async fn serve(a: &LabNode, root: &Path, args: &super::DemoArgs) -> R
     out!("   try searching +44 7700 900123 (federated, with a justification), Records and Partners.");
     crate::console::serve(client, who, address, &console_args, async {
         let _ = tokio::signal::ctrl_c().await;
-    })
+    }, None)
     .await
 }
