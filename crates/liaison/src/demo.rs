@@ -26,7 +26,12 @@ pub struct DemoArgs {
     #[arg(long)]
     pub console: bool,
     /// With --console: where the console listens (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:8484", value_name = "ADDRESS", requires = "console")]
+    #[arg(
+        long,
+        default_value = "127.0.0.1:8484",
+        value_name = "ADDRESS",
+        requires = "console"
+    )]
     pub listen: String,
     /// With --console: open the console in the desktop's browser.
     #[arg(long, requires = "console")]

@@ -49,7 +49,10 @@ pub async fn run(records: u64, samples: usize, report: &mut Report) -> Result<()
         .context("bench: the console's address")?;
     let login = get(host, &format!("/{path}"), None).await?;
     if login.status != 303 {
-        bail!("bench: the console's token exchange answered {}", login.status);
+        bail!(
+            "bench: the console's token exchange answered {}",
+            login.status
+        );
     }
     let cookie = login.cookie.context("bench: no session cookie")?;
 
@@ -101,7 +104,8 @@ async fn get(host: &str, path: &str, cookie: Option<&str>) -> Result<Page> {
     let mut stream = tokio::net::TcpStream::connect(host).await?;
     stream.set_nodelay(true)?;
     let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{cookie}\r\n");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{cookie}\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut raw = Vec::new();
     tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut raw))

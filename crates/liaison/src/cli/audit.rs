@@ -153,7 +153,11 @@ fn verify(dir: &NodeDir, file: Option<PathBuf>, node_id: Option<String>) -> Resu
 /// `audit verify`'s verdict as lines of text (the words of
 /// [`oversight::verdict_lines`], which the node's `ListAudit` sends too); an
 /// error when the log does not verify.
-fn verify_lines(dir: &NodeDir, file: Option<PathBuf>, node_id: Option<String>) -> Result<Vec<String>> {
+fn verify_lines(
+    dir: &NodeDir,
+    file: Option<PathBuf>,
+    node_id: Option<String>,
+) -> Result<Vec<String>> {
     let path = file.unwrap_or_else(|| dir.audit_log());
     if !path.exists() {
         bail!("{}: no audit log there", path.display());

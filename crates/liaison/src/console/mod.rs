@@ -106,9 +106,16 @@ pub fn listen_address(listen: &str, allow_remote: Option<&str>) -> Result<Socket
 pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
     let address = listen_address(&args.listen, args.allow_remote.as_deref())?;
     let (client, who) = connect(dir, &args).await?;
-    serve(client, who, address, &args, async {
-        let _ = tokio::signal::ctrl_c().await;
-    }, None)
+    serve(
+        client,
+        who,
+        address,
+        &args,
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+        None,
+    )
     .await
 }
 
@@ -120,7 +127,9 @@ pub fn args_from(args: &[&str]) -> Result<ConsoleArgs> {
         #[command(flatten)]
         args: ConsoleArgs,
     }
-    let line = <Line as clap::Parser>::try_parse_from(std::iter::once("console").chain(args.iter().copied()))?;
+    let line = <Line as clap::Parser>::try_parse_from(
+        std::iter::once("console").chain(args.iter().copied()),
+    )?;
     Ok(line.args)
 }
 

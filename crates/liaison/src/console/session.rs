@@ -130,11 +130,7 @@ impl Sessions {
             .active
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some(id) = active
-            .keys()
-            .find(|id| same_secret(id, given))
-            .cloned()
-        else {
+        let Some(id) = active.keys().find(|id| same_secret(id, given)).cloned() else {
             return Access::None;
         };
         let Some(session) = active.get_mut(&id) else {
@@ -235,7 +231,10 @@ mod tests {
         let session = idle.redeem("t").expect("first use");
         let cookie = format!("liaison_console_8484={session}");
         let start = Instant::now();
-        assert!(matches!(idle.access_at(&cookie, start + HOUR / 2), Access::Live(_)));
+        assert!(matches!(
+            idle.access_at(&cookie, start + HOUR / 2),
+            Access::Live(_)
+        ));
         assert_eq!(idle.access_at(&cookie, start + HOUR * 2), Access::Expired);
         // Ended is ended: not revived by a later request.
         assert_eq!(idle.access_at(&cookie, start + HOUR * 2), Access::None);

@@ -35,10 +35,22 @@ pub(super) async fn serve(a: &LabNode, root: &Path, args: &super::DemoArgs) -> R
     let console_args = crate::console::args_from(&line)?;
     let address = crate::console::listen_address(&console_args.listen, None)?;
     let (client, who) = crate::console::connect(None, &console_args).await?;
-    out!("\n== The federation keeps running; a console on {} as an analyst:", a.name);
-    out!("   try searching +44 7700 900123 (federated, with a justification), Records and Partners.");
-    crate::console::serve(client, who, address, &console_args, async {
-        let _ = tokio::signal::ctrl_c().await;
-    }, None)
+    out!(
+        "\n== The federation keeps running; a console on {} as an analyst:",
+        a.name
+    );
+    out!(
+        "   try searching +44 7700 900123 (federated, with a justification), Records and Partners."
+    );
+    crate::console::serve(
+        client,
+        who,
+        address,
+        &console_args,
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+        None,
+    )
     .await
 }
