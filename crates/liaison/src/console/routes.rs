@@ -11,15 +11,15 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use super::form::Fields;
-use super::view::{publish, record, search};
+use super::view::publish;
 use super::Console;
 use crate::cli::status::status_error;
 use liaison_core::indicator::Kind;
@@ -38,13 +38,16 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 
 /// The CSRF token of the request's session, for handlers that render forms.
 #[derive(Clone)]
-struct Csrf(String);
+pub(super) struct Csrf(pub(super) String);
 
 pub fn router(console: Arc<Console>) -> Router {
     Router::new()
         .route("/", get(start))
-        .route("/search", get(search_handler))
-        .route("/record/{id}", get(record_handler))
+        .route("/search", get(super::search_stream::search_handler))
+        .route("/record/{id}", get(super::actions::record_handler))
+        .route("/record/{id}/sight", post(super::actions::sight_handler))
+        .route("/record/{id}/revoke", post(super::actions::revoke_handler))
+        .route("/record/{id}/stix", get(super::actions::stix_handler))
         .route("/publish", get(publish_form).post(publish_submit))
         .route("/records", get(super::pages::records_handler))
         .route("/records/export", get(super::pages::export_handler))
@@ -185,90 +188,6 @@ async fn start(
     }
 }
 
-async fn search_handler(
-    State(console): State<Arc<Console>>,
-    RawQuery(query): RawQuery,
-) -> Html<String> {
-    let fields = Fields::parse(query.as_deref().unwrap_or(""));
-    let query = search::Query {
-        q: fields.get("q").to_string(),
-        kind: fields.get("kind").to_string(),
-        federated: fields.flag("federated"),
-        justification: fields.get("justification").to_string(),
-        case: fields.get("case").to_string(),
-    };
-    let answer = match query.q.trim().is_empty() {
-        true => None,
-        false => Some(run_search(&console, &query).await),
-    };
-    Html(search::search_page(&console.who, &query, answer).into_string())
-}
-
-async fn run_search(
-    console: &Console,
-    query: &search::Query,
-) -> Result<proto::SearchResponse, String> {
-    let kind = match query.kind.as_str() {
-        "" => 0,
-        name => i32::from(
-            Kind::from_str(name)
-                .map_err(|e| format!("kind: {e}"))?
-                .code(),
-        ),
-    };
-    let request = proto::SearchRequest {
-        value: query.q.clone(),
-        kind,
-        default_country: String::new(),
-        federated: query.federated,
-        justification: query.justification.clone(),
-        case_reference: query.case.clone(),
-        deadline_ms: console.deadline_ms,
-    };
-    console
-        .client
-        .analyst()
-        .search(request)
-        .await
-        .map(|r| r.into_inner())
-        .map_err(|status| status_error(status).to_string())
-}
-
-async fn record_handler(
-    State(console): State<Arc<Console>>,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let published = Fields::parse(query.as_deref().unwrap_or("")).flag("published");
-    let answer = console
-        .client
-        .analyst()
-        .get(proto::GetRequest {
-            record_id: id.clone(),
-        })
-        .await;
-    match answer {
-        Ok(view) => {
-            Html(record::record_page(&console.who, &view.into_inner(), published).into_string())
-                .into_response()
-        }
-        Err(status) => {
-            let code = match status.code() {
-                tonic::Code::NotFound => StatusCode::NOT_FOUND,
-                tonic::Code::InvalidArgument => StatusCode::BAD_REQUEST,
-                tonic::Code::PermissionDenied => StatusCode::FORBIDDEN,
-                _ => StatusCode::BAD_GATEWAY,
-            };
-            let message = status_error(status).to_string();
-            (
-                code,
-                Html(record::record_error(&console.who, &id, &message).into_string()),
-            )
-                .into_response()
-        }
-    }
-}
-
 fn kind_of(fields: &Fields) -> Kind {
     Kind::from_str(fields.get("kind")).unwrap_or(Kind::Phone)
 }
@@ -290,8 +209,18 @@ async fn publish_submit(
 ) -> Response {
     let fields = Fields::parse(&String::from_utf8_lossy(&body));
     let kind = kind_of(&fields);
-    match publish_call(&console, kind, &fields).await {
+    // The node checks its warninglists before it signs, and a `strict` publish
+    // of a listed value is refused with nothing stored: that is the check. So
+    // the first submit is strict, and only the analyst's explicit second
+    // submit ("publish anyway") is not.
+    let asked_strict = fields.flag("strict");
+    let strict = asked_strict || !fields.flag("anyway");
+    match publish_call(&console, kind, &fields, strict).await {
         Ok(record_id) => Redirect::to(&format!("/record/{record_id}?published=1")).into_response(),
+        Err(message) if !asked_strict && publish::warninglisted(&message) => {
+            let page = publish::warning_page(&console.who, &csrf, kind, &fields, &message);
+            Html(page.into_string()).into_response()
+        }
         Err(message) => {
             let refusal = publish::Refusal::from_message(message);
             let page = publish::publish_page(&console.who, &csrf, kind, &fields, Some(&refusal));
@@ -301,7 +230,12 @@ async fn publish_submit(
 }
 
 /// The analyst's publish, as the CLI's `publish` builds it.
-async fn publish_call(console: &Console, kind: Kind, fields: &Fields) -> Result<String, String> {
+async fn publish_call(
+    console: &Console,
+    kind: Kind,
+    fields: &Fields,
+    strict: bool,
+) -> Result<String, String> {
     let handling = fields
         .all("handling")
         .iter()
@@ -349,7 +283,7 @@ async fn publish_call(console: &Console, kind: Kind, fields: &Fields) -> Result<
         recipients,
         supersedes: String::new(),
         valid_until_unix_ms: 0,
-        strict: fields.flag("strict"),
+        strict,
         source: String::new(),
         first_seen_unix_ms: 0,
     };

@@ -6,6 +6,7 @@
 //! Rendering only: this module must never call the node or decide what a
 //! caller may see (the node already did).
 
+pub mod actions;
 pub mod audit;
 pub mod partners;
 pub mod publish;
