@@ -13,6 +13,7 @@ mod bulletin_exports;
 mod bulletins;
 mod cli_help;
 mod console;
+mod console_actions;
 mod console_browser;
 mod console_http;
 mod console_pages;

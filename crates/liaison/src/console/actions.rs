@@ -163,10 +163,8 @@ pub async fn revoke_handler(
     let fields = Fields::parse(&String::from_utf8_lossy(&body));
     if !fields.flag("confirm") {
         return match fetch(&console, &id).await {
-            Ok(view) => {
-                Html(actions::revoke_confirm(&console.who, &csrf, &view).into_string())
-                    .into_response()
-            }
+            Ok(view) => Html(actions::revoke_confirm(&console.who, &csrf, &view).into_string())
+                .into_response(),
             Err(status) => refused(&console, &csrf, &id, status).await,
         };
     }

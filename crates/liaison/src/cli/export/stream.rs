@@ -100,7 +100,12 @@ pub(crate) fn one_record(
     me: &proto::IdentityInfo,
 ) -> Result<Vec<u8>> {
     let chunks = Chunks::default();
-    let mut writer = Writer::begin(format, chunks.clone(), me, &format!("record={};", view.record_id))?;
+    let mut writer = Writer::begin(
+        format,
+        chunks.clone(),
+        me,
+        &format!("record={};", view.record_id),
+    )?;
     let mut counts = Counts::default();
     let verified = verify_page(std::slice::from_ref(view))
         .pop()

@@ -94,9 +94,15 @@ mod tests {
     #[test]
     fn revoke_is_offered_on_own_records_and_nothing_on_a_partners_answer() {
         let own = bar(&view("local", ""), "tok", true).into_string();
-        assert!(own.contains("/revoke") && own.contains("value=\"tok\""), "{own}");
+        assert!(
+            own.contains("/revoke") && own.contains("value=\"tok\""),
+            "{own}"
+        );
         let synced = bar(&view("local", &"cd".repeat(32)), "tok", true).into_string();
-        assert!(!synced.contains("/revoke") && synced.contains("/sight"), "{synced}");
+        assert!(
+            !synced.contains("/revoke") && synced.contains("/sight"),
+            "{synced}"
+        );
         assert!(bar(&view(&"cd".repeat(32), ""), "tok", true)
             .into_string()
             .is_empty());

@@ -220,16 +220,27 @@ mod tests {
 
     #[test]
     fn the_warninglist_refusal_is_recognised_and_resubmitted_whole() {
-        let message = "invalid input: value: +447700900999 is on warninglist helpline (refused: strict)";
+        let message =
+            "invalid input: value: +447700900999 is on warninglist helpline (refused: strict)";
         assert!(warninglisted(message));
         assert!(!warninglisted("invalid input: value: not a phone number"));
         let given = Fields::parse("csrf=old&kind=phone&value=07700+900999&labels=fraud&strict=1");
         let html = warning_page("me", "tok", Kind::Phone, &given, message).into_string();
-        let anyway = &html[html.find("publish-anyway").expect("form")..html.find("Publish anyway").expect("button")];
-        assert!(anyway.contains("name=\"value\" value=\"07700 900999\""), "{anyway}");
-        assert!(anyway.contains("name=\"labels\" value=\"fraud\""), "{anyway}");
+        let anyway = &html[html.find("publish-anyway").expect("form")
+            ..html.find("Publish anyway").expect("button")];
+        assert!(
+            anyway.contains("name=\"value\" value=\"07700 900999\""),
+            "{anyway}"
+        );
+        assert!(
+            anyway.contains("name=\"labels\" value=\"fraud\""),
+            "{anyway}"
+        );
         assert!(anyway.contains("name=\"anyway\" value=\"1\""), "{anyway}");
-        assert!(!anyway.contains("old") && !anyway.contains("strict"), "{anyway}");
+        assert!(
+            !anyway.contains("old") && !anyway.contains("strict"),
+            "{anyway}"
+        );
     }
 
     #[test]
