@@ -96,7 +96,13 @@ fn a_federated_search_streams_this_nodes_section_before_a_held_partner() {
     let session = console.login();
 
     // The node's first search loads its tables; this one is not the test.
-    let warm = http(&console.address, "GET", "/search?q=07700+900311", Some(&session), None);
+    let warm = http(
+        &console.address,
+        "GET",
+        "/search?q=07700+900311",
+        Some(&session),
+        None,
+    );
     assert_eq!(warm.status, 200, "{}", warm.body);
     proxy.set_mode(Mode::Stall);
     let path = format!(
