@@ -56,7 +56,7 @@ fn notice(fields: &Fields) -> Option<&'static str> {
         return Some("Published and signed.");
     }
     match fields.get("done") {
-        "seen" => Some("Sighting recorded (seen); it travels to the partners as the record did."),
+        "seen" => Some("Sighting recorded (seen)."),
         "false-positive" => Some("Sighting recorded (false positive)."),
         "expired" => Some("Sighting recorded (no longer in use)."),
         "revoked" => {

@@ -105,7 +105,10 @@ async fn write_page(
     partners: tokio::task::JoinHandle<Result<proto::SearchResponse, String>>,
 ) -> Result<(), Gone> {
     let (head, tail) = search::streamed_shell(&console.who, query);
-    send(sender, head).await?;
+    if send(sender, head).await.is_err() {
+        partners.abort();
+        return Err(Gone);
+    }
     let local = match run_search(console, query, false).await {
         Ok(local) => local,
         Err(message) => {

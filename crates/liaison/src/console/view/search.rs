@@ -127,8 +127,8 @@ pub fn partners_heading() -> Markup {
 pub fn partners_waiting(deadline_ms: u32) -> Markup {
     html! {
         p.meta.waiting role="status" {
-            "Each partner's answer appears below as the node receives it; the node waits at most "
-            (deadline_ms) " ms."
+            "The partners' answers appear below once every partner answered or the node's deadline ("
+            (deadline_ms) " ms) passed."
         }
     }
 }
@@ -191,6 +191,20 @@ mod tests {
         assert_eq!(partner_status(&status), "answered");
         status.status = "timed out".into();
         assert_eq!(partner_status(&status), "timed out");
+    }
+
+    #[test]
+    fn the_streamed_shell_is_the_page_around_the_results() {
+        let query = Query {
+            q: "07700 900123".into(),
+            federated: true,
+            ..Default::default()
+        };
+        let (head, tail) = streamed_shell("me", &query);
+        assert!(head.starts_with("<!DOCTYPE html>"), "{head}");
+        assert!(head.trim_end().ends_with("</form>"), "{head}");
+        assert_eq!(tail, "</main></body></html>");
+        assert!(!head.contains("liaison:stream") && !tail.contains("liaison:stream"));
     }
 
     #[test]
