@@ -10,10 +10,12 @@
 //!
 //! - [`routes`]: the pages, the session/CSRF guard and the security headers.
 //! - [`pages`]: the Records, Partners and Audit handlers.
+//! - [`collab`]: the Bulletins and Private lookup handlers.
 //! - [`view`]: the HTML (maud), with every outside string escaped.
 //! - [`session`]: tokens, cookies and CSRF secrets.
 //! - [`form`]: query strings and form bodies.
 
+mod collab;
 mod form;
 mod pages;
 mod routes;

@@ -7,6 +7,8 @@
 //! caller may see (the node already did).
 
 pub mod audit;
+pub mod bulletins;
+pub mod lookup;
 pub mod partners;
 pub mod publish;
 pub mod record;
@@ -57,6 +59,8 @@ pub enum Nav {
     Search,
     Publish,
     Records,
+    Bulletins,
+    Lookup,
     Partners,
     Audit,
     Other,
@@ -82,6 +86,8 @@ pub fn page(title: &str, nav: Nav, who: &str, body: Markup) -> Markup {
                         a href="/search" aria-current=[(nav == Nav::Search).then_some("page")] { "Search" }
                         a href="/publish" aria-current=[(nav == Nav::Publish).then_some("page")] { "Publish" }
                         a href="/records" aria-current=[(nav == Nav::Records).then_some("page")] { "Records" }
+                        a href="/bulletins" aria-current=[(nav == Nav::Bulletins).then_some("page")] { "Bulletins" }
+                        a href="/lookup" aria-current=[(nav == Nav::Lookup).then_some("page")] { "Lookup" }
                         a href="/partners" aria-current=[(nav == Nav::Partners).then_some("page")] { "Partners" }
                         a href="/audit" aria-current=[(nav == Nav::Audit).then_some("page")] { "Audit" }
                     }
@@ -91,6 +97,13 @@ pub fn page(title: &str, nav: Nav, who: &str, body: Markup) -> Markup {
             }
         }
     }
+}
+
+/// The field a node's refusal names (`field: reason`, after the status
+/// sentence's `invalid input: `), as the node spelled it.
+pub fn named_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("invalid input: ").unwrap_or(message);
+    rest.split_once(": ").map(|(head, _)| head.trim())
 }
 
 /// An error box with the node's (or the console's) own sentence.

@@ -75,7 +75,17 @@ fn results(query: &Query, response: &proto::SearchResponse) -> Markup {
             }
             h2 { "This node" }
             @if local.is_empty() { p.none { "No records here." } }
-            @for view in &local { (card(view)) }
+            @else {
+                form.select method="get" action="/bulletins/new" aria-label="records for a bulletin" {
+                    @for view in &local {
+                        @match &view.indicator {
+                            Some(indicator) => div.pick { (super::records::select_box(&view.record_id, &indicator.value)) (card(view)) },
+                            None => (card(view)),
+                        }
+                    }
+                    button type="submit" { "Compose a bulletin from the ticked records" }
+                }
+            }
             @if query.federated || !response.partners.is_empty() {
                 h2 { "Partners" }
                 @if response.partners.is_empty() { p.none { "No partner was asked (none enrolled for search)." } }
