@@ -256,7 +256,11 @@ fn console_private_lookup_answers_hit_and_no_hit_per_partner() {
         "/lookup?q={}&kind=phone",
         encode("+44 7700 900699")
     ));
-    assert!(miss.body.contains("status-no-hit\">no hit<"), "{}", miss.body);
+    assert!(
+        miss.body.contains("status-no-hit\">no hit<"),
+        "{}",
+        miss.body
+    );
     let shown = quota_after(&miss.body, "no-hit");
     let cli = a.cli_json(&["lookup", "+447700900699", "--kind", "phone"]);
     assert_eq!(
@@ -321,7 +325,9 @@ fn a_browser_composes_a_bulletin_and_looks_up_a_value() {
     browser.click(&browser.find("form.search button[type=submit]"));
     let answer = browser.text(&browser.find("#results"));
     assert!(
-        answer.contains("Agency B (example)") && answer.contains("hit") && !answer.contains("no hit"),
+        answer.contains("Agency B (example)")
+            && answer.contains("hit")
+            && !answer.contains("no hit"),
         "{answer}"
     );
     assert!(
