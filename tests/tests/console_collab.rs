@@ -160,6 +160,14 @@ fn console_composes_a_bulletin_and_the_partner_sees_what_was_withheld() {
         record.body
     );
 
+    // An id from a hand-edited address is the node's to refuse, whatever it holds.
+    let odd = encode(&format!("a{}", "é".repeat(20)));
+    let refused = get(&format!("/bulletin/{odd}"));
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("class=\"error\""), "{}", refused.body);
+    let odd_form = get(&format!("/bulletins/new?members={odd}"));
+    assert_eq!(odd_form.status, 200, "{}", odd_form.body);
+
     // A bidi override in a title: the node refuses it, and the form shows the
     // character spelled out, never raw.
     let bidi = post(&format!(

@@ -114,11 +114,18 @@ fn member_ids(fields: &Fields) -> Vec<String> {
     ids
 }
 
-/// The ticked records as the node shows them to this analyst, for the form.
+/// The ticked records, each once, for the form: the first ones as the node
+/// shows them to this analyst, every one kept ticked.
 async fn selected(console: &Console, fields: &Fields) -> Vec<Selected> {
-    let mut selected = Vec::new();
-    for id in fields.all("members").into_iter().take(MEMBER_CARDS) {
-        let view = get_record(console, &id).await;
+    let mut selected: Vec<Selected> = Vec::new();
+    for id in fields.all("members") {
+        if selected.iter().any(|s| s.id == id) {
+            continue;
+        }
+        let view = match selected.len() < MEMBER_CARDS {
+            true => Some(get_record(console, &id).await),
+            false => None,
+        };
         selected.push(Selected { id, view });
     }
     selected

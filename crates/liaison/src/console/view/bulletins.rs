@@ -190,10 +190,11 @@ pub fn bulletin_error(who: &str, id: &str, message: &str) -> Markup {
     )
 }
 
-/// A record ticked for the bulletin, as the node answered `Analyst.Get`.
+/// A record ticked for the bulletin, as the node answered `Analyst.Get`
+/// (None: not read, one of very many ticked).
 pub struct Selected {
     pub id: String,
-    pub view: Result<proto::RecordView, String>,
+    pub view: Option<Result<proto::RecordView, String>>,
 }
 
 pub fn compose_page(
@@ -227,11 +228,12 @@ pub fn compose_page(
                             input type="checkbox" name="members" value=(s.id) checked;
                             " "
                             @match &s.view {
-                                Ok(view) => @match &view.indicator {
+                                Some(Ok(view)) => @match &view.indicator {
                                     Some(i) => { span.kind { (kind_name(i.kind)) } " " span.value { (Shown(&i.value)) } " " (tlp_chip(i.tlp)) },
-                                    None => { code { (short(&s.id)) } " (" (Shown(&view.body)) ")" },
+                                    None => { code { (Shown(short(&s.id))) } " (" (Shown(&view.body)) ")" },
                                 },
-                                Err(why) => { code { (short(&s.id)) } " " span.meta { (Shown(why)) } },
+                                Some(Err(why)) => { code { (Shown(short(&s.id))) } " " span.meta { (Shown(why)) } },
+                                None => { code { (Shown(&s.id)) } },
                             }
                         }
                     }

@@ -146,9 +146,13 @@ pub fn kind_name(kind: i32) -> String {
         .unwrap_or_else(|| format!("kind-{kind}"))
 }
 
-/// The first 16 hex digits of an id, as the CLI shows them.
+/// The first 16 hex digits of an id, as the CLI shows them. Counted in
+/// characters: an id from a URL may be anything, and must not split a character.
 pub fn short(id: &str) -> &str {
-    &id[..16.min(id.len())]
+    match id.char_indices().nth(16) {
+        Some((at, _)) => &id[..at],
+        None => id,
+    }
 }
 
 /// The evaluation as "B2", or "—".
@@ -180,6 +184,13 @@ mod tests {
             "+44 7700 900123\nsecond line"
         );
         assert_eq!(visible("\u{2066}x\u{200F}"), "⟨U+2066⟩x⟨U+200F⟩");
+    }
+
+    #[test]
+    fn short_ids_never_split_a_character() {
+        assert_eq!(short(&"ab".repeat(32)), "abababababababab");
+        assert_eq!(short("abc"), "abc");
+        assert_eq!(short(&"é".repeat(20)), "é".repeat(16));
     }
 
     #[test]
