@@ -14,6 +14,7 @@ mod bulletins;
 mod cli_help;
 mod console;
 mod console_browser;
+mod console_browser_pages;
 mod console_collab;
 mod console_http;
 mod console_pages;
