@@ -5,7 +5,8 @@
 //! title shown as text; a POST without the CSRF token refused; a private lookup
 //! answering hit for a value the partner holds and no hit for one it does not,
 //! with the quota the partner reports. And one browser test: compose and look
-//! up in a real headless Chromium, writing bulletin.png and lookup.png.
+//! up in a real headless Chromium, writing bulletin.png (a partner's bulletin
+//! with a member withheld) and lookup.png.
 
 use std::time::Duration;
 
@@ -298,7 +299,36 @@ fn a_browser_composes_a_bulletin_and_looks_up_a_value() {
         "green",
         &["--label", "fraud"],
     );
-    b.publish("phone", "+44 7700 900622", "green", &[]);
+    // B's bulletin, one member above A's GREEN ceiling: A is told of one of two.
+    let held = b.publish("phone", "+44 7700 900622", "green", &["--label", "fraud"]);
+    let above = b.publish("iban", "GB82 WEST 1234 5698 7654 32", "amber", &[]);
+    let partners = b.cli_json(&[
+        "bulletin",
+        "publish",
+        "--title",
+        "Parcel redelivery texts: the mule accounts (fictional)",
+        "--summary",
+        "Victims pay a redelivery fee; the money moves through mule accounts.",
+        "--indicator",
+        &held,
+        "--indicator",
+        &above,
+        "--tlp",
+        "green",
+        "--label",
+        "fraud",
+        "--country",
+        "GB",
+    ]);
+    let partners = partners["recordId"]
+        .as_str()
+        .expect("bulletin id")
+        .to_string();
+    let arrived = eventually(ARRIVAL, || {
+        let out = a.cli(&["bulletin", "show", &partners]);
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("+447700900622")
+    });
+    assert!(arrived, "B's bulletin and its visible member reach A");
     let analyst = a.issue("Browser Collab Analyst", "analyst");
     let console = Console::as_client(&a, &analyst);
     let browser = Browser::start(&a.tmp.path().join("chromium-profile"));
@@ -326,6 +356,16 @@ fn a_browser_composes_a_bulletin_and_looks_up_a_value() {
         members.contains("+447700900621") && members.contains("parcel-redelivery.example.org"),
         "{members}"
     );
+
+    // B's bulletin at A: the node's count of what A was not given.
+    browser.click(&browser.find("a[href='/bulletins']"));
+    browser.click(&browser.find(&format!("a[href='/bulletin/{partners}']")));
+    let text = browser.text(&browser.find("main"));
+    assert!(
+        text.contains("1 of 2 members withheld") && text.contains("+447700900622"),
+        "{text}"
+    );
+    assert!(!text.contains("GB82WEST"), "{text}");
     browser.screenshot("bulletin.png");
 
     browser.click(&browser.find("a[href='/lookup']"));
