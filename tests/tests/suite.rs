@@ -15,6 +15,8 @@ mod cli_help;
 mod console;
 mod console_actions;
 mod console_browser;
+mod console_browser_pages;
+mod console_collab;
 mod console_http;
 mod console_pages;
 mod crash;

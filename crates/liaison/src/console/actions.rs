@@ -17,23 +17,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Extension;
 
 use super::form::Fields;
-use super::routes::Csrf;
+use super::routes::{http_status, Csrf};
 use super::view::{actions, record};
 use super::Console;
 use crate::cli::status::status_error;
 use liaison_core::formats::Format;
 use liaison_core::proto;
-
-/// The HTTP status that carries a node's refusal to the browser.
-pub(super) fn http_code(status: &tonic::Status) -> StatusCode {
-    match status.code() {
-        tonic::Code::NotFound => StatusCode::NOT_FOUND,
-        tonic::Code::InvalidArgument => StatusCode::UNPROCESSABLE_ENTITY,
-        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => StatusCode::FORBIDDEN,
-        tonic::Code::AlreadyExists | tonic::Code::FailedPrecondition => StatusCode::CONFLICT,
-        _ => StatusCode::BAD_GATEWAY,
-    }
-}
 
 /// The record page's own address, once `id` is known to be a hex id (it goes
 /// into a `Location` header).
@@ -92,7 +81,7 @@ async fn show(
         )
             .into_response(),
         Err(status) => {
-            let code = http_code(&status);
+            let code = http_status(&status);
             let message = match outcome.refusal {
                 Some(refusal) => refusal.to_string(),
                 None => status_error(status).to_string(),
@@ -180,7 +169,7 @@ pub async fn revoke_handler(
 
 /// The record page with the node's refusal, in the node's words.
 async fn refused(console: &Console, csrf: &str, id: &str, status: tonic::Status) -> Response {
-    let code = http_code(&status);
+    let code = http_status(&status);
     let message = status_error(status).to_string();
     let outcome = record::Outcome {
         notice: None,
@@ -198,7 +187,7 @@ pub async fn stix_handler(State(console): State<Arc<Console>>, Path(id): Path<St
     let view = match fetch(&console, &id).await {
         Ok(view) => view,
         Err(status) => {
-            return (http_code(&status), status_error(status).to_string()).into_response()
+            return (http_status(&status), status_error(status).to_string()).into_response()
         }
     };
     let me = super::pages::export_identity(&console).await;

@@ -12,11 +12,13 @@
 //! - [`search_stream`]: the search page, streamed for a federated search.
 //! - [`actions`]: the record page and its actions (sight, revoke, STIX).
 //! - [`pages`]: the Records, Partners and Audit handlers.
+//! - [`collab`]: the Bulletins and Private lookup handlers.
 //! - [`view`]: the HTML (maud), with every outside string escaped.
 //! - [`session`]: tokens, cookies and CSRF secrets.
 //! - [`form`]: query strings and form bodies.
 
 mod actions;
+mod collab;
 mod form;
 mod pages;
 mod routes;

@@ -51,6 +51,13 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/publish", get(publish_form).post(publish_submit))
         .route("/records", get(super::pages::records_handler))
         .route("/records/export", get(super::pages::export_handler))
+        .route("/bulletins", get(super::collab::bulletins_handler))
+        .route(
+            "/bulletins/new",
+            get(super::collab::compose_form).post(super::collab::compose_submit),
+        )
+        .route("/bulletin/{id}", get(super::collab::bulletin_handler))
+        .route("/lookup", get(super::collab::lookup_handler))
         .route("/partners", get(super::pages::partners_handler))
         .route("/audit", get(super::pages::audit_handler))
         .route(
@@ -188,6 +195,17 @@ async fn start(
     }
 }
 
+/// The HTTP status a page shows for the node's refusal of the one thing it asked.
+pub(super) fn http_status(status: &tonic::Status) -> StatusCode {
+    match status.code() {
+        tonic::Code::NotFound => StatusCode::NOT_FOUND,
+        tonic::Code::InvalidArgument => StatusCode::BAD_REQUEST,
+        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => StatusCode::FORBIDDEN,
+        tonic::Code::AlreadyExists | tonic::Code::FailedPrecondition => StatusCode::CONFLICT,
+        _ => StatusCode::BAD_GATEWAY,
+    }
+}
+
 fn kind_of(fields: &Fields) -> Kind {
     Kind::from_str(fields.get("kind")).unwrap_or(Kind::Phone)
 }
@@ -236,51 +254,20 @@ async fn publish_call(
     fields: &Fields,
     strict: bool,
 ) -> Result<String, String> {
-    let handling = fields
-        .all("handling")
-        .iter()
-        .map(|h| {
-            liaison_core::record::HandlingCode::from_str(h)
-                .map(|code| liaison_core::record::handling_to_wire(code) as i32)
-                .map_err(|e| e.to_string())
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let tlp = liaison_core::record::Tlp::from_str(match fields.get("tlp") {
-        "" => "green",
-        t => t,
-    })
-    .map_err(|e| e.to_string())?;
-    let valid_days = match fields.get("valid_days").trim() {
-        "" => 0,
-        days => days.parse::<u32>().map_err(|_| {
-            format!(
-                "valid_days: {} is not a whole number of days",
-                liaison_core::untrusted::quote(days)
-            )
-        })?,
-    };
-    let recipients: Vec<String> = fields
-        .get("recipients")
-        .split([',', ' ', '\n'])
-        .filter(|r| !r.trim().is_empty())
-        .map(|r| r.trim().to_string())
-        .collect();
-    let recipients = crate::cli::ids::resolve_all(&console.client, "recipients", &recipients)
-        .await
-        .map_err(|e| e.to_string())?;
+    let markings = Markings::read(console, fields).await?;
     let request = proto::PublishRequest {
         kind: i32::from(kind.code()),
         value: fields.get("value").to_string(),
         default_country: fields.get("country").trim().to_string(),
         labels: fields.all("labels"),
-        tlp: liaison_core::record::tlp_to_wire(tlp) as i32,
-        handling,
+        tlp: markings.tlp,
+        handling: markings.handling,
         handling_note: fields.get("handling_note").to_string(),
         evaluation: fields.get("evaluation").trim().to_string(),
-        valid_days,
+        valid_days: markings.valid_days,
         description: fields.get("description").to_string(),
         case_reference: fields.get("case").to_string(),
-        recipients,
+        recipients: markings.recipients,
         supersedes: String::new(),
         valid_until_unix_ms: 0,
         strict,
@@ -294,4 +281,60 @@ async fn publish_call(
         .await
         .map(|r| r.into_inner().record_id)
         .map_err(|status| status_error(status).to_string())
+}
+
+/// The markings a publish and a bulletin form share, read as the CLI reads
+/// its flags (TLP, handling codes, days, recipients resolved to node ids); the
+/// node checks what they mean.
+pub(super) struct Markings {
+    pub tlp: i32,
+    pub handling: Vec<i32>,
+    pub valid_days: u32,
+    pub recipients: Vec<String>,
+}
+
+impl Markings {
+    pub(super) async fn read(console: &Console, fields: &Fields) -> Result<Markings, String> {
+        let handling = fields
+            .all("handling")
+            .iter()
+            .map(|h| {
+                liaison_core::record::HandlingCode::from_str(h)
+                    .map(|code| liaison_core::record::handling_to_wire(code) as i32)
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let tlp = liaison_core::record::Tlp::from_str(match fields.get("tlp") {
+            "" => "green",
+            t => t,
+        })
+        .map_err(|e| e.to_string())?;
+        let valid_days = match fields.get("valid_days").trim() {
+            "" => 0,
+            days => days.parse::<u32>().map_err(|_| {
+                format!(
+                    "valid_days: {} is not a whole number of days",
+                    liaison_core::untrusted::quote(days)
+                )
+            })?,
+        };
+        let recipients = split_list(fields.get("recipients"));
+        let recipients = crate::cli::ids::resolve_all(&console.client, "recipients", &recipients)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Markings {
+            tlp: liaison_core::record::tlp_to_wire(tlp) as i32,
+            handling,
+            valid_days,
+            recipients,
+        })
+    }
+}
+
+/// A text box holding several items, separated by commas, spaces or lines.
+pub(super) fn split_list(text: &str) -> Vec<String> {
+    text.split([',', ' ', '\n', '\r', '\t'])
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| r.trim().to_string())
+        .collect()
 }

@@ -39,12 +39,13 @@ pub struct Refusal {
 impl Refusal {
     /// Reads `field: reason` from the node's message; the node's own words stay.
     pub fn from_message(message: String) -> Refusal {
-        let rest = message.strip_prefix("invalid input: ").unwrap_or(&message);
-        let named = rest
-            .split_once(": ")
-            .and_then(|(head, _)| field_for(head.trim()));
+        Refusal::for_form(message, field_for)
+    }
+
+    /// As [`Refusal::from_message`], for a form whose field names `map` knows.
+    pub fn for_form(message: String, map: fn(&str) -> Option<&'static str>) -> Refusal {
         Refusal {
-            field: named,
+            field: super::named_field(&message).and_then(map),
             message,
         }
     }
@@ -192,7 +193,7 @@ fn field_static(name: &str) -> &'static str {
 }
 
 /// One labelled input with its error, if the node named this field.
-fn field(id: &str, label: &str, input: Markup, error: Option<&str>) -> Markup {
+pub(super) fn field(id: &str, label: &str, input: Markup, error: Option<&str>) -> Markup {
     html! {
         div.field.invalid[error.is_some()] {
             label for=(id) { (label) }

@@ -102,6 +102,14 @@ fn card_with(view: &proto::RecordView, actions: Markup) -> Markup {
                 " · sightings " (view.sightings)
                 @if view.sightings > 0 { " (latest " (time(view.last_sighting_unix_ms)) ")" }
             }
+            @if !view.bulletins.is_empty() {
+                p.meta { "in bulletin "
+                    @for (n, b) in view.bulletins.iter().enumerate() {
+                        @if n > 0 { ", " }
+                        a href={ "/bulletin/" (b.record_id) } { (Shown(&b.title)) }
+                    }
+                }
+            }
             @if view.false_positives > 0 {
                 p.warning { "marked false positive by " (Shown(&view.false_positive_by.join(", "))) }
             }
@@ -190,7 +198,7 @@ pub fn record_page(
                 }
             }
             @for bulletin in &view.bulletins {
-                dt { "bulletin" } dd { code { (short(&bulletin.record_id)) } " " (Shown(&bulletin.title)) }
+                dt { "bulletin" } dd { a href={ "/bulletin/" (bulletin.record_id) } { (Shown(&bulletin.title)) } " " code { (short(&bulletin.record_id)) } }
             }
         }
     };

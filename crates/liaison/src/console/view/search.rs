@@ -114,7 +114,19 @@ pub fn local_part(response: &proto::SearchResponse, csrf: &str) -> Markup {
         section #local aria-label="this node" {
             h2 { "This node" }
             @if local.is_empty() { p.none { "No records here." } }
-            @for view in &local { (card_with_actions(view, csrf)) }
+            @else {
+                @for view in &local {
+                    @match &view.indicator {
+                        Some(indicator) => div.pick { (super::records::select_box(&view.record_id, &indicator.value)) (card_with_actions(view, csrf)) },
+                        None => (card_with_actions(view, csrf)),
+                    }
+                }
+                // The ticked boxes belong to this form by its id: the cards
+                // carry their own action forms, and forms cannot nest.
+                form.select #compose method="get" action="/bulletins/new" aria-label="records for a bulletin" {
+                    button type="submit" { "Compose a bulletin from the ticked records" }
+                }
+            }
         }
     }
 }
