@@ -17,13 +17,13 @@ use liaison::config::NodeDirSetup;
 
 /// A response body read chunk by chunk (HTTP/1.1 chunked), as a browser
 /// renders a streamed page.
-struct Chunked {
+pub(crate) struct Chunked {
     reader: BufReader<TcpStream>,
-    status: u16,
+    pub(crate) status: u16,
 }
 
 impl Chunked {
-    fn get(address: &str, path: &str, cookie: &str) -> Chunked {
+    pub(crate) fn get(address: &str, path: &str, cookie: &str) -> Chunked {
         let mut stream = TcpStream::connect(address).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(120)))
@@ -55,7 +55,7 @@ impl Chunked {
     }
 
     /// The next chunk, or None at the end of the body.
-    fn next(&mut self) -> Option<String> {
+    pub(crate) fn next(&mut self) -> Option<String> {
         let mut size = String::new();
         self.reader.read_line(&mut size).expect("chunk size");
         let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16)

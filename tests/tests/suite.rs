@@ -55,6 +55,7 @@ mod revocation_feeds;
 mod revoked_client;
 mod revoked_restart;
 mod rotation_grace;
+mod search_stream;
 mod seams;
 mod taxii;
 mod taxii_paging;

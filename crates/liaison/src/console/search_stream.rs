@@ -4,12 +4,11 @@
 //! head and form at once, this node's records as soon as the node has them,
 //! then the partners' sections, then the page end.
 //!
-//! The calls are the CLI's: `liaison search VALUE` for this node's records and
-//! `liaison search VALUE --federated` for the partners, made at the same time.
-//! The node's `Analyst.Search` is one answer for every partner together (a
-//! unary call), so the partners' sections arrive together once the node has
-//! heard from all of them or its deadline passed; sections per partner as each
-//! answers would need a streaming call on the wire.
+//! A federated page is one call, `Analyst.SearchStream` (what `liaison search
+//! VALUE --federated` asks): its first event is this node's answer, then one
+//! event per partner as that partner answers, each written to the page as a
+//! section the moment it arrives, then the end. A local search is the unary
+//! `Analyst.Search`, as `liaison search VALUE`.
 //!
 //! This module must never ask a partner itself, hold an answer beyond the page
 //! it streams, or decide what the analyst may see.
@@ -34,6 +33,7 @@ use super::Console;
 use crate::cli::status::status_error;
 use liaison_core::indicator::Kind;
 use liaison_core::proto;
+use liaison_core::proto::search_event::Event;
 
 pub async fn search_handler(
     State(console): State<Arc<Console>>,
@@ -61,15 +61,12 @@ pub async fn search_handler(
 }
 
 /// The federated page as a stream of HTML chunks, written by a task that
-/// stops when the browser goes away.
+/// stops when the browser goes away (and with it the node's call, which
+/// cancels the partners' calls still outstanding).
 fn streamed(console: Arc<Console>, query: search::Query, csrf: String) -> Response {
     let (sender, receiver) = mpsc::channel::<String>(4);
     tokio::spawn(async move {
-        let partners = {
-            let (console, query) = (console.clone(), query.clone());
-            tokio::spawn(async move { run_search(&console, &query, true).await })
-        };
-        let written = write_page(&console, &query, &csrf, &sender, partners).await;
+        let written = write_page(&console, &query, &csrf, &sender).await;
         if written.is_err() {
             tracing::debug!("the browser left a streamed search page early");
         }
@@ -102,45 +99,84 @@ async fn write_page(
     query: &search::Query,
     csrf: &str,
     sender: &mpsc::Sender<String>,
-    partners: tokio::task::JoinHandle<Result<proto::SearchResponse, String>>,
 ) -> Result<(), Gone> {
     let (head, tail) = search::streamed_shell(&console.who, query);
-    if send(sender, head).await.is_err() {
-        partners.abort();
-        return Err(Gone);
-    }
-    let local = match run_search(console, query, false).await {
-        Ok(local) => local,
+    send(sender, head).await?;
+    let mut events = match open_stream(console, query).await {
+        Ok(events) => events,
         Err(message) => {
-            // The same value would be refused for the partners too.
-            partners.abort();
             send(sender, text(error_box(&message)) + &tail).await?;
             return Ok(());
         }
     };
-    let mut chunk = String::from(search::RESULTS_OPEN);
-    chunk.push_str(&text(search::local_part(&local, csrf)));
-    chunk.push_str(&text(search::partners_heading()));
-    chunk.push_str(&text(search::partners_waiting(console.deadline_ms)));
-    if send(sender, chunk).await.is_err() {
-        partners.abort();
-        return Err(Gone);
-    }
-    let answer = partners
-        .await
-        .unwrap_or_else(|e| Err(format!("the federated search ended early: {e}")));
-    match answer {
-        Err(message) => send(sender, text(error_box(&message))).await?,
-        Ok(response) if response.partners.is_empty() => {
-            send(sender, text(search::no_partner())).await?
-        }
-        Ok(response) => {
-            for partner in &response.partners {
-                send(sender, text(search::partner_section(partner, &response))).await?;
+    // The partners' sections are written as their events arrive; dropping
+    // `events` (the browser left) ends the call.
+    let mut partners = 0usize;
+    let (mut opened, mut ended) = (false, false);
+    loop {
+        let next = match events.message().await {
+            Ok(next) => next,
+            Err(status) => {
+                send(sender, text(error_box(&status_error(status).to_string()))).await?;
+                break;
+            }
+        };
+        let Some(proto::SearchEvent { event: Some(event) }) = next else {
+            break;
+        };
+        match event {
+            Event::Local(local) => {
+                let local = proto::SearchResponse {
+                    records: local.records,
+                    normalized_queries: local.normalized_queries,
+                    correlations: local.correlations,
+                    partners: Vec::new(),
+                };
+                let mut chunk = String::from(search::RESULTS_OPEN);
+                chunk.push_str(&text(search::local_part(&local, csrf)));
+                chunk.push_str(&text(search::partners_heading()));
+                chunk.push_str(&text(search::partners_waiting(console.deadline_ms)));
+                send(sender, chunk).await?;
+                opened = true;
+            }
+            Event::Partner(part) => {
+                let Some(status) = part.status else { continue };
+                let answer = proto::SearchResponse {
+                    records: part.records,
+                    ..Default::default()
+                };
+                partners += 1;
+                send(sender, text(search::partner_section(&status, &answer))).await?;
+            }
+            Event::End(_) => {
+                ended = true;
+                break;
             }
         }
     }
-    send(sender, format!("{}{tail}", search::RESULTS_CLOSE)).await
+    if ended && partners == 0 {
+        send(sender, text(search::no_partner())).await?;
+    }
+    match opened {
+        true => send(sender, format!("{}{tail}", search::RESULTS_CLOSE)).await,
+        false => send(sender, tail).await,
+    }
+}
+
+/// `Analyst.SearchStream`, federated, as `liaison search VALUE --federated`
+/// asks it: one call for this node's records and the partners'.
+async fn open_stream(
+    console: &Console,
+    query: &search::Query,
+) -> Result<tonic::Streaming<proto::SearchEvent>, String> {
+    let request = search_request(console, query, true)?;
+    console
+        .client
+        .analyst()
+        .search_stream(request)
+        .await
+        .map(|r| r.into_inner())
+        .map_err(|status| status_error(status).to_string())
 }
 
 /// `Analyst.Search` as `liaison search` makes it (`--federated` when asked).
@@ -149,6 +185,21 @@ async fn run_search(
     query: &search::Query,
     federated: bool,
 ) -> Result<proto::SearchResponse, String> {
+    let request = search_request(console, query, federated)?;
+    console
+        .client
+        .analyst()
+        .search(request)
+        .await
+        .map(|r| r.into_inner())
+        .map_err(|status| status_error(status).to_string())
+}
+
+fn search_request(
+    console: &Console,
+    query: &search::Query,
+    federated: bool,
+) -> Result<proto::SearchRequest, String> {
     let kind = match query.kind.as_str() {
         "" => 0,
         name => i32::from(
@@ -166,11 +217,5 @@ async fn run_search(
         case_reference: query.case.clone(),
         deadline_ms: console.deadline_ms,
     };
-    console
-        .client
-        .analyst()
-        .search(request)
-        .await
-        .map(|r| r.into_inner())
-        .map_err(|status| status_error(status).to_string())
+    Ok(request)
 }

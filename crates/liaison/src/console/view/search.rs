@@ -139,8 +139,8 @@ pub fn partners_heading() -> Markup {
 pub fn partners_waiting(deadline_ms: u32) -> Markup {
     html! {
         p.meta.waiting role="status" {
-            "The partners' answers appear below once every partner answered or the node's deadline ("
-            (deadline_ms) " ms) passed."
+            "Each partner's answer appears below as it arrives; a partner silent at the node's deadline ("
+            (deadline_ms) " ms) is shown as timed out."
         }
     }
 }

@@ -1,0 +1,228 @@
+//! Federated search streamed per partner (issue 25): `Analyst.SearchStream`
+//! over real gRPC (this node's answer first, then one event per partner, then
+//! the end; one `search.federated` entry per search; refused without a
+//! justification exactly as `Search` is), and the console's page, where a
+//! partner that answers at once is on the page while another is still held
+//! behind a stalled fault proxy.
+
+use serde_json::Value;
+
+use crate::common::proxy::{FaultProxy, Mode};
+use crate::common::reliability::advertise;
+use crate::common::{eventually, holds, TestNode, WAIT};
+use crate::console_actions::Chunked;
+use crate::console_http::{encode, http, Console};
+use liaison::config::NodeDirSetup;
+use liaison::proto::search_event::Event;
+
+/// The audit entries of `node` whose action is exactly `action`.
+fn audited(node: &TestNode, action: &str) -> Vec<Value> {
+    let all = node.cli_json(&["audit", "list", "--action", action]);
+    all.as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] == action)
+        .cloned()
+        .collect()
+}
+
+/// Every consultation noted before now is in the log: notes are written in
+/// order, so the log holds a later one (a `get` of `record`) only after them.
+fn notes_flushed(node: &TestNode, record: &str) {
+    node.cli_ok(&["get", record]);
+    assert!(
+        eventually(WAIT, || audited(node, "get")
+            .iter()
+            .any(|e| e["detail"]["record"] == record)),
+        "the get note never reached the log"
+    );
+}
+
+/// The partners' sections written so far.
+fn partner_sections(body: &str) -> Vec<&str> {
+    body.match_indices("<section class=\"partner\">")
+        .map(|(at, _)| {
+            let rest = &body[at..];
+            &rest[..rest.find("</section>").unwrap_or(rest.len())]
+        })
+        .collect()
+}
+
+fn federated(value: &str, justification: &str) -> liaison::proto::SearchRequest {
+    liaison::proto::SearchRequest {
+        value: value.into(),
+        federated: true,
+        justification: justification.into(),
+        deadline_ms: 20_000,
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_stream_answers_local_first_then_each_partner_with_one_audit_entry() {
+    let mut a = TestNode::init("Agency A (example)");
+    let mut b = TestNode::init("Agency B (example)");
+    let mut c = TestNode::init("Agency C (example)");
+    a.start();
+    b.start();
+    c.start();
+    for other in [&b, &c] {
+        a.enroll(other, "green", false);
+        other.enroll(&a, "green", false);
+    }
+    let own = a.publish("phone", "+44 7700 900421", "green", &[]);
+    let bs = b.publish("phone", "+44 7700 900421", "green", &[]);
+    let mut analyst = a.admin_client().await.analyst();
+
+    // Without a justification: the same refusal as Search, and no trace.
+    let whole = analyst
+        .search(federated("+44 7700 900421", ""))
+        .await
+        .expect_err("Search without a justification");
+    let streamed = analyst
+        .search_stream(federated("+44 7700 900421", " "))
+        .await
+        .map(|_| ())
+        .expect_err("SearchStream without a justification");
+    assert_eq!(streamed.code(), whole.code(), "{streamed:?}");
+    assert_eq!(streamed.message(), whole.message());
+    assert!(audited(&a, "search.federated").is_empty());
+
+    let mut events = analyst
+        .search_stream(federated("+44 7700 900421", "victim statement 42"))
+        .await
+        .expect("SearchStream")
+        .into_inner();
+    let mut seen = Vec::new();
+    while let Some(event) = events.message().await.expect("an event") {
+        seen.push(event.event.expect("an event kind"));
+    }
+    let Some(Event::Local(local)) = seen.first() else {
+        panic!("the first event is this node's answer: {seen:?}");
+    };
+    assert!(local.records.iter().any(|r| r.record_id == own), "{local:?}");
+    assert_eq!(local.normalized_queries, ["phone:+447700900421"]);
+    let Some(Event::End(end)) = seen.last() else {
+        panic!("the last event is the end: {seen:?}");
+    };
+    assert_eq!(end.partners, 2);
+    let mut partners: Vec<_> = seen[1..seen.len() - 1]
+        .iter()
+        .map(|event| match event {
+            Event::Partner(part) => part,
+            other => panic!("a partner event between local and end: {other:?}"),
+        })
+        .collect();
+    partners.sort_by_key(|p| p.status.as_ref().map(|s| s.name.clone()));
+    let names: Vec<_> = partners
+        .iter()
+        .map(|p| p.status.clone().expect("a status"))
+        .map(|s| (s.name, s.status, s.records))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("Agency B (example)".to_string(), "answered".to_string(), 1),
+            ("Agency C (example)".to_string(), "answered".to_string(), 0),
+        ]
+    );
+    // B's record, unless A already holds it by sync (then it is in `local`).
+    assert!(
+        partners[0].records.iter().any(|r| r.record_id == bs)
+            || local.records.iter().any(|r| r.record_id == bs),
+        "{seen:?}"
+    );
+
+    // One search, one federated entry, with today's fields.
+    let entries = audited(&a, "search.federated");
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let detail = &entries[0]["detail"];
+    assert_eq!(detail["justification"], "victim statement 42");
+    assert_eq!(detail["queries"][0], "phone:+447700900421");
+    assert_eq!(detail["partners"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn the_console_writes_each_partners_section_as_it_answers() {
+    // C is reached only through a proxy the test controls: stalled, C cannot
+    // answer until the test has read B's section; B answers at once.
+    let proxy = FaultProxy::start();
+    let mut a = TestNode::init("Agency A (example)");
+    let mut b = TestNode::init("Agency B (example)");
+    let mut c = TestNode::init("Agency Held (example)");
+    advertise(&c, &proxy.address());
+    // C waits for a held handshake as long as the test holds it.
+    let dir = c.node_dir();
+    let mut config = dir.load_config().expect("config");
+    config.node.limits.client_hello_timeout_ms = 60_000;
+    config.node.limits.handshake_timeout_seconds = 60;
+    std::fs::write(dir.config(), config.to_toml()).expect("write config");
+    a.start();
+    b.start();
+    c.start();
+    proxy.set_target(&c.address());
+    for other in [&b, &c] {
+        a.enroll(other, "green", false);
+        other.enroll(&a, "green", false);
+    }
+    let own = a.publish("phone", "+44 7700 900431", "green", &[]);
+    let cs = c.publish("phone", "+44 7700 900431", "green", &[]);
+    assert!(
+        eventually(WAIT, || holds(&a, "+44 7700 900431", &cs)),
+        "A never received C's record"
+    );
+    let analyst = a.issue("Stream Analyst", "analyst");
+    let console = Console::as_client(&a, &analyst);
+    let session = console.login();
+    // The node's first search loads its tables; this one is not the test.
+    let warm = http(
+        &console.address,
+        "GET",
+        "/search?q=07700+900431",
+        Some(&session),
+        None,
+    );
+    assert_eq!(warm.status, 200, "{}", warm.body);
+    notes_flushed(&a, &own);
+    let local_notes = audited(&a, "search.local").len();
+
+    proxy.set_mode(Mode::Stall);
+    let path = format!(
+        "/search?q={}&federated=1&justification={}",
+        encode("07700 900431"),
+        encode("victim statement 43")
+    );
+    let mut page = Chunked::get(&console.address, &path, &session);
+    assert_eq!(page.status, 200);
+    let mut body = String::new();
+    while !partner_sections(&body)
+        .iter()
+        .any(|s| s.contains("Agency B (example)"))
+    {
+        let chunk = page
+            .next()
+            .unwrap_or_else(|| panic!("the page ended before B's section: {body}"));
+        body.push_str(&chunk);
+    }
+    // B's section is in the browser while C is still held back.
+    assert!(body.contains(&format!("/record/{own}")), "{body}");
+    assert_eq!(partner_sections(&body).len(), 1, "{body}");
+
+    proxy.set_mode(Mode::Pass);
+    while let Some(chunk) = page.next() {
+        body.push_str(&chunk);
+    }
+    let sections = partner_sections(&body);
+    let held = sections
+        .iter()
+        .find(|s| s.contains("Agency Held (example)"))
+        .unwrap_or_else(|| panic!("C's section: {body}"));
+    assert!(held.contains("status-answered"), "{held}");
+    assert!(body.trim_end().ends_with("</html>"), "{body}");
+
+    // One call for the page: one search.local note, one search.federated entry.
+    assert_eq!(audited(&a, "search.federated").len(), 1);
+    notes_flushed(&a, &own);
+    let notes = audited(&a, "search.local");
+    assert_eq!(notes.len(), local_notes + 1, "{notes:?}");
+}
