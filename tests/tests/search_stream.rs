@@ -217,6 +217,9 @@ fn the_console_writes_each_partners_section_as_it_answers() {
         .iter()
         .find(|s| s.contains("Agency Held (example)"))
         .unwrap_or_else(|| panic!("C's section: {body}"));
+    // C answered, so only after the release, which came after B's section
+    // was read: B's section did not wait for C (had it waited, C could only
+    // have ended unanswered, e.g. unreachable at its connect deadline).
     assert!(held.contains("status-answered"), "{held}");
     assert!(body.trim_end().ends_with("</html>"), "{body}");
 
