@@ -100,7 +100,10 @@ async fn search_stream_answers_local_first_then_each_partner_with_one_audit_entr
     let Some(Event::Local(local)) = seen.first() else {
         panic!("the first event is this node's answer: {seen:?}");
     };
-    assert!(local.records.iter().any(|r| r.record_id == own), "{local:?}");
+    assert!(
+        local.records.iter().any(|r| r.record_id == own),
+        "{local:?}"
+    );
     assert_eq!(local.normalized_queries, ["phone:+447700900421"]);
     let Some(Event::End(end)) = seen.last() else {
         panic!("the last event is the end: {seen:?}");

@@ -7,8 +7,8 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 use super::convert::{draft_from_publish, record_id, stored_view};
-use super::search;
 use super::require_local;
+use super::search;
 use crate::status::status;
 use liaison_core::indicator::{self, Context, Normalized};
 use liaison_core::proto;
