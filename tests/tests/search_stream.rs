@@ -143,6 +143,42 @@ async fn search_stream_answers_local_first_then_each_partner_with_one_audit_entr
     assert_eq!(detail["justification"], "victim statement 42");
     assert_eq!(detail["queries"][0], "phone:+447700900421");
     assert_eq!(detail["partners"].as_array().map(Vec::len), Some(2));
+
+    // On a terminal, `liaison search --federated` prints the stream as it
+    // comes (`script` gives the command a terminal); piped, the one answer.
+    let command = format!(
+        "{} --dir {} search +447700900421 --federated --justification 'victim statement 44' --deadline-ms 20000",
+        crate::common::BIN,
+        a.dir().display()
+    );
+    let shown = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .output()
+        .expect("script (util-linux) runs the CLI on a terminal");
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    let live = shown
+        .find("Partners, as each answers:")
+        .unwrap_or_else(|| panic!("not printed live: {shown}"));
+    assert!(
+        shown[live..].contains("partner Agency B (example): answered"),
+        "{shown}"
+    );
+    assert!(
+        shown[live..].contains("partner Agency C (example): answered"),
+        "{shown}"
+    );
+    let piped = a.cli_ok(&[
+        "search",
+        "+447700900421",
+        "--federated",
+        "--justification",
+        "victim statement 45",
+    ]);
+    assert!(!piped.contains("Partners, as each answers:"), "{piped}");
+    assert!(
+        piped.contains("partner Agency B (example): answered"),
+        "{piped}"
+    );
 }
 
 #[test]

@@ -19,6 +19,7 @@ mod partner;
 pub(crate) mod records;
 mod reference;
 mod rotate;
+mod search_live;
 pub(crate) mod status;
 mod warninglist;
 
