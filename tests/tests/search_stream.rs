@@ -3,7 +3,8 @@
 //! the end; one `search.federated` entry per search; refused without a
 //! justification exactly as `Search` is), and the console's page, where a
 //! partner that answers at once is on the page while another is still held
-//! behind a stalled fault proxy.
+//! behind a stalled fault proxy; a client that leaves the stream cancels the
+//! partner calls still outstanding.
 
 use serde_json::Value;
 
@@ -13,7 +14,10 @@ use crate::common::{eventually, holds, TestNode, WAIT};
 use crate::console_actions::Chunked;
 use crate::console_http::{encode, http, Console};
 use liaison::config::NodeDirSetup;
+use liaison::proto;
+use liaison::proto::federation_server::{Federation, FederationServer};
 use liaison::proto::search_event::Event;
+use tonic::{Request, Response, Status};
 
 /// The audit entries of `node` whose action is exactly `action`.
 fn audited(node: &TestNode, action: &str) -> Vec<Value> {
@@ -267,4 +271,127 @@ fn the_console_writes_each_partners_section_as_it_answers() {
     notes_flushed(&a, &own);
     let notes = audited(&a, "search.local");
     assert_eq!(notes.len(), local_notes + 1, "{notes:?}");
+}
+
+/// A partner that takes every search and never answers; it reports when a
+/// search reaches it and when its caller cancels it (the handler dropped).
+struct Silent {
+    asked: tokio::sync::mpsc::UnboundedSender<()>,
+    cancelled: tokio::sync::mpsc::UnboundedSender<()>,
+}
+
+struct OnDrop(tokio::sync::mpsc::UnboundedSender<()>);
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
+#[tonic::async_trait]
+impl Federation for Silent {
+    type PullStream = tokio_stream::wrappers::ReceiverStream<Result<proto::PullBatch, Status>>;
+
+    async fn pull(
+        &self,
+        _request: Request<proto::PullRequest>,
+    ) -> Result<Response<Self::PullStream>, Status> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        // Held open and empty, like a partner with nothing to send.
+        tokio::spawn(async move { sender.closed().await });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            receiver,
+        )))
+    }
+
+    async fn search(
+        &self,
+        _request: Request<proto::FederatedQuery>,
+    ) -> Result<Response<proto::FederatedAnswer>, Status> {
+        let _cancelled = OnDrop(self.cancelled.clone());
+        let _ = self.asked.send(());
+        std::future::pending().await
+    }
+
+    async fn announce_tls_rotation(
+        &self,
+        _request: Request<proto::SignedTlsRotation>,
+    ) -> Result<Response<proto::TlsRotationAck>, Status> {
+        Err(Status::unimplemented("silent"))
+    }
+
+    async fn ping(
+        &self,
+        _request: Request<proto::PingRequest>,
+    ) -> Result<Response<proto::PingResponse>, Status> {
+        Ok(Response::new(proto::PingResponse::default()))
+    }
+
+    async fn acknowledge(
+        &self,
+        _request: Request<proto::Receipt>,
+    ) -> Result<Response<proto::ReceiptAck>, Status> {
+        Ok(Response::new(proto::ReceiptAck {}))
+    }
+
+    async fn get_lookup_filter(
+        &self,
+        _request: Request<proto::LookupFilterRequest>,
+    ) -> Result<Response<proto::LookupFilter>, Status> {
+        Err(Status::unimplemented("silent"))
+    }
+
+    async fn evaluate(
+        &self,
+        _request: Request<proto::EvaluateRequest>,
+    ) -> Result<Response<proto::EvaluateResponse>, Status> {
+        Err(Status::unimplemented("silent"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_leaving_the_stream_cancels_the_partner_calls_still_outstanding() {
+    let mut a = TestNode::init("Agency A (example)");
+    let silent = TestNode::init("Agency Silent (example)");
+    a.start();
+    let (silent_dir, a_dir) = (silent.node_dir(), a.node_dir());
+    let identity = silent_dir
+        .load_identity(&silent_dir.load_config().expect("config"))
+        .expect("identity");
+    let victim = a_dir
+        .load_identity(&a_dir.load_config().expect("config"))
+        .expect("identity");
+    let (address, incoming) = crate::common::rogue::pinned_tls_listener(&identity, &victim).await;
+    let (asked, mut was_asked) = tokio::sync::mpsc::unbounded_channel();
+    let (cancelled, mut was_cancelled) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(FederationServer::new(Silent { asked, cancelled }))
+            .serve_with_incoming(incoming),
+    );
+    let bundle = liaison::identity::Bundle::create(&identity, vec![address], liaison::now_ms());
+    let bundle_path = a.tmp.path().join("silent.pem");
+    std::fs::write(&bundle_path, bundle.to_pem()).expect("bundle");
+    let path = bundle_path.to_str().expect("path");
+    a.cli_ok(&["partner", "add", path, "--max-tlp", "green", "--yes"]);
+
+    let mut analyst = a.admin_client().await.analyst();
+    let mut request = federated("+44 7700 900451", "victim statement 46");
+    // The longest deadline there is: only a cancellation ends the call sooner.
+    request.deadline_ms = 30_000;
+    let mut events = analyst
+        .search_stream(request)
+        .await
+        .expect("SearchStream")
+        .into_inner();
+    let first = events.message().await.expect("an event").expect("local");
+    assert!(matches!(first.event, Some(Event::Local(_))), "{first:?}");
+    tokio::time::timeout(WAIT, was_asked.recv())
+        .await
+        .expect("the silent partner was never asked");
+    drop(events);
+    drop(analyst);
+    tokio::time::timeout(WAIT, was_cancelled.recv())
+        .await
+        .expect("the partner call outlived the client that asked");
 }

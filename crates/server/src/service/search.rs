@@ -118,10 +118,12 @@ pub(super) async fn events(node: Arc<Node>, begun: Begun, out: mpsc::Sender<prot
         let (sender, mut answers) = mpsc::channel(ANSWER_BUFFER);
         let fan_out = federated::fan_out(&node, &queries, purpose, deadline, sender);
         let forward = async {
+            // Owned here, so that leaving this block (the client went away)
+            // drops it, which is what tells the fan-out to stop.
+            let mut answers = answers;
             loop {
                 let answer = tokio::select! {
                     answer = answers.recv() => answer,
-                    // Dropping `answers` tells the fan-out to stop.
                     () = out.closed() => return false,
                 };
                 let Some(answer) = answer else {
