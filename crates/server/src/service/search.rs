@@ -115,7 +115,7 @@ pub(super) async fn events(node: Arc<Node>, begun: Begun, out: mpsc::Sender<prot
     }
     let mut partners = 0u32;
     if let Some((queries, purpose, deadline)) = begun.federated {
-        let (sender, mut answers) = mpsc::channel(ANSWER_BUFFER);
+        let (sender, answers) = mpsc::channel(ANSWER_BUFFER);
         let fan_out = federated::fan_out(&node, &queries, purpose, deadline, sender);
         let forward = async {
             // Owned here, so that leaving this block (the client went away)
