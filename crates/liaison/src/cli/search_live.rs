@@ -43,12 +43,10 @@ pub async fn print_streamed(client: &NodeClient, request: proto::SearchRequest) 
                 }
                 print_records(&part.records);
             }
-            Some(Event::End(end)) => {
-                if end.partners == 0 {
-                    out!("  no partner was asked (none enrolled for search)");
-                }
+            Some(Event::End(end)) if end.partners == 0 => {
+                out!("  no partner was asked (none enrolled for search)");
             }
-            None => {}
+            Some(Event::End(_)) | None => {}
         }
     }
     Ok(())
