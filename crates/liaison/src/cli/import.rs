@@ -351,19 +351,15 @@ fn report(args: &ImportArgs, format: Format, tally: &Tally, elapsed: Duration) -
             file_error: tally.file_errors.join("; "),
         });
     }
-    let verb = if args.dry_run {
-        "would import"
-    } else {
-        "imported"
-    };
     out!(
-        "{} ({format}): {verb} {}, already present {}, rejected {}, skipped {} — {} rows in {seconds:.1} s ({rate:.0} rows/s)",
-        args.file.display(),
-        tally.imported,
-        tally.already_present,
-        tally.rejected,
-        tally.skipped,
-        tally.rows()
+        "{}",
+        importer::summary_line(
+            &args.file.display().to_string(),
+            format,
+            args.dry_run,
+            tally,
+            seconds
+        )
     );
     if tally.warninglisted > 0 {
         out!(
@@ -382,12 +378,7 @@ fn report(args: &ImportArgs, format: Format, tally: &Tally, elapsed: Duration) -
     if !tally.not_carried.is_empty() {
         out!("not carried (the records have no field for these; rows that lost one):");
         for (kind, count, example) in tally.not_carried.iter() {
-            out!(
-                "  {count} × {} ({}), e.g. {}",
-                kind.describe(),
-                kind.as_str(),
-                liaison_core::untrusted::quote(example)
-            );
+            out!("  {}", importer::not_carried_line(kind, count, example));
         }
     }
     if let Some((location, note)) = &tally.normalised_example {

@@ -57,7 +57,7 @@ pub struct Options {
 
 /// Where rejected rows and progress go: a file and a terminal bar for the
 /// CLI, a job's shared state for the console.
-pub trait Observer {
+pub trait Observer: Send {
     /// A row refused (by the reader, the dry run's checks or the node) or
     /// skipped; `value` is the row's value when it was read, else "".
     fn reject(&mut self, location: &Location, field: &str, value: &str, reason: &str)
@@ -76,6 +76,34 @@ pub fn detect(head: &[u8], given: Option<Format>, name: &str, choose: &str) -> R
         Some(format) => Ok(format),
         None => bail!("cannot tell whether {name} is CSV, MISP or STIX; {choose}"),
     }
+}
+
+/// The summary's first line, in the words `liaison import` prints and the
+/// console shows.
+pub fn summary_line(name: &str, format: Format, dry_run: bool, tally: &Tally, seconds: f64) -> String {
+    let rate = tally.rows() as f64 / seconds.max(0.001);
+    let verb = match dry_run {
+        true => "would import",
+        false => "imported",
+    };
+    format!(
+        "{name} ({format}): {verb} {}, already present {}, rejected {}, skipped {} — {} rows in {seconds:.1} s ({rate:.0} rows/s)",
+        tally.imported,
+        tally.already_present,
+        tally.rejected,
+        tally.skipped,
+        tally.rows()
+    )
+}
+
+/// One line of the "not carried" list: how many rows lost what, and an example.
+pub fn not_carried_line(kind: formats::loss::LossKind, count: u64, example: &str) -> String {
+    format!(
+        "{count} × {} ({}), e.g. {}",
+        kind.describe(),
+        kind.as_str(),
+        liaison_core::untrusted::quote(example)
+    )
 }
 
 /// A row imported although its value is on a warninglist.

@@ -10,11 +10,13 @@
 //!
 //! - [`routes`]: the pages, the session/CSRF guard and the security headers.
 //! - [`pages`]: the Records, Partners and Audit handlers.
+//! - [`import`]: the Import page's jobs (the CLI's import, run in here).
 //! - [`view`]: the HTML (maud), with every outside string escaped.
 //! - [`session`]: tokens, cookies and CSRF secrets.
 //! - [`form`]: query strings and form bodies.
 
 mod form;
+mod import;
 mod pages;
 mod routes;
 mod session;
@@ -75,6 +77,8 @@ pub struct Console {
     /// The node directory with `--dir`: its audit log is the Audit page's
     /// source, as for `liaison audit`. None with `--client`.
     dir: Option<NodeDir>,
+    /// Each session's latest import job.
+    jobs: import::Jobs,
 }
 
 /// The listen address, refused unless it is loopback or the operator gave a
@@ -118,6 +122,7 @@ pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
         who,
         deadline_ms: args.deadline_ms,
         dir: node_dir,
+        jobs: import::Jobs::default(),
     });
     let url = format!("http://{bound}/?token={token}");
     out!("Liaison console for {}, serving on {bound}.", console.who);

@@ -7,6 +7,7 @@
 //! caller may see (the node already did).
 
 pub mod audit;
+pub mod import;
 pub mod partners;
 pub mod publish;
 pub mod record;
@@ -56,6 +57,7 @@ pub fn visible(text: &str) -> String {
 pub enum Nav {
     Search,
     Publish,
+    Import,
     Records,
     Partners,
     Audit,
@@ -65,6 +67,11 @@ pub enum Nav {
 /// The page shell: title, navigation, the stylesheet and script (both served
 /// by the console itself; nothing external).
 pub fn page(title: &str, nav: Nav, who: &str, body: Markup) -> Markup {
+    page_with_head(title, nav, who, html! {}, body)
+}
+
+/// [`page`] with more in its `<head>` (the Import page's no-script refresh).
+pub fn page_with_head(title: &str, nav: Nav, who: &str, head: Markup, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -74,6 +81,7 @@ pub fn page(title: &str, nav: Nav, who: &str, body: Markup) -> Markup {
                 title { (Shown(title)) " · Liaison" }
                 link rel="stylesheet" href="/static/console.css";
                 script src="/static/console.js" defer {}
+                (head)
             }
             body {
                 header.top {
@@ -81,6 +89,7 @@ pub fn page(title: &str, nav: Nav, who: &str, body: Markup) -> Markup {
                     nav aria-label="main" {
                         a href="/search" aria-current=[(nav == Nav::Search).then_some("page")] { "Search" }
                         a href="/publish" aria-current=[(nav == Nav::Publish).then_some("page")] { "Publish" }
+                        a href="/import" aria-current=[(nav == Nav::Import).then_some("page")] { "Import" }
                         a href="/records" aria-current=[(nav == Nav::Records).then_some("page")] { "Records" }
                         a href="/partners" aria-current=[(nav == Nav::Partners).then_some("page")] { "Partners" }
                         a href="/audit" aria-current=[(nav == Nav::Audit).then_some("page")] { "Audit" }
