@@ -15,6 +15,7 @@ mod cli_help;
 mod console;
 mod console_browser;
 mod console_http;
+mod console_import;
 mod console_pages;
 mod crash;
 mod disclosure;
