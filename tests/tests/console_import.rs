@@ -135,7 +135,7 @@ fn console_imports_a_csv_with_its_summary_and_rejects() {
     // The CLI imports the same file to the same numbers (now all present).
     let file = node.dir().join("mixed.csv");
     std::fs::write(&file, mixed_csv()).expect("write the CSV");
-    let cli = node.cli_json(&["import", file.to_str().expect("path")]);
+    let cli = node.cli_json(&["import", file.to_str().expect("path"), "--case", "OP-IMPORT-1"]);
     assert_eq!(int(&cli["alreadyPresent"]), 3, "{cli}");
     assert_eq!(int(&cli["rejected"]), 2, "{cli}");
 
