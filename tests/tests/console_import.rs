@@ -211,6 +211,9 @@ fn console_import_needs_csrf_and_refuses_an_oversized_upload() {
 
     // An upload announced over the limit is refused before it is read.
     let mut stream = TcpStream::connect(&console.address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
     write!(
         stream,
         "POST /import HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n\

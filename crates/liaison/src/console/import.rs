@@ -403,6 +403,35 @@ mod tests {
             .starts_with("tlp: "));
     }
 
+    fn job(outcome: Option<Result<Tally, String>>) -> Job {
+        let job = Job {
+            file_name: "<b>odd</b>.csv".into(),
+            format: Format::Csv,
+            dry_run: false,
+            total_bytes: 200,
+            read_bytes: Arc::new(AtomicU64::new(50)),
+            progress: Mutex::new(Progress::default()),
+        };
+        job.progress().outcome = outcome;
+        job
+    }
+
+    #[test]
+    fn a_running_job_reloads_without_script_and_a_finished_one_does_not() {
+        let running = view::job_page("me", &job(None)).into_string();
+        assert!(
+            running.contains("<noscript><meta http-equiv=\"refresh\" content=\"1\"></noscript>"),
+            "{running}"
+        );
+        assert!(running.contains("data-state=\"running\"") && running.contains("25% read"));
+        assert!(!running.contains("<b>odd"), "the file name is escaped: {running}");
+        let done = view::job_page("me", &job(Some(Ok(Tally::default())))).into_string();
+        assert!(!done.contains("http-equiv"), "{done}");
+        assert!(done.contains("data-state=\"done\""), "{done}");
+        let failed = view::job_page("me", &job(Some(Err("the node closed".into())))).into_string();
+        assert!(failed.contains("The import stopped: the node closed"), "{failed}");
+    }
+
     #[test]
     fn rejects_csv_quotes_and_escapes() {
         let csv = rejects_csv(&[Reject {

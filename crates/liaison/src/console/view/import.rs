@@ -103,7 +103,7 @@ pub fn job_page(who: &str, job: &Job) -> Markup {
     };
     let verb = if job.dry_run { "would import" } else { "imported" };
     let body = html! {
-        h1 { @if job.dry_run { "Dry run: " } "import of " (Shown(&job.file_name)) " (" (job.format) ")" }
+        h1 { @if job.dry_run { "Dry run: import of " } @else { "Import of " } (Shown(&job.file_name)) " (" (job.format) ")" }
         @if job.dry_run {
             p.note { "A dry run: every row was read and checked here; nothing was sent to the node or stored." }
         }
