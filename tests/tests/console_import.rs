@@ -15,7 +15,8 @@ use crate::common::{eventually, int, TestNode};
 use crate::console_http::{http, request, Console, Response};
 
 const HOSTILE: &str = "<script>alert(25)</script>";
-const HEADER: &str = "kind,value,labels,tlp,evaluation,handling,valid_until,description,case,default_country\n";
+const HEADER: &str =
+    "kind,value,labels,tlp,evaluation,handling,valid_until,description,case,default_country\n";
 const BOUNDARY: &str = "----liaison-test-boundary-7MA4YWxkTrZu0gW";
 
 /// The CSRF token in a page's form.
@@ -123,7 +124,10 @@ fn console_imports_a_csv_with_its_summary_and_rejects() {
     let table = &page[page.find("id=\"rejects\"").expect("a rejects table")..];
     let rows = table.matches("<tr>").count() - 1;
     assert_eq!(rows, 2, "{table}");
-    assert!(table.contains("row 5") && table.contains("row 6"), "{table}");
+    assert!(
+        table.contains("row 5") && table.contains("row 6"),
+        "{table}"
+    );
     // The hostile value is shown as text, never as markup.
     assert!(!page.contains(HOSTILE), "raw markup in the page: {page}");
     assert!(page.contains("&lt;script&gt;alert(25)"), "{page}");
@@ -135,20 +139,41 @@ fn console_imports_a_csv_with_its_summary_and_rejects() {
     // The CLI imports the same file to the same numbers (now all present).
     let file = node.dir().join("mixed.csv");
     std::fs::write(&file, mixed_csv()).expect("write the CSV");
-    let cli = node.cli_json(&["import", file.to_str().expect("path"), "--case", "OP-IMPORT-1"]);
+    let cli = node.cli_json(&[
+        "import",
+        file.to_str().expect("path"),
+        "--case",
+        "OP-IMPORT-1",
+    ]);
     assert_eq!(int(&cli["alreadyPresent"]), 3, "{cli}");
     assert_eq!(int(&cli["rejected"]), 2, "{cli}");
 
     // The rejects download: a CSV with the same rows.
     let csv = session.get("/import/rejects.csv");
     assert_eq!(csv.status, 200);
-    assert!(csv.header("content-type").unwrap_or("").starts_with("text/csv"));
-    assert!(csv.header("content-disposition").unwrap_or("").contains("attachment"));
+    assert!(csv
+        .header("content-type")
+        .unwrap_or("")
+        .starts_with("text/csv"));
+    assert!(csv
+        .header("content-disposition")
+        .unwrap_or("")
+        .contains("attachment"));
     let lines: Vec<&str> = csv.body.lines().collect();
     assert_eq!(lines[0], "location,field,value,reason", "{}", csv.body);
     assert_eq!(lines.len(), 3, "{}", csv.body);
-    assert!(lines.iter().any(|l| l.starts_with("row 6,kind,")), "{}", csv.body);
-    assert!(lines.iter().any(|l| l.starts_with("row 5,") && l.contains(HOSTILE)), "{}", csv.body);
+    assert!(
+        lines.iter().any(|l| l.starts_with("row 6,kind,")),
+        "{}",
+        csv.body
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("row 5,") && l.contains(HOSTILE)),
+        "{}",
+        csv.body
+    );
 }
 
 #[test]
@@ -158,14 +183,22 @@ fn console_dry_run_stores_nothing() {
         cookie: console.login(),
         console: &console,
     };
-    let csv = format!("{HEADER}phone,+44 7700 900201,fraud,green,,,,,,\nphone,07700 900202,fraud,green,,,,,,\n");
+    let csv = format!(
+        "{HEADER}phone,+44 7700 900201,fraud,green,,,,,,\nphone,07700 900202,fraud,green,,,,,,\n"
+    );
     let page = session.import(&[("dry_run", "1"), ("country", "GB")], "dry.csv", &csv);
     assert!(
         page.contains("would import 2, already present 0, rejected 0, skipped 0"),
         "{page}"
     );
-    assert!(page.contains("nothing was sent to the node or stored"), "{page}");
-    assert!(node.search_ids("+44 7700 900201").is_empty(), "a dry run stored a row");
+    assert!(
+        page.contains("nothing was sent to the node or stored"),
+        "{page}"
+    );
+    assert!(
+        node.search_ids("+44 7700 900201").is_empty(),
+        "a dry run stored a row"
+    );
     let listed = node.cli_json(&["list"]);
     assert!(
         listed["records"].as_array().is_none_or(|r| r.is_empty()),
@@ -191,7 +224,11 @@ fn console_shows_why_a_file_cannot_be_read() {
     let csrf = csrf_in(&session.get("/import").body);
     let unknown = session.upload(&[("csrf", &csrf)], "notes.txt", "just some notes\n");
     assert_eq!(unknown.status, 422, "{}", unknown.body);
-    assert!(unknown.body.contains("cannot tell whether"), "{}", unknown.body);
+    assert!(
+        unknown.body.contains("cannot tell whether"),
+        "{}",
+        unknown.body
+    );
 }
 
 #[test]
@@ -206,8 +243,15 @@ fn console_import_needs_csrf_and_refuses_an_oversized_upload() {
     assert_eq!(forged.status, 403, "{}", forged.body);
     let wrong = session.upload(&[("csrf", &"0".repeat(64))], "forged.csv", &csv);
     assert_eq!(wrong.status, 403, "{}", wrong.body);
-    assert!(node.search_ids("+44 7700 900401").is_empty(), "a forged upload imported");
-    assert_eq!(session.get("/import/job.json").status, 404, "no job was started");
+    assert!(
+        node.search_ids("+44 7700 900401").is_empty(),
+        "a forged upload imported"
+    );
+    assert_eq!(
+        session.get("/import/job.json").status,
+        404,
+        "no job was started"
+    );
 
     // An upload announced over the limit is refused before it is read.
     let mut stream = TcpStream::connect(&console.address).expect("connect");
@@ -242,7 +286,10 @@ fn a_browser_uploads_a_file_and_sees_its_rejects() {
     // The bar reaches the end and the finished page replaces it.
     browser.find("#import-progress[data-state='done']");
     let summary = browser.text(&browser.find("#summary-line"));
-    assert!(summary.contains("imported 3") && summary.contains("rejected 2"), "{summary}");
+    assert!(
+        summary.contains("imported 3") && summary.contains("rejected 2"),
+        "{summary}"
+    );
     let rejects = browser.text(&browser.find("#rejects"));
     assert!(rejects.contains(HOSTILE), "shown as text: {rejects}");
     browser.find("a[href='/import/rejects.csv']");

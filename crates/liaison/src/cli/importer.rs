@@ -80,7 +80,13 @@ pub fn detect(head: &[u8], given: Option<Format>, name: &str, choose: &str) -> R
 
 /// The summary's first line, in the words `liaison import` prints and the
 /// console shows.
-pub fn summary_line(name: &str, format: Format, dry_run: bool, tally: &Tally, seconds: f64) -> String {
+pub fn summary_line(
+    name: &str,
+    format: Format,
+    dry_run: bool,
+    tally: &Tally,
+    seconds: f64,
+) -> String {
     let rate = tally.rows() as f64 / seconds.max(0.001);
     let verb = match dry_run {
         true => "would import",
@@ -291,29 +297,27 @@ fn spawn_reader(
 ) -> mpsc::Receiver<Entry> {
     let (tx, rx) = mpsc::channel(ENTRY_QUEUE);
     std::thread::spawn(move || {
-        let sources: Vec<Result<Box<dyn Read>, Entry>> =
-            match input {
-                Input::Memory(bytes) => vec![Ok(Box::new(std::io::Cursor::new(bytes)))],
-                Input::Files(files) => files
-                    .into_iter()
-                    .map(|path| match std::fs::File::open(&path) {
-                        Ok(file) => Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, file))
-                            as Box<dyn Read>),
-                        Err(e) => Err(Entry::Fatal(RowError::new(
+        // Each file is opened only when its turn comes, as the CLI always did.
+        let sources: Vec<Option<PathBuf>> = match &input {
+            Input::Memory(_) => vec![None],
+            Input::Files(files) => files.iter().cloned().map(Some).collect(),
+        };
+        for source in sources {
+            let inner: Box<dyn Read> = match (source, &input) {
+                (None, Input::Memory(bytes)) => Box::new(std::io::Cursor::new(bytes.clone())),
+                (Some(path), _) => match std::fs::File::open(&path) {
+                    Ok(file) => Box::new(std::io::BufReader::with_capacity(1 << 16, file)),
+                    Err(e) => {
+                        let error = RowError::new(
                             Location::File,
                             path.display().to_string(),
                             format!("cannot open: {e}"),
-                        ))),
-                    })
-                    .collect(),
-            };
-        for source in sources {
-            let inner = match source {
-                Ok(inner) => inner,
-                Err(fatal) => {
-                    let _ = tx.blocking_send(fatal);
-                    continue;
-                }
+                        );
+                        let _ = tx.blocking_send(Entry::Fatal(error));
+                        continue;
+                    }
+                },
+                (None, Input::Files(_)) => continue,
             };
             let input = Counting {
                 inner,

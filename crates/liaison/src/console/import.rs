@@ -76,7 +76,9 @@ impl Job {
     }
 
     pub fn read(&self) -> u64 {
-        self.read_bytes.load(Ordering::Relaxed).min(self.total_bytes)
+        self.read_bytes
+            .load(Ordering::Relaxed)
+            .min(self.total_bytes)
     }
 }
 
@@ -99,7 +101,13 @@ impl Jobs {
 struct Shared(Arc<Job>);
 
 impl Observer for Shared {
-    fn reject(&mut self, location: &Location, field: &str, value: &str, reason: &str) -> Result<()> {
+    fn reject(
+        &mut self,
+        location: &Location,
+        field: &str,
+        value: &str,
+        reason: &str,
+    ) -> Result<()> {
         let mut progress = self.0.progress();
         match progress.rejects.len() < KEPT_REJECTS {
             true => progress.rejects.push(Reject {
@@ -201,8 +209,14 @@ pub async fn form_handler(
 ) -> Html<String> {
     let last = console.jobs.of(&csrf);
     Html(
-        view::import_page(&console.who, &csrf, &Fields::default(), None, last.as_deref())
-            .into_string(),
+        view::import_page(
+            &console.who,
+            &csrf,
+            &Fields::default(),
+            None,
+            last.as_deref(),
+        )
+        .into_string(),
     )
 }
 
@@ -211,8 +225,16 @@ pub async fn form_handler(
 pub async fn submit_handler(
     State(console): State<Arc<Console>>,
     axum::Extension(Csrf(csrf)): axum::Extension<Csrf>,
-    axum::Extension(upload): axum::Extension<Upload>,
+    upload: Option<axum::Extension<Upload>>,
 ) -> Response {
+    // The guard reads multipart bodies into an Upload; any other body has no file.
+    let Some(axum::Extension(upload)) = upload else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "The import form is sent as multipart/form-data, with the file. Nothing was imported.\n",
+        )
+            .into_response();
+    };
     let refuse = |status: StatusCode, message: String| {
         let last = console.jobs.of(&csrf);
         let page = view::import_page(
@@ -350,11 +372,7 @@ pub async fn rejects_handler(
         Ok(csv) => csv,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
     };
-    let mut response = (
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-        csv,
-    )
-        .into_response();
+    let mut response = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response();
     response.headers_mut().insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"liaison-import-rejects.csv\""),
@@ -391,9 +409,10 @@ mod tests {
         assert_eq!(format, None);
         assert_eq!(options.tlp, Tlp::Amber);
         assert!(!options.dry_run && options.labels.is_empty());
-        let (format, options) =
-            choices(&Fields::parse("format=stix&tlp=green&labels=fraud&dry_run=1&case=OP-1"))
-                .expect("given");
+        let (format, options) = choices(&Fields::parse(
+            "format=stix&tlp=green&labels=fraud&dry_run=1&case=OP-1",
+        ))
+        .expect("given");
         assert_eq!(format, Some(Format::Stix));
         assert_eq!(options.tlp, Tlp::Green);
         assert!(options.dry_run);
@@ -424,12 +443,18 @@ mod tests {
             "{running}"
         );
         assert!(running.contains("data-state=\"running\"") && running.contains("25% read"));
-        assert!(!running.contains("<b>odd"), "the file name is escaped: {running}");
+        assert!(
+            !running.contains("<b>odd"),
+            "the file name is escaped: {running}"
+        );
         let done = view::job_page("me", &job(Some(Ok(Tally::default())))).into_string();
         assert!(!done.contains("http-equiv"), "{done}");
         assert!(done.contains("data-state=\"done\""), "{done}");
         let failed = view::job_page("me", &job(Some(Err("the node closed".into())))).into_string();
-        assert!(failed.contains("The import stopped: the node closed"), "{failed}");
+        assert!(
+            failed.contains("The import stopped: the node closed"),
+            "{failed}"
+        );
     }
 
     #[test]

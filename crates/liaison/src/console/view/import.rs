@@ -101,7 +101,11 @@ pub fn job_page(who: &str, job: &Job) -> Markup {
     let head = html! {
         @if running { noscript { meta http-equiv="refresh" content="1"; } }
     };
-    let verb = if job.dry_run { "would import" } else { "imported" };
+    let verb = if job.dry_run {
+        "would import"
+    } else {
+        "imported"
+    };
     let body = html! {
         h1 { @if job.dry_run { "Dry run: import of " } @else { "Import of " } (Shown(&job.file_name)) " (" (job.format) ")" }
         @if job.dry_run {
