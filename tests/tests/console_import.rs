@@ -293,5 +293,17 @@ fn a_browser_uploads_a_file_and_sees_its_rejects() {
     let rejects = browser.text(&browser.find("#rejects"));
     assert!(rejects.contains(HOSTILE), "shown as text: {rejects}");
     browser.find("a[href='/import/rejects.csv']");
+    // The endpoint console.js polls answers the page under its CSP, with the cookie.
+    let state = browser.session_call(
+        "POST",
+        "/execute/async",
+        serde_json::json!({
+            "script": "var done = arguments[0]; fetch('/import/job.json', {credentials: 'same-origin'})\
+                       .then(function (r) { return r.json(); }).then(function (p) { done(p.state); })\
+                       .catch(function (e) { done('error: ' + e); });",
+            "args": [],
+        }),
+    );
+    assert_eq!(state, "done", "{state}");
     browser.screenshot("import.png");
 }
