@@ -291,18 +291,27 @@ pub async fn submit_handler(
     }
     let working = console.clone();
     let file = upload.file.clone();
-    tokio::spawn(async move {
-        let started = Instant::now();
-        let mut observer = Shared(job.clone());
-        let outcome = importer::run(
+    let started = Instant::now();
+    let running = job.clone();
+    let work = tokio::spawn(async move {
+        let mut observer = Shared(running.clone());
+        importer::run(
             Some(&working.client),
             importer::Input::Memory(file),
-            job.format,
+            running.format,
             &options,
-            job.read_bytes.clone(),
+            running.read_bytes.clone(),
             &mut observer,
         )
-        .await;
+        .await
+    });
+    // The job ends with an outcome even if its task panicked, or the
+    // session's Import page would wait for it forever.
+    tokio::spawn(async move {
+        let outcome = match work.await {
+            Ok(outcome) => outcome,
+            Err(e) => Err(anyhow::anyhow!("the import task ended unexpectedly: {e}")),
+        };
         let mut progress = job.progress();
         if let Ok(tally) = &outcome {
             progress.imported = tally.imported;

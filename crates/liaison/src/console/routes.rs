@@ -135,10 +135,13 @@ async fn admit(console: &Console, request: Request, next: Next) -> Response {
         let (limit, too_large) = match upload {
             true => (
                 UPLOAD_BODY_LIMIT,
-                "The file is larger than the console's upload limit (64 MiB). Nothing was imported; \
-                 import it with `liaison import FILE`, which takes any size.",
+                format!(
+                    "The file is larger than the console's upload limit ({} MiB). Nothing was \
+                     imported; import it with `liaison import FILE`, which takes any size.",
+                    super::import::UPLOAD_LIMIT / (1024 * 1024)
+                ),
             ),
-            false => (MAX_FORM_BYTES, "The form is too large."),
+            false => (MAX_FORM_BYTES, "The form is too large.".to_string()),
         };
         let announced = parts
             .headers
@@ -146,10 +149,10 @@ async fn admit(console: &Console, request: Request, next: Next) -> Response {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         if announced.is_some_and(|n| n > limit) {
-            return refused(StatusCode::PAYLOAD_TOO_LARGE, too_large);
+            return refused(StatusCode::PAYLOAD_TOO_LARGE, &too_large);
         }
         let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-            return refused(StatusCode::PAYLOAD_TOO_LARGE, too_large);
+            return refused(StatusCode::PAYLOAD_TOO_LARGE, &too_large);
         };
         let given = match upload {
             true => {
