@@ -95,6 +95,20 @@ impl Jobs {
             .get(session)
             .cloned()
     }
+
+    /// Makes `job` the session's import, unless one is still running there
+    /// (then that one, and nothing changes): one running import per session.
+    fn start(&self, session: &str, job: Arc<Job>) -> Result<(), Arc<Job>> {
+        let mut jobs = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(running) = jobs.get(session).filter(|j| j.progress().outcome.is_none()) {
+            return Err(running.clone());
+        }
+        jobs.insert(session.to_string(), job);
+        Ok(())
+    }
 }
 
 /// The job's observer: the rejected rows and the counts go to its shared state.
@@ -273,21 +287,12 @@ pub async fn submit_handler(
         read_bytes: Arc::new(AtomicU64::new(0)),
         progress: Mutex::new(Progress::default()),
     });
-    {
-        let mut jobs = console
-            .jobs
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(running) = jobs.get(&csrf).filter(|j| j.progress().outcome.is_none()) {
-            let message = format!(
-                "An import is already running in this session ({}); wait for it to finish.",
-                liaison_core::untrusted::quote(&running.file_name)
-            );
-            drop(jobs);
-            return refuse(StatusCode::CONFLICT, message);
-        }
-        jobs.insert(csrf.clone(), job.clone());
+    if let Err(running) = console.jobs.start(&csrf, job.clone()) {
+        let message = format!(
+            "An import is already running in this session ({}); wait for it to finish.",
+            liaison_core::untrusted::quote(&running.file_name)
+        );
+        return refuse(StatusCode::CONFLICT, message);
     }
     let working = console.clone();
     let file = upload.file.clone();
@@ -464,6 +469,26 @@ mod tests {
             failed.contains("The import stopped: the node closed"),
             "{failed}"
         );
+    }
+
+    #[test]
+    fn one_running_import_per_session() {
+        let jobs = Jobs::default();
+        let first = Arc::new(job(None));
+        assert!(jobs.start("session-a", first.clone()).is_ok());
+        let refused = jobs.start("session-a", Arc::new(job(None)));
+        assert!(refused.is_err_and(|running| Arc::ptr_eq(&running, &first)));
+        assert!(
+            jobs.start("session-b", Arc::new(job(None))).is_ok(),
+            "another session's own"
+        );
+        first.progress().outcome = Some(Ok(Tally::default()));
+        let next = Arc::new(job(None));
+        assert!(
+            jobs.start("session-a", next.clone()).is_ok(),
+            "after the first ended"
+        );
+        assert!(Arc::ptr_eq(&jobs.of("session-a").expect("a job"), &next));
     }
 
     #[test]
