@@ -15,13 +15,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use anyhow::Result;
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::form::Fields;
 use super::routes::Csrf;
+use super::upload::Upload;
 use super::view::import as view;
 use super::Console;
 use crate::cli::importer::{self, Observer, Tally};
@@ -142,49 +142,6 @@ impl Observer for Shared {
         progress.rejected = tally.rejected;
         progress.skipped = tally.skipped;
     }
-}
-
-/// A multipart upload: the form's text fields and the file.
-#[derive(Clone)]
-pub struct Upload {
-    pub fields: Fields,
-    pub file_name: String,
-    pub file: Bytes,
-}
-
-/// Reads a buffered `multipart/form-data` body (the guard has already capped
-/// its size).
-pub async fn read_upload(request: Request) -> Result<Upload, String> {
-    let mut multipart = axum::extract::Multipart::from_request(request, &())
-        .await
-        .map_err(|e| format!("the upload is not a readable form: {e}"))?;
-    let mut upload = Upload {
-        fields: Fields::default(),
-        file_name: String::new(),
-        file: Bytes::new(),
-    };
-    let mut pairs = Vec::new();
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| format!("the upload is not a readable form: {e}"))?
-    {
-        let name = field.name().unwrap_or("").to_string();
-        let file_name = field.file_name().map(str::to_string);
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|e| format!("the upload ended early: {e}"))?;
-        match (name.as_str(), file_name) {
-            ("file", Some(file_name)) => {
-                upload.file_name = file_name;
-                upload.file = bytes;
-            }
-            _ => pairs.push((name, String::from_utf8_lossy(&bytes).into_owned())),
-        }
-    }
-    upload.fields = Fields::from_pairs(pairs);
-    Ok(upload)
 }
 
 /// The form's choices as the importer takes them, or the field's error.

@@ -13,13 +13,14 @@
 //! - [`import`]: the Import page's jobs (the CLI's import, run in here).
 //! - [`view`]: the HTML (maud), with every outside string escaped.
 //! - [`session`]: tokens, cookies and CSRF secrets.
-//! - [`form`]: query strings and form bodies.
+//! - [`form`]: query strings and form bodies; [`upload`]: multipart uploads.
 
 mod form;
 mod import;
 mod pages;
 mod routes;
 mod session;
+mod upload;
 mod view;
 
 use std::net::SocketAddr;

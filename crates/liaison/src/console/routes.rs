@@ -81,8 +81,11 @@ pub fn router(console: Arc<Console>) -> Router {
 
 /// Every request passes here: the start token is let through to `/` only;
 /// anything else needs the session cookie (401 without), and a POST needs the
-/// session's CSRF token in its form (403 without). Every response, refusals
-/// included, carries the security headers.
+/// session's CSRF token in its form (403 without). A POST body is capped
+/// before it is read (413): a form at 256 KiB, a multipart upload at the
+/// Import page's limit; an upload is read here into an [`Upload`](super::upload::Upload)
+/// extension, so its CSRF token is checked before any handler sees the file.
+/// Every response, refusals included, carries the security headers.
 async fn guard(State(console): State<Arc<Console>>, request: Request, next: Next) -> Response {
     let mut response = admit(&console, request, next).await;
     let headers = response.headers_mut();
@@ -159,7 +162,7 @@ async fn admit(console: &Console, request: Request, next: Next) -> Response {
                 let mut form = Request::new(Body::from(bytes.clone()));
                 *form.headers_mut() = parts.headers.clone();
                 *form.extensions_mut() = parts.extensions.clone();
-                match super::import::read_upload(form).await {
+                match super::upload::read_upload(form).await {
                     Ok(upload) => {
                         let fields = upload.fields.clone();
                         parts.extensions.insert(upload);

@@ -11,7 +11,7 @@
 //! never normalise, validate or sign for the node (the node does), nor hold
 //! more than a few chunks of the file in memory.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,16 +24,17 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::status::status_error;
 use crate::client::NodeClient;
 use liaison_core::formats::{
-    self, Entry, Format, ImportItem, Location, NotCarried, ReadOptions, RowError, Validity,
+    self, Entry, Format, ImportItem, Location, ReadOptions, RowError, Validity,
 };
 use liaison_core::proto;
+
+mod tally;
+pub use tally::{not_carried_line, summary_line, Tally, Warned};
 
 /// Items per `PublishBatchRequest` (the node accepts at most 1,000).
 const CHUNK: usize = 500;
 /// Entries buffered between the reader thread and the sender.
 const ENTRY_QUEUE: usize = 2 * CHUNK;
-/// Warninglisted rows listed in the summary at most (the count is always exact).
-const MAX_WARNINGS: usize = 1_000;
 /// Bytes of a file's start that [`detect`] looks at.
 pub const SNIFF_BYTES: usize = 8192;
 
@@ -75,128 +76,6 @@ pub fn detect(head: &[u8], given: Option<Format>, name: &str, choose: &str) -> R
     match formats::sniff(&head[..head.len().min(SNIFF_BYTES)]) {
         Some(format) => Ok(format),
         None => bail!("cannot tell whether {name} is CSV, MISP or STIX; {choose}"),
-    }
-}
-
-/// The summary's first line, in the words `liaison import` prints and the
-/// console shows.
-pub fn summary_line(
-    name: &str,
-    format: Format,
-    dry_run: bool,
-    tally: &Tally,
-    seconds: f64,
-) -> String {
-    let rate = tally.rows() as f64 / seconds.max(0.001);
-    let verb = match dry_run {
-        true => "would import",
-        false => "imported",
-    };
-    format!(
-        "{name} ({format}): {verb} {}, already present {}, rejected {}, skipped {} — {} rows in {seconds:.1} s ({rate:.0} rows/s)",
-        tally.imported,
-        tally.already_present,
-        tally.rejected,
-        tally.skipped,
-        tally.rows()
-    )
-}
-
-/// One line of the "not carried" list: how many rows lost what, and an example.
-pub fn not_carried_line(kind: formats::loss::LossKind, count: u64, example: &str) -> String {
-    format!(
-        "{count} × {} ({}), e.g. {}",
-        kind.describe(),
-        kind.as_str(),
-        liaison_core::untrusted::quote(example)
-    )
-}
-
-/// A row imported although its value is on a warninglist.
-pub struct Warned {
-    pub location: String,
-    pub value: String,
-    pub warninglists: Vec<String>,
-}
-
-/// What became of the rows.
-#[derive(Default)]
-pub struct Tally {
-    pub imported: u64,
-    pub already_present: u64,
-    pub rejected: u64,
-    pub skipped: u64,
-    /// Rejected rows per field named in the refusal (`value`, `labels`, …).
-    pub rejected_by_field: BTreeMap<String, u64>,
-    /// Imported or already present rows whose value is warninglisted.
-    pub warninglisted: u64,
-    pub warnings: Vec<Warned>,
-    /// What the rows read did not carry.
-    pub not_carried: NotCarried,
-    /// The first file-level problem of each file that had one.
-    pub file_errors: Vec<String>,
-    /// Rows whose value the reader normalised (e.g. a scheme-less MISP url
-    /// read as http://), and the first one: location and what was done.
-    pub normalised: u64,
-    pub normalised_example: Option<(String, String)>,
-}
-
-impl Tally {
-    pub fn rows(&self) -> u64 {
-        self.imported + self.already_present + self.rejected + self.skipped
-    }
-
-    /// Counts an item the reader normalised.
-    fn note(&mut self, item: &ImportItem) {
-        if let Some(first) = item.notes.first() {
-            self.normalised += 1;
-            self.normalised_example
-                .get_or_insert_with(|| (item.location.to_string(), first.clone()));
-        }
-    }
-
-    fn reject(
-        &mut self,
-        observer: &mut dyn Observer,
-        location: &Location,
-        field: &str,
-        value: &str,
-        reason: &str,
-    ) -> Result<()> {
-        self.rejected += 1;
-        *self.rejected_by_field.entry(field.to_string()).or_default() += 1;
-        observer.reject(location, field, value, reason)
-    }
-
-    /// Counts an entry that is not an item: a rejected row, a skipped row, or
-    /// the file-level problem that ended a file's read.
-    fn read_problem(&mut self, entry: Entry, observer: &mut dyn Observer) -> Result<()> {
-        match entry {
-            Entry::Item(_) => {}
-            Entry::Error(error) => {
-                self.reject(observer, &error.location, &error.field, "", &error.reason)?;
-            }
-            Entry::Skipped(skipped) => {
-                self.skipped += 1;
-                observer.reject(&skipped.location, "skipped", "", &skipped.what)?;
-            }
-            Entry::Fatal(error) => {
-                observer.reject(&error.location, &error.field, "", &error.reason)?;
-                self.file_errors.push(file_error(&error));
-            }
-        }
-        Ok(())
-    }
-
-    fn warn(&mut self, location: &Location, result: &proto::PublishResult) {
-        self.warninglisted += 1;
-        if self.warnings.len() < MAX_WARNINGS {
-            self.warnings.push(Warned {
-                location: location.to_string(),
-                value: result.normalized_value.clone(),
-                warninglists: result.warninglists.clone(),
-            });
-        }
     }
 }
 
@@ -475,19 +354,6 @@ async fn check_only(
     }
     observer.progress(&tally);
     Ok(tally)
-}
-
-/// A file-level problem as the error names it: where, what, and that the rest
-/// of the file was not read.
-fn file_error(error: &RowError) -> String {
-    let place = match error.location {
-        Location::File => String::new(),
-        ref at => format!(" at {at}"),
-    };
-    format!(
-        "the file cannot be read{place}: {}: {}; nothing after it was imported",
-        error.field, error.reason
-    )
 }
 
 /// The checks that need no node: the value normalises, the labels are known.
