@@ -44,6 +44,11 @@ impl Fields {
             .collect()
     }
 
+    /// Every pair, in order (to carry a submitted form into the next step).
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
     /// A checkbox: present with any value but "0".
     pub fn flag(&self, name: &str) -> bool {
         self.0.iter().any(|(n, v)| n == name && v != "0")

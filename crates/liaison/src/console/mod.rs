@@ -9,16 +9,22 @@
 //! one-time start token exchanged for a session cookie ([`session`]).
 //!
 //! - [`routes`]: the pages, the session/CSRF guard and the security headers.
+//! - [`search_stream`]: the search page, streamed for a federated search.
+//! - [`actions`]: the record page and its actions (sight, revoke, STIX).
 //! - [`pages`]: the Records, Partners and Audit handlers.
 //! - [`import`]: the Import page's jobs (the CLI's import, run in here).
+//! - [`collab`]: the Bulletins and Private lookup handlers.
 //! - [`view`]: the HTML (maud), with every outside string escaped.
 //! - [`session`]: tokens, cookies and CSRF secrets.
 //! - [`form`]: query strings and form bodies; [`upload`]: multipart uploads.
 
+mod actions;
+mod collab;
 mod form;
 mod import;
 mod pages;
 mod routes;
+mod search_stream;
 mod session;
 mod upload;
 mod view;

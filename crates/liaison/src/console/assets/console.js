@@ -59,3 +59,29 @@ document.querySelectorAll("time[datetime]").forEach(function (node) {
     }
   });
 })();
+// "Copy as STIX": the record's /stix download, fetched with the session cookie
+// and put on the clipboard. Without script the STIX link still downloads it.
+document.querySelectorAll("button.copy-stix[data-stix]").forEach(function (button) {
+  if (!navigator.clipboard) {
+    return;
+  }
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    fetch(button.getAttribute("data-stix"), { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error(response.status + " " + response.statusText);
+        }
+        return response.text();
+      })
+      .then(function (text) {
+        return navigator.clipboard.writeText(text);
+      })
+      .then(function () {
+        button.textContent = "Copied";
+      })
+      .catch(function (error) {
+        button.textContent = "Copy failed (" + error.message + ")";
+      });
+  });
+});
