@@ -18,6 +18,7 @@ mod console_browser;
 mod console_browser_pages;
 mod console_collab;
 mod console_http;
+mod console_import;
 mod console_pages;
 mod crash;
 mod disclosure;

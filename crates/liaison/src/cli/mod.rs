@@ -11,6 +11,7 @@ mod doctor;
 pub(crate) mod export;
 pub(crate) mod ids;
 mod import;
+pub mod importer;
 pub mod logging;
 mod lookup;
 mod migrate;

@@ -21,6 +21,11 @@ impl Fields {
         )
     }
 
+    /// Pairs already decoded (a multipart form's text fields).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Fields {
+        Fields(pairs)
+    }
+
     /// The first value of `name`, or "".
     pub fn get(&self, name: &str) -> &str {
         self.0

@@ -12,18 +12,21 @@
 //! - [`search_stream`]: the search page, streamed for a federated search.
 //! - [`actions`]: the record page and its actions (sight, revoke, STIX).
 //! - [`pages`]: the Records, Partners and Audit handlers.
+//! - [`import`]: the Import page's jobs (the CLI's import, run in here).
 //! - [`collab`]: the Bulletins and Private lookup handlers.
 //! - [`view`]: the HTML (maud), with every outside string escaped.
 //! - [`session`]: tokens, cookies and CSRF secrets.
-//! - [`form`]: query strings and form bodies.
+//! - [`form`]: query strings and form bodies; [`upload`]: multipart uploads.
 
 mod actions;
 mod collab;
 mod form;
+mod import;
 mod pages;
 mod routes;
 mod search_stream;
 mod session;
+mod upload;
 mod view;
 
 use std::net::SocketAddr;
@@ -81,6 +84,8 @@ pub struct Console {
     /// The node directory with `--dir`: its audit log is the Audit page's
     /// source, as for `liaison audit`. None with `--client`.
     dir: Option<NodeDir>,
+    /// Each session's latest import job.
+    jobs: import::Jobs,
 }
 
 /// The listen address, refused unless it is loopback or the operator gave a
@@ -124,6 +129,7 @@ pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
         who,
         deadline_ms: args.deadline_ms,
         dir: node_dir,
+        jobs: import::Jobs::default(),
     });
     let url = format!("http://{bound}/?token={token}");
     out!("Liaison console for {}, serving on {bound}.", console.who);

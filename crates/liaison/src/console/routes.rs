@@ -30,6 +30,7 @@ const CSS: &str = include_str!("assets/console.css");
 const JS: &str = include_str!("assets/console.js");
 /// Largest form body accepted (a publish form is a few KB).
 const MAX_FORM_BYTES: usize = 256 * 1024;
+use super::import::UPLOAD_BODY_LIMIT;
 
 /// Only this origin's own files; no inline script or style, no framing, forms
 /// post only here.
@@ -49,6 +50,13 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/record/{id}/revoke", post(super::actions::revoke_handler))
         .route("/record/{id}/stix", get(super::actions::stix_handler))
         .route("/publish", get(publish_form).post(publish_submit))
+        .route(
+            "/import",
+            get(super::import::form_handler).post(super::import::submit_handler),
+        )
+        .route("/import/job", get(super::import::job_handler))
+        .route("/import/job.json", get(super::import::progress_handler))
+        .route("/import/rejects.csv", get(super::import::rejects_handler))
         .route("/records", get(super::pages::records_handler))
         .route("/records/export", get(super::pages::export_handler))
         .route("/bulletins", get(super::collab::bulletins_handler))
@@ -75,13 +83,19 @@ pub fn router(console: Arc<Console>) -> Router {
         )
         .fallback(|| async { (StatusCode::NOT_FOUND, "no such page in the console\n") })
         .layer(axum::middleware::from_fn_with_state(console.clone(), guard))
+        // Outermost: lets the guard's multipart reader take a whole upload
+        // (the guard itself caps every body first).
+        .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_BODY_LIMIT))
         .with_state(console)
 }
 
 /// Every request passes here: the start token is let through to `/` only;
 /// anything else needs the session cookie (401 without), and a POST needs the
-/// session's CSRF token in its form (403 without). Every response, refusals
-/// included, carries the security headers.
+/// session's CSRF token in its form (403 without). A POST body is capped
+/// before it is read (413): a form at 256 KiB, a multipart upload at the
+/// Import page's limit; an upload is read here into an [`Upload`](super::upload::Upload)
+/// extension, so its CSRF token is checked before any handler sees the file.
+/// Every response, refusals included, carries the security headers.
 async fn guard(State(console): State<Arc<Console>>, request: Request, next: Next) -> Response {
     let mut response = admit(&console, request, next).await;
     let headers = response.headers_mut();
@@ -126,10 +140,49 @@ async fn admit(console: &Console, request: Request, next: Next) -> Response {
     };
     let (mut parts, body) = request.into_parts();
     if parts.method == Method::POST {
-        let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
-            return refused(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.");
+        let upload = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        let (limit, too_large) = match upload {
+            true => (
+                UPLOAD_BODY_LIMIT,
+                format!(
+                    "The file is larger than the console's upload limit ({} MiB). Nothing was \
+                     imported; import it with `liaison import FILE`, which takes any size.",
+                    super::import::UPLOAD_LIMIT / (1024 * 1024)
+                ),
+            ),
+            false => (MAX_FORM_BYTES, "The form is too large.".to_string()),
         };
-        let given = Fields::parse(&String::from_utf8_lossy(&bytes));
+        let announced = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if announced.is_some_and(|n| n > limit) {
+            return refused(StatusCode::PAYLOAD_TOO_LARGE, &too_large);
+        }
+        let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+            return refused(StatusCode::PAYLOAD_TOO_LARGE, &too_large);
+        };
+        let given = match upload {
+            true => {
+                let mut form = Request::new(Body::from(bytes.clone()));
+                *form.headers_mut() = parts.headers.clone();
+                *form.extensions_mut() = parts.extensions.clone();
+                match super::upload::read_upload(form).await {
+                    Ok(upload) => {
+                        let fields = upload.fields.clone();
+                        parts.extensions.insert(upload);
+                        fields
+                    }
+                    Err(message) => return refused(StatusCode::BAD_REQUEST, &message),
+                }
+            }
+            false => Fields::parse(&String::from_utf8_lossy(&bytes)),
+        };
         if !super::session::same_secret(given.get("csrf"), &csrf) {
             return refused(
                 StatusCode::FORBIDDEN,
@@ -137,9 +190,11 @@ async fn admit(console: &Console, request: Request, next: Next) -> Response {
             );
         }
         parts.extensions.insert(Csrf(csrf));
-        return next
-            .run(Request::from_parts(parts, Body::from(bytes)))
-            .await;
+        let body = match upload {
+            true => Body::empty(),
+            false => Body::from(bytes),
+        };
+        return next.run(Request::from_parts(parts, body)).await;
     }
     parts.extensions.insert(Csrf(csrf));
     next.run(Request::from_parts(parts, body)).await

@@ -9,6 +9,7 @@
 pub mod actions;
 pub mod audit;
 pub mod bulletins;
+pub mod import;
 pub mod lookup;
 pub mod partners;
 pub mod publish;
@@ -59,6 +60,7 @@ pub fn visible(text: &str) -> String {
 pub enum Nav {
     Search,
     Publish,
+    Import,
     Records,
     Bulletins,
     Lookup,
@@ -70,6 +72,11 @@ pub enum Nav {
 /// The page shell: title, navigation, the stylesheet and script (both served
 /// by the console itself; nothing external).
 pub fn page(title: &str, nav: Nav, who: &str, body: Markup) -> Markup {
+    page_with_head(title, nav, who, html! {}, body)
+}
+
+/// [`page`] with more in its `<head>` (the Import page's no-script refresh).
+pub fn page_with_head(title: &str, nav: Nav, who: &str, head: Markup, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -79,6 +86,7 @@ pub fn page(title: &str, nav: Nav, who: &str, body: Markup) -> Markup {
                 title { (Shown(title)) " · Liaison" }
                 link rel="stylesheet" href="/static/console.css";
                 script src="/static/console.js" defer {}
+                (head)
             }
             body {
                 header.top {
@@ -86,6 +94,7 @@ pub fn page(title: &str, nav: Nav, who: &str, body: Markup) -> Markup {
                     nav aria-label="main" {
                         a href="/search" aria-current=[(nav == Nav::Search).then_some("page")] { "Search" }
                         a href="/publish" aria-current=[(nav == Nav::Publish).then_some("page")] { "Publish" }
+                        a href="/import" aria-current=[(nav == Nav::Import).then_some("page")] { "Import" }
                         a href="/records" aria-current=[(nav == Nav::Records).then_some("page")] { "Records" }
                         a href="/bulletins" aria-current=[(nav == Nav::Bulletins).then_some("page")] { "Bulletins" }
                         a href="/lookup" aria-current=[(nav == Nav::Lookup).then_some("page")] { "Lookup" }
