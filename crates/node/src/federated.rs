@@ -113,14 +113,20 @@ pub async fn fan_out(
                 Vec::new()
             }
         };
-        answered.push(partner);
         let answer = PartnerAnswer {
             partner,
             status,
             records,
         };
-        if answers.send(answer).await.is_err() {
-            return;
+        // A reader slower than the answers must not hold the other partners'
+        // calls past the deadline: the send races it too, and a partner whose
+        // answer could not be handed on in time is reported as timed out.
+        tokio::select! {
+            sent = answers.send(answer) => match sent {
+                Ok(()) => answered.push(partner),
+                Err(_) => return,
+            },
+            () = &mut ended => break,
         }
     }
     asks.abort_all();
