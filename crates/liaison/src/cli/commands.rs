@@ -327,6 +327,10 @@ async fn search(dir: &NodeDir, args: SearchArgs) -> Result<()> {
         deadline_ms: args.deadline_ms,
     };
     let client = NodeClient::for_dir(dir).await?;
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    if super::search_live::live(args.federated, args.json, terminal) {
+        return super::search_live::print_streamed(&client, request).await;
+    }
     let response = client
         .analyst()
         .search(request)

@@ -11,6 +11,7 @@ mod doctor;
 pub(crate) mod export;
 pub(crate) mod ids;
 mod import;
+pub mod importer;
 pub mod logging;
 mod lookup;
 mod migrate;
@@ -19,6 +20,7 @@ mod partner;
 pub(crate) mod records;
 mod reference;
 mod rotate;
+mod search_live;
 pub(crate) mod status;
 mod warninglist;
 

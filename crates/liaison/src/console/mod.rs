@@ -9,15 +9,24 @@
 //! one-time start token exchanged for a session cookie ([`session`]).
 //!
 //! - [`routes`]: the pages, the session/CSRF guard and the security headers.
+//! - [`search_stream`]: the search page, streamed for a federated search.
+//! - [`actions`]: the record page and its actions (sight, revoke, STIX).
 //! - [`pages`]: the Records, Partners and Audit handlers.
+//! - [`import`]: the Import page's jobs (the CLI's import, run in here).
+//! - [`collab`]: the Bulletins and Private lookup handlers.
 //! - [`view`]: the HTML (maud), with every outside string escaped.
 //! - [`session`]: tokens, cookies and CSRF secrets.
-//! - [`form`]: query strings and form bodies.
+//! - [`form`]: query strings and form bodies; [`upload`]: multipart uploads.
 
+mod actions;
+mod collab;
 mod form;
+mod import;
 mod pages;
 mod routes;
+mod search_stream;
 mod session;
+mod upload;
 mod view;
 
 use std::net::SocketAddr;
@@ -78,6 +87,8 @@ pub struct Console {
     who: String,
     /// `--deadline-ms`, sent with each federated search.
     deadline_ms: u32,
+    /// Each session's latest import job.
+    jobs: import::Jobs,
 }
 
 /// The listen address, refused unless it is loopback or the operator gave a
@@ -161,6 +172,7 @@ pub async fn serve(
         ),
         who,
         deadline_ms: args.deadline_ms,
+        jobs: import::Jobs::default(),
     });
     let url = format!("http://{bound}/?token={token}");
     out!("Liaison console for {}, serving on {bound}.", console.who);

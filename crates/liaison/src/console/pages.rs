@@ -145,20 +145,7 @@ pub async fn export_handler(
         )
             .into_response();
     }
-    // An analyst certificate may not read the node's identity: the export is
-    // then named after the console's holder instead.
-    let me = match console
-        .client
-        .admin()
-        .show_identity(proto::ShowIdentityRequest {})
-        .await
-    {
-        Ok(me) => me.into_inner(),
-        Err(_) => proto::IdentityInfo {
-            name: console.who.clone(),
-            ..Default::default()
-        },
-    };
+    let me = export_identity(&console).await;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
     let streaming = console.clone();
     tokio::spawn(async move {
@@ -187,6 +174,24 @@ pub async fn export_handler(
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     response
+}
+
+/// Who names an export (its bundle / event id). An analyst certificate may not
+/// read the node's identity: the export is then named after the console's
+/// holder instead.
+pub(super) async fn export_identity(console: &Console) -> proto::IdentityInfo {
+    match console
+        .client
+        .admin()
+        .show_identity(proto::ShowIdentityRequest {})
+        .await
+    {
+        Ok(me) => me.into_inner(),
+        Err(_) => proto::IdentityInfo {
+            name: console.who.clone(),
+            ..Default::default()
+        },
+    }
 }
 
 pub async fn partners_handler(State(console): State<Arc<Console>>) -> Response {

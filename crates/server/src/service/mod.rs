@@ -17,6 +17,7 @@ mod convert;
 pub(crate) mod federation;
 mod ops;
 mod rotation;
+mod search;
 
 pub use admin::AdminService;
 pub use analyst::AnalystService;
