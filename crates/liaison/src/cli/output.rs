@@ -346,6 +346,17 @@ pub(crate) fn partner_version(p: &proto::PartnerInfo) -> String {
     )
 }
 
+/// "signature 2, oversized 1": refusals by reason class, most first.
+pub fn rejected_by_reason(p: &proto::PartnerInfo) -> String {
+    let mut counts: Vec<(&String, &u64)> = p.rejected_by_reason.iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    counts
+        .iter()
+        .map(|(reason, n)| format!("{reason} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn print_partners(list: &proto::ListPartnersResponse) {
     if list.partners.is_empty() {
         out!("No partners enrolled.");
@@ -368,14 +379,24 @@ pub fn print_partners(list: &proto::ListPartnersResponse) {
             p.endpoints.join(", ")
         );
         out!(
-            "  cursor {}   received {}   rejected {}   pending {}",
+            "  cursor {}   lag {}   received {}   rejected {}   pending {}",
             p.cursor,
+            p.lag,
             p.records_received,
             p.records_rejected,
             p.records_pending
         );
+        if !p.rejected_by_reason.is_empty() {
+            out!(
+                "  rejected by reason since the node started: {}",
+                rejected_by_reason(p)
+            );
+        }
         if !p.last_rejection.is_empty() {
             out!("  last rejection: {}", p.last_rejection);
+        }
+        if !p.rotation.is_empty() {
+            out!("  rotation    {}", p.rotation);
         }
         out!("  version     {}", partner_version(p));
         if !p.compatibility.is_empty() {
