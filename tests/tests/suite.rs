@@ -50,6 +50,7 @@ mod operations_cli;
 mod operator_clarity;
 mod ops;
 mod packaging;
+mod partner_progress;
 mod partner_state;
 mod python_client;
 mod receive;
