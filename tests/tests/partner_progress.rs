@@ -50,11 +50,12 @@ fn partners_show_lag_and_rotation_in_the_nodes_words() {
 
     // Caught up: lag 0 (proto3 JSON leaves a 0 out; the text says it).
     let b_at_a = partner(&a, B_NAME);
-    assert!(
-        b_at_a.get("lag").is_none_or(|lag| lag == "0"),
+    assert!(b_at_a.get("lag").is_none_or(|lag| lag == "0"), "{b_at_a}");
+    assert_eq!(
+        b_at_a["rotation"].as_str().unwrap_or_default(),
+        "",
         "{b_at_a}"
     );
-    assert_eq!(b_at_a["rotation"].as_str().unwrap_or_default(), "", "{b_at_a}");
     let text = a.cli_ok(&["partner", "list"]);
     assert!(text.contains("   lag 0   "), "{text}");
     assert!(!text.contains("rotation "), "{text}");
@@ -64,7 +65,10 @@ fn partners_show_lag_and_rotation_in_the_nodes_words() {
     b.cli_ok(&["identity", "rotate-tls"]);
     assert_eq!(rotation(&b, A_NAME), NOT_ACKNOWLEDGED);
     let text = b.cli_ok(&["partner", "list"]);
-    assert!(text.contains(&format!("rotation    {NOT_ACKNOWLEDGED}")), "{text}");
+    assert!(
+        text.contains(&format!("rotation    {NOT_ACKNOWLEDGED}")),
+        "{text}"
+    );
 
     // A comes back and is told: A shows B's previous certificate in grace,
     // and B stops waiting for A.
