@@ -30,6 +30,7 @@ mod http_access;
 mod idle_flood;
 mod import;
 mod import_fidelity;
+mod import_pipeline;
 mod indicator_kinds;
 mod interop;
 mod interop_readers;

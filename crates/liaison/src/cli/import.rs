@@ -39,6 +39,10 @@ use liaison_identity::identity::NodeDir;
 
 /// Items per `PublishBatchRequest` (the node accepts at most 1,000).
 const CHUNK: usize = 500;
+/// Chunks sent and not yet answered: enough that the node always has the next
+/// chunk to prepare while it writes one (issue 26), few enough that the node's
+/// pace still sets ours and memory stays bounded.
+const WINDOW: usize = 4;
 /// Entries buffered between the reader thread and the sender.
 const ENTRY_QUEUE: usize = 2 * CHUNK;
 
@@ -350,7 +354,7 @@ async fn send(
     rejects: &mut Rejects,
     progress: &Progress,
 ) -> Result<Tally> {
-    let (requests, outgoing) = mpsc::channel::<proto::PublishBatchRequest>(2);
+    let (requests, outgoing) = mpsc::channel::<proto::PublishBatchRequest>(WINDOW);
     let mut answers = client
         .analyst()
         .publish_batch(ReceiverStream::new(outgoing))
@@ -364,8 +368,7 @@ async fn send(
     let mut reading = true;
     let mut requests = Some(requests);
     while reading || !in_flight.is_empty() {
-        // Keep at most two chunks unanswered: the node's pace sets ours.
-        let can_send = in_flight.len() < 2;
+        let can_send = in_flight.len() < WINDOW;
         tokio::select! {
             entry = entries.recv(), if reading && can_send => match entry {
                 Some(Entry::Item(item)) => {
