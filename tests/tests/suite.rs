@@ -51,6 +51,7 @@ mod python_client;
 mod receive;
 mod revocation_feeds;
 mod revoked_client;
+mod revoked_open_connection;
 mod revoked_restart;
 mod rotation_grace;
 mod seams;
