@@ -171,6 +171,9 @@ impl Analyst for AnalystService {
         request: Request<proto::SearchRequest>,
     ) -> Result<Response<proto::SearchResponse>, Status> {
         let who = require_local(&self.node, &request, Role::Analyst)?;
+        // Background work (sync, filter builds) yields while the local part
+        // runs (not while partners are asked: that is network, not CPU).
+        let searching = self.node.foreground.enter();
         let request = request.into_inner();
         // Refused before anything is looked at, so a refused search leaves no trace
         // but the refusal.
@@ -195,6 +198,7 @@ impl Analyst for AnalystService {
             .map(|q| correlate(&self.node, q))
             .collect::<Result<Vec<_>, _>>()
             .map_err(status)?;
+        drop(searching);
         let mut partners = Vec::new();
         if request.federated {
             // The query itself leaves the agency: record who sent it, why, and where.
