@@ -35,7 +35,8 @@ pub type PublishBatchStream = ReceiverStream<Result<proto::PublishBatchResponse,
 /// each (normalise, check, sign: CPU on the blocking pool); the second writes
 /// them in order and answers each once it is durable. So chunk N+1 is prepared
 /// on the second core while chunk N is written. At most [`PREPARED_AHEAD`]
-/// prepared chunks wait for their write, which bounds the memory per stream.
+/// prepared chunks wait in the queue for their write, plus the one the first
+/// task holds, which bounds the memory per stream.
 pub fn publish_batch(
     node: Arc<Node>,
     mut inbound: Streaming<proto::PublishBatchRequest>,
