@@ -186,6 +186,19 @@ async fn records_refused_from_a_partner_are_counted_by_reason() {
         "every refusal of the hostile batch has a class: {classes:?}"
     );
     println!("rejection classes:\n{}", classes.join("\n"));
+    // `partner list --json` reads the same counters back (issue 25).
+    let listed = victim.cli_json(&["partner", "list"])["partners"][0]["rejectedByReason"].clone();
+    let listed = listed.as_object().cloned().unwrap_or_default();
+    assert_eq!(listed.len(), classes.len(), "{listed:?} vs {classes:?}");
+    for (reason, count) in &listed {
+        let line = format!("{by_reason},reason=\"{reason}\"}}");
+        let count: f64 = count.as_str().and_then(|c| c.parse().ok()).unwrap_or(-1.0);
+        assert_eq!(
+            value(&text, &line),
+            Some(count),
+            "{reason}: {listed:?}\n{text}"
+        );
+    }
 }
 
 #[test]

@@ -15,7 +15,28 @@ use crate::lab::{request, LabNode};
 mod bulletin_step;
 use liaison_core::proto::{IndicatorKind as K, PublishRequest, Tlp};
 
+mod console_step;
 mod platform;
+
+/// `liaison demo` without flags runs the scenario and cleans up.
+#[derive(clap::Args, Debug, Default)]
+pub struct DemoArgs {
+    /// Afterwards, keep the federation running with a console on Agency A (an
+    /// analyst's certificate) until Ctrl-C.
+    #[arg(long)]
+    pub console: bool,
+    /// With --console: where the console listens (port 0 picks a free port).
+    #[arg(
+        long,
+        default_value = "127.0.0.1:8484",
+        value_name = "ADDRESS",
+        requires = "console"
+    )]
+    pub listen: String,
+    /// With --console: open the console in the desktop's browser.
+    #[arg(long, requires = "console")]
+    pub open: bool,
+}
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -153,19 +174,36 @@ fn mark(held: bool, expected: bool) -> &'static str {
     }
 }
 
-pub async fn run() -> Result<()> {
+pub async fn run(args: DemoArgs) -> Result<()> {
     let root = tempfile::Builder::new().prefix("liaison-demo-").tempdir()?;
     out!(
         "Liaison demo: three agencies on 127.0.0.1, in {}",
         root.path().display()
     );
-    let outcome = scenario(root.path()).await;
+    let outcome = match scenario(root.path()).await {
+        Ok((nodes, verdict)) => {
+            let served = match (args.console, &verdict) {
+                (true, Ok(())) => console_step::serve(&nodes[0], root.path(), &args).await,
+                _ => Ok(()),
+            };
+            out!("\nStopping the three nodes (graceful: in-flight writes finish, databases flushed).");
+            let mut stopped = Ok(());
+            for node in nodes {
+                if let Err(e) = node.stop().await {
+                    stopped = Err(e);
+                }
+            }
+            verdict.and(served).and(stopped)
+        }
+        Err(e) => Err(e),
+    };
     out!("\nCleaning up {} ...", root.path().display());
     drop(root);
     outcome
 }
 
-async fn scenario(root: &std::path::Path) -> Result<()> {
+/// The scenario; the three nodes still run when it returns, with its verdict.
+async fn scenario(root: &std::path::Path) -> Result<(Vec<LabNode>, Result<()>)> {
     step(
         1,
         "three agencies create their nodes (Ed25519 signing key, TLS certificate, local CA)",
@@ -391,18 +429,16 @@ async fn scenario(root: &std::path::Path) -> Result<()> {
         if leaked { "YES (unexpected!)" } else { "no" }
     );
 
-    out!("\nStopping the three nodes (graceful: in-flight writes finish, databases flushed).");
-    for node in [a, b, c] {
-        node.stop().await?;
-    }
+    let nodes = vec![a, b, c];
     if surprises + platform_surprises > 0 || leaked || state == "connected" || agencies < 3 {
-        bail!(
+        let verdict = Err(anyhow::anyhow!(
             "the demo saw {} unexpected deliveries; see above",
             surprises + platform_surprises
-        );
+        ));
+        return Ok((nodes, verdict));
     }
     out!("Done: every marking was enforced.");
-    Ok(())
+    Ok((nodes, Ok(())))
 }
 
 /// Before a search that shows the value to partners, A asks privately (a

@@ -2,6 +2,8 @@
 //! enrolled partner in parallel; each answer is verified record by record; the
 //! whole search ends at the deadline, whoever has not answered by then is
 //! reported as timed out. One slow or dead partner never delays the answer.
+//! Each partner's answer is handed on as it arrives ([`fan_out`]), so a caller
+//! can show it at once or collect them all.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,18 +42,29 @@ impl Purpose {
     }
 }
 
-pub struct FederatedResult {
-    /// Verified records from partners, with the partner that answered.
-    pub records: Vec<(NodeId, VerifiedRecord)>,
-    pub statuses: Vec<proto::PartnerStatus>,
+/// One partner's answer, as it arrives: its status row (answered with the
+/// number of records, or why not) and the verified records it gave.
+pub struct PartnerAnswer {
+    pub partner: NodeId,
+    pub status: proto::PartnerStatus,
+    pub records: Vec<VerifiedRecord>,
 }
 
-pub async fn search(
+/// How many answers may wait between the fan-out and whoever reads them.
+pub const ANSWER_BUFFER: usize = 4;
+
+/// Asks every enrolled partner in parallel and sends each one's answer on
+/// `answers` as it arrives; at the deadline, one "timed out" answer for each
+/// partner still silent. Exactly one answer per partner. Returns when all are
+/// sent, or as soon as the reader goes away: the outstanding calls are then
+/// cancelled (dropping the set aborts them), so nobody is asked for nothing.
+pub async fn fan_out(
     node: &Arc<Node>,
     queries: &[Normalized],
     purpose: Purpose,
     deadline: Duration,
-) -> FederatedResult {
+    answers: tokio::sync::mpsc::Sender<PartnerAnswer>,
+) {
     let request = proto::FederatedQuery {
         queries: queries
             .iter()
@@ -73,49 +86,69 @@ pub async fn search(
         let queries = queries.to_vec();
         asks.spawn(async move { (partner, ask(&node, partner, request, &queries).await) });
     }
-    let mut result = FederatedResult {
-        records: Vec::new(),
-        statuses: Vec::new(),
-    };
-    let _ = tokio::time::timeout(deadline, async {
-        while let Some(Ok((partner, answer))) = asks.join_next().await {
-            let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
-            let mut status = status_row(node, partner, latency_ms);
-            match answer {
-                Ok(records) => {
-                    status.status = "answered".into();
-                    status.records = records.len() as u32;
-                    result
-                        .records
-                        .extend(records.into_iter().map(|r| (partner, r)));
-                }
-                Err(failure) => {
-                    let failure = node.diagnose(&partner, failure);
-                    status.status = failure.state.search_status().into();
-                    status.detail = failure.to_string();
-                }
+    let mut answered = Vec::with_capacity(partners.len());
+    let ended = tokio::time::sleep(deadline);
+    tokio::pin!(ended);
+    loop {
+        let next = tokio::select! {
+            next = asks.join_next() => next,
+            () = &mut ended => break,
+            () = answers.closed() => return,
+        };
+        let Some(Ok((partner, answer))) = next else {
+            break;
+        };
+        let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+        let mut status = status_row(node, partner, latency_ms);
+        let records = match answer {
+            Ok(records) => {
+                status.status = "answered".into();
+                status.records = records.len() as u32;
+                records
             }
-            result.statuses.push(status);
-        }
-    })
-    .await;
-    asks.abort_all();
-    for partner in partners {
-        if !result
-            .statuses
-            .iter()
-            .any(|s| s.node_id == partner.to_hex())
-        {
-            let mut status = status_row(
-                node,
-                partner,
-                u32::try_from(deadline.as_millis()).unwrap_or(u32::MAX),
-            );
-            status.status = "timed out".into();
-            result.statuses.push(status);
+            Err(failure) => {
+                let failure = node.diagnose(&partner, failure);
+                status.status = failure.state.search_status().into();
+                status.detail = failure.to_string();
+                Vec::new()
+            }
+        };
+        let answer = PartnerAnswer {
+            partner,
+            status,
+            records,
+        };
+        // A reader slower than the answers must not hold the other partners'
+        // calls past the deadline: the send races it too, and a partner whose
+        // answer could not be handed on in time is reported as timed out.
+        tokio::select! {
+            sent = answers.send(answer) => match sent {
+                Ok(()) => answered.push(partner),
+                Err(_) => return,
+            },
+            () = &mut ended => break,
         }
     }
-    result
+    asks.abort_all();
+    for partner in partners {
+        if answered.contains(&partner) {
+            continue;
+        }
+        let mut status = status_row(
+            node,
+            partner,
+            u32::try_from(deadline.as_millis()).unwrap_or(u32::MAX),
+        );
+        status.status = "timed out".into();
+        let answer = PartnerAnswer {
+            partner,
+            status,
+            records: Vec::new(),
+        };
+        if answers.send(answer).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// A call that failed because its connection ended, not because the partner

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 
 mod audit_overhead;
+mod console;
 mod curve;
 mod export;
 mod federation;
@@ -100,6 +101,11 @@ pub struct BenchArgs {
     /// --samples times [samples default here: 50].
     #[arg(long)]
     pub misp_feed_records: Option<u64>,
+    /// Measure only the analyst console's local search page: a console on a
+    /// node holding --records, --samples page GETs over HTTP (p50/p99;
+    /// `console.search_page_p99_ms` in bench.json with --out).
+    #[arg(long)]
+    pub console: bool,
 }
 
 #[derive(clap::Subcommand, Debug, Clone)]
@@ -253,6 +259,16 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         return misp_feed::run(records, args.samples.unwrap_or(50)).await;
     }
     let sizes = Sizes::of(&args);
+    if args.console {
+        let mut report = Report::default();
+        report.context = context(&sizes);
+        console::run(sizes.records, sizes.samples, &mut report).await?;
+        if let Some(dir) = &args.out {
+            report.write(dir)?;
+            out!("\nwrote {}/bench.json and bench.md", dir.display());
+        }
+        return Ok(());
+    }
     if let Some(rounds) = args.audit_overhead {
         return audit_overhead::run(sizes.records, sizes.publishes, rounds.max(1)).await;
     }

@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 
 use liaison_identity::identity::NodeDir;
 use liaison_server::config::NodeDirSetup;
+use liaison_store::audit::oversight;
 use liaison_store::audit::query::{self, Filter};
 
 /// Which entries: the filters `audit list` and `audit export` share.
@@ -35,23 +36,15 @@ pub struct EntryFilter {
 
 impl EntryFilter {
     pub(crate) fn resolve(&self, dir: &NodeDir) -> Result<Filter> {
-        let time = |flag: &str, t: &Option<String>| {
-            t.as_deref()
-                .map(|t| query::parse_time(flag, t))
-                .transpose()
-                .map_err(|e| anyhow!(e))
-        };
-        Ok(Filter {
-            since_ms: time("--since", &self.since)?,
-            until_ms: time("--until", &self.until)?,
+        oversight::FilterText {
+            since: self.since.clone(),
+            until: self.until.clone(),
             actor: self.actor.clone(),
-            partner: self
-                .partner
-                .as_deref()
-                .map(|p| partner_id(dir, p))
-                .transpose()?,
+            partner: self.partner.clone(),
             action: self.action.clone(),
-        })
+        }
+        .resolve(&dir.audit_log(), &[], "--")
+        .map_err(|e| anyhow!(e))
     }
 }
 
@@ -157,38 +150,20 @@ fn verify(dir: &NodeDir, file: Option<PathBuf>, node_id: Option<String>) -> Resu
     Ok(())
 }
 
-/// `audit verify`'s verdict as lines of text (the CLI prints them, the
-/// console's Audit page shows them); an error when the log does not verify.
-pub(crate) fn verify_lines(
+/// `audit verify`'s verdict as lines of text (the words of
+/// [`oversight::verdict_lines`], which the node's `ListAudit` sends too); an
+/// error when the log does not verify.
+fn verify_lines(
     dir: &NodeDir,
     file: Option<PathBuf>,
     node_id: Option<String>,
 ) -> Result<Vec<String>> {
-    let mut lines = Vec::new();
     let path = file.unwrap_or_else(|| dir.audit_log());
     if !path.exists() {
         bail!("{}: no audit log there", path.display());
     }
     let key = node_key(dir, node_id)?;
-    let found = liaison_store::audit::verify_with(&path, Some(&key))?.require_sealed(&path)?;
-    lines.push(format!(
-        "audit log intact: {} entries, {} signed checkpoints (node key {}), head {}",
-        found.last_seq,
-        found.checkpoints,
-        &hex::encode(key.to_bytes())[..16],
-        &found.head[..16]
-    ));
-    match found.unsealed {
-        0 => lines.push(format!("sealed through entry {}: every entry is covered by a checkpoint", found.sealed_through)),
-        n => lines.push(format!(
-            "sealed through entry {}; {n} entries after it are unsealed (chained, not yet signed: the node is running, or it stopped without its shutdown checkpoint)",
-            found.sealed_through
-        )),
-    }
-    for seq in &found.unverified_at {
-        lines.push(format!("WARNING: entry {seq} records a start at which the log was unverified (its seal was missing or unreadable): entries before it may have been cut off; compare with a backup"));
-    }
-    Ok(lines)
+    Ok(oversight::verdict_lines(&path, &key)?)
 }
 
 fn log_path(dir: &NodeDir) -> Result<PathBuf> {

@@ -18,7 +18,7 @@ use liaison_server::config::NodeDirSetup;
 
 pub async fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo => return crate::demo::run().await,
+        Command::Demo(args) => return crate::demo::run(args).await,
         Command::Bench(args) => return crate::bench::run(args).await,
         Command::Completions { shell } => return super::reference::completions(shell),
         Command::Man { out } => return super::reference::man(out.as_deref()),
@@ -79,7 +79,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Identity(command) => identity(&dir, command).await,
         Command::Partner(command) => super::partner::partner(&dir, command).await,
         Command::Audit(command) => super::audit::run(&dir, command),
-        Command::Demo
+        Command::Demo(_)
         | Command::Bench(_)
         | Command::Completions { .. }
         | Command::Man { .. }
@@ -168,6 +168,42 @@ fn issue(
     out: &Path,
     json: bool,
 ) -> Result<()> {
+    let sha256 = issue_files(dir, name, role, out)?;
+    if json {
+        return output::print_json(&proto::ClientIssued {
+            name: name.to_string(),
+            role: format!("{role:?}").to_lowercase(),
+            out: out.display().to_string(),
+            cert_sha256: sha256,
+            server_name: liaison_identity::identity::NODE_CERT_NAME.to_string(),
+        });
+    }
+    let role_name = match role {
+        liaison_identity::identity::Role::Analyst => "an analyst",
+        liaison_identity::identity::Role::Admin => "an admin",
+    };
+    out!(
+        "Issued {role_name} certificate for {name:?} in {}:",
+        out.display()
+    );
+    out!("  client.crt, client.key (mode 0600), node.crt (the node's certificate to trust)");
+    out!(
+        "  TLS server name to expect: {}",
+        liaison_identity::identity::NODE_CERT_NAME
+    );
+    out!("  certificate SHA-256 (keep it; `client revoke --sha256` refuses it): {sha256}");
+    Ok(())
+}
+
+/// `client issue`'s work without its output: the certificate signed by the
+/// node's local CA, logged, written to `out` (client.crt, client.key 0600,
+/// node.crt) and registered; returns its SHA-256. Also `demo --console`'s.
+pub(crate) fn issue_files(
+    dir: &NodeDir,
+    name: &str,
+    role: liaison_identity::identity::Role,
+    out: &Path,
+) -> Result<String> {
     let ca_cert = std::fs::read_to_string(dir.ca_cert())
         .with_context(|| format!("reading {}", dir.ca_cert().display()))?;
     let ca_key = zeroize::Zeroizing::new(
@@ -198,31 +234,7 @@ fn issue(
     // The node's certificate, for clients that pin it or use it as their root.
     std::fs::create_dir_all(out)?;
     std::fs::copy(dir.tls_cert(), out.join("node.crt")).context("copying the node certificate")?;
-    let sha256 = liaison_identity::identity::cert_pin(&cert.cert_der);
-    if json {
-        return output::print_json(&proto::ClientIssued {
-            name: name.to_string(),
-            role: format!("{role:?}").to_lowercase(),
-            out: out.display().to_string(),
-            cert_sha256: sha256,
-            server_name: liaison_identity::identity::NODE_CERT_NAME.to_string(),
-        });
-    }
-    let role_name = match role {
-        liaison_identity::identity::Role::Analyst => "an analyst",
-        liaison_identity::identity::Role::Admin => "an admin",
-    };
-    out!(
-        "Issued {role_name} certificate for {name:?} in {}:",
-        out.display()
-    );
-    out!("  client.crt, client.key (mode 0600), node.crt (the node's certificate to trust)");
-    out!(
-        "  TLS server name to expect: {}",
-        liaison_identity::identity::NODE_CERT_NAME
-    );
-    out!("  certificate SHA-256 (keep it; `client revoke --sha256` refuses it): {sha256}");
-    Ok(())
+    Ok(liaison_identity::identity::cert_pin(&cert.cert_der))
 }
 
 async fn revoke_client(
@@ -315,6 +327,10 @@ async fn search(dir: &NodeDir, args: SearchArgs) -> Result<()> {
         deadline_ms: args.deadline_ms,
     };
     let client = NodeClient::for_dir(dir).await?;
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    if super::search_live::live(args.federated, args.json, terminal) {
+        return super::search_live::print_streamed(&client, request).await;
+    }
     let response = client
         .analyst()
         .search(request)

@@ -6,11 +6,12 @@
 pub(crate) mod audit;
 mod backup;
 mod bulletin;
-mod commands;
+pub(crate) mod commands;
 mod doctor;
 pub(crate) mod export;
 pub(crate) mod ids;
 mod import;
+pub mod importer;
 pub mod logging;
 mod lookup;
 mod migrate;
@@ -19,6 +20,7 @@ mod partner;
 pub(crate) mod records;
 mod reference;
 mod rotate;
+mod search_live;
 pub(crate) mod status;
 mod warninglist;
 
@@ -155,7 +157,7 @@ pub enum Command {
     #[command(subcommand)]
     Audit(audit::AuditCommand),
     /// Run a three-agency federation on loopback and show it working.
-    Demo,
+    Demo(crate::demo::DemoArgs),
     /// Measure signing, verification, publish and search on this machine.
     Bench(crate::bench::BenchArgs),
     /// Write the node's indicators to a STIX 2.1 bundle, a MISP event or CSV.
@@ -478,7 +480,7 @@ fn default_log_level(command: &Command) -> &'static str {
         Command::Run(_) => "info",
         // Their throwaway nodes are revoked and stopped on purpose: the warnings
         // that would cause are expected, and would break up the walk-through.
-        Command::Demo | Command::Bench(_) => "error",
+        Command::Demo(_) | Command::Bench(_) => "error",
         Command::Console(_) => "info",
         _ => "warn",
     }

@@ -240,8 +240,28 @@ pub fn duration_words(seconds: u64) -> String {
 }
 
 pub fn print_search(response: &proto::SearchResponse) {
-    out!("Looked up: {}", response.normalized_queries.join(", "));
-    for c in &response.correlations {
+    print_search_head(&response.normalized_queries, &response.correlations);
+    for p in &response.partners {
+        out!("{}", partner_line(p));
+    }
+    if response.records.is_empty() {
+        out!("No records.");
+        return;
+    }
+    let agencies: std::collections::BTreeSet<&str> =
+        response.records.iter().map(|r| r.origin.as_str()).collect();
+    out!(
+        "{} record(s) from {} agency(ies):",
+        response.records.len(),
+        agencies.len()
+    );
+    print_records(&response.records);
+}
+
+/// What was looked up and the local correlation, first in a search's output.
+pub fn print_search_head(queries: &[String], correlations: &[proto::Correlation]) {
+    out!("Looked up: {}", queries.join(", "));
+    for c in correlations {
         let names: Vec<String> = c
             .holdings
             .iter()
@@ -262,36 +282,29 @@ pub fn print_search(response: &proto::SearchResponse) {
             );
         }
     }
-    for p in &response.partners {
-        let who = if p.name.is_empty() {
-            &p.node_id[..16]
+}
+
+/// One partner's answer to a federated search, in one line.
+pub fn partner_line(p: &proto::PartnerStatus) -> String {
+    let who = match p.name.is_empty() {
+        true => p.node_id.get(..16).unwrap_or(&p.node_id),
+        false => p.name.as_str(),
+    };
+    format!(
+        "  partner {who}: {} in {} ms, {} record(s){}",
+        p.status,
+        p.latency_ms,
+        p.records,
+        if p.detail.is_empty() {
+            String::new()
         } else {
-            p.name.as_str()
-        };
-        out!(
-            "  partner {who}: {} in {} ms, {} record(s){}",
-            p.status,
-            p.latency_ms,
-            p.records,
-            if p.detail.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", p.detail)
-            }
-        );
-    }
-    if response.records.is_empty() {
-        out!("No records.");
-        return;
-    }
-    let agencies: std::collections::BTreeSet<&str> =
-        response.records.iter().map(|r| r.origin.as_str()).collect();
-    out!(
-        "{} record(s) from {} agency(ies):",
-        response.records.len(),
-        agencies.len()
-    );
-    for view in &response.records {
+            format!(" ({})", p.detail)
+        }
+    )
+}
+
+pub fn print_records(records: &[proto::RecordView]) {
+    for view in records {
         out!();
         print_record(view);
     }
@@ -333,6 +346,17 @@ pub(crate) fn partner_version(p: &proto::PartnerInfo) -> String {
     )
 }
 
+/// "signature 2, oversized 1": refusals by reason class, most first.
+pub fn rejected_by_reason(p: &proto::PartnerInfo) -> String {
+    let mut counts: Vec<(&String, &u64)> = p.rejected_by_reason.iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    counts
+        .iter()
+        .map(|(reason, n)| format!("{reason} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn print_partners(list: &proto::ListPartnersResponse) {
     if list.partners.is_empty() {
         out!("No partners enrolled.");
@@ -355,14 +379,24 @@ pub fn print_partners(list: &proto::ListPartnersResponse) {
             p.endpoints.join(", ")
         );
         out!(
-            "  cursor {}   received {}   rejected {}   pending {}",
+            "  cursor {}   lag {}   received {}   rejected {}   pending {}",
             p.cursor,
+            p.lag,
             p.records_received,
             p.records_rejected,
             p.records_pending
         );
+        if !p.rejected_by_reason.is_empty() {
+            out!(
+                "  rejected by reason since the node started: {}",
+                rejected_by_reason(p)
+            );
+        }
         if !p.last_rejection.is_empty() {
             out!("  last rejection: {}", p.last_rejection);
+        }
+        if !p.rotation.is_empty() {
+            out!("  rotation    {}", p.rotation);
         }
         out!("  version     {}", partner_version(p));
         if !p.compatibility.is_empty() {

@@ -21,6 +21,11 @@ impl Fields {
         )
     }
 
+    /// Pairs already decoded (a multipart form's text fields).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Fields {
+        Fields(pairs)
+    }
+
     /// The first value of `name`, or "".
     pub fn get(&self, name: &str) -> &str {
         self.0
@@ -37,6 +42,11 @@ impl Fields {
             .filter(|(n, v)| n == name && !v.is_empty())
             .map(|(_, v)| v.clone())
             .collect()
+    }
+
+    /// Every pair, in order (to carry a submitted form into the next step).
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
     /// A checkbox: present with any value but "0".

@@ -9,15 +9,24 @@
 //! one-time start token exchanged for a session cookie ([`session`]).
 //!
 //! - [`routes`]: the pages, the session/CSRF guard and the security headers.
+//! - [`search_stream`]: the search page, streamed for a federated search.
+//! - [`actions`]: the record page and its actions (sight, revoke, STIX).
 //! - [`pages`]: the Records, Partners and Audit handlers.
+//! - [`import`]: the Import page's jobs (the CLI's import, run in here).
+//! - [`collab`]: the Bulletins and Private lookup handlers.
 //! - [`view`]: the HTML (maud), with every outside string escaped.
 //! - [`session`]: tokens, cookies and CSRF secrets.
-//! - [`form`]: query strings and form bodies.
+//! - [`form`]: query strings and form bodies; [`upload`]: multipart uploads.
 
+mod actions;
+mod collab;
 mod form;
+mod import;
 mod pages;
 mod routes;
+mod search_stream;
 mod session;
+mod upload;
 mod view;
 
 use std::net::SocketAddr;
@@ -62,6 +71,12 @@ pub struct ConsoleArgs {
     /// caps it at 30000).
     #[arg(long, default_value_t = 2000, value_name = "MS")]
     pub deadline_ms: u32,
+    /// End a browser session after this long without a request (30m, 1h, 90s).
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub idle_timeout: Duration,
+    /// End a browser session this long after it began, however it is used.
+    #[arg(long, default_value = "12h", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub session_lifetime: Duration,
 }
 
 /// What every request handler shares: the node connection and the sessions.
@@ -72,9 +87,8 @@ pub struct Console {
     who: String,
     /// `--deadline-ms`, sent with each federated search.
     deadline_ms: u32,
-    /// The node directory with `--dir`: its audit log is the Audit page's
-    /// source, as for `liaison audit`. None with `--client`.
-    dir: Option<NodeDir>,
+    /// Each session's latest import job.
+    jobs: import::Jobs,
 }
 
 /// The listen address, refused unless it is loopback or the operator gave a
@@ -102,11 +116,45 @@ pub fn listen_address(listen: &str, allow_remote: Option<&str>) -> Result<Socket
 /// Runs the console until Ctrl-C.
 pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
     let address = listen_address(&args.listen, args.allow_remote.as_deref())?;
-    let node_dir = match &args.client {
-        Some(_) => None,
-        None => dir.clone().map(NodeDir::new),
-    };
     let (client, who) = connect(dir, &args).await?;
+    serve(
+        client,
+        who,
+        address,
+        &args,
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+        None,
+    )
+    .await
+}
+
+/// The console's arguments as `liaison console ARGS…` would read them (its
+/// defaults in one place), for a console another command starts (`demo --console`).
+pub fn args_from(args: &[&str]) -> Result<ConsoleArgs> {
+    #[derive(clap::Parser)]
+    struct Line {
+        #[command(flatten)]
+        args: ConsoleArgs,
+    }
+    let line = <Line as clap::Parser>::try_parse_from(
+        std::iter::once("console").chain(args.iter().copied()),
+    )?;
+    Ok(line.args)
+}
+
+/// Serves the console with `client` on `address` until `stop` completes,
+/// printing the one-time address first (and sending it to `ready`, for a
+/// caller that drives the console itself: the bench).
+pub async fn serve(
+    client: NodeClient,
+    who: String,
+    address: SocketAddr,
+    args: &ConsoleArgs,
+    stop: impl std::future::Future<Output = ()>,
+    ready: Option<tokio::sync::oneshot::Sender<String>>,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address} (--listen)"))?;
@@ -114,10 +162,17 @@ pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
     let token = session::random_secret();
     let console = Arc::new(Console {
         client,
-        sessions: session::Sessions::new(token.clone(), bound.port()),
+        sessions: session::Sessions::new(
+            token.clone(),
+            bound.port(),
+            session::Expiry {
+                idle: args.idle_timeout,
+                lifetime: args.session_lifetime,
+            },
+        ),
         who,
         deadline_ms: args.deadline_ms,
-        dir: node_dir,
+        jobs: import::Jobs::default(),
     });
     let url = format!("http://{bound}/?token={token}");
     out!("Liaison console for {}, serving on {bound}.", console.who);
@@ -126,7 +181,11 @@ pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
     if args.open {
         open_browser(&url);
     }
+    if let Some(ready) = ready {
+        let _ = ready.send(url);
+    }
     let router = routes::router(console);
+    tokio::pin!(stop);
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -137,7 +196,7 @@ pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
                     continue;
                 }
             },
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut stop => break,
         };
         let service = TowerToHyperService::new(router.clone());
         tokio::spawn(async move {
@@ -155,7 +214,7 @@ pub async fn run(dir: Option<PathBuf>, args: ConsoleArgs) -> Result<()> {
 
 /// The node connection: the analyst's certificate folder, or the node
 /// directory's admin certificate.
-async fn connect(dir: Option<PathBuf>, args: &ConsoleArgs) -> Result<(NodeClient, String)> {
+pub async fn connect(dir: Option<PathBuf>, args: &ConsoleArgs) -> Result<(NodeClient, String)> {
     match (&args.client, dir) {
         (Some(folder), _) => {
             let node = args

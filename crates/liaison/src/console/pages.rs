@@ -1,9 +1,10 @@
-//! The handlers of the Records, Partners and Audit pages. Records and
-//! Partners are the analyst's own gRPC calls (`Analyst.List`,
-//! `Admin.ListPartners`), exactly as `liaison list`, `export` and
-//! `partner list` make them; the Audit page reads the node directory's audit
-//! log as `liaison audit list` and `audit verify` do, so it exists only for a
-//! console started with `--dir` (the node's admin certificate and files).
+//! The handlers of the Records, Partners and Audit pages. Each is the
+//! console certificate's own gRPC call (`Analyst.List`, `Admin.ListPartners`,
+//! `Admin.ListAudit`, `Admin.AuditReport`), exactly as `liaison list`,
+//! `export`, `partner list` make theirs; the audit calls answer with what
+//! `liaison audit list`, `verify` and `report` print on the node's machine, so
+//! the Audit page works with an admin client certificate (`--client`) as with
+//! `--dir`.
 //!
 //! This module must never decide what a caller may see (the node refuses, and
 //! the page shows the refusal), cache answers, or load more than one page of
@@ -144,20 +145,7 @@ pub async fn export_handler(
         )
             .into_response();
     }
-    // An analyst certificate may not read the node's identity: the export is
-    // then named after the console's holder instead.
-    let me = match console
-        .client
-        .admin()
-        .show_identity(proto::ShowIdentityRequest {})
-        .await
-    {
-        Ok(me) => me.into_inner(),
-        Err(_) => proto::IdentityInfo {
-            name: console.who.clone(),
-            ..Default::default()
-        },
-    };
+    let me = export_identity(&console).await;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
     let streaming = console.clone();
     tokio::spawn(async move {
@@ -188,6 +176,24 @@ pub async fn export_handler(
     response
 }
 
+/// Who names an export (its bundle / event id). An analyst certificate may not
+/// read the node's identity: the export is then named after the console's
+/// holder instead.
+pub(super) async fn export_identity(console: &Console) -> proto::IdentityInfo {
+    match console
+        .client
+        .admin()
+        .show_identity(proto::ShowIdentityRequest {})
+        .await
+    {
+        Ok(me) => me.into_inner(),
+        Err(_) => proto::IdentityInfo {
+            name: console.who.clone(),
+            ..Default::default()
+        },
+    }
+}
+
 pub async fn partners_handler(State(console): State<Arc<Console>>) -> Response {
     let answer = console
         .client
@@ -213,58 +219,154 @@ pub async fn partners_handler(State(console): State<Arc<Console>>) -> Response {
         .into_response()
 }
 
+fn audit_filters(fields: &Fields) -> audit::Filters {
+    audit::Filters {
+        action: fields.get("action").trim().to_string(),
+        actor: fields.get("actor").trim().to_string(),
+        partner: fields.get("partner").trim().to_string(),
+        since: fields.get("since").trim().to_string(),
+        until: fields.get("until").trim().to_string(),
+        size: size(fields, AUDIT_PAGE),
+        page: fields.get("page").parse().unwrap_or(0),
+        before: fields.get("before").parse().unwrap_or(0),
+    }
+}
+
+fn list_audit_request(filters: &audit::Filters) -> proto::ListAuditRequest {
+    proto::ListAuditRequest {
+        action: filters.action.clone(),
+        actor: filters.actor.clone(),
+        partner: filters.partner.clone(),
+        since: filters.since.clone(),
+        until: filters.until.clone(),
+        limit: u32::try_from(filters.size).unwrap_or(u32::MAX),
+        before_seq: filters.before,
+        offset: u32::try_from(filters.page.saturating_mul(filters.size)).unwrap_or(u32::MAX),
+        verify: false,
+    }
+}
+
+/// The HTTP status for the node's refusal of an admin read.
+fn refusal_code(status: &tonic::Status) -> StatusCode {
+    match status.code() {
+        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => StatusCode::FORBIDDEN,
+        tonic::Code::InvalidArgument => StatusCode::BAD_REQUEST,
+        _ => StatusCode::BAD_GATEWAY,
+    }
+}
+
+/// `/audit`: the node's `Admin.ListAudit`, as the console's own certificate
+/// (an admin's; the node refuses an analyst's and the page shows why).
 pub async fn audit_handler(
     State(console): State<Arc<Console>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let fields = Fields::parse(query.as_deref().unwrap_or(""));
-    let filters = audit::Filters {
-        action: fields.get("action").trim().to_string(),
-        actor: fields.get("actor").trim().to_string(),
-        since: fields.get("since").trim().to_string(),
-        size: size(&fields, AUDIT_PAGE),
-        page: fields.get("page").parse().unwrap_or(0),
+    let filters = audit_filters(&Fields::parse(query.as_deref().unwrap_or("")));
+    let mut request = list_audit_request(&filters);
+    request.verify = true;
+    let (code, found) = match console.client.admin().list_audit(request).await {
+        Ok(found) => (StatusCode::OK, Ok(found.into_inner())),
+        Err(status) => (refusal_code(&status), Err(status_error(status).to_string())),
     };
-    let Some(dir) = console.dir.clone() else {
-        let message = "The audit trail is read from the node's directory, as `liaison audit` reads it: \
-                       start the console with --dir NODE_DIR (the node's admin certificate) to see it.";
-        let page = audit::audit_page(&console.who, &filters, Err(message.to_string()));
-        return (StatusCode::FORBIDDEN, Html(page.into_string())).into_response();
-    };
-    let wanted = filters.clone();
-    // The log is a file read front to back: off the async threads.
-    let found = tokio::task::spawn_blocking(move || read_audit(&dir, &wanted))
-        .await
-        .unwrap_or_else(|e| Err(format!("reading the audit log failed: {e}")));
-    Html(audit::audit_page(&console.who, &filters, found).into_string()).into_response()
+    let page = audit::audit_page(&console.who, &filters, found);
+    (code, Html(page.into_string())).into_response()
 }
 
-fn read_audit(
-    dir: &liaison_identity::identity::NodeDir,
-    filters: &audit::Filters,
-) -> Result<audit::Found, String> {
-    let given = |s: &String| (!s.is_empty()).then(|| s.clone());
-    let filter = crate::cli::audit::EntryFilter {
-        since: given(&filters.since),
-        until: None,
-        actor: given(&filters.actor),
-        partner: None,
-        action: given(&filters.action),
+/// `/audit/export?…filters`: the filtered entries as CSV, oldest first, in the
+/// columns of `liaison audit export --format csv` (the same writer).
+pub async fn audit_export_handler(
+    State(console): State<Arc<Console>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let mut filters = audit_filters(&Fields::parse(query.as_deref().unwrap_or("")));
+    filters.size = MOST_PER_PAGE;
+    filters.page = 0;
+    let mut entries = Vec::new();
+    loop {
+        let answer = console
+            .client
+            .admin()
+            .list_audit(list_audit_request(&filters))
+            .await;
+        let page = match answer {
+            Ok(page) => page.into_inner(),
+            Err(status) => {
+                return (refusal_code(&status), status_error(status).to_string()).into_response()
+            }
+        };
+        let last = page.entries.len() < filters.size;
+        // Newest first per page; each next page lies below the oldest seen.
+        filters.before = page.entries.last().map_or(0, |e| e.seq);
+        entries.extend(page.entries.into_iter().map(store_entry));
+        if last || filters.before <= 1 {
+            break;
+        }
     }
-    .resolve(dir)
-    .map_err(|e| e.to_string().replace("--since", "since"))?;
-    let verified = crate::cli::audit::verify_lines(dir, None, None).map_err(|e| format!("{e:#}"));
-    let entries = liaison_store::audit::query::select(&dir.audit_log(), &filter)
-        .map(|all| {
-            let total = all.len();
-            let page: Vec<_> = all
-                .into_iter()
-                .rev()
-                .skip(filters.page.saturating_mul(filters.size))
-                .take(filters.size)
-                .collect();
-            (page, total)
+    entries.reverse();
+    let mut bytes = Vec::new();
+    if let Err(e) = liaison_store::audit::query::write_csv(&entries, &mut bytes) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response();
+    }
+    let mut response = Response::new(Body::from(bytes));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"liaison-audit.csv\""),
+    );
+    response
+}
+
+/// An entry as the node sent it, back in the log's own shape for the CSV writer.
+fn store_entry(e: proto::AuditEntry) -> liaison_store::audit::Entry {
+    liaison_store::audit::Entry {
+        seq: e.seq,
+        time_ms: e.time_unix_ms,
+        actor: e.actor,
+        action: e.action,
+        detail: serde_json::from_str(&e.detail_json)
+            .unwrap_or(serde_json::Value::String(e.detail_json)),
+        prev: e.prev,
+        hash: e.hash,
+    }
+}
+
+/// `/audit/report?partner=…&since=…`: the node's `Admin.AuditReport`.
+pub async fn audit_report_handler(
+    State(console): State<Arc<Console>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let fields = Fields::parse(query.as_deref().unwrap_or(""));
+    let partner = fields.get("partner").trim().to_string();
+    let since = fields.get("since").trim().to_string();
+    if partner.is_empty() {
+        let page = audit::report_page(
+            &console.who,
+            &partner,
+            &since,
+            Err("Give a partner: its node id or a unique prefix of it.".into()),
+        );
+        return Html(page.into_string()).into_response();
+    }
+    let answer = console
+        .client
+        .admin()
+        .audit_report(proto::AuditReportRequest {
+            partner: partner.clone(),
+            since: since.clone(),
         })
-        .map_err(|e| e.to_string());
-    Ok(audit::Found { verified, entries })
+        .await;
+    let (code, found) = match answer {
+        Ok(report) => (
+            StatusCode::OK,
+            serde_json::from_str(&report.into_inner().report_json)
+                .map_err(|e| format!("the node's report did not read as JSON: {e}")),
+        ),
+        Err(status) => (refusal_code(&status), Err(status_error(status).to_string())),
+    };
+    let page = audit::report_page(&console.who, &partner, &since, found);
+    (code, Html(page.into_string())).into_response()
 }

@@ -43,15 +43,11 @@ impl Node {
     /// Keeps a partner's rotated-out certificate pinned until its grace ends.
     pub(super) fn pin_previous(&self, id: &NodeId, entry: &PartnerEntry) {
         let previous = entry
-            .previous_pin
-            .as_deref()
-            .and_then(|pin| hex::decode(pin).ok())
-            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
-        if let Some(pin) = previous {
-            if entry.previous_pin_until_ms > liaison_core::now_ms() {
-                self.pins
-                    .insert_until(pin, *id, entry.previous_pin_until_ms);
-            }
+            .previous_pin_in_grace(liaison_core::now_ms())
+            .and_then(|(pin, until)| Some((hex::decode(pin).ok()?, until)))
+            .and_then(|(bytes, until)| Some((<[u8; 32]>::try_from(bytes).ok()?, until)));
+        if let Some((pin, until)) = previous {
+            self.pins.insert_until(pin, *id, until);
         }
     }
 

@@ -18,8 +18,8 @@ mod http;
 mod rpc;
 mod state;
 
-use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -103,6 +103,10 @@ pub struct Metrics {
     rejected: Family<RejectLabels, Counter>,
     partner_head: Family<PartnerLabels, Gauge>,
     heads_refused: Family<RejectLabels, Counter>,
+    /// The reason classes counted in `rejected` for each partner (hex id):
+    /// a Family cannot be listed, so this says which counters to read back
+    /// for `partner list` ([`rejected_by_reason_of`]).
+    rejected_classes: Mutex<BTreeMap<String, BTreeSet<String>>>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
@@ -115,6 +119,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     rejected: Family::default(),
     partner_head: Family::default(),
     heads_refused: Family::default(),
+    rejected_classes: Mutex::new(BTreeMap::new()),
 });
 
 /// Records one finished RPC (see [`RpcMetricsLayer`]).
@@ -142,11 +147,7 @@ struct StoreTelemetry;
 
 impl liaison_core::telemetry::Telemetry for StoreTelemetry {
     fn rejected(&self, peer: &liaison_core::record::NodeId, class: &str, records: u64) {
-        let labels = RejectLabels {
-            partner: peer.to_hex(),
-            reason: class.to_string(),
-        };
-        METRICS.rejected.get_or_create(&labels).inc_by(records);
+        count_rejected(peer, class, records);
     }
 
     fn flush_observed(&self, took: Duration) {
@@ -179,12 +180,57 @@ pub fn install_telemetry() {
 /// Counts records refused from `partner`, by reason class (see [`reason_class`]).
 pub fn rejected(partner: &liaison_core::record::NodeId, classes: &BTreeMap<String, u64>) {
     for (class, records) in classes {
-        let labels = RejectLabels {
-            partner: partner.to_hex(),
-            reason: class.clone(),
-        };
-        METRICS.rejected.get_or_create(&labels).inc_by(*records);
+        count_rejected(partner, class, *records);
     }
+}
+
+/// The one place a refusal is counted: the metric family and the list of
+/// classes [`rejected_by_reason_of`] reads it back through.
+fn count_rejected(partner: &liaison_core::record::NodeId, class: &str, records: u64) {
+    let labels = RejectLabels {
+        partner: partner.to_hex(),
+        reason: class.to_string(),
+    };
+    METRICS.rejected.get_or_create(&labels).inc_by(records);
+    if let Ok(mut seen) = METRICS.rejected_classes.lock() {
+        seen.entry(labels.partner)
+            .or_default()
+            .insert(labels.reason);
+    }
+}
+
+/// Records refused from `partner` since the node started, by reason class:
+/// the `sync_rejected_by_reason` counters, read back (`partner list`).
+pub(crate) fn rejected_by_reason_of(
+    partner: &liaison_core::record::NodeId,
+) -> BTreeMap<String, u64> {
+    let partner = partner.to_hex();
+    let classes = match METRICS.rejected_classes.lock() {
+        Ok(seen) => seen.get(&partner).cloned().unwrap_or_default(),
+        Err(_) => BTreeSet::new(),
+    };
+    classes
+        .into_iter()
+        .filter_map(|reason| {
+            let labels = RejectLabels {
+                partner: partner.clone(),
+                reason,
+            };
+            let count = METRICS.rejected.get(&labels)?.get();
+            Some((labels.reason, count))
+        })
+        .collect()
+}
+
+/// Change-log entries `partner` holds past our `cursor`: its head as its last
+/// batch announced it, minus the cursor; 0 before it announced one. The one
+/// computation behind the `partner_sync_lag` metric and `partner list`.
+pub(crate) fn partner_lag(partner: &liaison_core::record::NodeId, cursor: u64) -> u64 {
+    lag_behind(partner_head_of(partner), cursor)
+}
+
+fn lag_behind(head: Option<u64>, cursor: u64) -> u64 {
+    head.unwrap_or(cursor).saturating_sub(cursor)
 }
 
 /// Counts signed heads a partner sent that were refused or not kept
@@ -303,5 +349,33 @@ mod tests {
         ] {
             assert!(text.contains(name), "{name} missing from:\n{text}");
         }
+    }
+
+    #[test]
+    fn lag_is_the_announced_head_past_our_cursor_and_zero_before_one() {
+        assert_eq!(lag_behind(None, 7), 0);
+        assert_eq!(lag_behind(Some(10), 7), 3);
+        assert_eq!(lag_behind(Some(7), 7), 0);
+        // A head behind our cursor (the partner restored a backup) is no lag.
+        assert_eq!(lag_behind(Some(5), 7), 0);
+        let partner = liaison_core::record::NodeId([0x5a; 32]);
+        assert_eq!(partner_lag(&partner, 4), 0);
+        partner_head(&partner, 9);
+        assert_eq!(partner_lag(&partner, 4), 5);
+    }
+
+    #[test]
+    fn refusals_read_back_by_reason_for_their_partner_only() {
+        let partner = liaison_core::record::NodeId([0x6b; 32]);
+        let other = liaison_core::record::NodeId([0x6c; 32]);
+        assert!(rejected_by_reason_of(&partner).is_empty());
+        rejected(&partner, &BTreeMap::from([("signature".to_string(), 2)]));
+        count_rejected(&partner, "signature", 1);
+        count_rejected(&partner, "oversized", 4);
+        count_rejected(&other, "malformed", 1);
+        assert_eq!(
+            rejected_by_reason_of(&partner),
+            BTreeMap::from([("oversized".to_string(), 4), ("signature".to_string(), 3)])
+        );
     }
 }

@@ -54,11 +54,10 @@ impl NodeState {
             .into_iter()
             .map(|(id, _)| {
                 let sync = self.node.store.sync_state(&id).unwrap_or_default();
-                let head = super::partner_head_of(&id).unwrap_or(sync.cursor);
                 PartnerFigures {
                     id: id.to_hex(),
                     cursor: sync.cursor,
-                    lag: head.saturating_sub(sync.cursor),
+                    lag: super::partner_lag(&id, sync.cursor),
                     received: sync.received,
                     rejected: sync.rejected,
                     pending: sync.pending,

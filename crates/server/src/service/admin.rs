@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::convert::{partner_info, tlp_name};
+use super::convert::{partner_info, rotation_state, tlp_name};
 use super::require_local;
 use crate::status::status;
 use liaison_core::proto;
@@ -86,6 +86,24 @@ impl Admin for AdminService {
     ) -> Result<Response<proto::DoctorReport>, Status> {
         require_local(&self.node, &request, Role::Admin)?;
         Ok(Response::new(super::ops::doctor(self.node.clone()).await))
+    }
+
+    async fn list_audit(
+        &self,
+        request: Request<proto::ListAuditRequest>,
+    ) -> Result<Response<proto::ListAuditResponse>, Status> {
+        require_local(&self.node, &request, Role::Admin)?;
+        let answer = super::audit_read::list(self.node.clone(), request.into_inner()).await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn audit_report(
+        &self,
+        request: Request<proto::AuditReportRequest>,
+    ) -> Result<Response<proto::AuditReportResponse>, Status> {
+        require_local(&self.node, &request, Role::Admin)?;
+        let answer = super::audit_read::report(self.node.clone(), request.into_inner()).await?;
+        Ok(Response::new(answer))
     }
 
     async fn show_identity(
@@ -207,14 +225,25 @@ impl Admin for AdminService {
                 .map_err(Error::from)
                 .map_err(status)?;
             let cert = bundle_cert(&entry);
-            partners.push(partner_info(
+            let mut info = partner_info(
                 &entry,
                 &state,
                 self.node.connection_state(&id),
                 &cert,
                 &id,
                 self.node.partner_version(&id),
-            ));
+            );
+            info.lag = crate::metrics::partner_lag(&id, state.cursor);
+            info.rejected_by_reason = crate::metrics::rejected_by_reason_of(&id)
+                .into_iter()
+                .collect();
+            info.rotation = rotation_state(
+                &entry,
+                self.node.rotation().as_deref(),
+                &id,
+                liaison_core::now_ms(),
+            );
+            partners.push(info);
         }
         let known_origins = self
             .node

@@ -1,13 +1,14 @@
-//! `liaison.v1.Analyst`: publish, get, search (local and federated), correlate,
-//! revoke and sight, for the agency's own users.
+//! `liaison.v1.Analyst`: publish, get, search (local and federated, whole or
+//! streamed; see `search`), correlate, revoke and sight, for the agency's own users.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tonic::{Request, Response, Status};
 
-use super::convert::{draft_from_publish, record_id, record_view, stored_view};
+use super::convert::{draft_from_publish, record_id, stored_view};
 use super::require_local;
+use super::search;
 use crate::status::status;
 use liaison_core::indicator::{self, Context, Normalized};
 use liaison_core::proto;
@@ -17,7 +18,7 @@ use liaison_identity::identity::Role;
 use liaison_identity::tls::Principal;
 use liaison_node::correlation::{correlate, live_records};
 use liaison_node::error::Error;
-use liaison_node::federated::{self, Purpose, DEFAULT_DEADLINE};
+use liaison_node::federated::{Purpose, DEFAULT_DEADLINE};
 use liaison_node::node::Node;
 
 /// Longest deadline an analyst may ask a federated search to wait.
@@ -52,6 +53,41 @@ impl AnalystService {
                 }
             }
         }
+    }
+
+    /// The checks and records both search calls make before answering
+    /// (`search::begin`); refused before anything is looked at, so a refused
+    /// search leaves no trace but the refusal.
+    async fn begin_search(
+        &self,
+        request: Request<proto::SearchRequest>,
+    ) -> Result<search::Begun, Status> {
+        let who = require_local(&self.node, &request, Role::Analyst)?;
+        // Background work (sync, filter builds) yields while the local part
+        // runs; the partners' answers are network, not CPU, and run after it.
+        let _searching = self.node.foreground.enter();
+        let request = request.into_inner();
+        let purpose = Purpose {
+            analyst: analyst_name(&who),
+            justification: request.justification.clone(),
+            case_reference: request.case_reference.clone(),
+        };
+        if request.federated {
+            purpose.check(&self.node.config).map_err(status)?;
+        }
+        let queries = self.normalize_query(&request).map_err(status)?;
+        let local = self.local_views(&queries).map_err(status)?;
+        search::begin(
+            &self.node,
+            &who,
+            purpose,
+            &request,
+            queries,
+            deadline(&request),
+            local,
+        )
+        .await
+        .map_err(status)
     }
 
     /// A consultation by one of the agency's users: queued, never delays the answer.
@@ -170,71 +206,20 @@ impl Analyst for AnalystService {
         &self,
         request: Request<proto::SearchRequest>,
     ) -> Result<Response<proto::SearchResponse>, Status> {
-        let who = require_local(&self.node, &request, Role::Analyst)?;
-        // Background work (sync, filter builds) yields while the local part
-        // runs (not while partners are asked: that is network, not CPU).
-        let searching = self.node.foreground.enter();
-        let request = request.into_inner();
-        // Refused before anything is looked at, so a refused search leaves no trace
-        // but the refusal.
-        let purpose = Purpose {
-            analyst: analyst_name(&who),
-            justification: request.justification.clone(),
-            case_reference: request.case_reference.clone(),
-        };
-        if request.federated {
-            purpose.check(&self.node.config).map_err(status)?;
-        }
-        let queries = self.normalize_query(&request).map_err(status)?;
-        let mut records = self.local_views(&queries).map_err(status)?;
-        let detail = serde_json::json!({
-            "queries": queries.iter().map(|q| format!("{}:{}", q.kind, q.value)).collect::<Vec<_>>(),
-            "results": records.len(),
-            "federated": request.federated,
-        });
-        self.consulted(&who, "search.local", detail);
-        let correlations = queries
-            .iter()
-            .map(|q| correlate(&self.node, q))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(status)?;
-        drop(searching);
-        let mut partners = Vec::new();
-        if request.federated {
-            // The query itself leaves the agency: record who sent it, why, and where.
-            let detail = serde_json::json!({
-                "queries": queries.iter().map(|q| format!("{}:{}", q.kind, q.value)).collect::<Vec<_>>(),
-                "justification": purpose.justification,
-                "case_reference": purpose.case_reference,
-                "partners": self.node.partner_ids().iter().map(|p| p.to_hex()).collect::<Vec<_>>(),
-            });
-            self.node
-                .audit(who.describe(), "search.federated", detail)
-                .await
-                .map_err(status)?;
-            let answer = federated::search(&self.node, &queries, purpose, deadline(&request)).await;
-            for (partner, record) in answer.records {
-                if !records.iter().any(|r| r.record_id == record.id.to_hex()) {
-                    records.push(record_view(
-                        &self.node,
-                        &record,
-                        Some(partner),
-                        &partner.to_hex(),
-                    ));
-                }
-            }
-            partners = answer.statuses;
-        }
-        records.sort_by_key(|r| std::cmp::Reverse(r.created_unix_ms));
-        Ok(Response::new(proto::SearchResponse {
-            records,
-            normalized_queries: queries
-                .iter()
-                .map(|q| format!("{}:{}", q.kind, q.value))
-                .collect(),
-            partners,
-            correlations,
-        }))
+        let begun = self.begin_search(request).await?;
+        Ok(Response::new(
+            search::collected(self.node.clone(), begun).await,
+        ))
+    }
+
+    type SearchStreamStream = search::SearchEventStream;
+
+    async fn search_stream(
+        &self,
+        request: Request<proto::SearchRequest>,
+    ) -> Result<Response<Self::SearchStreamStream>, Status> {
+        let begun = self.begin_search(request).await?;
+        Ok(Response::new(search::stream(self.node.clone(), begun)))
     }
 
     async fn correlate(

@@ -255,7 +255,35 @@ pub fn partner_info(
             .rules()
             .to_string(),
         max_evaluation: entry.max_evaluation.clone(),
+        // Live figures the caller adds (service/admin.rs list_partners).
+        lag: 0,
+        rejected_by_reason: Default::default(),
+        rotation: String::new(),
     }
+}
+
+/// TLS rotation in progress with a partner, in the node's own words; empty
+/// when none is. The decisions are the store's (the partner's previous pin in
+/// grace) and the identity's (`Rotation::awaits`: our rotation not yet
+/// acknowledged); this only words them.
+pub fn rotation_state(
+    entry: &PartnerEntry,
+    ours: Option<&liaison_identity::identity::Rotation>,
+    id: &NodeId,
+    now_ms: i64,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some((_, until)) = entry.previous_pin_in_grace(now_ms) {
+        let until = std::time::UNIX_EPOCH + std::time::Duration::from_millis(until.max(0) as u64);
+        parts.push(format!(
+            "partner rotated its certificate; the previous one is accepted until {}",
+            humantime::format_rfc3339_seconds(until)
+        ));
+    }
+    if ours.is_some_and(|r| r.awaits(id, entry.added_ms, now_ms)) {
+        parts.push("our rotation not yet acknowledged by this partner".to_string());
+    }
+    parts.join("; ")
 }
 
 pub fn tlp_name(text: &str) -> Result<Tlp> {

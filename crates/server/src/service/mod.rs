@@ -11,12 +11,14 @@
 
 mod admin;
 mod analyst;
+mod audit_read;
 mod bulk;
 mod callers;
 mod convert;
 pub(crate) mod federation;
 mod ops;
 mod rotation;
+mod search;
 
 pub use admin::AdminService;
 pub use analyst::AnalystService;
@@ -129,7 +131,9 @@ fn require_local<T>(node: &Node, request: &Request<T>, role: Role) -> Result<Pri
             name,
         }),
         Principal::Local { .. } => Err(status(Error::PermissionDenied(
-            "this call needs an admin certificate".into(),
+            "this call needs an admin certificate and this one is an analyst's; \
+             ask the node's admin for one (`liaison client issue --role admin`)"
+                .into(),
         ))),
         Principal::Partner(_) => Err(status(Error::PermissionDenied(
             "partners may only call the Federation service".into(),

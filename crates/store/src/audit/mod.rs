@@ -9,7 +9,9 @@
 //!   checkpoints, file lock).
 //! - [`checkpoint`]: what a checkpoint signs and how it is checked.
 //! - [`verify`]: the whole-file check behind `liaison audit verify`.
-//! - [`query`], [`report`]: reading the file (node running or not) for the CLI.
+//! - [`query`], [`report`]: reading the file (node running or not) for the CLI;
+//!   [`oversight`]: the filters, pages and verdict the CLI and the node's
+//!   `ListAudit` call share.
 //! - [`receipts`]: batch digests and the signed receipts partners return (the
 //!   sender task and the heads gossip are the node's `accountability`).
 //!
@@ -22,6 +24,7 @@ mod checkpoint;
 mod entry;
 mod error;
 mod log;
+pub mod oversight;
 pub mod query;
 pub mod receipts;
 pub mod report;

@@ -46,6 +46,13 @@ pub struct PartnerEntry {
 }
 
 impl PartnerEntry {
+    /// The previous pin and when its grace ends, while `now_ms` is inside it:
+    /// the partner rotated its certificate and the old one is still accepted.
+    pub fn previous_pin_in_grace(&self, now_ms: i64) -> Option<(&str, i64)> {
+        let pin = self.previous_pin.as_deref()?;
+        (self.previous_pin_until_ms > now_ms).then_some((pin, self.previous_pin_until_ms))
+    }
+
     /// An entry for a verified bundle: an enrolled partner (`known_via` None) or
     /// a third-party origin learned through the relay `known_via`.
     pub fn from_bundle(

@@ -5,6 +5,8 @@
 //! then sent, and the next page is fetched only once the receiver took them,
 //! so a slow browser holds back the listing instead of filling memory.
 //!
+//! [`one_record`] is the same path for a single record, as one file.
+//!
 //! Must never: send a record whose signature does not verify, or hold more
 //! than one page of records and its output.
 
@@ -86,6 +88,36 @@ pub(crate) async fn export_to_channel(
     }
     writer.finish()?;
     send(&sink, chunks.take()).await
+}
+
+/// One record the node sent, as a whole file in `format` (the console's
+/// `/record/ID/stix`): verified again and written by the same writer as a
+/// full export. Refused when its signature does not verify or the format
+/// cannot carry it.
+pub(crate) fn one_record(
+    view: &proto::RecordView,
+    format: Format,
+    me: &proto::IdentityInfo,
+) -> Result<Vec<u8>> {
+    let chunks = Chunks::default();
+    let mut writer = Writer::begin(
+        format,
+        chunks.clone(),
+        me,
+        &format!("record={};", view.record_id),
+    )?;
+    let mut counts = Counts::default();
+    let verified = verify_page(std::slice::from_ref(view))
+        .pop()
+        .unwrap_or_else(|| Err("envelope: not verified".into()));
+    if let Err(reason) = export_one(&mut writer, view, verified, None, &mut counts)? {
+        anyhow::bail!("record {}: not exported: {reason}", view.record_id);
+    }
+    if counts.exported == 0 {
+        anyhow::bail!("record {}: this format cannot carry it", view.record_id);
+    }
+    writer.finish()?;
+    Ok(chunks.take())
 }
 
 async fn send(sink: &Sender<Vec<u8>>, bytes: Vec<u8>) -> Result<()> {

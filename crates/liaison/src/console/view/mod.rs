@@ -6,7 +6,11 @@
 //! Rendering only: this module must never call the node or decide what a
 //! caller may see (the node already did).
 
+pub mod actions;
 pub mod audit;
+pub mod bulletins;
+pub mod import;
+pub mod lookup;
 pub mod partners;
 pub mod publish;
 pub mod record;
@@ -56,7 +60,10 @@ pub fn visible(text: &str) -> String {
 pub enum Nav {
     Search,
     Publish,
+    Import,
     Records,
+    Bulletins,
+    Lookup,
     Partners,
     Audit,
     Other,
@@ -65,6 +72,11 @@ pub enum Nav {
 /// The page shell: title, navigation, the stylesheet and script (both served
 /// by the console itself; nothing external).
 pub fn page(title: &str, nav: Nav, who: &str, body: Markup) -> Markup {
+    page_with_head(title, nav, who, html! {}, body)
+}
+
+/// [`page`] with more in its `<head>` (the Import page's no-script refresh).
+pub fn page_with_head(title: &str, nav: Nav, who: &str, head: Markup, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -74,6 +86,7 @@ pub fn page(title: &str, nav: Nav, who: &str, body: Markup) -> Markup {
                 title { (Shown(title)) " · Liaison" }
                 link rel="stylesheet" href="/static/console.css";
                 script src="/static/console.js" defer {}
+                (head)
             }
             body {
                 header.top {
@@ -81,7 +94,10 @@ pub fn page(title: &str, nav: Nav, who: &str, body: Markup) -> Markup {
                     nav aria-label="main" {
                         a href="/search" aria-current=[(nav == Nav::Search).then_some("page")] { "Search" }
                         a href="/publish" aria-current=[(nav == Nav::Publish).then_some("page")] { "Publish" }
+                        a href="/import" aria-current=[(nav == Nav::Import).then_some("page")] { "Import" }
                         a href="/records" aria-current=[(nav == Nav::Records).then_some("page")] { "Records" }
+                        a href="/bulletins" aria-current=[(nav == Nav::Bulletins).then_some("page")] { "Bulletins" }
+                        a href="/lookup" aria-current=[(nav == Nav::Lookup).then_some("page")] { "Lookup" }
                         a href="/partners" aria-current=[(nav == Nav::Partners).then_some("page")] { "Partners" }
                         a href="/audit" aria-current=[(nav == Nav::Audit).then_some("page")] { "Audit" }
                     }
@@ -91,6 +107,13 @@ pub fn page(title: &str, nav: Nav, who: &str, body: Markup) -> Markup {
             }
         }
     }
+}
+
+/// The field a node's refusal names (`field: reason`, after the status
+/// sentence's `invalid input: `), as the node spelled it.
+pub fn named_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("invalid input: ").unwrap_or(message);
+    rest.split_once(": ").map(|(head, _)| head.trim())
 }
 
 /// An error box with the node's (or the console's) own sentence.
@@ -133,9 +156,13 @@ pub fn kind_name(kind: i32) -> String {
         .unwrap_or_else(|| format!("kind-{kind}"))
 }
 
-/// The first 16 hex digits of an id, as the CLI shows them.
+/// The first 16 hex digits of an id, as the CLI shows them. Counted in
+/// characters: an id from a URL may be anything, and must not split a character.
 pub fn short(id: &str) -> &str {
-    &id[..16.min(id.len())]
+    match id.char_indices().nth(16) {
+        Some((at, _)) => &id[..at],
+        None => id,
+    }
 }
 
 /// The evaluation as "B2", or "—".
@@ -167,6 +194,13 @@ mod tests {
             "+44 7700 900123\nsecond line"
         );
         assert_eq!(visible("\u{2066}x\u{200F}"), "⟨U+2066⟩x⟨U+200F⟩");
+    }
+
+    #[test]
+    fn short_ids_never_split_a_character() {
+        assert_eq!(short(&"ab".repeat(32)), "abababababababab");
+        assert_eq!(short("abc"), "abc");
+        assert_eq!(short(&"é".repeat(20)), "é".repeat(16));
     }
 
     #[test]

@@ -1,15 +1,16 @@
 //! The Partners page (admin certificate): each enrolled partner as
 //! `liaison partner list` shows it — name, the node's own words for the
-//! connection state, terms, the release and features it stated, records
-//! received / rejected / pending, the last rejection — and the agencies known
-//! through relays. An analyst certificate gets the node's refusal, shown.
+//! connection state (with the last error), terms, the release and features it
+//! stated, records received / rejected / pending, lag, refusals by reason since
+//! the node started, the last rejection, TLS rotation in progress — and the
+//! agencies known through relays. An analyst certificate gets the node's refusal, shown.
 //!
 //! Rendering only: it must never call the node.
 
 use maud::{html, Markup};
 
 use super::{error_box, page, short, Nav, Shown};
-use crate::cli::output::partner_version;
+use crate::cli::output::{partner_version, rejected_by_reason};
 use liaison_core::proto;
 
 pub fn partners_page(who: &str, answer: Result<proto::ListPartnersResponse, String>) -> Markup {
@@ -62,7 +63,13 @@ fn partner_section(p: &proto::PartnerInfo) -> Markup {
                     (p.records_received) " received · " (p.records_rejected) " rejected · "
                     (p.records_pending) " pending · cursor " (p.cursor)
                 }
+                dt { "Lag" } dd.lag { (p.lag) " behind the partner's announced head" }
+                @if !p.rejected_by_reason.is_empty() {
+                    dt { "Rejected by reason" }
+                    dd.rejected-by-reason { (Shown(&rejected_by_reason(p))) " (since the node started)" }
+                }
                 @if !p.last_rejection.is_empty() { dt { "Last rejection" } dd { (Shown(&p.last_rejection)) } }
+                @if !p.rotation.is_empty() { dt { "Rotation" } dd.rotation { (Shown(&p.rotation)) } }
             }
         }
     }

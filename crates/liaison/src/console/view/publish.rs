@@ -1,7 +1,8 @@
 //! The publish page: a form per indicator kind (tabs), TLP with recipients for
 //! RED, labels, evaluation and handling, and the node's refusal shown next to
-//! the field it names (`field: reason`). The form carries the session's CSRF
-//! token.
+//! the field it names (`field: reason`), and the node's warninglist warning
+//! with a second, explicit "publish anyway" submit. The forms carry the
+//! session's CSRF token.
 //!
 //! Rendering only: it must never call the node, nor validate a value (the node
 //! normalises and checks every value; the console shows what it says).
@@ -38,12 +39,13 @@ pub struct Refusal {
 impl Refusal {
     /// Reads `field: reason` from the node's message; the node's own words stay.
     pub fn from_message(message: String) -> Refusal {
-        let rest = message.strip_prefix("invalid input: ").unwrap_or(&message);
-        let named = rest
-            .split_once(": ")
-            .and_then(|(head, _)| field_for(head.trim()));
+        Refusal::for_form(message, field_for)
+    }
+
+    /// As [`Refusal::from_message`], for a form whose field names `map` knows.
+    pub fn for_form(message: String, map: fn(&str) -> Option<&'static str>) -> Refusal {
         Refusal {
-            field: named,
+            field: super::named_field(&message).and_then(map),
             message,
         }
     }
@@ -82,6 +84,42 @@ pub fn publish_page(
     given: &Fields,
     refusal: Option<&Refusal>,
 ) -> Markup {
+    page(
+        &format!("Publish {kind}"),
+        Nav::Publish,
+        who,
+        publish_form(csrf, kind, given, refusal),
+    )
+}
+
+/// Whether the node's refusal is its warninglist check (a `strict` publish of a
+/// listed value, refused before anything was signed).
+pub fn warninglisted(message: &str) -> bool {
+    message.contains(" is on warninglist ") && message.ends_with("(refused: strict)")
+}
+
+/// The value is on a warninglist: the node's words, a "publish anyway" form
+/// carrying exactly what was submitted, and the form again to change it.
+pub fn warning_page(who: &str, csrf: &str, kind: Kind, given: &Fields, warning: &str) -> Markup {
+    let body = html! {
+        div.warning-box role="alert" {
+            p { strong { "Warninglist: " } (Shown(warning)) }
+            p { "Nothing was signed or stored. A value on a warninglist is usually harmless or widely shared; publish it only if you are sure it belongs to this case." }
+            form.publish-anyway method="post" action="/publish" {
+                input type="hidden" name="csrf" value=(csrf);
+                @for (name, value) in given.pairs().filter(|(n, _)| !matches!(*n, "csrf" | "anyway" | "strict")) {
+                    input type="hidden" name=(name) value=(value);
+                }
+                input type="hidden" name="anyway" value="1";
+                button.danger type="submit" { "Publish anyway" }
+            }
+        }
+        (publish_form(csrf, kind, given, None))
+    };
+    page(&format!("Publish {kind}"), Nav::Publish, who, body)
+}
+
+fn publish_form(csrf: &str, kind: Kind, given: &Fields, refusal: Option<&Refusal>) -> Markup {
     let error_at = |field: &str| -> Option<&str> {
         refusal
             .filter(|r| r.field == Some(field_static(field)))
@@ -91,7 +129,7 @@ pub fn publish_page(
         "" => "green",
         t => t,
     };
-    let body = html! {
+    html! {
         nav.kinds aria-label="kind" {
             @for k in Kind::ALL {
                 a href={ "/publish?kind=" (k.as_str()) } aria-current=[(k == kind).then_some("page")] { (k.as_str()) }
@@ -144,11 +182,10 @@ pub fn publish_page(
             (field("case", "Case reference (signed)", html! {
                 input #case type="text" name="case" value=(super::visible(given.get("case")));
             }, error_at("case")))
-            label.check { input type="checkbox" name="strict" value="1" checked[given.flag("strict")]; " refuse a value on a warninglist" }
+            label.check { input type="checkbox" name="strict" value="1" checked[given.flag("strict")]; " refuse a value on a warninglist (otherwise the console asks first)" }
             button type="submit" { "Sign and publish" }
         }
-    };
-    page(&format!("Publish {kind}"), Nav::Publish, who, body)
+    }
 }
 
 fn field_static(name: &str) -> &'static str {
@@ -156,7 +193,7 @@ fn field_static(name: &str) -> &'static str {
 }
 
 /// One labelled input with its error, if the node named this field.
-fn field(id: &str, label: &str, input: Markup, error: Option<&str>) -> Markup {
+pub(super) fn field(id: &str, label: &str, input: Markup, error: Option<&str>) -> Markup {
     html! {
         div.field.invalid[error.is_some()] {
             label for=(id) { (label) }
@@ -180,6 +217,31 @@ mod tests {
         assert_eq!(r.field, Some("case"));
         let r = Refusal::from_message("node unavailable: shutting down".into());
         assert_eq!(r.field, None);
+    }
+
+    #[test]
+    fn the_warninglist_refusal_is_recognised_and_resubmitted_whole() {
+        let message =
+            "invalid input: value: +447700900999 is on warninglist helpline (refused: strict)";
+        assert!(warninglisted(message));
+        assert!(!warninglisted("invalid input: value: not a phone number"));
+        let given = Fields::parse("csrf=old&kind=phone&value=07700+900999&labels=fraud&strict=1");
+        let html = warning_page("me", "tok", Kind::Phone, &given, message).into_string();
+        let anyway = &html[html.find("publish-anyway").expect("form")
+            ..html.find("Publish anyway").expect("button")];
+        assert!(
+            anyway.contains("name=\"value\" value=\"07700 900999\""),
+            "{anyway}"
+        );
+        assert!(
+            anyway.contains("name=\"labels\" value=\"fraud\""),
+            "{anyway}"
+        );
+        assert!(anyway.contains("name=\"anyway\" value=\"1\""), "{anyway}");
+        assert!(
+            !anyway.contains("old") && !anyway.contains("strict"),
+            "{anyway}"
+        );
     }
 
     #[test]

@@ -68,6 +68,15 @@ fn origin_line(view: &proto::RecordView) -> Markup {
 /// A record in a list: kind and value (a link to its page), markings, origin,
 /// signature, dates and sightings.
 pub fn card(view: &proto::RecordView) -> Markup {
+    card_with(view, html! {})
+}
+
+/// A card with the small action buttons (sight, revoke, STIX) under it.
+pub fn card_with_actions(view: &proto::RecordView, csrf: &str) -> Markup {
+    card_with(view, super::actions::bar(view, csrf, true))
+}
+
+fn card_with(view: &proto::RecordView, actions: Markup) -> Markup {
     let Some(indicator) = &view.indicator else {
         return reference_card(view);
     };
@@ -93,12 +102,21 @@ pub fn card(view: &proto::RecordView) -> Markup {
                 " · sightings " (view.sightings)
                 @if view.sightings > 0 { " (latest " (time(view.last_sighting_unix_ms)) ")" }
             }
+            @if !view.bulletins.is_empty() {
+                p.meta { "in bulletin "
+                    @for (n, b) in view.bulletins.iter().enumerate() {
+                        @if n > 0 { ", " }
+                        a href={ "/bulletin/" (b.record_id) } { (Shown(&b.title)) }
+                    }
+                }
+            }
             @if view.false_positives > 0 {
                 p.warning { "marked false positive by " (Shown(&view.false_positive_by.join(", "))) }
             }
             @if !view.warninglists.is_empty() {
                 p.warning { "on warninglist " (Shown(&view.warninglists.join(", "))) " (known harmless or shared)" }
             }
+            (actions)
         }
     }
 }
@@ -126,12 +144,27 @@ fn reference_card(view: &proto::RecordView) -> Markup {
     }
 }
 
-/// The record page: the card and every detail the node gave.
-pub fn record_page(who: &str, view: &proto::RecordView, published: bool) -> Markup {
+/// What the record page says above the card: a fixed notice after an action,
+/// or the node's refusal of one.
+#[derive(Default)]
+pub struct Outcome<'a> {
+    pub notice: Option<&'static str>,
+    pub refusal: Option<&'a str>,
+}
+
+/// The record page: the card, the actions and every detail the node gave.
+pub fn record_page(
+    who: &str,
+    view: &proto::RecordView,
+    outcome: Outcome<'_>,
+    csrf: &str,
+) -> Markup {
     let indicator = view.indicator.clone().unwrap_or_default();
     let body = html! {
-        @if published { p.notice role="status" { "Published and signed." } }
+        @if let Some(notice) = outcome.notice { p.notice role="status" { (notice) } }
+        @if let Some(refusal) = outcome.refusal { (error_box(refusal)) }
         (card(view))
+        (super::actions::bar(view, csrf, false))
         dl.details {
             dt { "record id" } dd { code { (view.record_id) } }
             dt { "origin" } dd { code { (view.origin) } ", sequence " (view.sequence) }
@@ -165,7 +198,7 @@ pub fn record_page(who: &str, view: &proto::RecordView, published: bool) -> Mark
                 }
             }
             @for bulletin in &view.bulletins {
-                dt { "bulletin" } dd { code { (short(&bulletin.record_id)) } " " (Shown(&bulletin.title)) }
+                dt { "bulletin" } dd { a href={ "/bulletin/" (bulletin.record_id) } { (Shown(&bulletin.title)) } " " code { (short(&bulletin.record_id)) } }
             }
         }
     };

@@ -131,11 +131,14 @@ fn rows(filters: &Filters, list: &proto::ListResponse) -> Markup {
     html! {
         @if list.records.is_empty() { p.none { "No records match." } }
         @else {
-            table.records {
-                thead { tr { th { "Kind" } th { "Value" } th { "TLP" } th { "Labels" } th { "Case" } th { "Origin" } th { "Created" } } }
-                tbody {
-                    @for view in &list.records { (row(view)) }
+            form.select #compose method="get" action="/bulletins/new" aria-label="records for a bulletin" {
+                table.records {
+                    thead { tr { th { span.sr { "Select" } } th { "Kind" } th { "Value" } th { "TLP" } th { "Labels" } th { "Case" } th { "Origin" } th { "Created" } } }
+                    tbody {
+                        @for view in &list.records { (row(view)) }
+                    }
                 }
+                button type="submit" { "Compose a bulletin from the ticked records" }
             }
         }
         nav.paging aria-label="pages" {
@@ -153,6 +156,7 @@ fn row(view: &proto::RecordView) -> Markup {
     match &view.indicator {
         Some(indicator) => html! {
             tr {
+                td { (select_box(&view.record_id, &indicator.value)) }
                 td { (kind_name(indicator.kind)) }
                 td { a href={ "/record/" (view.record_id) } { (Shown(&indicator.value)) } }
                 td { (tlp_chip(indicator.tlp)) }
@@ -164,6 +168,7 @@ fn row(view: &proto::RecordView) -> Markup {
         },
         None => html! {
             tr {
+                td {}
                 td { "record" }
                 td { a href={ "/record/" (view.record_id) } { (short(&view.record_id)) } }
                 td {} td {} td {}
@@ -171,6 +176,14 @@ fn row(view: &proto::RecordView) -> Markup {
                 td { (time(view.created_unix_ms)) }
             }
         },
+    }
+}
+
+/// A checkbox that puts the record in the bulletin compose form's members.
+pub fn select_box(record_id: &str, value: &str) -> Markup {
+    html! {
+        input type="checkbox" name="members" value=(record_id) form="compose"
+            aria-label={ "select " (super::visible(value)) " for a bulletin" };
     }
 }
 
