@@ -4,16 +4,22 @@
 # the importer's and the node's peak RSS, the database size, and the rate as a
 # ratio of the raw Ed25519 sign rate measured in the same run.
 #
-#   scripts/bench-import.sh ROWS        (e.g. 1000000)
+#   scripts/bench-import.sh ROWS [BIN]  (e.g. 1000000; BIN: another build's
+#                                        binary to compare before and after,
+#                                        default: this checkout's release build)
 #
 # Needs only the Rust toolchain and python3. Everything lives in a temp dir that
 # is removed on exit; the node is stopped on exit.
 set -euo pipefail
-[[ $# -eq 1 && $1 =~ ^[0-9]+$ && $1 -ge 1 ]] || { echo "usage: $0 ROWS" >&2; exit 2; }
+[[ $# -ge 1 && $# -le 2 && $1 =~ ^[0-9]+$ && $1 -ge 1 ]] || { echo "usage: $0 ROWS [BIN]" >&2; exit 2; }
 rows=$1
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-(cd "$root" && cargo build --release -q -p liaison --bin liaison)
-bin=${CARGO_TARGET_DIR:-$root/target}/release/liaison
+if [[ $# -eq 2 ]]; then
+    bin=$2
+else
+    (cd "$root" && cargo build --release -q -p liaison --bin liaison)
+    bin=${CARGO_TARGET_DIR:-$root/target}/release/liaison
+fi
 work=$(mktemp -d /tmp/liaison-bench-import.XXXXXX)
 node_pid=
 cleanup() { [[ -n $node_pid ]] && kill "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null; rm -rf "$work"; }

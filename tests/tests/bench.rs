@@ -42,6 +42,9 @@ fn quick_bench_on_tiny_sizes_writes_json_markdown_and_plots() {
         "federated_search.p99_ms",
         "correlation.p99_ms",
         "curve.1000.disk_ratio_to_envelope",
+        "sync.relayed.ratio_to_batch_verify",
+        "import.ratio_to_sign",
+        "lookup.first_of_epoch_ms",
     ] {
         let figure = &json["figures"][key];
         assert!(figure["value"].is_number(), "{key}: {figure}");

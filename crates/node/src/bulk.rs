@@ -13,9 +13,15 @@
 //! Warninglists (issue 15) apply here as at single publish: each item answers
 //! with the warninglists naming its value, and an item marked strict whose value
 //! is warninglisted is refused before anything is signed.
+//!
+//! A [`BulkSession`] (one import stream) pipelines its chunks (issue 26): chunk
+//! N+1 is prepared (normalised, checked, signed) on the blocking pool while
+//! chunk N is written. The duplicate check of a chunk being prepared also sees
+//! the items of earlier chunks signed but not yet durable, so a file that
+//! repeats a row across chunks still stores it once.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::node::{Draft, Node};
@@ -51,28 +57,21 @@ impl Node {
         self: &Arc<Self>,
         drafts: Vec<BulkDraft>,
     ) -> Result<Vec<Result<BulkOutcome>>> {
-        let node = self.clone();
-        let prepared = tokio::task::spawn_blocking(move || node.prepare_many(drafts))
-            .await
-            .map_err(|_| Error::ShuttingDown)?;
-        let records: Vec<VerifiedRecord> = prepared
-            .iter()
-            .filter_map(|r| match r {
-                Ok(BulkOutcome::Stored(record, _)) => Some(record.as_ref().clone()),
-                _ => None,
-            })
-            .collect();
-        if !records.is_empty() {
-            self.commit_own(records, Vec::new(), liaison_core::now_ms())
-                .await?;
-        }
-        Ok(prepared)
+        let session = BulkSession::new(self.clone());
+        let prepared = session.prepare(drafts).await?;
+        session.write(prepared).await
     }
 
-    fn prepare_many(&self, drafts: Vec<BulkDraft>) -> Vec<Result<BulkOutcome>> {
+    /// Prepares one chunk; `unwritten` are the items of earlier chunks of the
+    /// same session signed but not yet durable (content key to record id).
+    fn prepare_many(
+        &self,
+        drafts: Vec<BulkDraft>,
+        unwritten: &HashMap<Indicator, RecordId>,
+    ) -> (Vec<Result<BulkOutcome>>, HashMap<Indicator, RecordId>) {
         let created_ms = liaison_core::now_ms();
         let mut in_chunk: HashMap<Indicator, RecordId> = HashMap::new();
-        drafts
+        let outcomes = drafts
             .into_iter()
             .map(|BulkDraft { draft, strict }| {
                 let indicator = self.indicator_from_draft(draft, created_ms)?;
@@ -83,7 +82,7 @@ impl Node {
                     strict,
                 )?;
                 let key = content_key(&indicator);
-                let earlier = match in_chunk.get(&key) {
+                let earlier = match in_chunk.get(&key).or_else(|| unwritten.get(&key)) {
                     Some(id) => Some(*id),
                     None => self.held_live_copy(&indicator, created_ms)?,
                 };
@@ -99,7 +98,8 @@ impl Node {
                 in_chunk.insert(key, record.id);
                 Ok(BulkOutcome::Stored(Box::new(record), warninglists))
             })
-            .collect()
+            .collect();
+        (outcomes, in_chunk)
     }
 
     /// A live record of ours with the same content, if this agency holds one.
@@ -121,6 +121,85 @@ impl Node {
             }
         }
         Ok(None)
+    }
+}
+
+/// One chunk, signed and checked, not yet written.
+pub struct PreparedChunk {
+    seq: u64,
+    outcomes: Vec<Result<BulkOutcome>>,
+}
+
+/// One import stream's chunks, prepared ahead of their writes (see the module
+/// doc). Prepare chunks in order with [`BulkSession::prepare`] and write them in
+/// the same order with [`BulkSession::write`]; the two may overlap.
+pub struct BulkSession {
+    node: Arc<Node>,
+    /// Per prepared chunk not yet written: its sequence in the session and the
+    /// content keys it signed.
+    unwritten: Mutex<VecDeque<(u64, HashMap<Indicator, RecordId>)>>,
+    next_seq: std::sync::atomic::AtomicU64,
+}
+
+impl BulkSession {
+    pub fn new(node: Arc<Node>) -> Arc<BulkSession> {
+        Arc::new(BulkSession {
+            node,
+            unwritten: Mutex::new(VecDeque::new()),
+            next_seq: Default::default(),
+        })
+    }
+
+    /// Normalises, checks and signs one chunk on the blocking pool (the CPU
+    /// work of an import), so that it can run while an earlier chunk is written.
+    pub async fn prepare(self: &Arc<Self>, drafts: Vec<BulkDraft>) -> Result<PreparedChunk> {
+        let session = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let seq = session
+                .next_seq
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // A chunk taken off this list is durable, so the store's value
+            // index answers for it from then on.
+            let unwritten: HashMap<Indicator, RecordId> = session
+                .queue()
+                .iter()
+                .flat_map(|(_, keys)| keys.iter().map(|(k, id)| (k.clone(), *id)))
+                .collect();
+            let (outcomes, signed) = session.node.prepare_many(drafts, &unwritten);
+            session.queue().push_back((seq, signed));
+            PreparedChunk { seq, outcomes }
+        })
+        .await
+        .map_err(|_| Error::ShuttingDown)
+    }
+
+    /// Writes a prepared chunk in one durable commit; its answers, in order,
+    /// once the write is durable. On an error nothing of the chunk is stored.
+    pub async fn write(&self, chunk: PreparedChunk) -> Result<Vec<Result<BulkOutcome>>> {
+        let records: Vec<VerifiedRecord> = chunk
+            .outcomes
+            .iter()
+            .filter_map(|r| match r {
+                Ok(BulkOutcome::Stored(record, _)) => Some(record.as_ref().clone()),
+                _ => None,
+            })
+            .collect();
+        let written = match records.is_empty() {
+            true => Ok(()),
+            false => {
+                self.node
+                    .commit_own(records, Vec::new(), liaison_core::now_ms())
+                    .await
+            }
+        };
+        // Durable (or, on an error, never to be): either way no longer pending.
+        self.queue().retain(|(seq, _)| *seq != chunk.seq);
+        written.map(|()| chunk.outcomes)
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<(u64, HashMap<Indicator, RecordId>)>> {
+        // The list holds plain data: a panic elsewhere cannot leave it torn.
+        self.unwritten.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

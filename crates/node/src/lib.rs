@@ -45,6 +45,7 @@ pub mod correlation;
 pub mod disclosure;
 pub mod error;
 pub mod federated;
+pub mod foreground;
 pub mod limits;
 pub mod listing;
 pub mod lookup;

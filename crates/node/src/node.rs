@@ -128,6 +128,8 @@ pub struct Node {
     bound: Mutex<Option<String>>,
     /// Rate limits and the one-Pull-stream-per-partner rule.
     pub limits: crate::limits::Limits,
+    /// Searches in flight, which background work yields to.
+    pub foreground: crate::foreground::Foreground,
     /// The last TLS rotation, while its old certificate is on disk (partners
     /// are told with it; see identity/rotation.rs); replaced by a live rotation.
     rotation: std::sync::RwLock<Option<Arc<liaison_identity::identity::Rotation>>>,
@@ -187,6 +189,7 @@ impl Node {
             next_sequence: AtomicU64::new(next_sequence),
             bound: Mutex::new(None),
             limits,
+            foreground: Default::default(),
             rotation: std::sync::RwLock::new(rotation.map(Arc::new)),
             rotating: tokio::sync::Mutex::new(()),
             heads,

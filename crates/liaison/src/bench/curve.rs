@@ -36,67 +36,72 @@ pub(super) async fn run(root: &Path, sizes: &Sizes, report: &mut Report) -> Resu
                 .node_peak_rss_mb
                 .map_or("-".to_string(), |m| format!("{m:.0}"))
         );
-        let key = format!("curve.{n}");
-        report.add(
-            &format!("{key}.sync_records_per_second"),
-            point.sync_records_per_second,
-            "records/s",
-            "process to process",
-        );
-        report.add(
-            &format!("{key}.sync_ratio_to_batch_verify"),
-            point.sync_ratio_to_batch_verify,
-            "ratio",
-            "against one-core batch verify measured around it",
-        );
-        report.add(
-            &format!("{key}.search_p99_ms"),
-            point.search_p99_ms,
-            "ms",
-            "at the receiving node",
-        );
-        report.add(
-            &format!("{key}.disk_bytes_per_record"),
-            point.disk_bytes_per_record,
-            "bytes",
-            "receiving node",
-        );
-        report.add(
-            &format!("{key}.envelope_bytes_per_record"),
-            point.envelope_bytes_per_record,
-            "bytes",
-            "signed envelope as on the wire",
-        );
-        report.add(
-            &format!("{key}.disk_ratio_to_envelope"),
-            point.disk_bytes_per_record / point.envelope_bytes_per_record,
-            "ratio",
-            "goal <= 2",
-        );
-        if let Some(p99) = point.settled_search_p99_ms {
-            out!(
-                "            search {:.0} s later: p50 {:.3} ms, p99 {p99:.3} ms",
-                SETTLE.as_secs(),
-                point.settled_search_p50_ms.unwrap_or(0.0)
-            );
-            report.add(
-                &format!("{key}.settled_search_p99_ms"),
-                p99,
-                "ms",
-                "at the receiving node, measured again 30 s after the sync",
-            );
-        }
-        if let Some(rss) = point.node_peak_rss_mb {
-            report.add(
-                &format!("{key}.node_peak_rss_mb"),
-                rss,
-                "MB",
-                "receiving node VmHWM; goal < 300 at 1M",
-            );
-        }
+        add_point(report, &point);
         report.curve.push(point);
     }
     Ok(())
+}
+
+/// One point's figures under their stable keys (`curve.N.…`, issue 26).
+pub(super) fn add_point(report: &mut Report, point: &CurvePoint) {
+    let key = format!("curve.{}", point.records);
+    report.add(
+        &format!("{key}.sync_records_per_second"),
+        point.sync_records_per_second,
+        "records/s",
+        "process to process",
+    );
+    report.add(
+        &format!("{key}.sync_ratio_to_batch_verify"),
+        point.sync_ratio_to_batch_verify,
+        "ratio",
+        "against one-core batch verify measured around it",
+    );
+    report.add(
+        &format!("{key}.search_p99_ms"),
+        point.search_p99_ms,
+        "ms",
+        "at the receiving node",
+    );
+    report.add(
+        &format!("{key}.disk_bytes_per_record"),
+        point.disk_bytes_per_record,
+        "bytes",
+        "receiving node",
+    );
+    report.add(
+        &format!("{key}.envelope_bytes_per_record"),
+        point.envelope_bytes_per_record,
+        "bytes",
+        "signed envelope as on the wire",
+    );
+    report.add(
+        &format!("{key}.disk_ratio_to_envelope"),
+        point.disk_bytes_per_record / point.envelope_bytes_per_record,
+        "ratio",
+        "goal <= 2",
+    );
+    if let Some(p99) = point.settled_search_p99_ms {
+        out!(
+            "            search {:.0} s later: p50 {:.3} ms, p99 {p99:.3} ms",
+            SETTLE.as_secs(),
+            point.settled_search_p50_ms.unwrap_or(0.0)
+        );
+        report.add(
+            &format!("{key}.settled_search_p99_ms"),
+            p99,
+            "ms",
+            "at the receiving node, measured again 30 s after the sync",
+        );
+    }
+    if let Some(rss) = point.node_peak_rss_mb {
+        report.add(
+            &format!("{key}.node_peak_rss_mb"),
+            rss,
+            "MB",
+            "receiving node VmHWM; goal < 300 at 1M",
+        );
+    }
 }
 
 /// A node directory for the curve, with the run's page cache if one was given.

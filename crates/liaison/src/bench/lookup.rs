@@ -126,8 +126,58 @@ async fn wait_filter_ready(node: &LabNode) -> Result<()> {
     }
 }
 
+/// What the lookup latency measurement found.
+pub(super) struct LookupFigures {
+    pub partner_values: u64,
+    /// Seconds from the hub holding every record to every partner's filter ready.
+    pub filters_ready_s: f64,
+    pub first_of_epoch_ms: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// The lookup figures under their stable keys (issue 26).
+pub(super) fn add(report: &mut super::report::Report, figures: &LookupFigures) {
+    report.add(
+        "lookup.partner_values",
+        figures.partner_values as f64,
+        "values",
+        "held by each of three partners",
+    );
+    report.add(
+        "lookup.filters_ready_s",
+        figures.filters_ready_s,
+        "s",
+        "partners' filters built in the background after the sync",
+    );
+    report.add(
+        "lookup.first_of_epoch_ms",
+        figures.first_of_epoch_ms,
+        "ms",
+        "first private lookup of the epoch across three partners",
+    );
+    report.add("lookup.p50_ms", figures.p50_ms, "ms", "three partners");
+    report.add("lookup.p99_ms", figures.p99_ms, "ms", "three partners");
+}
+
+/// The private-lookup stage of the full bench: latency only (the filter
+/// figures are `--lookup-values`'s).
+pub(super) async fn stage(
+    root: &std::path::Path,
+    records: u64,
+    samples: usize,
+    report: &mut super::report::Report,
+) -> Result<()> {
+    let here = root.join("lookup");
+    std::fs::create_dir_all(&here)?;
+    let figures = latency(&here, records.max(1_000), samples.max(10)).await?;
+    add(report, &figures);
+    let _ = std::fs::remove_dir_all(&here);
+    Ok(())
+}
+
 /// A hub looks values up at three partners holding `records` each.
-async fn latency(root: &std::path::Path, records: u64, samples: usize) -> Result<()> {
+async fn latency(root: &std::path::Path, records: u64, samples: usize) -> Result<LookupFigures> {
     let hub = LabNode::start(root, "Hub (example)").await?;
     let mut partners = Vec::new();
     for name in ["P1 (example)", "P2 (example)", "P3 (example)"] {
@@ -152,10 +202,8 @@ async fn latency(root: &std::path::Path, records: u64, samples: usize) -> Result
     for partner in &partners {
         wait_filter_ready(partner).await?;
     }
-    out!(
-        "\n  partners' filters ready {:.1} s after the hub received every record",
-        building.elapsed().as_secs_f64()
-    );
+    let filters_ready_s = building.elapsed().as_secs_f64();
+    out!("\n  partners' filters ready {filters_ready_s:.1} s after the hub received every record");
     let mut analyst = hub.client.analyst();
     let ask = |i: u64| liaison_core::proto::LookupRequest {
         value: phone(i),
@@ -201,7 +249,13 @@ async fn latency(root: &std::path::Path, records: u64, samples: usize) -> Result
     for partner in partners {
         partner.stop().await?;
     }
-    Ok(())
+    Ok(LookupFigures {
+        partner_values: records,
+        filters_ready_s,
+        first_of_epoch_ms: ms(first),
+        p50_ms: ms(p.p50),
+        p99_ms: ms(p.p99),
+    })
 }
 
 pub(super) async fn run(values: u64, partner_records: u64, samples: usize) -> Result<()> {
@@ -211,5 +265,6 @@ pub(super) async fn run(values: u64, partner_records: u64, samples: usize) -> Re
     let probes = 10_000_000;
     tokio::task::spawn_blocking(move || filter_figures(values, probes)).await??;
     let root = tempfile::tempdir()?;
-    latency(root.path(), partner_records.max(1_000), samples.max(10)).await
+    latency(root.path(), partner_records.max(1_000), samples.max(10)).await?;
+    Ok(())
 }

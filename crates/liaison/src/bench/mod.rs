@@ -19,6 +19,7 @@ mod console;
 mod curve;
 mod export;
 mod federation;
+mod import;
 mod lookup;
 mod measure;
 mod misp_feed;
@@ -66,7 +67,10 @@ pub struct BenchArgs {
     /// how memory and search latency follow it [default: the node's default].
     #[arg(long)]
     pub curve_cache_mb: Option<u64>,
-    /// Small sizes that finish in under two minutes on a 2-core machine.
+    /// CSV rows of the bulk-import measurement [default: 1000000; --quick: 20000].
+    #[arg(long)]
+    pub import_rows: Option<u64>,
+    /// Small sizes that finish in a few minutes on a 2-core machine.
     #[arg(long)]
     pub quick: bool,
     /// Tiny sizes, for the smoke test only (figures are meaningless).
@@ -119,6 +123,7 @@ pub(crate) struct Sizes {
     pub samples: usize,
     pub partner_records: u64,
     pub correlation_records: u64,
+    pub import_rows: u64,
     pub curve: Vec<u64>,
     /// `cache_mb` of the curve's nodes; `None` keeps the node's default.
     pub curve_cache_mb: Option<u64>,
@@ -133,6 +138,7 @@ impl Sizes {
                 samples: 20,
                 partner_records: 300,
                 correlation_records: 1_000,
+                import_rows: 1_000,
                 curve: vec![300, 1_000],
                 curve_cache_mb: None,
             },
@@ -142,6 +148,7 @@ impl Sizes {
                 samples: 200,
                 partner_records: 5_000,
                 correlation_records: 20_000,
+                import_rows: 20_000,
                 curve: vec![2_000, 10_000],
                 curve_cache_mb: None,
             },
@@ -151,6 +158,7 @@ impl Sizes {
                 samples: 1_000,
                 partner_records: 100_000,
                 correlation_records: 1_000_000,
+                import_rows: 1_000_000,
                 curve: vec![10_000, 100_000, 1_000_000],
                 curve_cache_mb: None,
             },
@@ -163,6 +171,7 @@ impl Sizes {
             correlation_records: args
                 .correlation_records
                 .unwrap_or(preset.correlation_records),
+            import_rows: args.import_rows.unwrap_or(preset.import_rows),
             curve: args.curve.clone().unwrap_or(preset.curve),
             curve_cache_mb: args.curve_cache_mb,
         }
@@ -286,7 +295,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
 }
 
 async fn measure_all(sizes: &Sizes, report: &mut Report) -> Result<()> {
-    let mut progress = Progress::new(8);
+    let mut progress = Progress::new(10);
     report.context = context(sizes);
     out!(
         "liaison bench: {} records, {} publishes, {} latency samples",
@@ -391,6 +400,16 @@ async fn measure_all(sizes: &Sizes, report: &mut Report) -> Result<()> {
     federated_search(root.path(), sizes, report).await?;
     progress.stage("correlation");
     correlation(root.path(), sizes, report).await?;
+    progress.stage("bulk import (liaison import -> node process)");
+    import::run(root.path(), sizes.import_rows, &sig, report).await?;
+    progress.stage("private lookups across three partners");
+    lookup::stage(
+        root.path(),
+        sizes.partner_records,
+        sizes.samples.min(100),
+        report,
+    )
+    .await?;
     progress.stage("cost curves against records held (node processes)");
     curve::run(root.path(), sizes, report).await?;
     drop(root);
@@ -409,4 +428,83 @@ fn context(sizes: &Sizes) -> serde_json::Map<String, serde_json::Value> {
         context.insert("load_average_at_start".into(), load.trim().into());
     }
     context
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The figures issue 26 tracks are read by key from bench.json across runs
+    /// and releases: renaming one breaks every comparison, so this fails first.
+    #[test]
+    fn issue_26_figures_keep_their_keys_in_bench_json() {
+        let mut report = Report::default();
+        let sig = rates::SignatureRates {
+            sign: 40_000.0,
+            verify: 30_000.0,
+            batch_verify: 60_000.0,
+            commit: 500.0,
+        };
+        stages::add_sync(
+            &mut report,
+            &sig,
+            stages::SyncFigures {
+                sync: 30_000.0,
+                bound: 60_000.0,
+                relay: 24_000.0,
+            },
+        );
+        for records in [10_000, 1_000_000] {
+            curve::add_point(
+                &mut report,
+                &report::CurvePoint {
+                    records,
+                    sync_records_per_second: 1.0,
+                    sync_ratio_to_batch_verify: 1.0,
+                    search_p50_ms: 1.0,
+                    search_p99_ms: 1.0,
+                    settled_search_p50_ms: None,
+                    settled_search_p99_ms: None,
+                    disk_bytes_per_record: 600.0,
+                    envelope_bytes_per_record: 200.0,
+                    node_peak_rss_mb: None,
+                },
+            );
+        }
+        import::add(
+            &mut report,
+            &import::ImportFigures {
+                rows: 1_000,
+                rows_per_second: 20_000.0,
+                importer_peak_rss_mb: None,
+                node_peak_rss_mb: None,
+            },
+            sig.sign,
+        );
+        lookup::add(
+            &mut report,
+            &lookup::LookupFigures {
+                partner_values: 1_000,
+                filters_ready_s: 1.0,
+                first_of_epoch_ms: 12.5,
+                p50_ms: 1.0,
+                p99_ms: 2.0,
+            },
+        );
+        let dir = tempfile::tempdir().expect("a temp dir");
+        report.write(dir.path()).expect("bench.json written");
+        let text = std::fs::read_to_string(dir.path().join("bench.json")).expect("bench.json");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let value = |key: &str| {
+            json["figures"][key]["value"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{key} missing from bench.json"))
+        };
+        assert_eq!(value("sync.ratio_to_batch_verify"), 0.5);
+        assert_eq!(value("sync.relayed.ratio_to_batch_verify"), 0.4);
+        assert_eq!(value("curve.10000.disk_ratio_to_envelope"), 3.0);
+        assert_eq!(value("curve.1000000.disk_ratio_to_envelope"), 3.0);
+        assert_eq!(value("import.ratio_to_sign"), 0.5);
+        assert_eq!(value("lookup.first_of_epoch_ms"), 12.5);
+    }
 }

@@ -293,6 +293,9 @@ fn collect_with(
         if node.shutdown.is_triggered() {
             return Err(Error::ShuttingDown);
         }
+        // A page of F evaluations holds a core: searches go first.
+        node.foreground
+            .wait_idle_blocking(crate::foreground::MAX_PAUSE);
         done += page.len() as u64;
         set_progress(node, Some((key.epoch.number, done)));
         for (_, id) in page {

@@ -221,6 +221,11 @@ async fn pull_stream(
         }
         let cursor = batch.cursor;
         liaison_core::telemetry::emit().partner_head(&partner, batch.head.max(cursor));
+        // Verifying a batch takes every core for a while: let a search that is
+        // running finish first (bounded; see crate::foreground).
+        node.foreground
+            .wait_idle(crate::foreground::MAX_PAUSE)
+            .await;
         let (node2, context) = (node.clone(), uncommitted.clone());
         let (verdict, stored) = tokio::task::spawn_blocking(move || {
             node2.heads.receive(&node2, &partner, &batch);

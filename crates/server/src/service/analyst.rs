@@ -63,6 +63,9 @@ impl AnalystService {
         request: Request<proto::SearchRequest>,
     ) -> Result<search::Begun, Status> {
         let who = require_local(&self.node, &request, Role::Analyst)?;
+        // Background work (sync, filter builds) yields while the local part
+        // runs; the partners' answers are network, not CPU, and run after it.
+        let _searching = self.node.foreground.enter();
         let request = request.into_inner();
         let purpose = Purpose {
             analyst: analyst_name(&who),

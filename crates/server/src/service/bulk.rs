@@ -2,6 +2,7 @@
 //! stream (one answer message per request chunk, one result per item), and the
 //! paged listing of what the node holds.
 //!
+//! Chunks are pipelined: one is prepared while the one before it is written.
 //! A chunk is answered only after its good items are durable. A bad item is an
 //! answer with its field and reason, never a failed stream; the stream fails only
 //! when the chunk itself is unusable (too many items) or its write fails, and
@@ -18,7 +19,7 @@ use crate::status::status;
 use liaison_core::proto;
 use liaison_core::record::kind_from_wire;
 use liaison_core::untrusted::quote;
-use liaison_node::bulk::{BulkDraft, BulkOutcome};
+use liaison_node::bulk::{BulkDraft, BulkOutcome, BulkSession, PreparedChunk};
 use liaison_node::error::{Error, Result};
 use liaison_node::listing::{self, Filter};
 use liaison_node::node::Node;
@@ -29,22 +30,46 @@ pub const MAX_BATCH_ITEMS: usize = 1_000;
 pub type PublishBatchStream = ReceiverStream<Result<proto::PublishBatchResponse, Status>>;
 
 /// Serves one PublishBatch stream until the client closes its side.
+///
+/// Two tasks in a pipeline (issue 26): the first reads chunks and prepares
+/// each (normalise, check, sign: CPU on the blocking pool); the second writes
+/// them in order and answers each once it is durable. So chunk N+1 is prepared
+/// on the second core while chunk N is written. At most [`PREPARED_AHEAD`]
+/// prepared chunks wait in the queue for their write, plus the one the first
+/// task holds, which bounds the memory per stream.
 pub fn publish_batch(
     node: Arc<Node>,
     mut inbound: Streaming<proto::PublishBatchRequest>,
 ) -> PublishBatchStream {
     let (tx, rx) = mpsc::channel(4);
+    let (prepared_tx, mut prepared_rx) = mpsc::channel::<Prepared>(PREPARED_AHEAD);
+    let session = BulkSession::new(node.clone());
+    tokio::spawn({
+        let session = session.clone();
+        async move {
+            let mut shutdown = node.shutdown.clone();
+            loop {
+                let chunk = tokio::select! {
+                    chunk = inbound.message() => chunk,
+                    _ = shutdown.wait() => Err(status(Error::ShuttingDown)),
+                };
+                let prepared = match chunk {
+                    Ok(Some(chunk)) => prepare_chunk(&session, chunk).await,
+                    Ok(None) => return,
+                    Err(status) => Err(status),
+                };
+                let done = prepared.is_err();
+                if prepared_tx.send(prepared).await.is_err() || done {
+                    return;
+                }
+            }
+        }
+    });
     tokio::spawn(async move {
-        let mut shutdown = node.shutdown.clone();
         let mut index = 0u64;
-        loop {
-            let chunk = tokio::select! {
-                chunk = inbound.message() => chunk,
-                _ = shutdown.wait() => Err(status(Error::ShuttingDown)),
-            };
-            let answer = match chunk {
-                Ok(Some(chunk)) => answer_chunk(&node, chunk, index).await,
-                Ok(None) => return,
+        while let Some(prepared) = prepared_rx.recv().await {
+            let answer = match prepared {
+                Ok((checked, chunk)) => write_chunk(&session, checked, chunk, index).await,
                 Err(status) => Err(status),
             };
             let done = answer.is_err();
@@ -52,6 +77,7 @@ pub fn publish_batch(
                 index += response.results.len() as u64;
             }
             if tx.send(answer).await.is_err() || done {
+                // Dropping the receiver stops the preparing task at its next send.
                 return;
             }
         }
@@ -59,11 +85,13 @@ pub fn publish_batch(
     ReceiverStream::new(rx)
 }
 
-async fn answer_chunk(
-    node: &Arc<Node>,
-    chunk: proto::PublishBatchRequest,
-    first_index: u64,
-) -> Result<proto::PublishBatchResponse, Status> {
+/// Prepared chunks of one stream that may wait for their write.
+const PREPARED_AHEAD: usize = 1;
+
+/// A chunk's items as checked for shape, and its drafts prepared.
+type Prepared = Result<(Vec<Result<BulkDraft>>, PreparedChunk), Status>;
+
+async fn prepare_chunk(session: &Arc<BulkSession>, chunk: proto::PublishBatchRequest) -> Prepared {
     if chunk.items.len() > MAX_BATCH_ITEMS {
         return Err(Status::invalid_argument(format!(
             "items: {} in one message; send at most {MAX_BATCH_ITEMS} per message",
@@ -82,7 +110,17 @@ async fn answer_chunk(
         .iter()
         .filter_map(|d| d.as_ref().ok().cloned())
         .collect();
-    let mut published = node.publish_many(drafts).await.map_err(status)?.into_iter();
+    let prepared = session.prepare(drafts).await.map_err(status)?;
+    Ok((checked, prepared))
+}
+
+async fn write_chunk(
+    session: &BulkSession,
+    checked: Vec<Result<BulkDraft>>,
+    prepared: PreparedChunk,
+    first_index: u64,
+) -> Result<proto::PublishBatchResponse, Status> {
+    let mut published = session.write(prepared).await.map_err(status)?.into_iter();
     let results = checked
         .into_iter()
         .zip(first_index..)

@@ -33,6 +33,10 @@ pub use tally::{not_carried_line, summary_line, Tally, Warned};
 
 /// Items per `PublishBatchRequest` (the node accepts at most 1,000).
 const CHUNK: usize = 500;
+/// Chunks sent and not yet answered: enough that the node always has the next
+/// chunk to prepare while it writes one (issue 26), few enough that the node's
+/// pace still sets ours and memory stays bounded.
+const WINDOW: usize = 4;
 /// Entries buffered between the reader thread and the sender.
 const ENTRY_QUEUE: usize = 2 * CHUNK;
 /// Bytes of a file's start that [`detect`] looks at.
@@ -238,7 +242,7 @@ async fn send(
     defaults: &Defaults,
     observer: &mut dyn Observer,
 ) -> Result<Tally> {
-    let (requests, outgoing) = mpsc::channel::<proto::PublishBatchRequest>(2);
+    let (requests, outgoing) = mpsc::channel::<proto::PublishBatchRequest>(WINDOW);
     let mut answers = client
         .analyst()
         .publish_batch(ReceiverStream::new(outgoing))
@@ -253,8 +257,7 @@ async fn send(
     let mut reading = true;
     let mut requests = Some(requests);
     while reading || !in_flight.is_empty() {
-        // Keep at most two chunks unanswered: the node's pace sets ours.
-        let can_send = in_flight.len() < 2;
+        let can_send = in_flight.len() < WINDOW;
         tokio::select! {
             entry = entries.recv(), if reading && can_send => match entry {
                 Some(Entry::Item(item)) => {
