@@ -12,7 +12,8 @@
 //! - [`search_stream`]: the search page, streamed for a federated search.
 //! - [`actions`]: the record page and its actions (sight, revoke, STIX).
 //! - [`pages`]: the Records, Partners and Audit handlers.
-//! - [`import`]: the Import page's jobs (the CLI's import, run in here).
+//! - [`import`]: the Import page's jobs (the CLI's import, run in here);
+//!   [`job`]: a job's state, shared with the view.
 //! - [`collab`]: the Bulletins and Private lookup handlers.
 //! - [`view`]: the HTML (maud), with every outside string escaped.
 //! - [`session`]: tokens, cookies and CSRF secrets.
@@ -22,6 +23,7 @@ mod actions;
 mod collab;
 mod form;
 mod import;
+mod job;
 mod pages;
 mod routes;
 mod search_stream;

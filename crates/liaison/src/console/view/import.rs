@@ -12,7 +12,7 @@ use maud::{html, Markup};
 use super::{error_box, page_with_head, Nav, Shown};
 use crate::cli::importer;
 use crate::console::form::Fields;
-use crate::console::import::{Job, UPLOAD_LIMIT};
+use crate::console::job::{Job, UPLOAD_LIMIT};
 use liaison_core::formats::Format;
 use liaison_core::record::{Label, Tlp};
 
