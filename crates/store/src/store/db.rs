@@ -77,6 +77,18 @@ fn open_waiting_for_release(config: &sled::Config) -> std::thread::Result<sled::
     }
 }
 
+/// A raw sled handle on a database a test has just closed (same lock wait as
+/// [`Store::open`]), for tests that read or plant keys below the store.
+#[cfg(test)]
+pub(super) fn open_raw_for_test(path: &Path) -> sled::Db {
+    let config = sled::Config::new().path(path);
+    match open_waiting_for_release(&config) {
+        Ok(Ok(db)) => db,
+        Ok(Err(e)) => panic!("sled open {}: {e}", path.display()),
+        Err(_) => panic!("sled panicked opening {}", path.display()),
+    }
+}
+
 impl Store {
     /// Opens (or creates) the database, migrating an older layout (progress in
     /// the log). `cache_bytes` bounds sled's page cache.

@@ -131,7 +131,7 @@ fn a_newer_layout_is_refused_with_the_version_found_and_the_files_untouched() {
     ] {
         assert!(text.contains(part), "{part:?} in {text}");
     }
-    let db = sled::open(&path).unwrap();
+    let db = super::db::open_raw_for_test(&path);
     let tree = db.open_tree("main").unwrap();
     let marker = tree.get(keys::meta(keys::META_SCHEMA)).unwrap().unwrap();
     assert_eq!(&marker[..], b"liaison-store-v4", "left untouched");
@@ -297,7 +297,7 @@ fn a_step_stopped_midway_resumes_at_its_checkpoint_and_ends_the_same() {
 fn reopen_raw(dir: &tempfile::TempDir) -> Store {
     let path = dir.path().join("db");
     {
-        let db = sled::open(&path).unwrap();
+        let db = super::db::open_raw_for_test(&path);
         let tree = db.open_tree("main").unwrap();
         tree.insert(keys::meta(keys::META_SCHEMA), CURRENT.marker())
             .unwrap();

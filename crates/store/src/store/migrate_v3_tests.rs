@@ -35,7 +35,7 @@ fn snapshot_of(all: &[VerifiedRecord]) -> Vec<u8> {
 /// Restores a 2.1 snapshot at `path` (nothing migrated yet).
 fn restore_2_1(path: &std::path::Path, bytes: &[u8]) {
     Store::restore_snapshot(path, &mut &bytes[..]).unwrap();
-    let db = sled::open(path).unwrap();
+    let db = super::db::open_raw_for_test(path);
     let tree = db.open_tree("main").unwrap();
     let marker = tree.get(keys::meta(keys::META_SCHEMA)).unwrap().unwrap();
     assert_eq!(
