@@ -257,7 +257,9 @@ fn report(dir: &NodeDir, partner: &str, since: Option<String>, json: bool) -> Re
     Ok(())
 }
 
-fn counts_line(counts: &serde_json::Value) -> String {
+/// A report's counts object as one line ("seen 2, false-positive 1", or "-"),
+/// shared with the console's disclosure report.
+pub(crate) fn counts_line(counts: &serde_json::Value) -> String {
     let parts: Vec<String> = counts
         .as_object()
         .into_iter()

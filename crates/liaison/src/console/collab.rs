@@ -8,7 +8,6 @@
 //! partner may be asked, or fall back to a clear-text search when a lookup gets
 //! no answer: the node decides all of that, and the pages show what it said.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -23,7 +22,6 @@ use super::view::lookup;
 use super::view::publish::Refusal;
 use super::Console;
 use crate::cli::status::status_error;
-use liaison_core::indicator::Kind;
 use liaison_core::proto;
 
 /// Members shown as full record cards (one `Analyst.Get` each); past this a
@@ -208,14 +206,7 @@ async fn run_lookup(
     console: &Console,
     query: &lookup::Query,
 ) -> Result<proto::LookupResponse, String> {
-    let kind = match query.kind.as_str() {
-        "" => 0,
-        name => i32::from(
-            Kind::from_str(name)
-                .map_err(|e| format!("kind: {e}"))?
-                .code(),
-        ),
-    };
+    let kind = super::form::kind_code(&query.kind)?;
     let request = proto::LookupRequest {
         value: query.q.clone(),
         kind,

@@ -1,6 +1,8 @@
 //! `application/x-www-form-urlencoded` input (query strings and POSTed forms)
 //! as name/value pairs. Pure; owns no I/O and never interprets a value.
 
+use std::str::FromStr;
+
 use percent_encoding::percent_decode_str;
 
 /// The decoded pairs of a query string or form body, in order; a name may
@@ -61,6 +63,17 @@ fn decode(component: &str) -> String {
     percent_decode_str(&component.replace('+', " "))
         .decode_utf8_lossy()
         .into_owned()
+}
+
+/// A form's `kind` field as its wire code: empty is "any kind" (0); a name the
+/// node does not know is refused with the field named.
+pub fn kind_code(name: &str) -> Result<i32, String> {
+    match name {
+        "" => Ok(0),
+        name => liaison_core::indicator::Kind::from_str(name)
+            .map(|kind| i32::from(kind.code()))
+            .map_err(|e| format!("kind: {e}")),
+    }
 }
 
 #[cfg(test)]

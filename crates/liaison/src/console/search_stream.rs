@@ -14,7 +14,6 @@
 //! it streams, or decide what the analyst may see.
 
 use std::convert::Infallible;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -31,7 +30,6 @@ use super::routes::Csrf;
 use super::view::{error_box, search};
 use super::Console;
 use crate::cli::status::status_error;
-use liaison_core::indicator::Kind;
 use liaison_core::proto;
 use liaison_core::proto::search_event::Event;
 
@@ -200,14 +198,7 @@ fn search_request(
     query: &search::Query,
     federated: bool,
 ) -> Result<proto::SearchRequest, String> {
-    let kind = match query.kind.as_str() {
-        "" => 0,
-        name => i32::from(
-            Kind::from_str(name)
-                .map_err(|e| format!("kind: {e}"))?
-                .code(),
-        ),
-    };
+    let kind = super::form::kind_code(&query.kind)?;
     let request = proto::SearchRequest {
         value: query.q.clone(),
         kind,

@@ -159,19 +159,6 @@ pub fn report_page(
     page("Disclosure report", Nav::Audit, who, body)
 }
 
-fn counts(value: &serde_json::Value) -> String {
-    let parts: Vec<String> = value
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect();
-    match parts.is_empty() {
-        true => "-".into(),
-        false => parts.join(", "),
-    }
-}
-
 fn field(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.clone(),
@@ -189,7 +176,7 @@ fn report_contents(report: &serde_json::Value) -> Markup {
         dl.partner-facts {
             dt { "By sync" } dd { (field(&sync["records"])) " records in " (field(&sync["batches"])) " batches" }
             @for name in ["tlp", "kind", "label"] {
-                dt { "by " (name) } dd { (Shown(&counts(&sync["counts"][name]))) }
+                dt { "by " (name) } dd { (Shown(&crate::cli::audit::counts_line(&sync["counts"][name]))) }
             }
             dt { "Receipted" } dd { (field(&receipts["batches_receipted"])) " batches (" (field(&receipts["records_receipted"])) " records)" }
             dt { "Unreceipted" } dd { (field(&receipts["batches_unreceipted"])) " batches (" (field(&receipts["records_unreceipted"])) " records)" }
