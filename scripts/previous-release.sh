@@ -8,7 +8,8 @@
 #
 # The source comes from `git archive` of the release's full commit (a clone
 # without tags works; a shallow one must fetch that commit). It is built in the
-# same CARGO_TARGET_DIR and dev profile as the current workspace, so registry
+# same CARGO_TARGET_DIR and dev profile as the current workspace (the current
+# Cargo.toml's [profile.dev...] settings are passed to it), so registry
 # crates compiled for one are reused by the other (only crates whose version or
 # features differ are compiled again), and the binary is kept in
 # <target>/previous/<commit>/: when it is there, nothing is rebuilt.
@@ -93,10 +94,38 @@ for name in liaison liaison.d; do
 done
 trap restore EXIT
 
+# The dev profile of the CURRENT workspace (its [profile.dev...] tables, e.g.
+# registry crates at opt-level 2), given to the old build as --config: a
+# release's Cargo.toml carries the profile of its day, and a crate compiled with
+# another opt-level is a different artifact, so without this every registry
+# crate would be compiled twice (once per profile). Cargo.toml stays the one
+# place the profile is decided; this only copies it.
+profile=()
+while IFS= read -r setting; do
+    profile+=(--config "$setting")
+done < <(awk '
+    /^[[:space:]]*\[/ {
+        section = ""
+        if (match($0, /^[[:space:]]*\[profile\.dev[^]]*\]/)) {
+            section = substr($0, RSTART, RLENGTH)
+            sub(/^[[:space:]]*\[/, "", section)
+            sub(/\]$/, "", section)
+        }
+        next
+    }
+    section != "" && /^[[:space:]]*[A-Za-z0-9_-]+[[:space:]]*=/ {
+        line = $0
+        sub(/[[:space:]]+#.*$/, "", line)
+        key = line; sub(/[[:space:]]*=.*/, "", key); sub(/^[[:space:]]*/, "", key)
+        value = line; sub(/^[^=]*=[[:space:]]*/, "", value)
+        print section "." key "=" value
+    }' "$root/Cargo.toml")
+
 # --locked: the release's own Cargo.lock, exactly. No incremental cache: this
 # source never changes, so the cache would only take disk space.
 (cd "$src" && env ${parent_vars[@]+"${parent_vars[@]}"} CARGO_TARGET_DIR="$target" \
-    CARGO_INCREMENTAL=0 cargo build --locked -p liaison --bin liaison >&2)
+    CARGO_INCREMENTAL=0 cargo build --locked ${profile[@]+"${profile[@]}"} \
+    -p liaison --bin liaison >&2)
 cp "$debug/liaison" "$bin.tmp"
 mv "$bin.tmp" "$bin"
 # The binary is all that is kept; the source tree is rebuilt from git if needed.
