@@ -159,8 +159,14 @@ fn assert_exact(sink: &TestNode, expected: &HashSet<String>) {
 
 #[test]
 fn a_puller_killed_again_and_again_during_initial_sync_ends_with_exactly_its_records() {
-    const GREEN: u64 = 500;
-    const AMBER: u64 = 20;
+    // Enough bytes for four sync batches or so (a batch is bounded at 2 MiB, a
+    // record here is ~5 kB): with 500 records (two batches) and registry crates
+    // optimised in the dev profile, every kill landed before the first commit
+    // or after the last, and no kill ever saw a sink part-way through.
+    const GREEN: u64 = 1_500;
+    const AMBER: u64 = 60;
+    // Kills that must find the sink holding some but not all of its records.
+    const PARTIAL: usize = KILLS / 4;
     let mut rng = Rng::from_env_or_time("crash_puller");
     let mut source = TestNode::init("Agency Source (example)");
     source.start();
@@ -194,9 +200,9 @@ fn a_puller_killed_again_and_again_during_initial_sync_ends_with_exactly_its_rec
     let mut sinks = 1;
     let mut sink = new_sink(&source, sinks);
     let mut window_ms: u64 = 1_500;
-    let (mut mid_sync, mut progressed, mut previous) = (0, 0, 0);
+    let (mut mid_sync, mut progressed, mut partial, mut previous) = (0, 0, 0, 0);
     for round in 0..3 * KILLS {
-        if mid_sync >= KILLS {
+        if mid_sync >= KILLS && partial >= PARTIAL {
             break;
         }
         sink.start();
@@ -214,6 +220,9 @@ fn a_puller_killed_again_and_again_during_initial_sync_ends_with_exactly_its_rec
         );
         if held < GREEN {
             mid_sync += 1;
+            if held > 0 {
+                partial += 1;
+            }
             if held > previous {
                 progressed += 1;
             } else {
@@ -229,6 +238,10 @@ fn a_puller_killed_again_and_again_during_initial_sync_ends_with_exactly_its_rec
         }
     }
     assert!(mid_sync >= KILLS, "only {mid_sync} kills landed mid-sync");
+    assert!(
+        partial >= PARTIAL,
+        "only {partial} kills found the sink part-way through its sync (between or inside batches)"
+    );
     sink.start();
     let last_start = Instant::now();
     let name = "Agency Source (example)";
@@ -246,6 +259,6 @@ fn a_puller_killed_again_and_again_during_initial_sync_ends_with_exactly_its_rec
     sink.stop();
     assert_exact(&sink, &may_receive);
     println!(
-        "FIGURE crash puller kills_mid_sync={mid_sync} with_progress={progressed} sinks={sinks} records={GREEN} exact=true"
+        "FIGURE crash puller kills_mid_sync={mid_sync} part_way={partial} with_progress={progressed} sinks={sinks} records={GREEN} exact=true"
     );
 }
