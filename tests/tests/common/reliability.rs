@@ -37,6 +37,11 @@ impl Rng {
         Rng(seed)
     }
 
+    /// A generator derived from a seed (e.g. one per record, from the printed seed).
+    pub fn seeded(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
