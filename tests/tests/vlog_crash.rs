@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::reliability::{
-    domain_request, hex_set, publish_many, received_from, stored_ids, wait_for, Rng,
+    domain_request, hex_set, noise, publish_many, received_from, stored_ids, wait_for, Rng,
 };
 use common::TestNode;
 use liaison::config::NodeDirSetup;
@@ -63,14 +63,6 @@ fn segments(dir: &Path) -> Vec<(u32, u64)> {
     found
 }
 
-/// Text that compresses poorly, in the characters a description may hold.
-fn noise(rng: &mut Rng, chars: usize) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    (0..chars)
-        .map(|_| ALPHABET[rng.range(0, ALPHABET.len() as u64) as usize] as char)
-        .collect()
-}
-
 /// A wave's record `i`: long-lived when `i % KEEP_EVERY == 0`, else valid for
 /// one more second from when it is published.
 fn wave_request(wave: u64, i: u64, seed: u64) -> proto::PublishRequest {
@@ -82,7 +74,10 @@ fn wave_request(wave: u64, i: u64, seed: u64) -> proto::PublishRequest {
     };
     proto::PublishRequest {
         value: format!("vlog-w{wave}-{i}.example.org"),
-        description: format!("compaction crash record (fictional) {}", noise(&mut rng, 4000)),
+        description: format!(
+            "compaction crash record (fictional) {}",
+            noise(&mut rng, 4000)
+        ),
         case_reference: noise(&mut rng, 1000),
         valid_until_unix_ms,
         ..domain_request(i, Tlp::Green)
@@ -155,9 +150,11 @@ fn compaction_killed_again_and_again_loses_nothing_and_leaves_no_segment_behind(
             "wave {wave} filled only {filled:?}: the records are too small for 1 MiB segments"
         );
         // Every short-lived record has expired before the next start.
-        wait_for(Duration::from_secs(10), "the wave's records to expire", || {
-            now_ms() > expired_by
-        });
+        wait_for(
+            Duration::from_secs(10),
+            "the wave's records to expire",
+            || now_ms() > expired_by,
+        );
         let filled_gone = || {
             let present: HashSet<u32> = segments(&vlog).iter().map(|(id, _)| *id).collect();
             filled.iter().all(|id| !present.contains(id))
@@ -219,8 +216,17 @@ fn compaction_killed_again_and_again_loses_nothing_and_leaves_no_segment_behind(
         .iter()
         .map(|r| r["recordId"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(listed.len(), keep.len(), "listed {} of {}", listed.len(), keep.len());
-    assert_eq!(listed, keep, "the listed records differ from the long-lived ones");
+    assert_eq!(
+        listed.len(),
+        keep.len(),
+        "listed {} of {}",
+        listed.len(),
+        keep.len()
+    );
+    assert_eq!(
+        listed, keep,
+        "the listed records differ from the long-lived ones"
+    );
     assert!(listed.is_disjoint(&gone));
     // Search finds a long-lived value and not a purged one.
     for wave_index in 0..wave {
@@ -256,10 +262,20 @@ fn compaction_killed_again_and_again_loses_nothing_and_leaves_no_segment_behind(
         for id in ids {
             let id: RecordId = id.parse().expect("record id");
             let found = store.get(&id).expect("read a record");
-            assert_eq!(found.is_some(), present, "{}: stored is {}", id.to_hex(), found.is_some());
+            assert_eq!(
+                found.is_some(),
+                present,
+                "{}: stored is {}",
+                id.to_hex(),
+                found.is_some()
+            );
         }
     }
-    assert_eq!(store.unreadable(1).0, 0, "unreadable records in the database");
+    assert_eq!(
+        store.unreadable(1).0,
+        0,
+        "unreadable records in the database"
+    );
     println!(
         "FIGURE vlog crash waves={wave} kills={kills} mid_compaction={mid} kept={} purged={} body_bytes={body}",
         keep.len(),

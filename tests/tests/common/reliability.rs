@@ -56,6 +56,15 @@ impl Rng {
     }
 }
 
+/// Text that compresses poorly (record bodies that fill value-log segments),
+/// in the characters a description may hold.
+pub fn noise(rng: &mut Rng, chars: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..chars)
+        .map(|_| ALPHABET[rng.range(0, ALPHABET.len() as u64) as usize] as char)
+        .collect()
+}
+
 /// The node's process id while it runs.
 pub fn pid(node: &TestNode) -> u32 {
     node.child

@@ -27,7 +27,7 @@ pub fn migrate(dir: &NodeDir, cache_bytes: u64, settings: &StoreConfig) -> Resul
     let store = Store::open_reporting(&dir.database(), cache_bytes, settings, &mut |p| {
         shown.show(p)
     })
-        .with_context(|| format!("cannot open the database at {}", dir.database().display()))?;
+    .with_context(|| format!("cannot open the database at {}", dir.database().display()))?;
     store.flush_blocking()?;
     drop(store);
     shown.finish();
