@@ -2,6 +2,9 @@
 //! that is publishing and against a node that is pulling its initial sync.
 //! Afterwards the id sets are compared exactly: every acknowledged record is
 //! there, nothing is there twice, a puller holds exactly what it may receive.
+//! The puller keeps its bodies in 1 MiB value-log segments and receives about
+//! 2.3 MiB of incompressible ones, so kills land while the sync's appends cross
+//! segment boundaries; every record it logged must read back.
 //! The seed is printed (`SEED …`); `LIAISON_TEST_SEED=N` replays a run.
 
 use crate::common;
@@ -11,9 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::reliability::{
-    domain_request, hex_set, publish_many, received_from, stored_ids, wait_for, Rng,
+    domain_request, hex_set, noise, publish_many, received_from, stored_ids, wait_for, Rng,
 };
 use common::TestNode;
+use liaison::config::NodeDirSetup;
 use liaison::proto::{self, Tlp};
 
 const KILLS: usize = 20;
@@ -128,9 +132,25 @@ fn a_publisher_killed_mid_burst_keeps_every_acknowledged_record_once() {
     );
 }
 
-/// A fresh puller enrolled both ways with `source` at a GREEN ceiling; stopped.
+/// How many value-log segment files a node's database holds.
+fn segment_files(node: &TestNode) -> usize {
+    std::fs::read_dir(node.node_dir().database().join("vlog"))
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".seg"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// A fresh puller enrolled both ways with `source` at a GREEN ceiling, its
+/// value log in 1 MiB segments; stopped.
 fn new_sink(source: &TestNode, n: usize) -> TestNode {
     let mut sink = TestNode::init(&format!("Agency Sink {n} (example)"));
+    let dir = sink.node_dir();
+    let mut config = dir.load_config().expect("config");
+    config.node.store.value_log_segment_mib = 1;
+    std::fs::write(dir.config(), config.to_toml()).expect("write config");
     sink.start();
     sink.enroll(source, "green", false);
     source.enroll(&sink, "green", false);
@@ -172,13 +192,20 @@ fn a_puller_killed_again_and_again_during_initial_sync_ends_with_exactly_its_rec
     source.start();
     let started = Instant::now();
     // Long descriptions make several sync batches (a batch is bounded in bytes),
-    // so a kill can land between two of them as well as inside one.
+    // so a kill can land between two of them as well as inside one; random
+    // text does not compress, so the sink's bodies fill three 1 MiB segments.
     // AMBER is above the sinks' GREEN ceiling: it must never arrive.
-    let published = publish_many(&source, GREEN + AMBER, 16, |i| {
+    let seed = rng.next_u64();
+    let published = publish_many(&source, GREEN + AMBER, 16, move |i| {
         let tlp = if i % 26 == 25 { Tlp::Amber } else { Tlp::Green };
+        let mut text = Rng::seeded(seed ^ i);
         proto::PublishRequest {
-            description: format!("crash-loop record {i} (fictional) {}", "x".repeat(4000)),
-            case_reference: format!("CASE-{i}-{}", "0".repeat(1000)),
+            description: format!(
+                "crash-loop record {i} (fictional) {}",
+                noise(&mut text, 4000)
+            ),
+            case_reference: format!("CASE-{i}-{}", noise(&mut text, 1000)),
+            handling_note: noise(&mut text, 1000),
             ..domain_request(i, tlp)
         }
     });
@@ -215,8 +242,9 @@ fn a_puller_killed_again_and_again_during_initial_sync_ends_with_exactly_its_rec
         // Read the killed node's database: how far did it get?
         let held = stored_ids(&sink).len() as u64;
         println!(
-            "crash puller round {round}: {} killed after {after:?}, holds {held}/{GREEN}",
-            sink.name
+            "crash puller round {round}: {} killed after {after:?}, holds {held}/{GREEN}, value-log segments {}",
+            sink.name,
+            segment_files(&sink)
         );
         if held < GREEN {
             mid_sync += 1;
@@ -258,6 +286,11 @@ fn a_puller_killed_again_and_again_during_initial_sync_ends_with_exactly_its_rec
     assert_eq!(received_from(&sink, name), GREEN, "a record counted twice");
     sink.stop();
     assert_exact(&sink, &may_receive);
+    let segments = segment_files(&sink);
+    assert!(
+        segments >= 3,
+        "the sync filled {segments} value-log segment(s): no boundary was crossed"
+    );
     println!(
         "FIGURE crash puller kills_mid_sync={mid_sync} part_way={partial} with_progress={progressed} sinks={sinks} records={GREEN} exact=true"
     );

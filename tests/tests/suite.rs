@@ -66,5 +66,6 @@ mod taxii;
 mod taxii_paging;
 mod upgrade;
 mod versions;
+mod vlog_crash;
 mod walk;
 mod workflows;

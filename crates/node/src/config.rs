@@ -1,6 +1,6 @@
 //! The node's own settings in `DIR/config.toml`: its name and addresses, record
 //! validity and retention, and the tables of the layers it runs (`[limits]`,
-//! `[rotation]`, `[audit]`, `[lookup]`). The server assembles the whole file from
+//! `[rotation]`, `[audit]`, `[lookup]`, `[store]`). The server assembles the whole file from
 //! this and its own tables (`[http]`, `[metrics]`). Secrets never live here.
 //!
 //! This module must never read or write the file itself (the server does), and
@@ -58,6 +58,12 @@ pub struct NodeConfig {
         skip_serializing_if = "crate::lookup::LookupConfig::is_default"
     )]
     pub lookup: crate::lookup::LookupConfig,
+    /// The record store's files (`[store]` table: the value log's segment size).
+    #[serde(
+        default,
+        skip_serializing_if = "liaison_store::store::StoreConfig::is_default"
+    )]
+    pub store: liaison_store::store::StoreConfig,
 }
 
 fn default_max_clock_skew_seconds() -> u64 {
@@ -101,6 +107,7 @@ impl NodeConfig {
             rotation: liaison_identity::identity::RotationConfig::default(),
             audit: liaison_store::audit::AuditConfig::default(),
             lookup: crate::lookup::LookupConfig::default(),
+            store: liaison_store::store::StoreConfig::default(),
         }
     }
 
@@ -140,6 +147,7 @@ impl NodeConfig {
         }
         config.audit.validate()?;
         config.lookup.check().map_err(|e| e.to_string())?;
+        config.store.validate()?;
         Ok(())
     }
 

@@ -160,7 +160,11 @@ impl Node {
         // A planted certificate must stop the node before it trusts anyone.
         liaison_identity::identity::check_key_pairs(&dir)?;
         let rotation = liaison_identity::identity::load_rotation(&dir)?;
-        let store = Store::open(&dir.database(), config.cache_mb * 1024 * 1024)?;
+        let store = Store::open_with(
+            &dir.database(),
+            config.cache_mb * 1024 * 1024,
+            &config.store,
+        )?;
         store.set_max_retention_ms(config.max_retention_ms());
         let audit = AuditLog::open_signed(
             &dir.audit_log(),

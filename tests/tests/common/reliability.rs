@@ -37,6 +37,11 @@ impl Rng {
         Rng(seed)
     }
 
+    /// A generator derived from a seed (e.g. one per record, from the printed seed).
+    pub fn seeded(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -49,6 +54,15 @@ impl Rng {
     pub fn range(&mut self, low: u64, high: u64) -> u64 {
         low + self.next_u64() % (high - low).max(1)
     }
+}
+
+/// Text that compresses poorly (record bodies that fill value-log segments),
+/// in the characters a description may hold.
+pub fn noise(rng: &mut Rng, chars: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..chars)
+        .map(|_| ALPHABET[rng.range(0, ALPHABET.len() as u64) as usize] as char)
+        .collect()
 }
 
 /// The node's process id while it runs.

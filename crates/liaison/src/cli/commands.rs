@@ -125,7 +125,7 @@ async fn run(dir: NodeDir, args: RunArgs) -> Result<()> {
     // Before anything listens: a migration shows its progress here, and a
     // database this build refuses stops the start with the store's reason.
     let cache_bytes = config.node.cache_mb * 1024 * 1024;
-    tokio::task::block_in_place(|| super::migrate::migrate(&dir, cache_bytes))?;
+    tokio::task::block_in_place(|| super::migrate::migrate(&dir, cache_bytes, &config.node.store))?;
     let metrics =
         liaison_server::metrics::bind(args.metrics_listen.as_deref(), &config.metrics).await?;
     let listener = tokio::net::TcpListener::bind(&config.node.listen)

@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use liaison_identity::identity::NodeDir;
-use liaison_store::store::{MigrationProgress, Store};
+use liaison_server::config::NodeDirSetup;
+use liaison_store::store::{MigrationProgress, Store, StoreConfig};
 
 /// What opening did to the layout.
 pub struct Migrated {
@@ -20,11 +21,13 @@ pub struct Migrated {
 }
 
 /// Opens the node's database, migrating it, then closes it again.
-pub fn migrate(dir: &NodeDir, cache_bytes: u64) -> Result<Migrated> {
+pub fn migrate(dir: &NodeDir, cache_bytes: u64, settings: &StoreConfig) -> Result<Migrated> {
     let started = Instant::now();
     let mut shown = Shown::new();
-    let store = Store::open_reporting(&dir.database(), cache_bytes, &mut |p| shown.show(p))
-        .with_context(|| format!("cannot open the database at {}", dir.database().display()))?;
+    let store = Store::open_reporting(&dir.database(), cache_bytes, settings, &mut |p| {
+        shown.show(p)
+    })
+    .with_context(|| format!("cannot open the database at {}", dir.database().display()))?;
     store.flush_blocking()?;
     drop(store);
     shown.finish();
@@ -36,7 +39,9 @@ pub fn migrate(dir: &NodeDir, cache_bytes: u64) -> Result<Migrated> {
 
 /// `liaison migrate`: the same as the start of `liaison run`, without serving.
 pub fn command(dir: &NodeDir) -> Result<()> {
-    let migrated = migrate(dir, 64 * 1024 * 1024)?;
+    // The bodies it moves go to segments of the configured size, as at `run`.
+    let config = dir.load_config()?;
+    let migrated = migrate(dir, 64 * 1024 * 1024, &config.node.store)?;
     match migrated.steps {
         0 => println!(
             "the database is in store layout {} already; nothing to do",

@@ -112,7 +112,11 @@ thread_local! {
 /// Opens the value log beside sled (`DIR/db/vlog`) at the head the index
 /// recorded, and retires closed segments no pointer refers to (a compaction
 /// killed before it deleted them).
-pub(super) fn open_vlog(path: &Path, main: &sled::Tree) -> Result<Vlog, StoreError> {
+pub(super) fn open_vlog(
+    path: &Path,
+    main: &sled::Tree,
+    segment_bytes: u32,
+) -> Result<Vlog, StoreError> {
     let head_key = keys::meta(keys::META_VLOG_HEAD);
     let head = match main.get(&head_key)? {
         Some(bytes) => {
@@ -128,13 +132,12 @@ pub(super) fn open_vlog(path: &Path, main: &sled::Tree) -> Result<Vlog, StoreErr
         }
         None => None,
     };
-    #[cfg(not(test))]
-    let options = vlog::Options::default();
     #[cfg(test)]
+    let segment_bytes = SEGMENT_BYTES_FOR_TESTS
+        .with(|b| b.get())
+        .unwrap_or(segment_bytes);
     let options = vlog::Options {
-        max_segment_bytes: SEGMENT_BYTES_FOR_TESTS
-            .with(|b| b.get())
-            .unwrap_or(vlog::Options::default().max_segment_bytes),
+        max_segment_bytes: segment_bytes,
         ..Default::default()
     };
     let (log, cut) = Vlog::open(&path.join("vlog"), head, options)?;

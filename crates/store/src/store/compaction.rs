@@ -7,8 +7,10 @@
 //! it leaves the new ones valid and the old file is deleted at the next open
 //! (a closed segment without a `Z` entry holds nothing).
 //!
-//! Runs in the committer (after the purge that emptied the segments), so no
-//! write moves a pointer meanwhile. Must never delete a segment before the
+//! Runs in the committer (after every retention purge, also one that removed
+//! nothing: a compaction a kill interrupted is taken up again at the next
+//! purge, not only after the next record expires), so no write moves a
+//! pointer meanwhile. Must never delete a segment before the
 //! batch moving its last pointer away is durable.
 
 use std::collections::{HashMap, HashSet};
@@ -50,6 +52,11 @@ impl Store {
                 }
             }
         }
+        tracing::info!(
+            segments = candidates.len(),
+            moving = moving.len(),
+            "compacting the value log"
+        );
         let pointers: Vec<vlog::Pointer> = moving.iter().map(|(_, r)| r.pointer).collect();
         let moves: HashMap<vlog::Pointer, vlog::Pointer> =
             self.vlog().compact(&pointers)?.into_iter().collect();

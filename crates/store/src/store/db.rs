@@ -14,6 +14,7 @@ use liaison_core::record::RecordId;
 use super::error::StoreError;
 use super::keys;
 use super::migrate::{self, MigrationProgress};
+use super::settings::StoreConfig;
 
 /// The layout version this build writes (store/migrate.rs, [`super::migrate::CURRENT`]),
 /// as shown by `liaison --version`; a unit test keeps the two in step.
@@ -92,16 +93,32 @@ pub(super) fn open_raw_for_test(path: &Path) -> sled::Db {
 impl Store {
     /// Opens (or creates) the database, migrating an older layout (progress in
     /// the log). `cache_bytes` bounds sled's page cache.
+    /// The `[store]` settings are the defaults (see [`Store::open_with`]).
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
-        Self::open_reporting(path, cache_bytes, &mut log_progress)
+        Self::open_with(path, cache_bytes, &StoreConfig::default())
     }
 
-    /// [`Store::open`], reporting a migration's progress to `report`.
+    /// [`Store::open`] with the node's `[store]` settings (the value log's
+    /// segment size applies to what this handle appends).
+    pub fn open_with(
+        path: &Path,
+        cache_bytes: u64,
+        settings: &StoreConfig,
+    ) -> Result<Store, StoreError> {
+        Self::open_reporting(path, cache_bytes, settings, &mut log_progress)
+    }
+
+    /// [`Store::open_with`], reporting a migration's progress to `report`.
     pub fn open_reporting(
         path: &Path,
         cache_bytes: u64,
+        settings: &StoreConfig,
         report: &mut dyn FnMut(&MigrationProgress),
     ) -> Result<Store, StoreError> {
+        settings.validate().map_err(|reason| StoreError::Open {
+            path: path.display().to_string(),
+            reason,
+        })?;
         let shown = path.display().to_string();
         let config = sled::Config::new().path(path).cache_capacity(cache_bytes);
         let db = match open_waiting_for_release(&config) {
@@ -122,7 +139,7 @@ impl Store {
         let main = db.open_tree("main")?;
         let marker = migrate::check_marker(&main, &shown, migrate::STEPS, migrate::CURRENT)?;
         let record_count = AtomicU64::new(keys::read_u64(&main, &keys::meta(keys::META_RECORDS))?);
-        let vlog = super::bodies::open_vlog(path, &main)?;
+        let vlog = super::bodies::open_vlog(path, &main, settings.segment_bytes())?;
         let store = Store {
             inner: Arc::new(Inner {
                 db,

@@ -115,6 +115,10 @@ impl Store {
             }
         }
         if purged.is_empty() {
+            // A compaction a kill interrupted (its purge durable, its pointer
+            // move not) is redone here; with no candidate this reads a
+            // directory listing and a few `Z` keys.
+            self.compact_bodies()?;
             return Ok(purged);
         }
         let mut live = super::bodies::LiveDelta::default();

@@ -149,7 +149,10 @@ fn a_database_from_0_1_0_gets_every_relog_entry_and_reports_progress() {
         expected
     };
     let mut seen = Vec::new();
-    let store = Store::open_reporting(&path, 4 << 20, &mut |p| seen.push(p.clone())).unwrap();
+    let store = Store::open_reporting(&path, 4 << 20, &Default::default(), &mut |p| {
+        seen.push(p.clone())
+    })
+    .unwrap();
     assert_eq!(marker_of(&store), CURRENT.marker());
     assert!(
         relogged_entries(&store) == expected,
@@ -179,7 +182,10 @@ fn a_database_from_0_1_0_gets_every_relog_entry_and_reports_progress() {
     drop(store);
     // Opening again runs nothing.
     let mut again = Vec::new();
-    let _ = Store::open_reporting(&path, 4 << 20, &mut |p| again.push(p.clone())).unwrap();
+    let _ = Store::open_reporting(&path, 4 << 20, &Default::default(), &mut |p| {
+        again.push(p.clone())
+    })
+    .unwrap();
     assert!(again.is_empty(), "{again:?}");
 }
 

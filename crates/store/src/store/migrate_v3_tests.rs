@@ -74,7 +74,10 @@ fn a_2_1_backup_restores_and_migrates_with_progress() {
     let path = dir.path().join("db");
     restore_2_1(&path, &bytes);
     let mut seen: Vec<MigrationProgress> = Vec::new();
-    let store = Store::open_reporting(&path, 4 << 20, &mut |p| seen.push(p.clone())).unwrap();
+    let store = Store::open_reporting(&path, 4 << 20, &Default::default(), &mut |p| {
+        seen.push(p.clone())
+    })
+    .unwrap();
     let last = seen.last().unwrap();
     assert!(last.finished && last.done == 600, "{last:?}");
     assert_eq!(last.to, migrate::CURRENT);
@@ -95,7 +98,7 @@ fn the_body_step_killed_after_a_checkpoint_resumes_and_loses_nothing() {
     restore_2_1(&path, &bytes);
     let mut checkpoints = 0;
     let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Store::open_reporting(&path, 4 << 20, &mut |_| {
+        Store::open_reporting(&path, 4 << 20, &Default::default(), &mut |_| {
             checkpoints += 1;
             if checkpoints == 2 {
                 panic!("killed");
@@ -104,7 +107,10 @@ fn the_body_step_killed_after_a_checkpoint_resumes_and_loses_nothing() {
     }));
     assert!(stopped.is_err());
     let mut seen: Vec<MigrationProgress> = Vec::new();
-    let store = Store::open_reporting(&path, 4 << 20, &mut |p| seen.push(p.clone())).unwrap();
+    let store = Store::open_reporting(&path, 4 << 20, &Default::default(), &mut |p| {
+        seen.push(p.clone())
+    })
+    .unwrap();
     assert!(seen.iter().all(|p| p.resumed), "{seen:?}");
     assert!(
         seen.first().unwrap().done > 200,

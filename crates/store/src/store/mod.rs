@@ -25,6 +25,7 @@ mod partners;
 mod pending;
 mod public_ids;
 mod records;
+mod settings;
 mod snapshot;
 mod vlog;
 mod warninglists;
@@ -37,6 +38,7 @@ pub use migrate::{Layout, MigrationProgress};
 pub use partners::{PartnerEntry, RevokedPartner, SyncState};
 pub use pending::{PendingUpdate, MAX_PENDING_PER_PARTNER};
 pub use records::{BatchOutcome, StoredRecord, WriteBatch};
+pub use settings::{StoreConfig, DEFAULT_SEGMENT_MIB, SEGMENT_MIB_RANGE};
 pub use snapshot::{RestoreSummary, SnapshotSummary};
 pub use warninglists::WarninglistEntry;
 

@@ -83,7 +83,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            max_segment_bytes: 64 << 20,
+            max_segment_bytes: super::settings::StoreConfig::default().segment_bytes(),
             level: 3,
         }
     }
