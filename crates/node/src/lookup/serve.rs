@@ -165,6 +165,7 @@ pub(super) async fn build_ahead(node: &Arc<Node>, next: Epoch) -> Result<()> {
 }
 
 fn build(node: &Node, epoch: Epoch, key: Option<Arc<EpochKey>>, ahead: bool) -> Result<Built> {
+    let started = Instant::now();
     let key = match key {
         Some(k) if k.epoch == epoch => k,
         _ if ahead => Arc::new(epoch_key::load_ahead(&node.dir.lookup_key(), epoch)?),
@@ -203,6 +204,7 @@ fn build(node: &Node, epoch: Epoch, key: Option<Arc<EpochKey>>, ahead: bool) -> 
         filters,
         change,
         at: Instant::now(),
+        took: started.elapsed(),
         by_query: false,
     })
 }
