@@ -19,6 +19,11 @@
 //! chunk N is written. The duplicate check of a chunk being prepared also sees
 //! the items of earlier chunks signed but not yet durable, so a file that
 //! repeats a row across chunks still stores it once.
+//!
+//! While a session lives, the background builder of the lookup filters defers
+//! refreshing them (see [`crate::lookup::schedule`]): a refresh re-reads every
+//! record, and repeated during an import it made the import's cost grow with
+//! the square of its size.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -143,6 +148,7 @@ pub struct BulkSession {
 
 impl BulkSession {
     pub fn new(node: Arc<Node>) -> Arc<BulkSession> {
+        node.lookup.server.import_started();
         Arc::new(BulkSession {
             node,
             unwritten: Mutex::new(VecDeque::new()),
@@ -200,6 +206,13 @@ impl BulkSession {
     fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<(u64, HashMap<Indicator, RecordId>)>> {
         // The list holds plain data: a panic elsewhere cannot leave it torn.
         self.unwritten.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for BulkSession {
+    fn drop(&mut self) {
+        // The lookup filters deferred their refresh while this session ran.
+        self.node.lookup.server.import_ended();
     }
 }
 

@@ -56,6 +56,7 @@ fn snapshot(built: &Option<Arc<Built>>) -> Option<Snapshot> {
         epoch: b.key.epoch.number,
         change: b.change,
         age_ms: u64::try_from(b.at.elapsed().as_millis()).unwrap_or(u64::MAX),
+        build_ms: u64::try_from(b.took.as_millis()).unwrap_or(u64::MAX),
     })
 }
 
@@ -70,6 +71,7 @@ async fn step(node: &Arc<Node>) -> Result<Plan> {
         next: snapshot(&state.next.lock().ok().and_then(|b| b.clone())),
         last_change: node.store.last_change()?,
         rebuild_min_ms: node.config.lookup.rebuild_min_seconds.saturating_mul(1000),
+        importing: state.importing(),
     };
     let plan = schedule::plan(&inputs);
     let epoch = Epoch::at(now_ms, inputs.epoch_hours);

@@ -16,6 +16,7 @@
 
 pub mod ahead;
 pub mod epoch_key;
+mod keyset;
 pub mod query;
 pub mod schedule;
 pub mod serve;

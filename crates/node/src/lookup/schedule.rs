@@ -9,13 +9,21 @@
 
 use super::epoch::Epoch;
 
-/// A complete build: its epoch, the change-log position it covers, and its age.
+/// A complete build: its epoch, the change-log position it covers, its age and
+/// how long it took.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Snapshot {
     pub epoch: u64,
     pub change: u64,
     pub age_ms: u64,
+    pub build_ms: u64,
 }
+
+/// A refresh waits at least this many times the last build's duration, so
+/// refreshing filters that keep going stale (a large sync) takes at most about
+/// a fifth of one core: a build re-reads the whole change log, so refreshing
+/// every `rebuild_min_seconds` would cost time quadratic in the records held.
+pub const REBUILD_COST_FACTOR: u64 = 4;
 
 /// What the scheduler sees.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +38,10 @@ pub struct Inputs {
     pub last_change: u64,
     /// `lookup.rebuild_min_seconds`, in ms.
     pub rebuild_min_ms: u64,
+    /// A bulk import is running: stale filters wait for its end (each refresh
+    /// would re-read every record while the import adds more, for filters that
+    /// are stale again a moment later), unless there are none for the epoch.
+    pub importing: bool,
 }
 
 /// What to build next.
@@ -56,7 +68,10 @@ pub fn lead_ms(epoch_hours: u32) -> i64 {
 }
 
 fn stale(built: &Snapshot, inputs: &Inputs) -> bool {
-    built.change != inputs.last_change && built.age_ms >= inputs.rebuild_min_ms
+    let interval = inputs
+        .rebuild_min_ms
+        .max(built.build_ms.saturating_mul(REBUILD_COST_FACTOR));
+    built.change != inputs.last_change && built.age_ms >= interval && !inputs.importing
 }
 
 /// The one decision: what the background builder does now.
@@ -98,6 +113,7 @@ mod tests {
             next,
             last_change: 100,
             rebuild_min_ms: 10_000,
+            importing: false,
         }
     }
 
@@ -106,6 +122,7 @@ mod tests {
             epoch,
             change,
             age_ms,
+            build_ms: 1_000,
         })
     }
 
@@ -132,6 +149,35 @@ mod tests {
         );
         // Too soon after the last build: wait (the stale filter is served).
         assert_eq!(plan(&inputs(EARLY, built(1, 40, 2_000), None)), Plan::Idle);
+    }
+
+    #[test]
+    fn a_costly_build_is_refreshed_less_often() {
+        let slow = |age_ms| {
+            Some(Snapshot {
+                build_ms: 30_000,
+                ..built(1, 40, age_ms).unwrap()
+            })
+        };
+        assert_eq!(plan(&inputs(EARLY, slow(60_000), None)), Plan::Idle);
+        assert_eq!(plan(&inputs(EARLY, slow(120_000), None)), Plan::Current);
+    }
+
+    #[test]
+    fn a_bulk_import_defers_refreshes_but_not_a_first_build() {
+        let importing = |current, next| Inputs {
+            importing: true,
+            ..inputs(LATE, current, next)
+        };
+        assert_eq!(
+            plan(&importing(built(1, 40, 60_000), None)),
+            Plan::Next(Epoch::at(48 * HOUR, 24))
+        );
+        assert_eq!(
+            plan(&importing(built(1, 40, 60_000), built(2, 40, 60_000))),
+            Plan::Idle
+        );
+        assert_eq!(plan(&importing(None, None)), Plan::Current);
     }
 
     #[test]

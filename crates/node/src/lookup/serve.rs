@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use super::epoch::{Epoch, EpochKey};
 use super::epoch_key;
 use super::filter::{self, Header, LookupFilter};
+use super::keyset::KeySet;
 use super::state::{Built, Progress, SignedFilter};
 use super::{oprf, LookupError};
 use crate::disclosure::Judge;
@@ -33,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::node::Node;
 use liaison_core::policy::{self, Grant};
 use liaison_core::proto;
-use liaison_core::record::{Body, NodeId, Tlp};
+use liaison_core::record::{Body, NodeId};
 
 /// Change-log entries read per page while building.
 const PAGE: usize = 4096;
@@ -165,6 +166,7 @@ pub(super) async fn build_ahead(node: &Arc<Node>, next: Epoch) -> Result<()> {
 }
 
 fn build(node: &Node, epoch: Epoch, key: Option<Arc<EpochKey>>, ahead: bool) -> Result<Built> {
+    let started = Instant::now();
     let key = match key {
         Some(k) if k.epoch == epoch => k,
         _ if ahead => Arc::new(epoch_key::load_ahead(&node.dir.lookup_key(), epoch)?),
@@ -176,33 +178,39 @@ fn build(node: &Node, epoch: Epoch, key: Option<Arc<EpochKey>>, ahead: bool) -> 
         collect_keys(node, &key)?
     };
     let mut filters = HashMap::new();
-    for ((ceiling, relay), keys) in sets {
+    for group in sets.groups() {
+        // Shapes learning the same values share one construction.
+        let keys = sets.keys_of(group[0]);
         let values = keys.len();
         let bytes = LookupFilter::build(keys)?.to_bytes();
-        let header = Header {
-            node_id: *node.node_id().as_bytes(),
-            epoch: epoch.number,
-            not_before_ms: epoch.not_before_ms,
-            not_after_ms: epoch.not_after_ms,
-            ceiling: ceiling.as_str().to_string(),
-            relay,
-            public_key: key.public_key,
-            digest: filter::digest(&bytes),
-        };
-        let signature = header.sign(&node.identity.signing_key);
-        let signed = SignedFilter {
-            header,
-            signature,
-            bytes,
-            values,
-        };
-        filters.insert((ceiling, relay), Arc::new(signed));
+        let digest = filter::digest(&bytes);
+        for (ceiling, relay) in group {
+            let header = Header {
+                node_id: *node.node_id().as_bytes(),
+                epoch: epoch.number,
+                not_before_ms: epoch.not_before_ms,
+                not_after_ms: epoch.not_after_ms,
+                ceiling: ceiling.as_str().to_string(),
+                relay,
+                public_key: key.public_key,
+                digest,
+            };
+            let signature = header.sign(&node.identity.signing_key);
+            let signed = SignedFilter {
+                header,
+                signature,
+                bytes: bytes.clone(),
+                values,
+            };
+            filters.insert((ceiling, relay), Arc::new(signed));
+        }
     }
     Ok(Built {
         key,
         filters,
         change,
         at: Instant::now(),
+        took: started.elapsed(),
         by_query: false,
     })
 }
@@ -236,16 +244,8 @@ fn set_progress(node: &Node, at: Option<(u64, u64)>) {
     }
 }
 
-/// Every grant shape a partner can have: a ceiling and a relay right.
-fn shapes() -> Vec<(Tlp, bool)> {
-    Tlp::ALL
-        .iter()
-        .flat_map(|t| [(*t, false), (*t, true)])
-        .collect()
-}
-
 /// The filter keys each grant shape may learn about, from the whole change log.
-fn collect_keys(node: &Node, key: &EpochKey) -> Result<HashMap<(Tlp, bool), Vec<u64>>> {
+fn collect_keys(node: &Node, key: &EpochKey) -> Result<KeySet> {
     // This epoch's memo is taken out while building, so a build of the other
     // epoch (ahead of the turn) never waits for this one.
     let number = key.epoch.number;
@@ -270,20 +270,22 @@ fn put_memo(node: &Node, epoch: u64, keys: HashMap<[u8; 32], u64>) {
         return;
     }
     if let Ok(mut memo) = node.lookup.server.memo.lock() {
-        memo.by_epoch.entry(epoch).or_default().extend(keys);
+        // Put back, not copied into a fresh map: at a million values a copy
+        // doubled the memo's memory for a moment.
+        match memo.by_epoch.entry(epoch) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(keys);
+            }
+            std::collections::btree_map::Entry::Occupied(mut slot) => slot.get_mut().extend(keys),
+        }
     }
 }
 
-fn collect_with(
-    node: &Node,
-    key: &EpochKey,
-    memo: &mut HashMap<[u8; 32], u64>,
-) -> Result<HashMap<(Tlp, bool), Vec<u64>>> {
+fn collect_with(node: &Node, key: &EpochKey, memo: &mut HashMap<[u8; 32], u64>) -> Result<KeySet> {
     // Nobody: a synthetic partner, so "the partner already holds it" never applies.
     let nobody = NodeId::from_slice(&[0u8; 32])?;
     let mut judge = Judge::new(node);
-    let mut sets: HashMap<(Tlp, bool), Vec<u64>> =
-        shapes().into_iter().map(|s| (s, Vec::new())).collect();
+    let mut sets = KeySet::new();
     let mut cursor = 0;
     let mut done = 0u64;
     loop {
@@ -308,9 +310,11 @@ fn collect_with(
             let Some(judged) = judge.judge(&stored)? else {
                 continue;
             };
-            let mut shapes_allowed = sets
-                .iter_mut()
-                .filter(|((ceiling, relay), _)| {
+            let shapes_allowed: Vec<usize> = sets
+                .shapes()
+                .iter()
+                .enumerate()
+                .filter(|(_, (ceiling, relay))| {
                     let grant = Grant {
                         node: nobody,
                         max_tlp: *ceiling,
@@ -319,8 +323,9 @@ fn collect_with(
                     };
                     judge.decide(&judged, &grant)
                 })
-                .peekable();
-            if shapes_allowed.peek().is_none() {
+                .map(|(i, _)| i)
+                .collect();
+            if shapes_allowed.is_empty() {
                 continue;
             }
             let normalized = liaison_core::indicator::Normalized {
@@ -338,9 +343,7 @@ fn collect_with(
                     f
                 }
             };
-            for (_, keys) in shapes_allowed {
-                keys.push(f);
-            }
+            sets.push(f, shapes_allowed);
         }
     }
     Ok(sets)

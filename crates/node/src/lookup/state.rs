@@ -6,6 +6,7 @@
 //! holds it and must never do I/O.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -28,6 +29,8 @@ pub struct Built {
     pub filters: HashMap<(Tlp, bool), Arc<SignedFilter>>,
     pub(super) change: u64,
     pub(super) at: Instant,
+    /// How long the build took (the schedule spaces refreshes by it).
+    pub(super) took: std::time::Duration,
     /// Built because a query found it stale (such rebuilds are rate-limited by
     /// `lookup.rebuild_min_seconds`), not by the background builder.
     pub(super) by_query: bool,
@@ -101,9 +104,26 @@ pub struct ServerState {
     pub(super) memo: Arc<Mutex<Memo>>,
     /// Evaluations per partner: (UTC day, count).
     pub(super) used: Mutex<HashMap<NodeId, (i64, u32)>>,
+    /// Bulk imports in flight (the builder defers refreshes while any runs).
+    pub(super) imports: AtomicUsize,
 }
 
 impl ServerState {
+    /// A bulk import began; pair with [`ServerState::import_ended`].
+    pub fn import_started(&self) {
+        self.imports.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A bulk import ended: the builder catches up at once.
+    pub fn import_ended(&self) {
+        self.imports.fetch_sub(1, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    pub(super) fn importing(&self) -> bool {
+        self.imports.load(Ordering::SeqCst) > 0
+    }
+
     /// The filters' state at `epoch` (the epoch now).
     pub fn status(&self, epoch: u64) -> FilterStatus {
         let values = |b: &Built| b.filters.values().map(|f| f.values).max().unwrap_or(0);
