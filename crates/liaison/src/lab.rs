@@ -117,6 +117,14 @@ impl LabNode {
     /// Starts `liaison run` on an existing node directory as a child process
     /// (this executable), logging to `DIR/node.log`.
     pub async fn spawn(dir: NodeDir) -> Result<LabNode> {
+        LabNode::spawn_with_workers(dir, None).await
+    }
+
+    /// [`LabNode::spawn`] with the child's tokio runtime limited to `workers`
+    /// worker threads (`TOKIO_WORKER_THREADS`; the default is one per core):
+    /// many nodes sharing a few cores (`bench federation`) otherwise spend
+    /// their time waking and switching between each other's idle workers.
+    pub async fn spawn_with_workers(dir: NodeDir, workers: Option<usize>) -> Result<LabNode> {
         let config = dir.load_config()?;
         let name = config.node.name.clone();
         let node_id = dir.load_identity(&config)?.node_id().to_hex();
@@ -124,7 +132,11 @@ impl LabNode {
         let _ = std::fs::remove_file(&address_file);
         let exe = std::env::current_exe().context("lab: the liaison executable")?;
         let log = std::fs::File::create(dir.root.join("node.log"))?;
-        let child = std::process::Command::new(exe)
+        let mut command = std::process::Command::new(exe);
+        if let Some(workers) = workers {
+            command.env("TOKIO_WORKER_THREADS", workers.max(1).to_string());
+        }
+        let child = command
             .arg("run")
             .arg("--dir")
             .arg(&dir.root)

@@ -106,6 +106,12 @@ pub struct BenchArgs {
     /// `console.search_page_p99_ms` in bench.json with --out).
     #[arg(long)]
     pub console: bool,
+    /// Measure only the sync stage: the reference rates, a load of --records
+    /// over gRPC, then the initial sync A -> B and the relayed sync B -> C
+    /// (`sync.ratio_to_batch_verify`, `sync.relayed.ratio_to_batch_verify`);
+    /// for comparing builds without the whole run.
+    #[arg(long)]
+    pub sync_only: bool,
 }
 
 #[derive(clap::Subcommand, Debug, Clone)]
@@ -280,7 +286,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     }
     let mut report = Report::default();
     let started = Instant::now();
-    measure_all(&sizes, &mut report).await?;
+    measure_all(&sizes, &mut report, args.sync_only).await?;
     report.add(
         "run.seconds",
         started.elapsed().as_secs_f64(),
@@ -294,7 +300,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     Ok(())
 }
 
-async fn measure_all(sizes: &Sizes, report: &mut Report) -> Result<()> {
+async fn measure_all(sizes: &Sizes, report: &mut Report, sync_only: bool) -> Result<()> {
     let mut progress = Progress::new(10);
     report.context = context(sizes);
     out!(
@@ -344,6 +350,12 @@ async fn measure_all(sizes: &Sizes, report: &mut Report) -> Result<()> {
     let b = LabNode::start(root.path(), "Bench-B (example)").await?;
     let c = LabNode::start(root.path(), "Bench-C (example)").await?;
     sync(&a, &b, &c, stored, &sig, report).await?;
+    if sync_only {
+        for node in [a, b, c] {
+            node.stop().await?;
+        }
+        return Ok(());
+    }
 
     progress.stage("propagation and revocation latency");
     let (to_b, to_c) = propagation(&a, &b, &c, stored + 10_000, sizes.samples).await?;

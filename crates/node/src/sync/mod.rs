@@ -31,11 +31,11 @@ use crate::partner_state::{diagnose_error, diagnose_status, Diagnosis, PartnerSt
 use liaison_core::proto;
 use liaison_core::proto::federation_client::FederationClient;
 use liaison_core::proto::MAX_SYNC_MESSAGE_BYTES;
-use liaison_core::record::{NodeId, VerifiedRecord};
+use liaison_core::record::NodeId;
 use liaison_store::store::{PendingUpdate, WriteBatch};
 
 pub use announce::announce_now;
-pub use verify::{check_created, retry_pending, verify_batch, BatchVerdict};
+pub use verify::{check_created, retry_pending, verify_batch, BatchVerdict, Uncommitted};
 
 /// Most records accepted in one incoming batch (a serving node sends at most 512):
 /// the bound on the work one partner message can cause.
@@ -197,7 +197,7 @@ async fn pull_stream(
     let mut pending: Option<PendingCommit> = None;
     let receipts =
         crate::accountability::receipt_sender::start_sender(node.clone(), partner, client.clone());
-    let mut uncommitted: Arc<Vec<VerifiedRecord>> = Arc::new(Vec::new());
+    let mut uncommitted: Arc<Uncommitted> = Arc::new(Uncommitted::default());
     loop {
         let batch = match stream.message().await {
             Ok(Some(batch)) => batch,
@@ -257,7 +257,7 @@ async fn pull_stream(
         state.cursor = cursor;
         state.rejected += verdict.rejected;
         count_rejected(&partner, &verdict.rejected_by_class);
-        uncommitted = Arc::new(verdict.accepted.clone());
+        uncommitted = Arc::new(Uncommitted::of(&verdict.accepted));
         let write = WriteBatch {
             records: verdict.accepted,
             received_from: Some(partner),

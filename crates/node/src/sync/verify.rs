@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use crate::node::Node;
 use liaison_core::policy::{self, Grant, Provenance};
 use liaison_core::proto;
-use liaison_core::record::{Body, Bulletin, Envelope, Indicator, NodeId, RecordId, VerifiedRecord};
+use liaison_core::record::{Body, Envelope, NodeId, RecordId, VerifiedRecord};
 use liaison_identity::identity::Bundle;
 use liaison_store::store::PartnerEntry;
 
@@ -67,7 +67,9 @@ impl From<&str> for Refusal {
 
 /// Origin and markings of the indicators a batch may refer to without them
 /// being stored yet: this batch's accepted records and the previous batch's.
-#[derive(Default)]
+/// Only the markings are kept (a reference's checks read nothing else), so
+/// remembering a record copies no value, description or labels.
+#[derive(Default, Clone)]
 pub struct Known {
     indicators: HashMap<RecordId, (NodeId, Option<Target>)>,
 }
@@ -82,27 +84,48 @@ impl Known {
     }
 
     fn add(&mut self, record: &VerifiedRecord) {
-        let target = match &record.payload.body {
-            Body::Indicator(i) => Some(Target::Indicator(i.clone())),
-            Body::Bulletin(b) => Some(Target::Bulletin(b.clone())),
-            _ => None,
-        };
-        self.indicators.insert(record.id, (record.origin(), target));
+        self.indicators.insert(
+            record.id,
+            (record.origin(), Target::of(&record.payload.body)),
+        );
     }
 }
 
-/// Verifies a batch as received. `uncommitted` holds the records of the
-/// previous batch, accepted but possibly not yet written: references to them
+/// What the next batch's checks need of a batch accepted but perhaps not yet
+/// written: the markings of its records, and its bulletins (whose openings may
+/// come in the next batch). Built once per batch instead of cloning every
+/// accepted record.
+#[derive(Default)]
+pub struct Uncommitted {
+    known: Known,
+    bulletins: Vec<VerifiedRecord>,
+}
+
+impl Uncommitted {
+    pub fn of(records: &[VerifiedRecord]) -> Uncommitted {
+        Uncommitted {
+            known: Known::of(records),
+            bulletins: records
+                .iter()
+                .filter(|r| r.payload.bulletin().is_some())
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// Verifies a batch as received. `uncommitted` is what the previous batch,
+/// accepted but possibly not yet written, left: references to its records
 /// must resolve.
 pub fn verify_batch(
     node: &Node,
     sender: &Grant,
     batch: proto::PullBatch,
-    uncommitted: &[VerifiedRecord],
+    uncommitted: &Uncommitted,
 ) -> BatchVerdict {
     let mut verdict = BatchVerdict::default();
     let carried = carried_origins(sender, &batch.origins, &mut verdict);
-    let mut known = Known::of(uncommitted);
+    let mut known = uncommitted.known.clone();
     verify_records(
         node,
         sender,
@@ -112,7 +135,10 @@ pub fn verify_batch(
         &mut verdict,
     );
     // A bad opening is refused alone; the bulletin it came with stays.
-    let fresh = [verdict.accepted.as_slice(), uncommitted];
+    let fresh = [
+        verdict.accepted.as_slice(),
+        uncommitted.bulletins.as_slice(),
+    ];
     let (openings, refused) =
         crate::bulletin::check_openings(node, batch.bulletin_openings, &fresh);
     verdict.openings = openings;
@@ -362,7 +388,7 @@ fn find_target(
 ) -> Result<Option<(NodeId, Target)>, Refusal> {
     let not_indicator = || Refusal::from("refers to a record that is not an indicator");
     let allowed = |target: Option<Target>| match target {
-        Some(Target::Bulletin(_)) if !bulletins => Err(not_indicator()),
+        Some(target) if target.bulletin && !bulletins => Err(not_indicator()),
         Some(target) => Ok(target),
         None => Err(not_indicator()),
     };
@@ -376,40 +402,46 @@ fn find_target(
     let Some(stored) = stored else {
         return Ok(None);
     };
-    let target = match &stored.record.payload.body {
-        Body::Indicator(i) => Some(Target::Indicator(i.clone())),
-        Body::Bulletin(b) => Some(Target::Bulletin(b.clone())),
-        _ => None,
-    };
+    let target = Target::of(&stored.record.payload.body);
     Ok(Some((stored.record.origin(), allowed(target)?)))
 }
 
 /// What a reference may point at: an indicator, or (a revocation only) a
-/// bulletin; the sharing rules read either's markings.
+/// bulletin; the sharing rules read either's markings, copied here.
 #[derive(Clone)]
-pub enum Target {
-    Indicator(Indicator),
-    Bulletin(Bulletin),
+pub struct Target {
+    bulletin: bool,
+    tlp: liaison_core::record::Tlp,
+    handling: Vec<liaison_core::record::HandlingCode>,
+    recipients: Vec<NodeId>,
+}
+
+impl Target {
+    /// The markings of an indicator or a bulletin; `None` for anything else.
+    fn of(body: &Body) -> Option<Target> {
+        let (bulletin, markings): (bool, &dyn policy::Markings) = match body {
+            Body::Indicator(i) => (false, i),
+            Body::Bulletin(b) => (true, b),
+            _ => return None,
+        };
+        Some(Target {
+            bulletin,
+            tlp: markings.tlp(),
+            handling: markings.handling().to_vec(),
+            recipients: markings.recipients().to_vec(),
+        })
+    }
 }
 
 impl policy::Markings for Target {
     fn tlp(&self) -> liaison_core::record::Tlp {
-        match self {
-            Target::Indicator(i) => i.tlp,
-            Target::Bulletin(b) => b.tlp,
-        }
+        self.tlp
     }
     fn handling(&self) -> &[liaison_core::record::HandlingCode] {
-        match self {
-            Target::Indicator(i) => &i.handling,
-            Target::Bulletin(b) => &b.handling,
-        }
+        &self.handling
     }
     fn recipients(&self) -> &[NodeId] {
-        match self {
-            Target::Indicator(i) => &i.recipients,
-            Target::Bulletin(b) => &b.recipients,
-        }
+        &self.recipients
     }
 }
 

@@ -202,6 +202,30 @@ impl Store {
         }
     }
 
+    /// The signer of a stored record, which is its origin (a record whose
+    /// payload names another origin never decodes, [`Store::get`]), read from
+    /// the envelope alone: no payload decode or field checks, for a scan that
+    /// only sorts records by origin (the log heads' scan of every change).
+    /// `None` when absent or unreadable, as for [`Store::get`].
+    pub fn signer_of(&self, id: &RecordId) -> Result<Option<NodeId>, StoreError> {
+        let Some(bytes) = self.tree().get(keys::record(id))? else {
+            return Ok(None);
+        };
+        let signer = match self.body_of(id, bytes) {
+            Ok((body, _)) => StoredWire::decode(&body[..])
+                .ok()
+                .and_then(|wire| wire.envelope)
+                .and_then(|envelope| NodeId::from_slice(&envelope.signer).ok()),
+            Err(StoreError::Corrupt { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        match signer {
+            Some(signer) => Ok(Some(signer)),
+            // Unreadable: `get` logs and counts it, and answers absent.
+            None => Ok(self.get(id)?.map(|stored| stored.record.origin())),
+        }
+    }
+
     /// Ids of the records indexed under exactly this (kind, normalised value).
     pub fn lookup(&self, kind: Kind, value: &str) -> Result<Vec<RecordId>, StoreError> {
         let prefix = keys::index_prefix(kind, value);

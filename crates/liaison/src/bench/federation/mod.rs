@@ -45,6 +45,10 @@ pub struct FederationArgs {
     /// sled cache per node, MiB (kept small: many nodes share one machine).
     #[arg(long, default_value_t = 8)]
     pub cache_mb: u64,
+    /// Tokio worker threads per node process [default: 1 when there are more
+    /// nodes than cores, else one per core as `liaison run` starts].
+    #[arg(long)]
+    pub workers: Option<usize>,
     /// Longest to wait for convergence, seconds.
     #[arg(long, default_value_t = 600)]
     pub timeout: u64,
@@ -103,6 +107,7 @@ pub async fn run(args: FederationArgs) -> Result<()> {
         "meshed_links": mesh,
         "max_hops": hops.iter().max(),
         "records": args.records,
+        "workers_per_node": workers(&args),
         "propagation_by_hops": by_hops.iter().map(|(h, p50, p99, n)| json!({
             "hops": h, "p50_ms": p50, "p99_ms": p99, "samples": n })).collect::<Vec<_>>(),
         "convergence_seconds": steady.seconds,
@@ -150,6 +155,14 @@ pub async fn run(args: FederationArgs) -> Result<()> {
     Ok(())
 }
 
+/// Worker threads per node: 50 processes with one worker per core each on a
+/// 2-core machine spent a quarter of the CPU switching between threads
+/// (docs/BENCHMARKS.md, "50 nodes").
+fn workers(args: &FederationArgs) -> Option<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    args.workers.or((args.nodes > cores).then_some(1))
+}
+
 /// Creates and starts every node on its own fixed loopback port.
 async fn start_all(root: &Path, args: &FederationArgs) -> Result<Vec<LabNode>> {
     let mut nodes = Vec::with_capacity(args.nodes);
@@ -161,7 +174,7 @@ async fn start_all(root: &Path, args: &FederationArgs) -> Result<Vec<LabNode>> {
             config.node.listen = format!("127.0.0.1:{port}");
             config.node.cache_mb = args.cache_mb;
         })?;
-        nodes.push(LabNode::spawn(dir).await?);
+        nodes.push(LabNode::spawn_with_workers(dir, workers(args)).await?);
     }
     Ok(nodes)
 }
@@ -259,7 +272,7 @@ async fn converge(
         }
         if part == 1 {
             for (v, dir) in dead.drain(..) {
-                slots[v] = Some(LabNode::spawn(dir).await?);
+                slots[v] = Some(LabNode::spawn_with_workers(dir, workers(args)).await?);
             }
         }
     }

@@ -68,6 +68,12 @@ impl Heads {
                     break;
                 }
                 own.position = seq;
+                // Most changes are partners' records: their signer settles it
+                // without decoding the payload; only our own are read whole.
+                let signer = node.store.signer_of(&id).map_err(|e| e.to_string())?;
+                if signer != Some(own_id) {
+                    continue;
+                }
                 let Some(stored) = node.store.get(&id).map_err(|e| e.to_string())? else {
                     continue;
                 };
