@@ -67,7 +67,7 @@ fn segments(dir: &Path) -> Vec<(u32, u64)> {
 /// one more second from when it is published.
 fn wave_request(wave: u64, i: u64, seed: u64) -> proto::PublishRequest {
     let mut rng = Rng::seeded(seed ^ (wave << 32) ^ i);
-    let valid_until_unix_ms = if i % KEEP_EVERY == 0 {
+    let valid_until_unix_ms = if i.is_multiple_of(KEEP_EVERY) {
         0
     } else {
         now_ms() + 1_000
