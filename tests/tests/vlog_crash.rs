@@ -78,15 +78,15 @@ fn wave_request(wave: u64, i: u64, seed: u64) -> proto::PublishRequest {
             "compaction crash record (fictional) {}",
             noise(&mut rng, 4000)
         ),
-        case_reference: noise(&mut rng, 1000),
-        labels: vec![wave_label(wave)],
+        case_reference: wave_label(wave),
+        handling_note: noise(&mut rng, 1000),
         valid_until_unix_ms,
         ..domain_request(i, Tlp::Green)
     }
 }
 
-/// Each wave's label: the records are listed a wave at a time, since all of
-/// them in one answer (~10 KB each) would pass the client's 8 MiB message limit.
+/// Each wave's case reference: the records are listed a wave at a time, since
+/// all of them in one answer would pass the client's 8 MiB message limit.
 fn wave_label(wave: u64) -> String {
     format!("vlog-wave-{wave}")
 }
@@ -218,8 +218,8 @@ fn compaction_killed_again_and_again_loses_nothing_and_leaves_no_segment_behind(
     // Served: every long-lived record listed, none of the purged ones.
     let mut listed: HashSet<String> = HashSet::new();
     for wave_index in 0..wave {
-        let label = wave_label(wave_index);
-        let list = node.cli_json(&["list", "--label", &label, "--limit", "1000"]);
+        let case = wave_label(wave_index);
+        let list = node.cli_json(&["list", "--case", &case, "--limit", "1000"]);
         listed.extend(
             list["records"]
                 .as_array()
